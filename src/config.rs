@@ -1,0 +1,104 @@
+//! Settings shared by the CLI and the library: sizes, limits and receiver options.
+
+use std::net::SocketAddr;
+use std::str::FromStr;
+
+use crate::store::StoreLimits;
+
+/// A byte size as users write it: `512MiB`, `1g`, `16MB`, `4096`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ByteSize(pub usize);
+
+impl FromStr for ByteSize {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let t = s.trim();
+        let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+        let (num, unit) = t.split_at(split);
+        let num: f64 = num
+            .parse()
+            .map_err(|_| format!("invalid size {s:?}: expected a number with an optional unit like 512MiB"))?;
+        let mult: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+            "" | "b" => 1.0,
+            "k" | "kb" => 1e3,
+            "kib" => 1024.0,
+            "m" | "mb" => 1e6,
+            "mib" => 1024.0 * 1024.0,
+            "g" | "gb" => 1e9,
+            "gib" => 1024.0 * 1024.0 * 1024.0,
+            other => return Err(format!("invalid size unit {other:?} in {s:?} (use B, KB, KiB, MB, MiB, GB, GiB)")),
+        };
+        let bytes = num * mult;
+        if !bytes.is_finite() || bytes < 1.0 || bytes > usize::MAX as f64 {
+            return Err(format!("size {s:?} is out of range"));
+        }
+        Ok(Self(bytes as usize))
+    }
+}
+
+/// How much the receivers may hand to the ingest thread before they refuse (429/UNAVAILABLE).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HandoffLimits {
+    pub max_items: usize,
+    pub max_bytes: usize,
+}
+
+impl HandoffLimits {
+    /// In-flight work is bounded so that it adds little to the store's memory budget.
+    pub fn for_store(limits: &StoreLimits) -> Self {
+        Self {
+            max_items: 32_768,
+            max_bytes: (limits.max_bytes / 16).clamp(1024 * 1024, 32 * 1024 * 1024),
+        }
+    }
+}
+
+/// Everything the live receivers need.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// gRPC listen address; `None` disables the gRPC receiver.
+    pub grpc: Option<SocketAddr>,
+    /// HTTP listen address; `None` disables the HTTP receiver.
+    pub http: Option<SocketAddr>,
+    pub store: StoreLimits,
+    pub handoff: HandoffLimits,
+    /// Largest request body accepted, compressed or not (413 / RESOURCE_EXHAUSTED past it).
+    pub max_request_bytes: usize,
+    /// Bearer token required on every request when set.
+    pub auth_token: Option<String>,
+    /// Ignore event times further than this many seconds ahead of the wall clock when building
+    /// the timeline (live mode only).
+    pub max_clock_skew_secs: Option<u64>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        let store = StoreLimits::default();
+        Self {
+            grpc: Some(SocketAddr::from(([127, 0, 0, 1], 4317))),
+            http: Some(SocketAddr::from(([127, 0, 0, 1], 4318))),
+            store,
+            handoff: HandoffLimits::for_store(&store),
+            max_request_bytes: 16 * 1024 * 1024,
+            auth_token: None,
+            max_clock_skew_secs: Some(300),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse_with_units() {
+        assert_eq!("512MiB".parse::<ByteSize>(), Ok(ByteSize(512 << 20)));
+        assert_eq!("1g".parse::<ByteSize>(), Ok(ByteSize(1_000_000_000)));
+        assert_eq!("1.5 KiB".parse::<ByteSize>(), Ok(ByteSize(1536)));
+        assert_eq!("4096".parse::<ByteSize>(), Ok(ByteSize(4096)));
+        assert!("12 parsecs".parse::<ByteSize>().is_err());
+        assert!("MiB".parse::<ByteSize>().is_err());
+        assert!("0".parse::<ByteSize>().is_err());
+    }
+}

@@ -1,0 +1,193 @@
+//! Headless mode: the receivers without a screen. A status line on stderr every few seconds, and
+//! on SIGINT/SIGTERM the JSON summary on stdout (and in `--summary FILE`).
+
+use crate::config::ServerConfig;
+use crate::ingest::handoff::Pipeline;
+use crate::server;
+use crate::summary::Summary;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+#[derive(Clone, Debug)]
+pub struct HeadlessOptions {
+    pub summary_file: Option<PathBuf>,
+    pub status_interval: Duration,
+}
+
+/// The figures one status line is made of.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StatusSample {
+    pub at: Instant,
+    pub spans_accepted: u64,
+    pub traces_seen: u64,
+    pub logs_accepted: u64,
+    pub metric_points: u64,
+    pub spans_held: u64,
+    pub max_spans: u64,
+    pub bytes_held: u64,
+    pub max_bytes: u64,
+    pub spans_evicted: u64,
+    pub dropped: u64,
+    pub rejected: u64,
+    pub bad_requests: u64,
+}
+
+impl StatusSample {
+    pub fn take(pipeline: &Pipeline) -> Self {
+        let c = &pipeline.counters;
+        let spans = c.spans.snapshot();
+        let logs = c.logs.snapshot();
+        let req = c.requests.snapshot();
+        let (st, limits) = {
+            let store = pipeline.store();
+            (store.stats(), store.limits())
+        };
+        Self {
+            at: Instant::now(),
+            spans_accepted: spans.accepted,
+            traces_seen: st.traces_seen,
+            logs_accepted: logs.accepted,
+            metric_points: c.metric_points.snapshot().accepted,
+            spans_held: st.spans_held,
+            max_spans: limits.max_spans as u64,
+            bytes_held: st.bytes_held,
+            max_bytes: limits.max_bytes as u64,
+            spans_evicted: st.spans_evicted,
+            dropped: spans.dropped + logs.dropped,
+            rejected: spans.rejected + logs.rejected,
+            bad_requests: req.bad_request + req.too_large + req.unsupported_media_type + req.unauthorized,
+        }
+    }
+}
+
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
+}
+
+/// One line: rates since `prev`, totals, buffer fill, and everything refused.
+pub fn status_line(prev: &StatusSample, now: &StatusSample) -> String {
+    let secs = now.at.duration_since(prev.at).as_secs_f64().max(1e-3);
+    let rate = |a: u64, b: u64| (b.saturating_sub(a)) as f64 / secs;
+    format!(
+        "llmwatch: {:.0} spans/s {:.1} traces/s | {} spans {} traces {} logs {} metric points | \
+         buffer {}/{} spans {:.1}/{:.0} MiB | evicted {} dropped {} rejected {} bad requests {}",
+        rate(prev.spans_accepted, now.spans_accepted),
+        rate(prev.traces_seen, now.traces_seen),
+        now.spans_accepted,
+        now.traces_seen,
+        now.logs_accepted,
+        now.metric_points,
+        now.spans_held,
+        now.max_spans,
+        mib(now.bytes_held),
+        mib(now.max_bytes),
+        now.spans_evicted,
+        now.dropped,
+        now.rejected,
+        now.bad_requests,
+    )
+}
+
+async fn stop_signal() -> std::io::Result<&'static str> {
+    use tokio::signal::unix::{SignalKind, signal};
+    // Installing handlers explicitly matters: a background process started by a
+    // non-interactive shell has SIGINT ignored otherwise.
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut term = signal(SignalKind::terminate())?;
+    tokio::select! {
+        _ = int.recv() => Ok("SIGINT"),
+        _ = term.recv() => Ok("SIGTERM"),
+    }
+}
+
+/// Runs until SIGINT/SIGTERM and returns the final summary (already printed and written).
+pub async fn run(config: ServerConfig, options: HeadlessOptions) -> anyhow::Result<Summary> {
+    let stop = stop_signal();
+    let running = server::start(&config).await?;
+    if let Some(addr) = running.grpc_addr {
+        eprintln!("llmwatch: OTLP/gRPC listening on {addr}");
+    }
+    if let Some(addr) = running.http_addr {
+        eprintln!("llmwatch: OTLP/HTTP listening on {addr}");
+    }
+    let exposed = [running.grpc_addr, running.http_addr]
+        .into_iter()
+        .flatten()
+        .filter(|a| !a.ip().is_loopback())
+        .count();
+    if exposed > 0 && config.auth_token.is_none() {
+        eprintln!(
+            "llmwatch: warning: listening on a non-loopback address without --auth-token; \
+             anyone who can reach it can send data"
+        );
+    }
+
+    let mut prev = StatusSample::take(&running.pipeline);
+    let mut ticker = tokio::time::interval_at(
+        tokio::time::Instant::now() + options.status_interval,
+        options.status_interval,
+    );
+    tokio::pin!(stop);
+    let reason = loop {
+        tokio::select! {
+            r = &mut stop => break r?,
+            _ = ticker.tick() => {
+                let now = StatusSample::take(&running.pipeline);
+                eprintln!("{}", status_line(&prev, &now));
+                prev = now;
+            }
+        }
+    };
+    eprintln!("llmwatch: {reason}: stopping, storing what was accepted");
+    let summary = running.stop().await;
+    let json = summary.to_json();
+    println!("{json}");
+    if let Some(path) = &options.summary_file {
+        std::fs::write(path, format!("{json}\n"))
+            .map_err(|e| anyhow::anyhow!("cannot write summary to {}: {e}", path.display()))?;
+    }
+    Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_line_shows_rates_fill_and_refusals() {
+        let t0 = Instant::now();
+        let prev = StatusSample {
+            at: t0,
+            spans_accepted: 0,
+            traces_seen: 0,
+            logs_accepted: 0,
+            metric_points: 0,
+            spans_held: 0,
+            max_spans: 200_000,
+            bytes_held: 0,
+            max_bytes: 512 << 20,
+            spans_evicted: 0,
+            dropped: 0,
+            rejected: 0,
+            bad_requests: 0,
+        };
+        let now = StatusSample {
+            at: t0 + Duration::from_secs(5),
+            spans_accepted: 5_000,
+            traces_seen: 50,
+            logs_accepted: 7,
+            metric_points: 3,
+            spans_held: 5_000,
+            bytes_held: 10 << 20,
+            dropped: 2,
+            rejected: 1,
+            bad_requests: 4,
+            ..prev
+        };
+        assert_eq!(
+            status_line(&prev, &now),
+            "llmwatch: 1000 spans/s 10.0 traces/s | 5000 spans 50 traces 7 logs 3 metric points | \
+             buffer 5000/200000 spans 10.0/512 MiB | evicted 0 dropped 2 rejected 1 bad requests 4"
+        );
+    }
+}

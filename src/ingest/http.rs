@@ -1,0 +1,395 @@
+//! OTLP/HTTP receiver (axum): POST /v1/traces, /v1/logs, /v1/metrics with protobuf or JSON
+//! bodies, optionally gzip/zstd/deflate compressed. Answers follow the OTLP/HTTP spec: the
+//! Export*Response in the request's encoding, a google.rpc.Status body on errors, Retry-After
+//! when overloaded.
+
+use super::counters::Outcome;
+use super::handoff::Pipeline;
+use super::{Accepted, OVERLOADED_MESSAGE, Overloaded, auth};
+use axum::Router;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use bytes::Bytes;
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use opentelemetry_proto::tonic::collector::logs::v1::{
+    ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
+};
+use opentelemetry_proto::tonic::collector::metrics::v1::{
+    ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use prost::Message;
+use std::future::Future;
+use std::io::Read;
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use tokio::net::TcpListener;
+
+/// google.rpc.Status, the error body OTLP/HTTP prescribes (details omitted).
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct RpcStatus {
+    #[prost(int32, tag = "1")]
+    pub code: i32,
+    #[prost(string, tag = "2")]
+    pub message: String,
+}
+
+/// gRPC status codes used in Status bodies.
+mod code {
+    pub const INVALID_ARGUMENT: i32 = 3;
+    pub const NOT_FOUND: i32 = 5;
+    pub const RESOURCE_EXHAUSTED: i32 = 8;
+    pub const UNIMPLEMENTED: i32 = 12;
+    pub const UNAVAILABLE: i32 = 14;
+    pub const UNAUTHENTICATED: i32 = 16;
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Encoding {
+    Protobuf,
+    Json,
+}
+
+impl Encoding {
+    fn content_type(self) -> &'static str {
+        match self {
+            Self::Protobuf => "application/x-protobuf",
+            Self::Json => "application/json",
+        }
+    }
+}
+
+#[derive(Clone)]
+struct HttpState {
+    pipeline: Arc<Pipeline>,
+    max_request_bytes: usize,
+    auth_token: Option<Arc<str>>,
+}
+
+/// A refused request: its HTTP status, the gRPC code for the Status body, a one-line message.
+struct Refusal {
+    outcome: Outcome,
+    status: StatusCode,
+    code: i32,
+    message: String,
+}
+
+impl Refusal {
+    fn new(outcome: Outcome, status: StatusCode, code: i32, message: impl Into<String>) -> Self {
+        Self { outcome, status, code, message: message.into() }
+    }
+
+    fn into_response(self, pipeline: &Pipeline, encoding: Encoding) -> Response {
+        pipeline.counters.requests.record(self.outcome);
+        let rpc = RpcStatus { code: self.code, message: self.message };
+        let body = match encoding {
+            Encoding::Protobuf => rpc.encode_to_vec(),
+            Encoding::Json => serde_json::json!({"code": rpc.code, "message": rpc.message})
+                .to_string()
+                .into_bytes(),
+        };
+        let mut resp = (self.status, [(header::CONTENT_TYPE, encoding.content_type())], body).into_response();
+        match self.outcome {
+            Outcome::Overloaded => {
+                resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            Outcome::Unauthorized => {
+                resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            _ => {}
+        }
+        resp
+    }
+}
+
+fn media_type(headers: &HeaderMap) -> Option<Encoding> {
+    let ct = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
+    let essence = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    match essence.as_str() {
+        "application/x-protobuf" | "application/protobuf" => Some(Encoding::Protobuf),
+        "application/json" => Some(Encoding::Json),
+        _ => None,
+    }
+}
+
+/// Reads the body, refusing past `limit` bytes on the wire.
+async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Bytes, Refusal> {
+    let too_large = || {
+        Refusal::new(
+            Outcome::TooLarge,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            code::RESOURCE_EXHAUSTED,
+            format!("request body exceeds the {limit}-byte limit"),
+        )
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
+        Err(e) => Err(Refusal::new(
+            Outcome::BadRequest,
+            StatusCode::BAD_REQUEST,
+            code::INVALID_ARGUMENT,
+            format!("could not read request body: {e}"),
+        )),
+    }
+}
+
+/// Undoes Content-Encoding, never inflating past `limit` bytes (a zip bomb gets 413).
+fn decompress(headers: &HeaderMap, body: Bytes, limit: usize) -> Result<Bytes, Refusal> {
+    let encoding = headers
+        .get(header::CONTENT_ENCODING)
+        .map(|v| v.to_str().unwrap_or("?").trim().to_ascii_lowercase());
+    let reader: Box<dyn Read + '_> = match encoding.as_deref() {
+        None | Some("") | Some("identity") => return Ok(body),
+        Some("gzip") | Some("x-gzip") => Box::new(flate2::read::MultiGzDecoder::new(&body[..])),
+        Some("deflate") => Box::new(flate2::read::ZlibDecoder::new(&body[..])),
+        Some("zstd") => match zstd::stream::read::Decoder::new(&body[..]) {
+            Ok(d) => Box::new(d),
+            Err(e) => return Err(corrupt("zstd", e)),
+        },
+        Some(other) => {
+            return Err(Refusal::new(
+                Outcome::UnsupportedMediaType,
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                code::UNIMPLEMENTED,
+                format!("unsupported Content-Encoding {other:?} (use gzip, zstd, deflate or none)"),
+            ));
+        }
+    };
+    let mut out = Vec::with_capacity((body.len() * 4).min(limit));
+    match reader.take(limit as u64 + 1).read_to_end(&mut out) {
+        Ok(_) if out.len() > limit => Err(Refusal::new(
+            Outcome::TooLarge,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            code::RESOURCE_EXHAUSTED,
+            format!("decompressed body exceeds the {limit}-byte limit"),
+        )),
+        Ok(_) => Ok(Bytes::from(out)),
+        Err(e) => Err(corrupt(encoding.as_deref().unwrap_or(""), e)),
+    }
+}
+
+fn corrupt(encoding: &str, e: std::io::Error) -> Refusal {
+    Refusal::new(
+        Outcome::BadRequest,
+        StatusCode::BAD_REQUEST,
+        code::INVALID_ARGUMENT,
+        format!("body is not valid {encoding} data: {e}"),
+    )
+}
+
+fn decode<T>(encoding: Encoding, body: &[u8]) -> Result<T, Refusal>
+where
+    T: Message + Default + serde::de::DeserializeOwned,
+{
+    let result = match encoding {
+        Encoding::Protobuf => T::decode(body).map_err(|e| format!("invalid OTLP protobuf: {e}")),
+        Encoding::Json => serde_json::from_slice(body).map_err(|e| format!("invalid OTLP/JSON: {e}")),
+    };
+    result.map_err(|m| Refusal::new(Outcome::BadRequest, StatusCode::BAD_REQUEST, code::INVALID_ARGUMENT, m))
+}
+
+/// The signal-independent part of handling a POST: auth, media type, size, decompression and
+/// decoding. Returns the decoded request, its decoded size and the response encoding.
+async fn receive<T>(state: &HttpState, headers: &HeaderMap, body: Body) -> Result<(T, usize, Encoding), Response>
+where
+    T: Message + Default + serde::de::DeserializeOwned,
+{
+    state.pipeline.counters.requests.http.fetch_add(1, Relaxed);
+    let encoding = media_type(headers);
+    let reply_in = encoding.unwrap_or(Encoding::Json);
+    if let Some(token) = &state.auth_token {
+        let header = headers.get(header::AUTHORIZATION).map(|v| v.as_bytes());
+        if !auth::bearer_matches(header, token) {
+            let r = Refusal::new(
+                Outcome::Unauthorized,
+                StatusCode::UNAUTHORIZED,
+                code::UNAUTHENTICATED,
+                "missing or wrong bearer token",
+            );
+            return Err(r.into_response(&state.pipeline, reply_in));
+        }
+    }
+    let Some(encoding) = encoding else {
+        let got = headers
+            .get(header::CONTENT_TYPE)
+            .map_or("none".to_string(), |v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        let r = Refusal::new(
+            Outcome::UnsupportedMediaType,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            code::UNIMPLEMENTED,
+            format!("unsupported Content-Type {got:?} (use application/x-protobuf or application/json)"),
+        );
+        return Err(r.into_response(&state.pipeline, reply_in));
+    };
+    let decoded = async {
+        let raw = read_body(body, headers, state.max_request_bytes).await?;
+        let plain = decompress(headers, raw, state.max_request_bytes)?;
+        let len = plain.len();
+        Ok::<_, Refusal>((decode::<T>(encoding, &plain)?, len))
+    }
+    .await;
+    match decoded {
+        Ok((req, len)) => Ok((req, len, encoding)),
+        Err(r) => Err(r.into_response(&state.pipeline, encoding)),
+    }
+}
+
+/// Answers an export that reached the pipeline.
+fn respond<R: Message + 'static>(
+    pipeline: &Pipeline,
+    encoding: Encoding,
+    result: Result<Accepted, Overloaded>,
+    proto: impl FnOnce(&Accepted) -> R,
+    rejected_field: &str,
+) -> Response {
+    let accepted = match result {
+        Ok(a) => a,
+        Err(Overloaded) => {
+            let r = Refusal::new(
+                Outcome::Overloaded,
+                StatusCode::TOO_MANY_REQUESTS,
+                code::UNAVAILABLE,
+                OVERLOADED_MESSAGE,
+            );
+            return r.into_response(pipeline, encoding);
+        }
+    };
+    pipeline.counters.requests.record(accepted.outcome());
+    let body = match encoding {
+        Encoding::Protobuf => proto(&accepted).encode_to_vec(),
+        // Written by hand: OTLP/JSON wants int64 as a string, which the generated serde
+        // impls of the response types do not do.
+        Encoding::Json => {
+            let value = if accepted.rejected.count > 0 {
+                serde_json::json!({"partialSuccess": {
+                    rejected_field: accepted.rejected.count.to_string(),
+                    "errorMessage": accepted.rejected.message.clone().unwrap_or_default(),
+                }})
+            } else {
+                serde_json::json!({})
+            };
+            value.to_string().into_bytes()
+        }
+    };
+    (StatusCode::OK, [(header::CONTENT_TYPE, encoding.content_type())], body).into_response()
+}
+
+async fn traces(State(state): State<HttpState>, headers: HeaderMap, body: Body) -> Response {
+    let (req, len, enc) = match receive::<ExportTraceServiceRequest>(&state, &headers, body).await {
+        Ok(r) => r,
+        Err(resp) => return resp,
+    };
+    let result = super::export_traces(&state.pipeline, req, Some(len));
+    respond(
+        &state.pipeline,
+        enc,
+        result,
+        |a| ExportTraceServiceResponse {
+            partial_success: (a.rejected.count > 0).then(|| ExportTracePartialSuccess {
+                rejected_spans: a.rejected.count as i64,
+                error_message: a.rejected.message.clone().unwrap_or_default(),
+            }),
+        },
+        "rejectedSpans",
+    )
+}
+
+async fn logs(State(state): State<HttpState>, headers: HeaderMap, body: Body) -> Response {
+    let (req, len, enc) = match receive::<ExportLogsServiceRequest>(&state, &headers, body).await {
+        Ok(r) => r,
+        Err(resp) => return resp,
+    };
+    let result = super::export_logs(&state.pipeline, req, Some(len));
+    respond(
+        &state.pipeline,
+        enc,
+        result,
+        |a| ExportLogsServiceResponse {
+            partial_success: (a.rejected.count > 0).then(|| ExportLogsPartialSuccess {
+                rejected_log_records: a.rejected.count as i64,
+                error_message: a.rejected.message.clone().unwrap_or_default(),
+            }),
+        },
+        "rejectedLogRecords",
+    )
+}
+
+async fn metrics(State(state): State<HttpState>, headers: HeaderMap, body: Body) -> Response {
+    let (req, _, enc) = match receive::<ExportMetricsServiceRequest>(&state, &headers, body).await {
+        Ok(r) => r,
+        Err(resp) => return resp,
+    };
+    let accepted = super::export_metrics(&state.pipeline, &req);
+    respond(
+        &state.pipeline,
+        enc,
+        Ok(accepted),
+        |_| ExportMetricsServiceResponse { partial_success: None },
+        "rejectedDataPoints",
+    )
+}
+
+async fn not_found(State(state): State<HttpState>) -> Response {
+    state.pipeline.counters.requests.http.fetch_add(1, Relaxed);
+    let r = Refusal::new(
+        Outcome::NotFound,
+        StatusCode::NOT_FOUND,
+        code::NOT_FOUND,
+        "not found: OTLP/HTTP paths are /v1/traces, /v1/logs and /v1/metrics",
+    );
+    r.into_response(&state.pipeline, Encoding::Json)
+}
+
+async fn method_not_allowed(State(state): State<HttpState>) -> Response {
+    state.pipeline.counters.requests.http.fetch_add(1, Relaxed);
+    let r = Refusal::new(
+        Outcome::NotFound,
+        StatusCode::METHOD_NOT_ALLOWED,
+        code::UNIMPLEMENTED,
+        "method not allowed: OTLP/HTTP exports use POST",
+    );
+    let mut resp = r.into_response(&state.pipeline, Encoding::Json);
+    resp.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+    resp
+}
+
+pub fn router(pipeline: Arc<Pipeline>, max_request_bytes: usize, auth_token: Option<String>) -> Router {
+    let state = HttpState {
+        pipeline,
+        max_request_bytes,
+        auth_token: auth_token.map(Arc::from),
+    };
+    Router::new()
+        .route("/v1/traces", post(traces))
+        .route("/v1/logs", post(logs))
+        .route("/v1/metrics", post(metrics))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+}
+
+/// Serves OTLP/HTTP on `listener` until `shutdown` resolves, then finishes in-flight requests.
+pub async fn serve(
+    listener: TcpListener,
+    pipeline: Arc<Pipeline>,
+    max_request_bytes: usize,
+    auth_token: Option<String>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(pipeline, max_request_bytes, auth_token))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,129 @@
+//! String interning for the strings that repeat across spans: service and span names, attribute
+//! keys, model and provider names. The interner is owned by the single conversion thread, so it
+//! needs no lock. It is bounded: hostile input with endless unique keys cannot grow it past
+//! `max_entries`; past that, strings are simply allocated per record (and accounted there).
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+/// An interned (or at least shared, cheaply clonable) string.
+pub type Sym = Arc<str>;
+
+/// Strings longer than this are never interned: they are content, not names.
+pub const MAX_INTERNED_LEN: usize = 128;
+/// Heap cost of one `Arc<str>` allocation beyond its bytes: two reference counts plus an
+/// allocator header, rounded the way malloc rounds.
+pub const ARC_STR_OVERHEAD: usize = 16 + 16;
+
+#[derive(Debug)]
+pub struct Interner {
+    set: HashSet<Sym>,
+    max_entries: usize,
+    bytes: usize,
+}
+
+impl Default for Interner {
+    fn default() -> Self {
+        Self::with_capacity_limit(65_536)
+    }
+}
+
+impl Interner {
+    pub fn with_capacity_limit(max_entries: usize) -> Self {
+        Self {
+            set: HashSet::new(),
+            max_entries,
+            bytes: 0,
+        }
+    }
+
+    /// Returns the shared copy of `s`, creating it if needed. When the interner is full or the
+    /// string is long, returns a fresh unshared `Arc` (its `strong_count` is then 1, which is
+    /// how memory accounting tells owned from shared).
+    pub fn intern(&mut self, s: &str) -> Sym {
+        if let Some(found) = self.set.get(s) {
+            return found.clone();
+        }
+        let sym: Sym = Arc::from(s);
+        if s.len() <= MAX_INTERNED_LEN && self.set.len() < self.max_entries {
+            self.bytes += heap_size_of_str(s.len()) + ARC_STR_OVERHEAD + 2 * size_of::<Sym>();
+            self.set.insert(sym.clone());
+        }
+        sym
+    }
+
+    /// Like [`Interner::intern`] but takes ownership, avoiding a copy for unshared long strings.
+    pub fn intern_owned(&mut self, s: String) -> Sym {
+        if s.len() > MAX_INTERNED_LEN {
+            return Arc::from(s);
+        }
+        self.intern(&s)
+    }
+
+    pub fn len(&self) -> usize {
+        self.set.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.set.is_empty()
+    }
+
+    /// Estimated bytes held by the interner itself (strings plus table slots).
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+}
+
+/// Rounds a heap allocation of `len` bytes the way a general-purpose allocator does (16-byte
+/// granules) and adds its header. Zero-length allocations cost nothing.
+pub fn heap_size_of_str(len: usize) -> usize {
+    if len == 0 { 0 } else { len.div_ceil(16) * 16 + 16 }
+}
+
+/// Heap bytes a `Sym` costs the record holding it: nothing when it is shared with the interner
+/// (counted there), its full allocation when this record owns it alone.
+pub fn sym_heap_size(sym: &Sym) -> usize {
+    if Arc::strong_count(sym) > 1 {
+        0
+    } else {
+        heap_size_of_str(sym.len()) + ARC_STR_OVERHEAD
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeated_strings_share_one_allocation() {
+        let mut i = Interner::default();
+        let a = i.intern("gen_ai.request.model");
+        let b = i.intern_owned("gen_ai.request.model".to_string());
+        assert!(Arc::ptr_eq(&a, &b));
+        assert_eq!(i.len(), 1);
+        assert_eq!(sym_heap_size(&a), 0, "shared strings are counted by the interner");
+    }
+
+    #[test]
+    fn long_strings_are_not_interned() {
+        let mut i = Interner::default();
+        let long = "x".repeat(MAX_INTERNED_LEN + 1);
+        let a = i.intern(&long);
+        let b = i.intern(&long);
+        assert!(!Arc::ptr_eq(&a, &b));
+        assert!(i.is_empty());
+        assert!(sym_heap_size(&a) >= long.len());
+    }
+
+    #[test]
+    fn interner_is_bounded() {
+        let mut i = Interner::with_capacity_limit(10);
+        for n in 0..1000 {
+            i.intern(&format!("key.{n}"));
+        }
+        assert_eq!(i.len(), 10);
+        let bytes = i.bytes();
+        i.intern("another");
+        assert_eq!(i.bytes(), bytes, "a full interner stops growing");
+    }
+}

@@ -1,0 +1,15 @@
+//! llmwatch: a live monitor for LLM and agent traffic over OpenTelemetry.
+//!
+//! Data flows one way: receivers ([`ingest`]) decode OTLP and hand it to the single ingest
+//! thread, which converts it to compact records ([`model`]) and files them in the bounded
+//! [`store::TraceStore`]. Everything that reads (the headless status line, the summary, later
+//! the screen) reads the store.
+
+pub mod config;
+pub mod headless;
+pub mod ingest;
+pub mod intern;
+pub mod model;
+pub mod store;
+pub mod summary;
+pub mod server;

@@ -1,0 +1,643 @@
+//! OTLP messages in, [`SpanRecord`]s and [`LogRecord`]s out.
+//!
+//! Receivers first run [`validate_traces`] / [`validate_logs`] on the decoded request (that is
+//! where the exporter learns about rejected items); the [`Converter`] then consumes what is
+//! left, moving strings out of the decoded message rather than copying them, interning names,
+//! and capping anything huge so that one bad span cannot take the memory budget.
+
+use super::memory;
+use super::{
+    Attr, LogRecord, Resource, Scope, SpanEvent, SpanId, SpanKind, SpanLink, SpanRecord,
+    StatusCode, TraceId, Value,
+};
+use crate::intern::Interner;
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value};
+use opentelemetry_proto::tonic::resource::v1::Resource as OtlpResource;
+use std::sync::Arc;
+
+/// Caps applied while converting; values past them are truncated and counted, never fatal.
+#[derive(Clone, Copy, Debug)]
+pub struct ConvertLimits {
+    /// Longest string or bytes value kept, in bytes.
+    pub max_value_bytes: usize,
+    /// Most attributes kept per span, event, link, log or resource.
+    pub max_attributes: usize,
+    /// Most elements kept per array or key-value list.
+    pub max_array_len: usize,
+    /// Most events and links kept per span.
+    pub max_events: usize,
+    /// Deepest nesting of arrays/maps kept; deeper values become a placeholder string.
+    pub max_depth: usize,
+}
+
+impl Default for ConvertLimits {
+    fn default() -> Self {
+        Self {
+            max_value_bytes: 256 * 1024,
+            max_attributes: 1024,
+            max_array_len: 1024,
+            max_events: 4096,
+            max_depth: 8,
+        }
+    }
+}
+
+/// What conversion had to cut, so it can be shown and summarised.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ConvertStats {
+    pub truncated_values: u64,
+    pub dropped_attributes: u64,
+    pub dropped_events: u64,
+}
+
+/// Result of validating one export request: how many items were refused and why (the first
+/// reason, as OTLP's `partial_success.error_message` carries one message).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Rejections {
+    pub count: u64,
+    pub message: Option<String>,
+}
+
+impl Rejections {
+    fn add(&mut self, message: impl FnOnce() -> String) {
+        self.count += 1;
+        if self.message.is_none() {
+            self.message = Some(message());
+        }
+    }
+}
+
+pub fn count_spans(req: &ExportTraceServiceRequest) -> usize {
+    req.resource_spans
+        .iter()
+        .flat_map(|rs| &rs.scope_spans)
+        .map(|ss| ss.spans.len())
+        .sum()
+}
+
+pub fn count_logs(req: &ExportLogsServiceRequest) -> usize {
+    req.resource_logs
+        .iter()
+        .flat_map(|rl| &rl.scope_logs)
+        .map(|sl| sl.log_records.len())
+        .sum()
+}
+
+/// Removes spans whose ids are unusable (wrong length, all zeros). OTLP/JSON with snake_case
+/// keys decodes to empty ids, so this is also where such requests are caught.
+pub fn validate_traces(req: &mut ExportTraceServiceRequest) -> Rejections {
+    let mut rejections = Rejections::default();
+    for rs in &mut req.resource_spans {
+        for ss in &mut rs.scope_spans {
+            ss.spans.retain(|span| {
+                let check = TraceId::from_bytes(&span.trace_id)
+                    .and(SpanId::from_bytes(&span.span_id))
+                    .and(SpanId::parent_from_bytes(&span.parent_span_id));
+                match check {
+                    Ok(_) => true,
+                    Err(e) => {
+                        rejections.add(|| format!("span {:?}: {e}", truncate_for_message(&span.name)));
+                        false
+                    }
+                }
+            });
+        }
+    }
+    rejections
+}
+
+/// Removes log records whose ids are present but malformed. Logs without ids are fine.
+pub fn validate_logs(req: &mut ExportLogsServiceRequest) -> Rejections {
+    let mut rejections = Rejections::default();
+    for rl in &mut req.resource_logs {
+        for sl in &mut rl.scope_logs {
+            sl.log_records.retain(|log| {
+                let trace = if log.trace_id.is_empty() {
+                    Ok(())
+                } else {
+                    TraceId::from_bytes(&log.trace_id).map(|_| ())
+                };
+                let span = if log.span_id.is_empty() {
+                    Ok(())
+                } else {
+                    SpanId::from_bytes(&log.span_id).map(|_| ())
+                };
+                match trace.and(span) {
+                    Ok(()) => true,
+                    Err(e) => {
+                        rejections.add(|| format!("log record: {e}"));
+                        false
+                    }
+                }
+            });
+        }
+    }
+    rejections
+}
+
+fn truncate_for_message(s: &str) -> &str {
+    &s[..floor_char_boundary(s, 80)]
+}
+
+fn floor_char_boundary(s: &str, max: usize) -> usize {
+    if s.len() <= max {
+        return s.len();
+    }
+    let mut i = max;
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// Attribute keys whose string values are names with few distinct values; interning them makes
+/// a million spans of `gpt-4o` cost one string.
+fn is_name_valued_key(key: &str) -> bool {
+    matches!(
+        key,
+        "gen_ai.request.model"
+            | "gen_ai.response.model"
+            | "gen_ai.provider.name"
+            | "gen_ai.system"
+            | "gen_ai.operation.name"
+            | "gen_ai.span.kind"
+            | "gen_ai.agent.name"
+            | "gen_ai.tool.name"
+            | "gen_ai.token.type"
+            | "gen_ai.evaluation.name"
+            | "gen_ai.evaluation.score.label"
+            | "gen_ai.output.type"
+            | "gen_ai.response.finish_reasons"
+            | "llm.model_name"
+            | "llm.provider"
+            | "llm.system"
+            | "llm.request.model_name"
+            | "llm.response.model_name"
+            | "llm.request.type"
+            | "embedding.model_name"
+            | "openinference.span.kind"
+            | "fi.span.kind"
+            | "traceloop.span.kind"
+            | "langfuse.observation.type"
+            | "langfuse.observation.model.name"
+            | "input.mime_type"
+            | "output.mime_type"
+            | "tool.name"
+            | "agent.name"
+            | "app.route"
+            | "route"
+            | "http.route"
+            | "http.request.method"
+            | "http.method"
+            | "tenant.id"
+            | "tenant"
+            | "server.address"
+            | "error.type"
+            | "event.name"
+            | "service.name"
+            | "service.version"
+            | "deployment.environment.name"
+            | "telemetry.sdk.name"
+            | "telemetry.sdk.language"
+            | "telemetry.sdk.version"
+            | "project_name"
+    )
+}
+
+/// Turns validated OTLP requests into records. Owned by the one ingest thread, so its interner
+/// needs no lock.
+#[derive(Debug, Default)]
+pub struct Converter {
+    interner: Interner,
+    limits: ConvertLimits,
+    stats: ConvertStats,
+}
+
+impl Converter {
+    pub fn new(limits: ConvertLimits) -> Self {
+        Self {
+            interner: Interner::default(),
+            limits,
+            stats: ConvertStats::default(),
+        }
+    }
+
+    pub fn stats(&self) -> ConvertStats {
+        self.stats
+    }
+
+    /// Bytes held by the interner, part of the memory estimate.
+    pub fn interner_bytes(&self) -> usize {
+        self.interner.bytes()
+    }
+
+    pub fn convert_traces(&mut self, req: ExportTraceServiceRequest, out: &mut Vec<SpanRecord>) {
+        for rs in req.resource_spans {
+            let group_len: usize = rs.scope_spans.iter().map(|s| s.spans.len()).sum();
+            if group_len == 0 {
+                continue;
+            }
+            let resource = self.resource(rs.resource);
+            let resource_share = memory::shared_share(memory::resource_bytes(&resource), group_len);
+            for ss in rs.scope_spans {
+                let scope = self.scope(ss.scope);
+                for span in ss.spans {
+                    let (Ok(trace_id), Ok(span_id), Ok(parent_span_id)) = (
+                        TraceId::from_bytes(&span.trace_id),
+                        SpanId::from_bytes(&span.span_id),
+                        SpanId::parent_from_bytes(&span.parent_span_id),
+                    ) else {
+                        // validate_traces removed these already; a caller that skipped it loses
+                        // nothing else.
+                        continue;
+                    };
+                    let (status, status_message) = match span.status {
+                        Some(st) => (
+                            StatusCode::from_otlp(st.code),
+                            (!st.message.is_empty()).then(|| self.content(st.message)),
+                        ),
+                        None => (StatusCode::Unset, None),
+                    };
+                    let mut record = SpanRecord {
+                        trace_id,
+                        span_id,
+                        parent_span_id,
+                        start_unix_nano: span.start_time_unix_nano,
+                        end_unix_nano: span.end_time_unix_nano.max(span.start_time_unix_nano),
+                        name: self.interner.intern_owned(span.name),
+                        kind: SpanKind::from_otlp(span.kind),
+                        status,
+                        status_message,
+                        flags: span.flags,
+                        resource: resource.clone(),
+                        scope: scope.clone(),
+                        attributes: self.attributes(span.attributes),
+                        events: self.events(span.events),
+                        links: self.links(span.links),
+                        mem_bytes: 0,
+                    };
+                    record.mem_bytes = clamp_u32(memory::span_bytes(&record) + resource_share);
+                    out.push(record);
+                }
+            }
+        }
+    }
+
+    pub fn convert_logs(&mut self, req: ExportLogsServiceRequest, out: &mut Vec<LogRecord>) {
+        for rl in req.resource_logs {
+            let group_len: usize = rl.scope_logs.iter().map(|s| s.log_records.len()).sum();
+            if group_len == 0 {
+                continue;
+            }
+            let resource = self.resource(rl.resource);
+            let resource_share = memory::shared_share(memory::resource_bytes(&resource), group_len);
+            for sl in rl.scope_logs {
+                let scope = self.scope(sl.scope);
+                for log in sl.log_records {
+                    let attributes = self.attributes(log.attributes);
+                    let event_name = if !log.event_name.is_empty() {
+                        Some(self.interner.intern_owned(log.event_name))
+                    } else {
+                        super::find_attr(&attributes, "event.name")
+                            .and_then(Value::as_str)
+                            .map(|s| self.interner.intern(s))
+                    };
+                    let mut record = LogRecord {
+                        trace_id: TraceId::from_bytes(&log.trace_id).ok(),
+                        span_id: SpanId::from_bytes(&log.span_id).ok(),
+                        time_unix_nano: log.time_unix_nano,
+                        observed_unix_nano: log.observed_time_unix_nano,
+                        severity_number: log.severity_number,
+                        severity_text: (!log.severity_text.is_empty())
+                            .then(|| self.interner.intern_owned(log.severity_text)),
+                        event_name,
+                        body: match log.body {
+                            Some(v) => self.any_value(v, 0),
+                            None => Value::Empty,
+                        },
+                        resource: resource.clone(),
+                        scope: scope.clone(),
+                        attributes,
+                        mem_bytes: 0,
+                    };
+                    record.mem_bytes = clamp_u32(memory::log_bytes(&record) + resource_share);
+                    out.push(record);
+                }
+            }
+        }
+    }
+
+    fn resource(&mut self, resource: Option<OtlpResource>) -> Arc<Resource> {
+        let attributes = self.attributes(resource.map(|r| r.attributes).unwrap_or_default());
+        // traceAI sends no service.name; its project_name plays that part.
+        let service = ["service.name", "project_name"]
+            .iter()
+            .find_map(|k| super::find_attr(&attributes, k).and_then(Value::as_str))
+            .filter(|s| !s.is_empty())
+            .unwrap_or("unknown_service");
+        Arc::new(Resource {
+            service: self.interner.intern(service),
+            attributes,
+        })
+    }
+
+    fn scope(&mut self, scope: Option<InstrumentationScope>) -> Scope {
+        let scope = scope.unwrap_or_default();
+        Scope {
+            name: self.interner.intern_owned(scope.name),
+            version: (!scope.version.is_empty()).then(|| self.interner.intern_owned(scope.version)),
+        }
+    }
+
+    fn events(
+        &mut self,
+        events: Vec<opentelemetry_proto::tonic::trace::v1::span::Event>,
+    ) -> Box<[SpanEvent]> {
+        let keep = self.cap_count(events.len(), self.limits.max_events, Counter::Events);
+        events
+            .into_iter()
+            .take(keep)
+            .map(|e| SpanEvent {
+                time_unix_nano: e.time_unix_nano,
+                name: self.interner.intern_owned(e.name),
+                attributes: self.attributes(e.attributes),
+            })
+            .collect()
+    }
+
+    fn links(
+        &mut self,
+        links: Vec<opentelemetry_proto::tonic::trace::v1::span::Link>,
+    ) -> Box<[SpanLink]> {
+        let keep = self.cap_count(links.len(), self.limits.max_events, Counter::Events);
+        links
+            .into_iter()
+            .take(keep)
+            .filter_map(|l| {
+                // A link with malformed ids points nowhere; it is dropped, not the span.
+                let trace_id = TraceId::from_bytes(&l.trace_id).ok()?;
+                let span_id = SpanId::from_bytes(&l.span_id).ok()?;
+                Some(SpanLink {
+                    trace_id,
+                    span_id,
+                    attributes: self.attributes(l.attributes),
+                })
+            })
+            .collect()
+    }
+
+    fn attributes(&mut self, attrs: Vec<KeyValue>) -> Box<[Attr]> {
+        let keep = self.cap_count(attrs.len(), self.limits.max_attributes, Counter::Attributes);
+        attrs
+            .into_iter()
+            .take(keep)
+            .map(|kv| self.attribute(kv, 0))
+            .collect()
+    }
+
+    fn attribute(&mut self, kv: KeyValue, depth: usize) -> Attr {
+        let key = self.interner.intern_owned(kv.key);
+        let value = match kv.value.and_then(|v| v.value) {
+            Some(any_value::Value::StringValue(s)) if is_name_valued_key(&key) && s.len() <= 128 => {
+                Value::Sym(self.interner.intern_owned(s))
+            }
+            Some(v) => self.value(v, depth),
+            None => Value::Empty,
+        };
+        Attr { key, value }
+    }
+
+    fn any_value(&mut self, v: AnyValue, depth: usize) -> Value {
+        match v.value {
+            Some(v) => self.value(v, depth),
+            None => Value::Empty,
+        }
+    }
+
+    fn value(&mut self, v: any_value::Value, depth: usize) -> Value {
+        use any_value::Value as V;
+        match v {
+            V::StringValue(s) => Value::Str(self.content(s)),
+            V::BoolValue(b) => Value::Bool(b),
+            V::IntValue(i) => Value::Int(i),
+            V::DoubleValue(d) => Value::Double(d),
+            // An index into a profiles string table, which spans and logs never have.
+            V::StringValueStrindex(i) => Value::Int(i64::from(i)),
+            V::BytesValue(mut b) => {
+                if b.len() > self.limits.max_value_bytes {
+                    b.truncate(self.limits.max_value_bytes);
+                    self.stats.truncated_values += 1;
+                }
+                Value::Bytes(b.into_boxed_slice())
+            }
+            V::ArrayValue(arr) => {
+                if depth >= self.limits.max_depth {
+                    self.stats.truncated_values += 1;
+                    return Value::Str("[nested too deep]".into());
+                }
+                let keep = self.cap_count(arr.values.len(), self.limits.max_array_len, Counter::Values);
+                Value::Array(
+                    arr.values
+                        .into_iter()
+                        .take(keep)
+                        .map(|v| self.any_value(v, depth + 1))
+                        .collect(),
+                )
+            }
+            V::KvlistValue(kvs) => {
+                if depth >= self.limits.max_depth {
+                    self.stats.truncated_values += 1;
+                    return Value::Str("{nested too deep}".into());
+                }
+                let keep = self.cap_count(kvs.values.len(), self.limits.max_array_len, Counter::Values);
+                Value::Map(
+                    kvs.values
+                        .into_iter()
+                        .take(keep)
+                        .map(|kv| self.attribute(kv, depth + 1))
+                        .collect(),
+                )
+            }
+        }
+    }
+
+    /// Content strings are kept as they came (no copy), cut at a character boundary when huge.
+    fn content(&mut self, mut s: String) -> Box<str> {
+        if s.len() > self.limits.max_value_bytes {
+            let cut = floor_char_boundary(&s, self.limits.max_value_bytes);
+            let dropped = s.len() - cut;
+            s.truncate(cut);
+            s.push_str(&format!("…[truncated {dropped} bytes]"));
+            self.stats.truncated_values += 1;
+        }
+        s.into_boxed_str()
+    }
+
+    fn cap_count(&mut self, len: usize, max: usize, counter: Counter) -> usize {
+        if len > max {
+            let dropped = (len - max) as u64;
+            match counter {
+                Counter::Attributes => self.stats.dropped_attributes += dropped,
+                Counter::Events => self.stats.dropped_events += dropped,
+                Counter::Values => self.stats.truncated_values += 1,
+            }
+            max
+        } else {
+            len
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Counter {
+    Attributes,
+    Events,
+    Values,
+}
+
+fn clamp_u32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentelemetry_proto::tonic::common::v1::{ArrayValue, KeyValueList};
+    use opentelemetry_proto::tonic::resource::v1::Resource as OtlpResource;
+    use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status};
+
+    fn kv(key: &str, value: any_value::Value) -> KeyValue {
+        KeyValue {
+            key: key.into(),
+            value: Some(AnyValue { value: Some(value) }),
+            ..Default::default()
+        }
+    }
+
+    fn span(trace: u8, id: u8, parent: Option<u8>) -> Span {
+        Span {
+            trace_id: vec![trace; 16],
+            span_id: vec![id; 8],
+            parent_span_id: parent.map(|p| vec![p; 8]).unwrap_or_default(),
+            name: "chat gpt-4o".into(),
+            kind: 3,
+            start_time_unix_nano: 1_000,
+            end_time_unix_nano: 2_000,
+            status: Some(Status { message: "boom".into(), code: 2 }),
+            attributes: vec![kv(
+                "gen_ai.request.model",
+                any_value::Value::StringValue("gpt-4o".into()),
+            )],
+            ..Default::default()
+        }
+    }
+
+    fn request(spans: Vec<Span>) -> ExportTraceServiceRequest {
+        ExportTraceServiceRequest {
+            resource_spans: vec![ResourceSpans {
+                resource: Some(OtlpResource {
+                    attributes: vec![kv("service.name", any_value::Value::StringValue("svc".into()))],
+                    ..Default::default()
+                }),
+                scope_spans: vec![ScopeSpans { spans, ..Default::default() }],
+                ..Default::default()
+            }],
+        }
+    }
+
+    #[test]
+    fn converts_a_span_with_interned_names() {
+        let mut c = Converter::default();
+        let mut out = Vec::new();
+        c.convert_traces(request(vec![span(1, 2, None), span(1, 3, Some(2))]), &mut out);
+        assert_eq!(out.len(), 2);
+        let (a, b) = (&out[0], &out[1]);
+        assert_eq!(a.service(), "svc");
+        assert_eq!(a.kind, SpanKind::Client);
+        assert_eq!(a.status, StatusCode::Error);
+        assert_eq!(a.status_message.as_deref(), Some("boom"));
+        assert_eq!(a.parent_span_id, None);
+        assert_eq!(b.parent_span_id, Some(SpanId([2; 8])));
+        assert!(Arc::ptr_eq(&a.name, &b.name));
+        let (Value::Sym(m1), Value::Sym(m2)) = (&a.attributes[0].value, &b.attributes[0].value) else {
+            panic!("model values should be interned");
+        };
+        assert!(Arc::ptr_eq(m1, m2));
+        assert!(a.mem_bytes > 0, "the resource share at least");
+    }
+
+    #[test]
+    fn invalid_ids_are_rejected_with_a_reason() {
+        let mut bad_trace = span(1, 2, None);
+        bad_trace.trace_id = vec![];
+        let mut bad_parent = span(1, 4, None);
+        bad_parent.parent_span_id = vec![1, 2, 3];
+        let mut req = request(vec![bad_trace, span(1, 3, None), bad_parent]);
+        let rej = validate_traces(&mut req);
+        assert_eq!(rej.count, 2);
+        assert_eq!(
+            rej.message.as_deref(),
+            Some("span \"chat gpt-4o\": trace_id must be 16 bytes, got 0")
+        );
+        assert_eq!(count_spans(&req), 1);
+    }
+
+    #[test]
+    fn huge_and_deep_values_are_capped() {
+        let limits = ConvertLimits {
+            max_value_bytes: 10,
+            max_attributes: 2,
+            max_array_len: 3,
+            max_depth: 2,
+            ..Default::default()
+        };
+        let mut c = Converter::new(limits);
+        let mut s = span(1, 2, None);
+        let deep = any_value::Value::ArrayValue(ArrayValue {
+            values: vec![AnyValue {
+                value: Some(any_value::Value::KvlistValue(KeyValueList {
+                    values: vec![kv(
+                        "inner",
+                        any_value::Value::ArrayValue(ArrayValue { values: vec![] }),
+                    )],
+                })),
+            }],
+        });
+        s.attributes = vec![
+            kv("text", any_value::Value::StringValue("héllo wörld, again".into())),
+            kv("deep", deep),
+            kv("dropped", any_value::Value::BoolValue(true)),
+        ];
+        let mut out = Vec::new();
+        c.convert_traces(request(vec![s]), &mut out);
+        let attrs = &out[0].attributes;
+        assert_eq!(attrs.len(), 2);
+        assert_eq!(attrs[0].value.as_str(), Some("héllo wö…[truncated 10 bytes]"));
+        let Value::Array(outer) = &attrs[1].value else { panic!() };
+        let Value::Map(inner) = &outer[0] else { panic!() };
+        assert_eq!(inner[0].value.as_str(), Some("[nested too deep]"));
+        let stats = c.stats();
+        assert_eq!(stats.dropped_attributes, 1);
+        assert_eq!(stats.truncated_values, 2);
+    }
+
+    #[test]
+    fn service_falls_back_to_project_name_then_unknown() {
+        let mut c = Converter::default();
+        let mut req = request(vec![span(1, 2, None)]);
+        req.resource_spans[0].resource = Some(OtlpResource {
+            attributes: vec![kv("project_name", any_value::Value::StringValue("traceai-app".into()))],
+            ..Default::default()
+        });
+        let mut out = Vec::new();
+        c.convert_traces(req, &mut out);
+        assert_eq!(out[0].service(), "traceai-app");
+
+        let mut req = request(vec![span(1, 2, None)]);
+        req.resource_spans[0].resource = None;
+        c.convert_traces(req, &mut out);
+        assert_eq!(out[1].service(), "unknown_service");
+    }
+}

@@ -1,0 +1,130 @@
+//! Starting and stopping the live receivers around one pipeline.
+
+use crate::config::ServerConfig;
+use crate::ingest::handoff::Pipeline;
+use crate::ingest::{grpc, http};
+use crate::store::TraceStore;
+use crate::summary::Summary;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot listen for OTLP/{protocol} on {addr}: {source}")]
+    Bind {
+        protocol: &'static str,
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// Live receivers and their pipeline. Dropping it without [`Running::stop`] aborts them.
+pub struct Running {
+    pub grpc_addr: Option<SocketAddr>,
+    pub http_addr: Option<SocketAddr>,
+    pub pipeline: Arc<Pipeline>,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+/// How long stop waits for open connections to finish before cutting them.
+const GRACE: Duration = Duration::from_secs(3);
+
+async fn bind(protocol: &'static str, addr: SocketAddr) -> Result<TcpListener, StartError> {
+    TcpListener::bind(addr).await.map_err(|source| StartError::Bind { protocol, addr, source })
+}
+
+fn signal(rx: &watch::Receiver<bool>) -> impl Future<Output = ()> + Send + 'static {
+    let mut rx = rx.clone();
+    async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    }
+}
+
+/// Binds the configured addresses and starts serving. Must run inside a tokio runtime.
+pub async fn start(config: &ServerConfig) -> Result<Running, StartError> {
+    let grpc_listener = match config.grpc {
+        Some(addr) => Some(bind("gRPC", addr).await?),
+        None => None,
+    };
+    let http_listener = match config.http {
+        Some(addr) => Some(bind("HTTP", addr).await?),
+        None => None,
+    };
+    let store = TraceStore::new(config.store);
+    let pipeline = Pipeline::start(store, config.handoff, config.max_clock_skew_secs);
+    let (shutdown, rx) = watch::channel(false);
+    let mut tasks = Vec::new();
+    let running_addr = |l: &Option<TcpListener>| l.as_ref().and_then(|l| l.local_addr().ok());
+    let grpc_addr = running_addr(&grpc_listener);
+    let http_addr = running_addr(&http_listener);
+
+    if let Some(listener) = grpc_listener {
+        let fut = grpc::serve(
+            listener,
+            pipeline.clone(),
+            config.max_request_bytes,
+            config.auth_token.clone(),
+            signal(&rx),
+        );
+        tasks.push(tokio::spawn(async move {
+            if let Err(e) = fut.await {
+                tracing_fallback("gRPC", &e);
+            }
+        }));
+    }
+    if let Some(listener) = http_listener {
+        let fut = http::serve(
+            listener,
+            pipeline.clone(),
+            config.max_request_bytes,
+            config.auth_token.clone(),
+            signal(&rx),
+        );
+        tasks.push(tokio::spawn(async move {
+            if let Err(e) = fut.await {
+                tracing_fallback("HTTP", &e);
+            }
+        }));
+    }
+    Ok(Running { grpc_addr, http_addr, pipeline, shutdown, tasks })
+}
+
+/// A server task failing after start is rare (the listener was already bound); it is reported
+/// once on stderr, which headless mode owns.
+fn tracing_fallback(protocol: &str, e: &dyn std::fmt::Display) {
+    eprintln!("llmwatch: OTLP/{protocol} receiver stopped: {e}");
+}
+
+impl Running {
+    /// Stops accepting, lets in-flight requests finish (up to a grace period), stores everything
+    /// accepted, and returns the final summary.
+    pub async fn stop(mut self) -> Summary {
+        let _ = self.shutdown.send(true);
+        for task in self.tasks.drain(..) {
+            let abort = task.abort_handle();
+            if tokio::time::timeout(GRACE, task).await.is_err() {
+                abort.abort();
+            }
+        }
+        let pipeline = self.pipeline.clone();
+        tokio::task::spawn_blocking(move || {
+            pipeline.shutdown();
+            Summary::collect(&pipeline)
+        })
+        .await
+        .expect("summary task")
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}

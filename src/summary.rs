@@ -1,0 +1,192 @@
+//! The JSON summary (schema_version 1): what `--headless` prints on exit and `--summary FILE`
+//! writes. Fields are only ever added, never renamed. Fields that need LLM semantics (tokens,
+//! cost, per-model rows, verdicts) are present and zero until the normaliser fills them.
+
+use crate::ingest::counters::{RequestSnapshot, SignalSnapshot};
+use crate::ingest::handoff::Pipeline;
+use serde::Serialize;
+use std::sync::atomic::Ordering::Relaxed;
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Summary {
+    pub schema_version: u32,
+    pub spans: SpanTotals,
+    pub traces: u64,
+    pub llm_calls: u64,
+    pub errors: u64,
+    pub tokens: Tokens,
+    pub cost_usd: f64,
+    pub unpriced_calls: u64,
+    pub latency_ms: Quantiles,
+    pub ttft_ms: Quantiles,
+    pub by_model: Vec<ModelRow>,
+    pub verdicts: Vec<VerdictRow>,
+    pub alerts: Vec<AlertRow>,
+    /// Durations of all spans, whatever their kind.
+    pub span_duration_ms: Quantiles,
+    pub logs: LogTotals,
+    pub metrics: MetricTotals,
+    pub requests: RequestSnapshot,
+    pub truncation: Truncation,
+    pub memory: Memory,
+}
+
+/// `accepted == stored + evicted + duplicates` always holds once ingest has drained.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct SpanTotals {
+    pub received: u64,
+    pub accepted: u64,
+    pub rejected: u64,
+    pub evicted: u64,
+    pub dropped: u64,
+    /// Held in the store now.
+    pub stored: u64,
+    /// Re-sent spans (same trace and span id) that replaced their earlier copy.
+    pub duplicates: u64,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Tokens {
+    pub input: u64,
+    pub output: u64,
+    pub cache_read: u64,
+    pub cache_write: u64,
+    pub reasoning: u64,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct Quantiles {
+    pub p50: f64,
+    pub p95: f64,
+    pub p99: f64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct ModelRow {
+    pub provider: String,
+    pub model: String,
+    pub calls: u64,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub cost_usd: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub errors: u64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct VerdictRow {
+    pub name: String,
+    pub count: u64,
+    pub fail: u64,
+    pub mean_score: f64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct AlertRow {
+    pub rule: String,
+    pub cohort: String,
+    pub value: f64,
+    pub threshold: f64,
+    pub at: String,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct LogTotals {
+    pub received: u64,
+    pub accepted: u64,
+    pub rejected: u64,
+    pub dropped: u64,
+    pub stored: u64,
+    pub evicted: u64,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct MetricTotals {
+    pub data_points_received: u64,
+    pub data_points_accepted: u64,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Truncation {
+    pub truncated_values: u64,
+    pub dropped_attributes: u64,
+    pub dropped_events: u64,
+    /// Spans and logs whose event time fell outside the one-hour timeline when they arrived.
+    pub outside_timeline: u64,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Memory {
+    pub estimated_bytes: u64,
+    pub budget_bytes: u64,
+    pub max_spans: u64,
+    pub traces_held: u64,
+    pub traces_evicted: u64,
+}
+
+fn quantiles_ms(h: &crate::store::histogram::LogHistogram) -> Quantiles {
+    let q = |p| h.quantile(p).map_or(0.0, |us| us as f64 / 1000.0);
+    Quantiles { p50: q(0.5), p95: q(0.95), p99: q(0.99) }
+}
+
+impl Summary {
+    /// Reads the counters and the store. Call after `Pipeline::flush` or `shutdown` for exact
+    /// totals.
+    pub fn collect(pipeline: &Pipeline) -> Self {
+        let c = &pipeline.counters;
+        let spans: SignalSnapshot = c.spans.snapshot();
+        let logs = c.logs.snapshot();
+        let points = c.metric_points.snapshot();
+        let store = pipeline.store();
+        let st = store.stats();
+        let limits = store.limits();
+        let timeline = store.timeline();
+        Self {
+            schema_version: 1,
+            spans: SpanTotals {
+                received: spans.received,
+                accepted: spans.accepted,
+                rejected: spans.rejected,
+                evicted: st.spans_evicted,
+                dropped: spans.dropped,
+                stored: st.spans_held,
+                duplicates: st.spans_duplicate,
+            },
+            traces: st.traces_seen,
+            errors: st.error_spans,
+            span_duration_ms: quantiles_ms(store.durations()),
+            logs: LogTotals {
+                received: logs.received,
+                accepted: logs.accepted,
+                rejected: logs.rejected,
+                dropped: logs.dropped,
+                stored: st.logs_held,
+                evicted: st.logs_evicted,
+            },
+            metrics: MetricTotals {
+                data_points_received: points.received,
+                data_points_accepted: points.accepted,
+            },
+            requests: c.requests.snapshot(),
+            truncation: Truncation {
+                truncated_values: c.truncation.truncated_values.load(Relaxed),
+                dropped_attributes: c.truncation.dropped_attributes.load(Relaxed),
+                dropped_events: c.truncation.dropped_events.load(Relaxed),
+                outside_timeline: timeline.too_old + timeline.too_new,
+            },
+            memory: Memory {
+                estimated_bytes: st.bytes_held,
+                budget_bytes: limits.max_bytes as u64,
+                max_spans: limits.max_spans as u64,
+                traces_held: st.traces_held,
+                traces_evicted: st.traces_evicted,
+            },
+            ..Self::default()
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("summary serialises")
+    }
+}
