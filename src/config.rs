@@ -14,11 +14,13 @@ impl FromStr for ByteSize {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let t = s.trim();
-        let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+        let split = t
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(t.len());
         let (num, unit) = t.split_at(split);
-        let num: f64 = num
-            .parse()
-            .map_err(|_| format!("invalid size {s:?}: expected a number with an optional unit like 512MiB"))?;
+        let num: f64 = num.parse().map_err(|_| {
+            format!("invalid size {s:?}: expected a number with an optional unit like 512MiB")
+        })?;
         let mult: f64 = match unit.trim().to_ascii_lowercase().as_str() {
             "" | "b" => 1.0,
             "k" | "kb" => 1e3,
@@ -27,7 +29,11 @@ impl FromStr for ByteSize {
             "mib" => 1024.0 * 1024.0,
             "g" | "gb" => 1e9,
             "gib" => 1024.0 * 1024.0 * 1024.0,
-            other => return Err(format!("invalid size unit {other:?} in {s:?} (use B, KB, KiB, MB, MiB, GB, GiB)")),
+            other => {
+                return Err(format!(
+                    "invalid size unit {other:?} in {s:?} (use B, KB, KiB, MB, MiB, GB, GiB)"
+                ));
+            }
         };
         let bytes = num * mult;
         if !bytes.is_finite() || bytes < 1.0 || bytes > usize::MAX as f64 {

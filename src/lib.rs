@@ -10,6 +10,6 @@ pub mod headless;
 pub mod ingest;
 pub mod intern;
 pub mod model;
+pub mod server;
 pub mod store;
 pub mod summary;
-pub mod server;

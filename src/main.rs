@@ -12,7 +12,7 @@ use std::time::Duration;
 /// A live monitor for LLM and agent traffic: an OTLP receiver (gRPC and HTTP) with a bounded
 /// in-memory trace store.
 #[derive(Debug, Parser)]
-#[command(name = "llmwatch", version, about, long_about = None)]
+#[command(name = "llmwatch", version, about, long_about = None, args_override_self = true)]
 struct Cli {
     /// OTLP/gRPC listen address, or "off".
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:4317", value_parser = parse_listen)]
@@ -36,7 +36,12 @@ struct Cli {
     #[arg(long, value_name = "SIZE", default_value = "16MiB")]
     max_request_size: ByteSize,
     /// Require "Authorization: Bearer TOKEN" on every request.
-    #[arg(long, value_name = "TOKEN", env = "LLMWATCH_AUTH_TOKEN", hide_env_values = true)]
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "LLMWATCH_AUTH_TOKEN",
+        hide_env_values = true
+    )]
     auth_token: Option<String>,
     /// Seconds between headless status lines.
     #[arg(long, value_name = "SECS", default_value_t = 5.0)]
@@ -66,7 +71,9 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     if !cli.headless {
-        eprintln!("llmwatch: the dashboard is not built yet; running headless (pass --headless to silence this)");
+        eprintln!(
+            "llmwatch: the dashboard is not built yet; running headless (pass --headless to silence this)"
+        );
     }
     let store = StoreLimits {
         max_spans: cli.max_spans.max(1),

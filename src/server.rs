@@ -35,7 +35,11 @@ pub struct Running {
 const GRACE: Duration = Duration::from_secs(3);
 
 async fn bind(protocol: &'static str, addr: SocketAddr) -> Result<TcpListener, StartError> {
-    TcpListener::bind(addr).await.map_err(|source| StartError::Bind { protocol, addr, source })
+    TcpListener::bind(addr).await.map_err(|source| StartError::Bind {
+        protocol,
+        addr,
+        source,
+    })
 }
 
 fn signal(rx: &watch::Receiver<bool>) -> impl Future<Output = ()> + Send + 'static {
@@ -91,7 +95,13 @@ pub async fn start(config: &ServerConfig) -> Result<Running, StartError> {
             }
         }));
     }
-    Ok(Running { grpc_addr, http_addr, pipeline, shutdown, tasks })
+    Ok(Running {
+        grpc_addr,
+        http_addr,
+        pipeline,
+        shutdown,
+        tasks,
+    })
 }
 
 /// A server task failing after start is rare (the listener was already bound); it is reported

@@ -127,7 +127,11 @@ pub struct Memory {
 
 fn quantiles_ms(h: &crate::store::histogram::LogHistogram) -> Quantiles {
     let q = |p| h.quantile(p).map_or(0.0, |us| us as f64 / 1000.0);
-    Quantiles { p50: q(0.5), p95: q(0.95), p99: q(0.99) }
+    Quantiles {
+        p50: q(0.5),
+        p95: q(0.95),
+        p99: q(0.99),
+    }
 }
 
 impl Summary {

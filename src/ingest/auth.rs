@@ -9,7 +9,9 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 /// True when `header` (the raw `authorization` value) carries `Bearer <token>`.
 pub fn bearer_matches(header: Option<&[u8]>, token: &str) -> bool {
     let Some(h) = header else { return false };
-    let Some(sep) = h.iter().position(|b| *b == b' ') else { return false };
+    let Some(sep) = h.iter().position(|b| *b == b' ') else {
+        return false;
+    };
     let (scheme, rest) = h.split_at(sep);
     scheme.eq_ignore_ascii_case(b"bearer") && constant_time_eq(rest.trim_ascii(), token.as_bytes())
 }

@@ -92,7 +92,9 @@ impl MetricsService for GrpcReceiver {
         request: Request<ExportMetricsServiceRequest>,
     ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
         let accepted = super::export_metrics(&self.pipeline, request.get_ref());
-        self.answer(Ok(accepted), |_| ExportMetricsServiceResponse { partial_success: None })
+        self.answer(Ok(accepted), |_| ExportMetricsServiceResponse {
+            partial_success: None,
+        })
     }
 }
 
@@ -120,7 +122,8 @@ fn map_decode_status<B>(pipeline: &Pipeline, mut resp: http::Response<B>) -> htt
         _ => None,
     };
     if let Some(code) = mapped {
-        resp.headers_mut().insert("grpc-status", http::HeaderValue::from_static(code));
+        resp.headers_mut()
+            .insert("grpc-status", http::HeaderValue::from_static(code));
     }
     resp
 }
@@ -133,7 +136,9 @@ pub async fn serve(
     auth_token: Option<String>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), tonic::transport::Error> {
-    let receiver = GrpcReceiver { pipeline: pipeline.clone() };
+    let receiver = GrpcReceiver {
+        pipeline: pipeline.clone(),
+    };
     let auth_pipeline = pipeline.clone();
     let check_auth = move |req: Request<()>| -> Result<Request<()>, Status> {
         let Some(token) = &auth_token else { return Ok(req) };
@@ -148,7 +153,9 @@ pub async fn serve(
     let map_pipeline = pipeline.clone();
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
     tonic::transport::Server::builder()
-        .layer(tower::util::MapResponseLayer::new(move |r| map_decode_status(&map_pipeline, r)))
+        .layer(tower::util::MapResponseLayer::new(move |r| {
+            map_decode_status(&map_pipeline, r)
+        }))
         .layer(tonic::service::InterceptorLayer::new(check_auth))
         .add_service(
             TraceServiceServer::new(receiver.clone())

@@ -89,9 +89,14 @@ impl Handoff {
     }
 
     fn control(&self, work: Work) -> bool {
-        lock(&self.tx)
-            .as_ref()
-            .is_some_and(|tx| tx.send(Queued { work, items: 0, bytes: 0 }).is_ok())
+        lock(&self.tx).as_ref().is_some_and(|tx| {
+            tx.send(Queued {
+                work,
+                items: 0,
+                bytes: 0,
+            })
+            .is_ok()
+        })
     }
 }
 
@@ -106,11 +111,7 @@ pub struct Pipeline {
 
 impl Pipeline {
     /// Creates the pipeline and starts its ingest thread.
-    pub fn start(
-        store: TraceStore,
-        limits: HandoffLimits,
-        max_clock_skew_secs: Option<u64>,
-    ) -> Arc<Self> {
+    pub fn start(store: TraceStore, limits: HandoffLimits, max_clock_skew_secs: Option<u64>) -> Arc<Self> {
         let (tx, rx) = mpsc::channel();
         let pipeline = Arc::new(Self {
             store: Mutex::new(store),
@@ -190,7 +191,9 @@ impl Pipeline {
     fn prepare(&self, store: &mut TraceStore, converter: &Converter) {
         store.set_external_bytes(converter.interner_bytes());
         if let Some(skew) = self.max_clock_skew_secs {
-            let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
             store.set_max_event_second(Some(now + skew));
         }
     }
@@ -210,7 +213,10 @@ mod tests {
     fn pipeline(max_items: usize) -> Arc<Pipeline> {
         Pipeline::start(
             TraceStore::new(StoreLimits::default()),
-            HandoffLimits { max_items, max_bytes: usize::MAX },
+            HandoffLimits {
+                max_items,
+                max_bytes: usize::MAX,
+            },
             None,
         )
     }

@@ -81,25 +81,40 @@ struct Refusal {
 
 impl Refusal {
     fn new(outcome: Outcome, status: StatusCode, code: i32, message: impl Into<String>) -> Self {
-        Self { outcome, status, code, message: message.into() }
+        Self {
+            outcome,
+            status,
+            code,
+            message: message.into(),
+        }
     }
 
     fn into_response(self, pipeline: &Pipeline, encoding: Encoding) -> Response {
         pipeline.counters.requests.record(self.outcome);
-        let rpc = RpcStatus { code: self.code, message: self.message };
+        let rpc = RpcStatus {
+            code: self.code,
+            message: self.message,
+        };
         let body = match encoding {
             Encoding::Protobuf => rpc.encode_to_vec(),
             Encoding::Json => serde_json::json!({"code": rpc.code, "message": rpc.message})
                 .to_string()
                 .into_bytes(),
         };
-        let mut resp = (self.status, [(header::CONTENT_TYPE, encoding.content_type())], body).into_response();
+        let mut resp = (
+            self.status,
+            [(header::CONTENT_TYPE, encoding.content_type())],
+            body,
+        )
+            .into_response();
         match self.outcome {
             Outcome::Overloaded => {
-                resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                resp.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
             Outcome::Unauthorized => {
-                resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+                resp.headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
             _ => {}
         }
@@ -198,12 +213,23 @@ where
         Encoding::Protobuf => T::decode(body).map_err(|e| format!("invalid OTLP protobuf: {e}")),
         Encoding::Json => serde_json::from_slice(body).map_err(|e| format!("invalid OTLP/JSON: {e}")),
     };
-    result.map_err(|m| Refusal::new(Outcome::BadRequest, StatusCode::BAD_REQUEST, code::INVALID_ARGUMENT, m))
+    result.map_err(|m| {
+        Refusal::new(
+            Outcome::BadRequest,
+            StatusCode::BAD_REQUEST,
+            code::INVALID_ARGUMENT,
+            m,
+        )
+    })
 }
 
 /// The signal-independent part of handling a POST: auth, media type, size, decompression and
 /// decoding. Returns the decoded request, its decoded size and the response encoding.
-async fn receive<T>(state: &HttpState, headers: &HeaderMap, body: Body) -> Result<(T, usize, Encoding), Response>
+async fn receive<T>(
+    state: &HttpState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<(T, usize, Encoding), Response>
 where
     T: Message + Default + serde::de::DeserializeOwned,
 {
@@ -223,9 +249,9 @@ where
         }
     }
     let Some(encoding) = encoding else {
-        let got = headers
-            .get(header::CONTENT_TYPE)
-            .map_or("none".to_string(), |v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        let got = headers.get(header::CONTENT_TYPE).map_or("none".to_string(), |v| {
+            String::from_utf8_lossy(v.as_bytes()).into_owned()
+        });
         let r = Refusal::new(
             Outcome::UnsupportedMediaType,
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -284,7 +310,12 @@ fn respond<R: Message + 'static>(
             value.to_string().into_bytes()
         }
     };
-    (StatusCode::OK, [(header::CONTENT_TYPE, encoding.content_type())], body).into_response()
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, encoding.content_type())],
+        body,
+    )
+        .into_response()
 }
 
 async fn traces(State(state): State<HttpState>, headers: HeaderMap, body: Body) -> Response {
@@ -337,7 +368,9 @@ async fn metrics(State(state): State<HttpState>, headers: HeaderMap, body: Body)
         &state.pipeline,
         enc,
         Ok(accepted),
-        |_| ExportMetricsServiceResponse { partial_success: None },
+        |_| ExportMetricsServiceResponse {
+            partial_success: None,
+        },
         "rejectedDataPoints",
     )
 }
@@ -362,7 +395,8 @@ async fn method_not_allowed(State(state): State<HttpState>) -> Response {
         "method not allowed: OTLP/HTTP exports use POST",
     );
     let mut resp = r.into_response(&state.pipeline, Encoding::Json);
-    resp.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+    resp.headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("POST"));
     resp
 }
 

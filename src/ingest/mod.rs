@@ -75,7 +75,14 @@ pub fn export_traces(
     let received = convert::count_spans(&req);
     let rejected = convert::validate_traces(&mut req);
     let bytes = wire_bytes.unwrap_or_else(|| req.encoded_len());
-    offer(pipeline, &pipeline.counters.spans, received, rejected, bytes, Work::Traces(req))
+    offer(
+        pipeline,
+        &pipeline.counters.spans,
+        received,
+        rejected,
+        bytes,
+        Work::Traces(req),
+    )
 }
 
 pub fn export_logs(
@@ -86,7 +93,14 @@ pub fn export_logs(
     let received = convert::count_logs(&req);
     let rejected = convert::validate_logs(&mut req);
     let bytes = wire_bytes.unwrap_or_else(|| req.encoded_len());
-    offer(pipeline, &pipeline.counters.logs, received, rejected, bytes, Work::Logs(req))
+    offer(
+        pipeline,
+        &pipeline.counters.logs,
+        received,
+        rejected,
+        bytes,
+        Work::Logs(req),
+    )
 }
 
 /// Metrics are accepted and counted (data points) but not stored yet.

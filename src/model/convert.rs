@@ -7,8 +7,8 @@
 
 use super::memory;
 use super::{
-    Attr, LogRecord, Resource, Scope, SpanEvent, SpanId, SpanKind, SpanLink, SpanRecord,
-    StatusCode, TraceId, Value,
+    Attr, LogRecord, Resource, Scope, SpanEvent, SpanId, SpanKind, SpanLink, SpanRecord, StatusCode, TraceId,
+    Value,
 };
 use crate::intern::Interner;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
@@ -367,10 +367,7 @@ impl Converter {
             .collect()
     }
 
-    fn links(
-        &mut self,
-        links: Vec<opentelemetry_proto::tonic::trace::v1::span::Link>,
-    ) -> Box<[SpanLink]> {
+    fn links(&mut self, links: Vec<opentelemetry_proto::tonic::trace::v1::span::Link>) -> Box<[SpanLink]> {
         let keep = self.cap_count(links.len(), self.limits.max_events, Counter::Events);
         links
             .into_iter()
@@ -525,7 +522,10 @@ mod tests {
             kind: 3,
             start_time_unix_nano: 1_000,
             end_time_unix_nano: 2_000,
-            status: Some(Status { message: "boom".into(), code: 2 }),
+            status: Some(Status {
+                message: "boom".into(),
+                code: 2,
+            }),
             attributes: vec![kv(
                 "gen_ai.request.model",
                 any_value::Value::StringValue("gpt-4o".into()),
@@ -541,7 +541,10 @@ mod tests {
                     attributes: vec![kv("service.name", any_value::Value::StringValue("svc".into()))],
                     ..Default::default()
                 }),
-                scope_spans: vec![ScopeSpans { spans, ..Default::default() }],
+                scope_spans: vec![ScopeSpans {
+                    spans,
+                    ..Default::default()
+                }],
                 ..Default::default()
             }],
         }
@@ -615,7 +618,9 @@ mod tests {
         let attrs = &out[0].attributes;
         assert_eq!(attrs.len(), 2);
         assert_eq!(attrs[0].value.as_str(), Some("héllo wö…[truncated 10 bytes]"));
-        let Value::Array(outer) = &attrs[1].value else { panic!() };
+        let Value::Array(outer) = &attrs[1].value else {
+            panic!()
+        };
         let Value::Map(inner) = &outer[0] else { panic!() };
         assert_eq!(inner[0].value.as_str(), Some("[nested too deep]"));
         let stats = c.stats();
@@ -628,7 +633,10 @@ mod tests {
         let mut c = Converter::default();
         let mut req = request(vec![span(1, 2, None)]);
         req.resource_spans[0].resource = Some(OtlpResource {
-            attributes: vec![kv("project_name", any_value::Value::StringValue("traceai-app".into()))],
+            attributes: vec![kv(
+                "project_name",
+                any_value::Value::StringValue("traceai-app".into()),
+            )],
             ..Default::default()
         });
         let mut out = Vec::new();

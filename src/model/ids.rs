@@ -12,8 +12,14 @@ pub struct SpanId(pub [u8; 8]);
 /// Why an id was refused; the message goes back to the exporter in `partial_success`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum IdError {
-    WrongLength { what: &'static str, expected: usize, got: usize },
-    AllZero { what: &'static str },
+    WrongLength {
+        what: &'static str,
+        expected: usize,
+        got: usize,
+    },
+    AllZero {
+        what: &'static str,
+    },
 }
 
 impl fmt::Display for IdError {
@@ -99,7 +105,11 @@ mod tests {
         assert!(TraceId::from_bytes(&[1; 16]).is_ok());
         assert_eq!(
             TraceId::from_bytes(&[]).unwrap_err(),
-            IdError::WrongLength { what: "trace_id", expected: 16, got: 0 }
+            IdError::WrongLength {
+                what: "trace_id",
+                expected: 16,
+                got: 0
+            }
         );
         assert_eq!(
             SpanId::from_bytes(&[0; 8]).unwrap_err(),

@@ -5,7 +5,7 @@ pub mod convert;
 pub mod ids;
 mod memory;
 
-pub use convert::{Converter, ConvertLimits};
+pub use convert::{ConvertLimits, Converter};
 pub use ids::{SpanId, TraceId};
 
 use crate::intern::Sym;

@@ -16,7 +16,9 @@ pub struct LogHistogram {
 
 impl std::fmt::Debug for LogHistogram {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LogHistogram").field("total", &self.total).finish()
+        f.debug_struct("LogHistogram")
+            .field("total", &self.total)
+            .finish()
     }
 }
 

@@ -124,7 +124,13 @@ impl Trace {
         }
         self.spans.push(span);
         if self.index.is_none() && self.spans.len() > INDEX_THRESHOLD {
-            self.index = Some(self.spans.iter().enumerate().map(|(i, s)| (s.span_id, i as u32)).collect());
+            self.index = Some(
+                self.spans
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| (s.span_id, i as u32))
+                    .collect(),
+            );
         }
         None
     }
@@ -326,7 +332,11 @@ impl TraceStore {
     /// Evicts whole oldest items (a trace, or a loose log) until both limits hold.
     fn enforce_limits(&mut self) {
         while self.over_limits() {
-            let oldest_trace = self.order.front().and_then(|id| self.traces.get(id)).map(|t| t.seq);
+            let oldest_trace = self
+                .order
+                .front()
+                .and_then(|id| self.traces.get(id))
+                .map(|t| t.seq);
             let oldest_log = self.loose_logs.front().map(|(seq, _)| *seq);
             match (oldest_trace, oldest_log) {
                 (Some(t), Some(l)) if l < t => self.evict_loose_log(),
@@ -430,10 +440,17 @@ mod tests {
         let t = st.trace(&TraceId([1; 16])).unwrap();
         assert_eq!(t.spans.len(), 3);
         assert_eq!(t.root().unwrap().span_id, SpanId([1; 8]));
-        let order: Vec<_> = t.tree().iter().map(|n| (t.spans[n.index].span_id.0[0], n.depth)).collect();
+        let order: Vec<_> = t
+            .tree()
+            .iter()
+            .map(|n| (t.spans[n.index].span_id.0[0], n.depth))
+            .collect();
         assert_eq!(order, vec![(1, 0), (2, 1), (3, 2)]);
         let stats = st.stats();
-        assert_eq!((stats.spans_held, stats.traces_held, stats.traces_seen), (4, 2, 2));
+        assert_eq!(
+            (stats.spans_held, stats.traces_held, stats.traces_seen),
+            (4, 2, 2)
+        );
     }
 
     #[test]
@@ -444,7 +461,10 @@ mod tests {
         again.status = StatusCode::Error;
         st.insert_spans([again]);
         let stats = st.stats();
-        assert_eq!((stats.spans_held, stats.spans_duplicate, stats.error_spans), (1, 1, 1));
+        assert_eq!(
+            (stats.spans_held, stats.spans_duplicate, stats.error_spans),
+            (1, 1, 1)
+        );
         assert_eq!(st.trace(&TraceId([1; 16])).unwrap().error_spans, 1);
     }
 
@@ -475,7 +495,11 @@ mod tests {
             s.mem_bytes = 3_000;
             pushed += 3_000;
             st.insert_spans([s]);
-            assert!(st.bytes_held() <= budget, "estimate {} over {budget}", st.bytes_held());
+            assert!(
+                st.bytes_held() <= budget,
+                "estimate {} over {budget}",
+                st.bytes_held()
+            );
             t += 1;
         }
         let stats = st.stats();
@@ -533,7 +557,11 @@ mod tests {
         let mut err = span(1, 2, Some(1), 0);
         err.status = StatusCode::Error;
         st.insert_spans([span(1, 1, None, 0), err, span(2, 1, None, 5)]);
-        let buckets: Vec<_> = st.timeline().window(60).map(|b| (b.spans, b.traces, b.errors)).collect();
+        let buckets: Vec<_> = st
+            .timeline()
+            .window(60)
+            .map(|b| (b.spans, b.traces, b.errors))
+            .collect();
         assert_eq!(buckets, vec![(2, 1, 1), (1, 1, 0)]);
         assert_eq!(st.durations().count(), 3);
         let p50 = st.durations().quantile(0.5).unwrap() as f64;

@@ -99,7 +99,11 @@ impl Timeline {
     /// data are skipped.
     pub fn window(&self, secs: u64) -> impl Iterator<Item = &Bucket> {
         let newest = self.newest.unwrap_or(0);
-        let secs = if self.newest.is_some() { secs.min(WINDOW_SECS) } else { 0 };
+        let secs = if self.newest.is_some() {
+            secs.min(WINDOW_SECS)
+        } else {
+            0
+        };
         let first = (newest + 1).saturating_sub(secs);
         (first..first + secs).filter_map(move |s| {
             let b = &self.slots[(s % WINDOW_SECS) as usize];
@@ -154,6 +158,10 @@ mod tests {
         t.record_duration(1_800_000_000, 2500);
         assert_eq!(t.bytes(), base + LogHistogram::BYTES);
         t.record_duration(1_800_000_000 + WINDOW_SECS, 10);
-        assert_eq!(t.bytes(), base + LogHistogram::BYTES, "slot reuse frees the old histogram");
+        assert_eq!(
+            t.bytes(),
+            base + LogHistogram::BYTES,
+            "slot reuse frees the old histogram"
+        );
     }
 }

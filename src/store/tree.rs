@@ -45,9 +45,8 @@ pub fn build(spans: &[SpanRecord]) -> Vec<TreeNode> {
             },
         }
     }
-    let by_start = |a: &usize, b: &usize| {
-        (spans[*a].start_unix_nano, *a).cmp(&(spans[*b].start_unix_nano, *b))
-    };
+    let by_start =
+        |a: &usize, b: &usize| (spans[*a].start_unix_nano, *a).cmp(&(spans[*b].start_unix_nano, *b));
     for c in &mut children {
         c.sort_by(by_start);
     }
@@ -67,7 +66,13 @@ pub fn build(spans: &[SpanRecord]) -> Vec<TreeNode> {
                 depth,
                 root: (depth == 0).then_some(kind),
             });
-            stack.extend(children[i].iter().rev().filter(|c| !visited[**c]).map(|c| (*c, depth + 1)));
+            stack.extend(
+                children[i]
+                    .iter()
+                    .rev()
+                    .filter(|c| !visited[**c])
+                    .map(|c| (*c, depth + 1)),
+            );
         }
     };
     for (kind, i) in tops {
@@ -99,7 +104,11 @@ mod tests {
     #[test]
     fn children_before_parents_still_form_a_tree() {
         // Arrival order: grandchild, child, root.
-        let spans = vec![span(1, 3, Some(2), 30), span(1, 2, Some(1), 20), span(1, 1, None, 10)];
+        let spans = vec![
+            span(1, 3, Some(2), 30),
+            span(1, 2, Some(1), 20),
+            span(1, 1, None, 10),
+        ];
         assert_eq!(
             shape(&spans),
             vec![(1, 0, Some(RootKind::Root)), (2, 1, None), (3, 2, None)]
@@ -108,7 +117,11 @@ mod tests {
 
     #[test]
     fn orphans_are_kept_under_a_missing_parent_marker() {
-        let spans = vec![span(1, 1, None, 10), span(1, 5, Some(9), 5), span(1, 6, Some(5), 6)];
+        let spans = vec![
+            span(1, 1, None, 10),
+            span(1, 5, Some(9), 5),
+            span(1, 6, Some(5), 6),
+        ];
         assert_eq!(
             shape(&spans),
             vec![
