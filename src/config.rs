@@ -43,6 +43,9 @@ impl FromStr for ByteSize {
     }
 }
 
+pub const DEFAULT_MAX_SPANS: usize = 200_000;
+pub const DEFAULT_MAX_MEMORY: usize = 512 * 1024 * 1024;
+
 /// How much the receivers may hand to the ingest thread before they refuse (429/UNAVAILABLE).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HandoffLimits {
@@ -51,13 +54,24 @@ pub struct HandoffLimits {
 }
 
 impl HandoffLimits {
-    /// In-flight work is bounded so that it adds little to the store's memory budget.
-    pub fn for_store(limits: &StoreLimits) -> Self {
+    /// In-flight work is bounded to a small share of the memory budget (at most 16 MiB).
+    pub fn for_budget(max_memory: usize) -> Self {
         Self {
             max_items: 32_768,
-            max_bytes: (limits.max_bytes / 16).clamp(1024 * 1024, 32 * 1024 * 1024),
+            max_bytes: (max_memory / 32).clamp(256 * 1024, 16 * 1024 * 1024),
         }
     }
+}
+
+/// Splits one memory budget between the store and the in-flight hand-off, which both hold
+/// received data: `--max-memory` bounds their sum.
+pub fn split_budget(max_spans: usize, max_memory: usize) -> (StoreLimits, HandoffLimits) {
+    let handoff = HandoffLimits::for_budget(max_memory);
+    let store = StoreLimits {
+        max_spans: max_spans.max(1),
+        max_bytes: max_memory.saturating_sub(handoff.max_bytes).max(1),
+    };
+    (store, handoff)
 }
 
 /// Everything the live receivers need.
@@ -80,12 +94,12 @@ pub struct ServerConfig {
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        let store = StoreLimits::default();
+        let (store, handoff) = split_budget(DEFAULT_MAX_SPANS, DEFAULT_MAX_MEMORY);
         Self {
             grpc: Some(SocketAddr::from(([127, 0, 0, 1], 4317))),
             http: Some(SocketAddr::from(([127, 0, 0, 1], 4318))),
             store,
-            handoff: HandoffLimits::for_store(&store),
+            handoff,
             max_request_bytes: 16 * 1024 * 1024,
             auth_token: None,
             max_clock_skew_secs: Some(300),
@@ -106,5 +120,14 @@ mod tests {
         assert!("12 parsecs".parse::<ByteSize>().is_err());
         assert!("MiB".parse::<ByteSize>().is_err());
         assert!("0".parse::<ByteSize>().is_err());
+    }
+
+    #[test]
+    fn the_budget_covers_store_and_handoff_together() {
+        let (store, handoff) = split_budget(200_000, DEFAULT_MAX_MEMORY);
+        assert_eq!(store.max_bytes + handoff.max_bytes, DEFAULT_MAX_MEMORY);
+        assert_eq!(handoff.max_bytes, 16 * 1024 * 1024);
+        let (store, handoff) = split_budget(0, 4 * 1024 * 1024);
+        assert_eq!((store.max_spans, handoff.max_bytes), (1, 256 * 1024));
     }
 }

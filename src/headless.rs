@@ -42,6 +42,7 @@ impl StatusSample {
             let store = pipeline.store();
             (store.stats(), store.limits())
         };
+        let handoff = pipeline.handoff.limits();
         Self {
             at: Instant::now(),
             spans_accepted: spans.accepted,
@@ -51,7 +52,7 @@ impl StatusSample {
             spans_held: st.spans_held,
             max_spans: limits.max_spans as u64,
             bytes_held: st.bytes_held,
-            max_bytes: limits.max_bytes as u64,
+            max_bytes: (limits.max_bytes + handoff.max_bytes) as u64,
             spans_evicted: st.spans_evicted,
             dropped: spans.dropped + logs.dropped,
             rejected: spans.rejected + logs.rejected,
@@ -88,21 +89,34 @@ pub fn status_line(prev: &StatusSample, now: &StatusSample) -> String {
     )
 }
 
-async fn stop_signal() -> std::io::Result<&'static str> {
-    use tokio::signal::unix::{SignalKind, signal};
-    // Installing handlers explicitly matters: a background process started by a
-    // non-interactive shell has SIGINT ignored otherwise.
-    let mut int = signal(SignalKind::interrupt())?;
-    let mut term = signal(SignalKind::terminate())?;
-    tokio::select! {
-        _ = int.recv() => Ok("SIGINT"),
-        _ = term.recv() => Ok("SIGTERM"),
+/// SIGINT and SIGTERM handlers. Installed before the receivers start, so a signal that arrives
+/// right after the listen lines are printed is handled, not fatal; and explicitly, because a
+/// background process started by a non-interactive shell has SIGINT ignored otherwise.
+struct StopSignals {
+    int: tokio::signal::unix::Signal,
+    term: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn install() -> std::io::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Self {
+            int: signal(SignalKind::interrupt())?,
+            term: signal(SignalKind::terminate())?,
+        })
+    }
+
+    async fn recv(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.int.recv() => "SIGINT",
+            _ = self.term.recv() => "SIGTERM",
+        }
     }
 }
 
 /// Runs until SIGINT/SIGTERM and returns the final summary (already printed and written).
 pub async fn run(config: ServerConfig, options: HeadlessOptions) -> anyhow::Result<Summary> {
-    let stop = stop_signal();
+    let mut signals = StopSignals::install()?;
     let running = server::start(&config).await?;
     if let Some(addr) = running.grpc_addr {
         eprintln!("llmwatch: OTLP/gRPC listening on {addr}");
@@ -127,10 +141,9 @@ pub async fn run(config: ServerConfig, options: HeadlessOptions) -> anyhow::Resu
         tokio::time::Instant::now() + options.status_interval,
         options.status_interval,
     );
-    tokio::pin!(stop);
     let reason = loop {
         tokio::select! {
-            r = &mut stop => break r?,
+            r = signals.recv() => break r,
             _ = ticker.tick() => {
                 let now = StatusSample::take(&running.pipeline);
                 eprintln!("{}", status_line(&prev, &now));

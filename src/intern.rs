@@ -3,7 +3,6 @@
 //! needs no lock. It is bounded: hostile input with endless unique keys cannot grow it past
 //! `max_entries`; past that, strings are simply allocated per record (and accounted there).
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
 /// An interned (or at least shared, cheaply clonable) string.
@@ -11,13 +10,12 @@ pub type Sym = Arc<str>;
 
 /// Strings longer than this are never interned: they are content, not names.
 pub const MAX_INTERNED_LEN: usize = 128;
-/// Heap cost of one `Arc<str>` allocation beyond its bytes: two reference counts plus an
-/// allocator header, rounded the way malloc rounds.
-pub const ARC_STR_OVERHEAD: usize = 16 + 16;
+/// Bytes an `Arc<str>` allocation holds beyond the string: its two reference counts.
+const ARC_COUNTS: usize = 16;
 
 #[derive(Debug)]
 pub struct Interner {
-    set: HashSet<Sym>,
+    set: foldhash::HashSet<Sym>,
     max_entries: usize,
     bytes: usize,
 }
@@ -31,7 +29,7 @@ impl Default for Interner {
 impl Interner {
     pub fn with_capacity_limit(max_entries: usize) -> Self {
         Self {
-            set: HashSet::new(),
+            set: foldhash::HashSet::default(),
             max_entries,
             bytes: 0,
         }
@@ -46,7 +44,8 @@ impl Interner {
         }
         let sym: Sym = Arc::from(s);
         if s.len() <= MAX_INTERNED_LEN && self.set.len() < self.max_entries {
-            self.bytes += heap_size_of_str(s.len()) + ARC_STR_OVERHEAD + 2 * size_of::<Sym>();
+            // The string, and a table slot plus the clone handed out.
+            self.bytes += alloc_size(s.len() + ARC_COUNTS) + 2 * size_of::<Sym>() + 1;
             self.set.insert(sym.clone());
         }
         sym
@@ -74,10 +73,19 @@ impl Interner {
     }
 }
 
-/// Rounds a heap allocation of `len` bytes the way a general-purpose allocator does (16-byte
-/// granules) and adds its header. Zero-length allocations cost nothing.
-pub fn heap_size_of_str(len: usize) -> usize {
-    if len == 0 { 0 } else { len.div_ceil(16) * 16 + 16 }
+/// The bytes an allocation of `len` really occupies: the allocator's size class. This follows
+/// mimalloc, the global allocator of the binary: 8-byte steps up to 64 bytes, then four classes
+/// per power of two. Zero-length allocations cost nothing.
+pub fn alloc_size(len: usize) -> usize {
+    match len {
+        0 => 0,
+        1..=64 => len.div_ceil(8) * 8,
+        _ => {
+            let top = usize::BITS - 1 - (len - 1).leading_zeros();
+            let step = 1usize << (top - 2);
+            len.div_ceil(step) * step
+        }
+    }
 }
 
 /// Heap bytes a `Sym` costs the record holding it: nothing when it is shared with the interner
@@ -86,7 +94,7 @@ pub fn sym_heap_size(sym: &Sym) -> usize {
     if Arc::strong_count(sym) > 1 {
         0
     } else {
-        heap_size_of_str(sym.len()) + ARC_STR_OVERHEAD
+        alloc_size(sym.len() + ARC_COUNTS)
     }
 }
 
@@ -125,5 +133,16 @@ mod tests {
         let bytes = i.bytes();
         i.intern("another");
         assert_eq!(i.bytes(), bytes, "a full interner stops growing");
+    }
+
+    #[test]
+    fn allocation_sizes_follow_the_allocator_classes() {
+        assert_eq!(alloc_size(0), 0);
+        assert_eq!(alloc_size(1), 8);
+        assert_eq!(alloc_size(64), 64);
+        assert_eq!(alloc_size(65), 80);
+        assert_eq!(alloc_size(600), 640);
+        assert_eq!(alloc_size(1024), 1024);
+        assert_eq!(alloc_size(3000), 3072);
     }
 }

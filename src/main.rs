@@ -1,13 +1,18 @@
 //! The llmwatch command line: parsing and wiring only.
 
 use clap::Parser;
-use llmwatch::config::{ByteSize, HandoffLimits, ServerConfig};
+use llmwatch::config::{ByteSize, ServerConfig, split_budget};
 use llmwatch::headless::{self, HeadlessOptions};
-use llmwatch::store::StoreLimits;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
+
+// glibc malloc fragments badly when spans are decoded on receiver threads and freed on the
+// ingest thread at eviction: RSS ran to nearly twice the memory estimate. mimalloc keeps RSS
+// close to what is actually held, and is faster for this pattern (see BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// A live monitor for LLM and agent traffic: an OTLP receiver (gRPC and HTTP) with a bounded
 /// in-memory trace store.
@@ -29,7 +34,8 @@ struct Cli {
     /// Most spans held in memory; whole oldest traces are evicted past it.
     #[arg(long, value_name = "N", default_value_t = 200_000)]
     max_spans: usize,
-    /// Memory budget for held data (an estimate of bytes held), e.g. 512MiB, 2GiB.
+    /// Memory budget for received data, stored and in flight (an estimate of bytes held), e.g.
+    /// 512MiB, 2GiB.
     #[arg(long, value_name = "SIZE", default_value = "512MiB")]
     max_memory: ByteSize,
     /// Largest request body accepted, compressed or decompressed (413 / RESOURCE_EXHAUSTED).
@@ -75,15 +81,12 @@ fn main() -> ExitCode {
             "llmwatch: the dashboard is not built yet; running headless (pass --headless to silence this)"
         );
     }
-    let store = StoreLimits {
-        max_spans: cli.max_spans.max(1),
-        max_bytes: cli.max_memory.0,
-    };
+    let (store, handoff) = split_budget(cli.max_spans, cli.max_memory.0);
     let config = ServerConfig {
         grpc: cli.grpc.0,
         http: cli.http.0,
         store,
-        handoff: HandoffLimits::for_store(&store),
+        handoff,
         max_request_bytes: cli.max_request_size.0,
         auth_token: cli.auth_token.filter(|t| !t.is_empty()),
         ..ServerConfig::default()

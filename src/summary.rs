@@ -118,8 +118,12 @@ pub struct Truncation {
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Memory {
+    /// Estimated bytes the store holds.
     pub estimated_bytes: u64,
+    /// `--max-memory`: the store's share plus the in-flight hand-off's.
     pub budget_bytes: u64,
+    pub store_budget_bytes: u64,
+    pub handoff_budget_bytes: u64,
     pub max_spans: u64,
     pub traces_held: u64,
     pub traces_evicted: u64,
@@ -145,6 +149,7 @@ impl Summary {
         let store = pipeline.store();
         let st = store.stats();
         let limits = store.limits();
+        let handoff = pipeline.handoff.limits();
         let timeline = store.timeline();
         Self {
             schema_version: 1,
@@ -181,7 +186,9 @@ impl Summary {
             },
             memory: Memory {
                 estimated_bytes: st.bytes_held,
-                budget_bytes: limits.max_bytes as u64,
+                budget_bytes: (limits.max_bytes + handoff.max_bytes) as u64,
+                store_budget_bytes: limits.max_bytes as u64,
+                handoff_budget_bytes: handoff.max_bytes as u64,
                 max_spans: limits.max_spans as u64,
                 traces_held: st.traces_held,
                 traces_evicted: st.traces_evicted,

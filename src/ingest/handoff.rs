@@ -83,6 +83,10 @@ impl Handoff {
         f.bytes -= bytes;
     }
 
+    pub fn limits(&self) -> HandoffLimits {
+        self.limits
+    }
+
     /// Items queued and not yet stored.
     pub fn in_flight_items(&self) -> usize {
         lock(&self.in_flight).items

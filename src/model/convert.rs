@@ -356,42 +356,30 @@ impl Converter {
         events: Vec<opentelemetry_proto::tonic::trace::v1::span::Event>,
     ) -> Box<[SpanEvent]> {
         let keep = self.cap_count(events.len(), self.limits.max_events, Counter::Events);
-        events
-            .into_iter()
-            .take(keep)
-            .map(|e| SpanEvent {
-                time_unix_nano: e.time_unix_nano,
-                name: self.interner.intern_owned(e.name),
-                attributes: self.attributes(e.attributes),
-            })
-            .collect()
+        exact(events.into_iter().take(keep).map(|e| SpanEvent {
+            time_unix_nano: e.time_unix_nano,
+            name: self.interner.intern_owned(e.name),
+            attributes: self.attributes(e.attributes),
+        }))
     }
 
     fn links(&mut self, links: Vec<opentelemetry_proto::tonic::trace::v1::span::Link>) -> Box<[SpanLink]> {
         let keep = self.cap_count(links.len(), self.limits.max_events, Counter::Events);
-        links
-            .into_iter()
-            .take(keep)
-            .filter_map(|l| {
-                // A link with malformed ids points nowhere; it is dropped, not the span.
-                let trace_id = TraceId::from_bytes(&l.trace_id).ok()?;
-                let span_id = SpanId::from_bytes(&l.span_id).ok()?;
-                Some(SpanLink {
-                    trace_id,
-                    span_id,
-                    attributes: self.attributes(l.attributes),
-                })
+        exact(links.into_iter().take(keep).filter_map(|l| {
+            // A link with malformed ids points nowhere; it is dropped, not the span.
+            let trace_id = TraceId::from_bytes(&l.trace_id).ok()?;
+            let span_id = SpanId::from_bytes(&l.span_id).ok()?;
+            Some(SpanLink {
+                trace_id,
+                span_id,
+                attributes: self.attributes(l.attributes),
             })
-            .collect()
+        }))
     }
 
     fn attributes(&mut self, attrs: Vec<KeyValue>) -> Box<[Attr]> {
         let keep = self.cap_count(attrs.len(), self.limits.max_attributes, Counter::Attributes);
-        attrs
-            .into_iter()
-            .take(keep)
-            .map(|kv| self.attribute(kv, 0))
-            .collect()
+        exact(attrs.into_iter().take(keep).map(|kv| self.attribute(kv, 0)))
     }
 
     fn attribute(&mut self, kv: KeyValue, depth: usize) -> Attr {
@@ -435,13 +423,12 @@ impl Converter {
                     return Value::Str("[nested too deep]".into());
                 }
                 let keep = self.cap_count(arr.values.len(), self.limits.max_array_len, Counter::Values);
-                Value::Array(
+                Value::Array(exact(
                     arr.values
                         .into_iter()
                         .take(keep)
-                        .map(|v| self.any_value(v, depth + 1))
-                        .collect(),
-                )
+                        .map(|v| self.any_value(v, depth + 1)),
+                ))
             }
             V::KvlistValue(kvs) => {
                 if depth >= self.limits.max_depth {
@@ -449,13 +436,12 @@ impl Converter {
                     return Value::Str("{nested too deep}".into());
                 }
                 let keep = self.cap_count(kvs.values.len(), self.limits.max_array_len, Counter::Values);
-                Value::Map(
+                Value::Map(exact(
                     kvs.values
                         .into_iter()
                         .take(keep)
-                        .map(|kv| self.attribute(kv, depth + 1))
-                        .collect(),
-                )
+                        .map(|kv| self.attribute(kv, depth + 1)),
+                ))
             }
         }
     }
@@ -492,6 +478,15 @@ enum Counter {
     Attributes,
     Events,
     Values,
+}
+
+/// Collects into a fresh allocation of exactly the right size. A plain `collect` would reuse the
+/// decoded message's larger buffer in place and keep all of it alive behind a smaller slice,
+/// which the memory estimate could not see.
+fn exact<T>(iter: impl Iterator<Item = T>) -> Box<[T]> {
+    let mut v = Vec::with_capacity(iter.size_hint().1.unwrap_or(0));
+    v.extend(iter);
+    v.into_boxed_slice()
 }
 
 fn clamp_u32(n: usize) -> u32 {

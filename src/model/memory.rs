@@ -3,17 +3,17 @@
 //! shares. Interned strings are counted once, by the interner.
 
 use super::{Attr, LogRecord, Resource, SpanEvent, SpanLink, SpanRecord, Value};
-use crate::intern::{heap_size_of_str, sym_heap_size};
+use crate::intern::{alloc_size, sym_heap_size};
 
 fn slice_heap<T>(len: usize) -> usize {
-    heap_size_of_str(len * size_of::<T>())
+    alloc_size(len * size_of::<T>())
 }
 
 fn value_heap(v: &Value) -> usize {
     match v {
-        Value::Str(s) => heap_size_of_str(s.len()),
+        Value::Str(s) => alloc_size(s.len()),
         Value::Sym(s) => sym_heap_size(s),
-        Value::Bytes(b) => heap_size_of_str(b.len()),
+        Value::Bytes(b) => alloc_size(b.len()),
         Value::Array(items) => slice_heap::<Value>(items.len()) + items.iter().map(value_heap).sum::<usize>(),
         Value::Map(attrs) => attrs_heap(attrs),
         Value::Bool(_) | Value::Int(_) | Value::Double(_) | Value::Empty => 0,
@@ -42,7 +42,7 @@ fn links_heap(links: &[SpanLink]) -> usize {
 
 pub(super) fn resource_bytes(r: &Resource) -> usize {
     // The Arc allocation itself (two counts + the struct), then what it owns.
-    heap_size_of_str(16 + size_of::<Resource>()) + sym_heap_size(&r.service) + attrs_heap(&r.attributes)
+    alloc_size(16 + size_of::<Resource>()) + sym_heap_size(&r.service) + attrs_heap(&r.attributes)
 }
 
 /// A record's share of something `n` records share: rounded up so the shares never add up to
@@ -54,7 +54,7 @@ pub(super) fn shared_share(bytes: usize, n: usize) -> usize {
 /// Heap bytes owned by a span (its inline size is counted by the container holding it).
 pub(super) fn span_bytes(s: &SpanRecord) -> usize {
     sym_heap_size(&s.name)
-        + s.status_message.as_ref().map_or(0, |m| heap_size_of_str(m.len()))
+        + s.status_message.as_ref().map_or(0, |m| alloc_size(m.len()))
         + sym_heap_size(&s.scope.name)
         + s.scope.version.as_ref().map_or(0, sym_heap_size)
         + attrs_heap(&s.attributes)

@@ -7,15 +7,13 @@ pub mod timeline;
 pub mod tree;
 
 use crate::model::{LogRecord, SpanId, SpanRecord, StatusCode, TraceId};
+use foldhash::HashMap;
 use histogram::LogHistogram;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use timeline::Timeline;
 
 /// Above this many spans a trace keeps a span-id index; below it a scan is cheaper.
 const INDEX_THRESHOLD: usize = 32;
-/// Fixed cost of one trace beyond its spans: the struct, its map slot and its queue slot.
-const TRACE_OVERHEAD: usize =
-    size_of::<Trace>() + size_of::<TraceId>() + 16 + size_of::<(TraceId, u64)>() + 16;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StoreLimits {
@@ -25,10 +23,11 @@ pub struct StoreLimits {
 
 impl Default for StoreLimits {
     fn default() -> Self {
-        Self {
-            max_spans: 200_000,
-            max_bytes: 512 * 1024 * 1024,
-        }
+        crate::config::split_budget(
+            crate::config::DEFAULT_MAX_SPANS,
+            crate::config::DEFAULT_MAX_MEMORY,
+        )
+        .0
     }
 }
 
@@ -59,7 +58,7 @@ impl Trace {
             end_unix_nano: 0,
             error_spans: 0,
             index: None,
-            bytes: TRACE_OVERHEAD,
+            bytes: 0,
             content_bytes: 0,
         }
     }
@@ -95,8 +94,8 @@ impl Trace {
             .index
             .as_ref()
             .map_or(0, |m| m.capacity() * (size_of::<(SpanId, u32)>() + 1) + 64);
-        self.bytes = TRACE_OVERHEAD
-            + self.spans.capacity() * size_of::<SpanRecord>()
+        // The trace's own slot is counted with the trace table (`TraceStore::table_bytes`).
+        self.bytes = self.spans.capacity() * size_of::<SpanRecord>()
             + self.logs.capacity() * size_of::<LogRecord>()
             + index
             + self.content_bytes;
@@ -181,7 +180,7 @@ impl TraceStore {
     pub fn new(limits: StoreLimits) -> Self {
         Self {
             limits,
-            traces: HashMap::new(),
+            traces: HashMap::default(),
             order: VecDeque::new(),
             loose_logs: VecDeque::new(),
             loose_log_bytes: 0,
@@ -211,7 +210,20 @@ impl TraceStore {
     }
 
     pub fn bytes_held(&self) -> usize {
-        self.trace_bytes + self.loose_log_bytes + self.timeline.bytes() + self.external_bytes
+        self.trace_bytes
+            + self.loose_log_bytes
+            + self.table_bytes()
+            + self.timeline.bytes()
+            + self.external_bytes
+    }
+
+    /// The trace table, the arrival queue and the loose-log queue, by their capacities: tables
+    /// grow by doubling, so counting entries alone would miss up to half their size.
+    fn table_bytes(&self) -> usize {
+        // hashbrown: one control byte per bucket, buckets ≈ capacity * 8/7.
+        self.traces.capacity() * 8 / 7 * (size_of::<(TraceId, Trace)>() + 1)
+            + self.order.capacity() * size_of::<TraceId>()
+            + self.loose_logs.capacity() * size_of::<(u64, LogRecord)>()
     }
 
     pub fn stats(&self) -> StoreStats {
@@ -250,13 +262,10 @@ impl TraceStore {
     fn trace_entry(&mut self, id: TraceId) -> &mut Trace {
         let seq = &mut self.seq;
         let order = &mut self.order;
-        let trace_bytes = &mut self.trace_bytes;
         self.traces.entry(id).or_insert_with(|| {
             *seq += 1;
             order.push_back(id);
-            let trace = Trace::new(id, *seq);
-            *trace_bytes += trace.bytes;
-            trace
+            Trace::new(id, *seq)
         })
     }
 
@@ -315,7 +324,7 @@ impl TraceStore {
                 }
                 None => {
                     self.seq += 1;
-                    self.loose_log_bytes += log.mem_bytes as usize + size_of::<(u64, LogRecord)>();
+                    self.loose_log_bytes += log.mem_bytes as usize;
                     self.loose_logs.push_back((self.seq, log));
                 }
             }
@@ -361,7 +370,7 @@ impl TraceStore {
 
     fn evict_loose_log(&mut self) {
         if let Some((_, log)) = self.loose_logs.pop_front() {
-            self.loose_log_bytes -= log.mem_bytes as usize + size_of::<(u64, LogRecord)>();
+            self.loose_log_bytes -= log.mem_bytes as usize;
             self.stats.logs_evicted += 1;
         }
     }

@@ -4,7 +4,7 @@
 //! rather than followed. Iterative, so a 100,000-deep chain cannot overflow the stack.
 
 use crate::model::{SpanId, SpanRecord};
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 /// Why a node sits at the top level.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -361,7 +361,7 @@ pub fn llm_span(trace: u64, span: u64, parent: Option<u64>, start_nanos: u64) ->
     trace_id[..8].copy_from_slice(&trace.to_be_bytes());
     trace_id[8..].copy_from_slice(&0x5eed_u64.to_be_bytes());
     let input = format!(
-        r#"[{{"role":"system","parts":[{{"type":"text","content":"{PROMPT}"}}]}},{{"role":"user","parts":[{{"type":"text","content":"Where is my order #{trace}? When will it ship and how do returns work?"}}]}}]"#
+        r#"[{{"role":"system","parts":[{{"type":"text","content":"{PROMPT}"}}]}},{{"role":"user","parts":[{{"type":"text","content":"Where is my order #{trace}? When will it ship and how do returns work?"}}]}},{{"role":"assistant","parts":[{{"type":"text","content":"{COMPLETION}"}}]}},{{"role":"user","parts":[{{"type":"text","content":"And can I still change the address?"}}]}}]"#
     );
     let output = format!(
         r#"[{{"role":"assistant","parts":[{{"type":"text","content":"{COMPLETION}{COMPLETION}"}}],"finish_reason":"stop"}}]"#
