@@ -136,5 +136,7 @@ impl Drop for Running {
         for task in &self.tasks {
             task.abort();
         }
+        // The ingest thread holds the pipeline too; closing the hand-off lets it finish and exit.
+        self.pipeline.close();
     }
 }

@@ -100,6 +100,11 @@ async fn protobuf_and_json_plain_and_compressed_are_counted_exactly() {
             gzip(&serde_json::to_vec(&llm_batch(401, 20, 4, now_nanos())).unwrap()),
             Some("gzip"),
         ),
+        (
+            PB,
+            deflate(&llm_batch(501, 20, 4, now_nanos()).encode_to_vec()),
+            Some("deflate"),
+        ),
     ] {
         let mut headers = vec![("Content-Type", ct.to_string())];
         if let Some(e) = encoding {
@@ -156,7 +161,7 @@ async fn protobuf_and_json_plain_and_compressed_are_counted_exactly() {
     assert_eq!(summary.spans.received, sent + 22);
     assert_eq!(summary.spans.accepted, sent + 22);
     assert_eq!(summary.spans.stored, sent + 22);
-    assert_eq!(summary.traces, 25 + 5);
+    assert_eq!(summary.traces, 30 + 5);
     assert_eq!(
         summary.errors, 4,
         "the captures hold two failing traces of two error spans each"

@@ -149,6 +149,11 @@ impl Pipeline {
         }
     }
 
+    /// Refuses further work; the ingest thread stores what is queued and exits. Does not wait.
+    pub fn close(&self) {
+        lock(&self.handoff.tx).take();
+    }
+
     /// Stores everything already accepted, stops the ingest thread and refuses further work.
     /// Idempotent.
     pub fn shutdown(&self) {
@@ -200,12 +205,6 @@ impl Pipeline {
                 .map_or(0, |d| d.as_secs());
             store.set_max_event_second(Some(now + skew));
         }
-    }
-}
-
-impl Drop for Pipeline {
-    fn drop(&mut self) {
-        lock(&self.handoff.tx).take();
     }
 }
 

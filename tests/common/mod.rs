@@ -244,6 +244,12 @@ pub fn gzip(data: &[u8]) -> Vec<u8> {
     e.finish().unwrap()
 }
 
+pub fn deflate(data: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
 // ---------------------------------------------------------------- gRPC with raw bytes
 
 /// A tonic codec that sends pre-encoded bytes and decodes nothing: lets tests send malformed
