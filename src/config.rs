@@ -3,7 +3,10 @@
 use std::net::SocketAddr;
 use std::str::FromStr;
 
+use crate::cost::CostTable;
+use crate::semconv::SemconvConfig;
 use crate::store::StoreLimits;
+use std::sync::Arc;
 
 /// A byte size as users write it: `512MiB`, `1g`, `16MB`, `4096`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -90,6 +93,10 @@ pub struct ServerConfig {
     /// Ignore event times further than this many seconds ahead of the wall clock when building
     /// the timeline (live mode only).
     pub max_clock_skew_secs: Option<u64>,
+    /// Cohort keys and evaluator thresholds.
+    pub semconv: Arc<SemconvConfig>,
+    /// Prices for model calls (bundled table plus the user's overrides).
+    pub costs: Arc<CostTable>,
 }
 
 impl Default for ServerConfig {
@@ -103,6 +110,8 @@ impl Default for ServerConfig {
             max_request_bytes: 16 * 1024 * 1024,
             auth_token: None,
             max_clock_skew_secs: Some(300),
+            semconv: Arc::default(),
+            costs: Arc::new(CostTable::bundled()),
         }
     }
 }

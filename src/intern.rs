@@ -13,42 +13,64 @@ pub const MAX_INTERNED_LEN: usize = 128;
 /// Bytes an `Arc<str>` allocation holds beyond the string: its two reference counts.
 const ARC_COUNTS: usize = 16;
 
+/// A bounded interner. `V` is a small fact computed once per distinct string and handed back
+/// with it (attribute keys carry their semantic class this way); plain interning uses `()`.
 #[derive(Debug)]
-pub struct Interner {
-    set: foldhash::HashSet<Sym>,
+pub struct Interner<V: Copy = ()> {
+    map: foldhash::HashMap<Sym, V>,
     max_entries: usize,
     bytes: usize,
 }
 
-impl Default for Interner {
+impl<V: Copy> Default for Interner<V> {
     fn default() -> Self {
         Self::with_capacity_limit(65_536)
     }
 }
 
-impl Interner {
+impl<V: Copy> Interner<V> {
     pub fn with_capacity_limit(max_entries: usize) -> Self {
         Self {
-            set: foldhash::HashSet::default(),
+            map: foldhash::HashMap::default(),
             max_entries,
             bytes: 0,
         }
     }
 
-    /// Returns the shared copy of `s`, creating it if needed. When the interner is full or the
-    /// string is long, returns a fresh unshared `Arc` (its `strong_count` is then 1, which is
-    /// how memory accounting tells owned from shared).
-    pub fn intern(&mut self, s: &str) -> Sym {
-        if let Some(found) = self.set.get(s) {
-            return found.clone();
+    /// Returns the shared copy of `s` and its fact, computing both if needed. When the
+    /// interner is full or the string is long, returns a fresh unshared `Arc` (its
+    /// `strong_count` is then 1, which is how memory accounting tells owned from shared).
+    pub fn intern_with(&mut self, s: &str, fact: impl FnOnce(&str) -> V) -> (Sym, V) {
+        if let Some((sym, v)) = self.map.get_key_value(s) {
+            return (sym.clone(), *v);
         }
         let sym: Sym = Arc::from(s);
-        if s.len() <= MAX_INTERNED_LEN && self.set.len() < self.max_entries {
+        let v = fact(s);
+        if s.len() <= MAX_INTERNED_LEN && self.map.len() < self.max_entries {
             // The string, and a table slot plus the clone handed out.
-            self.bytes += alloc_size(s.len() + ARC_COUNTS) + 2 * size_of::<Sym>() + 1;
-            self.set.insert(sym.clone());
+            self.bytes += alloc_size(s.len() + ARC_COUNTS) + 2 * size_of::<Sym>() + size_of::<V>() + 1;
+            self.map.insert(sym.clone(), v);
         }
-        sym
+        (sym, v)
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// Estimated bytes held by the interner itself (strings plus table slots).
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+}
+
+impl Interner<()> {
+    pub fn intern(&mut self, s: &str) -> Sym {
+        self.intern_with(s, |_| ()).0
     }
 
     /// Like [`Interner::intern`] but takes ownership, avoiding a copy for unshared long strings.
@@ -57,19 +79,6 @@ impl Interner {
             return Arc::from(s);
         }
         self.intern(&s)
-    }
-
-    pub fn len(&self) -> usize {
-        self.set.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.set.is_empty()
-    }
-
-    /// Estimated bytes held by the interner itself (strings plus table slots).
-    pub fn bytes(&self) -> usize {
-        self.bytes
     }
 }
 
@@ -104,7 +113,7 @@ mod tests {
 
     #[test]
     fn repeated_strings_share_one_allocation() {
-        let mut i = Interner::default();
+        let mut i = Interner::<()>::default();
         let a = i.intern("gen_ai.request.model");
         let b = i.intern_owned("gen_ai.request.model".to_string());
         assert!(Arc::ptr_eq(&a, &b));
@@ -114,7 +123,7 @@ mod tests {
 
     #[test]
     fn long_strings_are_not_interned() {
-        let mut i = Interner::default();
+        let mut i = Interner::<()>::default();
         let long = "x".repeat(MAX_INTERNED_LEN + 1);
         let a = i.intern(&long);
         let b = i.intern(&long);
@@ -125,7 +134,7 @@ mod tests {
 
     #[test]
     fn interner_is_bounded() {
-        let mut i = Interner::with_capacity_limit(10);
+        let mut i = Interner::<()>::with_capacity_limit(10);
         for n in 0..1000 {
             i.intern(&format!("key.{n}"));
         }
@@ -133,6 +142,20 @@ mod tests {
         let bytes = i.bytes();
         i.intern("another");
         assert_eq!(i.bytes(), bytes, "a full interner stops growing");
+    }
+
+    #[test]
+    fn facts_are_computed_once_per_string() {
+        let mut i = Interner::<u32>::default();
+        let mut calls = 0;
+        for _ in 0..3 {
+            let (_, v) = i.intern_with("gen_ai.system", |k| {
+                calls += 1;
+                k.len() as u32
+            });
+            assert_eq!(v, 13);
+        }
+        assert_eq!(calls, 1);
     }
 
     #[test]

@@ -6,10 +6,14 @@
 //! the screen) reads the store.
 
 pub mod config;
+pub mod config_file;
+pub mod cost;
 pub mod headless;
 pub mod ingest;
 pub mod intern;
 pub mod model;
+pub mod report;
+pub mod semconv;
 pub mod server;
 pub mod store;
 pub mod summary;

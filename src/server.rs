@@ -3,6 +3,7 @@
 use crate::config::ServerConfig;
 use crate::ingest::handoff::Pipeline;
 use crate::ingest::{grpc, http};
+use crate::model::{ConvertLimits, Converter};
 use crate::store::TraceStore;
 use crate::summary::Summary;
 use std::net::SocketAddr;
@@ -60,7 +61,12 @@ pub async fn start(config: &ServerConfig) -> Result<Running, StartError> {
         None => None,
     };
     let store = TraceStore::new(config.store);
-    let pipeline = Pipeline::start(store, config.handoff, config.max_clock_skew_secs);
+    let converter = Converter::new(
+        ConvertLimits::default(),
+        config.semconv.clone(),
+        Some(config.costs.clone()),
+    );
+    let pipeline = Pipeline::start(store, converter, config.handoff, config.max_clock_skew_secs);
     let (shutdown, rx) = watch::channel(false);
     let mut tasks = Vec::new();
     let running_addr = |l: &Option<TcpListener>| l.as_ref().and_then(|l| l.local_addr().ok());

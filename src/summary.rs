@@ -29,6 +29,20 @@ pub struct Summary {
     pub requests: RequestSnapshot,
     pub truncation: Truncation,
     pub memory: Memory,
+    pub verdict_targets: VerdictTargets,
+    /// Files read by `report` (absent for live runs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input: Option<crate::report::InputStats>,
+}
+
+/// Where verdicts stand against the spans they are about.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct VerdictTargets {
+    pub received: u64,
+    /// Held, waiting for a target span that has not arrived.
+    pub pending: u64,
+    /// Evicted with their trace before their target span arrived.
+    pub expired: u64,
 }
 
 /// `accepted == stored + evicted + duplicates` always holds once ingest has drained.
@@ -138,6 +152,69 @@ fn quantiles_ms(h: &crate::store::histogram::LogHistogram) -> Quantiles {
     }
 }
 
+/// Money in the summary: rounded to a millionth of a cent so sums read cleanly and compare
+/// exactly across live and replayed runs.
+fn usd(x: f64) -> f64 {
+    (x * 1e8).round() / 1e8
+}
+
+fn ms(us: Option<u64>) -> f64 {
+    us.map_or(0.0, |us| us as f64 / 1000.0)
+}
+
+fn llm_fields(summary: &mut Summary, llm: &crate::store::totals::LlmTotals) {
+    summary.llm_calls = llm.llm_calls;
+    let t = llm.tokens;
+    summary.tokens = Tokens {
+        input: t.input,
+        output: t.output,
+        cache_read: t.cache_read,
+        cache_write: t.cache_write,
+        reasoning: t.reasoning,
+    };
+    summary.cost_usd = usd(llm.cost_usd);
+    summary.unpriced_calls = llm.unpriced_calls;
+    summary.latency_ms = quantiles_ms(&llm.latency);
+    summary.ttft_ms = quantiles_ms(&llm.ttft);
+    let mut rows: Vec<ModelRow> = llm
+        .by_model
+        .iter()
+        .map(|((provider, model), m)| ModelRow {
+            provider: provider.as_deref().unwrap_or("").to_string(),
+            model: model.to_string(),
+            calls: m.calls,
+            input_tokens: m.input_tokens,
+            output_tokens: m.output_tokens,
+            cost_usd: usd(m.cost_usd),
+            p50_ms: ms(m.durations.quantile(0.5)),
+            p99_ms: ms(m.durations.quantile(0.99)),
+            errors: m.errors,
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        b.calls
+            .cmp(&a.calls)
+            .then_with(|| (&a.provider, &a.model).cmp(&(&b.provider, &b.model)))
+    });
+    summary.by_model = rows;
+    let mut verdicts: Vec<VerdictRow> = llm
+        .verdicts
+        .iter()
+        .map(|(name, v)| VerdictRow {
+            name: name.to_string(),
+            count: v.count,
+            fail: v.fail,
+            mean_score: if v.scored > 0 {
+                (v.score_sum / v.scored as f64 * 1e6).round() / 1e6
+            } else {
+                0.0
+            },
+        })
+        .collect();
+    verdicts.sort_by(|a, b| a.name.cmp(&b.name));
+    summary.verdicts = verdicts;
+}
+
 impl Summary {
     /// Reads the counters and the store. Call after `Pipeline::flush` or `shutdown` for exact
     /// totals.
@@ -151,7 +228,7 @@ impl Summary {
         let limits = store.limits();
         let handoff = pipeline.handoff.limits();
         let timeline = store.timeline();
-        Self {
+        let mut summary = Self {
             schema_version: 1,
             spans: SpanTotals {
                 received: spans.received,
@@ -194,7 +271,14 @@ impl Summary {
                 traces_evicted: st.traces_evicted,
             },
             ..Self::default()
-        }
+        };
+        llm_fields(&mut summary, store.llm_totals());
+        summary.verdict_targets = VerdictTargets {
+            received: store.llm_totals().verdicts_received,
+            pending: store.pending_verdicts(),
+            expired: store.llm_totals().verdicts_expired,
+        };
+        summary
     }
 
     pub fn to_json(&self) -> String {

@@ -5,7 +5,7 @@
 
 use crate::config::HandoffLimits;
 use crate::ingest::counters::Counters;
-use crate::model::{ConvertLimits, Converter};
+use crate::model::Converter;
 use crate::store::TraceStore;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -43,6 +43,8 @@ struct InFlight {
 pub struct Handoff {
     tx: Mutex<Option<mpsc::Sender<Queued>>>,
     in_flight: Mutex<InFlight>,
+    /// Signalled when in-flight work is stored, for callers that wait instead of refusing.
+    released: std::sync::Condvar,
     limits: HandoffLimits,
 }
 
@@ -56,11 +58,28 @@ impl Handoff {
     /// One request larger than the whole bound is still taken when nothing else is queued, so
     /// a big (but size-limited) request can always get through eventually.
     pub fn offer(&self, work: Work, items: usize, bytes: usize) -> Result<(), Full> {
+        self.enqueue(work, items, bytes, false)
+    }
+
+    /// Like [`Handoff::offer`] but waits for room instead of refusing: for files, which have
+    /// no exporter to retry. Fails only when the pipeline has stopped.
+    pub fn offer_waiting(&self, work: Work, items: usize, bytes: usize) -> Result<(), Full> {
+        self.enqueue(work, items, bytes, true)
+    }
+
+    fn enqueue(&self, work: Work, items: usize, bytes: usize, wait: bool) -> Result<(), Full> {
         {
             let mut f = lock(&self.in_flight);
-            let fits = f.items + items <= self.limits.max_items && f.bytes + bytes <= self.limits.max_bytes;
-            if !fits && f.items > 0 {
-                return Err(Full);
+            loop {
+                let fits =
+                    f.items + items <= self.limits.max_items && f.bytes + bytes <= self.limits.max_bytes;
+                if fits || f.items == 0 {
+                    break;
+                }
+                if !wait || lock(&self.tx).is_none() {
+                    return Err(Full);
+                }
+                f = self.released.wait(f).unwrap_or_else(|e| e.into_inner());
             }
             f.items += items;
             f.bytes += bytes;
@@ -81,6 +100,7 @@ impl Handoff {
         let mut f = lock(&self.in_flight);
         f.items -= items;
         f.bytes -= bytes;
+        self.released.notify_all();
     }
 
     pub fn limits(&self) -> HandoffLimits {
@@ -115,7 +135,12 @@ pub struct Pipeline {
 
 impl Pipeline {
     /// Creates the pipeline and starts its ingest thread.
-    pub fn start(store: TraceStore, limits: HandoffLimits, max_clock_skew_secs: Option<u64>) -> Arc<Self> {
+    pub fn start(
+        store: TraceStore,
+        converter: Converter,
+        limits: HandoffLimits,
+        max_clock_skew_secs: Option<u64>,
+    ) -> Arc<Self> {
         let (tx, rx) = mpsc::channel();
         let pipeline = Arc::new(Self {
             store: Mutex::new(store),
@@ -123,6 +148,7 @@ impl Pipeline {
             handoff: Handoff {
                 tx: Mutex::new(Some(tx)),
                 in_flight: Mutex::new(InFlight::default()),
+                released: std::sync::Condvar::new(),
                 limits,
             },
             max_clock_skew_secs,
@@ -131,7 +157,7 @@ impl Pipeline {
         let worker_pipeline = pipeline.clone();
         let handle = std::thread::Builder::new()
             .name("llmwatch-ingest".into())
-            .spawn(move || worker_pipeline.run_worker(rx))
+            .spawn(move || worker_pipeline.run_worker(rx, converter))
             .expect("spawning the ingest thread");
         *lock(&pipeline.worker) = Some(handle);
         pipeline
@@ -164,24 +190,26 @@ impl Pipeline {
         }
     }
 
-    fn run_worker(&self, rx: mpsc::Receiver<Queued>) {
-        let mut converter = Converter::new(ConvertLimits::default());
+    fn run_worker(&self, rx: mpsc::Receiver<Queued>, mut converter: Converter) {
         let mut spans = Vec::new();
         let mut logs = Vec::new();
+        let mut verdicts = Vec::new();
         while let Ok(q) = rx.recv() {
             let (items, bytes) = (q.items, q.bytes);
             match q.work {
                 Work::Traces(req) => {
-                    converter.convert_traces(req, &mut spans);
+                    converter.convert_traces(req, &mut spans, &mut verdicts);
                     let mut store = self.store();
                     self.prepare(&mut store, &converter);
                     store.insert_spans(spans.drain(..));
+                    store.insert_verdicts(verdicts.drain(..));
                 }
                 Work::Logs(req) => {
-                    converter.convert_logs(req, &mut logs);
+                    converter.convert_logs(req, &mut logs, &mut verdicts);
                     let mut store = self.store();
                     self.prepare(&mut store, &converter);
                     store.insert_logs(logs.drain(..));
+                    store.insert_verdicts(verdicts.drain(..));
                 }
                 Work::Barrier(done) => {
                     let _ = done.send(());
@@ -216,6 +244,7 @@ mod tests {
     fn pipeline(max_items: usize) -> Arc<Pipeline> {
         Pipeline::start(
             TraceStore::new(StoreLimits::default()),
+            Converter::default(),
             HandoffLimits {
                 max_items,
                 max_bytes: usize::MAX,

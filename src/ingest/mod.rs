@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod counters;
+pub mod file;
 pub mod grpc;
 pub mod handoff;
 pub mod http;
@@ -40,6 +41,13 @@ pub struct Overloaded;
 
 pub const OVERLOADED_MESSAGE: &str = "llmwatch is overloaded: ingest queue full, retry later";
 
+/// Whether a full hand-off refuses (receivers: the exporter retries) or waits (files).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WhenFull {
+    Refuse,
+    Wait,
+}
+
 fn offer(
     pipeline: &Pipeline,
     counters: &SignalCounters,
@@ -47,6 +55,7 @@ fn offer(
     rejected: Rejections,
     bytes: usize,
     work: Work,
+    when_full: WhenFull,
 ) -> Result<Accepted, Overloaded> {
     counters.received.fetch_add(received as u64, Relaxed);
     counters.rejected.fetch_add(rejected.count, Relaxed);
@@ -55,7 +64,11 @@ fn offer(
         return Ok(Accepted { rejected });
     }
     // Decoded messages take about twice their encoded size in memory.
-    match pipeline.handoff.offer(work, items, bytes * 2) {
+    let offered = match when_full {
+        WhenFull::Refuse => pipeline.handoff.offer(work, items, bytes * 2),
+        WhenFull::Wait => pipeline.handoff.offer_waiting(work, items, bytes * 2),
+    };
+    match offered {
         Ok(()) => {
             counters.accepted.fetch_add(items as u64, Relaxed);
             Ok(Accepted { rejected })
@@ -69,8 +82,17 @@ fn offer(
 
 pub fn export_traces(
     pipeline: &Pipeline,
+    req: ExportTraceServiceRequest,
+    wire_bytes: Option<usize>,
+) -> Result<Accepted, Overloaded> {
+    export_traces_with(pipeline, req, wire_bytes, WhenFull::Refuse)
+}
+
+pub fn export_traces_with(
+    pipeline: &Pipeline,
     mut req: ExportTraceServiceRequest,
     wire_bytes: Option<usize>,
+    when_full: WhenFull,
 ) -> Result<Accepted, Overloaded> {
     let received = convert::count_spans(&req);
     let rejected = convert::validate_traces(&mut req);
@@ -82,13 +104,23 @@ pub fn export_traces(
         rejected,
         bytes,
         Work::Traces(req),
+        when_full,
     )
 }
 
 pub fn export_logs(
     pipeline: &Pipeline,
+    req: ExportLogsServiceRequest,
+    wire_bytes: Option<usize>,
+) -> Result<Accepted, Overloaded> {
+    export_logs_with(pipeline, req, wire_bytes, WhenFull::Refuse)
+}
+
+pub fn export_logs_with(
+    pipeline: &Pipeline,
     mut req: ExportLogsServiceRequest,
     wire_bytes: Option<usize>,
+    when_full: WhenFull,
 ) -> Result<Accepted, Overloaded> {
     let received = convert::count_logs(&req);
     let rejected = convert::validate_logs(&mut req);
@@ -100,6 +132,7 @@ pub fn export_logs(
         rejected,
         bytes,
         Work::Logs(req),
+        when_full,
     )
 }
 

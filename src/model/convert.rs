@@ -10,7 +10,10 @@ use super::{
     Attr, LogRecord, Resource, Scope, SpanEvent, SpanId, SpanKind, SpanLink, SpanRecord, StatusCode, TraceId,
     Value,
 };
+use crate::cost::CostTable;
 use crate::intern::Interner;
+use crate::semconv::normalise::{Context, log_verdict};
+use crate::semconv::{KeyInfo, Semantics, SemconvConfig, Verdict};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value};
@@ -206,21 +209,44 @@ fn is_name_valued_key(key: &str) -> bool {
     )
 }
 
-/// Turns validated OTLP requests into records. Owned by the one ingest thread, so its interner
-/// needs no lock.
-#[derive(Debug, Default)]
+/// What an attribute key tells, worked out once per distinct key and cached with it.
+#[derive(Clone, Copy, Debug)]
+struct KeyFact {
+    info: KeyInfo,
+    /// Its string values are names (models, providers, routes): interned.
+    name_valued: bool,
+}
+
+/// Turns validated OTLP requests into records and normalises their LLM semantics. Owned by the
+/// one ingest thread, so its interners need no lock.
+#[derive(Debug)]
 pub struct Converter {
     interner: Interner,
+    keys: Interner<KeyFact>,
     limits: ConvertLimits,
     stats: ConvertStats,
+    semconv: Arc<SemconvConfig>,
+    costs: Option<Arc<CostTable>>,
+    /// Scratch: the key facts of the span being converted, parallel to its attributes.
+    infos: Vec<KeyInfo>,
+}
+
+impl Default for Converter {
+    fn default() -> Self {
+        Self::new(ConvertLimits::default(), Arc::default(), None)
+    }
 }
 
 impl Converter {
-    pub fn new(limits: ConvertLimits) -> Self {
+    pub fn new(limits: ConvertLimits, semconv: Arc<SemconvConfig>, costs: Option<Arc<CostTable>>) -> Self {
         Self {
             interner: Interner::default(),
+            keys: Interner::default(),
             limits,
             stats: ConvertStats::default(),
+            semconv,
+            costs,
+            infos: Vec::new(),
         }
     }
 
@@ -228,12 +254,18 @@ impl Converter {
         self.stats
     }
 
-    /// Bytes held by the interner, part of the memory estimate.
+    /// Bytes held by the interners, part of the memory estimate.
     pub fn interner_bytes(&self) -> usize {
-        self.interner.bytes()
+        self.interner.bytes() + self.keys.bytes()
     }
 
-    pub fn convert_traces(&mut self, req: ExportTraceServiceRequest, out: &mut Vec<SpanRecord>) {
+    /// Converts spans into `out` and the verdicts they carry into `verdicts`.
+    pub fn convert_traces(
+        &mut self,
+        req: ExportTraceServiceRequest,
+        out: &mut Vec<SpanRecord>,
+        verdicts: &mut Vec<Verdict>,
+    ) {
         for rs in req.resource_spans {
             let group_len: usize = rs.scope_spans.iter().map(|s| s.spans.len()).sum();
             if group_len == 0 {
@@ -273,11 +305,13 @@ impl Converter {
                         flags: span.flags,
                         resource: resource.clone(),
                         scope: scope.clone(),
-                        attributes: self.attributes(span.attributes),
+                        attributes: self.span_attributes(span.attributes),
                         events: self.events(span.events),
                         links: self.links(span.links),
+                        sem: None,
                         mem_bytes: 0,
                     };
+                    record.sem = self.normalise(&record, verdicts);
                     record.mem_bytes = clamp_u32(memory::span_bytes(&record) + resource_share);
                     out.push(record);
                 }
@@ -285,7 +319,22 @@ impl Converter {
         }
     }
 
-    pub fn convert_logs(&mut self, req: ExportLogsServiceRequest, out: &mut Vec<LogRecord>) {
+    fn normalise(&mut self, record: &SpanRecord, verdicts: &mut Vec<Verdict>) -> Option<Box<Semantics>> {
+        let ctx = Context {
+            config: &self.semconv,
+            costs: self.costs.as_deref(),
+        };
+        let interner = &mut self.interner;
+        crate::semconv::normalise_span(record, &self.infos, &ctx, &mut |s| interner.intern(s), verdicts)
+    }
+
+    /// Converts log records into `out` and evaluation results among them into `verdicts`.
+    pub fn convert_logs(
+        &mut self,
+        req: ExportLogsServiceRequest,
+        out: &mut Vec<LogRecord>,
+        verdicts: &mut Vec<Verdict>,
+    ) {
         for rl in req.resource_logs {
             let group_len: usize = rl.scope_logs.iter().map(|s| s.log_records.len()).sum();
             if group_len == 0 {
@@ -323,6 +372,8 @@ impl Converter {
                         mem_bytes: 0,
                     };
                     record.mem_bytes = clamp_u32(memory::log_bytes(&record) + resource_share);
+                    let interner = &mut self.interner;
+                    verdicts.extend(log_verdict(&record, &self.semconv, &mut |s| interner.intern(s)));
                     out.push(record);
                 }
             }
@@ -379,19 +430,37 @@ impl Converter {
 
     fn attributes(&mut self, attrs: Vec<KeyValue>) -> Box<[Attr]> {
         let keep = self.cap_count(attrs.len(), self.limits.max_attributes, Counter::Attributes);
-        exact(attrs.into_iter().take(keep).map(|kv| self.attribute(kv, 0)))
+        exact(attrs.into_iter().take(keep).map(|kv| self.attribute(kv, 0).0))
     }
 
-    fn attribute(&mut self, kv: KeyValue, depth: usize) -> Attr {
-        let key = self.interner.intern_owned(kv.key);
+    /// A span's own attributes, recording each key's class in `self.infos` for normalisation.
+    fn span_attributes(&mut self, attrs: Vec<KeyValue>) -> Box<[Attr]> {
+        let keep = self.cap_count(attrs.len(), self.limits.max_attributes, Counter::Attributes);
+        let mut infos = std::mem::take(&mut self.infos);
+        infos.clear();
+        let out = exact(attrs.into_iter().take(keep).map(|kv| {
+            let (attr, info) = self.attribute(kv, 0);
+            infos.push(info);
+            attr
+        }));
+        self.infos = infos;
+        out
+    }
+
+    fn attribute(&mut self, kv: KeyValue, depth: usize) -> (Attr, KeyInfo) {
+        let cohorts = &self.semconv.cohorts;
+        let (key, fact) = self.keys.intern_with(&kv.key, |k| KeyFact {
+            info: KeyInfo::of(k, cohorts),
+            name_valued: is_name_valued_key(k),
+        });
         let value = match kv.value.and_then(|v| v.value) {
-            Some(any_value::Value::StringValue(s)) if is_name_valued_key(&key) && s.len() <= 128 => {
+            Some(any_value::Value::StringValue(s)) if fact.name_valued && s.len() <= 128 => {
                 Value::Sym(self.interner.intern_owned(s))
             }
             Some(v) => self.value(v, depth),
             None => Value::Empty,
         };
-        Attr { key, value }
+        (Attr { key, value }, fact.info)
     }
 
     fn any_value(&mut self, v: AnyValue, depth: usize) -> Value {
@@ -440,7 +509,7 @@ impl Converter {
                     kvs.values
                         .into_iter()
                         .take(keep)
-                        .map(|kv| self.attribute(kv, depth + 1)),
+                        .map(|kv| self.attribute(kv, depth + 1).0),
                 ))
             }
         }
@@ -549,7 +618,11 @@ mod tests {
     fn converts_a_span_with_interned_names() {
         let mut c = Converter::default();
         let mut out = Vec::new();
-        c.convert_traces(request(vec![span(1, 2, None), span(1, 3, Some(2))]), &mut out);
+        c.convert_traces(
+            request(vec![span(1, 2, None), span(1, 3, Some(2))]),
+            &mut out,
+            &mut Vec::new(),
+        );
         assert_eq!(out.len(), 2);
         let (a, b) = (&out[0], &out[1]);
         assert_eq!(a.service(), "svc");
@@ -591,7 +664,7 @@ mod tests {
             max_depth: 2,
             ..Default::default()
         };
-        let mut c = Converter::new(limits);
+        let mut c = Converter::new(limits, Arc::default(), None);
         let mut s = span(1, 2, None);
         let deep = any_value::Value::ArrayValue(ArrayValue {
             values: vec![AnyValue {
@@ -609,7 +682,7 @@ mod tests {
             kv("dropped", any_value::Value::BoolValue(true)),
         ];
         let mut out = Vec::new();
-        c.convert_traces(request(vec![s]), &mut out);
+        c.convert_traces(request(vec![s]), &mut out, &mut Vec::new());
         let attrs = &out[0].attributes;
         assert_eq!(attrs.len(), 2);
         assert_eq!(attrs[0].value.as_str(), Some("héllo wö…[truncated 10 bytes]"));
@@ -635,12 +708,12 @@ mod tests {
             ..Default::default()
         });
         let mut out = Vec::new();
-        c.convert_traces(req, &mut out);
+        c.convert_traces(req, &mut out, &mut Vec::new());
         assert_eq!(out[0].service(), "traceai-app");
 
         let mut req = request(vec![span(1, 2, None)]);
         req.resource_spans[0].resource = None;
-        c.convert_traces(req, &mut out);
+        c.convert_traces(req, &mut out, &mut Vec::new());
         assert_eq!(out[1].service(), "unknown_service");
     }
 }

@@ -60,6 +60,28 @@ pub(super) fn span_bytes(s: &SpanRecord) -> usize {
         + attrs_heap(&s.attributes)
         + events_heap(&s.events)
         + links_heap(&s.links)
+        + s.sem.as_deref().map_or(0, semantics_heap)
+}
+
+fn semantics_heap(sem: &crate::semconv::Semantics) -> usize {
+    let boxed = |b: &Option<Box<str>>| b.as_ref().map_or(0, |s| alloc_size(s.len()));
+    let sym = |s: &Option<crate::intern::Sym>| s.as_ref().map_or(0, sym_heap_size);
+    alloc_size(size_of::<crate::semconv::Semantics>())
+        + boxed(&sem.session)
+        + boxed(&sem.user)
+        + boxed(&sem.response_id)
+        + [
+            &sem.operation,
+            &sem.provider,
+            &sem.request_model,
+            &sem.response_model,
+            &sem.agent,
+            &sem.tool,
+        ]
+        .into_iter()
+        .chain([&sem.route, &sem.tenant, &sem.prompt_version])
+        .map(sym)
+        .sum::<usize>()
 }
 
 /// Heap bytes owned by a log record (its inline size is counted by its container).

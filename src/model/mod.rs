@@ -167,6 +167,8 @@ pub struct SpanRecord {
     pub attributes: Box<[Attr]>,
     pub events: Box<[SpanEvent]>,
     pub links: Box<[SpanLink]>,
+    /// The normalised LLM view (model, tokens, cost, ...), when the span says anything.
+    pub sem: Option<Box<crate::semconv::Semantics>>,
     /// Estimated heap bytes this record owns (plus its share of the resource); computed once at
     /// conversion so that insert and evict account exactly the same amount.
     pub mem_bytes: u32,

@@ -4,13 +4,16 @@
 
 pub mod histogram;
 pub mod timeline;
+pub mod totals;
 pub mod tree;
 
 use crate::model::{LogRecord, SpanId, SpanRecord, StatusCode, TraceId};
+use crate::semconv::Verdict;
 use foldhash::HashMap;
 use histogram::LogHistogram;
 use std::collections::VecDeque;
 use timeline::Timeline;
+use totals::LlmTotals;
 
 /// Above this many spans a trace keeps a span-id index; below it a scan is cheaper.
 const INDEX_THRESHOLD: usize = 32;
@@ -39,6 +42,8 @@ pub struct Trace {
     pub seq: u64,
     pub spans: Vec<SpanRecord>,
     pub logs: Vec<LogRecord>,
+    /// Verdicts about spans of this trace; a verdict whose target has not arrived waits here.
+    pub verdicts: Vec<Verdict>,
     pub start_unix_nano: u64,
     pub end_unix_nano: u64,
     pub error_spans: u32,
@@ -54,6 +59,7 @@ impl Trace {
             seq,
             spans: Vec::new(),
             logs: Vec::new(),
+            verdicts: Vec::new(),
             start_unix_nano: u64::MAX,
             end_unix_nano: 0,
             error_spans: 0,
@@ -79,6 +85,45 @@ impl Trace {
         self.spans.iter().find(|s| s.parent_span_id.is_none())
     }
 
+    /// The span a verdict is about: its target id, else the span with its response id.
+    pub fn verdict_target(&self, v: &Verdict) -> Option<&SpanRecord> {
+        if let Some(t) = v.target {
+            return self.span(t);
+        }
+        let rid = v.response_id.as_deref()?;
+        self.spans
+            .iter()
+            .find(|s| s.sem.as_deref().and_then(|m| m.response_id.as_deref()) == Some(rid))
+    }
+
+    /// Verdicts about `span`.
+    pub fn verdicts_for<'a>(&'a self, span: &'a SpanRecord) -> impl Iterator<Item = &'a Verdict> {
+        self.verdicts
+            .iter()
+            .filter(move |v| self.verdict_target(v).is_some_and(|t| t.span_id == span.span_id))
+    }
+
+    /// A cohort value of `span`, inherited from the trace's root span when the span lacks it.
+    pub fn inherited<'a>(
+        &'a self,
+        span: &'a SpanRecord,
+        pick: impl Fn(&crate::semconv::Semantics) -> Option<&crate::intern::Sym>,
+    ) -> Option<&'a crate::intern::Sym> {
+        let own = span.sem.as_deref().and_then(&pick);
+        own.or_else(|| self.root()?.sem.as_deref().and_then(&pick))
+    }
+
+    /// Cost of the trace: the sum over its spans (`None` when no span is priced).
+    pub fn cost_usd(&self) -> Option<f64> {
+        let mut costs = self
+            .spans
+            .iter()
+            .filter_map(|s| s.sem.as_deref()?.cost_usd)
+            .peekable();
+        costs.peek()?;
+        Some(costs.sum())
+    }
+
     /// Depth-first tree of the spans held (orphans and cycles included, see [`tree::build`]).
     pub fn tree(&self) -> Vec<tree::TreeNode> {
         tree::build(&self.spans)
@@ -97,6 +142,7 @@ impl Trace {
         // The trace's own slot is counted with the trace table (`TraceStore::table_bytes`).
         self.bytes = self.spans.capacity() * size_of::<SpanRecord>()
             + self.logs.capacity() * size_of::<LogRecord>()
+            + self.verdicts.capacity() * size_of::<Verdict>()
             + index
             + self.content_bytes;
     }
@@ -171,6 +217,7 @@ pub struct TraceStore {
     external_bytes: usize,
     timeline: Timeline,
     durations: LogHistogram,
+    llm: LlmTotals,
     /// When set, timestamps later than this (unix seconds) are kept but not bucketed.
     max_event_second: Option<u64>,
     stats: StoreStats,
@@ -189,6 +236,7 @@ impl TraceStore {
             external_bytes: 0,
             timeline: Timeline::default(),
             durations: LogHistogram::default(),
+            llm: LlmTotals::default(),
             max_event_second: None,
             stats: StoreStats::default(),
         }
@@ -240,6 +288,24 @@ impl TraceStore {
         &self.timeline
     }
 
+    /// Whole-run LLM totals (calls, tokens, cost, per model, verdicts).
+    pub fn llm_totals(&self) -> &LlmTotals {
+        &self.llm
+    }
+
+    /// Verdicts held whose target span has not arrived (yet).
+    pub fn pending_verdicts(&self) -> u64 {
+        self.traces
+            .values()
+            .map(|t| {
+                t.verdicts
+                    .iter()
+                    .filter(|v| t.verdict_target(v).is_none())
+                    .count() as u64
+            })
+            .sum()
+    }
+
     /// Durations of every span filed this run.
     pub fn durations(&self) -> &LogHistogram {
         &self.durations
@@ -276,6 +342,14 @@ impl TraceStore {
             let is_error = span.status == StatusCode::Error;
             let max_second = self.max_event_second;
 
+            // Whole-run totals count a re-sent span once.
+            let resent = self
+                .traces
+                .get(&span.trace_id)
+                .is_some_and(|t| t.position(span.span_id).is_some());
+            if !resent {
+                self.llm.record_span(&span);
+            }
             let trace = self.trace_entry(span.trace_id);
             let before = trace.bytes;
             let first_span = trace.spans.is_empty();
@@ -332,6 +406,24 @@ impl TraceStore {
         self.enforce_limits();
     }
 
+    pub fn insert_verdicts(&mut self, verdicts: impl IntoIterator<Item = Verdict>) {
+        let mut any = false;
+        for v in verdicts {
+            any = true;
+            self.llm.record_verdict(&v);
+            let trace = self.trace_entry(v.trace_id);
+            let before = trace.bytes;
+            trace.content_bytes += verdict_heap(&v);
+            trace.verdicts.push(v);
+            trace.recompute_bytes();
+            let after = trace.bytes;
+            self.trace_bytes = self.trace_bytes + after - before;
+        }
+        if any {
+            self.enforce_limits();
+        }
+    }
+
     fn over_limits(&self) -> bool {
         self.stats.spans_inserted - self.stats.spans_duplicate - self.stats.spans_evicted
             > self.limits.max_spans as u64
@@ -362,6 +454,11 @@ impl TraceStore {
             self.trace_bytes -= trace.bytes;
             self.stats.spans_evicted += trace.spans.len() as u64;
             self.stats.logs_evicted += trace.logs.len() as u64;
+            self.llm.verdicts_expired += trace
+                .verdicts
+                .iter()
+                .filter(|v| trace.verdict_target(v).is_none())
+                .count() as u64;
             if !trace.spans.is_empty() {
                 self.stats.traces_evicted += 1;
             }
@@ -374,6 +471,14 @@ impl TraceStore {
             self.stats.logs_evicted += 1;
         }
     }
+}
+
+fn verdict_heap(v: &Verdict) -> usize {
+    use crate::intern::{alloc_size, sym_heap_size};
+    sym_heap_size(&v.name)
+        + v.label.as_ref().map_or(0, sym_heap_size)
+        + v.explanation.as_ref().map_or(0, |e| alloc_size(e.len()))
+        + v.response_id.as_ref().map_or(0, |r| alloc_size(r.len()))
 }
 
 #[cfg(test)]
@@ -417,6 +522,7 @@ pub(crate) mod test_support {
             attributes: Box::new([]),
             events: Box::new([]),
             links: Box::new([]),
+            sem: None,
             mem_bytes: 100,
         }
     }

@@ -1,0 +1,164 @@
+//! The TOML config file (`--config FILE`): cohort keys, evaluator thresholds and price
+//! overrides. Unknown keys are errors, so a typo is reported instead of silently ignored.
+//!
+//! ```toml
+//! [cohorts]
+//! route = ["app.route", "http.route"]
+//! tenant = ["tenant.id"]
+//! prompt_version = ["prompt.version"]
+//!
+//! [evaluators.default]
+//! threshold = 0.5
+//!
+//! [evaluators.HallucinationScore]
+//! threshold = 0.2
+//! higher_is_better = false
+//!
+//! [prices."acme-llm-v2"]
+//! provider = "acme"
+//! input_per_mtok = 0.5
+//! output_per_mtok = 1.5
+//! ```
+
+use crate::cost::{CostTable, PriceOverride};
+use crate::semconv::{CohortKeys, EvaluatorRule, EvaluatorRules, SemconvConfig};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    #[serde(default)]
+    pub cohorts: Option<CohortSection>,
+    #[serde(default)]
+    pub evaluators: BTreeMap<String, EvaluatorRule>,
+    #[serde(default)]
+    pub prices: BTreeMap<String, PriceOverride>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CohortSection {
+    pub route: Option<Vec<String>>,
+    pub tenant: Option<Vec<String>>,
+    pub prompt_version: Option<Vec<String>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("invalid config {path}: {message}")]
+    Parse { path: String, message: String },
+}
+
+impl FileConfig {
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::parse(&text).map_err(|message| ConfigError::Parse {
+            path: path.display().to_string(),
+            message,
+        })
+    }
+
+    pub fn parse(text: &str) -> Result<Self, String> {
+        // Prices are checked while parsing (finite, not negative): see `cost::PriceOverride`.
+        toml::from_str(text).map_err(|e| e.to_string().split_whitespace().collect::<Vec<_>>().join(" "))
+    }
+
+    pub fn semconv(&self) -> SemconvConfig {
+        let defaults = CohortKeys::default();
+        let cohorts = match &self.cohorts {
+            None => defaults,
+            Some(c) => CohortKeys {
+                route: c.route.clone().unwrap_or(defaults.route),
+                tenant: c.tenant.clone().unwrap_or(defaults.tenant),
+                prompt_version: c.prompt_version.clone().unwrap_or(defaults.prompt_version),
+            },
+        };
+        let mut evaluators = EvaluatorRules::default();
+        for (name, rule) in &self.evaluators {
+            if name.eq_ignore_ascii_case("default") {
+                evaluators.default = *rule;
+            } else {
+                evaluators.by_name.insert(name.to_ascii_lowercase(), *rule);
+            }
+        }
+        SemconvConfig { cohorts, evaluators }
+    }
+
+    /// The bundled price table with this file's prices added or overriding.
+    pub fn costs(&self) -> CostTable {
+        let mut table = CostTable::bundled();
+        for (model, p) in &self.prices {
+            table.insert(model, p.provider.as_deref(), p.to_price());
+        }
+        table
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cost::Usage;
+
+    #[test]
+    fn a_full_config_parses() {
+        let c = FileConfig::parse(
+            r#"
+            [cohorts]
+            route = ["x.route"]
+            [evaluators.default]
+            threshold = 0.7
+            [evaluators.HallucinationScore]
+            threshold = 0.2
+            higher_is_better = false
+            [prices."acme-llm-v2"]
+            provider = "acme"
+            input_per_mtok = 0.5
+            output_per_mtok = 1.5
+            "#,
+        )
+        .unwrap();
+        let sem = c.semconv();
+        assert_eq!(sem.cohorts.route, vec!["x.route".to_string()]);
+        assert_eq!(sem.cohorts.tenant, CohortKeys::default().tenant);
+        assert_eq!(
+            sem.evaluators.passed("Groundedness", Some(0.6), None),
+            Some(false)
+        );
+        assert_eq!(
+            sem.evaluators.passed("hallucinationscore", Some(0.1), None),
+            Some(true)
+        );
+        let usage = Usage {
+            input: 1_000_000,
+            output: 1_000_000,
+            ..Usage::default()
+        };
+        let cost = c.costs().cost(Some("acme"), "acme-llm-v2", &usage).unwrap();
+        assert!((cost - 2.0).abs() < 1e-9, "{cost}");
+    }
+
+    #[test]
+    fn bad_configs_are_rejected_with_a_reason() {
+        for (text, expect) in [
+            ("[cohort]\nroute = []", "unknown field"),
+            ("[evaluators.X]\nthreshhold = 1", "unknown field"),
+            ("[prices.m]\ninput_per_mtok = 1", "output_per_mtok"),
+            (
+                "[prices.m]\ninput_per_mtok = -1\noutput_per_mtok = 1",
+                "finite number >= 0",
+            ),
+            ("not toml at all", ""),
+        ] {
+            let err = FileConfig::parse(text).unwrap_err();
+            assert!(err.contains(expect), "{text:?}: {err}");
+            assert!(!err.contains('\n'), "one line: {err}");
+        }
+    }
+}

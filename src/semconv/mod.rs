@@ -1,0 +1,181 @@
+//! LLM semantics: what the attribute conventions of OTel GenAI, OpenInference, traceAI,
+//! OpenLLMetry, Langfuse, OpenLIT and Pydantic AI say about a span, normalised into one record
+//! (../shared/SEMCONV.md lists the keys and their precedence), plus evaluator verdicts in all
+//! their encodings.
+
+pub mod keys;
+pub mod normalise;
+pub mod value;
+pub mod verdicts;
+
+use crate::intern::Sym;
+use crate::model::{SpanId, TraceId};
+pub use keys::{CohortKeys, KeyInfo};
+pub use normalise::normalise_span;
+pub use verdicts::{EvaluatorRule, EvaluatorRules};
+
+/// What a span does, across conventions.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Kind {
+    Llm,
+    Embedding,
+    Retrieval,
+    Rerank,
+    Tool,
+    Agent,
+    Chain,
+    Guardrail,
+    Evaluator,
+    #[default]
+    Other,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Llm => "llm",
+            Self::Embedding => "embedding",
+            Self::Retrieval => "retrieval",
+            Self::Rerank => "rerank",
+            Self::Tool => "tool",
+            Self::Agent => "agent",
+            Self::Chain => "chain",
+            Self::Guardrail => "guardrail",
+            Self::Evaluator => "evaluator",
+            Self::Other => "other",
+        }
+    }
+
+    /// A call to a model: what `llm_calls`, `by_model` and the price table are about.
+    pub fn is_model_call(self) -> bool {
+        matches!(self, Self::Llm | Self::Embedding | Self::Rerank)
+    }
+}
+
+/// Token counts in the OTel convention: input includes cache reads and writes, output includes
+/// reasoning.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TokenUsage {
+    pub input: u64,
+    pub output: u64,
+    pub total: u64,
+    pub cache_read: u64,
+    pub cache_write: u64,
+    pub reasoning: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CostSource {
+    /// Sent with the span by the instrumentation (wins over the table).
+    Span,
+    /// Computed from the bundled or configured price table.
+    Table,
+}
+
+impl CostSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Span => "span",
+            Self::Table => "table",
+        }
+    }
+}
+
+/// The normalised LLM view of a span. Boxed on the record; absent when nothing was recognised.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Semantics {
+    pub kind: Kind,
+    pub operation: Option<Sym>,
+    pub provider: Option<Sym>,
+    pub request_model: Option<Sym>,
+    pub response_model: Option<Sym>,
+    pub usage: Option<TokenUsage>,
+    /// USD; `None` with `unpriced` set for a model call whose model is not in the price table.
+    pub cost_usd: Option<f64>,
+    pub cost_source: Option<CostSource>,
+    pub unpriced: bool,
+    pub ttft_nanos: Option<u64>,
+    pub streaming: Option<bool>,
+    pub session: Option<Box<str>>,
+    pub user: Option<Box<str>>,
+    pub agent: Option<Sym>,
+    pub tool: Option<Sym>,
+    pub route: Option<Sym>,
+    pub tenant: Option<Sym>,
+    pub prompt_version: Option<Sym>,
+    pub response_id: Option<Box<str>>,
+}
+
+impl Semantics {
+    /// The model to show and group by: what was requested, else what answered.
+    pub fn model(&self) -> Option<&Sym> {
+        self.request_model.as_ref().or(self.response_model.as_ref())
+    }
+
+    /// The model to price: the dated snapshot that answered, else what was requested.
+    pub fn priced_model(&self) -> Option<&Sym> {
+        self.response_model.as_ref().or(self.request_model.as_ref())
+    }
+
+    /// Output tokens per second after the first token (or over the whole call without TTFT).
+    pub fn output_tokens_per_sec(&self, duration_nanos: u64) -> Option<f64> {
+        let out = self.usage?.output;
+        let gen_nanos = duration_nanos.saturating_sub(self.ttft_nanos.unwrap_or(0));
+        (out > 0 && gen_nanos > 0).then(|| out as f64 / (gen_nanos as f64 / 1e9))
+    }
+}
+
+/// Where a verdict came from on the wire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum VerdictSource {
+    /// A `gen_ai.evaluation.result` span event.
+    SpanEvent,
+    /// A `gen_ai.evaluation.result` OTLP log record.
+    LogRecord,
+    /// OpenInference `annotations.N.*` / `evaluations.N.*` attributes.
+    Annotation,
+    /// An evaluator span (`gen_ai.evaluation.*` attributes on an EVALUATOR span).
+    EvaluatorSpan,
+    /// FutureAGI's legacy `eval.{metric}` keys on the evaluated span.
+    LegacyEval,
+    /// Computed by llmwatch itself.
+    Llmwatch,
+}
+
+impl VerdictSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SpanEvent => "span_event",
+            Self::LogRecord => "log_record",
+            Self::Annotation => "annotation",
+            Self::EvaluatorSpan => "evaluator_span",
+            Self::LegacyEval => "legacy_eval",
+            Self::Llmwatch => "llmwatch",
+        }
+    }
+}
+
+/// One evaluator's verdict on one span.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Verdict {
+    pub trace_id: TraceId,
+    /// The evaluated span, when the verdict names it.
+    pub target: Option<SpanId>,
+    /// Fallback target: the span whose `gen_ai.response.id` matches.
+    pub response_id: Option<Box<str>>,
+    pub name: Sym,
+    pub score: Option<f64>,
+    pub label: Option<Sym>,
+    pub explanation: Option<Box<str>>,
+    /// From the label when it says, else from the evaluator's threshold; `None` when neither.
+    pub passed: Option<bool>,
+    pub source: VerdictSource,
+    pub time_unix_nano: u64,
+}
+
+/// Settings of the semantic layer: cohort keys and evaluator thresholds.
+#[derive(Clone, Debug, Default)]
+pub struct SemconvConfig {
+    pub cohorts: CohortKeys,
+    pub evaluators: EvaluatorRules,
+}

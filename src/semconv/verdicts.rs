@@ -1,0 +1,345 @@
+//! Verdict extraction helpers shared by span and log conversion, and the pass/fail rule: the
+//! label decides when it says pass or fail; otherwise the evaluator's threshold on the score
+//! (default: a score of 0.5 or more passes; direction configurable per evaluator).
+
+use super::value::{as_f64, as_text};
+use super::{Verdict, VerdictSource};
+use crate::intern::Sym;
+use crate::model::{Attr, SpanId, TraceId, Value, find_attr};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// Pass/fail threshold for one evaluator.
+#[derive(Clone, Copy, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvaluatorRule {
+    #[serde(default = "default_threshold")]
+    pub threshold: f64,
+    /// True when higher scores are better (Groundedness); false for HallucinationScore-like
+    /// evaluators where lower is better.
+    #[serde(default = "default_higher_is_better")]
+    pub higher_is_better: bool,
+}
+
+fn default_threshold() -> f64 {
+    0.5
+}
+
+fn default_higher_is_better() -> bool {
+    true
+}
+
+impl Default for EvaluatorRule {
+    fn default() -> Self {
+        Self {
+            threshold: default_threshold(),
+            higher_is_better: default_higher_is_better(),
+        }
+    }
+}
+
+impl EvaluatorRule {
+    pub fn passes(&self, score: f64) -> bool {
+        if self.higher_is_better {
+            score >= self.threshold
+        } else {
+            score <= self.threshold
+        }
+    }
+}
+
+/// Rules by evaluator name (matched case-insensitively), with a default.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct EvaluatorRules {
+    pub default: EvaluatorRule,
+    /// Keys lowercased.
+    pub by_name: BTreeMap<String, EvaluatorRule>,
+}
+
+impl EvaluatorRules {
+    pub fn rule(&self, name: &str) -> EvaluatorRule {
+        if self.by_name.is_empty() {
+            return self.default;
+        }
+        self.by_name
+            .get(&name.to_ascii_lowercase())
+            .copied()
+            .unwrap_or(self.default)
+    }
+
+    /// Passed from the label when it is decisive, else from the score.
+    pub fn passed(&self, name: &str, score: Option<f64>, label: Option<&str>) -> Option<bool> {
+        label
+            .and_then(label_verdict)
+            .or_else(|| score.map(|s| self.rule(name).passes(s)))
+    }
+}
+
+/// What a label says about pass/fail, when it says anything.
+pub fn label_verdict(label: &str) -> Option<bool> {
+    let l = label.trim().to_ascii_lowercase().replace([' ', '-'], "_");
+    match l.as_str() {
+        "pass" | "passed" | "true" | "yes" | "correct" | "grounded" | "relevant" | "faithful" | "good"
+        | "ok" | "success" | "factual" | "safe" | "not_hallucinated" | "accurate" => Some(true),
+        "fail" | "failed" | "false" | "no" | "incorrect" | "ungrounded" | "not_grounded" | "irrelevant"
+        | "unfaithful" | "bad" | "hallucinated" | "hallucination" | "toxic" | "unsafe" | "error"
+        | "inaccurate" => Some(false),
+        _ => None,
+    }
+}
+
+/// A score from an int, double, bool (true = 1.0) or string (numbers, "pass"/"fail" too).
+pub fn score_of(v: &Value) -> Option<f64> {
+    match v {
+        Value::Bool(b) => Some(if *b { 1.0 } else { 0.0 }),
+        _ => as_f64(v).or_else(|| label_verdict(as_text(v)?).map(|p| if p { 1.0 } else { 0.0 })),
+    }
+}
+
+/// The fields of a verdict before its target is known.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct VerdictFields {
+    pub name: Option<Sym>,
+    pub score: Option<f64>,
+    pub label: Option<Sym>,
+    pub explanation: Option<Box<str>>,
+    pub target: Option<SpanId>,
+    pub response_id: Option<Box<str>>,
+}
+
+impl VerdictFields {
+    /// Reads `gen_ai.evaluation.*` attributes (event, log record or evaluator span).
+    pub fn from_otel_attrs(attrs: &[Attr], intern: &mut dyn FnMut(&str) -> Sym) -> Self {
+        let text = |k: &str| find_attr(attrs, k).and_then(as_text);
+        Self {
+            name: text("gen_ai.evaluation.name").map(&mut *intern),
+            score: find_attr(attrs, "gen_ai.evaluation.score.value").and_then(score_of),
+            label: text("gen_ai.evaluation.score.label").map(&mut *intern),
+            explanation: text("gen_ai.evaluation.explanation").map(Into::into),
+            target: text("gen_ai.evaluation.target_span_id").and_then(parse_span_id),
+            response_id: text("gen_ai.response.id").map(Into::into),
+        }
+    }
+
+    pub fn into_verdict(
+        self,
+        trace_id: TraceId,
+        fallback_target: Option<SpanId>,
+        source: VerdictSource,
+        time_unix_nano: u64,
+        rules: &EvaluatorRules,
+    ) -> Option<Verdict> {
+        let name = self.name?;
+        if self.score.is_none() && self.label.is_none() {
+            return None;
+        }
+        let passed = rules.passed(&name, self.score, self.label.as_deref());
+        Some(Verdict {
+            trace_id,
+            target: self.target.or(fallback_target),
+            response_id: self.response_id,
+            name,
+            score: self.score,
+            label: self.label,
+            explanation: self.explanation,
+            passed,
+            source,
+            time_unix_nano,
+        })
+    }
+}
+
+/// A span id written as 16 hex digits (how target ids travel in attributes).
+pub fn parse_span_id(s: &str) -> Option<SpanId> {
+    let s = s.trim().trim_start_matches("0x");
+    if s.len() != 16 {
+        return None;
+    }
+    let mut out = [0u8; 8];
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    SpanId::from_bytes(&out).ok()
+}
+
+/// Groups OpenInference `annotations.N.annotation.F` / `evaluations.N.evaluation.F` attributes
+/// by N into verdict fields.
+pub fn annotations(
+    attrs: &[Attr],
+    keys: &[usize],
+    intern: &mut dyn FnMut(&str) -> Sym,
+) -> Vec<VerdictFields> {
+    let mut groups: BTreeMap<(bool, u32), VerdictFields> = BTreeMap::new();
+    for &i in keys {
+        let a = &attrs[i];
+        let mut parts = a.key.splitn(4, '.');
+        let (Some(head), Some(n), Some(mid), Some(field)) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            continue;
+        };
+        let ok = matches!(
+            (head, mid),
+            ("annotations", "annotation") | ("evaluations", "evaluation")
+        );
+        let Ok(n) = n.parse::<u32>() else { continue };
+        if !ok {
+            continue;
+        }
+        let g = groups.entry((head == "evaluations", n)).or_default();
+        match field {
+            "name" => g.name = as_text(&a.value).map(&mut *intern),
+            "score" => g.score = score_of(&a.value),
+            "label" => g.label = as_text(&a.value).map(&mut *intern),
+            "explanation" => g.explanation = as_text(&a.value).map(Into::into),
+            _ => {}
+        }
+    }
+    groups.into_values().collect()
+}
+
+/// FutureAGI's legacy keys on the evaluated span: `eval.{metric}` (score) and
+/// `eval.{metric}.reason`.
+pub fn legacy_evals(
+    attrs: &[Attr],
+    keys: &[usize],
+    intern: &mut dyn FnMut(&str) -> Sym,
+) -> Vec<VerdictFields> {
+    let mut by_metric: BTreeMap<&str, VerdictFields> = BTreeMap::new();
+    for &i in keys {
+        let a = &attrs[i];
+        let Some(rest) = a.key.strip_prefix("eval.") else {
+            continue;
+        };
+        if rest.ends_with(".latency_ms") {
+            continue;
+        }
+        if let Some(metric) = rest.strip_suffix(".reason") {
+            by_metric.entry(metric).or_default().explanation = as_text(&a.value).map(Into::into);
+        } else {
+            let g = by_metric.entry(rest).or_default();
+            g.score = score_of(&a.value);
+            if let Some(label) = as_text(&a.value).filter(|l| label_verdict(l).is_some()) {
+                g.label = Some(intern(label));
+            }
+        }
+    }
+    by_metric
+        .into_iter()
+        .filter(|(metric, _)| !metric.is_empty())
+        .map(|(metric, mut f)| {
+            f.name = Some(intern(metric));
+            f
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn attr(k: &str, v: Value) -> Attr {
+        Attr {
+            key: Arc::from(k),
+            value: v,
+        }
+    }
+
+    fn intern(s: &str) -> Sym {
+        Arc::from(s)
+    }
+
+    #[test]
+    fn labels_decide_before_scores() {
+        let rules = EvaluatorRules::default();
+        assert_eq!(rules.passed("Groundedness", Some(0.9), Some("fail")), Some(false));
+        assert_eq!(rules.passed("Groundedness", Some(0.62), None), Some(true));
+        assert_eq!(
+            rules.passed("Groundedness", Some(0.49), Some("medium")),
+            Some(false)
+        );
+        assert_eq!(rules.passed("Groundedness", None, Some("somewhat")), None);
+    }
+
+    #[test]
+    fn per_evaluator_thresholds_and_direction() {
+        let mut rules = EvaluatorRules::default();
+        rules.by_name.insert(
+            "hallucinationscore".into(),
+            EvaluatorRule {
+                threshold: 0.2,
+                higher_is_better: false,
+            },
+        );
+        assert_eq!(rules.passed("HallucinationScore", Some(0.05), None), Some(true));
+        assert_eq!(rules.passed("HallucinationScore", Some(0.3), None), Some(false));
+        assert_eq!(rules.passed("Groundedness", Some(0.5), None), Some(true));
+    }
+
+    #[test]
+    fn scores_arrive_as_anything() {
+        assert_eq!(score_of(&Value::Bool(true)), Some(1.0));
+        assert_eq!(score_of(&Value::Str("0.75".into())), Some(0.75));
+        assert_eq!(score_of(&Value::Str("FAIL".into())), Some(0.0));
+        assert_eq!(score_of(&Value::Int(1)), Some(1.0));
+        assert_eq!(score_of(&Value::Str("meh".into())), None);
+    }
+
+    #[test]
+    fn openinference_annotations_group_by_index() {
+        let attrs = vec![
+            attr("annotations.0.annotation.name", Value::Str("Groundedness".into())),
+            attr("annotations.0.annotation.score", Value::Double(0.62)),
+            attr("annotations.1.annotation.name", Value::Str("Toxicity".into())),
+            attr("annotations.1.annotation.label", Value::Str("safe".into())),
+            attr(
+                "annotations.0.annotation.explanation",
+                Value::Str("mostly supported".into()),
+            ),
+            attr("evaluations.0.evaluation.name", Value::Str("QA".into())),
+            attr("evaluations.0.evaluation.score", Value::Str("1".into())),
+            attr("annotations.x.annotation.name", Value::Str("bad index".into())),
+        ];
+        let keys: Vec<usize> = (0..attrs.len()).collect();
+        let got = annotations(&attrs, &keys, &mut intern);
+        assert_eq!(got.len(), 3);
+        assert_eq!(got[0].name.as_deref(), Some("Groundedness"));
+        assert_eq!(got[0].score, Some(0.62));
+        assert_eq!(got[0].explanation.as_deref(), Some("mostly supported"));
+        assert_eq!(got[1].label.as_deref(), Some("safe"));
+        assert_eq!((got[2].name.as_deref(), got[2].score), (Some("QA"), Some(1.0)));
+    }
+
+    #[test]
+    fn legacy_eval_keys() {
+        let attrs = vec![
+            attr("eval.groundedness", Value::Double(0.4)),
+            attr(
+                "eval.groundedness.reason",
+                Value::Str("claims not in context".into()),
+            ),
+            attr("eval.groundedness.latency_ms", Value::Int(120)),
+            attr("eval.toxicity", Value::Str("Passed".into())),
+        ];
+        let keys: Vec<usize> = (0..attrs.len()).collect();
+        let got = legacy_evals(&attrs, &keys, &mut intern);
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].name.as_deref(), Some("groundedness"));
+        assert_eq!(got[0].explanation.as_deref(), Some("claims not in context"));
+        assert_eq!(
+            (got[1].score, got[1].label.as_deref()),
+            (Some(1.0), Some("Passed"))
+        );
+    }
+
+    #[test]
+    fn span_ids_parse_from_hex() {
+        assert_eq!(
+            parse_span_id("00f067aa0ba902b7"),
+            Some(SpanId([0, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb7]))
+        );
+        assert_eq!(parse_span_id("xyz"), None);
+        assert_eq!(parse_span_id("0000000000000000"), None);
+    }
+}

@@ -1,0 +1,113 @@
+//! Whole-run LLM totals, updated as spans and verdicts are filed (never by rescanning): calls,
+//! tokens, cost, latency and time-to-first-token histograms, per-model rows and per-evaluator
+//! verdict counts. Model and evaluator tables are bounded; names past the bound are folded into
+//! one "(other)" row so hostile cardinality cannot grow memory.
+
+use super::histogram::LogHistogram;
+use crate::intern::Sym;
+use crate::model::{SpanRecord, StatusCode};
+use crate::semconv::{TokenUsage, Verdict};
+use std::sync::Arc;
+
+/// Most distinct (provider, model) rows and evaluator names kept.
+pub const MAX_ROWS: usize = 512;
+
+#[derive(Clone, Debug, Default)]
+pub struct ModelTotals {
+    pub calls: u64,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub cost_usd: f64,
+    pub unpriced_calls: u64,
+    pub errors: u64,
+    pub durations: LogHistogram,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct VerdictTotals {
+    pub count: u64,
+    pub fail: u64,
+    pub scored: u64,
+    pub score_sum: f64,
+}
+
+#[derive(Debug, Default)]
+pub struct LlmTotals {
+    /// Calls to a model (LLM, embedding and rerank spans).
+    pub llm_calls: u64,
+    pub tokens: TokenUsage,
+    pub cost_usd: f64,
+    pub unpriced_calls: u64,
+    pub latency: LogHistogram,
+    pub ttft: LogHistogram,
+    pub by_model: foldhash::HashMap<(Option<Sym>, Sym), ModelTotals>,
+    pub verdicts: foldhash::HashMap<Sym, VerdictTotals>,
+    pub verdicts_received: u64,
+    /// Verdicts whose target span never arrived before their trace was evicted.
+    pub verdicts_expired: u64,
+}
+
+fn other() -> Sym {
+    Arc::from("(other)")
+}
+
+impl LlmTotals {
+    pub fn record_span(&mut self, span: &SpanRecord) {
+        let Some(sem) = span.sem.as_deref() else { return };
+        if !sem.kind.is_model_call() {
+            return;
+        }
+        self.llm_calls += 1;
+        let micros = span.duration_nanos() / 1_000;
+        self.latency.record(micros);
+        if let Some(t) = sem.ttft_nanos {
+            self.ttft.record(t / 1_000);
+        }
+        if let Some(u) = sem.usage {
+            let t = &mut self.tokens;
+            t.input += u.input;
+            t.output += u.output;
+            t.total += u.total;
+            t.cache_read += u.cache_read;
+            t.cache_write += u.cache_write;
+            t.reasoning += u.reasoning;
+        }
+        self.cost_usd += sem.cost_usd.unwrap_or(0.0);
+        self.unpriced_calls += u64::from(sem.unpriced);
+
+        let model = sem.model().cloned().unwrap_or_else(|| Arc::from("(unknown)"));
+        let mut key = (sem.provider.clone(), model);
+        if !self.by_model.contains_key(&key) && self.by_model.len() >= MAX_ROWS {
+            key = (None, other());
+        }
+        let row = self.by_model.entry(key).or_default();
+        row.calls += 1;
+        row.input_tokens += sem.usage.map_or(0, |u| u.input);
+        row.output_tokens += sem.usage.map_or(0, |u| u.output);
+        row.cost_usd += sem.cost_usd.unwrap_or(0.0);
+        row.unpriced_calls += u64::from(sem.unpriced);
+        row.errors += u64::from(span.status == StatusCode::Error);
+        row.durations.record(micros);
+    }
+
+    pub fn record_verdict(&mut self, v: &Verdict) {
+        self.verdicts_received += 1;
+        let mut name = v.name.clone();
+        if !self.verdicts.contains_key(&name) && self.verdicts.len() >= MAX_ROWS {
+            name = other();
+        }
+        let row = self.verdicts.entry(name).or_default();
+        row.count += 1;
+        row.fail += u64::from(v.passed == Some(false));
+        if let Some(s) = v.score {
+            row.scored += 1;
+            row.score_sum += s;
+        }
+    }
+
+    /// Bytes held by the bounded tables.
+    pub fn bytes(&self) -> usize {
+        self.by_model.capacity() * (size_of::<((Option<Sym>, Sym), ModelTotals)>() + LogHistogram::BYTES + 1)
+            + self.verdicts.capacity() * (size_of::<(Sym, VerdictTotals)>() + 1)
+    }
+}
