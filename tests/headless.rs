@@ -130,7 +130,6 @@ fn later_subcommands_do_not_exist_yet_and_bad_usage_exits_2() {
     for args in [
         &["replay", "capture.jsonl"][..],
         &["demo"],
-        &["report", "x"],
         &["check", "x"],
         &["--max-memory", "12 parsecs"],
         &["--grpc", "not-an-address"],

@@ -319,6 +319,29 @@ impl Converter {
         }
     }
 
+    /// Normalises an already converted record again (key classes come from the key interner):
+    /// for re-reading with other settings, and for measuring normalisation on its own.
+    pub fn normalise_record(
+        &mut self,
+        record: &SpanRecord,
+        verdicts: &mut Vec<Verdict>,
+    ) -> Option<Box<Semantics>> {
+        let cohorts = &self.semconv.cohorts;
+        let mut infos = std::mem::take(&mut self.infos);
+        infos.clear();
+        infos.extend(record.attributes.iter().map(|a| {
+            self.keys
+                .intern_with(&a.key, |k| KeyFact {
+                    info: KeyInfo::of(k, cohorts),
+                    name_valued: is_name_valued_key(k),
+                })
+                .1
+                .info
+        }));
+        self.infos = infos;
+        self.normalise(record, verdicts)
+    }
+
     fn normalise(&mut self, record: &SpanRecord, verdicts: &mut Vec<Verdict>) -> Option<Box<Semantics>> {
         let ctx = Context {
             config: &self.semconv,

@@ -1,0 +1,81 @@
+//! Normalisation on one core: realistic LLM spans (OTel GenAI chat spans with content, and the
+//! OpenInference and OTel GenAI captures from real instrumentation) through the converter.
+//! `normalise` measures the semantic pass alone on converted records; `convert_and_normalise`
+//! the whole ingest-thread work per span (conversion, interning, normalisation, pricing).
+//! Run with `cargo bench --bench normalise`.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use divan::{Bencher, black_box};
+use llmwatch::cost::CostTable;
+use llmwatch::model::{ConvertLimits, Converter, SpanRecord};
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use std::sync::Arc;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn main() {
+    divan::main();
+}
+
+/// 512 synthetic chat spans plus every span of the real captures, as export requests.
+fn requests() -> Vec<ExportTraceServiceRequest> {
+    let mut reqs = vec![common::llm_batch(1, 512, 8, common::now_nanos())];
+    for name in ["otel_genai.jsonl", "openinference.jsonl", "otel_genai_eval.jsonl"] {
+        for line in common::fixture(name).lines().filter(|l| !l.trim().is_empty()) {
+            reqs.push(serde_json::from_str(line).unwrap());
+        }
+    }
+    reqs
+}
+
+fn converter() -> Converter {
+    Converter::new(
+        ConvertLimits::default(),
+        Arc::default(),
+        Some(Arc::new(CostTable::bundled())),
+    )
+}
+
+fn span_count(reqs: &[ExportTraceServiceRequest]) -> usize {
+    reqs.iter().map(llmwatch::model::convert::count_spans).sum()
+}
+
+#[divan::bench]
+fn normalise(bencher: Bencher) {
+    let mut c = converter();
+    let mut records: Vec<SpanRecord> = Vec::new();
+    for req in requests() {
+        c.convert_traces(req, &mut records, &mut Vec::new());
+    }
+    let mut verdicts = Vec::new();
+    bencher
+        .counter(divan::counter::ItemsCount::new(records.len()))
+        .bench_local(|| {
+            for r in &records {
+                black_box(c.normalise_record(r, &mut verdicts));
+            }
+            verdicts.clear();
+        });
+}
+
+#[divan::bench]
+fn convert_and_normalise(bencher: Bencher) {
+    let reqs = requests();
+    let n = span_count(&reqs);
+    let mut c = converter();
+    let mut out = Vec::with_capacity(n);
+    let mut verdicts = Vec::new();
+    bencher
+        .counter(divan::counter::ItemsCount::new(n))
+        .with_inputs(|| reqs.clone())
+        .bench_local_values(|reqs| {
+            for req in reqs {
+                c.convert_traces(req, &mut out, &mut verdicts);
+            }
+            out.clear();
+            verdicts.clear();
+        });
+}
