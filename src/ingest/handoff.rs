@@ -124,6 +124,18 @@ impl Handoff {
     }
 }
 
+/// How long the ingest thread waits for work before it counts as idle.
+const IDLE_AFTER: std::time::Duration = std::time::Duration::from_millis(250);
+
+static IDLE_HOOK: std::sync::OnceLock<fn()> = std::sync::OnceLock::new();
+
+/// Sets a function the ingest thread calls when it has been idle for a moment. The binary uses
+/// it to hand memory that this thread freed back to the OS (the allocator only does so while a
+/// thread keeps allocating); process-wide because the allocator is. The first call wins.
+pub fn set_idle_hook(hook: fn()) {
+    let _ = IDLE_HOOK.set(hook);
+}
+
 /// The store, the counters and the hand-off: what receivers and readers share.
 pub struct Pipeline {
     pub store: Mutex<TraceStore>,
@@ -194,7 +206,17 @@ impl Pipeline {
         let mut spans = Vec::new();
         let mut logs = Vec::new();
         let mut verdicts = Vec::new();
-        while let Ok(q) = rx.recv() {
+        loop {
+            let q = match rx.recv_timeout(IDLE_AFTER) {
+                Ok(q) => q,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    if let Some(hook) = IDLE_HOOK.get() {
+                        hook();
+                    }
+                    continue;
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            };
             let (items, bytes) = (q.items, q.bytes);
             match q.work {
                 Work::Traces(req) => {

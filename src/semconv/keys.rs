@@ -217,6 +217,9 @@ pub fn classify(key: &str) -> Class {
         "gen_ai.evaluation.explanation" => known(C::EvalExplanation, 0),
         "gen_ai.evaluation.target_span_id" => known(C::EvalTarget, 0),
 
+        // The tools offered to the model, which OTel puts on inference spans: not a tool call.
+        "gen_ai.tool.definitions" => Class::None,
+
         k if k.starts_with("traceloop.association.properties.") => Class::AssociationProperty,
         k if k.starts_with("annotations.") || k.starts_with("evaluations.") => Class::Annotation,
         k if k.starts_with("eval.") => Class::LegacyEval,

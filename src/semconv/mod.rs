@@ -8,6 +8,9 @@ pub mod normalise;
 pub mod value;
 pub mod verdicts;
 
+#[cfg(test)]
+mod tests;
+
 use crate::intern::Sym;
 use crate::model::{SpanId, TraceId};
 pub use keys::{CohortKeys, KeyInfo};
@@ -90,7 +93,8 @@ pub struct Semantics {
     pub request_model: Option<Sym>,
     pub response_model: Option<Sym>,
     pub usage: Option<TokenUsage>,
-    /// USD; `None` with `unpriced` set for a model call whose model is not in the price table.
+    /// USD; `None` with `unpriced` set for a model call the price table cannot price: its model
+    /// is not in the table, or its usage is a bare total that does not say what was input.
     pub cost_usd: Option<f64>,
     pub cost_source: Option<CostSource>,
     pub unpriced: bool,

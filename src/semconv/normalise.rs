@@ -3,8 +3,11 @@
 //! metadata, invocation parameters) run only when the direct keys are missing.
 
 use super::keys::{CONCEPTS, Class, Concept, KeyInfo};
-use super::value::{as_bool, as_f64, as_text, as_u64, json_f64, json_object, json_text, timestamp_nanos};
-use super::verdicts::{self, VerdictFields};
+use super::value::{
+    as_bool, as_f64, as_label, as_text, as_u64, count_from_f64, json_f64, json_object, json_text,
+    timestamp_nanos,
+};
+use super::verdicts::{self, VerdictFields, parse_span_id};
 use super::{CostSource, Kind, Semantics, SemconvConfig, TokenUsage, Verdict, VerdictSource};
 use crate::cost::{CostTable, Usage};
 use crate::intern::Sym;
@@ -45,9 +48,12 @@ impl Default for Slots {
 }
 
 impl Slots {
-    fn offer(&mut self, concept: Concept, rank: u8, index: usize) {
+    /// Keeps the best-ranked key of a concept among those whose value is usable, so that an
+    /// empty, wrongly typed or nonsensical value yields to the next key of the row instead of
+    /// hiding it (traceAI sends empty models, SDKs send NaN and negative counts).
+    fn offer(&mut self, concept: Concept, rank: u8, index: usize, value: &Value) {
         let slot = &mut self.best[concept as usize];
-        if slot.is_none_or(|(r, _)| rank < r) {
+        if slot.is_none_or(|(r, _)| rank < r) && usable(concept, value) {
             *slot = Some((rank, index as u16));
         }
     }
@@ -61,6 +67,30 @@ impl Slots {
     }
 }
 
+/// Whether `v` can stand for `concept` at all; checked only for a key that would win its slot.
+fn usable(concept: Concept, v: &Value) -> bool {
+    use Concept as C;
+    match concept {
+        C::InputTokens | C::OutputTokens | C::TotalTokens | C::CacheRead | C::CacheWrite | C::Reasoning => {
+            as_u64(v).is_some()
+        }
+        C::Cost | C::TtftSeconds | C::TtftMillis => as_f64(v).is_some_and(|x| x >= 0.0),
+        C::CompletionStart => timestamp_nanos(v).is_some(),
+        C::Streaming => as_bool(v).is_some(),
+        // What `as_label` reads, without building the string.
+        C::Route | C::Tenant | C::PromptVersion => match v {
+            Value::Int(_) => true,
+            Value::Double(d) => d.is_finite(),
+            _ => as_text(v).is_some(),
+        },
+        // The key itself says "tool", whatever its value.
+        C::ToolKey => true,
+        _ => as_text(v).is_some(),
+    }
+}
+
+/// OpenInference kinds (also traceAI's). `UNKNOWN` says nothing, so the next convention and the
+/// fallbacks still get their say.
 fn kind_from_openinference(v: &str) -> Option<Kind> {
     Some(match v.trim().to_ascii_uppercase().as_str() {
         "LLM" => Kind::Llm,
@@ -72,11 +102,12 @@ fn kind_from_openinference(v: &str) -> Option<Kind> {
         "AGENT" | "A2A_CLIENT" | "A2A_SERVER" => Kind::Agent,
         "GUARDRAIL" => Kind::Guardrail,
         "EVALUATOR" => Kind::Evaluator,
-        "UNKNOWN" => Kind::Other,
         _ => return None,
     })
 }
 
+/// Langfuse observation types. `span` is Langfuse's default for any observation, so like an
+/// unknown value it leaves the kind to the other conventions and the fallbacks.
 fn kind_from_langfuse(v: &str) -> Option<Kind> {
     Some(match v.trim().to_ascii_lowercase().as_str() {
         "generation" => Kind::Llm,
@@ -87,7 +118,7 @@ fn kind_from_langfuse(v: &str) -> Option<Kind> {
         "retriever" => Kind::Retrieval,
         "guardrail" => Kind::Guardrail,
         "evaluator" => Kind::Evaluator,
-        "span" | "event" => Kind::Other,
+        "event" => Kind::Other,
         _ => return None,
     })
 }
@@ -132,11 +163,25 @@ fn kind_from_span_name(name: &str) -> Option<Kind> {
     kind_from_operation(op)
 }
 
-/// Reads the model and stream flag out of invocation-parameter JSON without building a tree.
+/// Reads the model and stream flag out of invocation-parameter JSON, building a tree for those
+/// two fields only.
 #[derive(serde::Deserialize)]
 struct InvocationParameters {
+    #[serde(default, deserialize_with = "lenient")]
     model: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
     stream: Option<bool>,
+}
+
+/// A field of the expected type, else `None`: one odd field (`"model": [..]`) must not lose the
+/// others.
+fn lenient<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    let v = <serde_json::Value as serde::Deserialize>::deserialize(d)?;
+    Ok(serde_json::from_value(v).ok())
 }
 
 fn invocation_parameters(v: &Value) -> Option<InvocationParameters> {
@@ -171,15 +216,16 @@ pub fn normalise_span(
         .enumerate()
         .take(span.attributes.len().min(u16::MAX as usize))
     {
+        let value = &span.attributes[i].value;
         match info.class {
             Class::None => {}
-            Class::Known(c, r) => slots.offer(c, r, i),
+            Class::Known(c, r) => slots.offer(c, r, i, value),
             Class::AssociationProperty => slots.association.push(i),
             Class::Annotation => slots.annotations.push(i),
             Class::LegacyEval => slots.legacy_evals.push(i),
         }
         if let Some((c, r)) = info.cohort {
-            slots.offer(c, r, i);
+            slots.offer(c, r, i, value);
         }
     }
     let get = |c: Concept| slots.get(span, c);
@@ -200,13 +246,12 @@ pub fn normalise_span(
     ]
     .iter()
     .find_map(|(c, f)| text(*c).and_then(f));
-    let has_model = slots.has(Concept::RequestModel)
-        || slots.has(Concept::ResponseModel)
-        || slots.has(Concept::EmbeddingModel);
+    let has_model = slots.has(Concept::RequestModel) || slots.has(Concept::ResponseModel);
     let kind = kind
         .or_else(|| (slots.has(Concept::ToolKey) || slots.has(Concept::Tool)).then_some(Kind::Tool))
         .or_else(|| kind_from_span_name(&span.name))
         .or_else(|| has_model.then_some(Kind::Llm))
+        .or_else(|| slots.has(Concept::EmbeddingModel).then_some(Kind::Embedding))
         .unwrap_or(Kind::Other);
 
     let mut sem = Semantics {
@@ -250,7 +295,10 @@ pub fn normalise_span(
         sem.cost_usd = Some(usd);
         sem.cost_source = Some(CostSource::Span);
     } else if let (true, Some(u)) = (sem.kind.is_model_call(), sem.usage) {
-        let priced = sem.priced_model().and_then(|model| {
+        // A bare total does not say which tokens were input and which output: no price rather
+        // than a guess (and never $0).
+        let split_known = u.input > 0 || u.output > 0 || u.total == 0;
+        let priced = sem.priced_model().filter(|_| split_known).and_then(|model| {
             let usage = Usage {
                 input: u.input,
                 output: u.output,
@@ -277,58 +325,48 @@ pub fn normalise_span(
 
     span_verdicts(span, &slots, sem.kind, ctx, intern, verdicts);
 
-    let recognised = sem.kind != Kind::Other
-        || sem.provider.is_some()
-        || sem.model().is_some()
-        || sem.usage.is_some()
-        || sem.cost_usd.is_some()
-        || sem.session.is_some()
-        || sem.route.is_some()
-        || sem.tenant.is_some();
+    // Anything normalised is worth keeping: a user, an agent or a prompt version alone is still
+    // a cohort to group by.
+    let recognised = sem != Semantics::default();
     recognised.then(|| Box::new(sem))
 }
 
 fn usage(slots: &Slots, span: &SpanRecord) -> Option<TokenUsage> {
     let count = |c: Concept| slots.get(span, c).and_then(as_u64);
-    let mut input = count(Concept::InputTokens);
-    let mut output = count(Concept::OutputTokens);
-    let total = count(Concept::TotalTokens);
-    let mut cache_read = count(Concept::CacheRead);
-    let mut cache_write = count(Concept::CacheWrite);
-    let mut reasoning = count(Concept::Reasoning);
-    // Langfuse: usage_details JSON {"input": .., "output": .., "cache_read_input_tokens": ..}.
-    if let Some(m) = slots.get(span, Concept::UsageDetails).and_then(json_object) {
-        let n = |keys: &[&str]| {
-            keys.iter()
-                .find_map(|k| m.get(*k).and_then(json_f64))
-                .map(|f| f.max(0.0) as u64)
-        };
-        input = input.or(n(&["input", "prompt_tokens", "input_tokens"]));
-        output = output.or(n(&["output", "completion_tokens", "output_tokens"]));
-        cache_read = cache_read.or(n(&[
-            "cache_read_input_tokens",
-            "input_cached_tokens",
-            "cache_read",
-        ]));
-        cache_write = cache_write.or(n(&["cache_creation_input_tokens", "cache_write"]));
-        reasoning = reasoning.or(n(&["reasoning_tokens", "output_reasoning_tokens", "reasoning"]));
-    }
+    let lf = slots
+        .get(span, Concept::UsageDetails)
+        .and_then(langfuse_usage)
+        .unwrap_or_default();
+    let input = count(Concept::InputTokens).or(lf.input);
+    let output = count(Concept::OutputTokens).or(lf.output);
+    let total = count(Concept::TotalTokens).or(lf.total);
+    let cache_read = count(Concept::CacheRead).or(lf.cache_read).unwrap_or(0);
+    let cache_write = count(Concept::CacheWrite).or(lf.cache_write).unwrap_or(0);
+    let reasoning = count(Concept::Reasoning).or(lf.reasoning).unwrap_or(0);
     if input.is_none() && output.is_none() && total.is_none() {
         return None;
     }
-    let (cache_read, cache_write, reasoning) = (
-        cache_read.unwrap_or(0),
-        cache_write.unwrap_or(0),
-        reasoning.unwrap_or(0),
-    );
-    let mut input = input.unwrap_or(0);
-    let output = output.unwrap_or_else(|| total.map_or(0, |t| t.saturating_sub(input)));
+    // A missing side is what the total leaves; with only a total the split stays unknown (0/0)
+    // rather than invented.
+    let (mut input, mut output) = match (input, output, total) {
+        (Some(i), Some(o), _) => (i, o),
+        (Some(i), None, Some(t)) => (i, t.saturating_sub(i)),
+        (None, Some(o), Some(t)) => (t.saturating_sub(o), o),
+        (i, o, _) => (i.unwrap_or(0), o.unwrap_or(0)),
+    };
     // Anthropic-style raw counts exclude cached tokens; OTel-style include them. Cached tokens
-    // outnumbering the input count can only mean the former.
-    if cache_read + cache_write > input {
-        input += cache_read + cache_write;
+    // outnumbering the input count can only mean the former. Likewise Gemini's raw output count
+    // leaves reasoning out. Counts come from the wire: saturate, never overflow.
+    let cached = cache_read.saturating_add(cache_write);
+    if cached > input {
+        input = input.saturating_add(cached);
     }
-    let total = total.unwrap_or(input + output);
+    if reasoning > output {
+        output = output.saturating_add(reasoning);
+    }
+    // A sent total may count more (tool-use prompt tokens) but never less than its parts.
+    let sum = input.saturating_add(output);
+    let total = total.map_or(sum, |t| t.max(sum));
     Some(TokenUsage {
         input,
         output,
@@ -339,38 +377,84 @@ fn usage(slots: &Slots, span: &SpanRecord) -> Option<TokenUsage> {
     })
 }
 
-fn ttft(slots: &Slots, span: &SpanRecord) -> Option<u64> {
-    let start = span.start_unix_nano;
-    let from_attr = slots
-        .get(span, Concept::TtftSeconds)
-        .and_then(as_f64)
-        .map(|s| s * 1e9)
-        .or_else(|| {
-            slots
-                .get(span, Concept::TtftMillis)
-                .and_then(as_f64)
-                .map(|ms| ms * 1e6)
-        })
-        .filter(|n| *n >= 0.0)
-        .map(|n| n.round() as u64)
-        .or_else(|| {
-            let t = timestamp_nanos(slots.get(span, Concept::CompletionStart)?)?;
-            t.checked_sub(start)
-        });
-    from_attr.or_else(|| {
-        span.events
-            .iter()
-            .filter(|e| FIRST_TOKEN_EVENTS.contains(&&*e.name))
-            .map(|e| e.time_unix_nano)
-            .min()?
-            .checked_sub(start)
+/// Token counts from a Langfuse `usage_details` JSON, in the OTel convention.
+#[derive(Default)]
+struct LangfuseUsage {
+    input: Option<u64>,
+    output: Option<u64>,
+    total: Option<u64>,
+    cache_read: Option<u64>,
+    cache_write: Option<u64>,
+    reasoning: Option<u64>,
+}
+
+/// Langfuse's usage buckets exclude each other (`input` leaves out the tokens counted under
+/// `input_cached_tokens` or `cache_read_input_tokens`, `output` those under
+/// `output_reasoning_tokens`; `total` is the sum of all), so the cache buckets are added back
+/// to input and reasoning to output.
+fn langfuse_usage(v: &Value) -> Option<LangfuseUsage> {
+    let m = json_object(v)?;
+    let n = |keys: &[&str]| {
+        keys.iter()
+            .find_map(|k| m.get(*k).and_then(json_f64).and_then(count_from_f64))
+    };
+    let cache_read = n(&[
+        "input_cached_tokens",
+        "cache_read_input_tokens",
+        "input_cache_read",
+        "cache_read",
+    ]);
+    let cache_write = n(&[
+        "cache_creation_input_tokens",
+        "input_cache_creation",
+        "cache_write",
+    ]);
+    let reasoning = n(&["output_reasoning_tokens", "reasoning_tokens", "reasoning"]);
+    let plus = |base: Option<u64>, parts: &[Option<u64>]| {
+        base.map(|b| parts.iter().flatten().fold(b, |acc, p| acc.saturating_add(*p)))
+    };
+    Some(LangfuseUsage {
+        input: plus(
+            n(&["input", "prompt_tokens", "input_tokens"]),
+            &[cache_read, cache_write],
+        ),
+        output: plus(n(&["output", "completion_tokens", "output_tokens"]), &[reasoning]),
+        total: n(&["total", "total_tokens"]),
+        cache_read,
+        cache_write,
+        reasoning,
     })
 }
 
-/// The best (lowest-ranked) value seen so far for route, tenant and prompt version.
+/// Time to first token, sources in SEMCONV order: the seconds attributes, Langfuse's completion
+/// start time, the Vercel AI SDK's milliseconds, then the first first-token event.
+fn ttft(slots: &Slots, span: &SpanRecord) -> Option<u64> {
+    let start = span.start_unix_nano;
+    let scaled = |c: Concept, nanos_per_unit: f64| {
+        let n = slots.get(span, c).and_then(as_f64)? * nanos_per_unit;
+        // 1e300 s overflows to infinity: no TTFT anyone measured.
+        (n.is_finite() && n >= 0.0).then(|| n.round() as u64)
+    };
+    scaled(Concept::TtftSeconds, 1e9)
+        .or_else(|| timestamp_nanos(slots.get(span, Concept::CompletionStart)?)?.checked_sub(start))
+        .or_else(|| scaled(Concept::TtftMillis, 1e6))
+        .or_else(|| {
+            span.events
+                .iter()
+                .filter(|e| FIRST_TOKEN_EVENTS.contains(&&*e.name))
+                .map(|e| e.time_unix_nano)
+                .min()?
+                .checked_sub(start)
+        })
+}
+
+/// The best (lowest-ranked) value seen so far for route, tenant and prompt version. Sources are
+/// offered in order and a cohort found in one source is settled: rank decides only within a
+/// source (the span's own `http.route` beats an `app.route` inside its metadata).
 struct CohortFinds<'a> {
     keys: &'a super::CohortKeys,
     found: [Option<(u8, String)>; 3],
+    settled: [bool; 3],
 }
 
 impl CohortFinds<'_> {
@@ -384,14 +468,19 @@ impl CohortFinds<'_> {
             _ => 2,
         };
         if let Some(t) = text
+            && !self.settled[i]
             && self.found[i].as_ref().is_none_or(|(r, _)| rank < *r)
         {
             self.found[i] = Some((rank, t));
         }
     }
 
-    fn complete(&self) -> bool {
-        self.found.iter().all(Option::is_some)
+    /// Ends a source; returns whether every cohort is found.
+    fn settle(&mut self) -> bool {
+        for (settled, found) in self.settled.iter_mut().zip(&self.found) {
+            *settled = found.is_some();
+        }
+        self.settled.iter().all(|s| *s)
     }
 }
 
@@ -407,30 +496,32 @@ fn cohorts(
     let mut found = CohortFinds {
         keys: &ctx.config.cohorts,
         found: Default::default(),
+        settled: [false; 3],
     };
     for c in [Concept::Route, Concept::Tenant, Concept::PromptVersion] {
         if let Some((_, i)) = slots.best[c as usize] {
             let a = &span.attributes[i as usize];
-            found.offer(&a.key, as_text(&a.value).map(str::to_string));
+            found.offer(&a.key, as_label(&a.value));
         }
     }
-    if !found.complete() {
+    let mut complete = found.settle();
+    if !complete {
         for &i in &slots.association {
             let a = &span.attributes[i];
             let key = a.key.trim_start_matches("traceloop.association.properties.");
-            found.offer(key, as_text(&a.value).map(str::to_string));
+            found.offer(key, as_label(&a.value));
         }
+        complete = found.settle();
     }
-    if !found.complete()
-        && let Some(m) = slots.get(span, Concept::Metadata).and_then(json_object)
-    {
+    if !complete && let Some(m) = slots.get(span, Concept::Metadata).and_then(json_object) {
         for (k, v) in &m {
             found.offer(k, json_text(v));
         }
+        complete = found.settle();
     }
-    if !found.complete() {
+    if !complete {
         for a in span.resource.attributes.iter() {
-            found.offer(&a.key, as_text(&a.value).map(str::to_string));
+            found.offer(&a.key, as_label(&a.value));
         }
     }
     let found = found.found;
@@ -463,17 +554,25 @@ fn span_verdicts(
         };
         out.extend(f.into_verdict(trace, None, VerdictSource::SpanEvent, e.time_unix_nano, rules));
     }
-    let linked = match &*span.links {
-        [one] if one.trace_id == trace => Some(one.span_id),
-        _ => None,
-    };
-    let evaluator_target = linked.or(span.parent_span_id);
+    // An evaluator span's verdicts are about (SEMCONV's order): its single linked span, else the
+    // span its `gen_ai.evaluation.target_span_id` names, else its parent. A post-hoc evaluation
+    // runs in a trace of its own, so the link may name another trace: the verdict belongs there.
     let is_evaluator = kind == Kind::Evaluator;
+    let (eval_trace, eval_target) = match &*span.links {
+        [one] => (one.trace_id, Some(one.span_id)),
+        _ => {
+            let named = slots
+                .get(span, Concept::EvalTarget)
+                .and_then(as_text)
+                .and_then(parse_span_id);
+            (trace, named.or(span.parent_span_id))
+        }
+    };
     if !slots.annotations.is_empty() {
-        let target = if is_evaluator {
-            evaluator_target
+        let (trace, target) = if is_evaluator {
+            (eval_trace, eval_target)
         } else {
-            Some(span.span_id)
+            (trace, Some(span.span_id))
         };
         for f in verdicts::annotations(&span.attributes, &slots.annotations, intern) {
             out.extend(f.into_verdict(
@@ -486,10 +585,14 @@ fn span_verdicts(
         }
     }
     if is_evaluator && slots.has(Concept::EvalName) {
-        let f = VerdictFields::from_otel_attrs(&span.attributes, intern);
+        let f = VerdictFields {
+            // Resolved above, after the link.
+            target: None,
+            ..VerdictFields::from_otel_attrs(&span.attributes, intern)
+        };
         out.extend(f.into_verdict(
-            trace,
-            evaluator_target,
+            eval_trace,
+            eval_target,
             VerdictSource::EvaluatorSpan,
             span.end_unix_nano,
             rules,

@@ -3,12 +3,13 @@
 
 use crate::model::Value;
 
+/// A finite number from an int, double or numeric string. Booleans are not numbers: `true` is
+/// no token count, cost or duration (scores read booleans themselves, see `score_of`).
 pub fn as_f64(v: &Value) -> Option<f64> {
     let f = match v {
         Value::Int(i) => *i as f64,
         Value::Double(d) => *d,
         Value::Str(_) | Value::Sym(_) => v.as_str()?.trim().parse::<f64>().ok()?,
-        Value::Bool(b) => f64::from(u8::from(*b)),
         _ => return None,
     };
     f.is_finite().then_some(f)
@@ -28,7 +29,8 @@ pub fn as_u64(v: &Value) -> Option<u64> {
     }
 }
 
-fn count_from_f64(f: f64) -> Option<u64> {
+/// A count from a float: non-negative and finite, rounded, saturating at u64::MAX.
+pub fn count_from_f64(f: f64) -> Option<u64> {
     (f.is_finite() && f >= 0.0).then(|| f.round().min(u64::MAX as f64) as u64)
 }
 
@@ -48,6 +50,16 @@ pub fn as_bool(v: &Value) -> Option<bool> {
 /// A non-empty string value.
 pub fn as_text(v: &Value) -> Option<&str> {
     v.as_str().map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// A label such as a route, tenant or prompt version: text, or a number printed (Langfuse sends
+/// prompt versions as ints).
+pub fn as_label(v: &Value) -> Option<String> {
+    match v {
+        Value::Int(i) => Some(i.to_string()),
+        Value::Double(d) if d.is_finite() => Some(d.to_string()),
+        _ => as_text(v).map(str::to_string),
+    }
 }
 
 /// Parses a JSON object carried as a string attribute (metadata, invocation parameters, cost
@@ -125,7 +137,9 @@ fn parse_rfc3339(s: &str) -> Option<u64> {
         "" | "Z" | "z" => 0,
         o if o.len() == 6 && (o.starts_with('+') || o.starts_with('-')) => {
             let sign = if o.starts_with('-') { -1 } else { 1 };
-            sign * (o[1..3].parse::<i64>().ok()? * 3600 + o[4..6].parse::<i64>().ok()? * 60)
+            // `get`, not indexing: six bytes of wire input need not be six characters.
+            let part = |r: std::ops::Range<usize>| o.get(r)?.parse::<i64>().ok();
+            sign * (part(1..3)? * 3600 + part(4..6)? * 60)
         }
         _ => return None,
     };
