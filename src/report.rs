@@ -8,6 +8,7 @@ use crate::ingest::file::{Message, parse_json_line};
 use crate::ingest::handoff::Pipeline;
 use crate::ingest::{self, WhenFull};
 use crate::model::{ConvertLimits, Converter, SpanRecord};
+use crate::semconv::cohort::CohortKey;
 use crate::semconv::{SemconvConfig, Verdict};
 use crate::store::{StoreLimits, Trace, TraceStore};
 use crate::summary::Summary;
@@ -145,9 +146,9 @@ pub fn span_line(trace: &Trace, s: &SpanRecord) -> Json {
         "cost_usd": sem.and_then(|m| m.cost_usd),
         "cost_source": sem.and_then(|m| m.cost_source.map(|c| c.as_str())),
         "ttft_ms": sem.and_then(|m| m.ttft_nanos).map(|n| n as f64 / 1e6),
-        "route": trace.inherited(s, |m| m.route.as_ref()).map(|r| &**r),
-        "tenant": trace.inherited(s, |m| m.tenant.as_ref()).map(|t| &**t),
-        "session": sem.and_then(|m| m.session.as_deref()),
+        "route": CohortKey::Route.value(trace, s),
+        "tenant": CohortKey::Tenant.value(trace, s),
+        "session": CohortKey::Session.value(trace, s),
         "verdicts": trace.verdicts_for(s).map(verdict_json).collect::<Vec<_>>(),
     })
 }

@@ -3,6 +3,7 @@
 //! (../shared/SEMCONV.md lists the keys and their precedence), plus evaluator verdicts in all
 //! their encodings.
 
+pub mod cohort;
 pub mod keys;
 pub mod normalise;
 pub mod value;

@@ -103,16 +103,6 @@ impl Trace {
             .filter(move |v| self.verdict_target(v).is_some_and(|t| t.span_id == span.span_id))
     }
 
-    /// A cohort value of `span`, inherited from the trace's root span when the span lacks it.
-    pub fn inherited<'a>(
-        &'a self,
-        span: &'a SpanRecord,
-        pick: impl Fn(&crate::semconv::Semantics) -> Option<&crate::intern::Sym>,
-    ) -> Option<&'a crate::intern::Sym> {
-        let own = span.sem.as_deref().and_then(&pick);
-        own.or_else(|| self.root()?.sem.as_deref().and_then(&pick))
-    }
-
     /// Cost of the trace: the sum over its spans (`None` when no span is priced).
     pub fn cost_usd(&self) -> Option<f64> {
         let mut costs = self
