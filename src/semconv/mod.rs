@@ -4,6 +4,7 @@
 //! their encodings.
 
 pub mod cohort;
+pub mod content;
 pub mod keys;
 pub mod normalise;
 pub mod value;

@@ -92,35 +92,49 @@ fn usable(concept: Concept, v: &Value) -> bool {
 /// OpenInference kinds (also traceAI's). `UNKNOWN` says nothing, so the next convention and the
 /// fallbacks still get their say.
 fn kind_from_openinference(v: &str) -> Option<Kind> {
-    Some(match v.trim().to_ascii_uppercase().as_str() {
-        "LLM" => Kind::Llm,
-        "EMBEDDING" => Kind::Embedding,
-        "CHAIN" | "PROMPT" | "CONVERSATION" => Kind::Chain,
-        "RETRIEVER" | "VECTOR_DB" => Kind::Retrieval,
-        "RERANKER" => Kind::Rerank,
-        "TOOL" => Kind::Tool,
-        "AGENT" | "A2A_CLIENT" | "A2A_SERVER" => Kind::Agent,
-        "GUARDRAIL" => Kind::Guardrail,
-        "EVALUATOR" => Kind::Evaluator,
-        _ => return None,
-    })
+    const KINDS: [(&str, Kind); 14] = [
+        ("LLM", Kind::Llm),
+        ("EMBEDDING", Kind::Embedding),
+        ("CHAIN", Kind::Chain),
+        ("PROMPT", Kind::Chain),
+        ("CONVERSATION", Kind::Chain),
+        ("RETRIEVER", Kind::Retrieval),
+        ("VECTOR_DB", Kind::Retrieval),
+        ("RERANKER", Kind::Rerank),
+        ("TOOL", Kind::Tool),
+        ("AGENT", Kind::Agent),
+        ("A2A_CLIENT", Kind::Agent),
+        ("A2A_SERVER", Kind::Agent),
+        ("GUARDRAIL", Kind::Guardrail),
+        ("EVALUATOR", Kind::Evaluator),
+    ];
+    lookup_ignore_case(&KINDS, v)
 }
 
 /// Langfuse observation types. `span` is Langfuse's default for any observation, so like an
 /// unknown value it leaves the kind to the other conventions and the fallbacks.
 fn kind_from_langfuse(v: &str) -> Option<Kind> {
-    Some(match v.trim().to_ascii_lowercase().as_str() {
-        "generation" => Kind::Llm,
-        "embedding" => Kind::Embedding,
-        "agent" => Kind::Agent,
-        "tool" => Kind::Tool,
-        "chain" => Kind::Chain,
-        "retriever" => Kind::Retrieval,
-        "guardrail" => Kind::Guardrail,
-        "evaluator" => Kind::Evaluator,
-        "event" => Kind::Other,
-        _ => return None,
-    })
+    const KINDS: [(&str, Kind); 9] = [
+        ("generation", Kind::Llm),
+        ("embedding", Kind::Embedding),
+        ("agent", Kind::Agent),
+        ("tool", Kind::Tool),
+        ("chain", Kind::Chain),
+        ("retriever", Kind::Retrieval),
+        ("guardrail", Kind::Guardrail),
+        ("evaluator", Kind::Evaluator),
+        ("event", Kind::Other),
+    ];
+    lookup_ignore_case(&KINDS, v)
+}
+
+/// Case-insensitive table lookup without allocating (this runs for every span).
+fn lookup_ignore_case(table: &[(&str, Kind)], v: &str) -> Option<Kind> {
+    let v = v.trim();
+    table
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(v))
+        .map(|(_, k)| *k)
 }
 
 fn kind_from_operation(v: &str) -> Option<Kind> {
@@ -259,7 +273,13 @@ pub fn normalise_span(
         ..Semantics::default()
     };
     sem.operation = text(Concept::Operation).map(&mut *intern);
-    sem.provider = text(Concept::Provider).map(|p| intern(&p.to_ascii_lowercase()));
+    sem.provider = text(Concept::Provider).map(|p| {
+        if p.bytes().any(|b| b.is_ascii_uppercase()) {
+            intern(&p.to_ascii_lowercase())
+        } else {
+            intern(p)
+        }
+    });
     let params = get(Concept::InvocationParameters).and_then(invocation_parameters);
     sem.request_model = text(Concept::RequestModel)
         .map(&mut *intern)
