@@ -20,29 +20,12 @@ use std::time::Duration;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// Hands memory freed on this thread (and blocks other threads freed into its pages) back to
-/// the OS. mimalloc does this only while a thread keeps allocating, so without it a thread that
-/// goes idle after a burst keeps the burst's pages: spans decoded on receiver threads are freed
-/// later by the ingest thread. Receiver threads call it when they park (at most every 100 ms,
-/// the cheap variant: they park often under load); the ingest thread calls the thorough variant
-/// once it has been idle for a moment.
-fn collect_on_park() {
-    use std::cell::Cell;
-    use std::time::Instant;
-    thread_local!(static LAST: Cell<Option<Instant>> = const { Cell::new(None) });
-    let now = Instant::now();
-    if LAST
-        .get()
-        .is_none_or(|t| now.duration_since(t) >= Duration::from_millis(100))
-    {
-        LAST.set(Some(now));
-        // SAFETY: mi_collect only walks the calling thread's heap; safe to call at any time.
-        unsafe { libmimalloc_sys::mi_collect(false) };
-    }
-}
-
+/// Hands memory the ingest thread freed back to the OS once it has been idle for a moment.
+/// mimalloc returns freed pages only while a thread keeps allocating, so without this the pages
+/// of a burst (spans decoded on receiver threads, freed at eviction by the ingest thread) stay
+/// resident after the burst: measured, RSS after a million spans went from 588 to 548 MiB.
 fn collect_when_idle() {
-    // SAFETY: as above.
+    // SAFETY: mi_collect only walks the calling thread's heap; safe to call at any time.
     unsafe { libmimalloc_sys::mi_collect(true) };
 }
 
@@ -222,11 +205,7 @@ fn live(cli: LiveArgs) -> ExitCode {
         status_interval: Duration::from_secs_f64(cli.status_interval),
     };
     llmwatch::ingest::handoff::set_idle_hook(collect_when_idle);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .on_thread_park(collect_on_park)
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => return usage_error(format!("cannot start the async runtime: {e}")),
     };
