@@ -196,9 +196,10 @@ fn live(cli: LiveArgs) -> ExitCode {
         handoff,
         max_request_bytes: cli.max_request_size.0,
         auth_token: cli.auth_token.filter(|t| !t.is_empty()),
+        // Live mode guards the timeline against skewed client clocks (see ServerConfig).
+        max_clock_skew_secs: Some(300),
         semconv,
         costs,
-        ..ServerConfig::default()
     };
     let options = HeadlessOptions {
         summary_file: cli.summary,
