@@ -5,7 +5,7 @@
 use crate::config::HandoffLimits;
 use crate::cost::CostTable;
 use crate::ingest::file::{Message, parse_json_line};
-use crate::ingest::handoff::Pipeline;
+use crate::ingest::handoff::{ConverterPool, Pipeline};
 use crate::ingest::{self, WhenFull};
 use crate::model::{ConvertLimits, Converter, SpanRecord};
 use crate::semconv::cohort::CohortKey;
@@ -37,12 +37,11 @@ pub enum ReportError {
 /// Feeds every file and returns the summary; malformed lines are reported on stderr with their
 /// line number, skipped and counted.
 pub fn ingest_files(opts: &ReportOptions) -> Result<(Arc<Pipeline>, InputStats), ReportError> {
-    let converter = Converter::new(
-        ConvertLimits::default(),
-        opts.semconv.clone(),
-        Some(opts.costs.clone()),
-    );
-    let pipeline = Pipeline::start(TraceStore::new(opts.store), converter, opts.handoff, None);
+    let (semconv, costs) = (opts.semconv.clone(), opts.costs.clone());
+    let converters = ConverterPool::new(move || {
+        Converter::new(ConvertLimits::default(), semconv.clone(), Some(costs.clone()))
+    });
+    let pipeline = Pipeline::start(TraceStore::new(opts.store), converters, opts.handoff, None);
     let mut stats = InputStats::default();
     for path in &opts.files {
         let read_err = |source| ReportError::Read {
@@ -72,8 +71,8 @@ pub fn ingest_files(opts: &ReportOptions) -> Result<(Arc<Pipeline>, InputStats),
 /// file has no exporter to retry. (The pipeline only refuses a waiting offer once stopped.)
 fn feed(pipeline: &Pipeline, message: Message) {
     let _ = match message {
-        Message::Traces(req) => ingest::export_traces_with(pipeline, req, None, WhenFull::Wait),
-        Message::Logs(req) => ingest::export_logs_with(pipeline, req, None, WhenFull::Wait),
+        Message::Traces(req) => ingest::export_traces_with(pipeline, req, WhenFull::Wait),
+        Message::Logs(req) => ingest::export_logs_with(pipeline, req, WhenFull::Wait),
         Message::Metrics(req) => Ok(ingest::export_metrics(pipeline, &req)),
     };
 }

@@ -1,7 +1,7 @@
 //! Starting and stopping the live receivers around one pipeline.
 
 use crate::config::ServerConfig;
-use crate::ingest::handoff::Pipeline;
+use crate::ingest::handoff::{ConverterPool, Pipeline};
 use crate::ingest::{grpc, http};
 use crate::model::{ConvertLimits, Converter};
 use crate::store::TraceStore;
@@ -61,12 +61,11 @@ pub async fn start(config: &ServerConfig) -> Result<Running, StartError> {
         None => None,
     };
     let store = TraceStore::new(config.store);
-    let converter = Converter::new(
-        ConvertLimits::default(),
-        config.semconv.clone(),
-        Some(config.costs.clone()),
-    );
-    let pipeline = Pipeline::start(store, converter, config.handoff, config.max_clock_skew_secs);
+    let (semconv, costs) = (config.semconv.clone(), config.costs.clone());
+    let converters = ConverterPool::new(move || {
+        Converter::new(ConvertLimits::default(), semconv.clone(), Some(costs.clone()))
+    });
+    let pipeline = Pipeline::start(store, converters, config.handoff, config.max_clock_skew_secs);
     let (shutdown, rx) = watch::channel(false);
     let mut tasks = Vec::new();
     let running_addr = |l: &Option<TcpListener>| l.as_ref().and_then(|l| l.local_addr().ok());

@@ -20,7 +20,7 @@ async fn ten_times_the_budget_pushed_through_stays_under_it() {
     while pushed_bytes < 10 * store.max_bytes {
         let req = llm_batch(batch_no * 100 + 1, 64, 8, now_nanos());
         pushed_bytes += prost::Message::encoded_len(&req);
-        llmwatch::ingest::export_traces(&pipeline, req, None).expect("accepted");
+        llmwatch::ingest::export_traces(&pipeline, req).expect("accepted");
         pipeline.flush();
         let held = pipeline.store().bytes_held();
         assert!(

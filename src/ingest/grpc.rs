@@ -59,7 +59,7 @@ impl TraceService for GrpcReceiver {
         &self,
         request: Request<ExportTraceServiceRequest>,
     ) -> Result<Response<ExportTraceServiceResponse>, Status> {
-        let result = super::export_traces(&self.pipeline, request.into_inner(), None);
+        let result = super::export_traces(&self.pipeline, request.into_inner());
         self.answer(result, |a| ExportTraceServiceResponse {
             partial_success: (a.rejected.count > 0).then(|| ExportTracePartialSuccess {
                 rejected_spans: a.rejected.count as i64,
@@ -75,7 +75,7 @@ impl LogsService for GrpcReceiver {
         &self,
         request: Request<ExportLogsServiceRequest>,
     ) -> Result<Response<ExportLogsServiceResponse>, Status> {
-        let result = super::export_logs(&self.pipeline, request.into_inner(), None);
+        let result = super::export_logs(&self.pipeline, request.into_inner());
         self.answer(result, |a| ExportLogsServiceResponse {
             partial_success: (a.rejected.count > 0).then(|| ExportLogsPartialSuccess {
                 rejected_log_records: a.rejected.count as i64,

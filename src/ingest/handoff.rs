@@ -1,14 +1,17 @@
-//! The bounded hand-off between receivers and the single ingest thread. Receivers never wait:
-//! `offer` either queues the work or refuses at once, and a refusal becomes 429/UNAVAILABLE,
-//! which OTLP exporters retry. The ingest thread converts what it takes and files it in the
-//! store, so everything accepted is stored (or later evicted, and counted).
+//! The bounded hand-off between receivers and the single ingest thread. Receivers convert
+//! requests into records themselves (in parallel, each with a converter from a small pool),
+//! then hand them over without waiting: `offer` either queues the records or refuses at once,
+//! and a refusal becomes 429/UNAVAILABLE, which OTLP exporters retry. The ingest thread only
+//! files records in the store, so everything accepted is stored (or later evicted, and
+//! counted).
 
 use crate::config::HandoffLimits;
 use crate::ingest::counters::Counters;
-use crate::model::Converter;
+use crate::model::convert::ConvertStats;
+use crate::model::{Converter, LogRecord, SpanRecord};
+use crate::semconv::Verdict;
 use crate::store::TraceStore;
-use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -16,8 +19,14 @@ use std::thread::JoinHandle;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub enum Work {
-    Traces(ExportTraceServiceRequest),
-    Logs(ExportLogsServiceRequest),
+    Spans {
+        spans: Vec<SpanRecord>,
+        verdicts: Vec<Verdict>,
+    },
+    Logs {
+        logs: Vec<LogRecord>,
+        verdicts: Vec<Verdict>,
+    },
     /// Answered once everything queued before it has been stored.
     Barrier(mpsc::SyncSender<()>),
     /// Finish what is queued, then stop.
@@ -107,6 +116,12 @@ impl Handoff {
         self.limits
     }
 
+    /// Whether `items` of about `bytes` would be taken now (a hint: checked again on offer).
+    pub fn has_room(&self, items: usize, bytes: usize) -> bool {
+        let f = lock(&self.in_flight);
+        f.items == 0 || (f.items + items <= self.limits.max_items && f.bytes + bytes <= self.limits.max_bytes)
+    }
+
     /// Items queued and not yet stored.
     pub fn in_flight_items(&self) -> usize {
         lock(&self.in_flight).items
@@ -136,11 +151,94 @@ pub fn set_idle_hook(hook: fn()) {
     let _ = IDLE_HOOK.set(hook);
 }
 
+/// Converters for the receivers to borrow. Each has its own interners, so conversion runs in
+/// parallel without locks; the pool is capped so that their (bounded) interners stay few.
+pub struct ConverterPool {
+    idle: Mutex<Vec<Pooled>>,
+    returned: std::sync::Condvar,
+    created: Mutex<usize>,
+    make: Box<dyn Fn() -> Converter + Send + Sync>,
+    /// Sum of the interners' bytes, part of the store's memory estimate.
+    interner_bytes: AtomicUsize,
+}
+
+struct Pooled {
+    converter: Converter,
+    reported_bytes: usize,
+    reported_stats: ConvertStats,
+}
+
+/// More converters than this would only mean more interner copies: conversion is short and
+/// runs on the few receiver threads.
+const MAX_CONVERTERS: usize = 8;
+
+impl ConverterPool {
+    pub fn new(make: impl Fn() -> Converter + Send + Sync + 'static) -> Self {
+        Self {
+            idle: Mutex::new(Vec::new()),
+            returned: std::sync::Condvar::new(),
+            created: Mutex::new(0),
+            make: Box::new(make),
+            interner_bytes: AtomicUsize::new(0),
+        }
+    }
+
+    fn take(&self) -> Pooled {
+        let mut idle = lock(&self.idle);
+        loop {
+            if let Some(p) = idle.pop() {
+                return p;
+            }
+            let mut created = lock(&self.created);
+            if *created < MAX_CONVERTERS {
+                *created += 1;
+                drop(created);
+                drop(idle);
+                return Pooled {
+                    converter: (self.make)(),
+                    reported_bytes: 0,
+                    reported_stats: ConvertStats::default(),
+                };
+            }
+            drop(created);
+            idle = self.returned.wait(idle).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// Runs `f` with a converter, then publishes what it changed (interner bytes, truncations).
+    pub fn with<R>(&self, counters: &Counters, f: impl FnOnce(&mut Converter) -> R) -> R {
+        let mut p = self.take();
+        let r = f(&mut p.converter);
+        let bytes = p.converter.interner_bytes();
+        if bytes != p.reported_bytes {
+            self.interner_bytes.fetch_add(bytes - p.reported_bytes, Relaxed);
+            p.reported_bytes = bytes;
+        }
+        let stats = p.converter.stats();
+        let (old, t) = (p.reported_stats, &counters.truncation);
+        t.truncated_values
+            .fetch_add(stats.truncated_values - old.truncated_values, Relaxed);
+        t.dropped_attributes
+            .fetch_add(stats.dropped_attributes - old.dropped_attributes, Relaxed);
+        t.dropped_events
+            .fetch_add(stats.dropped_events - old.dropped_events, Relaxed);
+        p.reported_stats = stats;
+        lock(&self.idle).push(p);
+        self.returned.notify_one();
+        r
+    }
+
+    pub fn interner_bytes(&self) -> usize {
+        self.interner_bytes.load(Relaxed)
+    }
+}
+
 /// The store, the counters and the hand-off: what receivers and readers share.
 pub struct Pipeline {
     pub store: Mutex<TraceStore>,
     pub counters: Counters,
     pub handoff: Handoff,
+    pub converters: ConverterPool,
     max_clock_skew_secs: Option<u64>,
     worker: Mutex<Option<JoinHandle<()>>>,
 }
@@ -149,7 +247,7 @@ impl Pipeline {
     /// Creates the pipeline and starts its ingest thread.
     pub fn start(
         store: TraceStore,
-        converter: Converter,
+        converters: ConverterPool,
         limits: HandoffLimits,
         max_clock_skew_secs: Option<u64>,
     ) -> Arc<Self> {
@@ -163,13 +261,14 @@ impl Pipeline {
                 released: std::sync::Condvar::new(),
                 limits,
             },
+            converters,
             max_clock_skew_secs,
             worker: Mutex::new(None),
         });
         let worker_pipeline = pipeline.clone();
         let handle = std::thread::Builder::new()
             .name("llmwatch-ingest".into())
-            .spawn(move || worker_pipeline.run_worker(rx, converter))
+            .spawn(move || worker_pipeline.run_worker(rx))
             .expect("spawning the ingest thread");
         *lock(&pipeline.worker) = Some(handle);
         pipeline
@@ -202,10 +301,7 @@ impl Pipeline {
         }
     }
 
-    fn run_worker(&self, rx: mpsc::Receiver<Queued>, mut converter: Converter) {
-        let mut spans = Vec::new();
-        let mut logs = Vec::new();
-        let mut verdicts = Vec::new();
+    fn run_worker(&self, rx: mpsc::Receiver<Queued>) {
         loop {
             let q = match rx.recv_timeout(IDLE_AFTER) {
                 Ok(q) => q,
@@ -219,19 +315,17 @@ impl Pipeline {
             };
             let (items, bytes) = (q.items, q.bytes);
             match q.work {
-                Work::Traces(req) => {
-                    converter.convert_traces(req, &mut spans, &mut verdicts);
+                Work::Spans { spans, verdicts } => {
                     let mut store = self.store();
-                    self.prepare(&mut store, &converter);
-                    store.insert_spans(spans.drain(..));
-                    store.insert_verdicts(verdicts.drain(..));
+                    self.prepare(&mut store);
+                    store.insert_spans(spans);
+                    store.insert_verdicts(verdicts);
                 }
-                Work::Logs(req) => {
-                    converter.convert_logs(req, &mut logs, &mut verdicts);
+                Work::Logs { logs, verdicts } => {
                     let mut store = self.store();
-                    self.prepare(&mut store, &converter);
-                    store.insert_logs(logs.drain(..));
-                    store.insert_verdicts(verdicts.drain(..));
+                    self.prepare(&mut store);
+                    store.insert_logs(logs);
+                    store.insert_verdicts(verdicts);
                 }
                 Work::Barrier(done) => {
                     let _ = done.send(());
@@ -239,16 +333,11 @@ impl Pipeline {
                 Work::Stop => break,
             }
             self.handoff.release(items, bytes);
-            let stats = converter.stats();
-            let t = &self.counters.truncation;
-            t.truncated_values.store(stats.truncated_values, Relaxed);
-            t.dropped_attributes.store(stats.dropped_attributes, Relaxed);
-            t.dropped_events.store(stats.dropped_events, Relaxed);
         }
     }
 
-    fn prepare(&self, store: &mut TraceStore, converter: &Converter) {
-        store.set_external_bytes(converter.interner_bytes());
+    fn prepare(&self, store: &mut TraceStore) {
+        store.set_external_bytes(self.converters.interner_bytes());
         if let Some(skew) = self.max_clock_skew_secs {
             let now = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
@@ -266,7 +355,7 @@ mod tests {
     fn pipeline(max_items: usize) -> Arc<Pipeline> {
         Pipeline::start(
             TraceStore::new(StoreLimits::default()),
-            Converter::default(),
+            ConverterPool::new(Converter::default),
             HandoffLimits {
                 max_items,
                 max_bytes: usize::MAX,
@@ -280,21 +369,77 @@ mod tests {
         let p = pipeline(10);
         // Hold the store so the ingest thread stalls on its first batch.
         let guard = p.store();
-        p.handoff.offer(Work::Traces(Default::default()), 6, 1).unwrap();
-        p.handoff.offer(Work::Traces(Default::default()), 4, 1).unwrap();
-        assert_eq!(p.handoff.offer(Work::Traces(Default::default()), 1, 1), Err(Full));
+        p.handoff
+            .offer(
+                Work::Spans {
+                    spans: Vec::new(),
+                    verdicts: Vec::new(),
+                },
+                6,
+                1,
+            )
+            .unwrap();
+        p.handoff
+            .offer(
+                Work::Spans {
+                    spans: Vec::new(),
+                    verdicts: Vec::new(),
+                },
+                4,
+                1,
+            )
+            .unwrap();
+        assert_eq!(
+            p.handoff.offer(
+                Work::Spans {
+                    spans: Vec::new(),
+                    verdicts: Vec::new()
+                },
+                1,
+                1
+            ),
+            Err(Full)
+        );
         drop(guard);
         p.flush();
         assert_eq!(p.handoff.in_flight_items(), 0);
-        p.handoff.offer(Work::Traces(Default::default()), 1, 1).unwrap();
+        p.handoff
+            .offer(
+                Work::Spans {
+                    spans: Vec::new(),
+                    verdicts: Vec::new(),
+                },
+                1,
+                1,
+            )
+            .unwrap();
         p.shutdown();
-        assert_eq!(p.handoff.offer(Work::Traces(Default::default()), 1, 1), Err(Full));
+        assert_eq!(
+            p.handoff.offer(
+                Work::Spans {
+                    spans: Vec::new(),
+                    verdicts: Vec::new()
+                },
+                1,
+                1
+            ),
+            Err(Full)
+        );
     }
 
     #[test]
     fn an_oversized_batch_gets_through_when_the_queue_is_empty() {
         let p = pipeline(10);
-        p.handoff.offer(Work::Traces(Default::default()), 50, 1).unwrap();
+        p.handoff
+            .offer(
+                Work::Spans {
+                    spans: Vec::new(),
+                    verdicts: Vec::new(),
+                },
+                50,
+                1,
+            )
+            .unwrap();
         p.shutdown();
     }
 }

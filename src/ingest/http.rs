@@ -224,12 +224,8 @@ where
 }
 
 /// The signal-independent part of handling a POST: auth, media type, size, decompression and
-/// decoding. Returns the decoded request, its decoded size and the response encoding.
-async fn receive<T>(
-    state: &HttpState,
-    headers: &HeaderMap,
-    body: Body,
-) -> Result<(T, usize, Encoding), Response>
+/// decoding. Returns the decoded request and the encoding to answer in.
+async fn receive<T>(state: &HttpState, headers: &HeaderMap, body: Body) -> Result<(T, Encoding), Response>
 where
     T: Message + Default + serde::de::DeserializeOwned,
 {
@@ -263,12 +259,11 @@ where
     let decoded = async {
         let raw = read_body(body, headers, state.max_request_bytes).await?;
         let plain = decompress(headers, raw, state.max_request_bytes)?;
-        let len = plain.len();
-        Ok::<_, Refusal>((decode::<T>(encoding, &plain)?, len))
+        decode::<T>(encoding, &plain)
     }
     .await;
     match decoded {
-        Ok((req, len)) => Ok((req, len, encoding)),
+        Ok(req) => Ok((req, encoding)),
         Err(r) => Err(r.into_response(&state.pipeline, encoding)),
     }
 }
@@ -319,11 +314,11 @@ fn respond<R: Message + 'static>(
 }
 
 async fn traces(State(state): State<HttpState>, headers: HeaderMap, body: Body) -> Response {
-    let (req, len, enc) = match receive::<ExportTraceServiceRequest>(&state, &headers, body).await {
+    let (req, enc) = match receive::<ExportTraceServiceRequest>(&state, &headers, body).await {
         Ok(r) => r,
         Err(resp) => return resp,
     };
-    let result = super::export_traces(&state.pipeline, req, Some(len));
+    let result = super::export_traces(&state.pipeline, req);
     respond(
         &state.pipeline,
         enc,
@@ -339,11 +334,11 @@ async fn traces(State(state): State<HttpState>, headers: HeaderMap, body: Body) 
 }
 
 async fn logs(State(state): State<HttpState>, headers: HeaderMap, body: Body) -> Response {
-    let (req, len, enc) = match receive::<ExportLogsServiceRequest>(&state, &headers, body).await {
+    let (req, enc) = match receive::<ExportLogsServiceRequest>(&state, &headers, body).await {
         Ok(r) => r,
         Err(resp) => return resp,
     };
-    let result = super::export_logs(&state.pipeline, req, Some(len));
+    let result = super::export_logs(&state.pipeline, req);
     respond(
         &state.pipeline,
         enc,
@@ -359,7 +354,7 @@ async fn logs(State(state): State<HttpState>, headers: HeaderMap, body: Body) ->
 }
 
 async fn metrics(State(state): State<HttpState>, headers: HeaderMap, body: Body) -> Response {
-    let (req, _, enc) = match receive::<ExportMetricsServiceRequest>(&state, &headers, body).await {
+    let (req, enc) = match receive::<ExportMetricsServiceRequest>(&state, &headers, body).await {
         Ok(r) => r,
         Err(resp) => return resp,
     };

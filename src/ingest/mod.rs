@@ -10,13 +10,13 @@ pub mod handoff;
 pub mod http;
 
 use crate::model::convert::{self, Rejections};
+use crate::model::{Converter, LogRecord, SpanRecord};
 use counters::{Outcome, SignalCounters};
 use handoff::{Full, Pipeline, Work};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::metrics::v1::metric::Data;
-use prost::Message;
 use std::sync::atomic::Ordering::Relaxed;
 
 /// The answer to an export that was taken: how many items were refused, and why.
@@ -48,14 +48,15 @@ pub enum WhenFull {
     Wait,
 }
 
+/// Counts, refuses early when the hand-off is clearly full (so no conversion is wasted on a
+/// request the exporter will retry), converts on the calling thread, and offers the records.
 fn offer(
     pipeline: &Pipeline,
     counters: &SignalCounters,
     received: usize,
     rejected: Rejections,
-    bytes: usize,
-    work: Work,
     when_full: WhenFull,
+    convert: impl FnOnce(&mut Converter) -> (Work, usize),
 ) -> Result<Accepted, Overloaded> {
     counters.received.fetch_add(received as u64, Relaxed);
     counters.rejected.fetch_add(rejected.count, Relaxed);
@@ -63,76 +64,84 @@ fn offer(
     if items == 0 {
         return Ok(Accepted { rejected });
     }
-    // Decoded messages take about twice their encoded size in memory.
+    let refuse = |counters: &SignalCounters| {
+        counters.dropped.fetch_add(items as u64, Relaxed);
+        Err(Overloaded)
+    };
+    if when_full == WhenFull::Refuse && !pipeline.handoff.has_room(items, 0) {
+        return refuse(counters);
+    }
+    let (work, bytes) = pipeline.converters.with(&pipeline.counters, convert);
     let offered = match when_full {
-        WhenFull::Refuse => pipeline.handoff.offer(work, items, bytes * 2),
-        WhenFull::Wait => pipeline.handoff.offer_waiting(work, items, bytes * 2),
+        WhenFull::Refuse => pipeline.handoff.offer(work, items, bytes),
+        WhenFull::Wait => pipeline.handoff.offer_waiting(work, items, bytes),
     };
     match offered {
         Ok(()) => {
             counters.accepted.fetch_add(items as u64, Relaxed);
             Ok(Accepted { rejected })
         }
-        Err(Full) => {
-            counters.dropped.fetch_add(items as u64, Relaxed);
-            Err(Overloaded)
-        }
+        Err(Full) => refuse(counters),
     }
 }
 
-pub fn export_traces(
-    pipeline: &Pipeline,
-    req: ExportTraceServiceRequest,
-    wire_bytes: Option<usize>,
-) -> Result<Accepted, Overloaded> {
-    export_traces_with(pipeline, req, wire_bytes, WhenFull::Refuse)
+pub fn export_traces(pipeline: &Pipeline, req: ExportTraceServiceRequest) -> Result<Accepted, Overloaded> {
+    export_traces_with(pipeline, req, WhenFull::Refuse)
 }
 
 pub fn export_traces_with(
     pipeline: &Pipeline,
     mut req: ExportTraceServiceRequest,
-    wire_bytes: Option<usize>,
     when_full: WhenFull,
 ) -> Result<Accepted, Overloaded> {
     let received = convert::count_spans(&req);
     let rejected = convert::validate_traces(&mut req);
-    let bytes = wire_bytes.unwrap_or_else(|| req.encoded_len());
     offer(
         pipeline,
         &pipeline.counters.spans,
         received,
         rejected,
-        bytes,
-        Work::Traces(req),
         when_full,
+        |c| {
+            let mut spans = Vec::with_capacity(received);
+            let mut verdicts = Vec::new();
+            c.convert_traces(req, &mut spans, &mut verdicts);
+            let bytes = spans
+                .iter()
+                .map(|s| s.mem_bytes as usize + size_of::<SpanRecord>())
+                .sum();
+            (Work::Spans { spans, verdicts }, bytes)
+        },
     )
 }
 
-pub fn export_logs(
-    pipeline: &Pipeline,
-    req: ExportLogsServiceRequest,
-    wire_bytes: Option<usize>,
-) -> Result<Accepted, Overloaded> {
-    export_logs_with(pipeline, req, wire_bytes, WhenFull::Refuse)
+pub fn export_logs(pipeline: &Pipeline, req: ExportLogsServiceRequest) -> Result<Accepted, Overloaded> {
+    export_logs_with(pipeline, req, WhenFull::Refuse)
 }
 
 pub fn export_logs_with(
     pipeline: &Pipeline,
     mut req: ExportLogsServiceRequest,
-    wire_bytes: Option<usize>,
     when_full: WhenFull,
 ) -> Result<Accepted, Overloaded> {
     let received = convert::count_logs(&req);
     let rejected = convert::validate_logs(&mut req);
-    let bytes = wire_bytes.unwrap_or_else(|| req.encoded_len());
     offer(
         pipeline,
         &pipeline.counters.logs,
         received,
         rejected,
-        bytes,
-        Work::Logs(req),
         when_full,
+        |c| {
+            let mut logs = Vec::with_capacity(received);
+            let mut verdicts = Vec::new();
+            c.convert_logs(req, &mut logs, &mut verdicts);
+            let bytes = logs
+                .iter()
+                .map(|l| l.mem_bytes as usize + size_of::<LogRecord>())
+                .sum();
+            (Work::Logs { logs, verdicts }, bytes)
+        },
     )
 }
 
