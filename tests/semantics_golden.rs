@@ -13,6 +13,7 @@ use serde_json::Value;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+/// Runs `report` over files named relative to tests/fixtures (absolute paths work too).
 fn report(files: &[&str], spans: bool) -> (Summary, Vec<Value>) {
     let (store, handoff) = split_budget(200_000, 512 << 20);
     let options = ReportOptions {
@@ -363,5 +364,60 @@ fn verdict_logs_before_their_spans_wait_for_them() {
     assert_eq!(
         summary.verdict_targets.pending, 2,
         "no spans: both log verdicts wait"
+    );
+}
+
+/// The eval capture's log records with their trace and span ids removed, so only
+/// `gen_ai.response.id` says which call they judge.
+fn logs_without_trace_context(dir: &std::path::Path) -> PathBuf {
+    let mut out = String::new();
+    for line in std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/otel_genai_eval.logs.jsonl"),
+    )
+    .unwrap()
+    .lines()
+    .filter(|l| !l.trim().is_empty())
+    {
+        let mut v: Value = serde_json::from_str(line).unwrap();
+        for rl in v["resourceLogs"].as_array_mut().unwrap() {
+            for sl in rl["scopeLogs"].as_array_mut().unwrap() {
+                for rec in sl["logRecords"].as_array_mut().unwrap() {
+                    let rec = rec.as_object_mut().unwrap();
+                    rec.remove("traceId");
+                    rec.remove("spanId");
+                }
+            }
+        }
+        out.push_str(&v.to_string());
+        out.push('\n');
+    }
+    let path = dir.join("eval-logs-no-context.jsonl");
+    std::fs::write(&path, out).unwrap();
+    path
+}
+
+#[test]
+fn verdicts_with_only_a_response_id_find_their_span_in_either_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = logs_without_trace_context(dir.path());
+    let spans = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/otel_genai_eval.jsonl");
+    for files in [[spans.clone(), logs.clone()], [logs.clone(), spans.clone()]] {
+        let files: Vec<&str> = files.iter().map(|p| p.to_str().unwrap()).collect();
+        let (summary, lines) = report(&files, true);
+        let tool_call = span(&lines, "d07dca190f6e67e8");
+        assert_eq!(tool_call["verdicts"][0]["name"], "tool_selection", "{files:?}");
+        let names: Vec<&str> = span(&lines, "609547baa1e4ba2a")["verdicts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["name"].as_str().unwrap())
+            .collect();
+        assert!(names.contains(&"tone"), "{files:?}: {names:?}");
+        assert_eq!(summary.verdict_targets.pending, 0, "{files:?}");
+    }
+    let (summary, _) = report(&[logs.to_str().unwrap()], false);
+    assert_eq!(
+        (summary.verdict_targets.received, summary.verdict_targets.pending),
+        (2, 2)
     );
 }

@@ -352,6 +352,14 @@ mod tests {
     use super::*;
     use crate::store::StoreLimits;
 
+    /// Work that holds no records (the hand-off counts what it is told).
+    fn nothing() -> Work {
+        Work::Spans {
+            spans: Vec::new(),
+            verdicts: Vec::new(),
+        }
+    }
+
     fn pipeline(max_items: usize) -> Arc<Pipeline> {
         Pipeline::start(
             TraceStore::new(StoreLimits::default()),
@@ -369,77 +377,21 @@ mod tests {
         let p = pipeline(10);
         // Hold the store so the ingest thread stalls on its first batch.
         let guard = p.store();
-        p.handoff
-            .offer(
-                Work::Spans {
-                    spans: Vec::new(),
-                    verdicts: Vec::new(),
-                },
-                6,
-                1,
-            )
-            .unwrap();
-        p.handoff
-            .offer(
-                Work::Spans {
-                    spans: Vec::new(),
-                    verdicts: Vec::new(),
-                },
-                4,
-                1,
-            )
-            .unwrap();
-        assert_eq!(
-            p.handoff.offer(
-                Work::Spans {
-                    spans: Vec::new(),
-                    verdicts: Vec::new()
-                },
-                1,
-                1
-            ),
-            Err(Full)
-        );
+        p.handoff.offer(nothing(), 6, 1).unwrap();
+        p.handoff.offer(nothing(), 4, 1).unwrap();
+        assert_eq!(p.handoff.offer(nothing(), 1, 1), Err(Full));
         drop(guard);
         p.flush();
         assert_eq!(p.handoff.in_flight_items(), 0);
-        p.handoff
-            .offer(
-                Work::Spans {
-                    spans: Vec::new(),
-                    verdicts: Vec::new(),
-                },
-                1,
-                1,
-            )
-            .unwrap();
+        p.handoff.offer(nothing(), 1, 1).unwrap();
         p.shutdown();
-        assert_eq!(
-            p.handoff.offer(
-                Work::Spans {
-                    spans: Vec::new(),
-                    verdicts: Vec::new()
-                },
-                1,
-                1
-            ),
-            Err(Full)
-        );
+        assert_eq!(p.handoff.offer(nothing(), 1, 1), Err(Full));
     }
 
     #[test]
     fn an_oversized_batch_gets_through_when_the_queue_is_empty() {
         let p = pipeline(10);
-        p.handoff
-            .offer(
-                Work::Spans {
-                    spans: Vec::new(),
-                    verdicts: Vec::new(),
-                },
-                50,
-                1,
-            )
-            .unwrap();
+        p.handoff.offer(nothing(), 50, 1).unwrap();
         p.shutdown();
     }
 }

@@ -164,7 +164,9 @@ impl VerdictSource {
 /// One evaluator's verdict on one span.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Verdict {
-    pub trace_id: TraceId,
+    /// The trace of the evaluated span; `None` for a verdict that names only a response id
+    /// (the store anchors it by that id).
+    pub trace_id: Option<TraceId>,
     /// The evaluated span, when the verdict names it.
     pub target: Option<SpanId>,
     /// Fallback target: the span whose `gen_ai.response.id` matches.

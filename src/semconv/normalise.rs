@@ -632,7 +632,8 @@ fn span_verdicts(
 }
 
 /// A verdict from an OTLP log record named `gen_ai.evaluation.result`; its target is the span
-/// the record names, else the span whose response id it carries.
+/// the record names, else the span whose response id it carries (found by the store even when
+/// the record has no trace context).
 pub fn log_verdict(
     log: &crate::model::LogRecord,
     config: &SemconvConfig,
@@ -641,13 +642,17 @@ pub fn log_verdict(
     if log.event_name.as_deref() != Some(EVALUATION_EVENT) {
         return None;
     }
-    let trace = log.trace_id?;
+    let trace = log.trace_id;
     let mut f = VerdictFields::from_otel_attrs(&log.attributes, intern);
     if f.name.is_none()
         && let Value::Map(body) = &log.body
     {
         // Some SDKs put the event's attributes in the body instead.
         f = VerdictFields::from_otel_attrs(body, intern);
+    }
+    if trace.is_none() && f.response_id.is_none() {
+        // Nothing to tie it to: no trace, and no response id to find the span by.
+        return None;
     }
     let target = log.span_id.or(f.target);
     f.target = None;

@@ -1661,7 +1661,7 @@ fn otel_evaluation_events_target_their_span() {
     ];
     let v = verdicts_of(&mut converter(), vec![sp]);
     assert_eq!(v.len(), 2, "{v:#?}");
-    assert_eq!(v[0].trace_id, TraceId(TRACE));
+    assert_eq!(v[0].trace_id, Some(TraceId(TRACE)));
     assert_eq!(v[0].target, Some(sid(5)));
     assert_eq!(v[0].name.as_ref(), "Relevance");
     assert_eq!(v[0].score, Some(0.82));
@@ -1727,7 +1727,7 @@ fn evaluator_span_with_one_link_targets_the_linked_span() {
     ev.links = vec![link(TRACE, 5)];
     let v = verdicts_of(&mut converter(), vec![ev]);
     assert_eq!(v.len(), 1);
-    assert_eq!((v[0].trace_id, v[0].target), (TraceId(TRACE), Some(sid(5))));
+    assert_eq!((v[0].trace_id, v[0].target), (Some(TraceId(TRACE)), Some(sid(5))));
     assert_eq!((v[0].score, v[0].passed), (Some(0.9), Some(true)));
     // Two links name no single target: the parent is the target.
     let mut ev = evaluator_annotation_span(9, Some(3));
@@ -1743,7 +1743,7 @@ fn post_hoc_evaluator_in_its_own_trace_files_the_verdict_under_the_linked_trace(
     ev.links = vec![link(TRACE, 5)];
     let v = verdicts_of(&mut converter(), vec![ev]);
     assert_eq!(v.len(), 1);
-    assert_eq!((v[0].trace_id, v[0].target), (TraceId(TRACE), Some(sid(5))));
+    assert_eq!((v[0].trace_id, v[0].target), (Some(TraceId(TRACE)), Some(sid(5))));
 }
 
 fn futureagi_eval_span(target: Option<&str>) -> Span {
@@ -1956,7 +1956,7 @@ fn log_record_verdicts_by_event_name_field_or_attribute() {
     ]);
     assert_eq!(logs.len(), 4, "every log is kept as a log");
     assert_eq!(v.len(), 2, "{v:#?}");
-    assert_eq!((v[0].trace_id, v[0].target), (TraceId(TRACE), Some(sid(5))));
+    assert_eq!((v[0].trace_id, v[0].target), (Some(TraceId(TRACE)), Some(sid(5))));
     assert_eq!(v[0].source, VerdictSource::LogRecord);
     assert_eq!(v[0].time_unix_nano, START + 5_000 * MS);
     assert_eq!((v[0].score, v[0].passed), (Some(0.3), Some(false)));

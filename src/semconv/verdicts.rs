@@ -123,7 +123,7 @@ impl VerdictFields {
 
     pub fn into_verdict(
         self,
-        trace_id: TraceId,
+        trace_id: impl Into<Option<TraceId>>,
         fallback_target: Option<SpanId>,
         source: VerdictSource,
         time_unix_nano: u64,
@@ -135,7 +135,7 @@ impl VerdictFields {
         }
         let passed = rules.passed(&name, self.score, self.label.as_deref());
         Some(Verdict {
-            trace_id,
+            trace_id: trace_id.into(),
             target: self.target.or(fallback_target),
             response_id: self.response_id,
             name,

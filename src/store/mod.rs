@@ -208,6 +208,11 @@ pub struct TraceStore {
     timeline: Timeline,
     durations: LogHistogram,
     llm: LlmTotals,
+    /// Held spans by `gen_ai.response.id`, to anchor verdicts that name only a response id.
+    by_response_id: foldhash::HashMap<Box<str>, TraceId>,
+    /// Verdicts naming only a response id whose span has not arrived, oldest first; bounded.
+    unanchored: VecDeque<Verdict>,
+    anchor_bytes: usize,
     /// When set, timestamps later than this (unix seconds) are kept but not bucketed.
     max_event_second: Option<u64>,
     stats: StoreStats,
@@ -227,6 +232,9 @@ impl TraceStore {
             timeline: Timeline::default(),
             durations: LogHistogram::default(),
             llm: LlmTotals::default(),
+            by_response_id: foldhash::HashMap::default(),
+            unanchored: VecDeque::new(),
+            anchor_bytes: 0,
             max_event_second: None,
             stats: StoreStats::default(),
         }
@@ -285,6 +293,10 @@ impl TraceStore {
 
     /// Verdicts held whose target span has not arrived (yet).
     pub fn pending_verdicts(&self) -> u64 {
+        self.unanchored.len() as u64 + self.pending_in_traces()
+    }
+
+    fn pending_in_traces(&self) -> u64 {
         self.traces
             .values()
             .map(|t| {
@@ -332,6 +344,7 @@ impl TraceStore {
             let is_error = span.status == StatusCode::Error;
             let max_second = self.max_event_second;
 
+            let response_id = span.sem.as_deref().and_then(|m| m.response_id.clone());
             // Whole-run totals count a re-sent span once.
             let resent = self
                 .traces
@@ -343,6 +356,7 @@ impl TraceStore {
             let trace = self.trace_entry(span.trace_id);
             let before = trace.bytes;
             let first_span = trace.spans.is_empty();
+            let trace_id = trace.id;
             let replaced = trace.upsert(span);
             trace.recompute_bytes();
             let after = trace.bytes;
@@ -356,6 +370,9 @@ impl TraceStore {
             self.stats.error_spans += u64::from(is_error);
             if first_span {
                 self.stats.traces_seen += 1;
+            }
+            if let Some(rid) = response_id {
+                self.anchor(rid, trace_id);
             }
             self.durations.record(micros);
             if let Some(bucket) = self.timeline.bucket_mut(second, max_second) {
@@ -396,21 +413,84 @@ impl TraceStore {
         self.enforce_limits();
     }
 
+    /// Indexes a span's response id and files the verdicts that were waiting for it.
+    fn anchor(&mut self, rid: Box<str>, trace_id: TraceId) {
+        let waiting: Vec<Verdict> = if self
+            .unanchored
+            .iter()
+            .any(|v| v.response_id.as_deref() == Some(&*rid))
+        {
+            let (matched, rest): (Vec<_>, Vec<_>) = self
+                .unanchored
+                .drain(..)
+                .partition(|v| v.response_id.as_deref() == Some(&*rid));
+            self.unanchored = rest.into();
+            matched
+        } else {
+            Vec::new()
+        };
+        for v in &waiting {
+            self.anchor_bytes -= unanchored_bytes(v);
+        }
+        let key_bytes = anchor_key_bytes(&rid);
+        if self.by_response_id.insert(rid, trace_id).is_none() {
+            self.anchor_bytes += key_bytes;
+        }
+        for mut v in waiting {
+            v.trace_id = Some(trace_id);
+            self.file_verdict(v);
+        }
+    }
+
     pub fn insert_verdicts(&mut self, verdicts: impl IntoIterator<Item = Verdict>) {
         let mut any = false;
-        for v in verdicts {
+        for mut v in verdicts {
             any = true;
             self.llm.record_verdict(&v);
-            let trace = self.trace_entry(v.trace_id);
+            if v.trace_id.is_none() {
+                let known = v
+                    .response_id
+                    .as_deref()
+                    .and_then(|rid| self.by_response_id.get(rid))
+                    .copied();
+                match known {
+                    Some(t) => v.trace_id = Some(t),
+                    None => {
+                        self.park(v);
+                        continue;
+                    }
+                }
+            }
+            self.file_verdict(v);
+        }
+        if any {
+            self.enforce_limits();
+        }
+    }
+
+    /// Holds a verdict that names only a response id not seen yet. Bounded: the oldest waiting
+    /// verdict is dropped (and counted as expired) past `MAX_UNANCHORED`.
+    fn park(&mut self, v: Verdict) {
+        if self.unanchored.len() >= MAX_UNANCHORED
+            && let Some(old) = self.unanchored.pop_front()
+        {
+            self.anchor_bytes -= unanchored_bytes(&old);
+            self.llm.verdicts_expired += 1;
+        }
+        self.anchor_bytes += unanchored_bytes(&v);
+        self.unanchored.push_back(v);
+    }
+
+    fn file_verdict(&mut self, v: Verdict) {
+        let Some(trace_id) = v.trace_id else { return };
+        {
+            let trace = self.trace_entry(trace_id);
             let before = trace.bytes;
             trace.content_bytes += verdict_heap(&v);
             trace.verdicts.push(v);
             trace.recompute_bytes();
             let after = trace.bytes;
             self.trace_bytes = self.trace_bytes + after - before;
-        }
-        if any {
-            self.enforce_limits();
         }
     }
 
@@ -461,6 +541,17 @@ impl TraceStore {
             self.stats.logs_evicted += 1;
         }
     }
+}
+
+/// Most verdicts kept waiting for a response id that has not been seen.
+const MAX_UNANCHORED: usize = 4096;
+
+fn anchor_key_bytes(rid: &str) -> usize {
+    crate::intern::alloc_size(rid.len()) + size_of::<(Box<str>, TraceId)>() + 8
+}
+
+fn unanchored_bytes(v: &Verdict) -> usize {
+    size_of::<Verdict>() + verdict_heap(v)
 }
 
 fn verdict_heap(v: &Verdict) -> usize {
