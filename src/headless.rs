@@ -30,6 +30,10 @@ pub struct StatusSample {
     pub dropped: u64,
     pub rejected: u64,
     pub bad_requests: u64,
+    pub llm_calls: u64,
+    pub cost_usd: f64,
+    pub unpriced_calls: u64,
+    pub verdicts: u64,
 }
 
 impl StatusSample {
@@ -38,9 +42,14 @@ impl StatusSample {
         let spans = c.spans.snapshot();
         let logs = c.logs.snapshot();
         let req = c.requests.snapshot();
-        let (st, limits) = {
+        let (st, limits, llm) = {
             let store = pipeline.store();
-            (store.stats(), store.limits())
+            let t = store.llm_totals();
+            (
+                store.stats(),
+                store.limits(),
+                (t.llm_calls, t.cost_usd, t.unpriced_calls, t.verdicts_received),
+            )
         };
         let handoff = pipeline.handoff.limits();
         Self {
@@ -57,6 +66,10 @@ impl StatusSample {
             dropped: spans.dropped + logs.dropped,
             rejected: spans.rejected + logs.rejected,
             bad_requests: req.bad_request + req.too_large + req.unsupported_media_type + req.unauthorized,
+            llm_calls: llm.0,
+            cost_usd: llm.1,
+            unpriced_calls: llm.2,
+            verdicts: llm.3,
         }
     }
 }
@@ -65,12 +78,14 @@ fn mib(bytes: u64) -> f64 {
     bytes as f64 / (1024.0 * 1024.0)
 }
 
-/// One line: rates since `prev`, totals, buffer fill, and everything refused.
+/// One line: rates since `prev`, totals, LLM calls and spend, buffer fill, and everything
+/// refused.
 pub fn status_line(prev: &StatusSample, now: &StatusSample) -> String {
     let secs = now.at.duration_since(prev.at).as_secs_f64().max(1e-3);
     let rate = |a: u64, b: u64| (b.saturating_sub(a)) as f64 / secs;
     format!(
         "llmwatch: {:.0} spans/s {:.1} traces/s | {} spans {} traces {} logs {} metric points | \
+         {} LLM calls ${:.4} ({} unpriced) {} verdicts | \
          buffer {}/{} spans {:.1}/{:.0} MiB | evicted {} dropped {} rejected {} bad requests {}",
         rate(prev.spans_accepted, now.spans_accepted),
         rate(prev.traces_seen, now.traces_seen),
@@ -78,6 +93,10 @@ pub fn status_line(prev: &StatusSample, now: &StatusSample) -> String {
         now.traces_seen,
         now.logs_accepted,
         now.metric_points,
+        now.llm_calls,
+        now.cost_usd,
+        now.unpriced_calls,
+        now.verdicts,
         now.spans_held,
         now.max_spans,
         mib(now.bytes_held),
@@ -183,6 +202,10 @@ mod tests {
             dropped: 0,
             rejected: 0,
             bad_requests: 0,
+            llm_calls: 0,
+            cost_usd: 0.0,
+            unpriced_calls: 0,
+            verdicts: 0,
         };
         let now = StatusSample {
             at: t0 + Duration::from_secs(5),
@@ -195,12 +218,16 @@ mod tests {
             dropped: 2,
             rejected: 1,
             bad_requests: 4,
+            llm_calls: 12,
+            cost_usd: 0.01234,
+            unpriced_calls: 1,
+            verdicts: 3,
             ..prev
         };
         assert_eq!(
             status_line(&prev, &now),
             "llmwatch: 1000 spans/s 10.0 traces/s | 5000 spans 50 traces 7 logs 3 metric points | \
-             buffer 5000/200000 spans 10.0/512 MiB | evicted 0 dropped 2 rejected 1 bad requests 4"
+             12 LLM calls $0.0123 (1 unpriced) 3 verdicts | buffer 5000/200000 spans 10.0/512 MiB | evicted 0 dropped 2 rejected 1 bad requests 4"
         );
     }
 }
