@@ -12,6 +12,7 @@ pub mod headless;
 pub mod ingest;
 pub mod intern;
 pub mod model;
+pub mod replay;
 pub mod report;
 pub mod semconv;
 pub mod server;

@@ -8,6 +8,7 @@ pub mod file;
 pub mod grpc;
 pub mod handoff;
 pub mod http;
+pub mod send;
 
 use crate::model::convert::{self, Rejections};
 use crate::model::{Converter, LogRecord, SpanRecord};
