@@ -97,6 +97,8 @@ pub struct ServerConfig {
     pub semconv: Arc<SemconvConfig>,
     /// Prices for model calls (bundled table plus the user's overrides).
     pub costs: Arc<CostTable>,
+    /// `--record`: append everything accepted as OTLP/JSON lines.
+    pub recorder: Option<Arc<crate::ingest::record::Recorder>>,
 }
 
 impl Default for ServerConfig {
@@ -112,6 +114,7 @@ impl Default for ServerConfig {
             max_clock_skew_secs: Some(300),
             semconv: Arc::default(),
             costs: Arc::new(CostTable::bundled()),
+            recorder: None,
         }
     }
 }

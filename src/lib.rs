@@ -8,6 +8,7 @@
 pub mod config;
 pub mod config_file;
 pub mod cost;
+pub mod demo;
 pub mod headless;
 pub mod ingest;
 pub mod intern;

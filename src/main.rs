@@ -4,9 +4,15 @@ use clap::Parser;
 use llmwatch::config::{ByteSize, ServerConfig, split_budget};
 use llmwatch::config_file::FileConfig;
 use llmwatch::cost::CostTable;
+use llmwatch::demo::run::{self, DemoOptions};
 use llmwatch::headless::{self, HeadlessOptions};
+use llmwatch::headless::{StatusSample, status_line};
+use llmwatch::ingest::record::Recorder;
+use llmwatch::ingest::send::Sender;
+use llmwatch::replay::Speed;
 use llmwatch::report::ReportOptions;
 use llmwatch::semconv::SemconvConfig;
+use llmwatch::summary::Summary;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -49,14 +55,78 @@ struct Cli {
 
 #[derive(Debug, clap::Subcommand)]
 enum Command {
-    /// Read captured OTLP/JSON-lines files and print the JSON summary (or, with --spans, one JSON
-    /// line per normalised span).
+    /// Read captured OTLP files and print the JSON summary (or, with --spans, one JSON line per
+    /// normalised span).
     Report(ReportArgs),
+    /// Feed captured OTLP files through the live pipeline at their recorded pace (or faster),
+    /// then print the JSON summary.
+    Replay(ReplayArgs),
+    /// Built-in realistic agent traffic (services, routes, tenants, several models, errors,
+    /// verdicts, scripted incidents), shown locally or sent to another receiver with --send.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct DemoArgs {
+    /// Same seed, same traffic.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    seed: u64,
+    /// Spans per second of event time.
+    #[arg(long, value_name = "SPANS_PER_SEC", default_value_t = 50.0)]
+    rate: f64,
+    /// Event time against the wall clock: 1 (live), a factor, or max.
+    #[arg(long, value_name = "N|max", default_value = "1")]
+    speed: Speed,
+    /// Stop after this many seconds of event time (default: run until SIGINT/SIGTERM).
+    #[arg(long, value_name = "SECS")]
+    duration: Option<u64>,
+    /// Send the traffic to another receiver instead of showing it: http://HOST:4317 (gRPC) or
+    /// http://HOST:4318 / .../v1/traces (HTTP).
+    #[arg(long, value_name = "URL")]
+    send: Option<String>,
+    /// No screen (the only mode until the dashboard lands).
+    #[arg(long)]
+    headless: bool,
+    /// Also write the JSON summary to FILE (local mode).
+    #[arg(long, value_name = "FILE")]
+    summary: Option<PathBuf>,
+    /// Seconds between status lines.
+    #[arg(long, value_name = "SECS", default_value_t = 5.0)]
+    status_interval: f64,
+    #[command(flatten)]
+    record: RecordArgs,
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+#[derive(Debug, clap::Args)]
+struct ReplayArgs {
+    /// Captures: OTLP/JSON lines or the Collector's proto files, plain, gzip or zstd; - is stdin.
+    /// Several files are merged in event-time order.
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
+    /// Pace: a factor of the recorded pace (1, 10, 0.5) or max.
+    #[arg(long, value_name = "N|max", default_value = "1")]
+    speed: Speed,
+    /// No screen (the only mode until the dashboard lands): status lines on stderr, the summary
+    /// on stdout at the end.
+    #[arg(long)]
+    headless: bool,
+    /// Also write the JSON summary to FILE.
+    #[arg(long, value_name = "FILE")]
+    summary: Option<PathBuf>,
+    /// Seconds between status lines.
+    #[arg(long, value_name = "SECS", default_value_t = 5.0)]
+    status_interval: f64,
+    #[command(flatten)]
+    record: RecordArgs,
+    #[command(flatten)]
+    common: CommonArgs,
 }
 
 #[derive(Debug, clap::Args)]
 struct ReportArgs {
-    /// OTLP/JSON-lines files: one export request (traces, logs or metrics) a line.
+    /// Captures: OTLP/JSON lines or the Collector's proto files, plain, gzip or zstd; - is stdin.
     #[arg(required = true, value_name = "FILE")]
     files: Vec<PathBuf>,
     /// Print one JSON line per normalised span instead of the summary.
@@ -64,6 +134,27 @@ struct ReportArgs {
     spans: bool,
     #[command(flatten)]
     common: CommonArgs,
+}
+
+/// `--record`, for live, replay and demo.
+#[derive(Debug, clap::Args)]
+struct RecordArgs {
+    /// Append everything accepted to FILE as OTLP/JSON lines (flushed every 250 ms; credentials
+    /// redacted); replay it with `llmwatch replay FILE*`.
+    #[arg(long, value_name = "FILE")]
+    record: Option<PathBuf>,
+    /// Rotate the recording past SIZE into numbered files FILE.1, FILE.2, ...
+    #[arg(long, value_name = "SIZE", requires = "record")]
+    record_max: Option<ByteSize>,
+}
+
+impl RecordArgs {
+    fn open(&self) -> Result<Option<Arc<Recorder>>, String> {
+        let Some(path) = &self.record else { return Ok(None) };
+        Recorder::create(path, self.record_max.map(|s| s.0 as u64))
+            .map(Some)
+            .map_err(|e| format!("cannot record to {}: {e}", path.display()))
+    }
 }
 
 /// Settings shared by the live monitor and report.
@@ -97,6 +188,8 @@ struct LiveArgs {
     summary: Option<PathBuf>,
     #[command(flatten)]
     common: CommonArgs,
+    #[command(flatten)]
+    record: RecordArgs,
     /// Largest request body accepted, compressed or decompressed (413 / RESOURCE_EXHAUSTED).
     #[arg(long, value_name = "SIZE", default_value = "16MiB")]
     max_request_size: ByteSize,
@@ -143,6 +236,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Report(args)) => report(args),
+        Some(Command::Replay(args)) => replay(args),
+        Some(Command::Demo(args)) => demo(args),
         None => live(cli.live),
     }
 }
@@ -156,6 +251,9 @@ fn report(args: ReportArgs) -> ExitCode {
     let options = ReportOptions {
         files: args.files,
         spans: args.spans,
+        speed: Speed::Max,
+        status_every: None,
+        recorder: None,
         store,
         handoff,
         semconv,
@@ -170,6 +268,141 @@ fn report(args: ReportArgs) -> ExitCode {
         Ok(_) => ExitCode::SUCCESS,
         Err(e) => usage_error(e),
     }
+}
+
+fn replay(args: ReplayArgs) -> ExitCode {
+    if !(args.status_interval.is_finite() && args.status_interval > 0.0) {
+        return usage_error("--status-interval must be a positive number of seconds");
+    }
+    let (semconv, costs) = match load_config(args.common.config.as_ref()) {
+        Ok(c) => c,
+        Err(e) => return usage_error(e),
+    };
+    if !args.headless {
+        eprintln!(
+            "llmwatch: the dashboard is not built yet; replaying headless (pass --headless to silence this)"
+        );
+    }
+    let recorder = match args.record.open() {
+        Ok(r) => r,
+        Err(e) => return usage_error(e),
+    };
+    let (store, handoff) = split_budget(args.common.max_spans, args.common.max_memory.0);
+    let options = ReportOptions {
+        files: args.files,
+        spans: false,
+        speed: args.speed,
+        status_every: Some(Duration::from_secs_f64(args.status_interval)),
+        recorder,
+        store,
+        handoff,
+        semconv,
+        costs,
+    };
+    let mut out = Vec::new();
+    let result = llmwatch::report::run(&options, &mut out);
+    if let Err(e) = result {
+        return usage_error(e);
+    }
+    let text = String::from_utf8_lossy(&out);
+    print!("{text}");
+    if let Some(path) = &args.summary
+        && let Err(e) = std::fs::write(path, text.as_bytes())
+    {
+        return usage_error(format!("cannot write summary to {}: {e}", path.display()));
+    }
+    ExitCode::SUCCESS
+}
+
+fn demo(args: DemoArgs) -> ExitCode {
+    if !(args.rate.is_finite() && args.rate > 0.0) {
+        return usage_error("--rate must be a positive number of spans per second");
+    }
+    if !(args.status_interval.is_finite() && args.status_interval > 0.0) {
+        return usage_error("--status-interval must be a positive number of seconds");
+    }
+    let (semconv, costs) = match load_config(args.common.config.as_ref()) {
+        Ok(c) => c,
+        Err(e) => return usage_error(e),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => return usage_error(format!("cannot start the async runtime: {e}")),
+    };
+    let options = DemoOptions {
+        seed: args.seed,
+        spans_per_sec: args.rate,
+        speed: args.speed,
+        duration_secs: args.duration,
+    };
+    let result = runtime.block_on(async {
+        let stop = stop_flag()?;
+        let stopped = || stop.load(std::sync::atomic::Ordering::Relaxed);
+        let mut driver = run::Driver::new(&options);
+        if let Some(url) = &args.send {
+            let mut sender = Sender::connect(url).await?;
+            eprintln!("llmwatch: demo sending to {url} ({} spans/s, speed {})", args.rate, args.speed);
+            while !stopped() {
+                let Some(batch) = driver.next().await else { break };
+                run::send(&mut sender, batch).await?;
+            }
+            eprintln!("llmwatch: demo sent {} s of traffic", driver.seconds());
+            return Ok::<_, anyhow::Error>(None);
+        }
+        if !args.headless {
+            eprintln!("llmwatch: the dashboard is not built yet; running the demo headless (pass --headless to silence this)");
+        }
+        let (store, handoff) = split_budget(args.common.max_spans, args.common.max_memory.0);
+        let pipeline = run::local_pipeline(store, handoff, semconv, costs);
+        if let Some(r) = args.record.open().map_err(anyhow::Error::msg)? {
+            pipeline.set_recorder(r);
+        }
+        let every = Duration::from_secs_f64(args.status_interval);
+        let mut last = (std::time::Instant::now(), StatusSample::take(&pipeline));
+        while !stopped() {
+            let Some(batch) = driver.next().await else { break };
+            run::feed_local(&pipeline, batch);
+            if last.0.elapsed() >= every {
+                let now = StatusSample::take(&pipeline);
+                eprintln!("llmwatch: DEMO | {}", status_line(&last.1, &now));
+                last = (std::time::Instant::now(), now);
+            }
+        }
+        pipeline.shutdown();
+        Ok(Some(Summary::collect(&pipeline)))
+    });
+    match result {
+        Ok(Some(summary)) => {
+            let json = summary.to_json();
+            println!("{json}");
+            if let Some(path) = &args.summary
+                && let Err(e) = std::fs::write(path, format!("{json}\n"))
+            {
+                return usage_error(format!("cannot write summary to {}: {e}", path.display()));
+            }
+            ExitCode::SUCCESS
+        }
+        Ok(None) => ExitCode::SUCCESS,
+        Err(e) => usage_error(e),
+    }
+}
+
+/// A flag set by SIGINT or SIGTERM (handlers installed explicitly: a background process started
+/// by a non-interactive shell has SIGINT ignored otherwise).
+fn stop_flag() -> std::io::Result<Arc<std::sync::atomic::AtomicBool>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut term = signal(SignalKind::terminate())?;
+    let f = flag.clone();
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+        }
+        f.store(true, std::sync::atomic::Ordering::Relaxed);
+    });
+    Ok(flag)
 }
 
 fn live(cli: LiveArgs) -> ExitCode {
@@ -188,6 +421,10 @@ fn live(cli: LiveArgs) -> ExitCode {
             "llmwatch: the dashboard is not built yet; running headless (pass --headless to silence this)"
         );
     }
+    let recorder = match cli.record.open() {
+        Ok(r) => r,
+        Err(e) => return usage_error(e),
+    };
     let (store, handoff) = split_budget(cli.common.max_spans, cli.common.max_memory.0);
     let config = ServerConfig {
         grpc: cli.grpc.0,
@@ -200,6 +437,7 @@ fn live(cli: LiveArgs) -> ExitCode {
         max_clock_skew_secs: Some(300),
         semconv,
         costs,
+        recorder,
     };
     let options = HeadlessOptions {
         summary_file: cli.summary,

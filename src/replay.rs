@@ -1,7 +1,7 @@
 //! Replay pacing: captured messages are fed at their recorded pace (event time drives the
 //! clock), or faster, or as fast as possible. Several files are merged in event-time order.
 
-use crate::ingest::file::Message;
+use crate::ingest::capture::Message;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 

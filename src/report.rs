@@ -4,22 +4,31 @@
 
 use crate::config::HandoffLimits;
 use crate::cost::CostTable;
-use crate::ingest::file::{Message, parse_json_line};
+use crate::headless::{StatusSample, status_line};
+use crate::ingest::capture::{CaptureReader, Message, Record, RecordError};
 use crate::ingest::handoff::{ConverterPool, Pipeline};
 use crate::ingest::{self, WhenFull};
 use crate::model::{ConvertLimits, Converter, SpanRecord};
+use crate::replay::{self, Merge, Pacer, Speed};
 use crate::semconv::cohort::CohortKey;
 use crate::semconv::{SemconvConfig, Verdict};
 use crate::store::{StoreLimits, Trace, TraceStore};
 use crate::summary::Summary;
 use serde_json::{Value as Json, json};
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 pub struct ReportOptions {
     pub files: Vec<PathBuf>,
     pub spans: bool,
+    /// `Speed::Max` for report; the recorded pace (or a multiple) for replay.
+    pub speed: Speed,
+    /// Print a replay status line to stderr this often.
+    pub status_every: Option<Duration>,
+    /// Record what is fed (replay `--record`).
+    pub recorder: Option<Arc<crate::ingest::record::Recorder>>,
     pub store: StoreLimits,
     pub handoff: HandoffLimits,
     pub semconv: Arc<SemconvConfig>,
@@ -34,37 +43,89 @@ pub enum ReportError {
     Write(std::io::Error),
 }
 
-/// Feeds every file and returns the summary; malformed lines are reported on stderr with their
-/// line number, skipped and counted.
+fn timed(record: Result<Record, RecordError>) -> (Option<u64>, Result<Record, RecordError>) {
+    let t = record.as_ref().ok().and_then(|r| replay::event_time(&r.message));
+    (t, record)
+}
+
+/// Feeds every file, merged in event-time order and paced by `opts.speed`, and returns the
+/// drained pipeline; malformed lines are reported on stderr with their line number, skipped and
+/// counted. With `opts.status_every`, a status line goes to stderr that often.
 pub fn ingest_files(opts: &ReportOptions) -> Result<(Arc<Pipeline>, InputStats), ReportError> {
     let (semconv, costs) = (opts.semconv.clone(), opts.costs.clone());
     let converters = ConverterPool::new(move || {
         Converter::new(ConvertLimits::default(), semconv.clone(), Some(costs.clone()))
     });
     let pipeline = Pipeline::start(TraceStore::new(opts.store), converters, opts.handoff, None);
-    let mut stats = InputStats::default();
+    if let Some(r) = &opts.recorder {
+        pipeline.set_recorder(r.clone());
+    }
+    let mut readers = Vec::with_capacity(opts.files.len());
     for path in &opts.files {
-        let read_err = |source| ReportError::Read {
-            path: path.display().to_string(),
-            source,
-        };
-        let file = std::fs::File::open(path).map_err(read_err)?;
-        stats.files += 1;
-        for (n, line) in BufReader::new(file).lines().enumerate() {
-            let line = line.map_err(read_err)?;
-            stats.lines += 1;
-            match parse_json_line(&line) {
-                Ok(Some(message)) => feed(&pipeline, message),
-                Ok(None) => {}
-                Err(e) => {
-                    stats.malformed_lines += 1;
-                    eprintln!("llmwatch: {}:{}: {e}", path.display(), n + 1);
+        let reader = CaptureReader::open(path).map_err(|e| ReportError::Read {
+            path: e.name,
+            source: e.source,
+        })?;
+        readers.push(reader);
+    }
+    let names: Vec<String> = readers.iter().map(|r| r.name().to_string()).collect();
+    let mut stats = InputStats {
+        files: readers.len() as u64,
+        ..InputStats::default()
+    };
+    let mut pacer = Pacer::new(opts.speed);
+    let mut status = opts
+        .status_every
+        .map(|every| (every, Instant::now(), StatusSample::take(&pipeline)));
+    let sources: Vec<_> = readers
+        .iter_mut()
+        .map(|r| {
+            r.map(timed as fn(Result<Record, RecordError>) -> (Option<u64>, Result<Record, RecordError>))
+        })
+        .collect();
+    for (i, record) in Merge::new(sources) {
+        match record {
+            Ok(record) => {
+                let event = replay::event_time(&record.message);
+                std::thread::sleep(pacer.delay(event, Instant::now()));
+                feed(&pipeline, record.message);
+                if let (Some((every, last, prev)), Some(t)) = (&mut status, event)
+                    && last.elapsed() >= *every
+                {
+                    let now = StatusSample::take(&pipeline);
+                    eprintln!(
+                        "llmwatch: REPLAY {} {} | {}",
+                        opts.speed,
+                        clock(t),
+                        status_line(prev, &now)
+                    );
+                    (*last, *prev) = (Instant::now(), now);
                 }
+            }
+            Err(e) if e.fatal => {
+                return Err(ReportError::Read {
+                    path: names[i].clone(),
+                    source: std::io::Error::other(e.message),
+                });
+            }
+            Err(e) => {
+                stats.malformed_lines += 1;
+                eprintln!("llmwatch: {}:{}: {}", names[i], e.index, e.message);
             }
         }
     }
+    for reader in &readers {
+        stats.lines += reader.position();
+        stats.truncated_tails += u64::from(reader.truncated_tail());
+    }
     pipeline.shutdown();
     Ok((pipeline, stats))
+}
+
+/// Event time as UTC `HH:MM:SS` for the replay status line.
+fn clock(unix_nano: u64) -> String {
+    let s = unix_nano / 1_000_000_000 % 86_400;
+    format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
 }
 
 /// Offers a message, waiting for the ingest thread instead of dropping when it is behind: a
@@ -80,8 +141,12 @@ fn feed(pipeline: &Pipeline, message: Message) {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct InputStats {
     pub files: u64,
+    /// Lines (OTLP/JSON, blank ones included) or messages (protobuf) read.
     pub lines: u64,
     pub malformed_lines: u64,
+    /// Files whose last line or message was cut off (a capture cut by a crash): skipped, not
+    /// counted as malformed.
+    pub truncated_tails: u64,
 }
 
 pub fn run(opts: &ReportOptions, out: &mut dyn Write) -> Result<Summary, ReportError> {

@@ -66,6 +66,9 @@ pub async fn start(config: &ServerConfig) -> Result<Running, StartError> {
         Converter::new(ConvertLimits::default(), semconv.clone(), Some(costs.clone()))
     });
     let pipeline = Pipeline::start(store, converters, config.handoff, config.max_clock_skew_secs);
+    if let Some(r) = &config.recorder {
+        pipeline.set_recorder(r.clone());
+    }
     let (shutdown, rx) = watch::channel(false);
     let mut tasks = Vec::new();
     let running_addr = |l: &Option<TcpListener>| l.as_ref().and_then(|l| l.local_addr().ok());

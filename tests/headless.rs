@@ -126,10 +126,10 @@ fn a_non_loopback_address_without_a_token_warns() {
 }
 
 #[test]
-fn later_subcommands_do_not_exist_yet_and_bad_usage_exits_2() {
+fn unknown_subcommands_and_bad_usage_exit_2() {
     for args in [
-        &["replay", "capture.jsonl"][..],
-        &["demo"],
+        &["demo", "--rate", "0"][..],
+        &["replay", "--speed", "fast", "x.jsonl"],
         &["check", "x"],
         &["--max-memory", "12 parsecs"],
         &["--grpc", "not-an-address"],

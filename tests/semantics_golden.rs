@@ -26,6 +26,9 @@ fn report(files: &[&str], spans: bool) -> (Summary, Vec<Value>) {
             })
             .collect(),
         spans,
+        speed: llmwatch::replay::Speed::Max,
+        status_every: None,
+        recorder: None,
         store,
         handoff,
         semconv: Arc::default(),

@@ -239,6 +239,8 @@ pub struct Pipeline {
     pub counters: Counters,
     pub handoff: Handoff,
     pub converters: ConverterPool,
+    /// `--record`: everything accepted is appended here as OTLP/JSON lines.
+    recorder: std::sync::OnceLock<Arc<crate::ingest::record::Recorder>>,
     max_clock_skew_secs: Option<u64>,
     worker: Mutex<Option<JoinHandle<()>>>,
 }
@@ -262,6 +264,7 @@ impl Pipeline {
                 limits,
             },
             converters,
+            recorder: std::sync::OnceLock::new(),
             max_clock_skew_secs,
             worker: Mutex::new(None),
         });
@@ -272,6 +275,15 @@ impl Pipeline {
             .expect("spawning the ingest thread");
         *lock(&pipeline.worker) = Some(handle);
         pipeline
+    }
+
+    /// Records everything accepted from now on (set once, before traffic arrives).
+    pub fn set_recorder(&self, recorder: Arc<crate::ingest::record::Recorder>) {
+        let _ = self.recorder.set(recorder);
+    }
+
+    pub fn recorder(&self) -> Option<&Arc<crate::ingest::record::Recorder>> {
+        self.recorder.get()
     }
 
     pub fn store(&self) -> MutexGuard<'_, TraceStore> {
@@ -294,6 +306,11 @@ impl Pipeline {
     /// Stores everything already accepted, stops the ingest thread and refuses further work.
     /// Idempotent.
     pub fn shutdown(&self) {
+        if let Some(r) = self.recorder.get()
+            && let Err(e) = r.flush()
+        {
+            eprintln!("llmwatch: recording: {e}");
+        }
         self.handoff.control(Work::Stop);
         lock(&self.handoff.tx).take();
         if let Some(h) = lock(&self.worker).take() {

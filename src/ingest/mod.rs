@@ -3,11 +3,13 @@
 //! the same request the same way.
 
 pub mod auth;
+pub mod capture;
 pub mod counters;
 pub mod file;
 pub mod grpc;
 pub mod handoff;
 pub mod http;
+pub mod record;
 pub mod send;
 
 use crate::model::convert::{self, Rejections};
@@ -18,6 +20,7 @@ use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::metrics::v1::metric::Data;
+use record::Recorder;
 use std::sync::atomic::Ordering::Relaxed;
 
 /// The answer to an export that was taken: how many items were refused, and why.
@@ -97,7 +100,9 @@ pub fn export_traces_with(
 ) -> Result<Accepted, Overloaded> {
     let received = convert::count_spans(&req);
     let rejected = convert::validate_traces(&mut req);
-    offer(
+    // Encoded before conversion consumes the request; written only once it is accepted.
+    let line = pipeline.recorder().map(|_| Recorder::encode_traces(&req));
+    let accepted = offer(
         pipeline,
         &pipeline.counters.spans,
         received,
@@ -113,7 +118,16 @@ pub fn export_traces_with(
                 .sum();
             (Work::Spans { spans, verdicts }, bytes)
         },
-    )
+    )?;
+    record_line(pipeline, line);
+    Ok(accepted)
+}
+
+/// Appends an accepted request's line to the `--record` file, when recording.
+fn record_line(pipeline: &Pipeline, line: Option<(String, u64)>) {
+    if let (Some(r), Some((line, redacted))) = (pipeline.recorder(), line) {
+        r.append(&line, redacted);
+    }
 }
 
 pub fn export_logs(pipeline: &Pipeline, req: ExportLogsServiceRequest) -> Result<Accepted, Overloaded> {
@@ -127,7 +141,8 @@ pub fn export_logs_with(
 ) -> Result<Accepted, Overloaded> {
     let received = convert::count_logs(&req);
     let rejected = convert::validate_logs(&mut req);
-    offer(
+    let line = pipeline.recorder().map(|_| Recorder::encode_logs(&req));
+    let accepted = offer(
         pipeline,
         &pipeline.counters.logs,
         received,
@@ -143,7 +158,9 @@ pub fn export_logs_with(
                 .sum();
             (Work::Logs { logs, verdicts }, bytes)
         },
-    )
+    )?;
+    record_line(pipeline, line);
+    Ok(accepted)
 }
 
 /// Metrics are accepted and counted (data points) but not stored yet.
@@ -165,5 +182,9 @@ pub fn export_metrics(pipeline: &Pipeline, req: &ExportMetricsServiceRequest) ->
     let c = &pipeline.counters.metric_points;
     c.received.fetch_add(points as u64, Relaxed);
     c.accepted.fetch_add(points as u64, Relaxed);
+    record_line(
+        pipeline,
+        pipeline.recorder().map(|_| Recorder::encode_metrics(req)),
+    );
     Accepted::default()
 }
