@@ -45,7 +45,7 @@ fn shifted(shift_secs: u64) -> String {
                 }
                 // Distinct traces per shift, so the copies do not replace each other.
                 let id = span["traceId"].as_str().unwrap();
-                span["traceId"] = serde_json::Value::String(format!("{:02x}{}", shift_secs, &id[2..]));
+                span["traceId"] = serde_json::Value::String(format!("{:02x}{}", shift_secs % 256, &id[2..]));
             }
         }
     }
@@ -132,4 +132,47 @@ fn a_bad_speed_is_a_usage_error() {
     let (code, _, stderr) = llmwatch(&["replay", "--speed", "0", &fixture("otel_genai.jsonl")], None);
     assert_eq!(code, 2);
     assert!(stderr.contains("speed"), "{stderr}");
+}
+
+/// Per-second buckets (offset from the first second, spans, traces, errors) after reading
+/// `files` through the pipeline at max speed.
+fn buckets(files: Vec<std::path::PathBuf>) -> Vec<(u64, u32, u32, u32)> {
+    use llmwatch::config::split_budget;
+    let (store, handoff) = split_budget(200_000, 512 << 20);
+    let opts = llmwatch::report::ReportOptions {
+        files,
+        spans: false,
+        speed: llmwatch::replay::Speed::Max,
+        status_every: None,
+        recorder: None,
+        store,
+        handoff,
+        semconv: Default::default(),
+        costs: std::sync::Arc::new(llmwatch::cost::CostTable::bundled()),
+    };
+    let (pipeline, _) = llmwatch::report::ingest_files(&opts).unwrap();
+    let store = pipeline.store();
+    let all: Vec<_> = store
+        .timeline()
+        .window(3600)
+        .map(|b| (b.second, b.spans, b.traces, b.errors))
+        .collect();
+    let first = all.first().map_or(0, |b| b.0);
+    all.into_iter().map(|(s, a, b, c)| (s - first, a, b, c)).collect()
+}
+
+#[test]
+fn a_capture_from_an_hour_ago_replays_with_the_same_per_second_buckets() {
+    let dir = tempfile::tempdir().unwrap();
+    let now_path = dir.path().join("now.jsonl");
+    let old_path = dir.path().join("hour-ago.jsonl");
+    // The same traffic, once as captured and once an hour (and a bit) older.
+    std::fs::write(&now_path, format!("{}\n{}\n", shifted(3_700), shifted(3_705))).unwrap();
+    std::fs::write(&old_path, format!("{}\n{}\n", shifted(0), shifted(5))).unwrap();
+    let (now, old) = (buckets(vec![now_path]), buckets(vec![old_path]));
+    assert!(!now.is_empty());
+    assert_eq!(now, old, "event time, not arrival time, places every span");
+    assert_eq!(now.iter().map(|b| b.1).sum::<u32>(), 16);
+    // The two copies sit 5 s apart in event time (read within milliseconds of each other).
+    assert!(now.last().unwrap().0 >= 5, "{now:?}");
 }
