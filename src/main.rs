@@ -227,6 +227,26 @@ fn load_config(path: Option<&PathBuf>) -> Result<(Arc<SemconvConfig>, Arc<CostTa
     Ok((Arc::new(file.semconv()), Arc::new(file.costs())))
 }
 
+/// What every running mode checks and loads first: the status interval, the config file, and
+/// the note that there is no dashboard yet.
+fn setup(
+    common: &CommonArgs,
+    status_interval: f64,
+    headless: bool,
+    doing: &str,
+) -> Result<(Arc<SemconvConfig>, Arc<CostTable>), String> {
+    if !(status_interval.is_finite() && status_interval > 0.0) {
+        return Err("--status-interval must be a positive number of seconds".into());
+    }
+    let config = load_config(common.config.as_ref())?;
+    if !headless {
+        eprintln!(
+            "llmwatch: the dashboard is not built yet; {doing} headless (pass --headless to silence this)"
+        );
+    }
+    Ok(config)
+}
+
 fn usage_error(message: impl std::fmt::Display) -> ExitCode {
     eprintln!("llmwatch: {message}");
     ExitCode::from(2)
@@ -271,18 +291,10 @@ fn report(args: ReportArgs) -> ExitCode {
 }
 
 fn replay(args: ReplayArgs) -> ExitCode {
-    if !(args.status_interval.is_finite() && args.status_interval > 0.0) {
-        return usage_error("--status-interval must be a positive number of seconds");
-    }
-    let (semconv, costs) = match load_config(args.common.config.as_ref()) {
+    let (semconv, costs) = match setup(&args.common, args.status_interval, args.headless, "replaying") {
         Ok(c) => c,
         Err(e) => return usage_error(e),
     };
-    if !args.headless {
-        eprintln!(
-            "llmwatch: the dashboard is not built yet; replaying headless (pass --headless to silence this)"
-        );
-    }
     let recorder = match args.record.open() {
         Ok(r) => r,
         Err(e) => return usage_error(e),
@@ -318,10 +330,9 @@ fn demo(args: DemoArgs) -> ExitCode {
     if !(args.rate.is_finite() && args.rate > 0.0) {
         return usage_error("--rate must be a positive number of spans per second");
     }
-    if !(args.status_interval.is_finite() && args.status_interval > 0.0) {
-        return usage_error("--status-interval must be a positive number of seconds");
-    }
-    let (semconv, costs) = match load_config(args.common.config.as_ref()) {
+    // Sending shows nothing, so it needs no note about the missing dashboard.
+    let quiet = args.headless || args.send.is_some();
+    let (semconv, costs) = match setup(&args.common, args.status_interval, quiet, "running the demo") {
         Ok(c) => c,
         Err(e) => return usage_error(e),
     };
@@ -341,16 +352,16 @@ fn demo(args: DemoArgs) -> ExitCode {
         let mut driver = run::Driver::new(&options);
         if let Some(url) = &args.send {
             let mut sender = Sender::connect(url).await?;
-            eprintln!("llmwatch: demo sending to {url} ({} spans/s, speed {})", args.rate, args.speed);
+            eprintln!(
+                "llmwatch: demo sending to {url} ({} spans/s, speed {})",
+                args.rate, args.speed
+            );
             while !stopped() {
                 let Some(batch) = driver.next().await else { break };
                 run::send(&mut sender, batch).await?;
             }
             eprintln!("llmwatch: demo sent {} s of traffic", driver.seconds());
             return Ok::<_, anyhow::Error>(None);
-        }
-        if !args.headless {
-            eprintln!("llmwatch: the dashboard is not built yet; running the demo headless (pass --headless to silence this)");
         }
         let (store, handoff) = split_budget(args.common.max_spans, args.common.max_memory.0);
         let pipeline = run::local_pipeline(store, handoff, semconv, costs);
@@ -406,21 +417,13 @@ fn stop_flag() -> std::io::Result<Arc<std::sync::atomic::AtomicBool>> {
 }
 
 fn live(cli: LiveArgs) -> ExitCode {
-    if !(cli.status_interval.is_finite() && cli.status_interval > 0.0) {
-        return usage_error("--status-interval must be a positive number of seconds");
-    }
     if cli.grpc.0.is_none() && cli.http.0.is_none() {
         return usage_error("both receivers are off; nothing to do");
     }
-    let (semconv, costs) = match load_config(cli.common.config.as_ref()) {
+    let (semconv, costs) = match setup(&cli.common, cli.status_interval, cli.headless, "running") {
         Ok(c) => c,
         Err(e) => return usage_error(e),
     };
-    if !cli.headless {
-        eprintln!(
-            "llmwatch: the dashboard is not built yet; running headless (pass --headless to silence this)"
-        );
-    }
     let recorder = match cli.record.open() {
         Ok(r) => r,
         Err(e) => return usage_error(e),
