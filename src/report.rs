@@ -43,6 +43,9 @@ pub enum ReportError {
     Write(std::io::Error),
 }
 
+/// Decoded messages a file's thread may have ready ahead of the merge.
+const DECODED_AHEAD: usize = 4;
+
 fn timed(record: Result<Record, RecordError>) -> (Option<u64>, Result<Record, RecordError>) {
     let t = record.as_ref().ok().and_then(|r| replay::event_time(&r.message));
     (t, record)
@@ -60,7 +63,7 @@ pub fn ingest_files(opts: &ReportOptions) -> Result<(Arc<Pipeline>, InputStats),
     if let Some(r) = &opts.recorder {
         pipeline.set_recorder(r.clone());
     }
-    let mut readers = Vec::with_capacity(opts.files.len());
+    let mut readers: Vec<CaptureReader> = Vec::with_capacity(opts.files.len());
     for path in &opts.files {
         let reader = CaptureReader::open(path).map_err(|e| ReportError::Read {
             path: e.name,
@@ -77,12 +80,22 @@ pub fn ingest_files(opts: &ReportOptions) -> Result<(Arc<Pipeline>, InputStats),
     let mut status = opts
         .status_every
         .map(|every| (every, Instant::now(), StatusSample::take(&pipeline)));
-    let sources: Vec<_> = readers
-        .iter_mut()
-        .map(|r| {
-            r.map(timed as fn(Result<Record, RecordError>) -> (Option<u64>, Result<Record, RecordError>))
-        })
-        .collect();
+    // Each file is read and decoded on its own thread (decoding OTLP/JSON is the costly part);
+    // this thread merges them by event time, paces, and converts.
+    let mut decoders = Vec::with_capacity(readers.len());
+    let mut sources = Vec::with_capacity(readers.len());
+    for mut reader in readers {
+        let (tx, rx) = std::sync::mpsc::sync_channel(DECODED_AHEAD);
+        decoders.push(std::thread::spawn(move || {
+            for record in &mut reader {
+                if tx.send(timed(record)).is_err() {
+                    break;
+                }
+            }
+            reader
+        }));
+        sources.push(rx.into_iter());
+    }
     for (i, record) in Merge::new(sources) {
         match record {
             Ok(record) => {
@@ -114,7 +127,11 @@ pub fn ingest_files(opts: &ReportOptions) -> Result<(Arc<Pipeline>, InputStats),
             }
         }
     }
-    for reader in &readers {
+    for decoder in decoders {
+        let reader = decoder.join().map_err(|_| ReportError::Read {
+            path: "input".into(),
+            source: std::io::Error::other("the decoding thread panicked"),
+        })?;
         stats.lines += reader.position();
         stats.truncated_tails += u64::from(reader.truncated_tail());
     }
