@@ -68,10 +68,14 @@ fn replay_at_max_speed_gives_the_reports_numbers() {
     args.extend(["--speed", "max", "--headless"]);
     let (code, replay, stderr) = llmwatch(&args, None);
     assert_eq!(code, 0, "{stderr}");
-    let (a, b): (serde_json::Value, serde_json::Value) = (
+    let (mut a, mut b): (serde_json::Value, serde_json::Value) = (
         serde_json::from_str(&report).unwrap(),
         serde_json::from_str(&replay).unwrap(),
     );
+    // The memory estimate depends on how many converters (each with its own interner) ran.
+    for s in [&mut a, &mut b] {
+        s.as_object_mut().unwrap().remove("memory");
+    }
     assert_eq!(a, b);
     assert_eq!(a["spans"]["accepted"], 22);
 }

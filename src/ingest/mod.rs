@@ -15,7 +15,7 @@ pub mod send;
 use crate::model::convert::{self, Rejections};
 use crate::model::{Converter, LogRecord, SpanRecord};
 use counters::{Outcome, SignalCounters};
-use handoff::{Full, Pipeline, Work};
+use handoff::{Pipeline, Work};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -52,119 +52,101 @@ pub enum WhenFull {
     Wait,
 }
 
-/// Counts, refuses early when the hand-off is clearly full (so no conversion is wasted on a
-/// request the exporter will retry), converts on the calling thread, and offers the records.
-fn offer(
-    pipeline: &Pipeline,
-    counters: &SignalCounters,
+/// A request validated, converted and encoded for `--record`, ready to be offered. Preparing is
+/// the costly part and can run on any thread; offering must happen in arrival order.
+pub struct Prepared {
+    kind: PreparedKind,
     received: usize,
     rejected: Rejections,
-    when_full: WhenFull,
-    convert: impl FnOnce(&mut Converter) -> (Work, usize),
-) -> Result<Accepted, Overloaded> {
-    counters.received.fetch_add(received as u64, Relaxed);
-    counters.rejected.fetch_add(rejected.count, Relaxed);
-    let items = received - rejected.count as usize;
-    if items == 0 {
-        return Ok(Accepted { rejected });
-    }
-    let refuse = |counters: &SignalCounters| {
-        counters.dropped.fetch_add(items as u64, Relaxed);
-        Err(Overloaded)
-    };
-    if when_full == WhenFull::Refuse && !pipeline.handoff.has_room(items, 0) {
-        return refuse(counters);
-    }
-    let (work, bytes) = pipeline.converters.with(&pipeline.counters, convert);
-    let offered = match when_full {
-        WhenFull::Refuse => pipeline.handoff.offer(work, items, bytes),
-        WhenFull::Wait => pipeline.handoff.offer_waiting(work, items, bytes),
-    };
-    match offered {
-        Ok(()) => {
-            counters.accepted.fetch_add(items as u64, Relaxed);
-            Ok(Accepted { rejected })
+    work: Option<(Work, usize, usize)>,
+    line: Option<(String, u64)>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PreparedKind {
+    Spans,
+    Logs,
+    MetricPoints,
+}
+
+impl Prepared {
+    fn counters<'a>(&self, pipeline: &'a Pipeline) -> &'a SignalCounters {
+        match self.kind {
+            PreparedKind::Spans => &pipeline.counters.spans,
+            PreparedKind::Logs => &pipeline.counters.logs,
+            PreparedKind::MetricPoints => &pipeline.counters.metric_points,
         }
-        Err(Full) => refuse(counters),
     }
 }
 
-pub fn export_traces(pipeline: &Pipeline, req: ExportTraceServiceRequest) -> Result<Accepted, Overloaded> {
-    export_traces_with(pipeline, req, WhenFull::Refuse)
+/// Converts with a pooled converter; `None` when nothing is left to store.
+fn convert_with(
+    pipeline: &Pipeline,
+    items: usize,
+    convert: impl FnOnce(&mut Converter) -> (Work, usize),
+) -> Option<(Work, usize, usize)> {
+    (items > 0).then(|| {
+        let (work, bytes) = pipeline.converters.with(&pipeline.counters, convert);
+        (work, items, bytes)
+    })
 }
 
-pub fn export_traces_with(
-    pipeline: &Pipeline,
-    mut req: ExportTraceServiceRequest,
-    when_full: WhenFull,
-) -> Result<Accepted, Overloaded> {
+pub fn prepare_traces(pipeline: &Pipeline, mut req: ExportTraceServiceRequest) -> Prepared {
     let received = convert::count_spans(&req);
     let rejected = convert::validate_traces(&mut req);
-    // Encoded before conversion consumes the request; written only once it is accepted.
-    let line = pipeline.recorder().map(|_| Recorder::encode_traces(&req));
-    let accepted = offer(
-        pipeline,
-        &pipeline.counters.spans,
+    let items = received - rejected.count as usize;
+    let line = pipeline
+        .recorder()
+        .filter(|_| items > 0)
+        .map(|_| Recorder::encode_traces(&req));
+    let work = convert_with(pipeline, items, |c| {
+        let mut spans = Vec::with_capacity(items);
+        let mut verdicts = Vec::new();
+        c.convert_traces(req, &mut spans, &mut verdicts);
+        let bytes = spans
+            .iter()
+            .map(|s| s.mem_bytes as usize + size_of::<SpanRecord>())
+            .sum();
+        (Work::Spans { spans, verdicts }, bytes)
+    });
+    Prepared {
+        kind: PreparedKind::Spans,
         received,
         rejected,
-        when_full,
-        |c| {
-            let mut spans = Vec::with_capacity(received);
-            let mut verdicts = Vec::new();
-            c.convert_traces(req, &mut spans, &mut verdicts);
-            let bytes = spans
-                .iter()
-                .map(|s| s.mem_bytes as usize + size_of::<SpanRecord>())
-                .sum();
-            (Work::Spans { spans, verdicts }, bytes)
-        },
-    )?;
-    record_line(pipeline, line);
-    Ok(accepted)
-}
-
-/// Appends an accepted request's line to the `--record` file, when recording.
-fn record_line(pipeline: &Pipeline, line: Option<(String, u64)>) {
-    if let (Some(r), Some((line, redacted))) = (pipeline.recorder(), line) {
-        r.append(&line, redacted);
+        work,
+        line,
     }
 }
 
-pub fn export_logs(pipeline: &Pipeline, req: ExportLogsServiceRequest) -> Result<Accepted, Overloaded> {
-    export_logs_with(pipeline, req, WhenFull::Refuse)
-}
-
-pub fn export_logs_with(
-    pipeline: &Pipeline,
-    mut req: ExportLogsServiceRequest,
-    when_full: WhenFull,
-) -> Result<Accepted, Overloaded> {
+pub fn prepare_logs(pipeline: &Pipeline, mut req: ExportLogsServiceRequest) -> Prepared {
     let received = convert::count_logs(&req);
     let rejected = convert::validate_logs(&mut req);
-    let line = pipeline.recorder().map(|_| Recorder::encode_logs(&req));
-    let accepted = offer(
-        pipeline,
-        &pipeline.counters.logs,
+    let items = received - rejected.count as usize;
+    let line = pipeline
+        .recorder()
+        .filter(|_| items > 0)
+        .map(|_| Recorder::encode_logs(&req));
+    let work = convert_with(pipeline, items, |c| {
+        let mut logs = Vec::with_capacity(items);
+        let mut verdicts = Vec::new();
+        c.convert_logs(req, &mut logs, &mut verdicts);
+        let bytes = logs
+            .iter()
+            .map(|l| l.mem_bytes as usize + size_of::<LogRecord>())
+            .sum();
+        (Work::Logs { logs, verdicts }, bytes)
+    });
+    Prepared {
+        kind: PreparedKind::Logs,
         received,
         rejected,
-        when_full,
-        |c| {
-            let mut logs = Vec::with_capacity(received);
-            let mut verdicts = Vec::new();
-            c.convert_logs(req, &mut logs, &mut verdicts);
-            let bytes = logs
-                .iter()
-                .map(|l| l.mem_bytes as usize + size_of::<LogRecord>())
-                .sum();
-            (Work::Logs { logs, verdicts }, bytes)
-        },
-    )?;
-    record_line(pipeline, line);
-    Ok(accepted)
+        work,
+        line,
+    }
 }
 
 /// Metrics are accepted and counted (data points) but not stored yet.
-pub fn export_metrics(pipeline: &Pipeline, req: &ExportMetricsServiceRequest) -> Accepted {
+pub fn prepare_metrics(pipeline: &Pipeline, req: &ExportMetricsServiceRequest) -> Prepared {
     let points: usize = req
         .resource_metrics
         .iter()
@@ -179,12 +161,81 @@ pub fn export_metrics(pipeline: &Pipeline, req: &ExportMetricsServiceRequest) ->
             None => 0,
         })
         .sum();
-    let c = &pipeline.counters.metric_points;
-    c.received.fetch_add(points as u64, Relaxed);
-    c.accepted.fetch_add(points as u64, Relaxed);
-    record_line(
-        pipeline,
-        pipeline.recorder().map(|_| Recorder::encode_metrics(req)),
-    );
-    Accepted::default()
+    Prepared {
+        kind: PreparedKind::MetricPoints,
+        received: points,
+        rejected: Rejections::default(),
+        work: None,
+        line: pipeline.recorder().map(|_| Recorder::encode_metrics(req)),
+    }
+}
+
+/// Offers prepared records to the store (metrics are only counted), records the request when
+/// it was accepted, and keeps the counters.
+pub fn offer_prepared(pipeline: &Pipeline, p: Prepared, when_full: WhenFull) -> Result<Accepted, Overloaded> {
+    let counters = p.counters(pipeline);
+    counters.received.fetch_add(p.received as u64, Relaxed);
+    counters.rejected.fetch_add(p.rejected.count, Relaxed);
+    let accepted = Accepted { rejected: p.rejected };
+    let items = p.received - accepted.rejected.count as usize;
+    if let Some((work, items, bytes)) = p.work {
+        let offered = match when_full {
+            WhenFull::Refuse => pipeline.handoff.offer(work, items, bytes),
+            WhenFull::Wait => pipeline.handoff.offer_waiting(work, items, bytes),
+        };
+        if offered.is_err() {
+            counters.dropped.fetch_add(items as u64, Relaxed);
+            return Err(Overloaded);
+        }
+    }
+    counters.accepted.fetch_add(items as u64, Relaxed);
+    if let (Some(r), Some((line, redacted))) = (pipeline.recorder(), p.line) {
+        r.append(&line, redacted);
+    }
+    Ok(accepted)
+}
+
+/// A receiver's request refused before any work because the hand-off is clearly full: the
+/// exporter retries it whole.
+fn refuse_early(counters: &SignalCounters, received: usize) -> Result<Accepted, Overloaded> {
+    counters.received.fetch_add(received as u64, Relaxed);
+    counters.dropped.fetch_add(received as u64, Relaxed);
+    Err(Overloaded)
+}
+
+pub fn export_traces(pipeline: &Pipeline, req: ExportTraceServiceRequest) -> Result<Accepted, Overloaded> {
+    export_traces_with(pipeline, req, WhenFull::Refuse)
+}
+
+pub fn export_traces_with(
+    pipeline: &Pipeline,
+    req: ExportTraceServiceRequest,
+    when_full: WhenFull,
+) -> Result<Accepted, Overloaded> {
+    let n = convert::count_spans(&req);
+    if when_full == WhenFull::Refuse && n > 0 && !pipeline.handoff.has_room(n, 0) {
+        return refuse_early(&pipeline.counters.spans, n);
+    }
+    offer_prepared(pipeline, prepare_traces(pipeline, req), when_full)
+}
+
+pub fn export_logs(pipeline: &Pipeline, req: ExportLogsServiceRequest) -> Result<Accepted, Overloaded> {
+    export_logs_with(pipeline, req, WhenFull::Refuse)
+}
+
+pub fn export_logs_with(
+    pipeline: &Pipeline,
+    req: ExportLogsServiceRequest,
+    when_full: WhenFull,
+) -> Result<Accepted, Overloaded> {
+    let n = convert::count_logs(&req);
+    if when_full == WhenFull::Refuse && n > 0 && !pipeline.handoff.has_room(n, 0) {
+        return refuse_early(&pipeline.counters.logs, n);
+    }
+    offer_prepared(pipeline, prepare_logs(pipeline, req), when_full)
+}
+
+/// Metrics are accepted and counted (data points) but not stored yet.
+pub fn export_metrics(pipeline: &Pipeline, req: &ExportMetricsServiceRequest) -> Accepted {
+    offer_prepared(pipeline, prepare_metrics(pipeline, req), WhenFull::Wait).unwrap_or_default()
 }
