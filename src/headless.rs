@@ -84,7 +84,7 @@ pub fn status_line(prev: &StatusSample, now: &StatusSample) -> String {
     let secs = now.at.duration_since(prev.at).as_secs_f64().max(1e-3);
     let rate = |a: u64, b: u64| (b.saturating_sub(a)) as f64 / secs;
     format!(
-        "llmwatch: {:.0} spans/s {:.1} traces/s | {} spans {} traces {} logs {} metric points | \
+        "{:.0} spans/s {:.1} traces/s | {} spans {} traces {} logs {} metric points | \
          {} LLM calls ${:.4} ({} unpriced) {} verdicts | \
          buffer {}/{} spans {:.1}/{:.0} MiB | evicted {} dropped {} rejected {} bad requests {}",
         rate(prev.spans_accepted, now.spans_accepted),
@@ -165,7 +165,7 @@ pub async fn run(config: ServerConfig, options: HeadlessOptions) -> anyhow::Resu
             r = signals.recv() => break r,
             _ = ticker.tick() => {
                 let now = StatusSample::take(&running.pipeline);
-                eprintln!("{}", status_line(&prev, &now));
+                eprintln!("llmwatch: {}", status_line(&prev, &now));
                 prev = now;
             }
         }
@@ -226,7 +226,7 @@ mod tests {
         };
         assert_eq!(
             status_line(&prev, &now),
-            "llmwatch: 1000 spans/s 10.0 traces/s | 5000 spans 50 traces 7 logs 3 metric points | \
+            "1000 spans/s 10.0 traces/s | 5000 spans 50 traces 7 logs 3 metric points | \
              12 LLM calls $0.0123 (1 unpriced) 3 verdicts | buffer 5000/200000 spans 10.0/512 MiB | evicted 0 dropped 2 rejected 1 bad requests 4"
         );
     }
