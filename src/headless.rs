@@ -172,12 +172,9 @@ pub async fn run(config: ServerConfig, options: HeadlessOptions) -> anyhow::Resu
     };
     eprintln!("llmwatch: {reason}: stopping, storing what was accepted");
     let summary = running.stop().await;
-    let json = summary.to_json();
-    println!("{json}");
-    if let Some(path) = &options.summary_file {
-        std::fs::write(path, format!("{json}\n"))
-            .map_err(|e| anyhow::anyhow!("cannot write summary to {}: {e}", path.display()))?;
-    }
+    summary
+        .publish(options.summary_file.as_deref())
+        .map_err(anyhow::Error::msg)?;
     Ok(summary)
 }
 

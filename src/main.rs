@@ -84,15 +84,8 @@ struct DemoArgs {
     /// http://HOST:4318 / .../v1/traces (HTTP).
     #[arg(long, value_name = "URL")]
     send: Option<String>,
-    /// No screen (the only mode until the dashboard lands).
-    #[arg(long)]
-    headless: bool,
-    /// Also write the JSON summary to FILE (local mode).
-    #[arg(long, value_name = "FILE")]
-    summary: Option<PathBuf>,
-    /// Seconds between status lines.
-    #[arg(long, value_name = "SECS", default_value_t = 5.0)]
-    status_interval: f64,
+    #[command(flatten)]
+    output: OutputArgs,
     #[command(flatten)]
     record: RecordArgs,
     #[command(flatten)]
@@ -108,16 +101,8 @@ struct ReplayArgs {
     /// Pace: a factor of the recorded pace (1, 10, 0.5) or max.
     #[arg(long, value_name = "N|max", default_value = "1")]
     speed: Speed,
-    /// No screen (the only mode until the dashboard lands): status lines on stderr, the summary
-    /// on stdout at the end.
-    #[arg(long)]
-    headless: bool,
-    /// Also write the JSON summary to FILE.
-    #[arg(long, value_name = "FILE")]
-    summary: Option<PathBuf>,
-    /// Seconds between status lines.
-    #[arg(long, value_name = "SECS", default_value_t = 5.0)]
-    status_interval: f64,
+    #[command(flatten)]
+    output: OutputArgs,
     #[command(flatten)]
     record: RecordArgs,
     #[command(flatten)]
@@ -134,6 +119,28 @@ struct ReportArgs {
     spans: bool,
     #[command(flatten)]
     common: CommonArgs,
+}
+
+/// How live, replay and demo report: no screen yet, so status lines on stderr and the JSON
+/// summary on stdout at the end.
+#[derive(Debug, clap::Args)]
+struct OutputArgs {
+    /// No screen (the only mode until the dashboard lands): status lines on stderr, the JSON
+    /// summary on stdout at the end (live: at SIGINT/SIGTERM).
+    #[arg(long)]
+    headless: bool,
+    /// Also write the JSON summary to FILE.
+    #[arg(long, value_name = "FILE")]
+    summary: Option<PathBuf>,
+    /// Seconds between status lines.
+    #[arg(long, value_name = "SECS", default_value_t = 5.0)]
+    status_interval: f64,
+}
+
+impl OutputArgs {
+    fn status_every(&self) -> Duration {
+        Duration::from_secs_f64(self.status_interval)
+    }
 }
 
 /// `--record`, for live, replay and demo.
@@ -180,12 +187,8 @@ struct LiveArgs {
     /// OTLP/HTTP listen address, or "off".
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:4318", value_parser = parse_listen)]
     http: Listen,
-    /// No screen: status lines on stderr, JSON summary on stdout at SIGINT/SIGTERM.
-    #[arg(long)]
-    headless: bool,
-    /// Also write the JSON summary to FILE on exit.
-    #[arg(long, value_name = "FILE")]
-    summary: Option<PathBuf>,
+    #[command(flatten)]
+    output: OutputArgs,
     #[command(flatten)]
     common: CommonArgs,
     #[command(flatten)]
@@ -201,9 +204,6 @@ struct LiveArgs {
         hide_env_values = true
     )]
     auth_token: Option<String>,
-    /// Seconds between headless status lines.
-    #[arg(long, value_name = "SECS", default_value_t = 5.0)]
-    status_interval: f64,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -231,11 +231,11 @@ fn load_config(path: Option<&PathBuf>) -> Result<(Arc<SemconvConfig>, Arc<CostTa
 /// the note that there is no dashboard yet.
 fn setup(
     common: &CommonArgs,
-    status_interval: f64,
+    output: &OutputArgs,
     headless: bool,
     doing: &str,
 ) -> Result<(Arc<SemconvConfig>, Arc<CostTable>), String> {
-    if !(status_interval.is_finite() && status_interval > 0.0) {
+    if !(output.status_interval.is_finite() && output.status_interval > 0.0) {
         return Err("--status-interval must be a positive number of seconds".into());
     }
     let config = load_config(common.config.as_ref())?;
@@ -291,7 +291,7 @@ fn report(args: ReportArgs) -> ExitCode {
 }
 
 fn replay(args: ReplayArgs) -> ExitCode {
-    let (semconv, costs) = match setup(&args.common, args.status_interval, args.headless, "replaying") {
+    let (semconv, costs) = match setup(&args.common, &args.output, args.output.headless, "replaying") {
         Ok(c) => c,
         Err(e) => return usage_error(e),
     };
@@ -304,26 +304,22 @@ fn replay(args: ReplayArgs) -> ExitCode {
         files: args.files,
         spans: false,
         speed: args.speed,
-        status_every: Some(Duration::from_secs_f64(args.status_interval)),
+        status_every: Some(args.output.status_every()),
         recorder,
         store,
         handoff,
         semconv,
         costs,
     };
-    let mut out = Vec::new();
-    let result = llmwatch::report::run(&options, &mut out);
-    if let Err(e) = result {
-        return usage_error(e);
+    // Without --spans, `run` writes only the summary, which `publish` prints (and saves).
+    let summary = match llmwatch::report::run(&options, &mut std::io::sink()) {
+        Ok(s) => s,
+        Err(e) => return usage_error(e),
+    };
+    match summary.publish(args.output.summary.as_deref()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => usage_error(e),
     }
-    let text = String::from_utf8_lossy(&out);
-    print!("{text}");
-    if let Some(path) = &args.summary
-        && let Err(e) = std::fs::write(path, text.as_bytes())
-    {
-        return usage_error(format!("cannot write summary to {}: {e}", path.display()));
-    }
-    ExitCode::SUCCESS
 }
 
 fn demo(args: DemoArgs) -> ExitCode {
@@ -331,8 +327,8 @@ fn demo(args: DemoArgs) -> ExitCode {
         return usage_error("--rate must be a positive number of spans per second");
     }
     // Sending shows nothing, so it needs no note about the missing dashboard.
-    let quiet = args.headless || args.send.is_some();
-    let (semconv, costs) = match setup(&args.common, args.status_interval, quiet, "running the demo") {
+    let quiet = args.output.headless || args.send.is_some();
+    let (semconv, costs) = match setup(&args.common, &args.output, quiet, "running the demo") {
         Ok(c) => c,
         Err(e) => return usage_error(e),
     };
@@ -368,7 +364,7 @@ fn demo(args: DemoArgs) -> ExitCode {
         if let Some(r) = args.record.open().map_err(anyhow::Error::msg)? {
             pipeline.set_recorder(r);
         }
-        let every = Duration::from_secs_f64(args.status_interval);
+        let every = args.output.status_every();
         let mut last = (std::time::Instant::now(), StatusSample::take(&pipeline));
         while !stopped() {
             let Some(batch) = driver.next().await else { break };
@@ -383,16 +379,10 @@ fn demo(args: DemoArgs) -> ExitCode {
         Ok(Some(Summary::collect(&pipeline)))
     });
     match result {
-        Ok(Some(summary)) => {
-            let json = summary.to_json();
-            println!("{json}");
-            if let Some(path) = &args.summary
-                && let Err(e) = std::fs::write(path, format!("{json}\n"))
-            {
-                return usage_error(format!("cannot write summary to {}: {e}", path.display()));
-            }
-            ExitCode::SUCCESS
-        }
+        Ok(Some(summary)) => match summary.publish(args.output.summary.as_deref()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => usage_error(e),
+        },
         Ok(None) => ExitCode::SUCCESS,
         Err(e) => usage_error(e),
     }
@@ -420,7 +410,7 @@ fn live(cli: LiveArgs) -> ExitCode {
     if cli.grpc.0.is_none() && cli.http.0.is_none() {
         return usage_error("both receivers are off; nothing to do");
     }
-    let (semconv, costs) = match setup(&cli.common, cli.status_interval, cli.headless, "running") {
+    let (semconv, costs) = match setup(&cli.common, &cli.output, cli.output.headless, "running") {
         Ok(c) => c,
         Err(e) => return usage_error(e),
     };
@@ -443,8 +433,8 @@ fn live(cli: LiveArgs) -> ExitCode {
         recorder,
     };
     let options = HeadlessOptions {
-        summary_file: cli.summary,
-        status_interval: Duration::from_secs_f64(cli.status_interval),
+        status_interval: cli.output.status_every(),
+        summary_file: cli.output.summary,
     };
     llmwatch::ingest::handoff::set_idle_hook(collect_when_idle);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {

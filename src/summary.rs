@@ -281,6 +281,17 @@ impl Summary {
         summary
     }
 
+    /// Prints the summary on stdout and, when asked, writes the same text to `file`.
+    pub fn publish(&self, file: Option<&std::path::Path>) -> Result<(), String> {
+        let json = self.to_json();
+        println!("{json}");
+        match file {
+            Some(path) => std::fs::write(path, format!("{json}\n"))
+                .map_err(|e| format!("cannot write summary to {}: {e}", path.display())),
+            None => Ok(()),
+        }
+    }
+
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("summary serialises")
     }

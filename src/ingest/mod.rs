@@ -5,7 +5,6 @@
 pub mod auth;
 pub mod capture;
 pub mod counters;
-pub mod file;
 pub mod grpc;
 pub mod handoff;
 pub mod http;

@@ -104,16 +104,7 @@ impl Sender {
 
     pub async fn send_traces(&mut self, req: ExportTraceServiceRequest) -> Result<(), SendError> {
         match self {
-            Self::Grpc { url, traces, .. } => {
-                traces
-                    .export(req)
-                    .await
-                    .map(|_| ())
-                    .map_err(|s| SendError::Refused {
-                        url: url.clone(),
-                        message: s.to_string(),
-                    })
-            }
+            Self::Grpc { url, traces, .. } => traces.export(req).await.map(|_| ()).map_err(refused(url)),
             Self::Http { url, authority, base } => {
                 post(url, authority, &format!("{base}/v1/traces"), &req.encode_to_vec()).await
             }
@@ -122,19 +113,18 @@ impl Sender {
 
     pub async fn send_logs(&mut self, req: ExportLogsServiceRequest) -> Result<(), SendError> {
         match self {
-            Self::Grpc { url, logs, .. } => {
-                logs.export(req)
-                    .await
-                    .map(|_| ())
-                    .map_err(|s| SendError::Refused {
-                        url: url.clone(),
-                        message: s.to_string(),
-                    })
-            }
+            Self::Grpc { url, logs, .. } => logs.export(req).await.map(|_| ()).map_err(refused(url)),
             Self::Http { url, authority, base } => {
                 post(url, authority, &format!("{base}/v1/logs"), &req.encode_to_vec()).await
             }
         }
+    }
+}
+
+fn refused(url: &str) -> impl FnOnce(tonic::Status) -> SendError + '_ {
+    move |s| SendError::Refused {
+        url: url.into(),
+        message: s.to_string(),
     }
 }
 
