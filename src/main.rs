@@ -13,7 +13,9 @@ use llmwatch::replay::Speed;
 use llmwatch::report::ReportOptions;
 use llmwatch::semconv::SemconvConfig;
 use llmwatch::summary::Summary;
-use std::io::Write;
+use llmwatch::ui::app::{App, Feed};
+use llmwatch::ui::theme::{ColorDepth, Theme};
+use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -121,14 +123,22 @@ struct ReportArgs {
     common: CommonArgs,
 }
 
-/// How live, replay and demo report: no screen yet, so status lines on stderr and the JSON
-/// summary on stdout at the end.
+/// How live, replay and demo report: the dashboard, or (headless) status lines on stderr and
+/// the JSON summary on stdout at the end.
 #[derive(Debug, clap::Args)]
 struct OutputArgs {
-    /// No screen (the only mode until the dashboard lands): status lines on stderr, the JSON
-    /// summary on stdout at the end (live: at SIGINT/SIGTERM).
+    /// No screen: status lines on stderr, the JSON summary on stdout at the end (live: at
+    /// SIGINT/SIGTERM). Also chosen when stdout is not a terminal.
     #[arg(long)]
     headless: bool,
+    /// Colour theme: dark (default), light, high-contrast, or a path to a theme TOML file.
+    /// NO_COLOR is honoured.
+    #[arg(long, value_name = "NAME|FILE")]
+    theme: Option<String>,
+    /// Write diagnostics to FILE while the screen is open (otherwise the last ones are printed
+    /// when it closes).
+    #[arg(long, value_name = "FILE")]
+    log: Option<PathBuf>,
     /// Also write the JSON summary to FILE.
     #[arg(long, value_name = "FILE")]
     summary: Option<PathBuf>,
@@ -227,24 +237,39 @@ fn load_config(path: Option<&PathBuf>) -> Result<(Arc<SemconvConfig>, Arc<CostTa
     Ok((Arc::new(file.semconv()), Arc::new(file.costs())))
 }
 
-/// What every running mode checks and loads first: the status interval, the config file, and
-/// the note that there is no dashboard yet.
-fn setup(
-    common: &CommonArgs,
-    output: &OutputArgs,
-    headless: bool,
-    doing: &str,
-) -> Result<(Arc<SemconvConfig>, Arc<CostTable>), String> {
+/// Semantic settings, prices, and the theme when a screen is shown.
+type Loaded = (Arc<SemconvConfig>, Arc<CostTable>, Option<Theme>);
+
+/// What every running mode checks and loads first: the status interval, the config file, the
+/// log file and, for the screen, the theme. `None` for the theme means headless: asked for, or
+/// stdout is not a terminal.
+fn setup(common: &CommonArgs, output: &OutputArgs, headless: bool) -> Result<Loaded, String> {
     if !(output.status_interval.is_finite() && output.status_interval > 0.0) {
         return Err("--status-interval must be a positive number of seconds".into());
     }
-    let config = load_config(common.config.as_ref())?;
-    if !headless {
-        eprintln!(
-            "llmwatch: the dashboard is not built yet; {doing} headless (pass --headless to silence this)"
-        );
+    let (semconv, costs) = load_config(common.config.as_ref())?;
+    if let Some(path) = &output.log {
+        llmwatch::log::to_file(path).map_err(|e| format!("cannot open the log {}: {e}", path.display()))?;
     }
-    Ok(config)
+    let theme = Theme::load(output.theme.as_deref())
+        .map_err(|e| e.to_string())?
+        .for_depth(ColorDepth::detect());
+    let screen = !headless && std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
+    if !headless && !screen {
+        eprintln!("llmwatch: not a terminal; running headless (pass --headless to silence this)");
+    }
+    Ok((semconv, costs, screen.then_some(theme)))
+}
+
+/// Writes the summary to `--summary FILE` after the screen closed (the screen prints nothing).
+fn save_summary(summary: &Summary, path: Option<&std::path::Path>) -> ExitCode {
+    let Some(path) = path else {
+        return ExitCode::SUCCESS;
+    };
+    match std::fs::write(path, format!("{}\n", summary.to_json())) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => usage_error(format!("cannot write {}: {e}", path.display())),
+    }
 }
 
 fn usage_error(message: impl std::fmt::Display) -> ExitCode {
@@ -291,7 +316,7 @@ fn report(args: ReportArgs) -> ExitCode {
 }
 
 fn replay(args: ReplayArgs) -> ExitCode {
-    let (semconv, costs) = match setup(&args.common, &args.output, args.output.headless, "replaying") {
+    let (semconv, costs, theme) = match setup(&args.common, &args.output, args.output.headless) {
         Ok(c) => c,
         Err(e) => return usage_error(e),
     };
@@ -311,6 +336,9 @@ fn replay(args: ReplayArgs) -> ExitCode {
         semconv,
         costs,
     };
+    if let Some(theme) = theme {
+        return replay_on_screen(options, args.speed, theme, args.output.summary.as_deref());
+    }
     // Without --spans, `run` writes only the summary, which `publish` prints (and saves).
     let summary = match llmwatch::report::run(&options, &mut std::io::sink()) {
         Ok(s) => s,
@@ -322,13 +350,92 @@ fn replay(args: ReplayArgs) -> ExitCode {
     }
 }
 
+/// Replay with the dashboard: the files are fed on their own thread under the screen's control
+/// (pause, speed); quitting stops the feed.
+fn replay_on_screen(
+    mut options: ReportOptions,
+    speed: Speed,
+    theme: Theme,
+    summary: Option<&std::path::Path>,
+) -> ExitCode {
+    options.status_every = None;
+    let pipeline = llmwatch::report::start_pipeline(&options);
+    let control = Arc::new(llmwatch::replay::ReplayControl::new(speed));
+    let files = options
+        .files
+        .iter()
+        .map(|f| f.display().to_string())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let feeder = {
+        let (pipeline, control) = (pipeline.clone(), control.clone());
+        std::thread::spawn(move || {
+            let result = llmwatch::report::feed_files(&options, &pipeline, Some(&control));
+            control.set_done();
+            result
+        })
+    };
+    let stop = match signal_flag() {
+        Ok(s) => s,
+        Err(e) => return usage_error(e),
+    };
+    let app = App::new(
+        pipeline.clone(),
+        Feed::Replay {
+            files,
+            control: control.clone(),
+        },
+        theme,
+    );
+    let shown = llmwatch::ui::run::run(app, stop);
+    control.request_stop();
+    let fed = feeder.join();
+    pipeline.shutdown();
+    if let Err(e) = shown {
+        return usage_error(format!("the screen failed: {e}"));
+    }
+    match fed {
+        Ok(Ok(_)) => save_summary(&Summary::collect(&pipeline), summary),
+        Ok(Err(e)) => usage_error(e),
+        Err(_) => usage_error("the replay thread panicked"),
+    }
+}
+
+/// SIGINT/SIGTERM set the returned flag, for modes whose main thread runs the screen.
+fn signal_flag() -> Result<Arc<std::sync::atomic::AtomicBool>, String> {
+    let flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let f = flag.clone();
+    std::thread::Builder::new()
+        .name("llmwatch-signals".into())
+        .spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+                return;
+            };
+            rt.block_on(async {
+                use tokio::signal::unix::{SignalKind, signal};
+                let (Ok(mut int), Ok(mut term)) =
+                    (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
+                else {
+                    return;
+                };
+                tokio::select! {
+                    _ = int.recv() => {}
+                    _ = term.recv() => {}
+                }
+                f.store(true, std::sync::atomic::Ordering::Relaxed);
+            });
+        })
+        .map_err(|e| format!("cannot start the signal thread: {e}"))?;
+    Ok(flag)
+}
+
 fn demo(args: DemoArgs) -> ExitCode {
     if !(args.rate.is_finite() && args.rate > 0.0) {
         return usage_error("--rate must be a positive number of spans per second");
     }
-    // Sending shows nothing, so it needs no note about the missing dashboard.
+    // Sending shows nothing.
     let quiet = args.output.headless || args.send.is_some();
-    let (semconv, costs) = match setup(&args.common, &args.output, quiet, "running the demo") {
+    let (semconv, costs, theme) = match setup(&args.common, &args.output, quiet) {
         Ok(c) => c,
         Err(e) => return usage_error(e),
     };
@@ -364,6 +471,30 @@ fn demo(args: DemoArgs) -> ExitCode {
         if let Some(r) = args.record.open().map_err(anyhow::Error::msg)? {
             pipeline.set_recorder(r);
         }
+        if let Some(theme) = theme {
+            // The generator runs as a task; the screen owns this thread until it quits.
+            let feeding = pipeline.clone();
+            let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let halt = done.clone();
+            let task = tokio::spawn(async move {
+                let mut driver = run::Driver::new(&options);
+                while !halt.load(std::sync::atomic::Ordering::Relaxed) {
+                    let Some(batch) = driver.next().await else { break };
+                    let p = feeding.clone();
+                    tokio::task::spawn_blocking(move || run::feed_local(&p, batch)).await?;
+                }
+                Ok::<_, anyhow::Error>(())
+            });
+            let app = App::new(pipeline.clone(), Feed::Demo { rate: args.rate }, theme);
+            let shown = tokio::task::block_in_place(|| llmwatch::ui::run::run(app, stop.clone()));
+            done.store(true, std::sync::atomic::Ordering::Relaxed);
+            let _ = task.await;
+            shown?;
+            let p = pipeline.clone();
+            tokio::task::spawn_blocking(move || p.shutdown()).await?;
+            let summary = Summary::collect(&pipeline);
+            return Ok(Some((summary, false)));
+        }
         let every = args.output.status_every();
         let mut last = (std::time::Instant::now(), StatusSample::take(&pipeline));
         while !stopped() {
@@ -376,10 +507,11 @@ fn demo(args: DemoArgs) -> ExitCode {
             }
         }
         pipeline.shutdown();
-        Ok(Some(Summary::collect(&pipeline)))
+        Ok(Some((Summary::collect(&pipeline), true)))
     });
     match result {
-        Ok(Some(summary)) => match summary.publish(args.output.summary.as_deref()) {
+        Ok(Some((summary, false))) => save_summary(&summary, args.output.summary.as_deref()),
+        Ok(Some((summary, true))) => match summary.publish(args.output.summary.as_deref()) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => usage_error(e),
         },
@@ -410,7 +542,7 @@ fn live(cli: LiveArgs) -> ExitCode {
     if cli.grpc.0.is_none() && cli.http.0.is_none() {
         return usage_error("both receivers are off; nothing to do");
     }
-    let (semconv, costs) = match setup(&cli.common, &cli.output, cli.output.headless, "running") {
+    let (semconv, costs, theme) = match setup(&cli.common, &cli.output, cli.output.headless) {
         Ok(c) => c,
         Err(e) => return usage_error(e),
     };
@@ -441,8 +573,52 @@ fn live(cli: LiveArgs) -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return usage_error(format!("cannot start the async runtime: {e}")),
     };
+    if let Some(theme) = theme {
+        return live_on_screen(&runtime, config, theme, options.summary_file.as_deref());
+    }
     match runtime.block_on(headless::run(config, options)) {
         Ok(_) => ExitCode::SUCCESS,
         Err(e) => usage_error(e),
     }
+}
+
+/// The live monitor with the dashboard: receivers on the runtime, the screen on this thread.
+fn live_on_screen(
+    runtime: &tokio::runtime::Runtime,
+    config: ServerConfig,
+    theme: Theme,
+    summary: Option<&std::path::Path>,
+) -> ExitCode {
+    let running = match runtime.block_on(llmwatch::server::start(&config)) {
+        Ok(r) => r,
+        Err(e) => return usage_error(e),
+    };
+    let listen: Vec<String> = [("grpc", running.grpc_addr), ("http", running.http_addr)]
+        .into_iter()
+        .filter_map(|(p, a)| a.map(|a| format!("{p} {a}")))
+        .collect();
+    let exposed = [running.grpc_addr, running.http_addr]
+        .into_iter()
+        .flatten()
+        .any(|a| !a.ip().is_loopback());
+    if exposed && config.auth_token.is_none() {
+        llmwatch::log!("warning: listening on a non-loopback address without --auth-token");
+    }
+    let stop = match signal_flag() {
+        Ok(s) => s,
+        Err(e) => return usage_error(e),
+    };
+    let app = App::new(
+        running.pipeline.clone(),
+        Feed::Live {
+            listen: listen.join(" · "),
+        },
+        theme,
+    );
+    let shown = llmwatch::ui::run::run(app, stop);
+    let result = runtime.block_on(running.stop());
+    if let Err(e) = shown {
+        return usage_error(format!("the screen failed: {e}"));
+    }
+    save_summary(&result, summary)
 }

@@ -3,6 +3,7 @@
 
 use crate::ingest::capture::Message;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -84,6 +85,17 @@ impl Pacer {
         Self { speed, origin: None }
     }
 
+    pub fn speed(&self) -> Speed {
+        self.speed
+    }
+
+    /// Changes the pace from here on: the next message sets a new origin, so a speed change or
+    /// a resume after a pause does not try to catch up on lost time.
+    pub fn set_speed(&mut self, speed: Speed) {
+        self.speed = speed;
+        self.origin = None;
+    }
+
     /// How long to wait, at `now`, before feeding a message stamped `event`.
     pub fn delay(&mut self, event: Option<u64>, now: Instant) -> Duration {
         let (Speed::Times(factor), Some(event)) = (self.speed, event) else {
@@ -92,6 +104,136 @@ impl Pacer {
         let (wall0, event0) = *self.origin.get_or_insert((now, event));
         let offset = Duration::from_secs_f64(event.saturating_sub(event0) as f64 / 1e9 / factor);
         (wall0 + offset).saturating_duration_since(now)
+    }
+}
+
+/// The speeds the screen's faster/slower keys step through.
+pub const SPEED_STEPS: [f64; 10] = [0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, f64::INFINITY];
+
+/// Shared between a replay's feeding thread and the screen: pause, speed and stop requests one
+/// way, position and progress the other.
+#[derive(Debug)]
+pub struct ReplayControl {
+    paused: AtomicBool,
+    stop: AtomicBool,
+    done: AtomicBool,
+    /// `f64` bits of the factor; infinity stands for `max`.
+    speed: AtomicU64,
+    /// Event time of the newest message fed (unix ns).
+    position: AtomicU64,
+    /// Bytes of input read so far and in all (0: unknown, e.g. stdin).
+    pub bytes_read: std::sync::Arc<AtomicU64>,
+    pub bytes_total: AtomicU64,
+}
+
+impl ReplayControl {
+    pub fn new(speed: Speed) -> Self {
+        let c = Self {
+            paused: AtomicBool::new(false),
+            stop: AtomicBool::new(false),
+            done: AtomicBool::new(false),
+            speed: AtomicU64::new(0),
+            position: AtomicU64::new(0),
+            bytes_read: Default::default(),
+            bytes_total: AtomicU64::new(0),
+        };
+        c.set_speed(speed);
+        c
+    }
+
+    pub fn speed(&self) -> Speed {
+        let f = f64::from_bits(self.speed.load(Ordering::Relaxed));
+        if f.is_infinite() {
+            Speed::Max
+        } else {
+            Speed::Times(f)
+        }
+    }
+
+    pub fn set_speed(&self, speed: Speed) {
+        let f = match speed {
+            Speed::Max => f64::INFINITY,
+            Speed::Times(f) => f,
+        };
+        self.speed.store(f.to_bits(), Ordering::Relaxed);
+    }
+
+    /// One step faster (`up`) or slower along [`SPEED_STEPS`].
+    pub fn step_speed(&self, up: bool) {
+        let cur = f64::from_bits(self.speed.load(Ordering::Relaxed));
+        let next = if up {
+            SPEED_STEPS.iter().copied().find(|s| *s > cur)
+        } else {
+            SPEED_STEPS.iter().rev().copied().find(|s| *s < cur)
+        };
+        if let Some(n) = next {
+            self.speed.store(n.to_bits(), Ordering::Relaxed);
+        }
+    }
+
+    pub fn paused(&self) -> bool {
+        self.paused.load(Ordering::Relaxed)
+    }
+
+    pub fn toggle_pause(&self) {
+        self.paused.fetch_xor(true, Ordering::Relaxed);
+    }
+
+    pub fn request_stop(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+
+    pub fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    pub fn set_done(&self) {
+        self.done.store(true, Ordering::Relaxed);
+    }
+
+    pub fn done(&self) -> bool {
+        self.done.load(Ordering::Relaxed)
+    }
+
+    pub fn set_position(&self, event_unix_nano: u64) {
+        self.position.fetch_max(event_unix_nano, Ordering::Relaxed);
+    }
+
+    /// Event time of the newest message fed, unix seconds.
+    pub fn position_secs(&self) -> Option<u64> {
+        let p = self.position.load(Ordering::Relaxed);
+        (p > 0).then_some(p / 1_000_000_000)
+    }
+
+    /// Share of the input read (0..=1), when its size is known.
+    pub fn progress(&self) -> Option<f64> {
+        let total = self.bytes_total.load(Ordering::Relaxed);
+        (total > 0).then(|| (self.bytes_read.load(Ordering::Relaxed) as f64 / total as f64).min(1.0))
+    }
+
+    /// Waits while paused; returns whether the pace must restart (it was paused) and whether a
+    /// stop was requested.
+    pub fn hold(&self) -> bool {
+        let mut held = false;
+        while self.paused() && !self.stopped() {
+            held = true;
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        held
+    }
+}
+
+/// Counts the bytes read through it into a shared counter (replay progress).
+pub struct CountingReader<R> {
+    pub inner: R,
+    pub count: std::sync::Arc<AtomicU64>,
+}
+
+impl<R: std::io::Read> std::io::Read for CountingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
     }
 }
 
@@ -158,6 +300,51 @@ mod tests {
         let mut max = Pacer::new(Speed::Max);
         assert_eq!(max.delay(Some(5), t0), Duration::ZERO);
         assert_eq!(max.delay(Some(5_000_000_000_000), t0), Duration::ZERO);
+    }
+
+    #[test]
+    fn speed_steps_and_pause_are_shared() {
+        let c = ReplayControl::new(Speed::Times(1.0));
+        c.step_speed(true);
+        assert_eq!(c.speed(), Speed::Times(2.0));
+        c.step_speed(false);
+        c.step_speed(false);
+        assert_eq!(c.speed(), Speed::Times(0.5));
+        c.set_speed(Speed::Times(100.0));
+        c.step_speed(true);
+        assert_eq!(c.speed(), Speed::Max);
+        c.step_speed(true);
+        assert_eq!(c.speed(), Speed::Max, "max is the last step");
+        c.step_speed(false);
+        assert_eq!(c.speed(), Speed::Times(100.0));
+        // A speed between steps moves to the neighbouring step.
+        c.set_speed(Speed::Times(3.0));
+        c.step_speed(true);
+        assert_eq!(c.speed(), Speed::Times(5.0));
+        assert!(!c.paused());
+        c.toggle_pause();
+        assert!(c.paused());
+        c.request_stop();
+        assert!(!c.hold(), "a stop ends the wait of a paused replay at once");
+        assert_eq!(c.progress(), None);
+        c.bytes_total.store(200, Ordering::Relaxed);
+        c.bytes_read.store(50, Ordering::Relaxed);
+        assert_eq!(c.progress(), Some(0.25));
+    }
+
+    #[test]
+    fn a_new_speed_restarts_the_pace_from_the_next_message() {
+        let t0 = Instant::now();
+        let mut p = Pacer::new(Speed::Times(1.0));
+        p.delay(Some(1_000_000_000_000), t0);
+        p.set_speed(Speed::Times(10.0));
+        let later = t0 + Duration::from_secs(60);
+        assert_eq!(p.delay(Some(1_100_000_000_000), later), Duration::ZERO);
+        assert_eq!(
+            p.delay(Some(1_110_000_000_000), later),
+            Duration::from_secs(1),
+            "10 s of event time at 10x from the new origin"
+        );
     }
 
     #[test]

@@ -55,6 +55,14 @@ fn timed(record: Result<Record, RecordError>) -> (Option<u64>, Result<Record, Re
 /// drained pipeline; malformed lines are reported on stderr with their line number, skipped and
 /// counted. With `opts.status_every`, a status line goes to stderr that often.
 pub fn ingest_files(opts: &ReportOptions) -> Result<(Arc<Pipeline>, InputStats), ReportError> {
+    let pipeline = start_pipeline(opts);
+    let stats = feed_files(opts, &pipeline, None)?;
+    pipeline.shutdown();
+    Ok((pipeline, stats))
+}
+
+/// The pipeline a replay feeds: the same as live traffic's, with the recorder when asked.
+pub fn start_pipeline(opts: &ReportOptions) -> Arc<Pipeline> {
     let (semconv, costs) = (opts.semconv.clone(), opts.costs.clone());
     let converters = ConverterPool::new(move || {
         Converter::new(ConvertLimits::default(), semconv.clone(), Some(costs.clone()))
@@ -63,13 +71,50 @@ pub fn ingest_files(opts: &ReportOptions) -> Result<(Arc<Pipeline>, InputStats),
     if let Some(r) = &opts.recorder {
         pipeline.set_recorder(r.clone());
     }
+    pipeline
+}
+
+/// Opens a capture, counting the bytes read from files into `read` (progress on the screen).
+fn open_counted(
+    path: &std::path::Path,
+    read: &Arc<std::sync::atomic::AtomicU64>,
+) -> Result<(CaptureReader, u64), ReportError> {
+    let fail = |name: String, source| ReportError::Read { path: name, source };
+    if path.as_os_str() == "-" {
+        return CaptureReader::open(path)
+            .map(|r| (r, 0))
+            .map_err(|e| fail(e.name, e.source));
+    }
+    let name = path.display().to_string();
+    let file = std::fs::File::open(path).map_err(|e| fail(name.clone(), e))?;
+    let size = file.metadata().map_or(0, |m| m.len());
+    let counted = replay::CountingReader {
+        inner: file,
+        count: read.clone(),
+    };
+    let reader =
+        CaptureReader::from_reader(&name, Box::new(counted), None).map_err(|e| fail(e.name, e.source))?;
+    Ok((reader, size))
+}
+
+/// Feeds the files through `pipeline` in event-time order at the options' pace; `control` (the
+/// screen's) can pause, change speed and stop, and is told the position and progress.
+pub fn feed_files(
+    opts: &ReportOptions,
+    pipeline: &Arc<Pipeline>,
+    control: Option<&replay::ReplayControl>,
+) -> Result<InputStats, ReportError> {
+    let pipeline = pipeline.clone();
+    let bytes_read = control.map_or_else(Default::default, |c| c.bytes_read.clone());
     let mut readers: Vec<CaptureReader> = Vec::with_capacity(opts.files.len());
+    let mut total = 0;
     for path in &opts.files {
-        let reader = CaptureReader::open(path).map_err(|e| ReportError::Read {
-            path: e.name,
-            source: e.source,
-        })?;
+        let (reader, size) = open_counted(path, &bytes_read)?;
+        total += size;
         readers.push(reader);
+    }
+    if let Some(c) = control {
+        c.bytes_total.store(total, std::sync::atomic::Ordering::Relaxed);
     }
     let names: Vec<String> = readers.iter().map(|r| r.name().to_string()).collect();
     let mut stats = InputStats {
@@ -100,8 +145,18 @@ pub fn ingest_files(opts: &ReportOptions) -> Result<(Arc<Pipeline>, InputStats),
         match record {
             Ok(record) => {
                 let event = replay::event_time(&record.message);
-                std::thread::sleep(pacer.delay(event, Instant::now()));
+                match control {
+                    Some(c) => {
+                        if !wait_for(c, &mut pacer, event) {
+                            break;
+                        }
+                    }
+                    None => std::thread::sleep(pacer.delay(event, Instant::now())),
+                }
                 feed(&pipeline, record.message);
+                if let (Some(c), Some(t)) = (control, event) {
+                    c.set_position(t);
+                }
                 if let (Some((every, last, prev)), Some(t)) = (&mut status, event)
                     && last.elapsed() >= *every
                 {
@@ -123,9 +178,13 @@ pub fn ingest_files(opts: &ReportOptions) -> Result<(Arc<Pipeline>, InputStats),
             }
             Err(e) => {
                 stats.malformed_lines += 1;
-                eprintln!("llmwatch: {}:{}: {}", names[i], e.index, e.message);
+                crate::log!("{}:{}: {}", names[i], e.index, e.message);
             }
         }
+    }
+    // Dropping the merge (when stopped early) ends the decoders' sends.
+    if let Some(c) = control {
+        c.set_done();
     }
     for decoder in decoders {
         let reader = decoder.join().map_err(|_| ReportError::Read {
@@ -135,8 +194,25 @@ pub fn ingest_files(opts: &ReportOptions) -> Result<(Arc<Pipeline>, InputStats),
         stats.lines += reader.position();
         stats.truncated_tails += u64::from(reader.truncated_tail());
     }
-    pipeline.shutdown();
-    Ok((pipeline, stats))
+    Ok(stats)
+}
+
+/// Waits until `event` is due under the screen's control, in short steps so that a pause, a
+/// speed change or a stop takes effect at once. Returns false when a stop was requested.
+fn wait_for(control: &replay::ReplayControl, pacer: &mut Pacer, event: Option<u64>) -> bool {
+    loop {
+        if control.hold() || control.speed() != pacer.speed() {
+            pacer.set_speed(control.speed());
+        }
+        if control.stopped() {
+            return false;
+        }
+        let delay = pacer.delay(event, Instant::now());
+        if delay.is_zero() {
+            return true;
+        }
+        std::thread::sleep(delay.min(Duration::from_millis(50)));
+    }
 }
 
 /// Event time as UTC `HH:MM:SS` for the replay status line.

@@ -113,9 +113,9 @@ pub async fn start(config: &ServerConfig) -> Result<Running, StartError> {
 }
 
 /// A server task failing after start is rare (the listener was already bound); it is reported
-/// once on stderr, which headless mode owns.
+/// once (on stderr, or in the log while the screen is open).
 fn tracing_fallback(protocol: &str, e: &dyn std::fmt::Display) {
-    eprintln!("llmwatch: OTLP/{protocol} receiver stopped: {e}");
+    crate::log!("OTLP/{protocol} receiver stopped: {e}");
 }
 
 impl Running {

@@ -96,3 +96,17 @@ pub async fn send(sender: &mut Sender, batch: DemoBatch) -> Result<(), SendError
     }
     Ok(())
 }
+
+/// Feeds `seconds` of demo traffic starting at a fixed instant into `pipeline` and waits until
+/// it is filed: deterministic data for screen tests and benchmarks.
+pub fn fill(pipeline: &Pipeline, seed: u64, spans_per_sec: f64, start_unix_nano: u64, seconds: u64) {
+    let mut generator = DemoGenerator::new(DemoConfig {
+        seed,
+        spans_per_sec,
+        start_unix_nano,
+    });
+    for _ in 0..seconds {
+        feed_local(pipeline, generator.next_second());
+    }
+    pipeline.flush();
+}

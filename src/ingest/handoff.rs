@@ -309,7 +309,7 @@ impl Pipeline {
         if let Some(r) = self.recorder.get()
             && let Err(e) = r.flush()
         {
-            eprintln!("llmwatch: recording: {e}");
+            crate::log!("recording: {e}");
         }
         self.handoff.control(Work::Stop);
         lock(&self.handoff.tx).take();

@@ -310,8 +310,8 @@ impl Inner {
     fn failed(&self, e: &io::Error, lost: u64) {
         self.write_errors.fetch_add(lost, Relaxed);
         if !self.reported.swap(true, Relaxed) {
-            eprintln!(
-                "llmwatch: recording to {}: {e} (lines lost; further recording errors are only counted)",
+            crate::log!(
+                "recording to {}: {e} (lines lost; further recording errors are only counted)",
                 self.path.display()
             );
         }

@@ -6,7 +6,7 @@ const SUB_BITS: u32 = 4;
 const SUB: usize = 1 << SUB_BITS;
 /// Values are clamped here (2^40 µs is about 12.7 days).
 const MAX_EXP: u32 = 40;
-const BUCKETS: usize = SUB + (MAX_EXP as usize - SUB_BITS as usize + 1) * SUB;
+pub(crate) const BUCKETS: usize = SUB + (MAX_EXP as usize - SUB_BITS as usize + 1) * SUB;
 
 #[derive(Clone, PartialEq, Eq)]
 pub struct LogHistogram {
@@ -31,7 +31,7 @@ impl Default for LogHistogram {
     }
 }
 
-fn index_of(v: u64) -> usize {
+pub(crate) fn index_of(v: u64) -> usize {
     let v = v.min((1u64 << (MAX_EXP + 1)) - 1);
     if v < SUB as u64 {
         return v as usize;
@@ -42,7 +42,7 @@ fn index_of(v: u64) -> usize {
 }
 
 /// The value a bucket stands for: the middle of its range.
-fn value_of(idx: usize) -> u64 {
+pub(crate) fn value_of(idx: usize) -> u64 {
     if idx < SUB {
         return idx as u64;
     }

@@ -2,6 +2,7 @@
 //! when the span count or the memory estimate passes its limit, and per-second aggregates kept
 //! as spans arrive.
 
+pub mod changes;
 pub mod histogram;
 pub mod timeline;
 pub mod totals;
@@ -47,6 +48,8 @@ pub struct Trace {
     pub start_unix_nano: u64,
     pub end_unix_nano: u64,
     pub error_spans: u32,
+    /// Listed in the change log since the reader last drained it.
+    dirty: bool,
     index: Option<HashMap<SpanId, u32>>,
     bytes: usize,
     content_bytes: usize,
@@ -63,6 +66,7 @@ impl Trace {
             start_unix_nano: u64::MAX,
             end_unix_nano: 0,
             error_spans: 0,
+            dirty: false,
             index: None,
             bytes: 0,
             content_bytes: 0,
@@ -215,6 +219,8 @@ pub struct TraceStore {
     anchor_bytes: usize,
     /// When set, timestamps later than this (unix seconds) are kept but not bucketed.
     max_event_second: Option<u64>,
+    /// Set while a reader (the dashboard) follows changes.
+    changes: Option<changes::Changes>,
     stats: StoreStats,
 }
 
@@ -236,6 +242,7 @@ impl TraceStore {
             unanchored: VecDeque::new(),
             anchor_bytes: 0,
             max_event_second: None,
+            changes: None,
             stats: StoreStats::default(),
         }
     }
@@ -261,6 +268,33 @@ impl TraceStore {
             + self.table_bytes()
             + self.timeline.bytes()
             + self.external_bytes
+            + self.changes.as_ref().map_or(0, changes::Changes::bytes)
+    }
+
+    /// Starts (or restarts) logging which traces change, for a reader that keeps its own view.
+    /// The reader builds its first view from the whole store, then drains with [`Self::take_changes`].
+    pub fn track_changes(&mut self) {
+        self.changes = Some(changes::Changes::default());
+        for t in self.traces.values_mut() {
+            t.dirty = false;
+        }
+    }
+
+    /// Moves the changes since the last call into `out` (cleared first) and starts a new log.
+    pub fn take_changes(&mut self, out: &mut changes::Changes) {
+        out.clear();
+        let Some(log) = &mut self.changes else { return };
+        std::mem::swap(log, out);
+        for id in &out.touched {
+            if let Some(t) = self.traces.get_mut(id) {
+                t.dirty = false;
+            }
+        }
+        if out.overflow {
+            for t in self.traces.values_mut() {
+                t.dirty = false;
+            }
+        }
     }
 
     /// The trace table, the arrival queue and the loose-log queue, by their capacities: tables
@@ -330,11 +364,18 @@ impl TraceStore {
     fn trace_entry(&mut self, id: TraceId) -> &mut Trace {
         let seq = &mut self.seq;
         let order = &mut self.order;
-        self.traces.entry(id).or_insert_with(|| {
+        let trace = self.traces.entry(id).or_insert_with(|| {
             *seq += 1;
             order.push_back(id);
             Trace::new(id, *seq)
-        })
+        });
+        if let Some(log) = &mut self.changes
+            && !trace.dirty
+        {
+            trace.dirty = true;
+            log.push_touched(id);
+        }
+        trace
     }
 
     pub fn insert_spans(&mut self, spans: impl IntoIterator<Item = SpanRecord>) {
@@ -520,6 +561,9 @@ impl TraceStore {
 
     fn evict_oldest_trace(&mut self) {
         let Some(id) = self.order.pop_front() else { return };
+        if let Some(log) = &mut self.changes {
+            log.push_evicted(id);
+        }
         if let Some(trace) = self.traces.remove(&id) {
             self.trace_bytes -= trace.bytes;
             self.stats.spans_evicted += trace.spans.len() as u64;

@@ -1,0 +1,77 @@
+//! Diagnostic lines (a receiver stopped, a malformed replay line, a recording error). They go
+//! to stderr, except while the dashboard owns the terminal: then to the `--log FILE` if one was
+//! given, else into a short backlog printed once the terminal is restored, so that nothing is
+//! ever written over the screen.
+
+use std::fmt;
+use std::io::Write;
+use std::sync::Mutex;
+
+/// Lines kept while the screen is open and there is no log file.
+const BACKLOG: usize = 50;
+
+#[derive(Default)]
+struct Sink {
+    file: Option<std::io::BufWriter<std::fs::File>>,
+    screen: bool,
+    backlog: std::collections::VecDeque<String>,
+    dropped: u64,
+}
+
+static SINK: Mutex<Option<Sink>> = Mutex::new(None);
+
+fn with<R>(f: impl FnOnce(&mut Sink) -> R) -> R {
+    let mut guard = SINK.lock().unwrap_or_else(|e| e.into_inner());
+    f(guard.get_or_insert_with(Sink::default))
+}
+
+/// Sends every line to `path` (appended) from now on.
+pub fn to_file(path: &std::path::Path) -> std::io::Result<()> {
+    let file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+    with(|s| s.file = Some(std::io::BufWriter::new(file)));
+    Ok(())
+}
+
+/// The screen takes (`true`) or gives back the terminal. Giving it back prints the backlog.
+pub fn screen_owns_terminal(on: bool) {
+    let backlog = with(|s| {
+        s.screen = on;
+        if on {
+            return None;
+        }
+        let lines: Vec<String> = s.backlog.drain(..).collect();
+        Some((lines, std::mem::take(&mut s.dropped)))
+    });
+    if let Some((lines, dropped)) = backlog {
+        if dropped > 0 {
+            eprintln!("llmwatch: {dropped} earlier messages while the screen was open were not kept");
+        }
+        for l in lines {
+            eprintln!("{l}");
+        }
+    }
+}
+
+pub fn line(args: fmt::Arguments<'_>) {
+    let text = format!("llmwatch: {args}");
+    with(|s| {
+        if let Some(f) = &mut s.file {
+            let _ = writeln!(f, "{text}");
+            let _ = f.flush();
+        } else if s.screen {
+            if s.backlog.len() == BACKLOG {
+                s.backlog.pop_front();
+                s.dropped += 1;
+            }
+            s.backlog.push_back(text);
+        } else {
+            eprintln!("{text}");
+        }
+    });
+}
+
+/// `log!("...", args)`: one diagnostic line, see the module documentation.
+#[macro_export]
+macro_rules! log {
+    ($($t:tt)*) => { $crate::log::line(format_args!($($t)*)) };
+}

@@ -1,0 +1,474 @@
+//! The dashboard application: owns the screen state, the trace index and the last status
+//! figures; turns key and mouse events into state changes; pulls changes from the store when
+//! told; draws a frame from a bounded [`View`].
+
+use super::panes;
+use super::state::{Pane, Split, UiState};
+use super::theme::Theme;
+use super::view::{self, Budget, Source, View};
+use crate::headless::StatusSample;
+use crate::ingest::handoff::Pipeline;
+use crate::replay::ReplayControl;
+use crate::view::index::{SortKey, TraceIndex};
+use crate::view::query::Query;
+use crate::view::series::{DIMS, Reader, Window};
+use ratatui::Frame;
+use ratatui::crossterm::event::{
+    Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
+use std::sync::Arc;
+
+/// Where the data comes from, for the status bar and the replay keys.
+pub enum Feed {
+    Live {
+        listen: String,
+    },
+    Replay {
+        files: String,
+        control: Arc<ReplayControl>,
+    },
+    Demo {
+        rate: f64,
+    },
+}
+
+pub struct App {
+    pub ui: UiState,
+    pub index: TraceIndex,
+    pub theme: Theme,
+    pipeline: Arc<Pipeline>,
+    feed: Feed,
+    reader: Reader,
+    status: (StatusSample, StatusSample),
+    /// Set when something on screen may have changed since the last frame.
+    pub dirty: bool,
+}
+
+impl App {
+    pub fn new(pipeline: Arc<Pipeline>, feed: Feed, theme: Theme) -> Self {
+        let sample = StatusSample::take(&pipeline);
+        let mut app = Self {
+            ui: UiState::default(),
+            index: TraceIndex::default(),
+            theme,
+            pipeline,
+            feed,
+            reader: Reader::default(),
+            status: (sample, sample),
+            dirty: true,
+        };
+        app.index.set_cost_dim(1);
+        app.sync();
+        app
+    }
+
+    pub fn pipeline(&self) -> &Arc<Pipeline> {
+        &self.pipeline
+    }
+
+    /// Pulls what changed in the store into the index (nothing while the view is frozen).
+    /// Returns whether anything changed.
+    pub fn sync(&mut self) -> bool {
+        if self.ui.frozen_at.is_some() {
+            return false;
+        }
+        let changed = {
+            let mut store = self.pipeline.store();
+            self.index.sync(&mut store)
+        };
+        self.dirty |= changed;
+        changed
+    }
+
+    /// Takes fresh status figures (rates are over the time since the previous call).
+    pub fn tick_status(&mut self) {
+        let now = StatusSample::take(&self.pipeline);
+        self.status = (self.status.1, now);
+        self.dirty = true;
+    }
+
+    fn source(&self) -> Source {
+        match &self.feed {
+            Feed::Live { listen } => Source::Live {
+                listen: listen.clone(),
+            },
+            Feed::Demo { rate } => Source::Demo { rate: *rate },
+            Feed::Replay { files, control } => Source::Replay {
+                files: files.clone(),
+                speed: control.speed().to_string(),
+                paused: control.paused(),
+                done: control.done(),
+                progress: control.progress(),
+            },
+        }
+    }
+
+    /// Builds the frame's view for panes of the sizes in `budget`.
+    pub fn view(&mut self, budget: Budget) -> View {
+        let window = self.ui.window();
+        let clock = match &self.feed {
+            Feed::Replay { control, .. } => control.position_secs(),
+            _ => None,
+        }
+        .or_else(|| {
+            let n = self.index.series().newest();
+            (n > 0).then_some(n)
+        });
+        let split = match self.ui.split {
+            Split::None => None,
+            Split::Service => Some(2),
+            Split::Model => Some(0),
+        };
+        self.fix_list(budget.trace_rows);
+        let list = &self.ui.list;
+        View {
+            status: view::status(
+                &self.status.0,
+                &self.status.1,
+                Some(self.source()),
+                self.ui.frozen_at,
+                clock,
+            ),
+            volume: view::volume(&self.index, window, split, budget.chart_points),
+            latency: view::latency(
+                &self.index,
+                &mut self.reader,
+                window,
+                self.ui.latency_dim,
+                budget.spark_points,
+            ),
+            outliers: view::OutlierView {
+                dim: DIMS[self.index.cost_dim()].as_str(),
+                rows: self
+                    .index
+                    .outliers(&mut self.reader, window, budget.outlier_rows.max(1)),
+            },
+            traces: view::TracesView {
+                rows: self.index.page(list.offset, budget.trace_rows).cloned().collect(),
+                offset: list.offset,
+                cursor: list.cursor,
+                filtered: self.index.len(),
+                total: self.index.total(),
+                sort: self.index.sort(),
+            },
+        }
+    }
+
+    /// Keeps the selection on the same trace as rows arrive, and the cursor on screen.
+    fn fix_list(&mut self, visible: usize) {
+        let len = self.index.len();
+        let list = &mut self.ui.list;
+        if len == 0 {
+            list.selected = None;
+            list.cursor = 0;
+            list.offset = 0;
+            return;
+        }
+        if list.follow {
+            list.cursor = 0;
+            list.offset = 0;
+            list.selected = self.index.page(0, 1).next().map(|r| r.id);
+            return;
+        }
+        let screen_line = list.cursor.saturating_sub(list.offset);
+        match list.selected.and_then(|id| self.index.position(&id)) {
+            Some(p) => list.cursor = p,
+            None => {
+                list.cursor = list.cursor.min(len - 1);
+                list.selected = self.index.page(list.cursor, 1).next().map(|r| r.id);
+            }
+        }
+        let visible = visible.max(1);
+        list.offset = list.cursor.saturating_sub(screen_line.min(visible - 1));
+        list.offset = list.offset.min(len.saturating_sub(visible));
+        if list.cursor < list.offset {
+            list.offset = list.cursor;
+        }
+    }
+
+    pub fn draw(&mut self, frame: &mut Frame) {
+        let layout = panes::layout(frame.area(), &self.ui);
+        let budget = layout.budget();
+        self.ui.areas = layout.areas();
+        let view = self.view(budget);
+        panes::render(frame, &layout, &view, &self.ui, &self.theme);
+    }
+
+    /// Handles one input event; returns whether the screen needs redrawing.
+    pub fn handle(&mut self, event: &Event) -> bool {
+        let changed = match event {
+            Event::Key(k) if k.kind != KeyEventKind::Release => self.key(*k),
+            Event::Mouse(m) => self.mouse(*m),
+            Event::Resize(..) => true,
+            _ => false,
+        };
+        self.dirty |= changed;
+        changed
+    }
+
+    fn key(&mut self, k: KeyEvent) -> bool {
+        if k.modifiers.contains(KeyModifiers::CONTROL) && k.code == KeyCode::Char('c') {
+            self.ui.quit = true;
+            return true;
+        }
+        if self.ui.filter.editing {
+            return self.filter_key(k);
+        }
+        if self.ui.help {
+            // Any key closes the help (q still quits).
+            self.ui.help = false;
+            if k.code == KeyCode::Char('q') {
+                self.ui.quit = true;
+            }
+            return true;
+        }
+        match k.code {
+            KeyCode::Char('q') => self.ui.quit = true,
+            KeyCode::Char('?') => self.ui.help = true,
+            KeyCode::Tab => self.ui.focus = self.ui.focus.next(),
+            KeyCode::BackTab => self.ui.focus = self.ui.focus.prev(),
+            KeyCode::Char(' ') => self.toggle_freeze(),
+            KeyCode::Char('/') => {
+                let f = &mut self.ui.filter;
+                f.editing = true;
+                f.text = f.applied.clone();
+                f.cursor = f.text.chars().count();
+                f.error = None;
+            }
+            KeyCode::Esc if !self.ui.filter.applied.is_empty() => self.apply_filter(String::new()),
+            KeyCode::Char('w') => self.ui.window = (self.ui.window + 1) % Window::CHOICES.len(),
+            KeyCode::Char('W') => {
+                self.ui.window = (self.ui.window + Window::CHOICES.len() - 1) % Window::CHOICES.len()
+            }
+            KeyCode::Char('c') if self.ui.focus == Pane::Outliers => {
+                let d = (self.index.cost_dim() + 1) % DIMS.len();
+                self.index.set_cost_dim(d);
+                self.ui.outlier_cursor = 0;
+            }
+            KeyCode::Char('c') => {
+                self.ui.latency_dim = (self.ui.latency_dim + 1) % DIMS.len();
+                self.ui.latency_offset = 0;
+            }
+            KeyCode::Char('v') => self.ui.split = self.ui.split.next(),
+            KeyCode::Char('s') => {
+                let i = SortKey::ALL
+                    .iter()
+                    .position(|s| *s == self.index.sort())
+                    .unwrap_or(0);
+                self.set_sort(SortKey::ALL[(i + 1) % SortKey::ALL.len()]);
+            }
+            KeyCode::Char('S') => {
+                let n = SortKey::ALL.len();
+                let i = SortKey::ALL
+                    .iter()
+                    .position(|s| *s == self.index.sort())
+                    .unwrap_or(0);
+                self.set_sort(SortKey::ALL[(i + n - 1) % n]);
+            }
+            KeyCode::Char('p') => self.replay(|c| c.toggle_pause()),
+            KeyCode::Char('+' | '>' | '=') => self.replay(|c| c.step_speed(true)),
+            KeyCode::Char('-' | '<') => self.replay(|c| c.step_speed(false)),
+            KeyCode::Enter => return self.enter(),
+            _ => return self.navigate(k.code),
+        }
+        true
+    }
+
+    fn replay(&self, f: impl Fn(&ReplayControl)) {
+        if let Feed::Replay { control, .. } = &self.feed {
+            f(control);
+        }
+    }
+
+    pub fn is_replay(&self) -> bool {
+        matches!(self.feed, Feed::Replay { .. })
+    }
+
+    fn set_sort(&mut self, sort: SortKey) {
+        self.ui.sort = sort;
+        self.index.set_sort(sort);
+        // The selected trace stays selected; it now sits elsewhere.
+        self.ui.list.offset = 0;
+    }
+
+    fn toggle_freeze(&mut self) {
+        self.ui.frozen_at = match self.ui.frozen_at {
+            Some(_) => None,
+            None => Some(StatusSample::take(&self.pipeline).spans_accepted),
+        };
+        if self.ui.frozen_at.is_none() {
+            self.sync();
+        }
+    }
+
+    /// Enter: from the outlier pane, jump to that trace in the list. In the list it will open
+    /// the trace once the drill-down view exists.
+    fn enter(&mut self) -> bool {
+        if self.ui.focus != Pane::Outliers {
+            return false;
+        }
+        let window = self.ui.window();
+        let outliers = self
+            .index
+            .outliers(&mut self.reader, window, self.ui.outlier_cursor + 1);
+        let Some(o) = outliers.get(self.ui.outlier_cursor) else {
+            return false;
+        };
+        if self.index.position(&o.row.id).is_none() {
+            // Filtered out: clear the filter so the trace can be shown.
+            self.apply_filter(String::new());
+        }
+        self.ui.list.selected = Some(o.row.id);
+        self.ui.list.follow = false;
+        self.ui.focus = Pane::Traces;
+        true
+    }
+
+    fn navigate(&mut self, code: KeyCode) -> bool {
+        let page = usize::from(self.ui.areas.trace_rows.height.max(1));
+        let delta: isize = match code {
+            KeyCode::Up | KeyCode::Char('k') => -1,
+            KeyCode::Down | KeyCode::Char('j') => 1,
+            KeyCode::PageUp => -(page as isize),
+            KeyCode::PageDown => page as isize,
+            KeyCode::Home | KeyCode::Char('g') => isize::MIN / 2,
+            KeyCode::End | KeyCode::Char('G') => isize::MAX / 2,
+            KeyCode::Left | KeyCode::Char('h') => {
+                self.ui.focus = self.ui.focus.prev();
+                return true;
+            }
+            KeyCode::Right | KeyCode::Char('l') => {
+                self.ui.focus = self.ui.focus.next();
+                return true;
+            }
+            _ => return false,
+        };
+        self.scroll(self.ui.focus, delta);
+        true
+    }
+
+    fn scroll(&mut self, pane: Pane, delta: isize) {
+        let step = |v: usize, len: usize| {
+            (v as isize)
+                .saturating_add(delta)
+                .clamp(0, len.saturating_sub(1) as isize) as usize
+        };
+        match pane {
+            Pane::Traces => {
+                let len = self.index.len();
+                if len == 0 {
+                    return;
+                }
+                let cursor = step(self.ui.list.cursor, len);
+                self.select_at(cursor);
+            }
+            Pane::Latency => {
+                let rows = self.index.series().dim(self.ui.latency_dim).len();
+                self.ui.latency_offset = step(self.ui.latency_offset, rows);
+            }
+            Pane::Outliers => {
+                let rows = usize::from(self.ui.areas.outliers.height.saturating_sub(3)).max(1);
+                self.ui.outlier_cursor = step(self.ui.outlier_cursor, rows);
+            }
+            Pane::Volume => {}
+        }
+    }
+
+    fn select_at(&mut self, cursor: usize) {
+        let list = &mut self.ui.list;
+        list.follow = cursor == 0;
+        list.cursor = cursor;
+        list.selected = self.index.page(cursor, 1).next().map(|r| r.id);
+        let visible = usize::from(self.ui.areas.trace_rows.height.max(1));
+        if cursor < list.offset {
+            list.offset = cursor;
+        } else if cursor >= list.offset + visible {
+            list.offset = cursor + 1 - visible;
+        }
+    }
+
+    fn mouse(&mut self, m: MouseEvent) -> bool {
+        let Some(pane) = self.ui.areas.pane_at(m.column, m.row) else {
+            return false;
+        };
+        match m.kind {
+            MouseEventKind::Down(MouseButton::Left) => {
+                self.ui.focus = pane;
+                let rows = self.ui.areas.trace_rows;
+                if pane == Pane::Traces && m.row >= rows.y && m.row < rows.y + rows.height {
+                    let at = self.ui.list.offset + usize::from(m.row - rows.y);
+                    if at < self.index.len() {
+                        self.select_at(at);
+                    }
+                }
+                true
+            }
+            MouseEventKind::ScrollDown => {
+                self.scroll(pane, 3);
+                true
+            }
+            MouseEventKind::ScrollUp => {
+                self.scroll(pane, -3);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn filter_key(&mut self, k: KeyEvent) -> bool {
+        let f = &mut self.ui.filter;
+        let byte = |s: &str, c: usize| s.char_indices().nth(c).map_or(s.len(), |(i, _)| i);
+        match k.code {
+            KeyCode::Esc => {
+                f.editing = false;
+                f.error = None;
+            }
+            KeyCode::Enter => {
+                let text = f.text.clone();
+                match Query::parse(&text) {
+                    Ok(_) => self.apply_filter(text),
+                    Err(e) => f.error = Some(e),
+                }
+                return true;
+            }
+            KeyCode::Char('u') if k.modifiers.contains(KeyModifiers::CONTROL) => {
+                f.text.clear();
+                f.cursor = 0;
+            }
+            KeyCode::Char(c) => {
+                let at = byte(&f.text, f.cursor);
+                f.text.insert(at, c);
+                f.cursor += 1;
+            }
+            KeyCode::Backspace if f.cursor > 0 => {
+                f.cursor -= 1;
+                let at = byte(&f.text, f.cursor);
+                f.text.remove(at);
+            }
+            KeyCode::Delete if f.cursor < f.text.chars().count() => {
+                let at = byte(&f.text, f.cursor);
+                f.text.remove(at);
+            }
+            KeyCode::Left => f.cursor = f.cursor.saturating_sub(1),
+            KeyCode::Right => f.cursor = (f.cursor + 1).min(f.text.chars().count()),
+            KeyCode::Home => f.cursor = 0,
+            KeyCode::End => f.cursor = f.text.chars().count(),
+            _ => return false,
+        }
+        // Errors show while typing, before Enter.
+        f.error = Query::parse(&f.text).err();
+        true
+    }
+
+    fn apply_filter(&mut self, text: String) {
+        let query = Query::parse(&text).ok();
+        {
+            let store = self.pipeline.store();
+            self.index.set_query(query, &store);
+        }
+        let f = &mut self.ui.filter;
+        f.applied = text;
+        f.editing = false;
+        f.error = None;
+    }
+}

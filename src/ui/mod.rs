@@ -1,0 +1,10 @@
+//! The dashboard: a ratatui screen drawn from the store through [`crate::view`]. The engine
+//! knows nothing of the terminal; [`app::App`] pulls changes when told and draws bounded views.
+
+pub mod app;
+pub mod panes;
+pub mod run;
+pub mod state;
+pub mod text;
+pub mod theme;
+pub mod view;

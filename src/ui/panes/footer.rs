@@ -1,0 +1,55 @@
+//! The bottom line: the filter being typed (with its error inline), the filter in force, or
+//! the main keys.
+
+use crate::ui::state::UiState;
+use crate::ui::text::clean;
+use crate::ui::theme::Theme;
+use ratatui::Frame;
+use ratatui::layout::{Position, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+pub fn render(frame: &mut Frame, area: Rect, ui: &UiState, theme: &Theme) {
+    let f = &ui.filter;
+    let line = if f.editing {
+        let mut spans = vec![
+            Span::styled("/", theme.accent),
+            Span::raw(clean(&f.text).into_owned()),
+        ];
+        match &f.error {
+            Some(e) => spans.push(Span::styled(format!("  ✗ {}", clean(&e.message)), theme.error)),
+            None => spans.push(Span::styled("  Enter apply · Esc cancel", theme.muted)),
+        }
+        let x = area.x + 1 + f.text.chars().take(f.cursor).count() as u16;
+        frame.set_cursor_position(Position {
+            x: x.min(area.right().saturating_sub(1)),
+            y: area.y,
+        });
+        Line::from(spans)
+    } else {
+        let mut spans = Vec::new();
+        if !f.applied.is_empty() {
+            spans.push(Span::styled(
+                format!("filter: {} ", clean(&f.applied)),
+                theme.accent,
+            ));
+            spans.push(Span::styled("(Esc clears)  ", theme.muted));
+        }
+        for (k, what) in [
+            ("?", "help"),
+            ("q", "quit"),
+            ("/", "filter"),
+            ("s", "sort"),
+            ("w", "window"),
+            ("c", "cohort"),
+            ("v", "split"),
+            ("space", "pause"),
+            ("Tab", "pane"),
+        ] {
+            spans.push(Span::styled(k, theme.accent));
+            spans.push(Span::styled(format!(" {what}  "), theme.muted));
+        }
+        Line::from(spans)
+    };
+    frame.render_widget(Paragraph::new(line).style(theme.status_bar), area);
+}

@@ -1,0 +1,83 @@
+//! The `?` overlay: every key that works in the current context.
+
+use crate::ui::state::{Pane, UiState};
+use crate::ui::theme::Theme;
+use crate::ui::view::{Source, View};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Wrap};
+
+/// (keys, what they do) for the focused pane and the source.
+pub fn keys(ui: &UiState, replay: bool) -> Vec<(&'static str, &'static str)> {
+    let mut k = vec![
+        ("q  Ctrl-C", "quit (the terminal is restored)"),
+        ("?", "this help; any key closes it"),
+        (
+            "Tab  Shift-Tab  h l",
+            "focus the next / previous pane (or click it)",
+        ),
+        ("space", "pause the view (data keeps arriving and is counted)"),
+        ("w  W", "window: 1, 5, 15, 60 minutes"),
+        ("/", "filter: model:gpt-4o status:error cost>0.05 dur>2s ..."),
+        ("Esc", "clear the filter"),
+    ];
+    match ui.focus {
+        Pane::Traces => k.extend([
+            ("↑ ↓  j k  wheel", "move the selection"),
+            ("PgUp PgDn  g G", "page; newest / oldest"),
+            ("s  S", "sort by time, duration, cost, tokens, failed evals"),
+            ("Enter", "open the trace (drill-down: not built yet)"),
+        ]),
+        Pane::Latency => k.extend([
+            ("↑ ↓  j k  wheel", "scroll the cohorts"),
+            ("c", "cohort: model, route, service, tenant"),
+        ]),
+        Pane::Outliers => k.extend([
+            ("↑ ↓  j k", "choose an outlier"),
+            ("Enter", "select that trace in the list"),
+            ("c", "baseline cohort: model, route, service, tenant"),
+        ]),
+        Pane::Volume => k.extend([("v", "split: all, by service, by model")]),
+    }
+    if replay {
+        k.extend([
+            ("p", "pause / resume the replay"),
+            ("+  -", "replay faster / slower"),
+        ]);
+    }
+    k
+}
+
+pub fn render(frame: &mut Frame, area: Rect, ui: &UiState, view: &View, theme: &Theme) {
+    let replay = matches!(view.status.source, Some(Source::Replay { .. }));
+    let keys = keys(ui, replay);
+    let lines: Vec<Line> = keys
+        .iter()
+        .map(|(k, what)| {
+            Line::from(vec![
+                Span::styled(format!("{k:>19} "), theme.accent),
+                Span::styled(*what, theme.base),
+            ])
+        })
+        .collect();
+    let w = area.width.min(84);
+    // Wrapped lines take more rows: count them so the last key is never cut off.
+    let inner = usize::from(w.saturating_sub(2)).max(1);
+    let rows: usize = lines.iter().map(|l| l.width().div_ceil(inner).max(1)).sum();
+    let h = (rows as u16 + 2).min(area.height);
+    let r = Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    };
+    let block = Block::bordered()
+        .border_type(BorderType::Rounded)
+        .border_style(theme.border_focused)
+        .title(" Keys ")
+        .title_style(theme.accent)
+        .style(theme.base);
+    frame.render_widget(Clear, r);
+    frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), r);
+}

@@ -1,0 +1,155 @@
+//! Latency by cohort: p50/p95/p99 of model-call duration and of time to first token over the
+//! window, the change of p99 against the window before, and a sparkline of p99.
+
+use super::{WIDE, focused, pane_block};
+use crate::ui::state::{Pane, UiState};
+use crate::ui::text::{clean, fmt_count, fmt_micros};
+use crate::ui::theme::Theme;
+use crate::ui::view::{LatencyRow, View};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph, Row, Table};
+
+const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+
+/// Sparkline columns for a latency pane of this width.
+pub fn spark_width(pane_width: u16) -> usize {
+    if pane_width >= WIDE * 58 / 100 { 16 } else { 8 }
+}
+
+/// Block characters scaled to the largest value; gaps (no calls) stay blank.
+pub fn sparkline(points: &[Option<u64>]) -> String {
+    let max = points.iter().flatten().copied().max().unwrap_or(0).max(1);
+    points
+        .iter()
+        .map(|p| match p {
+            None => ' ',
+            Some(v) => BARS[((*v as f64 / max as f64) * 7.0).round() as usize],
+        })
+        .collect()
+}
+
+/// `▲ 35%`, `▼ 12%`, or `=` for changes under 5%.
+fn change(row: &LatencyRow, theme: &Theme) -> Span<'static> {
+    let (Some(now), Some(prev)) = (row.latency.map(|l| l[2]), row.prev_p99) else {
+        return Span::styled("new", theme.muted);
+    };
+    let pct = (now as f64 / prev.max(1) as f64 - 1.0) * 100.0;
+    if pct.abs() < 5.0 {
+        Span::styled("=", theme.muted)
+    } else if pct > 0.0 {
+        Span::styled(
+            format!("▲{:.0}%", pct.min(9999.0)),
+            if pct >= 25.0 { theme.error } else { theme.warn },
+        )
+    } else {
+        Span::styled(format!("▼{:.0}%", -pct), theme.ok)
+    }
+}
+
+pub fn render(frame: &mut Frame, area: Rect, view: &View, ui: &UiState, theme: &Theme, wide: bool) {
+    let l = &view.latency;
+    let title = if wide {
+        format!(
+            " Latency by {} · {} · model calls (c: cohort) ",
+            l.dim,
+            ui.window().label()
+        )
+    } else {
+        format!(" Latency by {} · {} ", l.dim, ui.window().label())
+    };
+    let block = pane_block(title, focused(ui, Pane::Latency), theme);
+    if l.rows.is_empty() {
+        let p = Paragraph::new(Line::styled("no model calls in this window", theme.muted)).block(block);
+        frame.render_widget(p, area);
+        return;
+    }
+    let q = |v: Option<[u64; 3]>, i: usize| v.map_or("-".to_string(), |v| fmt_micros(v[i]));
+    let visible = usize::from(area.height.saturating_sub(3));
+    let start = ui.latency_offset.min(l.rows.len().saturating_sub(visible.max(1)));
+    let rows = l.rows.iter().skip(start).take(visible).map(|r| {
+        let name = Cell::from(clean(&r.cohort).into_owned());
+        let spark = Cell::from(Span::styled(sparkline(&r.spark), theme.sparkline));
+        let err = if r.errors > 0 {
+            theme.error
+        } else {
+            Style::default()
+        };
+        if wide {
+            Row::new(vec![
+                name,
+                Cell::from(Span::styled(fmt_count(r.calls), err)),
+                Cell::from(q(r.latency, 0)),
+                Cell::from(q(r.latency, 1)),
+                Cell::from(q(r.latency, 2)),
+                Cell::from(q(r.ttft, 0)),
+                Cell::from(q(r.ttft, 2)),
+                Cell::from(change(r, theme)),
+                spark,
+            ])
+        } else {
+            Row::new(vec![
+                name,
+                Cell::from(q(r.latency, 0)),
+                Cell::from(q(r.latency, 2)),
+                Cell::from(change(r, theme)),
+                spark,
+            ])
+        }
+    });
+    let (header, widths): (Vec<&str>, Vec<Constraint>) = if wide {
+        (
+            vec![
+                "cohort",
+                "calls",
+                "p50",
+                "p95",
+                "p99",
+                "ttft50",
+                "ttft99",
+                "Δp99",
+                "p99 trend",
+            ],
+            vec![
+                Constraint::Min(10),
+                Constraint::Length(6),
+                Constraint::Length(7),
+                Constraint::Length(7),
+                Constraint::Length(7),
+                Constraint::Length(7),
+                Constraint::Length(7),
+                Constraint::Length(6),
+                Constraint::Length(16),
+            ],
+        )
+    } else {
+        (
+            vec!["cohort", "p50", "p99", "Δp99", "trend"],
+            vec![
+                Constraint::Min(8),
+                Constraint::Length(6),
+                Constraint::Length(6),
+                Constraint::Length(6),
+                Constraint::Length(8),
+            ],
+        )
+    };
+    let table = Table::new(rows, widths)
+        .header(Row::new(header).style(theme.header))
+        .column_spacing(1)
+        .block(block);
+    frame.render_widget(table, area);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sparklines_scale_to_the_largest_point_and_keep_gaps() {
+        assert_eq!(sparkline(&[Some(1), None, Some(8), Some(4)]), "▂ █▅");
+        assert_eq!(sparkline(&[]), "");
+    }
+}

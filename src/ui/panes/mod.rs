@@ -1,0 +1,129 @@
+//! One file per pane, each a free function drawing from the frame's [`View`]. The layout lives
+//! here, in one place: panes stack at any size and give way to the trace list when the screen
+//! is short.
+
+mod footer;
+mod help;
+mod latency;
+mod outliers;
+mod status;
+mod traces;
+mod volume;
+
+use super::state::{Areas, Pane, UiState};
+use super::theme::Theme;
+use super::view::{Budget, View};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout as Split, Rect};
+use ratatui::widgets::{Block, BorderType};
+
+/// Below this width the panes use their compact columns.
+pub const WIDE: u16 = 120;
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Layout {
+    pub status: Rect,
+    pub volume: Rect,
+    pub latency: Rect,
+    pub outliers: Rect,
+    pub traces: Rect,
+    pub footer: Rect,
+    pub wide: bool,
+}
+
+pub fn layout(area: Rect, _ui: &UiState) -> Layout {
+    let [status, body, footer] =
+        Split::vertical([Constraint::Length(1), Constraint::Min(0), Constraint::Length(1)]).areas(area);
+    let wide = area.width >= WIDE;
+    let mut l = Layout {
+        status,
+        footer,
+        traces: body,
+        wide,
+        ..Layout::default()
+    };
+    if body.height < 14 {
+        return l;
+    }
+    let (top, mid) = if wide {
+        (
+            (body.height * 35 / 100).clamp(8, 18),
+            (body.height * 22 / 100).clamp(5, 12),
+        )
+    } else {
+        (7, 5)
+    };
+    let [top_row, outliers, traces] = Split::vertical([
+        Constraint::Length(top),
+        Constraint::Length(mid),
+        Constraint::Min(5),
+    ])
+    .areas(body);
+    let [volume, latency] =
+        Split::horizontal([Constraint::Percentage(42), Constraint::Percentage(58)]).areas(top_row);
+    l.volume = volume;
+    l.latency = latency;
+    l.outliers = outliers;
+    l.traces = traces;
+    l
+}
+
+impl Layout {
+    pub fn budget(&self) -> Budget {
+        Budget {
+            chart_points: usize::from(self.volume.width.saturating_sub(10)).max(1) * 2,
+            spark_points: latency::spark_width(self.latency.width),
+            trace_rows: usize::from(self.traces.height.saturating_sub(3)),
+            outlier_rows: usize::from(self.outliers.height.saturating_sub(3)),
+        }
+    }
+
+    pub fn areas(&self) -> Areas {
+        let t = self.traces;
+        Areas {
+            volume: self.volume,
+            latency: self.latency,
+            outliers: self.outliers,
+            traces: t,
+            trace_rows: Rect {
+                x: t.x + 1,
+                y: t.y + 2,
+                width: t.width.saturating_sub(2),
+                height: t.height.saturating_sub(3),
+            },
+            latency_rows: self.latency.height.saturating_sub(3),
+        }
+    }
+}
+
+pub fn render(frame: &mut Frame, layout: &Layout, view: &View, ui: &UiState, theme: &Theme) {
+    frame.render_widget(Block::new().style(theme.base), frame.area());
+    status::render(frame, layout.status, view, theme);
+    if layout.volume.height > 0 {
+        volume::render(frame, layout.volume, view, ui, theme);
+        latency::render(frame, layout.latency, view, ui, theme, layout.wide);
+        outliers::render(frame, layout.outliers, view, ui, theme, layout.wide);
+    }
+    traces::render(frame, layout.traces, view, ui, theme, layout.wide);
+    footer::render(frame, layout.footer, ui, theme);
+    if ui.help {
+        help::render(frame, frame.area(), ui, view, theme);
+    }
+}
+
+/// A pane's frame: rounded border, highlighted when focused, title in the accent colour.
+pub fn pane_block<'a>(title: impl Into<ratatui::text::Line<'a>>, focused: bool, theme: &Theme) -> Block<'a> {
+    Block::bordered()
+        .border_type(if focused {
+            BorderType::Thick
+        } else {
+            BorderType::Rounded
+        })
+        .border_style(theme.border_for(focused))
+        .title(title)
+        .title_style(if focused { theme.accent } else { theme.header })
+}
+
+pub fn focused(ui: &UiState, pane: Pane) -> bool {
+    ui.focus == pane
+}

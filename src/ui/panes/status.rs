@@ -1,0 +1,120 @@
+//! The top line: where data comes from and its state, rates, buffer fill, what was lost, and
+//! the event-time clock. Segments are dropped from the right when the line is too narrow.
+
+use crate::ui::text::{fmt_clock, fmt_count};
+use crate::ui::theme::Theme;
+use crate::ui::view::{Source, View};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+pub fn render(frame: &mut Frame, area: Rect, view: &View, theme: &Theme) {
+    let s = &view.status;
+    let (badge, badge_style, origin) = match &s.source {
+        Some(Source::Replay {
+            files,
+            speed,
+            paused,
+            done,
+            progress,
+        }) => {
+            let mut b = String::from("REPLAY");
+            if *paused {
+                b.push_str(" PAUSED");
+            } else if *done {
+                b.push_str(" DONE");
+            } else {
+                b.push(' ');
+                b.push_str(speed);
+            }
+            if let Some(c) = s.clock {
+                b.push(' ');
+                b.push_str(&fmt_clock(c));
+            }
+            if let Some(p) = progress {
+                b.push_str(&format!(" ({:.0}%)", p * 100.0));
+            }
+            (b, theme.badge_replay, files.clone())
+        }
+        Some(Source::Demo { rate }) => (
+            "DEMO".to_string(),
+            theme.badge_live,
+            format!("built-in traffic, {rate} spans/s of event time"),
+        ),
+        Some(Source::Live { listen }) => ("LIVE".to_string(), theme.badge_live, listen.clone()),
+        None => ("LIVE".to_string(), theme.badge_live, String::new()),
+    };
+    let (badge, badge_style) = if s.frozen {
+        (
+            format!("PAUSED +{}", fmt_count(s.arrived_while_frozen)),
+            theme.badge_paused,
+        )
+    } else {
+        (badge, badge_style)
+    };
+    let fill = if s.max_spans > 0 {
+        s.spans_held as f64 / s.max_spans as f64 * 100.0
+    } else {
+        0.0
+    };
+    let lost = s.evicted + s.dropped + s.rejected;
+    let segments: Vec<Vec<Span>> = vec![
+        vec![Span::styled(format!(" {badge} "), badge_style)],
+        vec![Span::styled(
+            format!("{:.0} spans/s {:.1} traces/s", s.spans_per_sec, s.traces_per_sec),
+            theme.status_bar,
+        )],
+        vec![Span::styled(
+            format!(
+                "buf {fill:.0}% {}/{}",
+                fmt_count(s.spans_held),
+                fmt_count(s.max_spans)
+            ),
+            if fill >= 90.0 {
+                theme.warn
+            } else {
+                theme.status_bar
+            },
+        )],
+        vec![Span::styled(
+            format!(
+                "evicted {} dropped {} rejected {}",
+                fmt_count(s.evicted),
+                fmt_count(s.dropped),
+                fmt_count(s.rejected)
+            ),
+            if s.dropped + s.rejected > 0 {
+                theme.error
+            } else if lost > 0 {
+                theme.warn
+            } else {
+                theme.status_bar
+            },
+        )],
+        vec![Span::styled(origin, theme.muted)],
+    ];
+    let clock = s
+        .clock
+        .filter(|_| !matches!(s.source, Some(Source::Replay { .. })))
+        .map(|c| format!(" {} ", fmt_clock(c)))
+        .unwrap_or_default();
+    let room = usize::from(area.width).saturating_sub(clock.chars().count());
+    let mut spans: Vec<Span> = Vec::new();
+    let mut used = 0;
+    for seg in segments {
+        let w: usize = seg.iter().map(|s| s.content.chars().count()).sum::<usize>() + 3;
+        if used + w > room && !spans.is_empty() {
+            break;
+        }
+        if !spans.is_empty() {
+            spans.push(Span::styled(" │ ", theme.muted));
+        }
+        used += w;
+        spans.extend(seg);
+    }
+    let pad = room.saturating_sub(used);
+    spans.push(Span::styled(" ".repeat(pad), theme.status_bar));
+    spans.push(Span::styled(clock, theme.accent));
+    frame.render_widget(Paragraph::new(Line::from(spans)).style(theme.status_bar), area);
+}

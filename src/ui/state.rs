@@ -1,0 +1,162 @@
+//! What the screen is showing and where the user is: focus, window, cohort split, sort,
+//! filter being typed, pause and the trace-list selection. Plain data, changed by key and mouse
+//! handling in [`super::app`], read by the panes.
+
+use crate::model::TraceId;
+use crate::view::index::SortKey;
+use crate::view::query::QueryError;
+use crate::view::series::Window;
+use ratatui::layout::Rect;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Pane {
+    Volume,
+    Latency,
+    Outliers,
+    #[default]
+    Traces,
+}
+
+impl Pane {
+    pub const ORDER: [Pane; 4] = [Pane::Volume, Pane::Latency, Pane::Outliers, Pane::Traces];
+
+    pub fn next(self) -> Pane {
+        let i = Self::ORDER.iter().position(|p| *p == self).unwrap_or(0);
+        Self::ORDER[(i + 1) % Self::ORDER.len()]
+    }
+
+    pub fn prev(self) -> Pane {
+        let i = Self::ORDER.iter().position(|p| *p == self).unwrap_or(0);
+        Self::ORDER[(i + Self::ORDER.len() - 1) % Self::ORDER.len()]
+    }
+}
+
+/// What the volume chart splits its traces by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Split {
+    #[default]
+    None,
+    Service,
+    Model,
+}
+
+impl Split {
+    pub fn next(self) -> Split {
+        match self {
+            Self::None => Self::Service,
+            Self::Service => Self::Model,
+            Self::Model => Self::None,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::None => "all",
+            Self::Service => "by service",
+            Self::Model => "by model",
+        }
+    }
+}
+
+/// The `/` line: what is typed, where the cursor is, and the parse error of what is typed.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FilterInput {
+    pub editing: bool,
+    pub text: String,
+    /// Cursor position in chars.
+    pub cursor: usize,
+    pub error: Option<QueryError>,
+    /// The filter in force (what Enter last applied).
+    pub applied: String,
+}
+
+/// The trace list's position. At the top it follows the newest row (like `tail -f`); once the
+/// user moves, the selected trace stays selected while rows arrive above it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ListPos {
+    /// Stuck to the first row (set at start and by g/Home).
+    pub follow: bool,
+    pub selected: Option<TraceId>,
+    /// Display position of the selection among the filtered rows.
+    pub cursor: usize,
+    /// Display position of the first visible row.
+    pub offset: usize,
+}
+
+/// Screen areas from the last draw, for mouse hit-testing and paging.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Areas {
+    pub volume: Rect,
+    pub latency: Rect,
+    pub outliers: Rect,
+    pub traces: Rect,
+    /// Rows of the trace table body.
+    pub trace_rows: Rect,
+    pub latency_rows: u16,
+}
+
+impl Areas {
+    pub fn pane_at(&self, x: u16, y: u16) -> Option<Pane> {
+        let p = ratatui::layout::Position { x, y };
+        [
+            (self.volume, Pane::Volume),
+            (self.latency, Pane::Latency),
+            (self.outliers, Pane::Outliers),
+            (self.traces, Pane::Traces),
+        ]
+        .into_iter()
+        .find(|(r, _)| r.contains(p))
+        .map(|(_, pane)| pane)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct UiState {
+    pub focus: Pane,
+    /// Index into [`Window::CHOICES`].
+    pub window: usize,
+    /// Cohort dimension (index into `view::series::DIMS`) of the latency pane.
+    pub latency_dim: usize,
+    pub split: Split,
+    pub sort: SortKey,
+    pub filter: FilterInput,
+    /// Frozen view: the spans accepted when space was pressed.
+    pub frozen_at: Option<u64>,
+    pub help: bool,
+    pub list: ListPos,
+    pub latency_offset: usize,
+    pub outlier_cursor: usize,
+    pub areas: Areas,
+    pub quit: bool,
+}
+
+impl Default for UiState {
+    fn default() -> Self {
+        Self {
+            focus: Pane::Traces,
+            window: 1,
+            latency_dim: 0,
+            split: Split::None,
+            sort: SortKey::Time,
+            filter: FilterInput::default(),
+            frozen_at: None,
+            help: false,
+            list: ListPos {
+                follow: true,
+                ..ListPos::default()
+            },
+            latency_offset: 0,
+            outlier_cursor: 0,
+            areas: Areas::default(),
+            quit: false,
+        }
+    }
+}
+
+impl UiState {
+    pub fn window(&self) -> Window {
+        Window {
+            secs: Window::CHOICES[self.window % Window::CHOICES.len()],
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! Text from spans is untrusted: it may carry escape sequences that would move the cursor,
+//! retitle the window or write to the clipboard if printed. Everything from span content goes
+//! through [`clean`] before it reaches a cell; [`fmt_*`] keep numbers short and aligned.
+
+use std::borrow::Cow;
+
+/// `s` with escape sequences removed and other control characters made harmless: tabs and
+/// newlines become spaces (one-line cells), C0/C1 controls, DEL and bidirectional overrides
+/// are dropped.
+pub fn clean(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(needs_cleaning) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\u{1b}' => skip_escape(&mut chars),
+            // CSI introduced by the one-byte C1 form.
+            '\u{9b}' => skip_until_final(&mut chars),
+            // OSC, DCS, SOS, PM, APC in their C1 form: skip to the string terminator.
+            '\u{9d}' | '\u{90}' | '\u{98}' | '\u{9e}' | '\u{9f}' => skip_string(&mut chars),
+            '\t' | '\n' | '\r' => out.push(' '),
+            c if needs_cleaning(c) => {}
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+fn needs_cleaning(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+fn skip_escape(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
+    match chars.next() {
+        Some('[') => skip_until_final(chars),
+        Some(']' | 'P' | 'X' | '^' | '_') => skip_string(chars),
+        // Two-byte sequences (ESC c, ESC 7, ...) and charset designations (ESC ( B).
+        Some('(' | ')' | '*' | '+' | '#' | '%') => {
+            chars.next();
+        }
+        _ => {}
+    }
+}
+
+/// CSI parameters and intermediates, then one final byte in `@`..=`~`.
+fn skip_until_final(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
+    for c in chars.by_ref() {
+        if ('@'..='~').contains(&c) {
+            break;
+        }
+    }
+}
+
+/// A control string ends with BEL, ST (ESC \) or the C1 ST.
+fn skip_string(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
+    while let Some(c) = chars.next() {
+        match c {
+            '\u{7}' | '\u{9c}' => break,
+            '\u{1b}' => {
+                if chars.peek() == Some(&'\\') {
+                    chars.next();
+                }
+                break;
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Milliseconds from microseconds: `850µs`, `12ms`, `1.24s`, `3m05s`.
+pub fn fmt_micros(us: u64) -> String {
+    if us < 1_000 {
+        format!("{us}µs")
+    } else if us < 1_000_000 {
+        format!("{}ms", us / 1_000)
+    } else if us < 60_000_000 {
+        format!("{:.2}s", us as f64 / 1e6)
+    } else {
+        let s = us / 1_000_000;
+        format!("{}m{:02}s", s / 60, s % 60)
+    }
+}
+
+pub fn fmt_nanos(ns: u64) -> String {
+    fmt_micros(ns / 1_000)
+}
+
+/// US dollars with precision that suits the amount.
+pub fn fmt_usd(usd: f64) -> String {
+    if usd == 0.0 {
+        "$0".into()
+    } else if usd < 0.01 {
+        format!("${usd:.4}")
+    } else if usd < 100.0 {
+        format!("${usd:.3}")
+    } else {
+        format!("${usd:.0}")
+    }
+}
+
+/// Counts: 950, 12.3k, 4.5M.
+pub fn fmt_count(n: u64) -> String {
+    if n < 10_000 {
+        n.to_string()
+    } else if n < 1_000_000 {
+        format!("{:.1}k", n as f64 / 1e3)
+    } else {
+        format!("{:.1}M", n as f64 / 1e6)
+    }
+}
+
+/// Event time of day (UTC): `14:03:22`.
+pub fn fmt_clock(unix_secs: u64) -> String {
+    let s = unix_secs % 86_400;
+    format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_sequences_never_reach_the_screen() {
+        assert_eq!(clean("plain text"), Cow::Borrowed("plain text"));
+        assert_eq!(clean("red \u{1b}[31mALERT\u{1b}[0m"), "red ALERT");
+        assert_eq!(clean("title\u{1b}]0;pwned\u{7}ok"), "titleok");
+        assert_eq!(clean("clip\u{1b}]52;c;ZXZpbA==\u{1b}\\board"), "clipboard");
+        assert_eq!(clean("a\u{9b}2Jb"), "ab");
+        assert_eq!(clean("line1\nline2\ttab\r"), "line1 line2 tab ");
+        assert_eq!(clean("bell\u{7}del\u{7f}nul\u{0}"), "belldelnul");
+        assert_eq!(clean("evil\u{202e}txt.exe"), "eviltxt.exe");
+        assert_eq!(clean("charset\u{1b}(Bok"), "charsetok");
+        // A truncated sequence at the end is dropped, not panicked on.
+        assert_eq!(clean("cut\u{1b}[31"), "cut");
+        assert_eq!(clean("\u{1b}"), "");
+    }
+
+    #[test]
+    fn numbers_are_short() {
+        assert_eq!(fmt_micros(850), "850µs");
+        assert_eq!(fmt_micros(12_345), "12ms");
+        assert_eq!(fmt_micros(1_240_000), "1.24s");
+        assert_eq!(fmt_micros(185_000_000), "3m05s");
+        assert_eq!(fmt_usd(0.00042), "$0.0004");
+        assert_eq!(fmt_usd(0.125), "$0.125");
+        assert_eq!(fmt_usd(0.0), "$0");
+        assert_eq!(fmt_count(12_345), "12.3k");
+        assert_eq!(fmt_clock(1_800_000_000), "08:00:00");
+    }
+}

@@ -1,0 +1,235 @@
+//! The frame's data: a bounded, owned snapshot built from the index's aggregates and the rows
+//! that are visible, so that drawing is a pure function of it (`panes::render`).
+
+use crate::headless::StatusSample;
+use crate::intern::Sym;
+use crate::view::index::{Outlier, SortKey, TraceIndex};
+use crate::view::row::TraceRow;
+use crate::view::series::{DIMS, Reader, Window};
+
+/// What the status bar says about where data comes from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Source {
+    Live {
+        listen: String,
+    },
+    Replay {
+        files: String,
+        speed: String,
+        paused: bool,
+        done: bool,
+        /// Share of the input read, 0..=1, when the input's size is known.
+        progress: Option<f64>,
+    },
+    Demo {
+        rate: f64,
+    },
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StatusView {
+    pub source: Option<Source>,
+    pub frozen: bool,
+    /// Spans accepted since the view was frozen.
+    pub arrived_while_frozen: u64,
+    pub spans_per_sec: f64,
+    pub traces_per_sec: f64,
+    pub spans_held: u64,
+    pub max_spans: u64,
+    pub bytes_held: u64,
+    pub max_bytes: u64,
+    pub evicted: u64,
+    pub dropped: u64,
+    pub rejected: u64,
+    pub bad_requests: u64,
+    /// Event time (unix seconds) of the newest data: the screen's clock.
+    pub clock: Option<u64>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct VolumeView {
+    pub window: String,
+    pub window_secs: u64,
+    /// (name, points) with x = seconds before the clock (negative) and y = traces/s.
+    pub lines: Vec<(Sym, Vec<(f64, f64)>)>,
+    pub errors: Vec<(f64, f64)>,
+    pub max_rate: f64,
+    pub traces: u64,
+    pub error_traces: u64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LatencyRow {
+    pub cohort: Sym,
+    pub calls: u64,
+    pub errors: u64,
+    /// p50, p95, p99 of call duration (µs).
+    pub latency: Option<[u64; 3]>,
+    pub ttft: Option<[u64; 3]>,
+    /// p99 in the window before, for the change column.
+    pub prev_p99: Option<u64>,
+    pub spark: Vec<Option<u64>>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LatencyView {
+    pub dim: &'static str,
+    pub rows: Vec<LatencyRow>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct OutlierView {
+    pub dim: &'static str,
+    pub rows: Vec<Outlier>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TracesView {
+    pub rows: Vec<TraceRow>,
+    pub offset: usize,
+    pub cursor: usize,
+    pub filtered: usize,
+    pub total: usize,
+    pub sort: SortKey,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct View {
+    pub status: StatusView,
+    pub volume: VolumeView,
+    pub latency: LatencyView,
+    pub outliers: OutlierView,
+    pub traces: TracesView,
+}
+
+/// Sizes the panes have this frame, which bound how much the view holds.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Budget {
+    pub chart_points: usize,
+    pub spark_points: usize,
+    pub trace_rows: usize,
+    pub outlier_rows: usize,
+}
+
+pub fn status(
+    prev: &StatusSample,
+    now: &StatusSample,
+    source: Option<Source>,
+    frozen_at: Option<u64>,
+    clock: Option<u64>,
+) -> StatusView {
+    let secs = now.at.duration_since(prev.at).as_secs_f64();
+    let rate = |a: u64, b: u64| {
+        if secs > 0.0 {
+            b.saturating_sub(a) as f64 / secs
+        } else {
+            0.0
+        }
+    };
+    StatusView {
+        source,
+        frozen: frozen_at.is_some(),
+        arrived_while_frozen: frozen_at.map_or(0, |at| now.spans_accepted.saturating_sub(at)),
+        spans_per_sec: rate(prev.spans_accepted, now.spans_accepted),
+        traces_per_sec: rate(prev.traces_seen, now.traces_seen),
+        spans_held: now.spans_held,
+        max_spans: now.max_spans,
+        bytes_held: now.bytes_held,
+        max_bytes: now.max_bytes,
+        evicted: now.spans_evicted,
+        dropped: now.dropped,
+        rejected: now.rejected,
+        bad_requests: now.bad_requests,
+        clock,
+    }
+}
+
+pub fn volume(index: &TraceIndex, window: Window, split: Option<usize>, points: usize) -> VolumeView {
+    let series = index.series();
+    let now = series.newest();
+    let res = series.total.resolution(window);
+    let to_points = |vol: &[(u64, u64)], errors: bool| -> Vec<(f64, f64)> {
+        let n = vol.len().max(1);
+        let per = window.secs.div_ceil(res) as f64 / n as f64 * res as f64;
+        vol.iter()
+            .enumerate()
+            .map(|(i, (t, e))| {
+                let x = -(window.secs as f64) + (i as f64 + 1.0) * window.secs as f64 / n as f64;
+                (x, (if errors { *e } else { *t }) as f64 / per)
+            })
+            .collect()
+    };
+    let total = Reader::volume(&series.total, window, now, points);
+    let mut view = VolumeView {
+        window: window.label(),
+        window_secs: window.secs,
+        traces: total.iter().map(|v| v.0).sum(),
+        error_traces: total.iter().map(|v| v.1).sum(),
+        errors: to_points(&total, true),
+        ..VolumeView::default()
+    };
+    match split {
+        None => view.lines.push((Sym::from("traces"), to_points(&total, false))),
+        Some(d) => {
+            let dim = series.dim(d);
+            type Line = (u64, Sym, Vec<(u64, u64)>);
+            let mut per: Vec<Line> = (0..dim.len() as u16)
+                .map(|id| {
+                    let v = Reader::volume(dim.series(id), window, now, points);
+                    (v.iter().map(|x| x.0).sum(), dim.name(id).clone(), v)
+                })
+                .filter(|(n, _, _)| *n > 0)
+                .collect();
+            per.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+            per.truncate(6);
+            view.lines = per
+                .into_iter()
+                .map(|(_, name, v)| (name, to_points(&v, false)))
+                .collect();
+        }
+    }
+    view.max_rate = view
+        .lines
+        .iter()
+        .flat_map(|(_, p)| p.iter())
+        .chain(view.errors.iter())
+        .map(|p| p.1)
+        .fold(0.0, f64::max);
+    view
+}
+
+pub fn latency(
+    index: &TraceIndex,
+    reader: &mut Reader,
+    window: Window,
+    dim: usize,
+    spark: usize,
+) -> LatencyView {
+    let series = index.series();
+    let now = series.newest();
+    let d = series.dim(dim);
+    let mut rows: Vec<LatencyRow> = (0..d.len() as u16)
+        .filter_map(|id| {
+            let s = d.series(id);
+            let cur = reader.stats(s, window, now, false);
+            if cur.calls == 0 {
+                return None;
+            }
+            let prev = reader.stats(s, window, now, true);
+            Some(LatencyRow {
+                cohort: d.name(id).clone(),
+                calls: cur.calls,
+                errors: cur.call_errors,
+                latency: cur.latency,
+                ttft: cur.ttft,
+                prev_p99: prev.latency.map(|l| l[2]),
+                spark: reader.p99_spark(s, window, now, spark),
+            })
+        })
+        .collect();
+    rows.sort_by(|a, b| b.calls.cmp(&a.calls).then_with(|| a.cohort.cmp(&b.cohort)));
+    LatencyView {
+        dim: DIMS[dim].as_str(),
+        rows,
+    }
+}

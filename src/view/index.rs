@@ -1,0 +1,478 @@
+//! The dashboard's index of held traces: one [`TraceRow`] per trace, the rows that pass the
+//! filter in the current sort order, per-cohort cost orderings for the outlier pane, and the
+//! windowed [`Series`]. Kept current from the store's change log, so the work per refresh is
+//! proportional to what changed, and a frame reads only the rows it shows.
+
+use super::query::Query;
+use super::row::TraceRow;
+use super::series::{COST_UNITS, CallSample, Contribution, DIMS, Reader, Series, TraceSample, Window};
+use crate::intern::Sym;
+use crate::model::{StatusCode, TraceId, Value};
+use crate::store::changes::Changes;
+use crate::store::{Trace, TraceStore};
+use foldhash::HashMap;
+use std::collections::BTreeSet;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum SortKey {
+    #[default]
+    Time,
+    Duration,
+    Cost,
+    Tokens,
+    FailedVerdicts,
+}
+
+impl SortKey {
+    pub const ALL: [SortKey; 5] = [
+        Self::Time,
+        Self::Duration,
+        Self::Cost,
+        Self::Tokens,
+        Self::FailedVerdicts,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Time => "time",
+            Self::Duration => "duration",
+            Self::Cost => "cost",
+            Self::Tokens => "tokens",
+            Self::FailedVerdicts => "failed evals",
+        }
+    }
+
+    fn key(self, row: &TraceRow) -> u64 {
+        match self {
+            Self::Time => row.start_unix_nano,
+            Self::Duration => row.duration_nanos,
+            Self::Cost => cost_units(row.cost_usd).unwrap_or(0),
+            Self::Tokens => row.tokens(),
+            Self::FailedVerdicts => row.failed_verdicts() as u64,
+        }
+    }
+}
+
+fn cost_units(usd: Option<f64>) -> Option<u64> {
+    usd.map(|c| (c.max(0.0) * COST_UNITS).round() as u64)
+}
+
+/// (sort key, arrival sequence, id): unique and ordered.
+type Ordered = (u64, u64, TraceId);
+
+#[derive(Debug)]
+struct Entry {
+    row: TraceRow,
+    contrib: Contribution,
+    /// The trace's cohort id in the outlier dimension, and whether it passes the filter.
+    cost_cohort: u16,
+    matched: bool,
+}
+
+/// A trace far above its cohort's cost baseline.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outlier {
+    pub row: TraceRow,
+    pub cohort: Sym,
+    pub median_usd: f64,
+    pub mad_usd: f64,
+    /// Cost over the cohort median.
+    pub multiple: f64,
+}
+
+#[derive(Debug, Default)]
+pub struct TraceIndex {
+    rows: HashMap<TraceId, Entry>,
+    sorted: BTreeSet<Ordered>,
+    sort: SortKey,
+    /// Which of [`DIMS`] the outlier baselines group by.
+    cost_dim: usize,
+    /// Per cohort id of `cost_dim`: priced traces by cost.
+    by_cost: Vec<BTreeSet<Ordered>>,
+    query: Option<Query>,
+    series: Series,
+    changes: Changes,
+    synced: bool,
+    /// Rows recomputed since start (a measure of refresh work).
+    pub refreshed_rows: u64,
+}
+
+impl TraceIndex {
+    pub fn series(&self) -> &Series {
+        &self.series
+    }
+
+    pub fn sort(&self) -> SortKey {
+        self.sort
+    }
+
+    pub fn cost_dim(&self) -> usize {
+        self.cost_dim
+    }
+
+    pub fn query(&self) -> Option<&Query> {
+        self.query.as_ref()
+    }
+
+    /// Rows passing the filter.
+    pub fn len(&self) -> usize {
+        self.sorted.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.sorted.is_empty()
+    }
+
+    /// Rows held in all (filtered or not).
+    pub fn total(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn row(&self, id: &TraceId) -> Option<&TraceRow> {
+        self.rows.get(id).map(|e| &e.row)
+    }
+
+    /// Brings the index up to date with the store. Call with the store's lock held; the work is
+    /// proportional to the traces that changed (the whole store on the first call, or when the
+    /// change log overflowed because the screen was paused for long).
+    pub fn sync(&mut self, store: &mut TraceStore) -> bool {
+        if !self.synced {
+            store.track_changes();
+            self.synced = true;
+            self.rebuild(store);
+            return true;
+        }
+        store.take_changes(&mut self.changes);
+        if self.changes.overflow {
+            self.rebuild(store);
+            return true;
+        }
+        if self.changes.is_empty() {
+            return false;
+        }
+        let changes = std::mem::take(&mut self.changes);
+        for id in &changes.evicted {
+            self.forget(id);
+        }
+        for id in &changes.touched {
+            if let Some(trace) = store.trace(id) {
+                self.update(trace);
+            }
+        }
+        self.changes = changes;
+        true
+    }
+
+    fn rebuild(&mut self, store: &TraceStore) {
+        self.rows.clear();
+        self.sorted.clear();
+        self.by_cost.clear();
+        self.series = Series::default();
+        let mut traces: Vec<&Trace> = store.traces_newest_first().collect();
+        traces.reverse();
+        for t in traces {
+            self.update(t);
+        }
+    }
+
+    fn forget(&mut self, id: &TraceId) {
+        if let Some(e) = self.rows.remove(id) {
+            self.unlink(&e);
+        }
+    }
+
+    fn unlink(&mut self, e: &Entry) {
+        if e.matched {
+            self.sorted.remove(&(self.sort.key(&e.row), e.row.seq, e.row.id));
+        }
+        if let Some(c) = cost_units(e.row.cost_usd)
+            && let Some(set) = self.by_cost.get_mut(e.cost_cohort as usize)
+        {
+            set.remove(&(c, e.row.seq, e.row.id));
+        }
+    }
+
+    fn link(&mut self, e: &Entry) {
+        if e.matched {
+            self.sorted.insert((self.sort.key(&e.row), e.row.seq, e.row.id));
+        }
+        if let Some(c) = cost_units(e.row.cost_usd) {
+            let i = e.cost_cohort as usize;
+            if self.by_cost.len() <= i {
+                self.by_cost.resize_with(i + 1, BTreeSet::new);
+            }
+            self.by_cost[i].insert((c, e.row.seq, e.row.id));
+        }
+    }
+
+    fn update(&mut self, trace: &Trace) {
+        self.refreshed_rows += 1;
+        let row = TraceRow::from_trace(trace);
+        let contrib = contribution(&mut self.series, trace, &row);
+        if let Some(old) = self.rows.remove(&trace.id) {
+            self.unlink(&old);
+            self.series.remove(&old.contrib);
+        }
+        self.series.add(&contrib);
+        let matched = self.matches(&row, trace);
+        let e = Entry {
+            cost_cohort: contrib.trace.map_or(0, |t| t.cohorts[self.cost_dim]),
+            row,
+            contrib,
+            matched,
+        };
+        self.link(&e);
+        self.rows.insert(trace.id, e);
+    }
+
+    fn matches(&self, row: &TraceRow, trace: &Trace) -> bool {
+        match &self.query {
+            None => true,
+            Some(q) => q.matches(row, &mut |needle| trace_contains(trace, needle)),
+        }
+    }
+
+    /// Sets (or clears) the filter; re-evaluates every held row, reading content from the store
+    /// only when the query has free text.
+    pub fn set_query(&mut self, query: Option<Query>, store: &TraceStore) {
+        self.query = query.filter(|q| !q.is_empty());
+        let needs_content = self.query.as_ref().is_some_and(Query::needs_content);
+        let mut results = Vec::with_capacity(self.rows.len());
+        for (id, e) in &self.rows {
+            let matched = match (&self.query, needs_content) {
+                (None, _) => true,
+                (Some(q), false) => q.matches(&e.row, &mut |_| false),
+                (Some(q), true) => match store.trace(id) {
+                    Some(t) => q.matches(&e.row, &mut |needle| trace_contains(t, needle)),
+                    None => q.matches(&e.row, &mut |_| false),
+                },
+            };
+            results.push((*id, matched));
+        }
+        for (id, matched) in results {
+            if let Some(e) = self.rows.get_mut(&id) {
+                e.matched = matched;
+            }
+        }
+        self.resort();
+    }
+
+    pub fn set_sort(&mut self, sort: SortKey) {
+        if sort != self.sort {
+            self.sort = sort;
+            self.resort();
+        }
+    }
+
+    fn resort(&mut self) {
+        let sort = self.sort;
+        self.sorted = self
+            .rows
+            .values()
+            .filter(|e| e.matched)
+            .map(|e| (sort.key(&e.row), e.row.seq, e.row.id))
+            .collect();
+    }
+
+    /// Groups the outlier baselines by another dimension (an index into [`DIMS`]).
+    pub fn set_cost_dim(&mut self, dim: usize) {
+        let dim = dim % DIMS.len();
+        if dim == self.cost_dim {
+            return;
+        }
+        self.cost_dim = dim;
+        self.by_cost.clear();
+        let entries: Vec<TraceId> = self.rows.keys().copied().collect();
+        for id in entries {
+            if let Some(mut e) = self.rows.remove(&id) {
+                e.cost_cohort = e.contrib.trace.map_or(0, |t| t.cohorts[dim]);
+                if let Some(c) = cost_units(e.row.cost_usd) {
+                    let i = e.cost_cohort as usize;
+                    if self.by_cost.len() <= i {
+                        self.by_cost.resize_with(i + 1, BTreeSet::new);
+                    }
+                    self.by_cost[i].insert((c, e.row.seq, e.row.id));
+                }
+                self.rows.insert(id, e);
+            }
+        }
+    }
+
+    /// Ids of the filtered rows in display order (largest key first), from `start`.
+    pub fn page(&self, start: usize, n: usize) -> impl Iterator<Item = &TraceRow> {
+        self.sorted
+            .iter()
+            .rev()
+            .skip(start)
+            .take(n)
+            .filter_map(|(_, _, id)| self.row(id))
+    }
+
+    /// Display position of a row among the filtered rows; costs O(position).
+    pub fn position(&self, id: &TraceId) -> Option<usize> {
+        let e = self.rows.get(id).filter(|e| e.matched)?;
+        let k = (self.sort.key(&e.row), e.row.seq, e.row.id);
+        Some(self.sorted.range(k..).count() - 1)
+    }
+
+    /// The traces furthest above their cohort's cost baseline (median and MAD of trace cost
+    /// over the window), most extreme first.
+    pub fn outliers(&self, reader: &mut Reader, window: Window, limit: usize) -> Vec<Outlier> {
+        const PER_COHORT: usize = 3;
+        const WALK: usize = 64;
+        let now = self.series.newest();
+        let from = now.saturating_sub(window.secs - 1) * 1_000_000_000;
+        let dim = self.series.dim(self.cost_dim);
+        let mut out = Vec::new();
+        for (i, set) in self.by_cost.iter().enumerate() {
+            if set.is_empty() {
+                continue;
+            }
+            let stats = reader.stats(dim.series(i as u16), window, now, false);
+            let Some((median, mad)) = stats.cost else { continue };
+            let recent = set
+                .iter()
+                .rev()
+                .take(WALK)
+                .filter_map(|(_, _, id)| self.row(id))
+                .filter(|r| r.start_unix_nano >= from)
+                .take(PER_COHORT);
+            for row in recent {
+                let cost = row.cost_usd.unwrap_or(0.0);
+                let median_usd = median as f64 / COST_UNITS;
+                out.push(Outlier {
+                    row: row.clone(),
+                    cohort: dim.name(i as u16).clone(),
+                    median_usd,
+                    mad_usd: mad as f64 / COST_UNITS,
+                    multiple: if median_usd > 0.0 {
+                        cost / median_usd
+                    } else {
+                        f64::INFINITY
+                    },
+                });
+            }
+        }
+        out.sort_by(|a, b| {
+            b.multiple.total_cmp(&a.multiple).then(
+                b.row
+                    .cost_usd
+                    .unwrap_or(0.0)
+                    .total_cmp(&a.row.cost_usd.unwrap_or(0.0)),
+            )
+        });
+        out.truncate(limit);
+        out
+    }
+
+    /// Estimated heap bytes of the index (rows, orderings, series).
+    pub fn bytes(&self) -> usize {
+        let per_row = size_of::<(TraceId, Entry)>() + 16 + 3 * size_of::<Ordered>();
+        self.rows.len() * per_row
+            + self
+                .rows
+                .values()
+                .map(|e| {
+                    e.contrib.calls.capacity() * size_of::<CallSample>()
+                        + (e.row.models.len() + e.row.providers.len()) * 16
+                        + e.row.verdicts.capacity() * size_of::<super::row::VerdictMark>()
+                })
+                .sum::<usize>()
+            + self.series.bytes()
+    }
+}
+
+/// The samples a trace puts into the series, with cohort values resolved the way the rows show
+/// them: route and tenant from the trace, the model and service of each call its own.
+fn contribution(series: &mut Series, trace: &Trace, row: &TraceRow) -> Contribution {
+    let primary = trace
+        .spans
+        .iter()
+        .filter_map(|s| {
+            let sem = s.sem.as_deref()?;
+            Some((sem.cost_usd.unwrap_or(-1.0), sem.model()?))
+        })
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, m)| m.clone());
+    let values = |model: Option<&Sym>, service: &Sym| {
+        let mut v: [Option<Sym>; 4] = Default::default();
+        for (d, key) in DIMS.iter().enumerate() {
+            v[d] = match key {
+                crate::semconv::cohort::CohortKey::Model => model.cloned(),
+                crate::semconv::cohort::CohortKey::Route => row.route.clone(),
+                crate::semconv::cohort::CohortKey::Service => Some(service.clone()),
+                crate::semconv::cohort::CohortKey::Tenant => row.tenant.clone(),
+                _ => None,
+            };
+        }
+        v
+    };
+    let trace_values = values(primary.as_ref(), &row.service);
+    let trace_sample = (!trace.spans.is_empty()).then(|| TraceSample {
+        second: row.start_unix_nano / 1_000_000_000,
+        error: row.is_error(),
+        cost: cost_units(row.cost_usd),
+        tokens: row.tokens(),
+        cohorts: series.cohorts(trace_values.each_ref().map(Option::as_ref)),
+    });
+    let mut calls = Vec::new();
+    for s in &trace.spans {
+        let Some(sem) = s.sem.as_deref() else { continue };
+        if !sem.kind.is_model_call() {
+            continue;
+        }
+        let v = values(sem.model(), &s.resource.service);
+        calls.push(CallSample {
+            second: s.end_unix_nano / 1_000_000_000,
+            dur_us: s.duration_nanos() / 1000,
+            ttft_us: sem.ttft_nanos.map(|t| t / 1000),
+            error: s.status == StatusCode::Error,
+            cohorts: series.cohorts(v.each_ref().map(Option::as_ref)),
+        });
+    }
+    Contribution {
+        trace: trace_sample,
+        calls,
+    }
+}
+
+/// Whether any name or string value in the trace (span names, attributes, events, log bodies)
+/// contains `needle` (already lowercased), ignoring ASCII case.
+pub fn trace_contains(trace: &Trace, needle: &str) -> bool {
+    fn value(v: &Value, needle: &str) -> bool {
+        match v {
+            Value::Str(s) => contains_ci(s, needle),
+            Value::Sym(s) => contains_ci(s, needle),
+            Value::Array(a) => a.iter().any(|v| value(v, needle)),
+            Value::Map(m) => m.iter().any(|a| value(&a.value, needle)),
+            _ => false,
+        }
+    }
+    let attrs = |a: &[crate::model::Attr]| a.iter().any(|a| value(&a.value, needle));
+    trace.spans.iter().any(|s| {
+        contains_ci(&s.name, needle)
+            || attrs(&s.attributes)
+            || s.events
+                .iter()
+                .any(|e| contains_ci(&e.name, needle) || attrs(&e.attributes))
+            || s.status_message
+                .as_deref()
+                .is_some_and(|m| contains_ci(m, needle))
+    }) || trace
+        .logs
+        .iter()
+        .any(|l| value(&l.body, needle) || attrs(&l.attributes))
+}
+
+/// `haystack` contains `needle` (lowercase), ignoring ASCII case, without allocating.
+pub fn contains_ci(haystack: &str, needle: &str) -> bool {
+    let (h, n) = (haystack.as_bytes(), needle.as_bytes());
+    if n.is_empty() {
+        return true;
+    }
+    if n.len() > h.len() {
+        return false;
+    }
+    h.windows(n.len())
+        .any(|w| w.iter().zip(n).all(|(a, b)| a.to_ascii_lowercase() == *b))
+}

@@ -1,0 +1,160 @@
+//! One line of the trace list: what the dashboard shows, sorts and filters a trace by, computed
+//! from the held trace when it changes (never per frame).
+
+use crate::intern::Sym;
+use crate::model::{StatusCode, TraceId};
+use crate::semconv::Kind;
+use crate::semconv::cohort::CohortKey;
+use crate::store::Trace;
+
+/// One verdict as the list needs it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VerdictMark {
+    pub name: Sym,
+    pub score: Option<f64>,
+    pub passed: Option<bool>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct TraceRow {
+    pub id: TraceId,
+    /// Arrival order in the store: newer traces have larger numbers.
+    pub seq: u64,
+    pub start_unix_nano: u64,
+    pub duration_nanos: u64,
+    /// The root span's name; `None` while the root has not arrived.
+    pub root_name: Option<Sym>,
+    /// The root's service (else the first span's).
+    pub service: Sym,
+    pub route: Option<Sym>,
+    pub tenant: Option<Sym>,
+    pub prompt_version: Option<Sym>,
+    /// Distinct models called, in first-call order.
+    pub models: Vec<Sym>,
+    pub providers: Vec<Sym>,
+    pub spans: u32,
+    pub llm_calls: u32,
+    pub error_spans: u32,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    /// Sum of the priced calls; `None` when no span is priced.
+    pub cost_usd: Option<f64>,
+    /// Model calls the price table could not price (shown, never treated as free).
+    pub unpriced_calls: u32,
+    /// The span that cost most: its name and cost.
+    pub costliest_span: Option<(Sym, f64)>,
+    /// The model that cost most (else the first called): the trace's model in one word.
+    pub primary_model: Option<Sym>,
+    pub verdicts: Vec<VerdictMark>,
+}
+
+impl TraceRow {
+    pub fn from_trace(trace: &Trace) -> Self {
+        let root = trace.root();
+        let first = root.or(trace.spans.first());
+        let inherited = |key: CohortKey| -> Option<Sym> {
+            // Route and tenant live on the root in most apps, on a child in some.
+            let pick = |s: &crate::model::SpanRecord| {
+                let sem = s.sem.as_deref()?;
+                match key {
+                    CohortKey::Route => sem.route.clone(),
+                    CohortKey::Tenant => sem.tenant.clone(),
+                    CohortKey::PromptVersion => sem.prompt_version.clone(),
+                    _ => None,
+                }
+            };
+            root.and_then(pick).or_else(|| trace.spans.iter().find_map(pick))
+        };
+        let mut row = TraceRow {
+            id: trace.id,
+            seq: trace.seq,
+            start_unix_nano: if trace.spans.is_empty() {
+                0
+            } else {
+                trace.start_unix_nano
+            },
+            duration_nanos: trace.end_unix_nano.saturating_sub(trace.start_unix_nano),
+            root_name: root.map(|r| r.name.clone()),
+            service: first.map_or_else(|| Sym::from(""), |s| s.resource.service.clone()),
+            route: inherited(CohortKey::Route),
+            tenant: inherited(CohortKey::Tenant),
+            prompt_version: inherited(CohortKey::PromptVersion),
+            models: Vec::new(),
+            providers: Vec::new(),
+            spans: trace.spans.len() as u32,
+            llm_calls: 0,
+            error_spans: 0,
+            input_tokens: 0,
+            output_tokens: 0,
+            cost_usd: None,
+            unpriced_calls: 0,
+            costliest_span: None,
+            primary_model: None,
+            verdicts: Vec::new(),
+        };
+        for span in &trace.spans {
+            if span.status == StatusCode::Error {
+                row.error_spans += 1;
+            }
+            let Some(sem) = span.sem.as_deref() else { continue };
+            if sem.kind.is_model_call() || sem.kind == Kind::Llm {
+                row.llm_calls += 1;
+                if let Some(m) = sem.model()
+                    && !row.models.contains(m)
+                {
+                    row.models.push(m.clone());
+                }
+                if let Some(p) = &sem.provider
+                    && !row.providers.contains(p)
+                {
+                    row.providers.push(p.clone());
+                }
+                if sem.unpriced {
+                    row.unpriced_calls += 1;
+                }
+            }
+            if let Some(u) = sem.usage {
+                row.input_tokens += u.input;
+                row.output_tokens += u.output;
+            }
+            if let Some(c) = sem.cost_usd {
+                *row.cost_usd.get_or_insert(0.0) += c;
+                if row.costliest_span.as_ref().is_none_or(|(_, best)| c > *best) {
+                    row.costliest_span = Some((span.name.clone(), c));
+                    if let Some(m) = sem.model() {
+                        row.primary_model = Some(m.clone());
+                    }
+                }
+            }
+        }
+        if row.primary_model.is_none() {
+            row.primary_model = row.models.first().cloned();
+        }
+        row.verdicts = trace
+            .verdicts
+            .iter()
+            .map(|v| VerdictMark {
+                name: v.name.clone(),
+                score: v.score,
+                passed: v.passed,
+            })
+            .collect();
+        row
+    }
+
+    pub fn tokens(&self) -> u64 {
+        self.input_tokens + self.output_tokens
+    }
+
+    pub fn failed_verdicts(&self) -> usize {
+        self.verdicts.iter().filter(|v| v.passed == Some(false)).count()
+    }
+
+    pub fn passed_verdicts(&self) -> usize {
+        self.verdicts.iter().filter(|v| v.passed == Some(true)).count()
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.error_spans > 0
+    }
+}

@@ -1,0 +1,534 @@
+//! Windowed aggregates per cohort in event time: for each cohort value (a model, a route, a
+//! service, a tenant) two rings of time slots, 1 s for the last 10 minutes and 30 s for the
+//! last 2 hours, enough for any of the 1/5/15/60-minute windows and the window before it.
+//! A trace contributes samples (the trace itself and each of its model calls); when the trace
+//! changes its old samples are taken out and the new ones put in, so the root span arriving
+//! last (the usual OTel order) still moves its calls into the right route.
+
+use super::hist::{Merged, SparseHist};
+use crate::intern::Sym;
+use crate::semconv::cohort::CohortKey;
+use foldhash::HashMap;
+use std::sync::Arc;
+
+/// The cohort dimensions the dashboard can split by, in the order its key cycles them.
+pub const DIMS: [CohortKey; 4] = [
+    CohortKey::Model,
+    CohortKey::Route,
+    CohortKey::Service,
+    CohortKey::Tenant,
+];
+
+/// Distinct values kept per dimension; later values share one "(other)" row.
+pub const MAX_VALUES: usize = 64;
+
+/// Trace cost is kept in these units per USD in histograms (0.1 micro-dollar resolution).
+pub const COST_UNITS: f64 = 1e7;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Window {
+    pub secs: u64,
+}
+
+impl Window {
+    pub const CHOICES: [u64; 4] = [60, 300, 900, 3600];
+
+    pub fn label(self) -> String {
+        format!("{}m", self.secs / 60)
+    }
+}
+
+/// One trace's sample, placed at its start second.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TraceSample {
+    pub second: u64,
+    pub error: bool,
+    /// Cost in [`COST_UNITS`]; `None` when nothing in the trace was priced.
+    pub cost: Option<u64>,
+    pub tokens: u64,
+    pub cohorts: [u16; 4],
+}
+
+/// One model call's sample, placed at its end second.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CallSample {
+    pub second: u64,
+    pub dur_us: u64,
+    pub ttft_us: Option<u64>,
+    pub error: bool,
+    pub cohorts: [u16; 4],
+}
+
+/// What one trace has put into the series, kept so it can be taken out again.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Contribution {
+    pub trace: Option<TraceSample>,
+    pub calls: Vec<CallSample>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Slot {
+    pub traces: u32,
+    pub trace_errors: u32,
+    pub calls: u32,
+    pub call_errors: u32,
+    pub tokens: u64,
+    pub dur: SparseHist,
+    pub ttft: SparseHist,
+    pub cost: SparseHist,
+}
+
+impl Slot {
+    fn bytes(&self) -> usize {
+        size_of::<Slot>() + self.dur.bytes() + self.ttft.bytes() + self.cost.bytes()
+    }
+}
+
+#[derive(Debug)]
+struct Ring {
+    res: u64,
+    /// Slot time (`second / res`) each position holds; 0 = never used.
+    stamps: Vec<u64>,
+    slots: Vec<Option<Box<Slot>>>,
+}
+
+impl Ring {
+    fn new(res: u64, len: usize) -> Self {
+        Self {
+            res,
+            stamps: vec![0; len],
+            slots: (0..len).map(|_| None).collect(),
+        }
+    }
+
+    fn len(&self) -> u64 {
+        self.stamps.len() as u64
+    }
+
+    /// The slot for `second`, created (recycling an older one) when `create`; `None` when the
+    /// second is older than the ring reaches relative to `newest`.
+    fn slot_mut(&mut self, second: u64, newest: u64, create: bool) -> Option<&mut Slot> {
+        let t = second / self.res;
+        if t + self.len() <= newest / self.res {
+            return None;
+        }
+        let i = (t % self.len()) as usize;
+        if self.stamps[i] != t {
+            if !create || self.stamps[i] > t {
+                return None;
+            }
+            self.stamps[i] = t;
+            self.slots[i] = None;
+        }
+        Some(self.slots[i].get_or_insert_with(Box::default))
+    }
+
+    fn slot(&self, t: u64) -> Option<&Slot> {
+        let i = (t % self.len()) as usize;
+        (self.stamps[i] == t && t != 0)
+            .then(|| self.slots[i].as_deref())
+            .flatten()
+    }
+
+    fn bytes(&self) -> usize {
+        self.stamps.len() * 16 + self.slots.iter().flatten().map(|s| s.bytes()).sum::<usize>()
+    }
+}
+
+/// The two rings of one cohort value.
+#[derive(Debug)]
+pub struct CohortSeries {
+    fine: Ring,
+    coarse: Ring,
+}
+
+impl Default for CohortSeries {
+    fn default() -> Self {
+        Self {
+            fine: Ring::new(1, 600),
+            coarse: Ring::new(30, 240),
+        }
+    }
+}
+
+impl CohortSeries {
+    fn update(&mut self, second: u64, newest: u64, add: bool, f: impl Fn(&mut Slot, bool)) {
+        for ring in [&mut self.fine, &mut self.coarse] {
+            if let Some(slot) = ring.slot_mut(second, newest, add) {
+                f(slot, add);
+            }
+        }
+    }
+
+    /// The ring that covers `window` and the window before it, and the slot times of `window`
+    /// ending at `newest` (oldest first).
+    fn span(&self, window: Window, newest: u64, previous: bool) -> (&Ring, std::ops::RangeInclusive<u64>) {
+        let ring = if window.secs * 2 <= self.fine.len() * self.fine.res {
+            &self.fine
+        } else {
+            &self.coarse
+        };
+        let n = window.secs.div_ceil(ring.res).max(1);
+        let mut last = newest / ring.res;
+        if previous {
+            last = last.saturating_sub(n);
+        }
+        (ring, last.saturating_sub(n - 1).max(1)..=last)
+    }
+
+    /// Slots of the window (or the one before it), oldest first; gaps are `None`.
+    pub fn slots(&self, window: Window, newest: u64, previous: bool) -> impl Iterator<Item = Option<&Slot>> {
+        let (ring, range) = self.span(window, newest, previous);
+        range.map(move |t| ring.slot(t))
+    }
+
+    /// Seconds one slot of `window` covers.
+    pub fn resolution(&self, window: Window) -> u64 {
+        self.span(window, 0, false).0.res
+    }
+
+    fn bytes(&self) -> usize {
+        self.fine.bytes() + self.coarse.bytes()
+    }
+}
+
+/// The values seen for one dimension, each with its series.
+#[derive(Debug, Default)]
+pub struct Dim {
+    names: Vec<Sym>,
+    ids: HashMap<Sym, u16>,
+    series: Vec<CohortSeries>,
+}
+
+impl Dim {
+    /// The id for `value` (`None` = the value is missing), creating it while there is room.
+    fn id(&mut self, value: Option<&Sym>) -> u16 {
+        let name: Sym = match value {
+            Some(v) => v.clone(),
+            None => Arc::from("(none)"),
+        };
+        if let Some(id) = self.ids.get(&name) {
+            return *id;
+        }
+        let name = if self.names.len() >= MAX_VALUES {
+            let other: Sym = Arc::from("(other)");
+            if let Some(id) = self.ids.get(&other) {
+                return *id;
+            }
+            other
+        } else {
+            name
+        };
+        let id = self.names.len() as u16;
+        self.names.push(name.clone());
+        self.ids.insert(name, id);
+        self.series.push(CohortSeries::default());
+        id
+    }
+
+    pub fn name(&self, id: u16) -> &Sym {
+        &self.names[id as usize]
+    }
+
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    pub fn series(&self, id: u16) -> &CohortSeries {
+        &self.series[id as usize]
+    }
+}
+
+/// All cohort series plus the total.
+#[derive(Debug, Default)]
+pub struct Series {
+    pub total: CohortSeries,
+    dims: [Dim; 4],
+    newest: u64,
+}
+
+impl Series {
+    /// The newest event second seen: the dashboard's clock.
+    pub fn newest(&self) -> u64 {
+        self.newest
+    }
+
+    pub fn dim(&self, d: usize) -> &Dim {
+        &self.dims[d]
+    }
+
+    /// Cohort ids of the values given in [`DIMS`] order.
+    pub fn cohorts(&mut self, values: [Option<&Sym>; 4]) -> [u16; 4] {
+        std::array::from_fn(|d| self.dims[d].id(values[d]))
+    }
+
+    pub fn add(&mut self, c: &Contribution) {
+        let newest = c
+            .calls
+            .iter()
+            .map(|s| s.second)
+            .chain(c.trace.map(|t| t.second))
+            .max()
+            .unwrap_or(0);
+        self.newest = self.newest.max(newest);
+        self.apply(c, true);
+    }
+
+    pub fn remove(&mut self, c: &Contribution) {
+        self.apply(c, false);
+    }
+
+    fn apply(&mut self, c: &Contribution, add: bool) {
+        let newest = self.newest;
+        if let Some(t) = c.trace {
+            let f = |slot: &mut Slot, add: bool| {
+                let d = if add { 1 } else { u32::MAX };
+                slot.traces = slot.traces.wrapping_add(d);
+                if t.error {
+                    slot.trace_errors = slot.trace_errors.wrapping_add(d);
+                }
+                if add {
+                    slot.tokens += t.tokens;
+                } else {
+                    slot.tokens = slot.tokens.saturating_sub(t.tokens);
+                }
+                if let Some(cost) = t.cost {
+                    if add {
+                        slot.cost.add(cost)
+                    } else {
+                        slot.cost.remove(cost)
+                    }
+                }
+            };
+            self.total.update(t.second, newest, add, f);
+            for (d, id) in t.cohorts.iter().enumerate() {
+                self.dims[d].series[*id as usize].update(t.second, newest, add, f);
+            }
+        }
+        for s in &c.calls {
+            let f = |slot: &mut Slot, add: bool| {
+                let d = if add { 1 } else { u32::MAX };
+                slot.calls = slot.calls.wrapping_add(d);
+                if s.error {
+                    slot.call_errors = slot.call_errors.wrapping_add(d);
+                }
+                let hists = [(Some(s.dur_us), &mut slot.dur), (s.ttft_us, &mut slot.ttft)];
+                for (v, h) in hists {
+                    if let Some(v) = v {
+                        if add { h.add(v) } else { h.remove(v) }
+                    }
+                }
+            };
+            self.total.update(s.second, newest, add, f);
+            for (d, id) in s.cohorts.iter().enumerate() {
+                self.dims[d].series[*id as usize].update(s.second, newest, add, f);
+            }
+        }
+    }
+
+    pub fn bytes(&self) -> usize {
+        self.total.bytes()
+            + self
+                .dims
+                .iter()
+                .flat_map(|d| d.series.iter())
+                .map(CohortSeries::bytes)
+                .sum::<usize>()
+    }
+}
+
+/// Quantiles of a window's call durations and TTFTs, read through a reusable scratch.
+#[derive(Default)]
+pub struct Reader {
+    scratch: Merged,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct WindowStats {
+    pub traces: u64,
+    pub trace_errors: u64,
+    pub calls: u64,
+    pub call_errors: u64,
+    pub tokens: u64,
+    /// p50, p95, p99 of call durations, µs.
+    pub latency: Option<[u64; 3]>,
+    pub ttft: Option<[u64; 3]>,
+    /// Median and MAD of trace cost, in [`COST_UNITS`], and how many priced traces.
+    pub cost: Option<(u64, u64)>,
+    pub priced_traces: u64,
+}
+
+const QS: [f64; 3] = [0.5, 0.95, 0.99];
+
+impl Reader {
+    /// Totals and quantiles over the window (or the one before it).
+    pub fn stats(&mut self, s: &CohortSeries, window: Window, newest: u64, previous: bool) -> WindowStats {
+        let mut out = WindowStats::default();
+        let slots: Vec<&Slot> = s.slots(window, newest, previous).flatten().collect();
+        for slot in &slots {
+            out.traces += u64::from(slot.traces);
+            out.trace_errors += u64::from(slot.trace_errors);
+            out.calls += u64::from(slot.calls);
+            out.call_errors += u64::from(slot.call_errors);
+            out.tokens += slot.tokens;
+        }
+        out.latency = self.merged(&slots, |s| &s.dur).quantiles(QS);
+        out.ttft = self.merged(&slots, |s| &s.ttft).quantiles(QS);
+        let m = self.merged(&slots, |s| &s.cost);
+        out.priced_traces = m.count();
+        out.cost = m.median_mad();
+        out
+    }
+
+    fn merged(&mut self, slots: &[&Slot], pick: impl Fn(&Slot) -> &SparseHist) -> &mut Merged {
+        self.scratch.reset();
+        for s in slots {
+            self.scratch.add(pick(s));
+        }
+        &mut self.scratch
+    }
+
+    /// p99 call duration (µs) per point, `points` points across the window; `None` for a point
+    /// with no calls.
+    pub fn p99_spark(
+        &mut self,
+        s: &CohortSeries,
+        window: Window,
+        newest: u64,
+        points: usize,
+    ) -> Vec<Option<u64>> {
+        let slots: Vec<Option<&Slot>> = s.slots(window, newest, false).collect();
+        groups(slots.len(), points)
+            .map(|r| {
+                self.scratch.reset();
+                for slot in slots[r].iter().flatten() {
+                    self.scratch.add(&slot.dur);
+                }
+                self.scratch.quantiles([0.99]).map(|[p]| p)
+            })
+            .collect()
+    }
+
+    /// Traces and error traces per point across the window.
+    pub fn volume(s: &CohortSeries, window: Window, newest: u64, points: usize) -> Vec<(u64, u64)> {
+        let slots: Vec<Option<&Slot>> = s.slots(window, newest, false).collect();
+        groups(slots.len(), points)
+            .map(|r| {
+                slots[r].iter().flatten().fold((0, 0), |(t, e), s| {
+                    (t + u64::from(s.traces), e + u64::from(s.trace_errors))
+                })
+            })
+            .collect()
+    }
+}
+
+/// `n` items split into at most `points` contiguous groups of near-equal size.
+fn groups(n: usize, points: usize) -> impl Iterator<Item = std::ops::Range<usize>> {
+    let points = points.clamp(1, n.max(1));
+    (0..points).map(move |g| g * n / points..(g + 1) * n / points)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0: u64 = 1_800_000_000;
+
+    fn call(series: &mut Series, model: &str, second: u64, dur_ms: u64) -> Contribution {
+        let m: Sym = Arc::from(model);
+        let cohorts = series.cohorts([Some(&m), None, None, None]);
+        Contribution {
+            trace: Some(TraceSample {
+                second,
+                error: false,
+                cost: Some(dur_ms * 100),
+                tokens: 10,
+                cohorts,
+            }),
+            calls: vec![CallSample {
+                second,
+                dur_us: dur_ms * 1000,
+                ttft_us: Some(dur_ms * 100),
+                error: false,
+                cohorts,
+            }],
+        }
+    }
+
+    #[test]
+    fn window_quantiles_and_the_previous_window() {
+        let mut s = Series::default();
+        for i in 0..60 {
+            let c = call(&mut s, "gpt-4o", T0 + i, 100);
+            s.add(&c);
+        }
+        for i in 60..120 {
+            let c = call(&mut s, "gpt-4o", T0 + i, 400);
+            s.add(&c);
+        }
+        let w = Window { secs: 60 };
+        let mut r = Reader::default();
+        let now = r.stats(s.dim(0).series(0), w, s.newest(), false);
+        let prev = r.stats(s.dim(0).series(0), w, s.newest(), true);
+        assert_eq!((now.calls, prev.calls), (60, 60));
+        let p50 = now.latency.unwrap()[0] as f64;
+        assert!((p50 / 400_000.0 - 1.0).abs() < 0.07, "{p50}");
+        assert!((prev.latency.unwrap()[0] as f64 / 100_000.0 - 1.0).abs() < 0.07);
+        assert_eq!(now.tokens, 600);
+        // The 60-minute window reads the 30 s ring and sees both minutes.
+        let hour = r.stats(&s.total, Window { secs: 3600 }, s.newest(), false);
+        assert_eq!(hour.calls, 120);
+        assert_eq!(s.total.resolution(Window { secs: 3600 }), 30);
+    }
+
+    #[test]
+    fn a_contribution_taken_out_leaves_nothing_behind() {
+        let mut s = Series::default();
+        let c = call(&mut s, "gpt-4o", T0, 100);
+        s.add(&c);
+        s.remove(&c);
+        let mut r = Reader::default();
+        let st = r.stats(&s.total, Window { secs: 60 }, s.newest(), false);
+        assert_eq!(st, WindowStats::default());
+    }
+
+    #[test]
+    fn cohort_values_are_bounded() {
+        let mut s = Series::default();
+        for i in 0..(MAX_VALUES + 10) {
+            let m: Sym = Arc::from(format!("model-{i}").as_str());
+            s.cohorts([Some(&m), None, None, None]);
+        }
+        assert_eq!(s.dim(0).len(), MAX_VALUES + 1);
+        assert_eq!(&**s.dim(0).name(MAX_VALUES as u16), "(other)");
+    }
+
+    #[test]
+    fn sparkline_points_split_the_window() {
+        let mut s = Series::default();
+        for i in 0..60 {
+            let c = call(&mut s, "m", T0 + i, if i < 30 { 100 } else { 1000 });
+            s.add(&c);
+        }
+        let spark = Reader::default().p99_spark(&s.total, Window { secs: 60 }, s.newest(), 2);
+        assert_eq!(spark.len(), 2);
+        assert!(spark[0].unwrap() < spark[1].unwrap());
+        let vol = Reader::volume(&s.total, Window { secs: 60 }, s.newest(), 6);
+        assert_eq!(vol.iter().map(|v| v.0).sum::<u64>(), 60);
+    }
+
+    #[test]
+    fn data_older_than_the_rings_is_not_counted() {
+        let mut s = Series::default();
+        let late = call(&mut s, "m", T0 + 10_000, 100);
+        s.add(&late);
+        let old = call(&mut s, "m", T0, 100);
+        s.add(&old);
+        let st = Reader::default().stats(&s.total, Window { secs: 3600 }, s.newest(), false);
+        assert_eq!(st.calls, 1);
+    }
+}

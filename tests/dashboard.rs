@@ -1,0 +1,332 @@
+//! The real dashboard on ratatui's `TestBackend`, fed deterministic demo traffic (fixed seed and
+//! start time, so the clock is fixed too): insta snapshots at 80x24 and 160x48 of the empty,
+//! populated, filtered, paused and help screens and of each theme, plus key and mouse handling
+//! and selection stability while traces arrive.
+
+use llmwatch::config::split_budget;
+use llmwatch::cost::CostTable;
+use llmwatch::demo::run::{fill, local_pipeline};
+use llmwatch::ingest::handoff::Pipeline;
+use llmwatch::semconv::SemconvConfig;
+use llmwatch::ui::app::{App, Feed};
+use llmwatch::ui::state::Pane;
+use llmwatch::ui::theme::{ColorDepth, Theme};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{
+    Event, KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
+use std::sync::Arc;
+
+/// 2027-01-15 08:00:00 UTC.
+const START: u64 = 1_800_000_000_000_000_000;
+
+fn pipeline() -> Arc<Pipeline> {
+    let (store, handoff) = split_budget(200_000, 512 << 20);
+    local_pipeline(
+        store,
+        handoff,
+        Arc::new(SemconvConfig::default()),
+        Arc::new(CostTable::bundled()),
+    )
+}
+
+/// Three minutes of demo traffic at 20 spans/s (the cost spike starts at 60 s).
+fn populated() -> Arc<Pipeline> {
+    let p = pipeline();
+    fill(&p, 42, 20.0, START, 180);
+    p
+}
+
+fn app(p: &Arc<Pipeline>, theme: &str) -> App {
+    let theme = Theme::load(Some(theme)).unwrap().for_depth(ColorDepth::TrueColor);
+    App::new(
+        p.clone(),
+        Feed::Live {
+            listen: "grpc 127.0.0.1:4317 · http 127.0.0.1:4318".into(),
+        },
+        theme,
+    )
+}
+
+fn draw(app: &mut App, w: u16, h: u16) -> Terminal<TestBackend> {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| app.draw(f)).unwrap();
+    t
+}
+
+fn screen(app: &mut App, w: u16, h: u16) -> String {
+    draw(app, w, h).backend().to_string()
+}
+
+fn press(app: &mut App, code: KeyCode) {
+    app.handle(&Event::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+}
+
+fn type_str(app: &mut App, s: &str) {
+    for c in s.chars() {
+        press(app, KeyCode::Char(c));
+    }
+}
+
+#[test]
+fn empty_screens() {
+    let p = pipeline();
+    let mut a = app(&p, "dark");
+    insta::assert_snapshot!("empty_80x24", screen(&mut a, 80, 24));
+    insta::assert_snapshot!("empty_160x48", screen(&mut a, 160, 48));
+}
+
+#[test]
+fn populated_screens() {
+    let p = populated();
+    let mut a = app(&p, "dark");
+    let small = screen(&mut a, 80, 24);
+    assert!(small.contains("Traces"), "{small}");
+    insta::assert_snapshot!("populated_80x24", small);
+    let big = screen(&mut a, 160, 48);
+    for pane in ["Volume 5m", "Latency by model", "Cost outliers", "Traces"] {
+        assert!(big.contains(pane), "{pane} missing:\n{big}");
+    }
+    insta::assert_snapshot!("populated_160x48", big);
+}
+
+#[test]
+fn windows_and_cohorts_switch() {
+    let p = populated();
+    let mut a = app(&p, "dark");
+    press(&mut a, KeyCode::Char('w'));
+    press(&mut a, KeyCode::Char('c'));
+    press(&mut a, KeyCode::Char('v'));
+    let s = screen(&mut a, 160, 48);
+    assert!(s.contains("Volume 15m · by service"), "{s}");
+    assert!(s.contains("Latency by route · 15m"), "{s}");
+    assert!(s.contains("/support/refund"), "{s}");
+    insta::assert_snapshot!("window_15m_by_route_160x48", s);
+}
+
+#[test]
+fn filtered_screens_and_inline_errors() {
+    let p = populated();
+    let mut a = app(&p, "dark");
+    press(&mut a, KeyCode::Char('/'));
+    type_str(&mut a, "cost>abc");
+    let typing = screen(&mut a, 80, 24);
+    assert!(typing.contains("/cost>abc"), "{typing}");
+    assert!(typing.contains('✗'), "the parse error shows inline:\n{typing}");
+    press(&mut a, KeyCode::Enter);
+    assert!(
+        a.ui.filter.editing,
+        "Enter on an invalid query keeps the editor open"
+    );
+    a.handle(&Event::Key(KeyEvent::new(
+        KeyCode::Char('u'),
+        KeyModifiers::CONTROL,
+    )));
+    type_str(&mut a, "route:/support/refund cost>0.02");
+    press(&mut a, KeyCode::Enter);
+    assert!(!a.ui.filter.editing);
+    assert!(
+        !a.index.is_empty() && a.index.len() < a.index.total(),
+        "{} of {}",
+        a.index.len(),
+        a.index.total()
+    );
+    let shown = screen(&mut a, 160, 48);
+    assert!(
+        shown.contains("filter: route:/support/refund cost>0.02"),
+        "{shown}"
+    );
+    insta::assert_snapshot!("filtered_160x48", shown);
+    insta::assert_snapshot!("filtered_80x24", screen(&mut a, 80, 24));
+    press(&mut a, KeyCode::Esc);
+    assert_eq!(a.index.len(), a.index.total(), "Esc clears the filter");
+}
+
+#[test]
+fn pause_freezes_the_view_and_counts_what_arrives() {
+    let p = pipeline();
+    fill(&p, 42, 20.0, START, 60);
+    let mut a = app(&p, "dark");
+    let before = a.index.total();
+    press(&mut a, KeyCode::Char(' '));
+    // More traffic arrives while paused: the list does not move, the badge counts it.
+    fill(&p, 43, 20.0, START + 60_000_000_000, 30);
+    a.sync();
+    a.tick_status();
+    assert_eq!(a.index.total(), before, "frozen");
+    let s = screen(&mut a, 80, 24);
+    assert!(s.contains("PAUSED +"), "{s}");
+    insta::assert_snapshot!("paused_80x24", s);
+    press(&mut a, KeyCode::Char(' '));
+    assert!(a.index.total() > before, "resuming catches up");
+}
+
+#[test]
+fn help_overlay_lists_the_keys_of_the_focused_pane() {
+    let p = populated();
+    let mut a = app(&p, "dark");
+    press(&mut a, KeyCode::Char('?'));
+    let s = screen(&mut a, 80, 24);
+    assert!(s.contains("Keys") && s.contains("sort by time"), "{s}");
+    insta::assert_snapshot!("help_80x24", s);
+    press(&mut a, KeyCode::Char('x'));
+    assert!(!a.ui.help, "any key closes the help");
+    press(&mut a, KeyCode::Tab);
+    press(&mut a, KeyCode::Char('?'));
+    let s = screen(&mut a, 160, 48);
+    assert!(
+        s.contains("split: all, by service, by model"),
+        "volume pane keys:\n{s}"
+    );
+    insta::assert_snapshot!("help_volume_160x48", s);
+}
+
+#[test]
+fn each_theme_with_its_colours() {
+    let p = populated();
+    for name in Theme::builtin_names() {
+        let mut a = app(&p, name);
+        let t = draw(&mut a, 80, 24);
+        // The buffer's Debug form lists the text and every style change: colours are checked.
+        insta::assert_debug_snapshot!(format!("theme_{name}_80x24"), t.backend().buffer());
+    }
+}
+
+#[test]
+fn no_color_leaves_no_colour_in_the_buffer() {
+    let p = populated();
+    let theme = Theme::load(None).unwrap().for_depth(ColorDepth::None);
+    let mut a = App::new(p.clone(), Feed::Demo { rate: 20.0 }, theme);
+    let t = draw(&mut a, 80, 24);
+    let buf = t.backend().buffer();
+    for cell in buf.content() {
+        assert_eq!(cell.fg, ratatui::style::Color::Reset, "{cell:?}");
+        assert_eq!(cell.bg, ratatui::style::Color::Reset, "{cell:?}");
+    }
+}
+
+#[test]
+fn sort_switch_orders_the_list() {
+    let p = populated();
+    let mut a = app(&p, "dark");
+    press(&mut a, KeyCode::Char('s'));
+    let s = screen(&mut a, 160, 48);
+    assert!(s.contains("sort: duration"), "{s}");
+    let durs: Vec<u64> = a.index.page(0, 50).map(|r| r.duration_nanos).collect();
+    assert!(durs.windows(2).all(|w| w[0] >= w[1]), "longest first: {durs:?}");
+    press(&mut a, KeyCode::Char('s'));
+    let costs: Vec<f64> = a.index.page(0, 50).map(|r| r.cost_usd.unwrap_or(0.0)).collect();
+    assert!(costs.windows(2).all(|w| w[0] >= w[1]), "dearest first: {costs:?}");
+    press(&mut a, KeyCode::Char('S'));
+    assert!(screen(&mut a, 160, 48).contains("sort: duration"), "S goes back");
+}
+
+#[test]
+fn focus_moves_with_tab_and_mouse() {
+    let p = populated();
+    let mut a = app(&p, "dark");
+    screen(&mut a, 160, 48);
+    assert_eq!(a.ui.focus, Pane::Traces);
+    press(&mut a, KeyCode::Tab);
+    assert_eq!(a.ui.focus, Pane::Volume);
+    a.handle(&Event::Key(KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT)));
+    assert_eq!(a.ui.focus, Pane::Traces);
+    let lat = a.ui.areas.latency;
+    a.handle(&Event::Mouse(MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column: lat.x + 2,
+        row: lat.y + 2,
+        modifiers: KeyModifiers::NONE,
+    }));
+    assert_eq!(a.ui.focus, Pane::Latency);
+    // A click on the fourth trace row selects it.
+    let rows = a.ui.areas.trace_rows;
+    a.handle(&Event::Mouse(MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column: rows.x + 3,
+        row: rows.y + 3,
+        modifiers: KeyModifiers::NONE,
+    }));
+    assert_eq!(a.ui.focus, Pane::Traces);
+    assert_eq!(a.ui.list.cursor, 3);
+    let third = a.index.page(3, 1).next().unwrap().id;
+    assert_eq!(a.ui.list.selected, Some(third));
+}
+
+#[test]
+fn the_selection_stays_on_its_trace_while_traces_arrive() {
+    let p = pipeline();
+    fill(&p, 42, 20.0, START, 60);
+    let mut a = app(&p, "dark");
+    screen(&mut a, 160, 48);
+    press(&mut a, KeyCode::Down);
+    press(&mut a, KeyCode::Char('j'));
+    let chosen = a.ui.list.selected.expect("a selection");
+    assert_eq!(a.ui.list.cursor, 2);
+    let line = a.ui.list.cursor - a.ui.list.offset;
+    // A minute more: newer traces sort above the chosen one.
+    fill(&p, 43, 20.0, START + 60_000_000_000, 60);
+    a.sync();
+    screen(&mut a, 160, 48);
+    assert_eq!(a.ui.list.selected, Some(chosen));
+    assert!(
+        a.ui.list.cursor > 2,
+        "it moved down the list: {}",
+        a.ui.list.cursor
+    );
+    assert_eq!(a.index.page(a.ui.list.cursor, 1).next().unwrap().id, chosen);
+    assert_eq!(
+        a.ui.list.cursor - a.ui.list.offset,
+        line,
+        "and stays on the same screen line"
+    );
+    // g goes back to the top, which follows the newest trace again.
+    press(&mut a, KeyCode::Char('g'));
+    fill(&p, 44, 20.0, START + 120_000_000_000, 10);
+    a.sync();
+    screen(&mut a, 160, 48);
+    assert_eq!(a.ui.list.cursor, 0);
+    assert_eq!(a.ui.list.selected, a.index.page(0, 1).next().map(|r| r.id));
+}
+
+#[test]
+fn enter_on_an_outlier_selects_its_trace() {
+    let p = populated();
+    let mut a = app(&p, "dark");
+    screen(&mut a, 160, 48);
+    press(&mut a, KeyCode::Tab);
+    press(&mut a, KeyCode::Tab);
+    press(&mut a, KeyCode::Tab);
+    assert_eq!(a.ui.focus, Pane::Outliers);
+    press(&mut a, KeyCode::Down);
+    press(&mut a, KeyCode::Enter);
+    assert_eq!(a.ui.focus, Pane::Traces);
+    let id = a.ui.list.selected.expect("selected");
+    screen(&mut a, 160, 48);
+    assert_eq!(
+        a.ui.list.selected,
+        Some(id),
+        "the outlier's trace is selected in the list"
+    );
+}
+
+#[test]
+fn span_content_cannot_drive_the_terminal() {
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+    let p = pipeline();
+    let json = r#"{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"evil\u001b]0;pwned\u0007svc"}}]},"scopeSpans":[{"spans":[{"traceId":"0af7651916cd43dd8448eb211c80319c","spanId":"b7ad6b7169203331","name":"root \u001b[2J\u001b[31mRED","kind":2,"startTimeUnixNano":"1800000000000000000","endTimeUnixNano":"1800000001000000000","attributes":[{"key":"http.route","value":{"stringValue":"/x\u001b[H"}}]}]}]}]}"#;
+    let req: ExportTraceServiceRequest = serde_json::from_str(json).unwrap();
+    llmwatch::ingest::export_traces_with(&p, req, llmwatch::ingest::WhenFull::Wait).unwrap();
+    p.flush();
+    let mut a = app(&p, "dark");
+    let t = draw(&mut a, 160, 48);
+    let s = t.backend().to_string();
+    assert!(s.contains("root RED"), "{s}");
+    for cell in t.backend().buffer().content() {
+        assert!(
+            !cell.symbol().chars().any(|c| c.is_control()),
+            "control character in {cell:?}"
+        );
+    }
+}
