@@ -330,3 +330,38 @@ fn span_content_cannot_drive_the_terminal() {
         );
     }
 }
+
+#[test]
+fn replay_shows_its_position_and_obeys_pause_and_speed_keys() {
+    use llmwatch::replay::{ReplayControl, Speed};
+    use std::sync::atomic::Ordering;
+    let p = populated();
+    let control = Arc::new(ReplayControl::new(Speed::Times(10.0)));
+    control.set_position(START + 122_000_000_000);
+    control.bytes_total.store(400, Ordering::Relaxed);
+    control.bytes_read.store(252, Ordering::Relaxed);
+    let theme = Theme::load(None).unwrap();
+    let mut a = App::new(
+        p.clone(),
+        Feed::Replay {
+            files: "capture.jsonl.gz".into(),
+            control: control.clone(),
+        },
+        theme,
+    );
+    let s = screen(&mut a, 80, 24);
+    assert!(s.contains("REPLAY 10x 08:02:02 (63%)"), "{s}");
+    insta::assert_snapshot!("replay_80x24", s);
+    press(&mut a, KeyCode::Char('+'));
+    assert_eq!(control.speed(), Speed::Times(20.0));
+    press(&mut a, KeyCode::Char('-'));
+    press(&mut a, KeyCode::Char('-'));
+    assert_eq!(control.speed(), Speed::Times(5.0));
+    press(&mut a, KeyCode::Char('p'));
+    assert!(control.paused());
+    assert!(screen(&mut a, 80, 24).contains("REPLAY PAUSED"));
+    press(&mut a, KeyCode::Char('p'));
+    assert!(!control.paused());
+    press(&mut a, KeyCode::Char('?'));
+    assert!(screen(&mut a, 160, 48).contains("replay faster / slower"));
+}

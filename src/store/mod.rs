@@ -274,7 +274,12 @@ impl TraceStore {
     /// Starts (or restarts) logging which traces change, for a reader that keeps its own view.
     /// The reader builds its first view from the whole store, then drains with [`Self::take_changes`].
     pub fn track_changes(&mut self) {
-        self.changes = Some(changes::Changes::default());
+        self.track_changes_limited(changes::MAX_ENTRIES);
+    }
+
+    /// [`Self::track_changes`] with a smaller bound on the log (tests).
+    pub fn track_changes_limited(&mut self, limit: usize) {
+        self.changes = Some(changes::Changes::with_limit(limit));
         for t in self.traces.values_mut() {
             t.dirty = false;
         }
@@ -561,10 +566,10 @@ impl TraceStore {
 
     fn evict_oldest_trace(&mut self) {
         let Some(id) = self.order.pop_front() else { return };
-        if let Some(log) = &mut self.changes {
-            log.push_evicted(id);
-        }
-        if let Some(trace) = self.traces.remove(&id) {
+        let Some(trace) = self.traces.remove(&id) else {
+            return;
+        };
+        {
             self.trace_bytes -= trace.bytes;
             self.stats.spans_evicted += trace.spans.len() as u64;
             self.stats.logs_evicted += trace.logs.len() as u64;
@@ -575,6 +580,13 @@ impl TraceStore {
                 .count() as u64;
             if !trace.spans.is_empty() {
                 self.stats.traces_evicted += 1;
+            }
+        }
+        if let Some(log) = &mut self.changes {
+            if trace.dirty {
+                log.push_evicted_unseen(trace, self.limits.max_bytes / 32);
+            } else {
+                log.push_evicted(id);
             }
         }
     }

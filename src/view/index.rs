@@ -150,9 +150,14 @@ impl TraceIndex {
         if self.changes.is_empty() {
             return false;
         }
-        let changes = std::mem::take(&mut self.changes);
+        let mut changes = std::mem::take(&mut self.changes);
         for id in &changes.evicted {
             self.forget(id);
+        }
+        // Evicted before this reader saw their last state: count them, then let them go.
+        for trace in changes.evicted_unseen.drain(..) {
+            self.update(&trace);
+            self.forget(&trace.id);
         }
         for id in &changes.touched {
             if let Some(trace) = store.trace(id) {
@@ -475,4 +480,242 @@ pub fn contains_ci(haystack: &str, needle: &str) -> bool {
     }
     h.windows(n.len())
         .any(|w| w.iter().zip(n).all(|(a, b)| a.to_ascii_lowercase() == *b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Attr, SpanRecord};
+    use crate::semconv::{Kind, Semantics, TokenUsage};
+    use crate::store::StoreLimits;
+    use crate::store::test_support::span;
+    use std::sync::Arc;
+
+    fn sym(s: &str) -> Sym {
+        Arc::from(s)
+    }
+
+    /// An LLM call span of trace `t` under `parent`, at `start` seconds.
+    fn llm(t: u8, id: u8, parent: u8, start: u64, model: &str, cost: f64) -> SpanRecord {
+        let mut s = span(t, id, Some(parent), start);
+        s.name = sym(&format!("chat {model}"));
+        s.sem = Some(Box::new(Semantics {
+            kind: Kind::Llm,
+            request_model: Some(sym(model)),
+            usage: Some(TokenUsage {
+                input: 100,
+                output: 20,
+                total: 120,
+                ..TokenUsage::default()
+            }),
+            cost_usd: Some(cost),
+            ..Semantics::default()
+        }));
+        s
+    }
+
+    fn root(t: u8, start: u64, route: &str) -> SpanRecord {
+        let mut s = span(t, 1, None, start);
+        s.name = sym("POST /chat");
+        s.sem = Some(Box::new(Semantics {
+            route: Some(sym(route)),
+            ..Semantics::default()
+        }));
+        s
+    }
+
+    fn store() -> TraceStore {
+        TraceStore::new(StoreLimits {
+            max_spans: 1000,
+            max_bytes: 64 << 20,
+        })
+    }
+
+    const W: Window = Window { secs: 300 };
+
+    fn route_calls(index: &TraceIndex, route: &str) -> u64 {
+        let series = index.series();
+        let dim = series.dim(1);
+        (0..dim.len() as u16)
+            .find(|id| &**dim.name(*id) == route)
+            .map_or(0, |id| {
+                Reader::default()
+                    .stats(dim.series(id), W, series.newest(), false)
+                    .calls
+            })
+    }
+
+    #[test]
+    fn a_root_arriving_last_moves_its_calls_into_its_route() {
+        let mut st = store();
+        let mut index = TraceIndex::default();
+        index.sync(&mut st);
+        st.insert_spans([llm(1, 2, 1, 10, "gpt-4o", 0.01)]);
+        assert!(index.sync(&mut st));
+        assert_eq!(route_calls(&index, "(none)"), 1);
+        st.insert_spans([root(1, 9, "/support")]);
+        index.sync(&mut st);
+        assert_eq!(
+            route_calls(&index, "(none)"),
+            0,
+            "the old contribution was taken out"
+        );
+        assert_eq!(route_calls(&index, "/support"), 1);
+        let row = index.row(&crate::model::TraceId([1; 16])).unwrap();
+        assert_eq!(row.route.as_deref(), Some("/support"));
+        assert_eq!(row.root_name.as_deref(), Some("POST /chat"));
+        assert_eq!(row.tokens(), 120);
+        assert!(!index.sync(&mut st), "nothing new");
+    }
+
+    #[test]
+    fn evicted_traces_leave_the_list_but_not_the_window() {
+        let mut st = TraceStore::new(StoreLimits {
+            max_spans: 4,
+            max_bytes: 64 << 20,
+        });
+        let mut index = TraceIndex::default();
+        index.sync(&mut st);
+        for t in 1..=4 {
+            st.insert_spans([root(t, u64::from(t), "/a"), llm(t, 2, 1, u64::from(t), "m", 0.01)]);
+        }
+        index.sync(&mut st);
+        assert_eq!(index.total(), 2, "two traces held");
+        assert_eq!(route_calls(&index, "/a"), 4, "all four calls stay in the window");
+        let ids: Vec<u8> = index.page(0, 10).map(|r| r.id.0[0]).collect();
+        assert_eq!(ids, vec![4, 3], "newest first");
+    }
+
+    #[test]
+    fn an_overflowing_change_log_rebuilds_from_the_store() {
+        let mut st = store();
+        let mut index = TraceIndex::default();
+        index.sync(&mut st);
+        st.track_changes_limited(4);
+        for t in 1..=6 {
+            st.insert_spans([root(t, u64::from(t), "/a")]);
+        }
+        assert!(index.sync(&mut st));
+        assert_eq!(
+            index.total(),
+            6,
+            "rebuilt from the whole store after the overflow"
+        );
+        // And back to incremental afterwards.
+        st.insert_spans([root(7, 7, "/a")]);
+        index.sync(&mut st);
+        assert_eq!(index.total(), 7);
+    }
+
+    #[test]
+    fn traces_evicted_before_the_reader_looked_still_count() {
+        let mut st = TraceStore::new(StoreLimits {
+            max_spans: 2,
+            max_bytes: 64 << 20,
+        });
+        let mut index = TraceIndex::default();
+        index.sync(&mut st);
+        for t in 1..=5 {
+            st.insert_spans([root(t, u64::from(t), "/a"), llm(t, 2, 1, u64::from(t), "m", 0.01)]);
+        }
+        index.sync(&mut st);
+        assert_eq!(index.total(), 1);
+        assert_eq!(route_calls(&index, "/a"), 5);
+    }
+
+    #[test]
+    fn the_change_log_is_bounded_and_says_when_it_overflowed() {
+        let mut st = TraceStore::new(StoreLimits {
+            max_spans: 1,
+            max_bytes: 64 << 20,
+        });
+        st.track_changes_limited(100);
+        for i in 0..60u32 {
+            let mut s = span(0, 1, None, 0);
+            s.trace_id = crate::model::TraceId([
+                (i % 251) as u8,
+                (i / 251 % 251) as u8,
+                (i / 63001) as u8,
+                9,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+            ]);
+            st.insert_spans([s]);
+        }
+        let mut c = Changes::default();
+        st.take_changes(&mut c);
+        assert!(
+            c.overflow,
+            "{} touched {} evicted",
+            c.touched.len(),
+            c.evicted.len()
+        );
+        assert!(c.touched.is_empty() && c.evicted.is_empty());
+        st.take_changes(&mut c);
+        assert!(!c.overflow, "a fresh log after the drain");
+    }
+
+    #[test]
+    fn filters_use_rows_and_content_and_sorts_reorder() {
+        let mut st = store();
+        let mut index = TraceIndex::default();
+        index.sync(&mut st);
+        let mut cheap = llm(1, 2, 1, 1, "gpt-4o-mini", 0.001);
+        cheap.attributes = vec![Attr {
+            key: sym("gen_ai.prompt"),
+            value: crate::model::Value::Str("where is my REFUND".into()),
+        }]
+        .into();
+        st.insert_spans([root(1, 1, "/support"), cheap]);
+        st.insert_spans([root(2, 2, "/docs"), llm(2, 2, 1, 2, "gpt-4o", 0.2)]);
+        st.insert_spans([root(3, 3, "/docs"), llm(3, 2, 1, 3, "gpt-4o", 0.05)]);
+        index.sync(&mut st);
+        let ids = |i: &TraceIndex| i.page(0, 10).map(|r| r.id.0[0]).collect::<Vec<u8>>();
+        assert_eq!(ids(&index), vec![3, 2, 1]);
+        index.set_sort(SortKey::Cost);
+        assert_eq!(ids(&index), vec![2, 3, 1]);
+        assert_eq!(index.position(&crate::model::TraceId([1; 16])), Some(2));
+        index.set_query(Some(Query::parse("route:/docs cost>0.1").unwrap()), &st);
+        assert_eq!(ids(&index), vec![2]);
+        index.set_query(Some(Query::parse("refund").unwrap()), &st);
+        assert_eq!(ids(&index), vec![1], "free text finds span content");
+        // New traces are filtered as they arrive.
+        index.set_sort(SortKey::Time);
+        st.insert_spans([root(4, 4, "/refund-desk")]);
+        index.sync(&mut st);
+        assert_eq!(ids(&index), vec![4, 1]);
+        index.set_query(None, &st);
+        assert_eq!(index.len(), 4);
+    }
+
+    #[test]
+    fn outliers_rank_traces_by_their_multiple_of_the_cohort_median() {
+        let mut st = store();
+        let mut index = TraceIndex::default();
+        index.set_cost_dim(1);
+        index.sync(&mut st);
+        for t in 1..=9u8 {
+            st.insert_spans([root(t, u64::from(t), "/a"), llm(t, 2, 1, u64::from(t), "m", 0.01)]);
+        }
+        st.insert_spans([root(10, 10, "/a"), llm(10, 2, 1, 10, "m", 0.08)]);
+        for t in 11..=15u8 {
+            st.insert_spans([root(t, u64::from(t), "/b"), llm(t, 2, 1, u64::from(t), "m", 1.0)]);
+        }
+        index.sync(&mut st);
+        let out = index.outliers(&mut Reader::default(), W, 3);
+        assert_eq!(out[0].row.id.0[0], 10, "{out:?}");
+        assert_eq!(&*out[0].cohort, "/a");
+        assert!((out[0].multiple - 8.0).abs() < 0.6, "{}", out[0].multiple);
+        assert!(out.len() == 3 && out[1].multiple <= out[0].multiple);
+    }
 }

@@ -16,7 +16,11 @@ const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█']
 
 /// Sparkline columns for a latency pane of this width.
 pub fn spark_width(pane_width: u16) -> usize {
-    if pane_width >= WIDE * 58 / 100 { 16 } else { 8 }
+    match pane_width {
+        w if w >= 110 => 20,
+        w if w >= WIDE * 58 / 100 => 10,
+        _ => 8,
+    }
 }
 
 /// Block characters scaled to the largest value; gaps (no calls) stay blank.
@@ -85,6 +89,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View, ui: &UiState, theme: &
                 Cell::from(q(r.latency, 1)),
                 Cell::from(q(r.latency, 2)),
                 Cell::from(q(r.ttft, 0)),
+                Cell::from(q(r.ttft, 1)),
                 Cell::from(q(r.ttft, 2)),
                 Cell::from(change(r, theme)),
                 spark,
@@ -108,20 +113,22 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View, ui: &UiState, theme: &
                 "p95",
                 "p99",
                 "ttft50",
+                "ttft95",
                 "ttft99",
                 "Δp99",
                 "p99 trend",
             ],
             vec![
                 Constraint::Min(10),
+                Constraint::Length(5),
                 Constraint::Length(6),
-                Constraint::Length(7),
-                Constraint::Length(7),
-                Constraint::Length(7),
-                Constraint::Length(7),
-                Constraint::Length(7),
                 Constraint::Length(6),
-                Constraint::Length(16),
+                Constraint::Length(6),
+                Constraint::Length(6),
+                Constraint::Length(6),
+                Constraint::Length(6),
+                Constraint::Length(5),
+                Constraint::Length(spark_width(area.width) as u16),
             ],
         )
     } else {
