@@ -1,0 +1,590 @@
+//! End to end through a real terminal: the dashboard runs inside a detached tmux session (its own
+//! server socket, 160x48, xterm-256color), real clients send OTLP/HTTP and OTLP/gRPC (the demo
+//! generator) to it, and the test reads the screen with `tmux capture-pane` and types with
+//! `tmux send-keys`: filter, help, pause, quit; then checks the exit status and the summary file.
+//! Skipped (passes with a message) when tmux is not installed.
+
+mod common;
+
+use common::{llm_batch, now_nanos, post};
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::any_value;
+use prost::Message;
+use std::net::{SocketAddr, TcpListener};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_llmwatch");
+const SESSION: &str = "llmwatch-e2e";
+/// Root span name of the traces this test sends itself (the demo never uses it).
+const ROOT_NAME: &str = "tmux-e2e checkout";
+/// The model of every span this test sends itself.
+const MODEL: &str = "gpt-4o";
+/// Spans per trace in the batches this test sends.
+const PER_TRACE: usize = 2;
+
+fn tmux_installed() -> bool {
+    Command::new("tmux")
+        .arg("-V")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// A tmux server of our own (`tmux -L NAME`, no config file), killed on drop, also on panic.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn new() -> Self {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        Tmux {
+            socket: format!("llmwatch-e2e-{}-{nanos}", std::process::id()),
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new("tmux")
+            .args(["-L", &self.socket, "-f", "/dev/null"])
+            .args(args)
+            // Never talk to (or nest in) the tmux we may be running under; no token in the pane.
+            .env_remove("TMUX")
+            .env_remove("LLMWATCH_AUTH_TOKEN")
+            // The pane's command is POSIX shell whatever the user's login shell is.
+            .env("SHELL", "/bin/sh")
+            .stdin(Stdio::null())
+            .output()
+            .expect("run tmux")
+    }
+
+    fn ok(&self, args: &[&str]) {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "tmux {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// The visible screen as plain text.
+    fn capture(&self) -> String {
+        let out = self.run(&["capture-pane", "-p", "-t", SESSION]);
+        assert!(
+            out.status.success(),
+            "capture-pane failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Key names as tmux knows them (`Enter`, `Space`, `Escape`, `q`, ...).
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", SESSION];
+        args.extend(keys);
+        self.ok(&args);
+    }
+
+    /// Types `text` literally.
+    fn type_text(&self, text: &str) {
+        self.ok(&["send-keys", "-t", SESSION, "-l", text]);
+    }
+
+    /// Polls the screen until `ready` holds on a settled screen (the same on two captures 50 ms
+    /// apart, so never a frame tmux has only partly received); panics with `what` and the last
+    /// screen at `deadline`, or at once if the pane's command has ended.
+    fn wait_for(&self, what: &str, deadline: Instant, ready: impl Fn(&str) -> bool) -> String {
+        let mut screen = self.capture();
+        loop {
+            if ready(&screen) {
+                std::thread::sleep(Duration::from_millis(50));
+                let again = self.capture();
+                if again == screen {
+                    return screen;
+                }
+                screen = again;
+                continue;
+            }
+            if screen.contains("EXITED=") || Instant::now() > deadline {
+                panic!("timed out waiting for {what}; the screen:\n{screen}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+            screen = self.capture();
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        // The server leaves its socket file behind; remove that too.
+        let socket = self.run(&["display-message", "-p", "#{socket_path}"]);
+        let _ = self.run(&["kill-server"]);
+        let path = String::from_utf8_lossy(&socket.stdout).trim().to_string();
+        if socket.status.success() && path.contains(&self.socket) {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// Two distinct free loopback ports (both held while picking, then released).
+fn free_ports() -> (u16, u16) {
+    let a = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let b = TcpListener::bind("127.0.0.1:0").expect("bind");
+    (a.local_addr().unwrap().port(), b.local_addr().unwrap().port())
+}
+
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// `n_traces` traces of `PER_TRACE` spans from `first_trace` on, stamped now: the common LLM
+/// spans, renamed (roots) and switched to `MODEL`.
+fn our_batch(first_trace: u64, n_traces: usize) -> ExportTraceServiceRequest {
+    let mut req = llm_batch(first_trace, n_traces * PER_TRACE, PER_TRACE, now_nanos());
+    for span in req
+        .resource_spans
+        .iter_mut()
+        .flat_map(|r| &mut r.scope_spans)
+        .flat_map(|s| &mut s.spans)
+    {
+        if span.parent_span_id.is_empty() {
+            span.name = ROOT_NAME.into();
+        } else {
+            span.name = format!("chat {MODEL}");
+        }
+        for kv in &mut span.attributes {
+            let model = match kv.key.as_str() {
+                "gen_ai.request.model" => MODEL,
+                "gen_ai.response.model" => "gpt-4o-2024-08-06",
+                _ => continue,
+            };
+            kv.value.as_mut().unwrap().value = Some(any_value::Value::StringValue(model.into()));
+        }
+    }
+    req
+}
+
+/// The status bar's held-span count: `buf 1% 1001/200.0k` -> 1001.
+fn buf_count(screen: &str) -> Option<u64> {
+    let status = screen.lines().next()?;
+    let rest = &status[status.find("buf ")? + 4..];
+    let held = rest.split_whitespace().nth(1)?.split('/').next()?;
+    held.parse().ok()
+}
+
+/// The status bar's rate: `│ 998 spans/s 3.0 traces/s │` -> 998.
+fn spans_per_sec(screen: &str) -> Option<u64> {
+    let status = screen.lines().next()?;
+    let before = &status[..status.find(" spans/s")?];
+    before.rsplit(' ').next()?.parse().ok()
+}
+
+/// The Traces pane title's counts: (matching, total) from `N of M match`, or (M, M) from `M held`.
+fn trace_counts(screen: &str) -> Option<(u64, u64)> {
+    let line = screen.lines().find(|l| l.contains("Traces · sort:"))?;
+    let words: Vec<&str> = line.split_whitespace().collect();
+    if let Some(i) = words.iter().position(|w| *w == "match") {
+        let (n, of, m) = (words.get(i.checked_sub(3)?)?, words[i - 2], words[i - 1]);
+        (of == "of").then_some(())?;
+        return Some((n.parse().ok()?, m.parse().ok()?));
+    }
+    let i = words.iter().position(|w| *w == "held")?;
+    let m = words.get(i.checked_sub(1)?)?.parse().ok()?;
+    Some((m, m))
+}
+
+/// The Traces pane's data rows (between its header line and its bottom border).
+fn trace_rows(screen: &str) -> Vec<&str> {
+    screen
+        .lines()
+        .skip_while(|l| !l.starts_with("┃time"))
+        .skip(1)
+        .take_while(|l| l.starts_with('┃'))
+        .collect()
+}
+
+/// The latency pane's text: from its title line down to the Cost outliers pane, cut at the
+/// pane's left edge.
+fn latency_pane(screen: &str) -> String {
+    let lines: Vec<&str> = screen.lines().collect();
+    let Some(top) = lines.iter().position(|l| l.contains("Latency by ")) else {
+        return String::new();
+    };
+    let title = lines[top];
+    let left = title[..title.find("╭ Latency").unwrap_or(0)].chars().count();
+    let mut out = String::new();
+    for line in lines[top..].iter().take_while(|l| !l.contains("Cost outliers")) {
+        out.extend(line.chars().skip(left));
+        out.push('\n');
+    }
+    out
+}
+
+/// Runs `llmwatch demo --send` as a second client; kills it if it takes longer than `limit`.
+fn run_demo(grpc: SocketAddr, limit: Duration) {
+    let mut child = Command::new(BIN)
+        .args(["demo", "--send", &format!("http://{grpc}")])
+        .args(["--duration", "20", "--speed", "max", "--seed", "7"])
+        .env_remove("LLMWATCH_AUTH_TOKEN")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn llmwatch demo");
+    let deadline = Instant::now() + limit;
+    while child.try_wait().expect("wait demo").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "llmwatch demo --send did not finish in {limit:?}; stderr:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "llmwatch demo --send failed ({}); stderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Starts the dashboard in the session on fresh ports and waits for its LIVE badge and listen
+/// addresses. The ports were free a moment ago; should another process take one in between,
+/// tries again with new ones.
+fn start(tmux: &Tmux, summary: &std::path::Path, deadline: Instant) -> (SocketAddr, SocketAddr, String) {
+    for attempt in 1.. {
+        let (grpc_port, http_port) = free_ports();
+        let grpc: SocketAddr = ([127, 0, 0, 1], grpc_port).into();
+        let http: SocketAddr = ([127, 0, 0, 1], http_port).into();
+        // The exit status stays on screen; the sleep keeps the pane (the server is killed at the
+        // end anyway).
+        let command = format!(
+            "unset LLMWATCH_AUTH_TOKEN; TERM=xterm-256color {} --grpc {grpc} --http {http} --summary {}; \
+             echo EXITED=$?; sleep 120",
+            shell_quote(BIN),
+            shell_quote(summary.to_str().expect("UTF-8 temp path")),
+        );
+        tmux.ok(&[
+            "new-session",
+            "-d",
+            "-s",
+            SESSION,
+            "-x",
+            "160",
+            "-y",
+            "48",
+            "-e",
+            "TERM=xterm-256color",
+            &command,
+        ]);
+        let (grpc_shown, http_shown) = (format!("grpc {grpc}"), format!("http {http}"));
+        loop {
+            let screen = tmux.capture();
+            let status = screen.lines().next().unwrap_or("");
+            if status.contains(" LIVE ") && status.contains(&grpc_shown) && status.contains(&http_shown) {
+                return (grpc, http, screen);
+            }
+            if screen.contains("EXITED=") {
+                if screen.contains("in use") && attempt < 3 {
+                    tmux.ok(&["kill-session", "-t", SESSION]);
+                    break;
+                }
+                panic!("llmwatch exited at startup:\n{screen}");
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "timed out waiting for the LIVE badge and the listen addresses; the screen:\n{screen}"
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    unreachable!()
+}
+
+#[test]
+fn dashboard_in_tmux_shows_traffic_and_obeys_keys() {
+    if !tmux_installed() {
+        println!("SKIPPED tmux_e2e: tmux is not installed (CI installs it; `apt-get install tmux` here)");
+        return;
+    }
+    let t0 = Instant::now();
+    let summary_dir = tempfile::tempdir().unwrap();
+    let summary = summary_dir.path().join("summary.json");
+    let tmux = Tmux::new();
+    // 1. The screen comes up live, with both listen addresses.
+    let deadline = t0 + Duration::from_secs(20);
+    let (grpc, http, _) = start(&tmux, &summary, deadline);
+    let screen = tmux.wait_for("the four panes and the footer", deadline, |s| {
+        ["Volume", "Latency by model", "Cost outliers", "Traces · sort:"]
+            .iter()
+            .all(|pane| s.contains(pane))
+            && s.lines()
+                .last()
+                .is_some_and(|l| l.contains("? help") && l.contains("/ filter"))
+    });
+    assert_eq!(
+        buf_count(&screen),
+        Some(0),
+        "buffer not empty before any traffic:\n{screen}"
+    );
+    let startup = t0.elapsed();
+
+    // 2. Our own traces over OTLP/HTTP: 3 traces as protobuf, 2 as JSON.
+    let pb = post(
+        http,
+        "/v1/traces",
+        "application/x-protobuf",
+        &our_batch(1, 3).encode_to_vec(),
+    );
+    assert_eq!(
+        pb.status,
+        200,
+        "protobuf export: {:?}",
+        String::from_utf8_lossy(&pb.body)
+    );
+    let json = serde_json::to_vec(&our_batch(4, 2)).unwrap();
+    let js = post(http, "/v1/traces", "application/json", &json);
+    assert_eq!(
+        js.status,
+        200,
+        "JSON export: {:?}",
+        String::from_utf8_lossy(&js.body)
+    );
+    let ours = (5 * PER_TRACE) as u64;
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let screen = tmux.wait_for("our 5 traces in the list and the buffer", deadline, |s| {
+        buf_count(s) == Some(ours) && trace_counts(s) == Some((5, 5))
+    });
+    let rows = trace_rows(&screen);
+    let ours_shown: Vec<_> = rows.iter().filter(|r| r.contains(ROOT_NAME)).collect();
+    assert_eq!(
+        ours_shown.len(),
+        5,
+        "expected our 5 traces as rows named {ROOT_NAME:?}:\n{screen}"
+    );
+    for row in &ours_shown {
+        assert!(
+            row.contains("/support/chat") && row.contains(MODEL) && row.contains('$'),
+            "a row of ours lacks its route, model or cost: {row:?}\n{screen}"
+        );
+    }
+    let latency = latency_pane(&screen);
+    let cohorts: Vec<&str> = latency
+        .lines()
+        .filter_map(|l| l.trim_start_matches('│').split_whitespace().next())
+        .collect();
+    assert!(
+        cohorts.contains(&MODEL),
+        "the latency pane does not list {MODEL}:\n{latency}\nthe screen:\n{screen}"
+    );
+
+    // 3. The demo generator as a second client, over gRPC.
+    run_demo(grpc, Duration::from_secs(15));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let screen = tmux.wait_for("the demo's traffic", deadline, |s| {
+        buf_count(s).is_some_and(|n| n > ours)
+            && trace_counts(s).is_some_and(|(_, m)| m > 5)
+            && latency_pane(s).contains("claude-sonnet-4-5")
+    });
+    // Let the last of it land: the held count is stable over two status ticks.
+    let mut held = buf_count(&screen).unwrap();
+    let mut stable_since = Instant::now();
+    let mut top_rate = spans_per_sec(&screen).unwrap_or(0);
+    while stable_since.elapsed() < Duration::from_millis(2100) {
+        std::thread::sleep(Duration::from_millis(200));
+        let s = tmux.capture();
+        let now = buf_count(&s).unwrap_or_else(|| panic!("no buffer count in the status bar:\n{s}"));
+        top_rate = top_rate.max(spans_per_sec(&s).unwrap_or(0));
+        if now != held {
+            (held, stable_since) = (now, Instant::now());
+        }
+        assert!(
+            Instant::now() < deadline + Duration::from_secs(5),
+            "held count never settles:\n{s}"
+        );
+    }
+    let screen = tmux.capture();
+    assert!(
+        top_rate > 0,
+        "spans/s never moved off 0 while the demo's traffic landed:\n{screen}"
+    );
+    let (_, total) =
+        trace_counts(&screen).unwrap_or_else(|| panic!("no counts in the Traces title:\n{screen}"));
+    assert!(
+        screen.contains("evicted 0 dropped 0 rejected 0"),
+        "data was lost or refused:\n{screen}"
+    );
+
+    // 4. Filter: `/model:gpt-4o` Enter -> "N of M match", every row shown has a gpt-4o model.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    tmux.keys(&["/"]);
+    tmux.wait_for("the filter prompt", deadline, |s| {
+        s.lines().any(|l| l.starts_with('/') && l.contains("Enter apply"))
+    });
+    tmux.type_text(&format!("model:{MODEL}"));
+    tmux.wait_for("the typed filter", deadline, |s| {
+        s.lines().any(|l| l.starts_with("/model:gpt-4o"))
+    });
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait_for("`N of M match` in the Traces title", deadline, |s| {
+        s.lines()
+            .any(|l| l.contains("Traces · sort:") && l.contains(" match "))
+    });
+    let (matching, of) = trace_counts(&screen).expect("counts in the Traces title");
+    assert_eq!(of, total, "the total changed under the filter:\n{screen}");
+    assert!(
+        matching >= 5 && matching < total,
+        "model:{MODEL} should match our 5 traces and the demo's gpt-4o ones but not all {total}: \
+         {matching} of {of}\n{screen}"
+    );
+    assert!(
+        screen.contains(&format!("filter: model:{MODEL}")),
+        "the footer does not show the filter in force:\n{screen}"
+    );
+    let rows = trace_rows(&screen);
+    assert!(!rows.is_empty(), "no rows under the filter:\n{screen}");
+    for row in &rows {
+        assert!(
+            row.contains(MODEL),
+            "a row that does not match model:{MODEL}: {row:?}\n{screen}"
+        );
+    }
+    // Esc clears it.
+    tmux.keys(&["Escape"]);
+    let screen = tmux.wait_for("the filter cleared", deadline, |s| {
+        trace_counts(s) == Some((total, total))
+    });
+    assert!(
+        !screen.contains("filter: "),
+        "the footer still shows a filter:\n{screen}"
+    );
+
+    // 5. Help: `?` opens the Keys overlay, any key closes it.
+    tmux.keys(&["?"]);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let screen = tmux.wait_for("the help overlay", deadline, |s| s.contains(" Keys "));
+    assert!(
+        // Keys only the overlay names (the footer has space, Tab, q, ...).
+        ["Ctrl-C", "Shift-Tab", "PgUp"].iter().all(|k| screen.contains(k)),
+        "the help overlay lacks its keys:\n{screen}"
+    );
+    tmux.keys(&["x"]);
+    tmux.wait_for("the help overlay to close", deadline, |s| {
+        !s.contains(" Keys ") && s.contains("Traces · sort:")
+    });
+
+    // 6. Pause: the view freezes, arrivals are counted on the badge; space resumes.
+    tmux.keys(&["Space"]);
+    let screen = tmux.wait_for("the PAUSED badge", deadline, |s| {
+        s.lines().next().is_some_and(|l| l.contains(" PAUSED +0 "))
+    });
+    assert!(
+        !screen.lines().next().unwrap().contains(" LIVE "),
+        "LIVE and PAUSED at once:\n{screen}"
+    );
+    let late = post(
+        http,
+        "/v1/traces",
+        "application/x-protobuf",
+        &our_batch(6, 1).encode_to_vec(),
+    );
+    assert_eq!(
+        late.status,
+        200,
+        "export while paused: {:?}",
+        String::from_utf8_lossy(&late.body)
+    );
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let screen = tmux.wait_for("the arrivals counted while paused", deadline, |s| {
+        s.lines()
+            .next()
+            .is_some_and(|l| l.contains(&format!(" PAUSED +{PER_TRACE} ")))
+    });
+    assert_eq!(
+        trace_counts(&screen),
+        Some((total, total)),
+        "the list moved while paused:\n{screen}"
+    );
+    tmux.keys(&["Space"]);
+    let held = held + PER_TRACE as u64;
+    let screen = tmux.wait_for("LIVE again with the late trace", deadline, |s| {
+        s.lines().next().is_some_and(|l| l.contains(" LIVE "))
+            && buf_count(s) == Some(held)
+            && trace_counts(s) == Some((total + 1, total + 1))
+    });
+
+    // 7. Quit: the screen is restored, the exit status is 0, the summary agrees with the screen.
+    tmux.keys(&["q"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut exited = String::new();
+    while Instant::now() < deadline {
+        exited = tmux.capture();
+        if exited.contains("EXITED=") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        exited.contains("EXITED=0"),
+        "llmwatch did not exit cleanly after q:\n{exited}\nbefore:\n{screen}"
+    );
+    assert!(
+        !exited.contains("Traces · sort:") && !exited.contains("Latency by"),
+        "the dashboard is still on the screen after exit (terminal not restored):\n{exited}"
+    );
+    let text = std::fs::read_to_string(&summary)
+        .unwrap_or_else(|e| panic!("summary {}: {e}\nthe screen:\n{exited}", summary.display()));
+    let json: serde_json::Value =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("summary is not JSON ({e}):\n{text}"));
+    let accepted = json["spans"]["accepted"].as_u64().expect("spans.accepted");
+    assert!(accepted > 0, "no spans accepted: {}", json["spans"]);
+    assert_eq!(
+        accepted, held,
+        "summary vs the status bar's held count: {}",
+        json["spans"]
+    );
+    assert_eq!(json["spans"]["rejected"], 0, "{}", json["spans"]);
+    assert_eq!(
+        json["traces"].as_u64(),
+        Some(total + 1),
+        "summary traces vs the Traces title"
+    );
+    assert_eq!(
+        json["requests"]["http"], 3,
+        "our three OTLP/HTTP requests: {}",
+        json["requests"]
+    );
+    assert!(
+        json["requests"]["grpc"].as_u64().is_some_and(|n| n > 0),
+        "{}",
+        json["requests"]
+    );
+    let gpt4o_calls = json["by_model"]
+        .as_array()
+        .expect("by_model")
+        .iter()
+        .find(|m| m["model"] == MODEL)
+        .and_then(|m| m["calls"].as_u64());
+    assert!(
+        gpt4o_calls.is_some_and(|n| n >= 6 * PER_TRACE as u64),
+        "by_model lacks our {MODEL} calls: {}",
+        json["by_model"]
+    );
+    println!(
+        "tmux_e2e: up in {:.1}s, {held} spans in {} traces ({matching} matched model:{MODEL}), \
+         top rate seen {top_rate} spans/s, total {:.1}s",
+        startup.as_secs_f64(),
+        total + 1,
+        t0.elapsed().as_secs_f64()
+    );
+}
