@@ -34,6 +34,8 @@ fn main() {
 struct Filled {
     pipeline: Arc<Pipeline>,
     generator: Mutex<DemoGenerator>,
+    /// The screen, open while the traffic arrived (as live): its windows saw every trace.
+    app: Mutex<App>,
 }
 
 fn filled(spans: usize) -> &'static Filled {
@@ -53,14 +55,17 @@ fn filled(spans: usize) -> &'static Filled {
             spans_per_sec: RATE,
             start_unix_nano: START,
         });
+        let mut app = App::new(pipeline.clone(), Feed::Demo { rate: RATE }, Theme::default());
         for _ in 0..SECONDS {
             feed_local(&pipeline, generator.next_second());
+            pipeline.flush();
+            app.sync();
         }
-        pipeline.flush();
         eprintln!("filled: {} spans held", pipeline.store().stats().spans_held);
         Filled {
             pipeline,
             generator: Mutex::new(generator),
+            app: Mutex::new(app),
         }
     })
 }
@@ -75,7 +80,7 @@ const SIZES: [usize; 2] = [200_000, 1_000_000];
 #[divan::bench(args = SIZES, sample_count = 200)]
 fn frame_160x48(bencher: Bencher, spans: usize) {
     let f = filled(spans);
-    let mut a = app(f);
+    let mut a = f.app.lock().unwrap();
     let mut t = Terminal::new(TestBackend::new(160, 48)).unwrap();
     bencher.bench_local(|| {
         a.dirty = true;
@@ -88,28 +93,34 @@ fn frame_160x48(bencher: Bencher, spans: usize) {
 fn frame_160x48_filtered_by_cost(bencher: Bencher, spans: usize) {
     use ratatui::crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
     let f = filled(spans);
-    let mut a = app(f);
+    let mut guard = f.app.lock().unwrap();
+    let a = &mut *guard;
     let key = |a: &mut App, c: KeyCode| {
         a.handle(&Event::Key(KeyEvent::new(c, KeyModifiers::NONE)));
     };
-    key(&mut a, KeyCode::Char('s'));
-    key(&mut a, KeyCode::Char('s'));
-    key(&mut a, KeyCode::Char('/'));
+    key(a, KeyCode::Char('s'));
+    key(a, KeyCode::Char('s'));
+    key(a, KeyCode::Char('/'));
     for c in "model:gpt-4o cost>0.001".chars() {
-        key(&mut a, KeyCode::Char(c));
+        key(a, KeyCode::Char(c));
     }
-    key(&mut a, KeyCode::Enter);
+    key(a, KeyCode::Enter);
     let mut t = Terminal::new(TestBackend::new(160, 48)).unwrap();
     bencher.bench_local(|| {
         t.draw(|frame| a.draw(frame)).unwrap();
     });
+    // Back to the default view for the other benchmarks.
+    key(a, KeyCode::Esc);
+    key(a, KeyCode::Char('s'));
+    key(a, KeyCode::Char('s'));
+    key(a, KeyCode::Char('s'));
 }
 
 /// Draining one more second of traffic (RATE spans) into the index, then a frame.
 #[divan::bench(args = SIZES, sample_count = 30)]
 fn refresh_after_one_second_of_traffic(bencher: Bencher, spans: usize) {
     let f = filled(spans);
-    let mut a = app(f);
+    let mut a = f.app.lock().unwrap();
     let mut t = Terminal::new(TestBackend::new(160, 48)).unwrap();
     bencher
         .with_inputs(|| {
@@ -128,4 +139,15 @@ fn refresh_after_one_second_of_traffic(bencher: Bencher, spans: usize) {
 fn open_on_a_full_store(bencher: Bencher, spans: usize) {
     let f = filled(spans);
     bencher.bench_local(|| app(f));
+}
+
+/// The view alone (aggregates read, visible rows copied), without drawing: where a frame's
+/// time goes.
+#[divan::bench(args = SIZES, sample_count = 200)]
+fn view_only_160x48(bencher: Bencher, spans: usize) {
+    let f = filled(spans);
+    let mut a = f.app.lock().unwrap();
+    let area = ratatui::layout::Rect::new(0, 0, 160, 48);
+    let budget = llmwatch::ui::panes::layout(area, &a.ui).budget();
+    bencher.bench_local(|| a.view(budget));
 }

@@ -272,7 +272,9 @@ impl TraceStore {
     }
 
     /// Starts (or restarts) logging which traces change, for a reader that keeps its own view.
-    /// The reader builds its first view from the whole store, then drains with [`Self::take_changes`].
+    /// Every held trace counts as unseen until the reader calls [`Self::mark_seen`] on it (so
+    /// one evicted before the reader got to it is handed over whole); after that, changes are
+    /// drained with [`Self::take_changes`].
     pub fn track_changes(&mut self) {
         self.track_changes_limited(changes::MAX_ENTRIES);
     }
@@ -281,6 +283,18 @@ impl TraceStore {
     pub fn track_changes_limited(&mut self, limit: usize) {
         self.changes = Some(changes::Changes::with_limit(limit));
         for t in self.traces.values_mut() {
+            t.dirty = true;
+        }
+    }
+
+    /// Held trace ids, newest first arrival first.
+    pub fn trace_ids_newest_first(&self) -> Vec<TraceId> {
+        self.order.iter().rev().copied().collect()
+    }
+
+    /// The reader has seen this trace as it is now: its next change is logged.
+    pub fn mark_seen(&mut self, id: &TraceId) {
+        if let Some(t) = self.traces.get_mut(id) {
             t.dirty = false;
         }
     }

@@ -72,10 +72,18 @@ impl App {
         if self.ui.frozen_at.is_some() {
             return false;
         }
-        let changed = {
-            let mut store = self.pipeline.store();
-            self.index.sync(&mut store)
-        };
+        // A whole-store read goes chunk by chunk, letting the ingest thread in between.
+        let mut changed = false;
+        loop {
+            changed |= {
+                let mut store = self.pipeline.store();
+                self.index.sync(&mut store)
+            };
+            if !self.index.rebuilding() {
+                break;
+            }
+            std::thread::yield_now();
+        }
         self.dirty |= changed;
         changed
     }

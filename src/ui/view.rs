@@ -147,7 +147,7 @@ pub fn status(
 pub fn volume(index: &TraceIndex, window: Window, split: Option<usize>, points: usize) -> VolumeView {
     let series = index.series();
     let now = series.newest();
-    let res = series.total.resolution(window);
+    let res = series.total.resolution(window, crate::view::series::Detail::Fine);
     let to_points = |vol: &[(u64, u64)], errors: bool| -> Vec<(f64, f64)> {
         let n = vol.len().max(1);
         let per = window.secs.div_ceil(res) as f64 / n as f64 * res as f64;
@@ -211,11 +211,11 @@ pub fn latency(
     let mut rows: Vec<LatencyRow> = (0..d.len() as u16)
         .filter_map(|id| {
             let s = d.series(id);
-            let cur = reader.stats(s, window, now, false);
+            let cur = reader.latency(s, window, now, false);
             if cur.calls == 0 {
                 return None;
             }
-            let prev = reader.stats(s, window, now, true);
+            let prev = reader.latency(s, window, now, true);
             Some(LatencyRow {
                 cohort: d.name(id).clone(),
                 calls: cur.calls,

@@ -57,6 +57,9 @@ fn cost_units(usd: Option<f64>) -> Option<u64> {
     usd.map(|c| (c.max(0.0) * COST_UNITS).round() as u64)
 }
 
+/// Traces read per [`TraceIndex::sync`] call while reading a whole store.
+pub const REBUILD_CHUNK: usize = 4096;
+
 /// (sort key, arrival sequence, id): unique and ordered.
 type Ordered = (u64, u64, TraceId);
 
@@ -93,6 +96,8 @@ pub struct TraceIndex {
     series: Series,
     changes: Changes,
     synced: bool,
+    /// Traces still to read after a (re)start, newest first so `pop` takes the oldest.
+    pending: Vec<TraceId>,
     /// Rows recomputed since start (a measure of refresh work).
     pub refreshed_rows: u64,
 }
@@ -133,23 +138,30 @@ impl TraceIndex {
     }
 
     /// Brings the index up to date with the store. Call with the store's lock held; the work is
-    /// proportional to the traces that changed (the whole store on the first call, or when the
-    /// change log overflowed because the screen was paused for long).
+    /// proportional to the traces that changed. Reading a whole store (the first call, or after
+    /// the change log overflowed because the screen was paused for long) goes in chunks of
+    /// [`REBUILD_CHUNK`] traces, one per call, so the lock is never held for long: call again
+    /// while [`Self::rebuilding`].
     pub fn sync(&mut self, store: &mut TraceStore) -> bool {
         if !self.synced {
-            store.track_changes();
-            self.synced = true;
-            self.rebuild(store);
-            return true;
+            self.restart(store);
         }
         store.take_changes(&mut self.changes);
         if self.changes.overflow {
-            self.rebuild(store);
-            return true;
+            self.restart(store);
+        }
+        let mut changed = !self.pending.is_empty();
+        for _ in 0..REBUILD_CHUNK {
+            let Some(id) = self.pending.pop() else { break };
+            if let Some(trace) = store.trace(&id) {
+                self.update(trace);
+                store.mark_seen(&id);
+            }
         }
         if self.changes.is_empty() {
-            return false;
+            return changed;
         }
+        changed = true;
         let mut changes = std::mem::take(&mut self.changes);
         for id in &changes.evicted {
             self.forget(id);
@@ -165,19 +177,24 @@ impl TraceIndex {
             }
         }
         self.changes = changes;
-        true
+        changed
     }
 
-    fn rebuild(&mut self, store: &TraceStore) {
+    /// Whether a whole-store read is still in progress (call [`Self::sync`] again).
+    pub fn rebuilding(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
+    /// Starts over from the whole store: every held trace is queued, every aggregate reset.
+    fn restart(&mut self, store: &mut TraceStore) {
+        store.track_changes();
+        self.synced = true;
         self.rows.clear();
         self.sorted.clear();
         self.by_cost.clear();
         self.series = Series::default();
-        let mut traces: Vec<&Trace> = store.traces_newest_first().collect();
-        traces.reverse();
-        for t in traces {
-            self.update(t);
-        }
+        self.changes.clear();
+        self.pending = store.trace_ids_newest_first();
     }
 
     fn forget(&mut self, id: &TraceId) {
@@ -333,7 +350,7 @@ impl TraceIndex {
             if set.is_empty() {
                 continue;
             }
-            let stats = reader.stats(dim.series(i as u16), window, now, false);
+            let stats = reader.cost(dim.series(i as u16), window, now);
             let Some((median, mad)) = stats.cost else { continue };
             let recent = set
                 .iter()
@@ -605,6 +622,56 @@ mod tests {
         st.insert_spans([root(7, 7, "/a")]);
         index.sync(&mut st);
         assert_eq!(index.total(), 7);
+    }
+
+    #[test]
+    fn a_whole_store_is_read_in_chunks_and_evictions_meanwhile_still_count() {
+        let mut st = TraceStore::new(StoreLimits {
+            max_spans: REBUILD_CHUNK + 100,
+            max_bytes: 256 << 20,
+        });
+        for i in 0..(REBUILD_CHUNK as u32 + 100) {
+            let mut s = llm(0, 2, 1, u64::from(i % 200), "m", 0.01);
+            s.parent_span_id = None;
+            s.trace_id = crate::model::TraceId([
+                (i % 256) as u8,
+                (i / 256) as u8,
+                7,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+            ]);
+            st.insert_spans([s]);
+        }
+        let mut index = TraceIndex::default();
+        assert!(index.sync(&mut st));
+        assert!(index.rebuilding());
+        assert_eq!(index.total(), REBUILD_CHUNK);
+        // Ten more traces arrive mid-read and push the ten oldest out (read first, so their
+        // calls stay counted); the rest of the read continues on the next call.
+        for i in 0..10u8 {
+            let mut s = llm(0, 2, 1, 150, "m", 0.01);
+            s.parent_span_id = None;
+            s.trace_id = crate::model::TraceId([i, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+            st.insert_spans([s]);
+        }
+        index.sync(&mut st);
+        assert!(!index.rebuilding());
+        assert_eq!(index.total(), REBUILD_CHUNK + 100);
+        let calls = Reader::default()
+            .stats(&index.series().total, W, index.series().newest(), false)
+            .calls;
+        assert_eq!(calls, REBUILD_CHUNK as u64 + 110, "every call counted once");
     }
 
     #[test]

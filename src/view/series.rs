@@ -1,6 +1,9 @@
 //! Windowed aggregates per cohort in event time: for each cohort value (a model, a route, a
-//! service, a tenant) two rings of time slots, 1 s for the last 10 minutes and 30 s for the
-//! last 2 hours, enough for any of the 1/5/15/60-minute windows and the window before it.
+//! service, a tenant) three rings of time slots, 1 s for the last 10 minutes, 10 s for the
+//! last 10 minutes and 30 s for the last 2 hours, enough for any of the 1/5/15/60-minute
+//! windows and the window before it. Charts read the finest ring that covers their window;
+//! quantiles read the coarsest that still gives about 30 slots, so a frame merges tens of
+//! slots, not hundreds.
 //! A trace contributes samples (the trace itself and each of its model calls); when the trace
 //! changes its old samples are taken out and the new ones put in, so the root span arriving
 //! last (the usual OTel order) still moves its calls into the right route.
@@ -36,6 +39,14 @@ impl Window {
     pub fn label(self) -> String {
         format!("{}m", self.secs / 60)
     }
+}
+
+/// How finely a reader needs a window sliced: charts want every second they can get,
+/// quantiles and sparklines about 30 slots.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Detail {
+    Fine,
+    Summary,
 }
 
 /// One trace's sample, placed at its start second.
@@ -139,6 +150,7 @@ impl Ring {
 #[derive(Debug)]
 pub struct CohortSeries {
     fine: Ring,
+    mid: Ring,
     coarse: Ring,
 }
 
@@ -146,6 +158,7 @@ impl Default for CohortSeries {
     fn default() -> Self {
         Self {
             fine: Ring::new(1, 600),
+            mid: Ring::new(10, 60),
             coarse: Ring::new(30, 240),
         }
     }
@@ -153,7 +166,7 @@ impl Default for CohortSeries {
 
 impl CohortSeries {
     fn update(&mut self, second: u64, newest: u64, add: bool, f: impl Fn(&mut Slot, bool)) {
-        for ring in [&mut self.fine, &mut self.coarse] {
+        for ring in [&mut self.fine, &mut self.mid, &mut self.coarse] {
             if let Some(slot) = ring.slot_mut(second, newest, add) {
                 f(slot, add);
             }
@@ -162,12 +175,25 @@ impl CohortSeries {
 
     /// The ring that covers `window` and the window before it, and the slot times of `window`
     /// ending at `newest` (oldest first).
-    fn span(&self, window: Window, newest: u64, previous: bool) -> (&Ring, std::ops::RangeInclusive<u64>) {
-        let ring = if window.secs * 2 <= self.fine.len() * self.fine.res {
-            &self.fine
-        } else {
-            &self.coarse
-        };
+    fn span(
+        &self,
+        window: Window,
+        newest: u64,
+        previous: bool,
+        detail: Detail,
+    ) -> (&Ring, std::ops::RangeInclusive<u64>) {
+        let covers = |r: &Ring| window.secs * 2 <= r.len() * r.res;
+        let rings = [&self.fine, &self.mid, &self.coarse];
+        let ring = match detail {
+            Detail::Fine => rings.into_iter().find(|r| covers(r)),
+            // The coarsest ring that still has 30 slots in the window, else the finest that covers.
+            Detail::Summary => rings
+                .into_iter()
+                .rev()
+                .find(|r| covers(r) && window.secs / r.res >= 30)
+                .or_else(|| rings.into_iter().find(|r| covers(r))),
+        }
+        .unwrap_or(&self.coarse);
         let n = window.secs.div_ceil(ring.res).max(1);
         let mut last = newest / ring.res;
         if previous {
@@ -177,18 +203,24 @@ impl CohortSeries {
     }
 
     /// Slots of the window (or the one before it), oldest first; gaps are `None`.
-    pub fn slots(&self, window: Window, newest: u64, previous: bool) -> impl Iterator<Item = Option<&Slot>> {
-        let (ring, range) = self.span(window, newest, previous);
+    pub fn slots(
+        &self,
+        window: Window,
+        newest: u64,
+        previous: bool,
+        detail: Detail,
+    ) -> impl Iterator<Item = Option<&Slot>> {
+        let (ring, range) = self.span(window, newest, previous, detail);
         range.map(move |t| ring.slot(t))
     }
 
     /// Seconds one slot of `window` covers.
-    pub fn resolution(&self, window: Window) -> u64 {
-        self.span(window, 0, false).0.res
+    pub fn resolution(&self, window: Window, detail: Detail) -> u64 {
+        self.span(window, 0, false, detail).0.res
     }
 
     fn bytes(&self) -> usize {
-        self.fine.bytes() + self.coarse.bytes()
+        self.fine.bytes() + self.mid.bytes() + self.coarse.bytes()
     }
 }
 
@@ -367,8 +399,33 @@ const QS: [f64; 3] = [0.5, 0.95, 0.99];
 impl Reader {
     /// Totals and quantiles over the window (or the one before it).
     pub fn stats(&mut self, s: &CohortSeries, window: Window, newest: u64, previous: bool) -> WindowStats {
+        self.read(s, window, newest, previous, true, true)
+    }
+
+    /// Counts and call quantiles only (no cost baseline).
+    pub fn latency(&mut self, s: &CohortSeries, window: Window, newest: u64, previous: bool) -> WindowStats {
+        self.read(s, window, newest, previous, true, false)
+    }
+
+    /// Counts and the cost baseline only (no call quantiles).
+    pub fn cost(&mut self, s: &CohortSeries, window: Window, newest: u64) -> WindowStats {
+        self.read(s, window, newest, false, false, true)
+    }
+
+    fn read(
+        &mut self,
+        s: &CohortSeries,
+        window: Window,
+        newest: u64,
+        previous: bool,
+        latency: bool,
+        cost: bool,
+    ) -> WindowStats {
         let mut out = WindowStats::default();
-        let slots: Vec<&Slot> = s.slots(window, newest, previous).flatten().collect();
+        let slots: Vec<&Slot> = s
+            .slots(window, newest, previous, Detail::Summary)
+            .flatten()
+            .collect();
         for slot in &slots {
             out.traces += u64::from(slot.traces);
             out.trace_errors += u64::from(slot.trace_errors);
@@ -376,11 +433,15 @@ impl Reader {
             out.call_errors += u64::from(slot.call_errors);
             out.tokens += slot.tokens;
         }
-        out.latency = self.merged(&slots, |s| &s.dur).quantiles(QS);
-        out.ttft = self.merged(&slots, |s| &s.ttft).quantiles(QS);
-        let m = self.merged(&slots, |s| &s.cost);
-        out.priced_traces = m.count();
-        out.cost = m.median_mad();
+        if latency {
+            out.latency = self.merged(&slots, |s| &s.dur).quantiles(QS);
+            out.ttft = self.merged(&slots, |s| &s.ttft).quantiles(QS);
+        }
+        if cost {
+            let m = self.merged(&slots, |s| &s.cost);
+            out.priced_traces = m.count();
+            out.cost = m.median_mad();
+        }
         out
     }
 
@@ -401,7 +462,7 @@ impl Reader {
         newest: u64,
         points: usize,
     ) -> Vec<Option<u64>> {
-        let slots: Vec<Option<&Slot>> = s.slots(window, newest, false).collect();
+        let slots: Vec<Option<&Slot>> = s.slots(window, newest, false, Detail::Summary).collect();
         groups(slots.len(), points)
             .map(|r| {
                 self.scratch.reset();
@@ -415,7 +476,7 @@ impl Reader {
 
     /// Traces and error traces per point across the window.
     pub fn volume(s: &CohortSeries, window: Window, newest: u64, points: usize) -> Vec<(u64, u64)> {
-        let slots: Vec<Option<&Slot>> = s.slots(window, newest, false).collect();
+        let slots: Vec<Option<&Slot>> = s.slots(window, newest, false, Detail::Fine).collect();
         groups(slots.len(), points)
             .map(|r| {
                 slots[r].iter().flatten().fold((0, 0), |(t, e), s| {
@@ -482,7 +543,10 @@ mod tests {
         // The 60-minute window reads the 30 s ring and sees both minutes.
         let hour = r.stats(&s.total, Window { secs: 3600 }, s.newest(), false);
         assert_eq!(hour.calls, 120);
-        assert_eq!(s.total.resolution(Window { secs: 3600 }), 30);
+        assert_eq!(s.total.resolution(Window { secs: 3600 }, Detail::Summary), 30);
+        assert_eq!(s.total.resolution(Window { secs: 300 }, Detail::Summary), 10);
+        assert_eq!(s.total.resolution(Window { secs: 300 }, Detail::Fine), 1);
+        assert_eq!(s.total.resolution(Window { secs: 60 }, Detail::Summary), 1);
     }
 
     #[test]
