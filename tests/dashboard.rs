@@ -153,7 +153,7 @@ fn pause_freezes_the_view_and_counts_what_arrives() {
     // More traffic arrives while paused: the list does not move, the badge counts it.
     fill(&p, 43, 20.0, START + 60_000_000_000, 30);
     a.sync();
-    a.tick_status();
+    a.tick_status_after(std::time::Duration::from_secs(1));
     assert_eq!(a.index.total(), before, "frozen");
     let s = screen(&mut a, 80, 24);
     assert!(s.contains("PAUSED +"), "{s}");

@@ -95,6 +95,15 @@ impl App {
         self.dirty = true;
     }
 
+    /// As [`Self::tick_status`], stamped `elapsed` after the previous sample rather than now:
+    /// deterministic rates for tests.
+    pub fn tick_status_after(&mut self, elapsed: std::time::Duration) {
+        let mut now = StatusSample::take(&self.pipeline);
+        now.at = self.status.1.at + elapsed;
+        self.status = (self.status.1, now);
+        self.dirty = true;
+    }
+
     fn source(&self) -> Source {
         match &self.feed {
             Feed::Live { listen } => Source::Live {
