@@ -1,7 +1,7 @@
 //! Latency by cohort: p50/p95/p99 of model-call duration and of time to first token over the
 //! window, the change of p99 against the window before, and a sparkline of p99.
 
-use super::{WIDE, focused, pane_block};
+use super::{focused, pane_block};
 use crate::ui::state::{Pane, UiState};
 use crate::ui::text::{clean, fmt_count, fmt_micros};
 use crate::ui::theme::Theme;
@@ -18,7 +18,7 @@ const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█']
 pub fn spark_width(pane_width: u16) -> usize {
     match pane_width {
         w if w >= 110 => 20,
-        w if w >= WIDE * 58 / 100 => 10,
+        w if w >= 86 => 10,
         _ => 8,
     }
 }
@@ -53,9 +53,31 @@ fn change(row: &LatencyRow, theme: &Theme) -> Span<'static> {
     }
 }
 
+/// Which columns fit: chosen by the pane's own width.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Columns {
+    /// cohort, calls, p50 p95 p99, ttft p50 p95 p99, change, sparkline
+    Full,
+    /// cohort, calls, p50 p95 p99, ttft p99, change, sparkline
+    Medium,
+    /// cohort, p50 p99, change, sparkline
+    Narrow,
+}
+
+impl Columns {
+    fn for_width(w: u16) -> Self {
+        match w {
+            w if w >= 86 => Self::Full,
+            w if w >= 62 => Self::Medium,
+            _ => Self::Narrow,
+        }
+    }
+}
+
 pub fn render(frame: &mut Frame, area: Rect, view: &View, ui: &UiState, theme: &Theme, wide: bool) {
     let l = &view.latency;
-    let title = if wide {
+    let columns = Columns::for_width(area.width);
+    let title = if wide && columns == Columns::Full {
         format!(
             " Latency by {} · {} · model calls (c: cohort) ",
             l.dim,
@@ -70,7 +92,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View, ui: &UiState, theme: &
         frame.render_widget(p, area);
         return;
     }
-    let q = |v: Option<[u64; 3]>, i: usize| v.map_or("-".to_string(), |v| fmt_micros(v[i]));
+    let q = |v: Option<[u64; 3]>, i: usize| Cell::from(v.map_or("-".to_string(), |v| fmt_micros(v[i])));
     let visible = usize::from(area.height.saturating_sub(3));
     let start = ui.latency_offset.min(l.rows.len().saturating_sub(visible.max(1)));
     let rows = l.rows.iter().skip(start).take(visible).map(|r| {
@@ -81,31 +103,43 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View, ui: &UiState, theme: &
         } else {
             Style::default()
         };
-        if wide {
-            Row::new(vec![
+        let calls = Cell::from(Span::styled(fmt_count(r.calls), err));
+        let cells = match columns {
+            Columns::Full => vec![
                 name,
-                Cell::from(Span::styled(fmt_count(r.calls), err)),
-                Cell::from(q(r.latency, 0)),
-                Cell::from(q(r.latency, 1)),
-                Cell::from(q(r.latency, 2)),
-                Cell::from(q(r.ttft, 0)),
-                Cell::from(q(r.ttft, 1)),
-                Cell::from(q(r.ttft, 2)),
+                calls,
+                q(r.latency, 0),
+                q(r.latency, 1),
+                q(r.latency, 2),
+                q(r.ttft, 0),
+                q(r.ttft, 1),
+                q(r.ttft, 2),
                 Cell::from(change(r, theme)),
                 spark,
-            ])
-        } else {
-            Row::new(vec![
+            ],
+            Columns::Medium => vec![
                 name,
-                Cell::from(q(r.latency, 0)),
-                Cell::from(q(r.latency, 2)),
+                calls,
+                q(r.latency, 0),
+                q(r.latency, 1),
+                q(r.latency, 2),
+                q(r.ttft, 2),
                 Cell::from(change(r, theme)),
                 spark,
-            ])
-        }
+            ],
+            Columns::Narrow => vec![
+                name,
+                q(r.latency, 0),
+                q(r.latency, 2),
+                Cell::from(change(r, theme)),
+                spark,
+            ],
+        };
+        Row::new(cells)
     });
-    let (header, widths): (Vec<&str>, Vec<Constraint>) = if wide {
-        (
+    let spark = Constraint::Length(spark_width(area.width) as u16);
+    let (header, widths): (Vec<&str>, Vec<Constraint>) = match columns {
+        Columns::Full => (
             vec![
                 "cohort",
                 "calls",
@@ -118,30 +152,30 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View, ui: &UiState, theme: &
                 "Δp99",
                 "p99 trend",
             ],
-            vec![
-                Constraint::Min(10),
-                Constraint::Length(5),
-                Constraint::Length(6),
-                Constraint::Length(6),
-                Constraint::Length(6),
-                Constraint::Length(6),
-                Constraint::Length(6),
-                Constraint::Length(6),
-                Constraint::Length(5),
-                Constraint::Length(spark_width(area.width) as u16),
-            ],
-        )
-    } else {
-        (
+            [Constraint::Min(12), Constraint::Length(5)]
+                .into_iter()
+                .chain([Constraint::Length(6); 6])
+                .chain([Constraint::Length(5), spark])
+                .collect(),
+        ),
+        Columns::Medium => (
+            vec!["cohort", "calls", "p50", "p95", "p99", "ttft99", "Δp99", "trend"],
+            [Constraint::Min(10), Constraint::Length(5)]
+                .into_iter()
+                .chain([Constraint::Length(6); 4])
+                .chain([Constraint::Length(5), spark])
+                .collect(),
+        ),
+        Columns::Narrow => (
             vec!["cohort", "p50", "p99", "Δp99", "trend"],
             vec![
                 Constraint::Min(8),
                 Constraint::Length(6),
                 Constraint::Length(6),
                 Constraint::Length(6),
-                Constraint::Length(8),
+                spark,
             ],
-        )
+        ),
     };
     let table = Table::new(rows, widths)
         .header(Row::new(header).style(theme.header))

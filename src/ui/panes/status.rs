@@ -59,7 +59,9 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View, theme: &Theme) {
         0.0
     };
     let lost = s.evicted + s.dropped + s.rejected;
-    let segments: Vec<Vec<Span>> = vec![
+    let replay = matches!(s.source, Some(Source::Replay { .. }));
+    let origin = vec![Span::styled(origin, theme.muted)];
+    let mut segments: Vec<Vec<Span>> = vec![
         vec![Span::styled(format!(" {badge} "), badge_style)],
         vec![Span::styled(
             format!("{:.0} spans/s {:.1} traces/s", s.spans_per_sec, s.traces_per_sec),
@@ -92,8 +94,13 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View, theme: &Theme) {
                 theme.status_bar
             },
         )],
-        vec![Span::styled(origin, theme.muted)],
     ];
+    // What is being replayed matters more than the rates; listen addresses matter least.
+    if replay {
+        segments.insert(1, origin);
+    } else {
+        segments.push(origin);
+    }
     let clock = s
         .clock
         .filter(|_| !matches!(s.source, Some(Source::Replay { .. })))
