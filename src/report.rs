@@ -5,7 +5,7 @@
 use crate::config::HandoffLimits;
 use crate::cost::CostTable;
 use crate::headless::{StatusSample, status_line};
-use crate::ingest::capture::{CaptureReader, Message, ParallelDecode, Record, RecordError};
+use crate::ingest::capture::{CaptureReader, Message, Record, RecordError};
 use crate::ingest::handoff::{ConverterPool, Pipeline};
 use crate::ingest::{self, WhenFull};
 use crate::model::{ConvertLimits, Converter, SpanRecord};
@@ -129,20 +129,15 @@ pub fn feed_files(
     // this thread merges them by event time, paces, and converts.
     let mut decoders = Vec::with_capacity(readers.len());
     let mut sources = Vec::with_capacity(readers.len());
-    // JSON decoding dominates replay: each file's lines are decoded on up to as many threads as
-    // there are cores to share between the files.
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let per_file = (cores / readers.len().max(1)).max(1);
-    for reader in readers {
+    for mut reader in readers {
         let (tx, rx) = std::sync::mpsc::sync_channel(DECODED_AHEAD);
         decoders.push(std::thread::spawn(move || {
-            let mut records = ParallelDecode::new(reader, per_file);
-            for record in &mut records {
+            for record in &mut reader {
                 if tx.send(timed(record)).is_err() {
                     break;
                 }
             }
-            records.into_inner()
+            reader
         }));
         sources.push(rx.into_iter());
     }

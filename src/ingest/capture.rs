@@ -220,9 +220,6 @@ pub struct CaptureReader {
     truncated_tail: bool,
     done: bool,
     max_record_bytes: usize,
-    /// Set by [`ParallelDecode`]: single-line JSON records come back undecoded.
-    defer: bool,
-    deferred: Option<(u64, Vec<u8>, bool)>,
 }
 
 impl fmt::Debug for CaptureReader {
@@ -317,8 +314,6 @@ impl CaptureReader {
             truncated_tail: cut,
             done: false,
             max_record_bytes: MAX_RECORD_BYTES,
-            defer: false,
-            deferred: None,
         })
     }
 
@@ -468,19 +463,20 @@ impl CaptureReader {
                 self.pending.push(b'\n');
                 continue;
             }
-            if self.defer {
-                // Decoded elsewhere (`ParallelDecode`); the line is handed over as it is.
-                self.deferred = Some((line_no, trimmed.to_vec(), last));
-                return None;
-            }
-            match decode_line(line_no, trimmed, last) {
-                Decoded::Record(r) => return Some(r),
-                Decoded::Nothing => {}
-                Decoded::TruncatedTail => {
+            match parse_json(trimmed) {
+                Ok(Some(message)) => {
+                    return Some(Ok(Record {
+                        index: line_no,
+                        message,
+                    }));
+                }
+                Ok(None) => {}
+                Err(e) if e.syntax && last => {
                     self.truncated_tail = true;
                     self.done = true;
                     return None;
                 }
+                Err(e) => return Self::malformed(line_no, e.message),
             }
         }
     }
@@ -531,159 +527,6 @@ impl CaptureReader {
                 }
                 Ok(None) => {}
                 Err(message) => return Self::malformed(self.index, message),
-            }
-        }
-    }
-}
-
-/// What one single-line JSON record decodes to.
-enum Decoded {
-    Record(Result<Record, RecordError>),
-    /// A line that holds no message (e.g. an empty export).
-    Nothing,
-    /// The last line does not parse: a capture cut by a crash, not an error.
-    TruncatedTail,
-}
-
-fn decode_line(index: u64, line: &[u8], last: bool) -> Decoded {
-    match parse_json(line) {
-        Ok(Some(message)) => Decoded::Record(Ok(Record { index, message })),
-        Ok(None) => Decoded::Nothing,
-        Err(e) if e.syntax && last => Decoded::TruncatedTail,
-        Err(e) => Decoded::Record(Err(RecordError {
-            index,
-            message: e.message,
-            fatal: false,
-        })),
-    }
-}
-
-/// One step of a deferring reader: a record decoded by the reader itself (protobuf, a
-/// multi-line object, an error), or a JSON line still to decode.
-enum Step {
-    Ready(Result<Record, RecordError>),
-    Line(u64, Vec<u8>, bool),
-}
-
-impl CaptureReader {
-    fn step(&mut self) -> Option<Step> {
-        match self.next() {
-            Some(r) => Some(Step::Ready(r)),
-            None => match self.deferred.take() {
-                Some((index, bytes, last)) => {
-                    // The reader stopped only to hand the line over; it is not done.
-                    self.done = false;
-                    Some(Step::Line(index, bytes, last))
-                }
-                None => None,
-            },
-        }
-    }
-}
-
-/// A capture read on the calling thread and its JSON lines decoded on `threads` threads, in
-/// chunks, records coming out in file order. Decoding OTLP/JSON costs several times reading it,
-/// so replaying one large file would otherwise be bound by one core.
-pub struct ParallelDecode {
-    reader: CaptureReader,
-    threads: usize,
-    ready: std::collections::VecDeque<Result<Record, RecordError>>,
-}
-
-/// Lines decoded together: enough to amortise starting the helper threads, few enough to keep
-/// memory (a line can be megabytes) and latency low.
-const DECODE_CHUNK: usize = 8;
-
-impl ParallelDecode {
-    pub fn new(mut reader: CaptureReader, threads: usize) -> Self {
-        reader.defer = true;
-        Self {
-            reader,
-            threads: threads.max(1),
-            ready: std::collections::VecDeque::new(),
-        }
-    }
-
-    pub fn into_inner(mut self) -> CaptureReader {
-        self.reader.defer = false;
-        self.reader
-    }
-
-    fn fill(&mut self) {
-        let mut steps = Vec::with_capacity(DECODE_CHUNK);
-        let mut lines = 0;
-        while lines < DECODE_CHUNK {
-            match self.reader.step() {
-                Some(s) => {
-                    lines += usize::from(matches!(s, Step::Line(..)));
-                    steps.push(s);
-                }
-                None => break,
-            }
-        }
-        let lines: Vec<(u64, &[u8], bool)> = steps
-            .iter()
-            .filter_map(|s| match s {
-                Step::Line(i, b, last) => Some((*i, b.as_slice(), *last)),
-                Step::Ready(_) => None,
-            })
-            .collect();
-        let per = lines.len().div_ceil(self.threads).max(1);
-        let decoded: Vec<Decoded> = std::thread::scope(|scope| {
-            let mut parts = lines.chunks(per);
-            let first = parts.next();
-            let handles: Vec<_> = parts
-                .map(|part| {
-                    scope.spawn(move || {
-                        part.iter()
-                            .map(|(i, b, l)| decode_line(*i, b, *l))
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            let mut out: Vec<Decoded> = first
-                .into_iter()
-                .flatten()
-                .map(|(i, b, l)| decode_line(*i, b, *l))
-                .collect();
-            for h in handles {
-                // A decoder cannot skip a line silently (records would shift): a panic there
-                // is re-raised here.
-                match h.join() {
-                    Ok(part) => out.extend(part),
-                    Err(panic) => std::panic::resume_unwind(panic),
-                }
-            }
-            out
-        });
-        let mut decoded = decoded.into_iter();
-        for s in steps {
-            match s {
-                Step::Ready(r) => self.ready.push_back(r),
-                Step::Line(..) => match decoded.next() {
-                    Some(Decoded::Record(r)) => self.ready.push_back(r),
-                    Some(Decoded::Nothing) | None => {}
-                    Some(Decoded::TruncatedTail) => self.reader.truncated_tail = true,
-                },
-            }
-        }
-    }
-}
-
-impl Iterator for ParallelDecode {
-    type Item = Result<Record, RecordError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            if let Some(r) = self.ready.pop_front() {
-                return Some(r);
-            }
-            if self.reader.done && self.reader.deferred.is_none() {
-                return None;
-            }
-            self.fill();
-            if self.ready.is_empty() && self.reader.done {
-                return None;
             }
         }
     }
@@ -1528,58 +1371,6 @@ mod tests {
         let mut r = reader("x", b"{\"hello\":1}".to_vec(), None);
         assert_eq!(read_all(&mut r).1.len(), 1);
         assert!(!r.truncated_tail());
-    }
-
-    /// Sequential and parallel decoding give the same records, errors, position and tail.
-    fn same_in_parallel(data: &[u8]) {
-        let mut seq = reader("x", data.to_vec(), None);
-        let (records, errors) = read_all(&mut seq);
-        let expected = messages(records);
-        let expected_indexes: Vec<u64> = {
-            let mut again = reader("x", data.to_vec(), None);
-            indexes(&read_all(&mut again).0)
-        };
-        for threads in [1, 2, 3] {
-            let mut par = ParallelDecode::new(reader("x", data.to_vec(), None), threads);
-            let (mut ok, mut bad) = (Vec::new(), Vec::new());
-            for item in &mut par {
-                match item {
-                    Ok(r) => ok.push(r),
-                    Err(e) => bad.push(e),
-                }
-            }
-            let par = par.into_inner();
-            assert_eq!(indexes(&ok), expected_indexes, "{threads} threads");
-            assert_eq!(messages(ok), expected, "{threads} threads");
-            let e = |v: &[RecordError]| v.iter().map(|e| (e.index, e.message.clone())).collect::<Vec<_>>();
-            assert_eq!(e(&bad), e(&errors), "{threads} threads");
-            assert_eq!(par.truncated_tail(), seq.truncated_tail(), "{threads} threads");
-            assert_eq!(par.position(), seq.position(), "{threads} threads");
-        }
-    }
-
-    #[test]
-    fn parallel_decoding_keeps_order_errors_and_the_truncated_tail() {
-        let good = String::from_utf8(fixture("collector.logs.jsonl")).unwrap();
-        let good = good.trim();
-        let mixed = String::from_utf8(mixed_json()).unwrap();
-        // Many records (several chunks), malformed lines, blanks, a pretty-printed object.
-        let pretty =
-            serde_json::to_string_pretty(&serde_json::from_str::<serde_json::Value>(good).unwrap()).unwrap();
-        let mut text = String::new();
-        for i in 0..30 {
-            text.push_str(&mixed);
-            if i % 7 == 0 {
-                text.push_str("not json\n\n");
-                text.push_str(&pretty);
-                text.push('\n');
-            }
-        }
-        same_in_parallel(text.as_bytes());
-        let cut = &text.as_bytes()[..text.len() - 40];
-        same_in_parallel(cut);
-        same_in_parallel(b"");
-        same_in_parallel(b"{\"hello\":1}");
     }
 
     #[test]
