@@ -4,6 +4,7 @@
 pub mod convert;
 pub mod ids;
 mod memory;
+pub mod otlp_out;
 
 pub use convert::{ConvertLimits, Converter};
 pub use ids::{SpanId, TraceId};

@@ -32,8 +32,16 @@ pub enum Feed {
     },
 }
 
+/// Where OSC 52 clipboard sequences go (the terminal; a buffer in tests).
+pub type ClipboardSink = Box<dyn FnMut(&[u8]) -> std::io::Result<()> + Send>;
+
 pub struct App {
     pub ui: UiState,
+    /// The open trace, when drilling down.
+    pub drill: Option<crate::ui::drill::Drill>,
+    clipboard: ClipboardSink,
+    /// Where `e` writes exported traces.
+    pub export_dir: std::path::PathBuf,
     pub index: TraceIndex,
     pub theme: Theme,
     pipeline: Arc<Pipeline>,
@@ -48,6 +56,14 @@ impl App {
     pub fn new(pipeline: Arc<Pipeline>, feed: Feed, theme: Theme) -> Self {
         let sample = StatusSample::take(&pipeline);
         let mut app = Self {
+            drill: None,
+            clipboard: Box::new(|bytes| {
+                use std::io::Write;
+                let mut out = std::io::stdout();
+                out.write_all(bytes)?;
+                out.flush()
+            }),
+            export_dir: std::path::PathBuf::from("."),
             ui: UiState::default(),
             index: TraceIndex::default(),
             theme,
@@ -64,6 +80,11 @@ impl App {
 
     pub fn pipeline(&self) -> &Arc<Pipeline> {
         &self.pipeline
+    }
+
+    /// Sends clipboard sequences somewhere else than the terminal (tests).
+    pub fn set_clipboard(&mut self, sink: ClipboardSink) {
+        self.clipboard = sink;
     }
 
     /// Pulls what changed in the store into the index (nothing while the view is frozen).
@@ -204,11 +225,157 @@ impl App {
     }
 
     pub fn draw(&mut self, frame: &mut Frame) {
+        if self.drill.is_some() {
+            self.draw_drill(frame);
+            return;
+        }
         let layout = panes::layout(frame.area(), &self.ui);
         let budget = layout.budget();
         self.ui.areas = layout.areas();
         let view = self.view(budget);
         panes::render(frame, &layout, &view, &self.ui, &self.theme);
+    }
+
+    fn draw_drill(&mut self, frame: &mut Frame) {
+        use ratatui::layout::{Constraint, Layout};
+        let [status_area, body] =
+            Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(frame.area());
+        let l = panes::drill::layout(body);
+        let window = self.ui.window();
+        let Some(drill) = self.drill.as_mut() else { return };
+        let baseline = self
+            .index
+            .baseline_multiple(&mut self.reader, window, &drill.trace_id)
+            .map(|(m, cohort)| (m, cohort.to_string()));
+        let view = {
+            let store = self.pipeline.store();
+            store
+                .trace(&drill.trace_id)
+                .map(|t| panes::drill::build(drill, t, baseline, &l, &self.theme))
+        };
+        let Some(view) = view else {
+            self.ui.note = Some("the open trace was evicted from the buffer".into());
+            self.drill = None;
+            self.draw(frame);
+            return;
+        };
+        let status = view::View {
+            status: view::status(
+                &self.status.0,
+                &self.status.1,
+                Some(self.source()),
+                self.ui.frozen_at,
+                {
+                    let n = self.index.series().newest();
+                    (n > 0).then_some(n)
+                },
+            ),
+            ..Default::default()
+        };
+        frame.render_widget(
+            ratatui::widgets::Block::new().style(self.theme.base),
+            frame.area(),
+        );
+        panes::render_status(frame, status_area, &status, &self.theme);
+        panes::drill::render(frame, &l, &view, &self.theme);
+        if self.ui.help {
+            panes::render_help(frame, &self.ui, &status, &self.theme, true);
+        }
+    }
+
+    /// Opens the trace selected in the list.
+    fn open_selected(&mut self) -> bool {
+        let Some(id) = self.ui.list.selected else {
+            return false;
+        };
+        let store = self.pipeline.store();
+        match store.trace(&id) {
+            Some(t) => {
+                self.drill = Some(crate::ui::drill::Drill::open(t));
+                self.ui.note = None;
+            }
+            None => self.ui.note = Some("that trace was evicted from the buffer".into()),
+        }
+        true
+    }
+
+    fn drill_key(&mut self, k: KeyEvent) -> bool {
+        use crate::ui::drill::Action;
+        if self.ui.help {
+            self.ui.help = false;
+            return true;
+        }
+        let searching = self.drill.as_ref().is_some_and(|d| d.search.editing);
+        if !searching {
+            match k.code {
+                KeyCode::Char('q') => {
+                    self.ui.quit = true;
+                    return true;
+                }
+                KeyCode::Char('?') => {
+                    self.ui.help = true;
+                    return true;
+                }
+                KeyCode::Char(' ')
+                    if self
+                        .drill
+                        .as_ref()
+                        .is_some_and(|d| d.focus == crate::ui::drill::DrillFocus::Detail) =>
+                {
+                    self.toggle_freeze();
+                    return true;
+                }
+                _ => {}
+            }
+        }
+        let Some(drill) = self.drill.as_mut() else {
+            return false;
+        };
+        let action = {
+            let store = self.pipeline.store();
+            match store.trace(&drill.trace_id) {
+                Some(t) => drill.key(k, t),
+                None => Action::Close,
+            }
+        };
+        match action {
+            Action::None => return false,
+            Action::Redraw => {}
+            Action::Close => self.drill = None,
+            Action::Copy { text, what } => {
+                let in_tmux = std::env::var_os("TMUX").is_some();
+                let mut seq = Vec::new();
+                let note = match crate::ui::osc52::copy(&mut seq, &text, in_tmux)
+                    .and_then(|()| (self.clipboard)(&seq))
+                {
+                    Ok(()) => format!(
+                        "copied the {what} ({} bytes) to the clipboard (OSC 52)",
+                        text.len()
+                    ),
+                    Err(e) => format!("could not copy: {e}"),
+                };
+                if let Some(d) = self.drill.as_mut() {
+                    d.message = Some(note);
+                }
+            }
+            Action::Export => {
+                let result = {
+                    let store = self.pipeline.store();
+                    store
+                        .trace(&drill.trace_id)
+                        .map(|t| crate::model::otlp_out::export_trace(t, &self.export_dir))
+                };
+                let note = match result {
+                    Some(Ok(path)) => format!("wrote {} (llmwatch replay reads it)", path.display()),
+                    Some(Err(e)) => format!("could not export: {e}"),
+                    None => "the trace was evicted".to_string(),
+                };
+                if let Some(d) = self.drill.as_mut() {
+                    d.message = Some(note);
+                }
+            }
+        }
+        true
     }
 
     /// Handles one input event; returns whether the screen needs redrawing.
@@ -227,6 +394,9 @@ impl App {
         if k.modifiers.contains(KeyModifiers::CONTROL) && k.code == KeyCode::Char('c') {
             self.ui.quit = true;
             return true;
+        }
+        if self.drill.is_some() {
+            return self.drill_key(k);
         }
         if self.ui.filter.editing {
             return self.filter_key(k);
@@ -318,9 +488,12 @@ impl App {
         }
     }
 
-    /// Enter: from the outlier pane, jump to that trace in the list. In the list it will open
-    /// the trace once the drill-down view exists.
+    /// Enter: in the list, open the selected trace; from the outlier pane, jump to that trace
+    /// in the list.
     fn enter(&mut self) -> bool {
+        if self.ui.focus == Pane::Traces {
+            return self.open_selected();
+        }
         if self.ui.focus != Pane::Outliers {
             return false;
         }
@@ -405,6 +578,20 @@ impl App {
     }
 
     fn mouse(&mut self, m: MouseEvent) -> bool {
+        if let Some(d) = self.drill.as_mut() {
+            let (code, n) = match m.kind {
+                MouseEventKind::ScrollDown => (KeyCode::Down, 3),
+                MouseEventKind::ScrollUp => (KeyCode::Up, 3),
+                _ => return false,
+            };
+            let store = self.pipeline.store();
+            if let Some(t) = store.trace(&d.trace_id) {
+                for _ in 0..n {
+                    d.key(KeyEvent::new(code, KeyModifiers::NONE), t);
+                }
+            }
+            return true;
+        }
         let Some(pane) = self.ui.areas.pane_at(m.column, m.row) else {
             return false;
         };

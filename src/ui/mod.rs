@@ -2,6 +2,8 @@
 //! knows nothing of the terminal; [`app::App`] pulls changes when told and draws bounded views.
 
 pub mod app;
+pub mod drill;
+pub mod osc52;
 pub mod panes;
 pub mod run;
 pub mod state;

@@ -127,6 +127,8 @@ pub struct UiState {
     pub latency_offset: usize,
     pub outlier_cursor: usize,
     pub areas: Areas,
+    /// A one-line note for the footer (e.g. the opened trace was evicted).
+    pub note: Option<String>,
     pub quit: bool,
 }
 
@@ -148,6 +150,7 @@ impl Default for UiState {
             latency_offset: 0,
             outlier_cursor: 0,
             areas: Areas::default(),
+            note: None,
             quit: false,
         }
     }

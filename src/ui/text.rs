@@ -91,6 +91,8 @@ pub fn fmt_nanos(ns: u64) -> String {
 pub fn fmt_usd(usd: f64) -> String {
     if usd == 0.0 {
         "$0".into()
+    } else if usd < 0.0001 {
+        "<$0.0001".into()
     } else if usd < 0.01 {
         format!("${usd:.4}")
     } else if usd < 100.0 {

@@ -387,6 +387,21 @@ impl TraceIndex {
         out
     }
 
+    /// A trace's cost over the median cost of its cohort (in the outlier pane's dimension) over
+    /// the window, with the cohort's name; `None` for an unpriced trace or an empty baseline.
+    pub fn baseline_multiple(&self, reader: &mut Reader, window: Window, id: &TraceId) -> Option<(f64, Sym)> {
+        let e = self.rows.get(id)?;
+        let cost = e.row.cost_usd?;
+        let dim = self.series.dim(self.cost_dim);
+        if usize::from(e.cost_cohort) >= dim.len() {
+            return None;
+        }
+        let stats = reader.cost(dim.series(e.cost_cohort), window, self.series.newest());
+        let (median, _) = stats.cost?;
+        let median = median as f64 / COST_UNITS;
+        (median > 0.0).then(|| (cost / median, dim.name(e.cost_cohort).clone()))
+    }
+
     /// Estimated heap bytes of the index (rows, orderings, series).
     pub fn bytes(&self) -> usize {
         let per_row = size_of::<(TraceId, Entry)>() + 16 + 3 * size_of::<Ordered>();

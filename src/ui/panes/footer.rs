@@ -28,6 +28,9 @@ pub fn render(frame: &mut Frame, area: Rect, ui: &UiState, theme: &Theme) {
         Line::from(spans)
     } else {
         let mut spans = Vec::new();
+        if let Some(note) = &ui.note {
+            spans.push(Span::styled(format!("{}  ", clean(note)), theme.warn));
+        }
         if !f.applied.is_empty() {
             spans.push(Span::styled(
                 format!("filter: {} ", clean(&f.applied)),

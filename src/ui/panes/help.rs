@@ -9,6 +9,25 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Wrap};
 
 /// (keys, what they do) for the focused pane and the source.
+pub fn drill_keys() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("Esc", "back to the trace list (as you left it)"),
+        ("q  Ctrl-C", "quit"),
+        (
+            "↑ ↓  j k  PgUp PgDn  g G",
+            "move in the tree (Tab: scroll the detail)",
+        ),
+        ("Enter  space", "fold / unfold the span"),
+        ("← →  h l", "fold (or go to the parent) / unfold"),
+        ("C  E", "collapse all / expand all"),
+        ("x  v", "next error span / next failed verdict"),
+        ("$  s", "most expensive span / slowest span"),
+        ("/  n N", "search span names and values; next / previous match"),
+        ("y  Y", "copy the span as OTLP/JSON / the trace id (OSC 52)"),
+        ("e", "export the trace as OTLP/JSON (llmwatch replay reads it)"),
+    ]
+}
+
 pub fn keys(ui: &UiState, replay: bool) -> Vec<(&'static str, &'static str)> {
     let mut k = vec![
         ("q  Ctrl-C", "quit (the terminal is restored)"),
@@ -27,7 +46,7 @@ pub fn keys(ui: &UiState, replay: bool) -> Vec<(&'static str, &'static str)> {
             ("↑ ↓  j k  wheel", "move the selection"),
             ("PgUp PgDn  g G", "page; newest / oldest"),
             ("s  S", "sort by time, duration, cost, tokens, failed evals"),
-            ("Enter", "open the trace (drill-down: not built yet)"),
+            ("Enter", "open the trace: span tree and details"),
         ]),
         Pane::Latency => k.extend([
             ("↑ ↓  j k  wheel", "scroll the cohorts"),
@@ -49,9 +68,9 @@ pub fn keys(ui: &UiState, replay: bool) -> Vec<(&'static str, &'static str)> {
     k
 }
 
-pub fn render(frame: &mut Frame, area: Rect, ui: &UiState, view: &View, theme: &Theme) {
+pub fn render(frame: &mut Frame, area: Rect, ui: &UiState, view: &View, theme: &Theme, drill: bool) {
     let replay = matches!(view.status.source, Some(Source::Replay { .. }));
-    let keys = keys(ui, replay);
+    let keys = if drill { drill_keys() } else { keys(ui, replay) };
     let lines: Vec<Line> = keys
         .iter()
         .map(|(k, what)| {

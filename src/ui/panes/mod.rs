@@ -2,6 +2,7 @@
 //! here, in one place: panes stack at any size and give way to the trace list when the screen
 //! is short.
 
+pub mod drill;
 mod footer;
 mod help;
 mod latency;
@@ -107,8 +108,18 @@ pub fn render(frame: &mut Frame, layout: &Layout, view: &View, ui: &UiState, the
     traces::render(frame, layout.traces, view, ui, theme, layout.wide);
     footer::render(frame, layout.footer, ui, theme);
     if ui.help {
-        help::render(frame, frame.area(), ui, view, theme);
+        help::render(frame, frame.area(), ui, view, theme, false);
     }
+}
+
+/// The status bar alone (the drill-down screen shares it).
+pub fn render_status(frame: &mut Frame, area: Rect, view: &View, theme: &Theme) {
+    status::render(frame, area, view, theme);
+}
+
+/// The help overlay over the whole frame; `drill` lists the drill-down's keys.
+pub fn render_help(frame: &mut Frame, ui: &UiState, view: &View, theme: &Theme, drill: bool) {
+    help::render(frame, frame.area(), ui, view, theme, drill);
 }
 
 /// A pane's frame: rounded border, highlighted when focused, title in the accent colour.

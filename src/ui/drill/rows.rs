@@ -1,0 +1,235 @@
+//! How the drill-down writes a trace: one line per tree row (tag, name, duration, model,
+//! tokens, cost, verdict badges, error mark), the waterfall bar on the trace's timeline, and the
+//! summary header.
+
+use super::tree::{NodeKind, SpanTree, critical_path, error_count};
+use crate::model::{SpanRecord, StatusCode};
+use crate::semconv::Kind;
+use crate::store::Trace;
+use crate::ui::text::{clean, fmt_count, fmt_nanos, fmt_usd};
+use crate::ui::theme::Theme;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+
+/// Deeper levels than this are drawn at this indentation, with their depth written out.
+const MAX_INDENT: usize = 24;
+
+/// A short tag for what the span does.
+pub fn tag(span: &SpanRecord) -> &'static str {
+    match span.sem.as_deref().map(|m| m.kind) {
+        Some(Kind::Llm) => "llm",
+        Some(Kind::Embedding) => "embed",
+        Some(Kind::Retrieval) => "retr",
+        Some(Kind::Rerank) => "rerank",
+        Some(Kind::Tool) => "tool",
+        Some(Kind::Agent) => "agent",
+        Some(Kind::Chain) => "chain",
+        Some(Kind::Guardrail) => "guard",
+        Some(Kind::Evaluator) => "eval",
+        Some(Kind::Other) | None => match span.kind {
+            crate::model::SpanKind::Server => "server",
+            crate::model::SpanKind::Client => "client",
+            crate::model::SpanKind::Producer => "produce",
+            crate::model::SpanKind::Consumer => "consume",
+            _ => "span",
+        },
+    }
+}
+
+fn tag_style(span: &SpanRecord, theme: &Theme) -> Style {
+    match span.sem.as_deref().map(|m| m.kind) {
+        Some(Kind::Llm | Kind::Embedding | Kind::Rerank) => theme.accent,
+        Some(Kind::Tool | Kind::Retrieval) => theme.warn,
+        Some(Kind::Evaluator | Kind::Guardrail) => theme.ok,
+        _ => theme.muted,
+    }
+}
+
+/// The tree pane's line for node `n` of `tree`.
+pub fn row_line(trace: &Trace, tree: &SpanTree, n: usize, theme: &Theme) -> Line<'static> {
+    let node = tree.nodes[n];
+    let mut spans: Vec<Span<'static>> = Vec::new();
+    let depth = node.depth;
+    if depth > MAX_INDENT {
+        spans.push(Span::styled(
+            format!("{}[{depth}] ", " ".repeat(MAX_INDENT - 4)),
+            theme.muted,
+        ));
+    } else {
+        spans.push(Span::raw(" ".repeat(depth * 2)));
+    }
+    let id = tree.node_id(trace, n);
+    let marker = if !node.has_children(n) {
+        "  "
+    } else if tree.collapsed.contains(&id) {
+        "▶ "
+    } else {
+        "▼ "
+    };
+    spans.push(Span::styled(marker, theme.muted));
+    let i = match node.kind {
+        NodeKind::Span(i) => i,
+        NodeKind::MissingParentGroup => {
+            spans.push(Span::styled(
+                "⚠ missing parent: spans whose parent has not arrived",
+                theme.warn,
+            ));
+            return Line::from(spans);
+        }
+        NodeKind::CycleGroup => {
+            spans.push(Span::styled("⚠ parent-id cycle (cut here)", theme.error));
+            return Line::from(spans);
+        }
+    };
+    let s = &trace.spans[i];
+    spans.push(Span::styled(format!("{:<6} ", tag(s)), tag_style(s, theme)));
+    let error = s.status == StatusCode::Error;
+    spans.push(Span::styled(
+        clean(&s.name).into_owned(),
+        if error { theme.error } else { theme.base },
+    ));
+    spans.push(Span::styled(
+        format!("  {}", fmt_nanos(s.duration_nanos())),
+        theme.muted,
+    ));
+    if let Some(m) = s.sem.as_deref() {
+        // The model, unless the span's name already says it ("chat gpt-4o").
+        if let Some(model) = m.model().filter(|m| !s.name.contains(&***m)) {
+            spans.push(Span::styled(format!("  {}", clean(model)), theme.accent));
+        }
+        if let Some(u) = m.usage {
+            spans.push(Span::styled(
+                format!(" {}→{}", fmt_count(u.input), fmt_count(u.output)),
+                theme.muted,
+            ));
+        }
+        match (m.cost_usd, m.unpriced) {
+            (Some(c), _) => spans.push(Span::raw(format!(" {}", fmt_usd(c)))),
+            (None, true) => spans.push(Span::styled(" unpriced", theme.warn)),
+            _ => {}
+        }
+    }
+    for v in trace.verdicts_for(s) {
+        let (mark, style) = match v.passed {
+            Some(true) => ("✓", theme.verdict_pass),
+            Some(false) => ("✗", theme.verdict_fail),
+            None => ("?", theme.muted),
+        };
+        let score = v.score.map_or(String::new(), |x| format!(" {x:.2}"));
+        spans.push(Span::styled(format!("  {}{score} {mark}", clean(&v.name)), style));
+    }
+    if error {
+        spans.push(Span::styled("  ✗ error", theme.error));
+    }
+    Line::from(spans)
+}
+
+/// The span's place on the trace's timeline as a bar `width` cells wide.
+pub fn waterfall(trace: &Trace, span: &SpanRecord, width: usize, theme: &Theme) -> Line<'static> {
+    if width == 0 {
+        return Line::default();
+    }
+    let t0 = trace.start_unix_nano;
+    let total = trace.end_unix_nano.saturating_sub(t0).max(1) as f64;
+    let from = ((span.start_unix_nano.saturating_sub(t0)) as f64 / total * width as f64).floor() as usize;
+    let len = ((span.duration_nanos() as f64 / total * width as f64).round() as usize).max(1);
+    let from = from.min(width - 1);
+    let len = len.min(width - from);
+    let style = if span.status == StatusCode::Error {
+        theme.error
+    } else if span.sem.as_deref().is_some_and(|m| m.kind.is_model_call()) {
+        theme.accent
+    } else {
+        theme.sparkline
+    };
+    Line::from(vec![
+        Span::raw(" ".repeat(from)),
+        Span::styled("━".repeat(len), style),
+        Span::raw(" ".repeat(width - from - len)),
+    ])
+}
+
+/// The summary line: duration, spans, model calls, tokens, cost (and its multiple of the cohort
+/// median), verdicts, errors, and how much of the critical path is model calls.
+pub fn header(trace: &Trace, baseline: Option<(f64, String)>, theme: &Theme) -> Line<'static> {
+    let mut calls = 0;
+    let (mut input, mut output) = (0, 0);
+    let mut unpriced = 0;
+    for s in &trace.spans {
+        if let Some(m) = s.sem.as_deref() {
+            if m.kind.is_model_call() {
+                calls += 1;
+                unpriced += usize::from(m.unpriced);
+            }
+            if let Some(u) = m.usage {
+                input += u.input;
+                output += u.output;
+            }
+        }
+    }
+    let duration = trace.end_unix_nano.saturating_sub(trace.start_unix_nano);
+    let mut spans = vec![
+        Span::styled(format!(" trace {} ", trace.id), theme.accent),
+        Span::raw(format!(
+            "· {} · {} spans · {} model calls · {}→{} tokens · ",
+            fmt_nanos(duration),
+            trace.spans.len(),
+            calls,
+            fmt_count(input),
+            fmt_count(output)
+        )),
+    ];
+    match trace.cost_usd() {
+        Some(c) => {
+            let mut text = fmt_usd(c);
+            if unpriced > 0 {
+                text.push_str(&format!(" + {unpriced} unpriced"));
+            }
+            spans.push(Span::raw(text));
+            if let Some((multiple, cohort)) = baseline {
+                let style = if multiple >= 3.0 { theme.error } else { theme.muted };
+                spans.push(Span::styled(
+                    format!(" ({multiple:.1}× {} median)", clean(&cohort)),
+                    style,
+                ));
+            }
+        }
+        None if unpriced > 0 => spans.push(Span::styled(format!("{unpriced} unpriced calls"), theme.warn)),
+        None => spans.push(Span::styled("no cost", theme.muted)),
+    }
+    let pass = trace.verdicts.iter().filter(|v| v.passed == Some(true)).count();
+    let fail = trace.verdicts.iter().filter(|v| v.passed == Some(false)).count();
+    if pass + fail > 0 {
+        spans.push(Span::raw(" · evals "));
+        spans.push(Span::styled(format!("{pass}✓"), theme.verdict_pass));
+        spans.push(Span::raw(" "));
+        spans.push(Span::styled(format!("{fail}✗"), theme.verdict_fail));
+    }
+    let errors = error_count(trace);
+    if errors > 0 {
+        spans.push(Span::styled(format!(" · {errors} errors"), theme.error));
+    }
+    let path = critical_path(trace);
+    let on_path: u64 = path.iter().map(|(_, ns)| ns).sum();
+    if on_path > 0 {
+        let llm: u64 = path
+            .iter()
+            .filter(|(i, _)| {
+                trace.spans[*i]
+                    .sem
+                    .as_deref()
+                    .is_some_and(|m| m.kind.is_model_call())
+            })
+            .map(|(_, ns)| ns)
+            .sum();
+        spans.push(Span::styled(
+            format!(
+                " · critical path {} spans, {:.0}% in model calls",
+                path.len(),
+                llm as f64 * 100.0 / on_path as f64
+            ),
+            theme.muted,
+        ));
+    }
+    Line::from(spans)
+}
