@@ -80,7 +80,20 @@ fn opened() -> (Arc<Pipeline>, App, TraceId) {
 
 #[test]
 fn the_open_trace_collapsed_and_expanded() {
-    let (_p, mut app, _) = opened();
+    let (p, mut app, id) = opened();
+    {
+        let store = p.store();
+        let mut sources: Vec<&str> = store
+            .trace(&id)
+            .unwrap()
+            .verdicts
+            .iter()
+            .map(|v| v.source.as_str())
+            .collect();
+        sources.sort();
+        sources.dedup();
+        assert!(sources.len() >= 2, "verdicts from several encodings: {sources:?}");
+    }
     let big = screen(&mut app, 160, 48);
     for want in [
         "trace ",

@@ -647,6 +647,17 @@ fn replay_in_tmux_shows_its_position_and_obeys_pause_and_speed() {
     );
     tmux.keys(&["p"]);
     tmux.wait_for("the replay to resume", deadline, |s| s.contains("REPLAY 10x "));
+    // Enter opens the selected trace: header, span tree and detail; Esc comes back.
+    tmux.keys(&["Enter"]);
+    let open = tmux.wait_for("the drill-down", deadline, |s| {
+        s.contains("Spans ") && s.contains("Detail ") && s.contains("Identity")
+    });
+    assert!(
+        open.lines().any(|l| l.trim_start().starts_with("trace ")),
+        "{open}"
+    );
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("the dashboard again", deadline, |s| s.contains("Traces · sort:"));
     tmux.keys(&["q"]);
     let end = tmux.wait_for("llmwatch to exit", deadline, |s| s.contains("EXITED="));
     assert!(end.contains("EXITED=0"), "{end}");
