@@ -109,7 +109,7 @@ pub fn span_json(span: &SpanRecord) -> String {
         .strip_prefix(r#"{"resourceSpans":["#)
         .and_then(|s| s.strip_suffix("]}"))
         .unwrap_or(&line);
-    pretty(resource_spans)
+    crate::semconv::value::pretty_json(resource_spans).unwrap_or_else(|| resource_spans.to_string())
 }
 
 /// Writes `trace_json_lines` to a new file in `dir` named llmwatch-trace-<traceid hex>.jsonl (not
@@ -278,58 +278,6 @@ fn otlp_value(v: &Value) -> AnyValue {
         Value::Empty => None,
     };
     AnyValue { value }
-}
-
-/// Indents compact JSON (as serde_json writes it: no whitespace outside strings) by two spaces,
-/// keeping keys in their order and numbers as written. Empty objects and arrays stay `{}`, `[]`.
-fn pretty(compact: &str) -> String {
-    fn newline(out: &mut String, depth: usize) {
-        out.push('\n');
-        out.extend(std::iter::repeat_n("  ", depth));
-    }
-    let mut out = String::with_capacity(compact.len() * 2);
-    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
-    let mut chars = compact.chars().peekable();
-    while let Some(c) = chars.next() {
-        if in_string {
-            out.push(c);
-            match c {
-                _ if escaped => escaped = false,
-                '\\' => escaped = true,
-                '"' => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
-        match c {
-            '"' => {
-                in_string = true;
-                out.push(c);
-            }
-            '{' | '[' => {
-                out.push(c);
-                match chars.next_if(|n| matches!(n, '}' | ']')) {
-                    Some(close) => out.push(close),
-                    None => {
-                        depth += 1;
-                        newline(&mut out, depth);
-                    }
-                }
-            }
-            '}' | ']' => {
-                depth = depth.saturating_sub(1);
-                newline(&mut out, depth);
-                out.push(c);
-            }
-            ',' => {
-                out.push(c);
-                newline(&mut out, depth);
-            }
-            ':' => out.push_str(": "),
-            _ => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -781,14 +729,6 @@ mod tests {
         };
         let (got, _, _) = reconvert(req.clone(), None);
         assert_spans_eq(&got, std::slice::from_ref(span));
-    }
-
-    #[test]
-    fn pretty_indents_outside_strings_only() {
-        assert_eq!(
-            pretty(r#"{"a":[1,{"b":"x,{:}\"]"}],"c":{},"d":[]}"#),
-            "{\n  \"a\": [\n    1,\n    {\n      \"b\": \"x,{:}\\\"]\"\n    }\n  ],\n  \"c\": {},\n  \"d\": []\n}"
-        );
     }
 
     #[test]

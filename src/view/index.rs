@@ -476,29 +476,36 @@ fn contribution(series: &mut Series, trace: &Trace, row: &TraceRow) -> Contribut
 /// Whether any name or string value in the trace (span names, attributes, events, log bodies)
 /// contains `needle` (already lowercased), ignoring ASCII case.
 pub fn trace_contains(trace: &Trace, needle: &str) -> bool {
-    fn value(v: &Value, needle: &str) -> bool {
-        match v {
-            Value::Str(s) => contains_ci(s, needle),
-            Value::Sym(s) => contains_ci(s, needle),
-            Value::Array(a) => a.iter().any(|v| value(v, needle)),
-            Value::Map(m) => m.iter().any(|a| value(&a.value, needle)),
-            _ => false,
-        }
+    trace.spans.iter().any(|s| span_contains(s, needle))
+        || trace.logs.iter().any(|l| {
+            value_contains(&l.body, needle) || l.attributes.iter().any(|a| value_contains(&a.value, needle))
+        })
+}
+
+/// Whether a span's name, status message or any string value (attributes, events) contains
+/// `needle` (lowercase), ignoring ASCII case.
+pub fn span_contains(span: &crate::model::SpanRecord, needle: &str) -> bool {
+    let attrs = |a: &[crate::model::Attr]| a.iter().any(|a| value_contains(&a.value, needle));
+    contains_ci(&span.name, needle)
+        || attrs(&span.attributes)
+        || span
+            .events
+            .iter()
+            .any(|e| contains_ci(&e.name, needle) || attrs(&e.attributes))
+        || span
+            .status_message
+            .as_deref()
+            .is_some_and(|m| contains_ci(m, needle))
+}
+
+fn value_contains(v: &Value, needle: &str) -> bool {
+    match v {
+        Value::Str(s) => contains_ci(s, needle),
+        Value::Sym(s) => contains_ci(s, needle),
+        Value::Array(a) => a.iter().any(|v| value_contains(v, needle)),
+        Value::Map(m) => m.iter().any(|a| value_contains(&a.value, needle)),
+        _ => false,
     }
-    let attrs = |a: &[crate::model::Attr]| a.iter().any(|a| value(&a.value, needle));
-    trace.spans.iter().any(|s| {
-        contains_ci(&s.name, needle)
-            || attrs(&s.attributes)
-            || s.events
-                .iter()
-                .any(|e| contains_ci(&e.name, needle) || attrs(&e.attributes))
-            || s.status_message
-                .as_deref()
-                .is_some_and(|m| contains_ci(m, needle))
-    }) || trace
-        .logs
-        .iter()
-        .any(|l| value(&l.body, needle) || attrs(&l.attributes))
 }
 
 /// `haystack` contains `needle` (lowercase), ignoring ASCII case, without allocating.

@@ -664,68 +664,7 @@ fn bulky_summary(v: &Value) -> String {
 
 /// `text` pretty-printed when it is a JSON object or array, otherwise as it is.
 fn pretty_or_raw(text: &str) -> Cow<'_, str> {
-    pretty_json(text).map_or(Cow::Borrowed(text), Cow::Owned)
-}
-
-/// A JSON object or array re-indented two spaces a level, with keys in the order sent and
-/// numbers as written; `None` for anything else, or for JSON that does not parse.
-fn pretty_json(text: &str) -> Option<String> {
-    let t = text.trim();
-    if !(t.starts_with('{') || t.starts_with('[')) {
-        return None;
-    }
-    serde_json::from_str::<serde::de::IgnoredAny>(t).ok()?;
-    let mut out = String::with_capacity(t.len() + t.len() / 2);
-    let newline = |out: &mut String, depth: usize| {
-        out.push('\n');
-        out.extend(std::iter::repeat_n("  ", depth));
-    };
-    let (mut depth, mut in_str, mut escaped) = (0usize, false, false);
-    let mut chars = t.chars().peekable();
-    while let Some(c) = chars.next() {
-        if in_str {
-            out.push(c);
-            if escaped {
-                escaped = false;
-            } else if c == '\\' {
-                escaped = true;
-            } else if c == '"' {
-                in_str = false;
-            }
-            continue;
-        }
-        match c {
-            '"' => {
-                in_str = true;
-                out.push(c);
-            }
-            '{' | '[' => {
-                while chars.peek().is_some_and(|c| c.is_ascii_whitespace()) {
-                    chars.next();
-                }
-                out.push(c);
-                if let Some(close) = chars.next_if(|n| matches!(n, '}' | ']')) {
-                    out.push(close);
-                } else {
-                    depth += 1;
-                    newline(&mut out, depth);
-                }
-            }
-            '}' | ']' => {
-                depth = depth.saturating_sub(1);
-                newline(&mut out, depth);
-                out.push(c);
-            }
-            ',' => {
-                out.push(',');
-                newline(&mut out, depth);
-            }
-            ':' => out.push_str(": "),
-            c if c.is_ascii_whitespace() => {}
-            c => out.push(c),
-        }
-    }
-    Some(out)
+    crate::semconv::value::pretty_json(text).map_or(Cow::Borrowed(text), Cow::Owned)
 }
 
 /// One line of untrusted text made safe to print: a trailing CR dropped, tabs expanded,
@@ -1451,12 +1390,12 @@ mod tests {
     #[test]
     fn json_is_reindented_in_the_order_sent() {
         assert_eq!(
-            pretty_json(r#"{"z":1,"a":[1, 2,{}],"s":"x,{y}:\"q\"","e":[]}"#).unwrap(),
+            crate::semconv::value::pretty_json(r#"{"z":1,"a":[1, 2,{}],"s":"x,{y}:\"q\"","e":[]}"#).unwrap(),
             "{\n  \"z\": 1,\n  \"a\": [\n    1,\n    2,\n    {}\n  ],\n  \"s\": \"x,{y}:\\\"q\\\"\",\n  \"e\": []\n}"
         );
-        assert_eq!(pretty_json("plain"), None);
-        assert_eq!(pretty_json("{not json"), None);
-        assert_eq!(pretty_json("42"), None);
+        assert_eq!(crate::semconv::value::pretty_json("plain"), None);
+        assert_eq!(crate::semconv::value::pretty_json("{not json"), None);
+        assert_eq!(crate::semconv::value::pretty_json("42"), None);
     }
 
     #[test]

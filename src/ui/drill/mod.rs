@@ -11,7 +11,7 @@ use crate::model::{SpanId, StatusCode, TraceId};
 use crate::store::Trace;
 use crate::ui::text::clean;
 use crate::ui::theme::Theme;
-use crate::view::index::contains_ci;
+use crate::view::index::span_contains;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::text::Line;
 use tree::SpanTree;
@@ -405,25 +405,4 @@ impl Drill {
         }
         self.detail_cache.as_ref().map_or(&[], |c| &c.lines)
     }
-}
-
-/// Whether a span's name or any string value (attributes, events) contains `needle`
-/// (lowercase), ignoring ASCII case.
-pub fn span_contains(span: &crate::model::SpanRecord, needle: &str) -> bool {
-    use crate::model::Value;
-    fn value(v: &Value, needle: &str) -> bool {
-        match v {
-            Value::Str(s) => contains_ci(s, needle),
-            Value::Sym(s) => contains_ci(s, needle),
-            Value::Array(a) => a.iter().any(|v| value(v, needle)),
-            Value::Map(m) => m.iter().any(|a| value(&a.value, needle)),
-            _ => false,
-        }
-    }
-    contains_ci(&span.name, needle)
-        || span.attributes.iter().any(|a| value(&a.value, needle))
-        || span
-            .events
-            .iter()
-            .any(|e| contains_ci(&e.name, needle) || e.attributes.iter().any(|a| value(&a.value, needle)))
 }
