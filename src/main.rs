@@ -488,6 +488,8 @@ fn demo(args: DemoArgs) -> ExitCode {
             let app = App::new(pipeline.clone(), Feed::Demo { rate: args.rate }, theme);
             let shown = tokio::task::block_in_place(|| llmwatch::ui::run::run(app, stop.clone()));
             done.store(true, std::sync::atomic::Ordering::Relaxed);
+            // The generator may be sleeping until its next second (long at slow speeds).
+            task.abort();
             let _ = task.await;
             shown?;
             let p = pipeline.clone();

@@ -26,8 +26,10 @@ impl FromStr for Speed {
             .trim_end_matches('x')
             .parse()
             .map_err(|_| format!("invalid speed {s:?}: a factor like 1, 10, 0.5 or max"))?;
-        if !(n.is_finite() && n > 0.0) {
-            return Err(format!("invalid speed {s:?}: must be above 0"));
+        if !(n.is_finite() && (0.001..=1e6).contains(&n)) {
+            return Err(format!(
+                "invalid speed {s:?}: a factor from 0.001 to 1000000, or max"
+            ));
         }
         Ok(Self::Times(n))
     }
@@ -96,16 +98,30 @@ impl Pacer {
         self.origin = None;
     }
 
-    /// How long to wait, at `now`, before feeding a message stamped `event`.
+    /// How long to wait, at `now`, before feeding a message stamped `event`. A jump of more
+    /// than [`MAX_GAP_NANOS`] past the origin (a capture with one bogus early timestamp, or a
+    /// day's pause) starts a new origin instead of waiting it out.
     pub fn delay(&mut self, event: Option<u64>, now: Instant) -> Duration {
         let (Speed::Times(factor), Some(event)) = (self.speed, event) else {
             return Duration::ZERO;
         };
         let (wall0, event0) = *self.origin.get_or_insert((now, event));
-        let offset = Duration::from_secs_f64(event.saturating_sub(event0) as f64 / 1e9 / factor);
-        (wall0 + offset).saturating_duration_since(now)
+        let ahead = event.saturating_sub(event0);
+        let wait = Duration::try_from_secs_f64(ahead as f64 / 1e9 / factor).ok();
+        match wait.and_then(|w| wall0.checked_add(w)) {
+            Some(due) if due.saturating_duration_since(now).as_nanos() <= u128::from(MAX_GAP_NANOS) => {
+                due.saturating_duration_since(now)
+            }
+            _ => {
+                self.origin = Some((now, event));
+                Duration::ZERO
+            }
+        }
     }
 }
+
+/// Longest wait for one message (an hour of wall time); a longer gap is skipped.
+pub const MAX_GAP_NANOS: u64 = 3_600_000_000_000;
 
 /// The speeds the screen's faster/slower keys step through.
 pub const SPEED_STEPS: [f64; 10] = [0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, f64::INFINITY];
@@ -280,6 +296,8 @@ mod tests {
         assert_eq!("10".parse::<Speed>(), Ok(Speed::Times(10.0)));
         assert_eq!("2.5x".parse::<Speed>(), Ok(Speed::Times(2.5)));
         assert!("0".parse::<Speed>().is_err());
+        assert!("1e-20".parse::<Speed>().is_err());
+        assert!("1e300".parse::<Speed>().is_err());
         assert!("fast".parse::<Speed>().is_err());
     }
 
@@ -344,6 +362,20 @@ mod tests {
             p.delay(Some(1_110_000_000_000), later),
             Duration::from_secs(1),
             "10 s of event time at 10x from the new origin"
+        );
+    }
+
+    #[test]
+    fn a_jump_of_more_than_an_hour_starts_a_new_origin() {
+        let t0 = Instant::now();
+        let mut p = Pacer::new(Speed::Times(1.0));
+        // A bogus first timestamp years early, then the real capture: no multi-year wait.
+        assert_eq!(p.delay(Some(1_000_000_000), t0), Duration::ZERO);
+        assert_eq!(p.delay(Some(1_800_000_000_000_000_000), t0), Duration::ZERO);
+        assert_eq!(
+            p.delay(Some(1_800_000_002_000_000_000), t0),
+            Duration::from_secs(2),
+            "paced again from the new origin"
         );
     }
 

@@ -52,7 +52,11 @@ impl Driver {
             return None;
         }
         if let Speed::Times(f) = self.speed {
-            let due = self.wall0 + Duration::from_secs_f64(self.seconds as f64 / f);
+            let wait = Duration::try_from_secs_f64(self.seconds as f64 / f).unwrap_or(Duration::MAX);
+            let due = self
+                .wall0
+                .checked_add(wait)
+                .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
             tokio::time::sleep_until(due.into()).await;
         }
         self.seconds += 1;

@@ -257,6 +257,11 @@ impl TraceStore {
         self.max_event_second = second;
     }
 
+    /// The latest event second bucketed (live mode's clock-skew guard), if any.
+    pub fn max_event_second(&self) -> Option<u64> {
+        self.max_event_second
+    }
+
     /// Bytes held outside the store on its behalf (the interner), counted against the budget.
     pub fn set_external_bytes(&mut self, bytes: usize) {
         self.external_bytes = bytes;

@@ -65,12 +65,12 @@ impl LlmTotals {
         }
         if let Some(u) = sem.usage {
             let t = &mut self.tokens;
-            t.input += u.input;
-            t.output += u.output;
-            t.total += u.total;
-            t.cache_read += u.cache_read;
-            t.cache_write += u.cache_write;
-            t.reasoning += u.reasoning;
+            t.input = t.input.saturating_add(u.input);
+            t.output = t.output.saturating_add(u.output);
+            t.total = t.total.saturating_add(u.total);
+            t.cache_read = t.cache_read.saturating_add(u.cache_read);
+            t.cache_write = t.cache_write.saturating_add(u.cache_write);
+            t.reasoning = t.reasoning.saturating_add(u.reasoning);
         }
         self.cost_usd += sem.cost_usd.unwrap_or(0.0);
         self.unpriced_calls += u64::from(sem.unpriced);
@@ -82,8 +82,10 @@ impl LlmTotals {
         }
         let row = self.by_model.entry(key).or_default();
         row.calls += 1;
-        row.input_tokens += sem.usage.map_or(0, |u| u.input);
-        row.output_tokens += sem.usage.map_or(0, |u| u.output);
+        row.input_tokens = row.input_tokens.saturating_add(sem.usage.map_or(0, |u| u.input));
+        row.output_tokens = row
+            .output_tokens
+            .saturating_add(sem.usage.map_or(0, |u| u.output));
         row.cost_usd += sem.cost_usd.unwrap_or(0.0);
         row.unpriced_calls += u64::from(sem.unpriced);
         row.errors += u64::from(span.status == StatusCode::Error);

@@ -96,6 +96,9 @@ pub struct TraceIndex {
     series: Series,
     changes: Changes,
     synced: bool,
+    /// Samples later than this (unix seconds) are not aggregated: the store's clock-skew
+    /// guard, so one span from a client clock a day ahead cannot move the windows' clock.
+    max_second: Option<u64>,
     /// Traces still to read after a (re)start, newest first so `pop` takes the oldest.
     pending: Vec<TraceId>,
     /// Rows recomputed since start (a measure of refresh work).
@@ -143,6 +146,7 @@ impl TraceIndex {
     /// [`REBUILD_CHUNK`] traces, one per call, so the lock is never held for long: call again
     /// while [`Self::rebuilding`].
     pub fn sync(&mut self, store: &mut TraceStore) -> bool {
+        self.max_second = store.max_event_second();
         if !self.synced {
             self.restart(store);
         }
@@ -230,7 +234,11 @@ impl TraceIndex {
     fn update(&mut self, trace: &Trace) {
         self.refreshed_rows += 1;
         let row = TraceRow::from_trace(trace);
-        let contrib = contribution(&mut self.series, trace, &row);
+        let mut contrib = contribution(&mut self.series, trace, &row);
+        if let Some(max) = self.max_second {
+            contrib.trace = contrib.trace.filter(|t| t.second <= max);
+            contrib.calls.retain(|c| c.second <= max);
+        }
         if let Some(old) = self.rows.remove(&trace.id) {
             self.unlink(&old);
             self.series.remove(&old.contrib);
@@ -351,27 +359,25 @@ impl TraceIndex {
                 continue;
             }
             let stats = reader.cost(dim.series(i as u16), window, now);
-            let Some((median, mad)) = stats.cost else { continue };
+            // A cohort that costs nothing (a free or unpriced-at-$0 model) has no multiple.
+            let Some((median, mad)) = stats.cost.filter(|(m, _)| *m > 0) else {
+                continue;
+            };
+            let median_usd = median as f64 / COST_UNITS;
             let recent = set
                 .iter()
                 .rev()
                 .take(WALK)
                 .filter_map(|(_, _, id)| self.row(id))
-                .filter(|r| r.start_unix_nano >= from)
+                .filter(|r| r.start_unix_nano >= from && r.cost_usd.unwrap_or(0.0) > median_usd)
                 .take(PER_COHORT);
             for row in recent {
-                let cost = row.cost_usd.unwrap_or(0.0);
-                let median_usd = median as f64 / COST_UNITS;
                 out.push(Outlier {
                     row: row.clone(),
                     cohort: dim.name(i as u16).clone(),
                     median_usd,
                     mad_usd: mad as f64 / COST_UNITS,
-                    multiple: if median_usd > 0.0 {
-                        cost / median_usd
-                    } else {
-                        f64::INFINITY
-                    },
+                    multiple: row.cost_usd.unwrap_or(0.0) / median_usd,
                 });
             }
         }
@@ -626,6 +632,55 @@ mod tests {
     }
 
     #[test]
+    fn a_cohort_that_costs_nothing_has_no_outliers_and_future_spans_do_not_move_the_clock() {
+        let mut st = store();
+        let mut index = TraceIndex::default();
+        index.set_cost_dim(1);
+        index.sync(&mut st);
+        for t in 1..=5u8 {
+            st.insert_spans([
+                root(t, u64::from(t), "/free"),
+                llm(t, 2, 1, u64::from(t), "local", 0.0),
+            ]);
+        }
+        index.sync(&mut st);
+        assert!(index.outliers(&mut Reader::default(), W, 5).is_empty());
+        // The store's clock-skew guard (live mode) also bounds the windows.
+        let base = span(0, 1, None, 0).start_unix_nano / 1_000_000_000;
+        st.set_max_event_second(Some(base + 100));
+        st.insert_spans([root(9, 86_400, "/free")]);
+        index.sync(&mut st);
+        assert!(
+            index.series().newest() <= base + 100,
+            "{}",
+            index.series().newest()
+        );
+        st.insert_spans([root(10, 20, "/free"), llm(10, 2, 1, 20, "local", 0.0)]);
+        index.sync(&mut st);
+        assert_eq!(route_calls(&index, "/free"), 6, "later normal calls still land");
+    }
+
+    #[test]
+    fn tokens_saturate_instead_of_overflowing() {
+        let mut st = store();
+        let mut index = TraceIndex::default();
+        index.sync(&mut st);
+        let mut a = llm(1, 2, 1, 1, "m", 0.01);
+        let mut b = llm(1, 3, 1, 1, "m", 0.01);
+        for s in [&mut a, &mut b] {
+            if let Some(u) = s.sem.as_deref_mut().and_then(|m| m.usage.as_mut()) {
+                u.input = u64::MAX;
+            }
+        }
+        st.insert_spans([root(1, 1, "/a"), a, b]);
+        index.sync(&mut st);
+        assert_eq!(
+            index.row(&crate::model::TraceId([1; 16])).unwrap().tokens(),
+            u64::MAX
+        );
+    }
+
+    #[test]
     fn an_overflowing_change_log_rebuilds_from_the_store() {
         let mut st = store();
         let mut index = TraceIndex::default();
@@ -805,6 +860,10 @@ mod tests {
         assert_eq!(out[0].row.id.0[0], 10, "{out:?}");
         assert_eq!(&*out[0].cohort, "/a");
         assert!((out[0].multiple - 8.0).abs() < 0.6, "{}", out[0].multiple);
-        assert!(out.len() == 3 && out[1].multiple <= out[0].multiple);
+        assert_eq!(
+            out.len(),
+            1,
+            "traces at or below their cohort's median are not outliers: {out:?}"
+        );
     }
 }

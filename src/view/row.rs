@@ -114,8 +114,8 @@ impl TraceRow {
                 }
             }
             if let Some(u) = sem.usage {
-                row.input_tokens += u.input;
-                row.output_tokens += u.output;
+                row.input_tokens = row.input_tokens.saturating_add(u.input);
+                row.output_tokens = row.output_tokens.saturating_add(u.output);
             }
             if let Some(c) = sem.cost_usd {
                 *row.cost_usd.get_or_insert(0.0) += c;
@@ -143,7 +143,7 @@ impl TraceRow {
     }
 
     pub fn tokens(&self) -> u64 {
-        self.input_tokens + self.output_tokens
+        self.input_tokens.saturating_add(self.output_tokens)
     }
 
     pub fn failed_verdicts(&self) -> usize {

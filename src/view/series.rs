@@ -324,7 +324,7 @@ impl Series {
                     slot.trace_errors = slot.trace_errors.wrapping_add(d);
                 }
                 if add {
-                    slot.tokens += t.tokens;
+                    slot.tokens = slot.tokens.saturating_add(t.tokens);
                 } else {
                     slot.tokens = slot.tokens.saturating_sub(t.tokens);
                 }
@@ -431,7 +431,7 @@ impl Reader {
             out.trace_errors += u64::from(slot.trace_errors);
             out.calls += u64::from(slot.calls);
             out.call_errors += u64::from(slot.call_errors);
-            out.tokens += slot.tokens;
+            out.tokens = out.tokens.saturating_add(slot.tokens);
         }
         if latency {
             out.latency = self.merged(&slots, |s| &s.dur).quantiles(QS);

@@ -96,7 +96,7 @@ impl Drill {
 
     /// Picks up spans that arrived since the tree was built; the selection stays on its span.
     pub fn refresh(&mut self, trace: &Trace) {
-        if trace.spans.len() == self.tree.built_from {
+        if trace.spans.len() == self.tree.built_from && trace.seq == self.tree.seq {
             return;
         }
         let collapsed = std::mem::take(&mut self.tree.collapsed);
@@ -203,6 +203,9 @@ impl Drill {
 
     /// Handles a key; `q` and Ctrl-C are the application's.
     pub fn key(&mut self, k: KeyEvent, trace: &Trace) -> Action {
+        // The tree's span indexes must match the trace as it is now (spans may have arrived,
+        // or the trace been evicted and its id seen again, since the last frame).
+        self.refresh(trace);
         if self.search.editing {
             return self.search_key(k, trace);
         }
@@ -404,5 +407,56 @@ impl Drill {
             });
         }
         self.detail_cache.as_ref().map_or(&[], |c| &c.lines)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::test_support::span;
+    use crate::store::{StoreLimits, TraceStore};
+
+    #[test]
+    fn keys_after_the_trace_was_evicted_and_seen_again_use_the_new_spans() {
+        let mut st = TraceStore::new(StoreLimits {
+            max_spans: 4,
+            max_bytes: 64 << 20,
+        });
+        st.insert_spans([
+            span(1, 1, None, 0),
+            span(1, 2, Some(1), 1),
+            span(1, 3, Some(1), 2),
+        ]);
+        let id = TraceId([1; 16]);
+        let mut d = Drill::open(st.trace(&id).unwrap());
+        d.key(
+            KeyEvent::new(KeyCode::Char('G'), KeyModifiers::NONE),
+            st.trace(&id).unwrap(),
+        );
+        assert_eq!(d.cursor, 2);
+        // Evicted by newer traffic, then one span of it arrives again.
+        st.insert_spans([
+            span(2, 1, None, 3),
+            span(2, 2, Some(1), 3),
+            span(2, 3, Some(1), 3),
+        ]);
+        assert!(st.trace(&id).is_none());
+        st.insert_spans([span(1, 9, Some(1), 4)]);
+        let t = st.trace(&id).unwrap();
+        for code in [
+            KeyCode::Char('j'),
+            KeyCode::Char('x'),
+            KeyCode::Char('$'),
+            KeyCode::Char('y'),
+        ] {
+            d.key(KeyEvent::new(code, KeyModifiers::NONE), t);
+        }
+        assert_eq!(
+            d.selected_span(t).map(|s| s.span_id),
+            Some(crate::model::SpanId([9; 8]))
+        );
+        // ← on the orphan goes up to its "missing parent" heading.
+        d.key(KeyEvent::new(KeyCode::Left, KeyModifiers::NONE), t);
+        assert_eq!((d.cursor, d.selected_span(t).is_none()), (0, true));
     }
 }

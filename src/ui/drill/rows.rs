@@ -162,8 +162,8 @@ pub fn header(trace: &Trace, baseline: Option<(f64, String)>, theme: &Theme) -> 
                 unpriced += usize::from(m.unpriced);
             }
             if let Some(u) = m.usage {
-                input += u.input;
-                output += u.output;
+                input = u64::saturating_add(input, u.input);
+                output = u64::saturating_add(output, u.output);
             }
         }
     }

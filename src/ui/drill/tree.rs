@@ -55,6 +55,9 @@ pub struct SpanTree {
     pub collapsed: HashSet<SpanId>,
     /// The span count the tree was built from (a change means new spans arrived).
     pub built_from: usize,
+    /// The trace's arrival sequence: a different one means the trace was evicted and its id
+    /// seen again, so every span index is stale.
+    pub seq: u64,
 }
 
 impl SpanTree {
@@ -110,6 +113,7 @@ impl SpanTree {
             rows: Vec::new(),
             collapsed,
             built_from: trace.spans.len(),
+            seq: trace.seq,
         };
         tree.refresh_rows(trace);
         tree

@@ -20,7 +20,10 @@ pub fn render(frame: &mut Frame, area: Rect, ui: &UiState, theme: &Theme) {
             Some(e) => spans.push(Span::styled(format!("  ✗ {}", clean(&e.message)), theme.error)),
             None => spans.push(Span::styled("  Enter apply · Esc cancel", theme.muted)),
         }
-        let x = area.x + 1 + f.text.chars().take(f.cursor).count() as u16;
+        // Display width (wide characters take two cells), saturating for absurdly long input.
+        let typed: String = f.text.chars().take(f.cursor).collect();
+        let width = u16::try_from(Span::raw(clean(&typed).into_owned()).width()).unwrap_or(u16::MAX);
+        let x = area.x.saturating_add(1).saturating_add(width);
         frame.set_cursor_position(Position {
             x: x.min(area.right().saturating_sub(1)),
             y: area.y,
