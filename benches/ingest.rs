@@ -325,8 +325,28 @@ fn main() {
     );
     println!("single-thread prost decode: {:.0} spans/s", decode_rate());
 
+    // The same receiver with llmwatch's built-in evaluators switched off, for their cost.
+    let off = std::env::temp_dir().join(format!(
+        "llmwatch-bench-evaluators-off-{}.toml",
+        std::process::id()
+    ));
+    std::fs::write(
+        &off,
+        "[builtin]\nempty_output = false\nrefusal = false\njson_valid = false\ncontext_overlap = false\npii_leak = false\n",
+    )
+    .unwrap();
+    let off_arg = off.to_str().unwrap().to_string();
     let mut ratios = Vec::new();
+    let mut eval_ratios = Vec::new();
     for round in 1..=2 {
+        let (lw, addr) = spawn_llmwatch(&["--config", &off_arg]);
+        let pid = lw.id();
+        let cpu0 = cpu_secs(pid);
+        let o = load(&addr, secs, None, &generation);
+        let off_cpu = cpu_secs(pid) - cpu0;
+        stop_llmwatch(lw);
+        let off_rate = o.accepted_spans as f64 / o.secs;
+
         let (mut sink, addr) = spawn_sink();
         let s = load(&addr, secs, None, &generation);
         let sink_cpu = cpu_secs(sink.id());
@@ -344,6 +364,12 @@ fn main() {
         let rate = l.accepted_spans as f64 / l.secs;
         let ratio = rate / sink_rate;
         ratios.push(ratio);
+        eval_ratios.push(rate / off_rate);
+        println!(
+            "round {round}: evaluators off {off_rate:.0} spans/s (CPU {:.1} µs/span) | on {rate:.0} spans/s | on/off {:.2}",
+            off_cpu * 1e6 / (o.accepted_spans as f64 + 1.0),
+            rate / off_rate
+        );
         println!(
             "round {round}: sink {sink_rate:.0} spans/s (sink CPU {:.1} µs/span) | llmwatch {rate:.0} spans/s, \
              {} refused batches, CPU {:.1} µs/span, RSS {} MiB | ratio {ratio:.2}",
@@ -361,6 +387,14 @@ fn main() {
             "accepted == stored + evicted: {sp}"
         );
     }
+    let _ = std::fs::remove_file(&off);
+    eval_ratios.sort_by(f64::total_cmp);
+    println!(
+        "built-in evaluators on/off: median {:.2} (min {:.2}, max {:.2})",
+        (eval_ratios[0] + eval_ratios[1]) / 2.0,
+        eval_ratios[0],
+        eval_ratios[1]
+    );
     ratios.sort_by(f64::total_cmp);
     println!(
         "ratio llmwatch/sink: median {:.2} (min {:.2}, max {:.2})",

@@ -35,6 +35,9 @@ pub struct FileConfig {
     pub evaluators: BTreeMap<String, EvaluatorRule>,
     #[serde(default)]
     pub prices: BTreeMap<String, PriceOverride>,
+    /// llmwatch's own heuristic evaluators and per-route budgets (`[builtin]`).
+    #[serde(default)]
+    pub builtin: Option<crate::eval::BuiltinConfig>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -67,7 +70,12 @@ impl FileConfig {
 
     pub fn parse(text: &str) -> Result<Self, String> {
         // Prices are checked while parsing (finite, not negative): see `cost::PriceOverride`.
-        toml::from_str(text).map_err(|e| e.to_string().split_whitespace().collect::<Vec<_>>().join(" "))
+        let file: Self = toml::from_str(text)
+            .map_err(|e| e.to_string().split_whitespace().collect::<Vec<_>>().join(" "))?;
+        if let Some(b) = &file.builtin {
+            b.validate().map_err(|e| format!("[builtin]: {e}"))?;
+        }
+        Ok(file)
     }
 
     pub fn semconv(&self) -> SemconvConfig {
@@ -88,7 +96,15 @@ impl FileConfig {
                 evaluators.by_name.insert(name.to_ascii_lowercase(), *rule);
             }
         }
-        SemconvConfig { cohorts, evaluators }
+        SemconvConfig {
+            cohorts,
+            evaluators,
+            builtin: {
+                let mut b = self.builtin.clone().unwrap_or_default();
+                b.cap = std::sync::Arc::new(crate::eval::cap::RateCap::new(b.max_per_second));
+                b
+            },
+        }
     }
 
     /// The bundled price table with this file's prices added or overriding.

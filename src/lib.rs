@@ -9,6 +9,7 @@ pub mod config;
 pub mod config_file;
 pub mod cost;
 pub mod demo;
+pub mod eval;
 pub mod headless;
 pub mod ingest;
 pub mod intern;

@@ -30,9 +30,18 @@ pub struct Summary {
     pub truncation: Truncation,
     pub memory: Memory,
     pub verdict_targets: VerdictTargets,
+    pub builtin_evaluations: BuiltinEvaluations,
     /// Files read by `report` (absent for live runs).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub input: Option<crate::report::InputStats>,
+}
+
+/// llmwatch's own evaluators: model calls checked, and calls past the per-second cap
+/// (`[builtin] max_per_second`) that were not.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct BuiltinEvaluations {
+    pub calls: u64,
+    pub skipped_over_rate: u64,
 }
 
 /// Where verdicts stand against the spans they are about.
@@ -277,6 +286,10 @@ impl Summary {
             received: store.llm_totals().verdicts_received,
             pending: store.pending_verdicts(),
             expired: store.llm_totals().verdicts_expired,
+        };
+        summary.builtin_evaluations = BuiltinEvaluations {
+            calls: c.truncation.evaluated_calls.load(Relaxed),
+            skipped_over_rate: c.truncation.unevaluated_calls.load(Relaxed),
         };
         summary
     }

@@ -110,6 +110,9 @@ pub struct TruncationCounters {
     pub truncated_values: AtomicU64,
     pub dropped_attributes: AtomicU64,
     pub dropped_events: AtomicU64,
+    /// Model calls the built-in evaluators checked, and those past their per-second cap.
+    pub evaluated_calls: AtomicU64,
+    pub unevaluated_calls: AtomicU64,
 }
 
 #[derive(Debug, Default)]

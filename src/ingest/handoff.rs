@@ -222,6 +222,10 @@ impl ConverterPool {
             .fetch_add(stats.dropped_attributes - old.dropped_attributes, Relaxed);
         t.dropped_events
             .fetch_add(stats.dropped_events - old.dropped_events, Relaxed);
+        t.evaluated_calls
+            .fetch_add(stats.evaluated_calls - old.evaluated_calls, Relaxed);
+        t.unevaluated_calls
+            .fetch_add(stats.unevaluated_calls - old.unevaluated_calls, Relaxed);
         p.reported_stats = stats;
         lock(&self.idle).push(p);
         self.returned.notify_one();

@@ -53,6 +53,9 @@ pub struct ConvertStats {
     pub truncated_values: u64,
     pub dropped_attributes: u64,
     pub dropped_events: u64,
+    /// Model calls the built-in evaluators checked, and those past their per-second cap.
+    pub evaluated_calls: u64,
+    pub unevaluated_calls: u64,
 }
 
 /// Result of validating one export request: how many items were refused and why (the first
@@ -266,6 +269,7 @@ impl Converter {
         out: &mut Vec<SpanRecord>,
         verdicts: &mut Vec<Verdict>,
     ) {
+        let first = out.len();
         for rs in req.resource_spans {
             let group_len: usize = rs.scope_spans.iter().map(|s| s.spans.len()).sum();
             if group_len == 0 {
@@ -316,6 +320,11 @@ impl Converter {
                     out.push(record);
                 }
             }
+        }
+        if self.semconv.builtin.is_active() {
+            let (done, skipped) = builtin_verdicts(&self.semconv.builtin, &out[first..], verdicts);
+            self.stats.evaluated_calls += done;
+            self.stats.unevaluated_calls += skipped;
         }
     }
 
@@ -583,6 +592,62 @@ fn exact<T>(iter: impl Iterator<Item = T>) -> Box<[T]> {
 
 fn clamp_u32(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// llmwatch's own evaluators on the model calls of one request, with what the request says about
+/// each trace: the documents its retrieval spans returned (for context_overlap) and its route
+/// (usually on the root, which OTel SDKs export in the same batch when the trace is short).
+/// Spans of a trace that arrive in other requests are not consulted: no context_overlap verdict
+/// is better than one computed against the wrong documents.
+/// Returns how many calls were checked and how many were over the per-second cap.
+fn builtin_verdicts(
+    config: &crate::eval::BuiltinConfig,
+    spans: &[SpanRecord],
+    verdicts: &mut Vec<Verdict>,
+) -> (u64, u64) {
+    use crate::semconv::Kind;
+    use crate::semconv::content::{Document, documents};
+    let is_call = |s: &SpanRecord| s.sem.as_deref().is_some_and(|m| m.kind.is_model_call());
+    // Admitted first, so a request over the cap costs nothing more than this count.
+    let admitted: Vec<&SpanRecord> = spans
+        .iter()
+        .filter(|s| is_call(s))
+        .filter(|s| config.cap.admit(s.end_unix_nano / 1_000_000_000))
+        .collect();
+    let skipped = spans.iter().filter(|s| is_call(s)).count() as u64 - admitted.len() as u64;
+    if admitted.is_empty() {
+        return (0, skipped);
+    }
+    let mut docs: foldhash::HashMap<TraceId, Vec<Document>> = foldhash::HashMap::default();
+    if config.context_overlap {
+        for s in spans {
+            if s.sem.as_deref().is_some_and(|m| m.kind == Kind::Retrieval) {
+                docs.entry(s.trace_id).or_default().extend(documents(s));
+            }
+        }
+    }
+    let mut routes: foldhash::HashMap<TraceId, &str> = foldhash::HashMap::default();
+    if !config.budgets.is_empty() {
+        for s in spans {
+            if let Some(r) = s.sem.as_deref().and_then(|m| m.route.as_deref()) {
+                let root = s.parent_span_id.is_none();
+                let e = routes.entry(s.trace_id).or_insert(r);
+                if root {
+                    *e = r;
+                }
+            }
+        }
+    }
+    for s in &admitted {
+        let d = docs.get(&s.trace_id).map_or(&[][..], Vec::as_slice);
+        verdicts.extend(crate::eval::evaluate(
+            config,
+            s,
+            d,
+            routes.get(&s.trace_id).copied(),
+        ));
+    }
+    (admitted.len() as u64, skipped)
 }
 
 #[cfg(test)]

@@ -181,9 +181,20 @@ pub struct Verdict {
     pub time_unix_nano: u64,
 }
 
-/// Settings of the semantic layer: cohort keys and evaluator thresholds.
+impl Verdict {
+    /// Whether lists and badges show it: every verdict the app sent, and llmwatch's own
+    /// heuristic checks only when they fail (a passing built-in check is the quiet default;
+    /// the detail pane still lists it).
+    pub fn is_notable(&self) -> bool {
+        self.source != VerdictSource::Llmwatch || self.passed == Some(false)
+    }
+}
+
+/// Settings of the semantic layer: cohort keys, evaluator thresholds, and which of llmwatch's
+/// own (built-in) evaluators run on model calls as they arrive.
 #[derive(Clone, Debug, Default)]
 pub struct SemconvConfig {
     pub cohorts: CohortKeys,
     pub evaluators: EvaluatorRules,
+    pub builtin: crate::eval::BuiltinConfig,
 }

@@ -133,6 +133,7 @@ impl TraceRow {
         row.verdicts = trace
             .verdicts
             .iter()
+            .filter(|v| v.is_notable())
             .map(|v| VerdictMark {
                 name: v.name.clone(),
                 score: v.score,

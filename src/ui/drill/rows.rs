@@ -109,7 +109,7 @@ pub fn row_line(trace: &Trace, tree: &SpanTree, n: usize, theme: &Theme) -> Line
             _ => {}
         }
     }
-    for v in trace.verdicts_for(s) {
+    for v in trace.verdicts_for(s).filter(|v| v.is_notable()) {
         let (mark, style) = match v.passed {
             Some(true) => ("✓", theme.verdict_pass),
             Some(false) => ("✗", theme.verdict_fail),
@@ -197,8 +197,9 @@ pub fn header(trace: &Trace, baseline: Option<(f64, String)>, theme: &Theme) -> 
         None if unpriced > 0 => spans.push(Span::styled(format!("{unpriced} unpriced calls"), theme.warn)),
         None => spans.push(Span::styled("no cost", theme.muted)),
     }
-    let pass = trace.verdicts.iter().filter(|v| v.passed == Some(true)).count();
-    let fail = trace.verdicts.iter().filter(|v| v.passed == Some(false)).count();
+    let notable = || trace.verdicts.iter().filter(|v| v.is_notable());
+    let pass = notable().filter(|v| v.passed == Some(true)).count();
+    let fail = notable().filter(|v| v.passed == Some(false)).count();
     if pass + fail > 0 {
         spans.push(Span::raw(" · evals "));
         spans.push(Span::styled(format!("{pass}✓"), theme.verdict_pass));

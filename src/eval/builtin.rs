@@ -1,0 +1,924 @@
+//! The text rules behind the built-in evaluators, as pure functions over strings and attributes:
+//! whether content was recorded at all, refusal phrases, whether JSON was asked for and whether
+//! the answer is JSON, and the word overlap between an answer and documents. [`super::evaluate`]
+//! turns their findings into verdicts; the module docs there list the rules.
+
+use crate::model::{Attr, Value};
+use crate::semconv::content::{Document, Message};
+use crate::semconv::value::json_object;
+use serde_json::Value as Json;
+
+/// What OpenInference writes in place of hidden content (`OPENINFERENCE_HIDE_OUTPUTS`).
+pub const REDACTED_VALUE: &str = "__REDACTED__";
+
+/// `s` cut to at most `max` bytes at a char boundary, and whether it was cut.
+pub fn head(s: &str, max: usize) -> (&str, bool) {
+    if s.len() <= max {
+        return (s, false);
+    }
+    let mut i = max;
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    (&s[..i], true)
+}
+
+/// ASCII case-insensitive substring test, on bytes.
+pub fn contains_ci(hay: &str, needle: &str) -> bool {
+    let (h, n) = (hay.as_bytes(), needle.as_bytes());
+    n.is_empty() || h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
+}
+
+// ---- content recorded? ----
+
+/// Which sides of a conversation the span's attributes record (keys of the "input / output
+/// content" row of SEMCONV.md), found by a scan over the keys only: nothing is parsed or copied.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Recorded {
+    pub input: bool,
+    pub output: bool,
+}
+
+impl Recorded {
+    pub fn of(attrs: &[Attr]) -> Self {
+        let mut r = Self::default();
+        for a in attrs {
+            if is_redacted(&a.value) {
+                continue;
+            }
+            match content_side(&a.key) {
+                Some(Side::Input) => r.input = true,
+                Some(Side::Output) => r.output = true,
+                None => {}
+            }
+            if r.input && r.output {
+                break;
+            }
+        }
+        r
+    }
+
+    pub fn any(self) -> bool {
+        self.input || self.output
+    }
+}
+
+fn is_redacted(v: &Value) -> bool {
+    v.as_str().is_some_and(|s| s.trim() == REDACTED_VALUE)
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Side {
+    Input,
+    Output,
+}
+
+fn content_side(key: &str) -> Option<Side> {
+    match key {
+        "gen_ai.input.messages"
+        | "gen_ai.system_instructions"
+        | "langfuse.observation.input"
+        | "input.value" => return Some(Side::Input),
+        "gen_ai.output.messages" | "langfuse.observation.output" | "output.value" => {
+            return Some(Side::Output);
+        }
+        _ => {}
+    }
+    const FLAT: [(&str, Side); 6] = [
+        ("gen_ai.input.messages.", Side::Input),
+        ("llm.input_messages.", Side::Input),
+        ("gen_ai.prompt.", Side::Input),
+        ("gen_ai.output.messages.", Side::Output),
+        ("llm.output_messages.", Side::Output),
+        ("gen_ai.completion.", Side::Output),
+    ];
+    let (rest, side) = FLAT
+        .iter()
+        .find_map(|(prefix, side)| Some((key.strip_prefix(prefix)?, *side)))?;
+    // `PREFIX N.field`: a numbered message whose field is content (a role or finish reason
+    // alone is sent even with content capture off; `gen_ai.prompt.version` is no message).
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 {
+        return None;
+    }
+    let field = &rest[digits..];
+    let content = field.is_empty()
+        || field.contains("content")
+        || field.contains("tool_call")
+        || field.contains("function_call")
+        || field.ends_with("text");
+    content.then_some(side)
+}
+
+// ---- the answer ----
+
+/// The answer in a conversation's output messages: the text of those that are not tool, user or
+/// system messages, joined by newlines, and their tool calls.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Answer {
+    pub text: String,
+    pub tool_calls: usize,
+    pub first_tool: Option<String>,
+}
+
+impl Answer {
+    pub fn of(output: Vec<Message>) -> Self {
+        let mut a = Answer::default();
+        for m in output {
+            let role = m.role.trim();
+            let not_answer = ["tool", "function", "user", "system", "developer"]
+                .iter()
+                .any(|r| role.eq_ignore_ascii_case(r));
+            if not_answer {
+                continue;
+            }
+            a.tool_calls += m.tool_calls.len();
+            if a.first_tool.is_none() {
+                a.first_tool = m.tool_calls.into_iter().map(|c| c.name).find(|n| !n.is_empty());
+            }
+            if m.content.trim().is_empty() || m.content.trim() == REDACTED_VALUE {
+                continue;
+            }
+            if a.text.is_empty() {
+                a.text = m.content;
+            } else {
+                a.text.push('\n');
+                a.text.push_str(&m.content);
+            }
+        }
+        a
+    }
+
+    pub fn has_text(&self) -> bool {
+        !self.text.trim().is_empty()
+    }
+}
+
+// ---- refusal ----
+
+/// Refusal phrasings, matched case-insensitively at a word start, a straight or curly
+/// apostrophe alike, a space matching any one whitespace byte. The second field, when not
+/// empty, is a continuation that makes the phrase no refusal ("I cannot help but notice").
+pub const REFUSAL_PHRASES: [(&str, &str); 25] = [
+    ("I can't help with", ""),
+    ("I cannot help", " but"),
+    ("I can't assist", ""),
+    ("I cannot assist", ""),
+    ("I can't provide", ""),
+    ("I cannot provide", ""),
+    ("I can't comply", ""),
+    ("I cannot comply", ""),
+    ("I can't fulfill", ""),
+    ("I cannot fulfill", ""),
+    ("I can't do that", ""),
+    ("I'm sorry, but I can't", ""),
+    ("I'm sorry, but I cannot", ""),
+    ("I apologize, but I can't", ""),
+    ("I apologize, but I cannot", ""),
+    ("I am unable to", ""),
+    ("I'm unable to", ""),
+    ("I won't be able to", ""),
+    ("I'm not able to provide", ""),
+    ("I am not able to provide", ""),
+    ("I'm not able to help", ""),
+    ("I'm afraid I can't", ""),
+    ("I must decline", ""),
+    ("As an AI language model", ""),
+    ("I'm not allowed to", ""),
+];
+
+/// The first refusal phrase (as listed in [`REFUSAL_PHRASES`]) found in `text`.
+pub fn refusal(text: &str) -> Option<&'static str> {
+    let b = text.as_bytes();
+    for i in 0..b.len() {
+        // Every phrase starts with "I" and a space or apostrophe, or with "As".
+        let next = b.get(i + 1).copied().unwrap_or(0);
+        let candidate = match b[i] | 0x20 {
+            b'i' => next.is_ascii_whitespace() || next == b'\'' || next == 0xE2,
+            b'a' => next | 0x20 == b's',
+            _ => false,
+        };
+        if !candidate || (i > 0 && b[i - 1].is_ascii_alphanumeric()) {
+            continue;
+        }
+        for &(phrase, unless) in &REFUSAL_PHRASES {
+            if let Some(end) = match_phrase(b, i, phrase.as_bytes())
+                && (unless.is_empty() || match_phrase(b, end, unless.as_bytes()).is_none())
+            {
+                return Some(phrase);
+            }
+        }
+    }
+    None
+}
+
+/// Where `phrase` ends when it matches `b` at `i` (see [`REFUSAL_PHRASES`] for the rules).
+fn match_phrase(b: &[u8], i: usize, phrase: &[u8]) -> Option<usize> {
+    const CURLY_APOSTROPHE: &[u8] = "\u{2019}".as_bytes();
+    let mut j = i;
+    for &p in phrase {
+        let c = *b.get(j)?;
+        match p {
+            b'\'' if c == b'\'' => j += 1,
+            b'\'' if b[j..].starts_with(CURLY_APOSTROPHE) => j += CURLY_APOSTROPHE.len(),
+            b' ' if c.is_ascii_whitespace() => j += 1,
+            _ if p != b'\'' && p != b' ' && c.eq_ignore_ascii_case(&p) => j += 1,
+            _ => return None,
+        }
+    }
+    Some(j)
+}
+
+// ---- JSON asked for? ----
+
+/// Keys whose value says the response format (JSON when the value mentions json).
+const FORMAT_KEYS: [&str; 3] = [
+    "gen_ai.output.type",
+    "gen_ai.request.response_format",
+    "gen_ai.openai.request.response_format",
+];
+/// Keys whose presence means a structured (JSON) answer was requested.
+const SCHEMA_KEYS: [&str; 2] = ["gen_ai.request.structured_output_schema", "ai.schema"];
+/// Request parameter JSON objects that may hold a response format.
+const PARAMETER_KEYS: [&str; 3] = [
+    "llm.invocation_parameters",
+    "gen_ai.request.parameters",
+    "langfuse.observation.model.parameters",
+];
+
+/// Why the request is taken to ask for JSON: the attribute that says so, or "the prompt" (the
+/// system messages, or input messages from the user, system or developer). `None` when nothing
+/// asks for JSON.
+pub fn json_requested(attrs: &[Attr], system: &[Message], input: &[Message]) -> Option<&'static str> {
+    for a in attrs {
+        let key = &*a.key;
+        if let Some(k) = FORMAT_KEYS.iter().find(|k| **k == key) {
+            if a.value.as_str().is_some_and(|v| contains_ci(v, "json")) {
+                return Some(*k);
+            }
+        } else if let Some(k) = SCHEMA_KEYS.iter().find(|k| **k == key) {
+            if a.value.as_str().is_some_and(|v| !v.trim().is_empty()) {
+                return Some(*k);
+            }
+        } else if let Some(k) = PARAMETER_KEYS.iter().find(|k| **k == key) {
+            // Parse only parameters that mention json at all.
+            let asks = a.value.as_str().is_some_and(|v| contains_ci(v, "json"))
+                && json_object(&a.value).is_some_and(|m| parameters_ask_json(&m));
+            if asks {
+                return Some(*k);
+            }
+        }
+    }
+    let prompts = system.iter().chain(input.iter().filter(|m| {
+        let r = m.role.trim();
+        ["user", "human", "system", "developer"]
+            .iter()
+            .any(|x| r.eq_ignore_ascii_case(x))
+    }));
+    for m in prompts {
+        if prompt_asks_json(&m.content) {
+            return Some("the prompt");
+        }
+    }
+    None
+}
+
+/// Request parameters that ask for JSON: OpenAI `response_format` (`json_object`,
+/// `json_schema`), Responses API `text.format`, Ollama `format` (`"json"` or a schema), Gemini
+/// `response_mime_type` (top level or in `generation_config`) or `response_schema`, Anthropic
+/// `output_format`.
+fn parameters_ask_json(m: &serde_json::Map<String, Json>) -> bool {
+    let says_json = |v: &Json| match v {
+        Json::String(s) => contains_ci(s, "json"),
+        Json::Object(o) => o
+            .get("type")
+            .and_then(Json::as_str)
+            .is_some_and(|t| contains_ci(t, "json")),
+        _ => false,
+    };
+    let gen_config = m.get("generation_config").or_else(|| m.get("generationConfig"));
+    m.get("response_format").is_some_and(says_json)
+        || m.get("text").and_then(|t| t.get("format")).is_some_and(says_json)
+        || m.get("format").is_some_and(|f| f.is_object() || says_json(f))
+        || m.get("output_format").is_some_and(says_json)
+        || m.get("response_schema").is_some_and(|s| !s.is_null())
+        || ["response_mime_type", "responseMimeType"]
+            .iter()
+            .any(|k| m.get(*k).or_else(|| gen_config?.get(*k)).is_some_and(says_json))
+}
+
+/// Verbs that, followed within four words by "json", ask for a JSON answer.
+pub const JSON_VERBS: [&str; 9] = [
+    "respond", "reply", "answer", "return", "output", "format", "produce", "emit", "generate",
+];
+/// Words that negate such a request when they come between the verb and "json" or in the two
+/// words before the verb ("don't" splits into "don" and "t").
+pub const NEGATIONS: [&str; 8] = ["not", "never", "no", "don", "dont", "t", "without", "avoid"];
+
+/// The prompt heuristic: the text asks for JSON when the word "json" comes within four words
+/// after one of [`JSON_VERBS`] with no negation in between or just before the verb ("Respond
+/// only with valid JSON", "Return a JSON object", "Format your answer as JSON"), or in "json
+/// only", "only json", "json format(ted)" ("in JSON format"). Words are ASCII letter/digit
+/// runs; only the first 64 KiB is read, and only when it contains "json" at all.
+pub fn prompt_asks_json(text: &str) -> bool {
+    let (text, _) = head(text, super::MAX_SCAN_BYTES);
+    if !contains_ci(text, "json") {
+        return false;
+    }
+    let is = |w: &str, set: &[&str]| set.iter().any(|s| w.eq_ignore_ascii_case(s));
+    // The last seven words before the current one, newest last.
+    let mut window: [&str; 7] = [""; 7];
+    let mut prev_json = false;
+    for w in text
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
+        let json = w.eq_ignore_ascii_case("json");
+        if prev_json && is(w, &["only", "format", "formatted"]) {
+            return true;
+        }
+        if json {
+            if is(window[6], &["only"]) {
+                return true;
+            }
+            // window[6 - d] is d+1 words back.
+            for d in 0..4 {
+                let verb = window[6 - d];
+                if !is(verb, &JSON_VERBS) {
+                    continue;
+                }
+                let between = &window[6 - d + 1..];
+                let before = &window[6 - d - 2..6 - d];
+                let negated = between.iter().chain(before).any(|x| is(x, &NEGATIONS));
+                if !negated {
+                    return true;
+                }
+            }
+        }
+        prev_json = json;
+        window.rotate_left(1);
+        window[6] = w;
+    }
+    false
+}
+
+// ---- JSON given? ----
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum JsonCheck {
+    /// The answer (or its first fenced code block, `fenced`) is a JSON object or array.
+    Valid { fenced: bool },
+    /// Why not: the parser's message (a position, never the content).
+    Invalid(String),
+    /// The converter cut the value (`…[truncated N bytes]`): it cannot be judged.
+    Truncated,
+}
+
+/// Whether the answer is JSON: the whole text, else the first ``` fenced block (```json or
+/// bare), must parse as a JSON object or array. Validated without building a tree
+/// ([`serde::de::IgnoredAny`]), over the whole answer: cutting JSON would make it invalid.
+pub fn json_check(text: &str) -> JsonCheck {
+    let t = text.trim();
+    if t.ends_with(" bytes]") && t.contains("…[truncated ") {
+        return JsonCheck::Truncated;
+    }
+    let why = match parse_json(t) {
+        Ok(()) => return JsonCheck::Valid { fenced: false },
+        Err(why) => why,
+    };
+    match fenced_block(t).map(parse_json) {
+        Some(Ok(())) => JsonCheck::Valid { fenced: true },
+        _ => JsonCheck::Invalid(why),
+    }
+}
+
+fn parse_json(t: &str) -> Result<(), String> {
+    let t = t.trim();
+    if !(t.starts_with('{') || t.starts_with('[')) {
+        return Err("not a JSON object or array".to_string());
+    }
+    serde_json::from_str::<serde::de::IgnoredAny>(t)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// The body of the first ``` fenced block (its info string, such as `json`, dropped).
+fn fenced_block(t: &str) -> Option<&str> {
+    let open = t.find("```")?;
+    let after = &t[open + 3..];
+    let body_start = after.find('\n')? + 1;
+    let body = &after[body_start..];
+    let close = body.find("```")?;
+    Some(&body[..close])
+}
+
+// ---- context overlap ----
+
+/// Common English words left out of the overlap (3 to 8 letters; sorted, for binary search).
+pub const STOPWORDS: [&str; 123] = [
+    "about", "above", "after", "again", "against", "all", "also", "and", "any", "are", "aren", "because",
+    "been", "before", "being", "below", "between", "both", "but", "can", "could", "did", "didn", "does",
+    "doesn", "doing", "don", "down", "during", "each", "etc", "few", "for", "from", "further", "get", "got",
+    "had", "has", "have", "having", "hello", "her", "here", "hers", "herself", "him", "himself", "his",
+    "how", "into", "isn", "its", "itself", "just", "let", "may", "might", "more", "most", "much", "must",
+    "not", "now", "off", "once", "only", "other", "our", "ours", "out", "over", "own", "per", "please",
+    "same", "shall", "she", "should", "some", "sorry", "such", "than", "thank", "thanks", "that", "the",
+    "their", "theirs", "them", "then", "there", "these", "they", "this", "those", "through", "too", "under",
+    "until", "upon", "very", "via", "was", "wasn", "were", "what", "when", "where", "which", "while", "who",
+    "whom", "why", "will", "with", "won", "would", "yes", "you", "your", "yours", "yourself",
+];
+
+/// A word of up to 8 bytes as a number that sorts like the word (big-endian, zero-padded).
+const fn pack(word: &[u8]) -> u64 {
+    let mut x = 0u64;
+    let mut k = 0;
+    while k < 8 {
+        x <<= 8;
+        if k < word.len() {
+            x |= word[k].to_ascii_lowercase() as u64;
+        }
+        k += 1;
+    }
+    x
+}
+
+/// [`STOPWORDS`] packed, in the same (sorted) order: a lookup is a few integer comparisons.
+const PACKED_STOPWORDS: [u64; STOPWORDS.len()] = {
+    let mut out = [0u64; STOPWORDS.len()];
+    let mut k = 0;
+    while k < STOPWORDS.len() {
+        out[k] = pack(STOPWORDS[k].as_bytes());
+        k += 1;
+    }
+    out
+};
+
+/// Whether an ASCII word (any case) is a stopword.
+fn is_stopword(word: &[u8]) -> bool {
+    word.len() <= 8 && PACKED_STOPWORDS.binary_search(&pack(word)).is_ok()
+}
+
+/// Calls `f` with a hash of each content word of `text`: runs of letters and digits (Unicode
+/// aware; non-ASCII lowercased by `char::to_lowercase`), at least 3 characters, lowercased,
+/// not a stopword. Hashing (FNV-1a, 64 bit) stands in for the word, so nothing is allocated.
+/// Stops when `f` returns false.
+fn content_words(text: &str, mut f: impl FnMut(u64) -> bool) {
+    const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    const FNV_PRIME: u64 = 0x0100_0000_01b3;
+    let b = text.as_bytes();
+    // A non-ASCII char at `i`, its width, and whether it is a letter or digit.
+    let wide = |i: usize| {
+        let c = text[i..].chars().next().unwrap_or(' ');
+        (c, c.len_utf8(), c.is_alphanumeric())
+    };
+    let mut i = 0;
+    while i < b.len() {
+        // Skip to the next word.
+        let c = b[i];
+        if c.is_ascii() {
+            if !c.is_ascii_alphanumeric() {
+                i += 1;
+                continue;
+            }
+        } else {
+            let (_, width, word) = wide(i);
+            if !word {
+                i += width;
+                continue;
+            }
+        }
+        // Read the word.
+        let start = i;
+        let mut hash = FNV_OFFSET;
+        let mut chars = 0usize;
+        let mut ascii = true;
+        while i < b.len() {
+            let c = b[i];
+            if c.is_ascii() {
+                if !c.is_ascii_alphanumeric() {
+                    break;
+                }
+                hash = (hash ^ u64::from(c.to_ascii_lowercase())).wrapping_mul(FNV_PRIME);
+                i += 1;
+            } else {
+                let (ch, width, word) = wide(i);
+                if !word {
+                    break;
+                }
+                ascii = false;
+                let mut buf = [0u8; 4];
+                for lc in ch.to_lowercase() {
+                    for &x in lc.encode_utf8(&mut buf).as_bytes() {
+                        hash = (hash ^ u64::from(x)).wrapping_mul(FNV_PRIME);
+                    }
+                }
+                i += width;
+            }
+            chars += 1;
+        }
+        if chars < 3 {
+            continue;
+        }
+        if ascii && is_stopword(&b[start..i]) {
+            continue;
+        }
+        if !f(hash) {
+            return;
+        }
+    }
+}
+
+/// Caps on the documents read for the overlap: per document, and in all.
+pub const MAX_DOCUMENT_BYTES: usize = 64 * 1024;
+pub const MAX_DOCUMENTS_BYTES: usize = 512 * 1024;
+
+/// How much of an answer the documents cover.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Overlap {
+    /// Share of the answer's distinct content words found in the documents.
+    pub share: f64,
+    /// The answer's distinct content words.
+    pub words: usize,
+    /// Documents with content that were read.
+    pub documents: usize,
+}
+
+/// The share of `answer`'s distinct content words (see `content_words`) that occur in any of
+/// the documents. `None` when no document has content or the answer has fewer than 5 content
+/// words. Each document is read up to [`MAX_DOCUMENT_BYTES`], all of them up to
+/// [`MAX_DOCUMENTS_BYTES`].
+pub fn context_overlap(answer: &str, documents: &[Document]) -> Option<Overlap> {
+    let with_content = || documents.iter().filter(|d| !d.content.trim().is_empty());
+    with_content().next()?;
+    let mut words = Vec::new();
+    content_words(answer, |h| {
+        words.push(h);
+        true
+    });
+    words.sort_unstable();
+    words.dedup();
+    if words.len() < 5 {
+        return None;
+    }
+    // Mark the answer's words as the documents' words come by; stop once all are found (the
+    // documents still count as read for the explanation).
+    let mut seen = vec![false; words.len()];
+    let mut found = 0;
+    let mut budget = MAX_DOCUMENTS_BYTES;
+    let mut read = 0;
+    for d in with_content() {
+        if budget == 0 {
+            break;
+        }
+        let (text, _) = head(&d.content, MAX_DOCUMENT_BYTES.min(budget));
+        budget -= text.len();
+        read += 1;
+        if found < words.len() {
+            content_words(text, |h| {
+                if let Ok(k) = words.binary_search(&h)
+                    && !seen[k]
+                {
+                    seen[k] = true;
+                    found += 1;
+                }
+                found < words.len()
+            });
+        }
+    }
+    Some(Overlap {
+        share: found as f64 / words.len() as f64,
+        words: words.len(),
+        documents: read,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::intern::Sym;
+
+    fn attr(k: &str, v: &str) -> Attr {
+        Attr {
+            key: Sym::from(k),
+            value: Value::Str(v.into()),
+        }
+    }
+
+    fn doc(content: &str) -> Document {
+        Document {
+            content: content.into(),
+            ..Document::default()
+        }
+    }
+
+    fn words(text: &str) -> Vec<u64> {
+        let mut v = Vec::new();
+        content_words(text, |h| {
+            v.push(h);
+            true
+        });
+        v
+    }
+
+    #[test]
+    fn stopwords_are_sorted_lowercase_and_long_enough() {
+        assert!(STOPWORDS.windows(2).all(|w| w[0] < w[1]));
+        assert!(PACKED_STOPWORDS.windows(2).all(|w| w[0] < w[1]));
+        assert!(STOPWORDS.iter().all(|w| is_stopword(w.as_bytes())));
+        assert!(is_stopword(b"THE") && is_stopword(b"Yourself"));
+        assert!(!is_stopword(b"order") && !is_stopword(b"yourselves") && !is_stopword(b"th"));
+        assert!(
+            STOPWORDS
+                .iter()
+                .all(|w| w.len() >= 3 && w.len() <= 8 && *w == w.to_lowercase())
+        );
+    }
+
+    #[test]
+    fn recorded_content_is_told_apart_from_none() {
+        assert_eq!(Recorded::of(&[]), Recorded::default());
+        let r = Recorded::of(&[attr("gen_ai.input.messages", "[]")]);
+        assert_eq!(
+            r,
+            Recorded {
+                input: true,
+                output: false
+            }
+        );
+        let r = Recorded::of(&[
+            attr("llm.input_messages.0.message.content", "hi"),
+            attr("llm.output_messages.0.message.content", ""),
+        ]);
+        assert_eq!(
+            r,
+            Recorded {
+                input: true,
+                output: true
+            }
+        );
+        // A prompt version, a finish reason or a bare role is no content.
+        for key in [
+            "gen_ai.prompt.version",
+            "gen_ai.completion.0.finish_reason",
+            "llm.output_messages.0.message.role",
+            "gen_ai.request.model",
+        ] {
+            assert!(!Recorded::of(&[attr(key, "x")]).any(), "{key}");
+        }
+        assert!(Recorded::of(&[attr("gen_ai.completion.0.content", "x")]).output);
+        assert!(!Recorded::of(&[attr("output.value", "__REDACTED__")]).any());
+    }
+
+    #[test]
+    fn refusals_are_found_case_and_apostrophe_insensitively() {
+        assert_eq!(
+            refusal("Sorry. I can't help with that request."),
+            Some("I can't help with")
+        );
+        assert_eq!(
+            refusal("i CAN\u{2019}T HELP WITH that"),
+            Some("I can't help with")
+        );
+        assert_eq!(
+            refusal("I’m sorry, but I can’t share that."),
+            Some("I'm sorry, but I can't")
+        );
+        assert_eq!(
+            refusal("As an AI language model, I..."),
+            Some("As an AI language model")
+        );
+        assert_eq!(refusal("Well,\nI am unable to do this."), Some("I am unable to"));
+        assert_eq!(refusal("ok. I cannot help it"), Some("I cannot help"));
+    }
+
+    #[test]
+    fn ordinary_answers_are_no_refusals() {
+        for text in [
+            "",
+            "Thanks for waiting. Is there anything else I can help you with?",
+            "I cannot help but notice the order shipped late.",
+            "Sure! Here is the recipe.",
+            "MAI am unable to",
+        ] {
+            assert_eq!(refusal(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn every_refusal_phrase_matches_itself() {
+        for (p, _) in REFUSAL_PHRASES {
+            assert_eq!(refusal(&format!("Well. {p} x")), Some(p));
+        }
+    }
+
+    fn msg(role: &str, content: &str) -> Message {
+        Message {
+            role: role.into(),
+            content: content.into(),
+            ..Message::default()
+        }
+    }
+
+    /// Whether JSON is asked for by a system prompt and a user message, with no attributes.
+    fn asked(system: &str, user: &str) -> Option<&'static str> {
+        let system = if system.is_empty() {
+            vec![]
+        } else {
+            vec![msg("system", system)]
+        };
+        json_requested(&[], &system, &[msg("user", user)])
+    }
+
+    #[test]
+    fn json_requests_from_attributes() {
+        assert_eq!(json_requested(&[], &[], &[]), None);
+        let cases = [
+            (attr("gen_ai.output.type", "json"), Some("gen_ai.output.type")),
+            (attr("gen_ai.output.type", "text"), None),
+            (
+                attr("gen_ai.openai.request.response_format", "json_object"),
+                Some("gen_ai.openai.request.response_format"),
+            ),
+            (
+                attr("gen_ai.request.structured_output_schema", "{\"type\":\"object\"}"),
+                Some("gen_ai.request.structured_output_schema"),
+            ),
+            (
+                attr(
+                    "llm.invocation_parameters",
+                    r#"{"model":"gpt-4o","response_format":{"type":"json_schema","json_schema":{}}}"#,
+                ),
+                Some("llm.invocation_parameters"),
+            ),
+            (
+                attr(
+                    "llm.invocation_parameters",
+                    r#"{"response_format":"json_object"}"#,
+                ),
+                Some("llm.invocation_parameters"),
+            ),
+            (
+                attr(
+                    "gen_ai.request.parameters",
+                    r#"{"text":{"format":{"type":"json_schema"}}}"#,
+                ),
+                Some("gen_ai.request.parameters"),
+            ),
+            (
+                attr(
+                    "llm.invocation_parameters",
+                    r#"{"generation_config":{"response_mime_type":"application/json"}}"#,
+                ),
+                Some("llm.invocation_parameters"),
+            ),
+            (
+                attr("llm.invocation_parameters", r#"{"format":"json"}"#),
+                Some("llm.invocation_parameters"),
+            ),
+            (
+                attr(
+                    "llm.invocation_parameters",
+                    r#"{"response_format":{"type":"text"}}"#,
+                ),
+                None,
+            ),
+            // Mentions json, but not as a format.
+            (
+                attr(
+                    "llm.invocation_parameters",
+                    r#"{"tools":[{"name":"parse_json"}]}"#,
+                ),
+                None,
+            ),
+            (attr("llm.invocation_parameters", "not json {"), None),
+        ];
+        for (a, want) in cases {
+            assert_eq!(json_requested(std::slice::from_ref(&a), &[], &[]), want, "{a:?}");
+        }
+    }
+
+    #[test]
+    fn json_requests_from_the_prompt() {
+        for text in [
+            "Respond in JSON.",
+            "Respond only with valid JSON matching this schema.",
+            "Return a JSON object with keys a and b.",
+            "Format your answer as JSON",
+            "Output JSON only",
+            "Give the result in JSON format.",
+            "Answer strictly in json",
+            "Only JSON, please.",
+        ] {
+            assert!(prompt_asks_json(text), "{text}");
+            assert_eq!(asked(text, "hi"), Some("the prompt"));
+            assert_eq!(asked("", text), Some("the prompt"));
+            // An assistant or tool message saying so is no request.
+            let history = [msg("assistant", text), msg("tool", text)];
+            assert_eq!(json_requested(&[], &[], &history), None);
+        }
+        for text in [
+            "",
+            "What is the weather like?",
+            "Do not respond in JSON.",
+            "Don't return JSON, use prose.",
+            "Respond in prose, never JSON.",
+            "Write a Python function that parses JSON files from disk.",
+            "Here is a JSON file: {\"a\": 1}. Summarise it.",
+            "Return the answer to the question below, about the JSON spec",
+            "jsonl exports are respond-ready",
+        ] {
+            assert!(!prompt_asks_json(text), "{text}");
+        }
+    }
+
+    #[test]
+    fn json_answers_are_checked() {
+        assert_eq!(json_check(r#"{"a": 1}"#), JsonCheck::Valid { fenced: false });
+        assert_eq!(json_check(" [1, 2]\n"), JsonCheck::Valid { fenced: false });
+        assert_eq!(
+            json_check("```json\n{\"a\": [1, 2]}\n```"),
+            JsonCheck::Valid { fenced: true }
+        );
+        assert_eq!(
+            json_check("Here you go:\n```\n[{\"a\": null}]\n```\nAnything else?"),
+            JsonCheck::Valid { fenced: true }
+        );
+        assert!(matches!(json_check("{\"a\": 1,}"), JsonCheck::Invalid(_)));
+        assert!(matches!(
+            json_check("Sure! The answer is 42."),
+            JsonCheck::Invalid(_)
+        ));
+        assert!(matches!(json_check("\"just a string\""), JsonCheck::Invalid(_)));
+        assert!(matches!(
+            json_check("```json\n{oops}\n```"),
+            JsonCheck::Invalid(_)
+        ));
+        assert!(matches!(json_check("```json {\"a\": 1}"), JsonCheck::Invalid(_)));
+        assert_eq!(
+            json_check("{\"a\": \"xxxx…[truncated 1200 bytes]"),
+            JsonCheck::Truncated
+        );
+        let JsonCheck::Invalid(why) = json_check("{\"a\": }") else {
+            panic!()
+        };
+        assert!(why.contains("line 1"), "{why}");
+    }
+
+    #[test]
+    fn content_words_skip_short_words_and_stopwords_and_ignore_case() {
+        assert_eq!(words("The order is at UPS"), words("order ups"));
+        assert_eq!(words("a an to of is it"), Vec::<u64>::new());
+        assert_eq!(words("Ünïcode ÉTÉ"), words("ünïcode été"));
+        assert_eq!(words("don't won't"), Vec::<u64>::new());
+        assert_eq!(words("A-1042, 2026-11-28").len(), 2);
+        assert_eq!(words("“quoted”—dash"), words("quoted dash"));
+    }
+
+    #[test]
+    fn overlap_is_the_share_of_distinct_answer_words_in_the_documents() {
+        let docs = [
+            doc("Orders ship within 2 business days; tracking is emailed at dispatch."),
+            doc("Late deliveries: carriers may need 1-2 extra days during peak season."),
+        ];
+        let answer = "Your order ships within two business days, and tracking is emailed at dispatch.";
+        // Content words: order, ships, within, two, business, days, tracking, emailed, dispatch.
+        let o = context_overlap(answer, &docs).unwrap();
+        assert_eq!(o.words, 9);
+        assert_eq!(o.documents, 2);
+        // Found: within, business, days, tracking, emailed, dispatch. Not: "order" (the
+        // documents say "orders"), "ships" ("ship"), "two".
+        assert!((o.share - 6.0 / 9.0).abs() < 1e-9, "{o:?}");
+        let unrelated = context_overlap("Paris is the capital city of France and famous for art.", &docs);
+        assert_eq!(unrelated.map(|o| o.share), Some(0.0));
+        // Too few content words, or no documents with content: no overlap.
+        assert_eq!(context_overlap("Orders ship fast.", &docs), None);
+        assert_eq!(context_overlap(answer, &[]), None);
+        assert_eq!(context_overlap(answer, &[doc("  ")]), None);
+    }
+
+    #[test]
+    fn documents_are_read_up_to_their_caps() {
+        let answer = "alpha bravo charlie delta echo foxtrot";
+        // Each document is read on its first 64 KiB: a word past that is not found.
+        let mut long = "filler ".repeat(MAX_DOCUMENT_BYTES / 7 + 1);
+        long.push_str("alpha bravo charlie");
+        let o = context_overlap(answer, &[doc(&long)]).unwrap();
+        assert_eq!((o.share, o.documents), (0.0, 1));
+        // 512 KiB in all: the ninth 64 KiB document is not read.
+        let mut docs = vec![doc(&"x".repeat(MAX_DOCUMENT_BYTES)); 8];
+        docs.push(doc("alpha bravo charlie delta echo foxtrot"));
+        let o = context_overlap(answer, &docs).unwrap();
+        assert_eq!((o.share, o.documents), (0.0, 8));
+        // First, it is read; and it leaves room for part of the ninth.
+        docs.swap(0, 8);
+        let o = context_overlap(answer, &docs).unwrap();
+        assert_eq!((o.share, o.documents, o.words), (1.0, 9, 6));
+    }
+
+    #[test]
+    fn head_cuts_at_char_boundaries() {
+        assert_eq!(head("héllo", 2), ("h", true));
+        assert_eq!(head("héllo", 3), ("hé", true));
+        assert_eq!(head("abc", 3), ("abc", false));
+    }
+}
