@@ -407,7 +407,11 @@ fn verdict(span: &SpanRecord, name: Name, passed: bool, score: f64, explanation:
         name: NAME_SYMS[name as usize].clone(),
         score: Some(score),
         label: Some(LABELS[usize::from(!passed)].clone()),
-        explanation: Some(explanation.into()),
+        // Every model call gets an empty_output, refusal and pii_leak verdict and nearly all
+        // pass: their passes keep no text, so memory goes to spans, not to "nothing found".
+        // Measurements (overlap, JSON, budgets) keep theirs.
+        explanation: (!passed || !matches!(name, Name::EmptyOutput | Name::Refusal | Name::PiiLeak))
+            .then(|| explanation.into()),
         passed: Some(passed),
         source: VerdictSource::Llmwatch,
         time_unix_nano: span.end_unix_nano,
@@ -563,9 +567,9 @@ mod tests {
             assert_eq!(v.passed, Some(true));
             assert_eq!(v.label.as_deref(), Some("pass"));
             assert!(v.score.is_some_and(|x| (0.0..=1.0).contains(&x)));
-            assert!(!explanation(v).is_empty() && !explanation(v).contains('\n'));
+            // These three pass quietly: no text is kept for "nothing found".
+            assert_eq!(v.explanation, None);
         }
-        assert_eq!(explanation(&vs[0]), "output has 26 characters");
         // Names and labels are shared, not allocated per verdict.
         assert!(Arc::strong_count(&vs[0].name) > 1);
         // Everything off: nothing at all.
@@ -633,7 +637,7 @@ mod tests {
         let vs = run(&s);
         assert_eq!(vs.len(), 1);
         assert_eq!(get(&vs, names::EMPTY_OUTPUT).passed, Some(true));
-        assert_eq!(explanation(&vs[0]), "output is a tool call (get_order)");
+        assert_eq!(explanation(&vs[0]), "");
     }
 
     #[test]
@@ -685,7 +689,7 @@ mod tests {
         ));
         let v = get(&vs, names::REFUSAL);
         assert_eq!((v.passed, v.score), (Some(true), Some(1.0)));
-        assert_eq!(explanation(v), "no refusal phrase in the output");
+        assert_eq!(explanation(v), "");
         // No answer text: no refusal verdict.
         assert!(find(&run(&chat("")), names::REFUSAL).is_none());
     }
@@ -868,7 +872,7 @@ mod tests {
             let vs = run(&chat(clean));
             let v = get(&vs, names::PII_LEAK);
             assert_eq!((v.passed, v.score), (Some(true), Some(1.0)), "{clean}");
-            assert_eq!(explanation(v), "no email, phone or card number in the output");
+            assert_eq!(explanation(v), "");
         }
     }
 
@@ -879,10 +883,7 @@ mod tests {
         let vs = run(&chat(&text));
         let v = get(&vs, names::REFUSAL);
         assert_eq!(v.passed, Some(true));
-        assert_eq!(
-            explanation(v),
-            "no refusal phrase in the first 64 KiB of the output (73 KiB)"
-        );
+        assert_eq!(explanation(v), "");
         assert_eq!(get(&vs, names::PII_LEAK).passed, Some(true));
         // JSON is validated whole.
         let big = format!("[{}1]", "1,".repeat(50_000));
