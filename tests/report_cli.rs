@@ -38,7 +38,25 @@ fn the_summary_of_all_captures() {
     let s: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(s["spans"]["accepted"], 22);
     assert_eq!(s["llm_calls"], 11);
-    assert_eq!(s["verdicts"].as_array().unwrap().len(), 4);
+    // The app's four evaluators, and llmwatch's own checks beside them.
+    let names: Vec<&str> = s["verdicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["name"].as_str().unwrap())
+        .collect();
+    let builtin = llmwatch::eval::names::ALL;
+    assert_eq!(
+        names.iter().filter(|n| !builtin.contains(n)).count(),
+        4,
+        "{names:?}"
+    );
+    assert!(
+        names.contains(&"empty_output") && names.contains(&"refusal"),
+        "{names:?}"
+    );
+    assert_eq!(s["builtin_evaluations"]["calls"], 11);
+    assert_eq!(s["builtin_evaluations"]["skipped_over_rate"], 0);
     assert_eq!(s["input"]["files"], 4);
     assert_eq!(s["input"]["malformed_lines"], 0);
 }

@@ -31,7 +31,11 @@ fn report(files: &[&str], spans: bool) -> (Summary, Vec<Value>) {
         recorder: None,
         store,
         handoff,
-        semconv: Arc::default(),
+        // The goldens are the app's own verdicts; llmwatch's evaluators are tested in src/eval.
+        semconv: Arc::new(llmwatch::semconv::SemconvConfig {
+            builtin: llmwatch::eval::BuiltinConfig::off(),
+            ..Default::default()
+        }),
         costs: Arc::new(CostTable::bundled()),
     };
     let mut out = Vec::new();

@@ -39,9 +39,11 @@ fn attached(running: &llmwatch::server::Running) -> Vec<(String, String, String)
     let trace = store
         .trace(&TraceId(hex("05a5d43155fac05705ad8d64920391e2")))
         .expect("trace held");
+    // The app's verdicts; llmwatch's own checks (source "llmwatch") are tested in src/eval.
     let mut out: Vec<_> = trace
         .verdicts
         .iter()
+        .filter(|v| v.source != llmwatch::semconv::VerdictSource::Llmwatch)
         .filter_map(|v| {
             let target = trace.verdict_target(v)?;
             Some((
@@ -93,10 +95,13 @@ async fn log_verdicts_over_grpc_logs_even_before_their_spans() {
         .expect("spans");
     assert_eq!(attached(&running), expected());
     let summary = running.stop().await;
-    assert_eq!(
-        (summary.verdict_targets.received, summary.verdict_targets.pending),
-        (4, 0)
+    // Four from the app, plus llmwatch's own checks on the model calls.
+    assert!(
+        summary.verdict_targets.received > 4,
+        "{:?}",
+        summary.verdict_targets
     );
+    assert_eq!(summary.verdict_targets.pending, 0);
 }
 
 #[tokio::test]
