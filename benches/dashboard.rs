@@ -151,3 +151,23 @@ fn view_only_160x48(bencher: Bencher, spans: usize) {
     let budget = llmwatch::ui::panes::layout(area, &a.ui).budget();
     bencher.bench_local(|| a.view(budget));
 }
+
+/// Applying a free-text filter: every held trace's content is searched once, under the store's
+/// lock (the receivers wait meanwhile).
+#[divan::bench(args = SIZES, sample_count = 5)]
+fn apply_free_text_filter(bencher: Bencher, spans: usize) {
+    use ratatui::crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+    let f = filled(spans);
+    let mut a = f.app.lock().unwrap();
+    let key = |a: &mut App, c: KeyCode| {
+        a.handle(&Event::Key(KeyEvent::new(c, KeyModifiers::NONE)));
+    };
+    bencher.bench_local(|| {
+        key(&mut a, KeyCode::Char('/'));
+        for c in "warehouse".chars() {
+            key(&mut a, KeyCode::Char(c));
+        }
+        key(&mut a, KeyCode::Enter);
+        key(&mut a, KeyCode::Esc);
+    });
+}

@@ -100,7 +100,7 @@ impl App {
                 let mut store = self.pipeline.store();
                 self.index.sync(&mut store)
             };
-            if !self.index.rebuilding() {
+            if !self.index.rebuilding() && !self.index.filtering() {
                 break;
             }
             std::thread::yield_now();
@@ -669,6 +669,17 @@ impl App {
         {
             let store = self.pipeline.store();
             self.index.set_query(query, &store);
+        }
+        // Free text: the content search goes chunk by chunk, letting the receivers in between
+        // (also while the view is frozen: it searches what the frozen list holds).
+        while self.index.filtering() {
+            std::thread::yield_now();
+            let mut store = self.pipeline.store();
+            if self.ui.frozen_at.is_some() {
+                self.index.continue_filtering(&store);
+            } else {
+                self.index.sync(&mut store);
+            }
         }
         let f = &mut self.ui.filter;
         f.applied = text;

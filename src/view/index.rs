@@ -101,6 +101,8 @@ pub struct TraceIndex {
     max_second: Option<u64>,
     /// Traces still to read after a (re)start, newest first so `pop` takes the oldest.
     pending: Vec<TraceId>,
+    /// Rows whose content a new free-text filter has still to search (see [`Self::set_query`]).
+    query_pending: Vec<TraceId>,
     /// Rows recomputed since start (a measure of refresh work).
     pub refreshed_rows: u64,
 }
@@ -154,7 +156,8 @@ impl TraceIndex {
         if self.changes.overflow {
             self.restart(store);
         }
-        let mut changed = !self.pending.is_empty();
+        let mut changed = !self.pending.is_empty() || !self.query_pending.is_empty();
+        self.search_content(store);
         for _ in 0..REBUILD_CHUNK {
             let Some(id) = self.pending.pop() else { break };
             if let Some(trace) = store.trace(&id) {
@@ -198,6 +201,7 @@ impl TraceIndex {
         self.by_cost.clear();
         self.series = Series::default();
         self.changes.clear();
+        self.query_pending.clear();
         self.pending = store.trace_ids_newest_first();
     }
 
@@ -264,18 +268,24 @@ impl TraceIndex {
 
     /// Sets (or clears) the filter; re-evaluates every held row, reading content from the store
     /// only when the query has free text.
+    /// Sets (or clears) the filter. Terms on the rows are decided at once; a query with free
+    /// text must search the traces' content, which is done in chunks by [`Self::sync`] (rows
+    /// join the list as they are found), so the store's lock is never held for long: call
+    /// `sync` again while [`Self::filtering`].
     pub fn set_query(&mut self, query: Option<Query>, store: &TraceStore) {
         self.query = query.filter(|q| !q.is_empty());
+        self.query_pending.clear();
         let needs_content = self.query.as_ref().is_some_and(Query::needs_content);
         let mut results = Vec::with_capacity(self.rows.len());
         for (id, e) in &self.rows {
-            let matched = match (&self.query, needs_content) {
-                (None, _) => true,
-                (Some(q), false) => q.matches(&e.row, &mut |_| false),
-                (Some(q), true) => match store.trace(id) {
-                    Some(t) => q.matches(&e.row, &mut |needle| trace_contains(t, needle)),
-                    None => q.matches(&e.row, &mut |_| false),
-                },
+            let matched = match &self.query {
+                None => true,
+                // Content is searched later; until then a row counts as not matching.
+                Some(q) if needs_content => {
+                    self.query_pending.push(*id);
+                    false
+                }
+                Some(q) => q.matches(&e.row, &mut |_| false),
             };
             results.push((*id, matched));
         }
@@ -285,6 +295,38 @@ impl TraceIndex {
             }
         }
         self.resort();
+        self.search_content(store);
+    }
+
+    /// One more chunk of the content search without taking in new changes (a frozen view).
+    pub fn continue_filtering(&mut self, store: &TraceStore) {
+        self.search_content(store);
+    }
+
+    /// Whether a free-text filter is still searching content (call [`Self::sync`] again).
+    pub fn filtering(&self) -> bool {
+        !self.query_pending.is_empty()
+    }
+
+    /// Searches the content of up to [`REBUILD_CHUNK`] rows waiting for the filter.
+    fn search_content(&mut self, store: &TraceStore) {
+        let Some(q) = self.query.clone() else {
+            self.query_pending.clear();
+            return;
+        };
+        for _ in 0..REBUILD_CHUNK {
+            let Some(id) = self.query_pending.pop() else { break };
+            let (Some(e), Some(t)) = (self.rows.get(&id), store.trace(&id)) else {
+                continue;
+            };
+            if q.matches(&e.row, &mut |needle| trace_contains(t, needle)) {
+                let key = (self.sort.key(&e.row), e.row.seq, e.row.id);
+                if let Some(e) = self.rows.get_mut(&id) {
+                    e.matched = true;
+                }
+                self.sorted.insert(key);
+            }
+        }
     }
 
     pub fn set_sort(&mut self, sort: SortKey) {
@@ -749,6 +791,58 @@ mod tests {
             .stats(&index.series().total, W, index.series().newest(), false)
             .calls;
         assert_eq!(calls, REBUILD_CHUNK as u64 + 110, "every call counted once");
+    }
+
+    #[test]
+    fn a_free_text_filter_searches_content_in_chunks() {
+        let mut st = TraceStore::new(StoreLimits {
+            max_spans: 10_000,
+            max_bytes: 256 << 20,
+        });
+        let n = REBUILD_CHUNK as u32 + 10;
+        for i in 0..n {
+            let mut s = llm(0, 2, 1, 1, "m", 0.01);
+            s.parent_span_id = None;
+            s.trace_id = crate::model::TraceId([
+                (i % 256) as u8,
+                (i / 256) as u8,
+                5,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+            ]);
+            if i % 2 == 0 {
+                s.attributes = vec![Attr {
+                    key: sym("gen_ai.prompt"),
+                    value: crate::model::Value::Str("a WAREHOUSE question".into()),
+                }]
+                .into();
+            }
+            st.insert_spans([s]);
+        }
+        let mut index = TraceIndex::default();
+        while index.sync(&mut st) && index.rebuilding() {}
+        index.set_query(Some(Query::parse("warehouse").unwrap()), &st);
+        assert!(index.filtering(), "one chunk searched, the rest later");
+        assert!(index.len() <= REBUILD_CHUNK);
+        index.sync(&mut st);
+        assert!(!index.filtering());
+        assert_eq!(index.len(), n.div_ceil(2) as usize);
+        // Clearing the filter while a search is pending stops it.
+        index.set_query(Some(Query::parse("warehouse").unwrap()), &st);
+        index.set_query(None, &st);
+        assert!(!index.filtering());
+        assert_eq!(index.len(), n as usize);
     }
 
     #[test]
