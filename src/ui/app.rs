@@ -316,15 +316,6 @@ impl App {
                     self.ui.help = true;
                     return true;
                 }
-                KeyCode::Char(' ')
-                    if self
-                        .drill
-                        .as_ref()
-                        .is_some_and(|d| d.focus == crate::ui::drill::DrillFocus::Detail) =>
-                {
-                    self.toggle_freeze();
-                    return true;
-                }
                 _ => {}
             }
         }
