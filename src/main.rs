@@ -359,6 +359,12 @@ fn replay_on_screen(
     summary: Option<&std::path::Path>,
 ) -> ExitCode {
     options.status_every = None;
+    // An unreadable file is said before the screen opens, not after it closes.
+    for path in options.files.iter().filter(|p| p.as_os_str() != "-") {
+        if let Err(e) = std::fs::File::open(path) {
+            return usage_error(format!("cannot read {}: {e}", path.display()));
+        }
+    }
     let pipeline = llmwatch::report::start_pipeline(&options);
     let control = Arc::new(llmwatch::replay::ReplayControl::new(speed));
     let files = options
