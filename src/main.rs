@@ -456,7 +456,7 @@ fn demo(args: DemoArgs) -> ExitCode {
         duration_secs: args.duration,
     };
     let result = runtime.block_on(async {
-        let stop = stop_flag()?;
+        let stop = signal_flag().map_err(anyhow::Error::msg)?;
         let stopped = || stop.load(std::sync::atomic::Ordering::Relaxed);
         let mut driver = run::Driver::new(&options);
         if let Some(url) = &args.send {
@@ -526,24 +526,6 @@ fn demo(args: DemoArgs) -> ExitCode {
         Ok(None) => ExitCode::SUCCESS,
         Err(e) => usage_error(e),
     }
-}
-
-/// A flag set by SIGINT or SIGTERM (handlers installed explicitly: a background process started
-/// by a non-interactive shell has SIGINT ignored otherwise).
-fn stop_flag() -> std::io::Result<Arc<std::sync::atomic::AtomicBool>> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let mut int = signal(SignalKind::interrupt())?;
-    let mut term = signal(SignalKind::terminate())?;
-    let f = flag.clone();
-    tokio::spawn(async move {
-        tokio::select! {
-            _ = int.recv() => {}
-            _ = term.recv() => {}
-        }
-        f.store(true, std::sync::atomic::Ordering::Relaxed);
-    });
-    Ok(flag)
 }
 
 fn live(cli: LiveArgs) -> ExitCode {

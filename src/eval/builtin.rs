@@ -5,7 +5,7 @@
 
 use crate::model::{Attr, Value};
 use crate::semconv::content::{Document, Message};
-use crate::semconv::value::json_object;
+use crate::semconv::value::{contains_ci, json_object};
 use serde_json::Value as Json;
 
 /// What OpenInference writes in place of hidden content (`OPENINFERENCE_HIDE_OUTPUTS`).
@@ -21,12 +21,6 @@ pub fn head(s: &str, max: usize) -> (&str, bool) {
         i -= 1;
     }
     (&s[..i], true)
-}
-
-/// ASCII case-insensitive substring test, on bytes.
-pub fn contains_ci(hay: &str, needle: &str) -> bool {
-    let (h, n) = (hay.as_bytes(), needle.as_bytes());
-    n.is_empty() || h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
 }
 
 // ---- content recorded? ----

@@ -219,6 +219,22 @@ pub fn pretty_json(text: &str) -> Option<String> {
     Some(out)
 }
 
+/// Case-insensitive substring test; `needle` is already lowercased. An ASCII needle is compared
+/// byte by byte without allocating (non-ASCII haystack bytes can never equal its bytes; the rare
+/// non-ASCII characters whose lowercase is ASCII, like the Kelvin sign, are not folded). A
+/// non-ASCII needle lowercases the haystack.
+pub fn contains_ci(haystack: &str, needle: &str) -> bool {
+    if needle.is_ascii() {
+        let (h, n) = (haystack.as_bytes(), needle.as_bytes());
+        n.is_empty()
+            || (h.len() >= n.len()
+                && h.windows(n.len())
+                    .any(|w| w.iter().zip(n).all(|(a, b)| a.to_ascii_lowercase() == *b)))
+    } else {
+        haystack.to_lowercase().contains(needle)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

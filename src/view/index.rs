@@ -8,6 +8,7 @@ use super::row::TraceRow;
 use super::series::{COST_UNITS, CallSample, Contribution, DIMS, Reader, Series, TraceSample, Window};
 use crate::intern::Sym;
 use crate::model::{StatusCode, TraceId, Value};
+use crate::semconv::value::contains_ci;
 use crate::store::changes::Changes;
 use crate::store::{Trace, TraceStore};
 use foldhash::HashMap;
@@ -554,19 +555,6 @@ fn value_contains(v: &Value, needle: &str) -> bool {
         Value::Map(m) => m.iter().any(|a| value_contains(&a.value, needle)),
         _ => false,
     }
-}
-
-/// `haystack` contains `needle` (lowercase), ignoring ASCII case, without allocating.
-pub fn contains_ci(haystack: &str, needle: &str) -> bool {
-    let (h, n) = (haystack.as_bytes(), needle.as_bytes());
-    if n.is_empty() {
-        return true;
-    }
-    if n.len() > h.len() {
-        return false;
-    }
-    h.windows(n.len())
-        .any(|w| w.iter().zip(n).all(|(a, b)| a.to_ascii_lowercase() == *b))
 }
 
 #[cfg(test)]

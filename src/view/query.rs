@@ -16,6 +16,7 @@
 //! take every comparison (`:` means `=`, and `cost:>0.05` is read as `cost>0.05`). Errors are
 //! values carrying the byte span of the offending term so the status bar can underline it.
 
+use crate::semconv::value::contains_ci;
 use std::fmt;
 use std::ops::Range;
 use std::str::FromStr;
@@ -387,22 +388,6 @@ fn names_contain(row: &TraceRow, needle: &str) -> bool {
             .as_ref()
             .is_some_and(|(s, _)| contains_ci(s, needle))
         || row.verdicts.iter().any(|v| contains_ci(&v.name, needle))
-}
-
-/// Case-insensitive substring test; `needle` is already lowercased. An ASCII needle is compared
-/// byte by byte without allocating (non-ASCII haystack bytes can never equal its bytes; the rare
-/// non-ASCII characters whose lowercase is ASCII, like the Kelvin sign, are not folded). A
-/// non-ASCII needle lowercases the haystack.
-fn contains_ci(haystack: &str, needle: &str) -> bool {
-    if needle.is_ascii() {
-        let (h, n) = (haystack.as_bytes(), needle.as_bytes());
-        n.is_empty()
-            || (h.len() >= n.len()
-                && h.windows(n.len())
-                    .any(|w| w.iter().zip(n).all(|(a, b)| a.to_ascii_lowercase() == *b)))
-    } else {
-        haystack.to_lowercase().contains(needle)
-    }
 }
 
 /// Case-insensitive equality; `needle` is already lowercased.

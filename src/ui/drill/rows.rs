@@ -2,7 +2,7 @@
 //! tokens, cost, verdict badges, error mark), the waterfall bar on the trace's timeline, and the
 //! summary header.
 
-use super::tree::{NodeKind, SpanTree, critical_path, error_count};
+use super::tree::{NodeKind, SpanTree, critical_path};
 use crate::model::{SpanRecord, StatusCode};
 use crate::semconv::Kind;
 use crate::store::Trace;
@@ -152,21 +152,14 @@ pub fn waterfall(trace: &Trace, span: &SpanRecord, width: usize, theme: &Theme) 
 /// The summary line: duration, spans, model calls, tokens, cost (and its multiple of the cohort
 /// median), verdicts, errors, and how much of the critical path is model calls.
 pub fn header(trace: &Trace, baseline: Option<(f64, String)>, theme: &Theme) -> Line<'static> {
-    let mut calls = 0;
-    let (mut input, mut output) = (0, 0);
-    let mut unpriced = 0;
-    for s in &trace.spans {
-        if let Some(m) = s.sem.as_deref() {
-            if m.kind.is_model_call() {
-                calls += 1;
-                unpriced += usize::from(m.unpriced);
-            }
-            if let Some(u) = m.usage {
-                input = u64::saturating_add(input, u.input);
-                output = u64::saturating_add(output, u.output);
-            }
-        }
-    }
+    // The same accounting as the trace list's row.
+    let row = crate::view::row::TraceRow::from_trace(trace);
+    let (calls, input, output, unpriced) = (
+        row.llm_calls,
+        row.input_tokens,
+        row.output_tokens,
+        row.unpriced_calls,
+    );
     let duration = trace.end_unix_nano.saturating_sub(trace.start_unix_nano);
     let mut spans = vec![
         Span::styled(format!(" trace {} ", trace.id), theme.accent),
@@ -179,7 +172,7 @@ pub fn header(trace: &Trace, baseline: Option<(f64, String)>, theme: &Theme) -> 
             fmt_count(output)
         )),
     ];
-    match trace.cost_usd() {
+    match row.cost_usd {
         Some(c) => {
             let mut text = fmt_usd(c);
             if unpriced > 0 {
@@ -197,16 +190,14 @@ pub fn header(trace: &Trace, baseline: Option<(f64, String)>, theme: &Theme) -> 
         None if unpriced > 0 => spans.push(Span::styled(format!("{unpriced} unpriced calls"), theme.warn)),
         None => spans.push(Span::styled("no cost", theme.muted)),
     }
-    let notable = || trace.verdicts.iter().filter(|v| v.is_notable());
-    let pass = notable().filter(|v| v.passed == Some(true)).count();
-    let fail = notable().filter(|v| v.passed == Some(false)).count();
+    let (pass, fail) = (row.passed_verdicts(), row.failed_verdicts());
     if pass + fail > 0 {
         spans.push(Span::raw(" · evals "));
         spans.push(Span::styled(format!("{pass}✓"), theme.verdict_pass));
         spans.push(Span::raw(" "));
         spans.push(Span::styled(format!("{fail}✗"), theme.verdict_fail));
     }
-    let errors = error_count(trace);
+    let errors = row.error_spans;
     if errors > 0 {
         spans.push(Span::styled(format!(" · {errors} errors"), theme.error));
     }

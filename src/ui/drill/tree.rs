@@ -7,7 +7,7 @@
 //! whole path, recursively on every frame: O(spans x depth) per frame and a stack overflow on
 //! a deep chain, which is why this view does its own flattening.)
 
-use crate::model::{SpanId, StatusCode};
+use crate::model::SpanId;
 use crate::store::Trace;
 use crate::store::tree::{RootKind, build};
 use foldhash::HashSet;
@@ -253,15 +253,6 @@ pub fn critical_path(trace: &Trace) -> Vec<(usize, u64)> {
         stack.extend(next.into_iter().rev());
     }
     out
-}
-
-/// Counts the spans with status ERROR.
-pub fn error_count(trace: &Trace) -> usize {
-    trace
-        .spans
-        .iter()
-        .filter(|s| s.status == StatusCode::Error)
-        .count()
 }
 
 #[cfg(test)]
