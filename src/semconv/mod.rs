@@ -5,6 +5,7 @@
 
 pub mod cohort;
 pub mod content;
+pub mod coverage;
 pub mod keys;
 pub mod normalise;
 pub mod value;
