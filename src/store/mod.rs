@@ -3,6 +3,7 @@
 //! as spans arrive.
 
 pub mod changes;
+pub mod follow;
 pub mod histogram;
 pub mod timeline;
 pub mod totals;

@@ -9,7 +9,7 @@ use super::series::{COST_UNITS, CallSample, Contribution, DIMS, Reader, Series, 
 use crate::intern::Sym;
 use crate::model::{StatusCode, TraceId, Value};
 use crate::semconv::value::contains_ci;
-use crate::store::changes::Changes;
+use crate::store::follow::{Both, Follower, Nobody, Watch};
 use crate::store::{Trace, TraceStore};
 use foldhash::HashMap;
 use std::collections::BTreeSet;
@@ -58,8 +58,7 @@ fn cost_units(usd: Option<f64>) -> Option<u64> {
     usd.map(|c| (c.max(0.0) * COST_UNITS).round() as u64)
 }
 
-/// Traces read per [`TraceIndex::sync`] call while reading a whole store.
-pub const REBUILD_CHUNK: usize = 4096;
+pub use crate::store::follow::REBUILD_CHUNK;
 
 /// (sort key, arrival sequence, id): unique and ordered.
 type Ordered = (u64, u64, TraceId);
@@ -95,17 +94,33 @@ pub struct TraceIndex {
     by_cost: Vec<BTreeSet<Ordered>>,
     query: Option<Query>,
     series: Series,
-    changes: Changes,
-    synced: bool,
+    watch: Watch,
     /// Samples later than this (unix seconds) are not aggregated: the store's clock-skew
     /// guard, so one span from a client clock a day ahead cannot move the windows' clock.
     max_second: Option<u64>,
-    /// Traces still to read after a (re)start, newest first so `pop` takes the oldest.
-    pending: Vec<TraceId>,
     /// Rows whose content a new free-text filter has still to search (see [`Self::set_query`]).
     query_pending: Vec<TraceId>,
     /// Rows recomputed since start (a measure of refresh work).
     pub refreshed_rows: u64,
+}
+
+impl Follower for TraceIndex {
+    fn update(&mut self, trace: &Trace) {
+        self.refresh_row(trace);
+    }
+
+    fn forget(&mut self, id: &TraceId) {
+        self.forget_row(id);
+    }
+
+    /// Every aggregate reset: the whole store is read again.
+    fn restart(&mut self) {
+        self.rows.clear();
+        self.sorted.clear();
+        self.by_cost.clear();
+        self.series = Series::default();
+        self.query_pending.clear();
+    }
 }
 
 impl TraceIndex {
@@ -149,64 +164,26 @@ impl TraceIndex {
     /// [`REBUILD_CHUNK`] traces, one per call, so the lock is never held for long: call again
     /// while [`Self::rebuilding`].
     pub fn sync(&mut self, store: &mut TraceStore) -> bool {
+        self.sync_with(store, &mut Nobody)
+    }
+
+    /// [`Self::sync`], handing every changed trace to `also` as well (the alert engine).
+    pub fn sync_with(&mut self, store: &mut TraceStore, also: &mut dyn Follower) -> bool {
         self.max_second = store.max_event_second();
-        if !self.synced {
-            self.restart(store);
-        }
-        store.take_changes(&mut self.changes);
-        if self.changes.overflow {
-            self.restart(store);
-        }
-        let mut changed = !self.pending.is_empty() || !self.query_pending.is_empty();
+        let mut watch = std::mem::take(&mut self.watch);
+        let pending = !self.query_pending.is_empty();
         self.search_content(store);
-        for _ in 0..REBUILD_CHUNK {
-            let Some(id) = self.pending.pop() else { break };
-            if let Some(trace) = store.trace(&id) {
-                self.update(trace);
-                store.mark_seen(&id);
-            }
-        }
-        if self.changes.is_empty() {
-            return changed;
-        }
-        changed = true;
-        let mut changes = std::mem::take(&mut self.changes);
-        for id in &changes.evicted {
-            self.forget(id);
-        }
-        // Evicted before this reader saw their last state: count them, then let them go.
-        for trace in changes.evicted_unseen.drain(..) {
-            self.update(&trace);
-            self.forget(&trace.id);
-        }
-        for id in &changes.touched {
-            if let Some(trace) = store.trace(id) {
-                self.update(trace);
-            }
-        }
-        self.changes = changes;
-        changed
+        let changed = watch.sync(store, &mut Both(self, also));
+        self.watch = watch;
+        changed || pending
     }
 
     /// Whether a whole-store read is still in progress (call [`Self::sync`] again).
     pub fn rebuilding(&self) -> bool {
-        !self.pending.is_empty()
+        self.watch.rebuilding()
     }
 
-    /// Starts over from the whole store: every held trace is queued, every aggregate reset.
-    fn restart(&mut self, store: &mut TraceStore) {
-        store.track_changes();
-        self.synced = true;
-        self.rows.clear();
-        self.sorted.clear();
-        self.by_cost.clear();
-        self.series = Series::default();
-        self.changes.clear();
-        self.query_pending.clear();
-        self.pending = store.trace_ids_newest_first();
-    }
-
-    fn forget(&mut self, id: &TraceId) {
+    fn forget_row(&mut self, id: &TraceId) {
         if let Some(e) = self.rows.remove(id) {
             self.unlink(&e);
         }
@@ -236,7 +213,7 @@ impl TraceIndex {
         }
     }
 
-    fn update(&mut self, trace: &Trace) {
+    fn refresh_row(&mut self, trace: &Trace) {
         self.refreshed_rows += 1;
         let row = TraceRow::from_trace(trace);
         let mut contrib = contribution(&mut self.series, trace, &row);
@@ -878,7 +855,7 @@ mod tests {
             ]);
             st.insert_spans([s]);
         }
-        let mut c = Changes::default();
+        let mut c = crate::store::changes::Changes::default();
         st.take_changes(&mut c);
         assert!(
             c.overflow,
