@@ -5,6 +5,7 @@
 //! [`store::TraceStore`]. Everything that reads (the headless status line, the summary, later
 //! the screen) reads the store.
 
+pub mod alert;
 pub mod config;
 pub mod config_file;
 pub mod cost;

@@ -1,6 +1,7 @@
 //! The llmwatch command line: parsing and wiring only.
 
 use clap::Parser;
+use llmwatch::alert::RuleSet;
 use llmwatch::config::{ByteSize, ServerConfig, split_budget};
 use llmwatch::config_file::FileConfig;
 use llmwatch::cost::CostTable;
@@ -63,6 +64,9 @@ enum Command {
     /// Feed captured OTLP files through the live pipeline at their recorded pace (or faster),
     /// then print the JSON summary.
     Replay(ReplayArgs),
+    /// Replay captures at full speed with alert rules watching, print each alert that fired,
+    /// and exit 1 if any did (0 if none, 2 on bad input): a regression gate for CI.
+    Check(CheckArgs),
     /// Built-in realistic agent traffic (services, routes, tenants, several models, errors,
     /// verdicts, scripted incidents), shown locally or sent to another receiver with --send.
     Demo(DemoArgs),
@@ -107,6 +111,21 @@ struct ReplayArgs {
     output: OutputArgs,
     #[command(flatten)]
     record: RecordArgs,
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+#[derive(Debug, clap::Args)]
+struct CheckArgs {
+    /// Captures: OTLP/JSON lines or the Collector's proto files, plain, gzip or zstd; - is stdin.
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
+    /// Alert rules (TOML, `[[rule]]` entries; see README).
+    #[arg(long, value_name = "RULES.toml")]
+    rules: PathBuf,
+    /// Also write the JSON summary (with its `alerts` list) to FILE.
+    #[arg(long, value_name = "FILE")]
+    summary: Option<PathBuf>,
     #[command(flatten)]
     common: CommonArgs,
 }
@@ -282,6 +301,7 @@ fn main() -> ExitCode {
     match cli.command {
         Some(Command::Report(args)) => report(args),
         Some(Command::Replay(args)) => replay(args),
+        Some(Command::Check(args)) => check(args),
         Some(Command::Demo(args)) => demo(args),
         None => live(cli.live),
     }
@@ -312,6 +332,63 @@ fn report(args: ReportArgs) -> ExitCode {
     }) {
         Ok(_) => ExitCode::SUCCESS,
         Err(e) => usage_error(e),
+    }
+}
+
+fn check(args: CheckArgs) -> ExitCode {
+    let (semconv, costs) = match load_config(args.common.config.as_ref()) {
+        Ok(c) => c,
+        Err(e) => return usage_error(e),
+    };
+    let rules = match RuleSet::load(&args.rules) {
+        Ok(r) => r,
+        Err(e) => return usage_error(e),
+    };
+    let (store, handoff) = split_budget(args.common.max_spans, args.common.max_memory.0);
+    let options = ReportOptions {
+        files: args.files,
+        spans: false,
+        speed: Speed::Max,
+        status_every: None,
+        recorder: None,
+        store,
+        handoff,
+        semconv,
+        costs,
+    };
+    let outcome = match llmwatch::alert::check::run(&options, rules) {
+        Ok(o) => o,
+        Err(e) => return usage_error(e),
+    };
+    let mut out = std::io::stdout().lock();
+    for line in &outcome.lines {
+        let _ = writeln!(out, "{line}");
+    }
+    let _ = out.flush();
+    if let Some(path) = &args.summary
+        && let Err(e) = std::fs::write(path, format!("{}\n", outcome.summary.to_json()))
+    {
+        return usage_error(format!("cannot write {}: {e}", path.display()));
+    }
+    let spans = outcome.summary.spans.accepted;
+    if outcome.input.malformed_lines > 0 {
+        return usage_error(format!(
+            "{} malformed lines in the input (see above); the check is not trustworthy",
+            outcome.input.malformed_lines
+        ));
+    }
+    if spans == 0 && outcome.summary.logs.accepted == 0 {
+        return usage_error("the input holds no spans or logs");
+    }
+    eprintln!(
+        "llmwatch check: {} alert{} fired over {spans} spans",
+        outcome.lines.len(),
+        if outcome.lines.len() == 1 { "" } else { "s" }
+    );
+    if outcome.fired() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
     }
 }
 

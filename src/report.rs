@@ -20,6 +20,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+#[derive(Clone)]
 pub struct ReportOptions {
     pub files: Vec<PathBuf>,
     pub spans: bool,

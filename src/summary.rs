@@ -108,10 +108,28 @@ pub struct VerdictRow {
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct AlertRow {
     pub rule: String,
+    /// `key=value` of the cohort it fired for; empty for a rule without `group_by`.
     pub cohort: String,
+    /// The (first condition's) value when it first fired.
     pub value: f64,
     pub threshold: f64,
+    /// When it first fired (event time, RFC 3339 UTC).
     pub at: String,
+    pub op: String,
+    pub metric: String,
+    /// Still firing at the end.
+    pub firing: bool,
+    /// When it last resolved, if it did.
+    pub resolved_at: Option<String>,
+    /// Times it started firing.
+    pub episodes: u32,
+    /// Samples in the window when it first fired.
+    pub samples: u64,
+    pub owner: Option<String>,
+    pub next_action: Option<String>,
+    pub example_trace_ids: Vec<String>,
+    /// The line `llmwatch check` prints for it.
+    pub line: String,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]

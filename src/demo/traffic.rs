@@ -156,6 +156,19 @@ pub(crate) const ROUTES: [(&str, u32); 5] = [
     ("/docs/ask", 26),
 ];
 
+/// The prompt version each route's agent runs (support-agent and research-assistant set
+/// `prompt.version` on their root spans; docs-qa does not, so the coverage row has something to
+/// say).
+pub(crate) fn prompt_version(route: &str) -> &'static str {
+    match route {
+        "/support/order-status" => "order-status@v12",
+        "/support/refund" => "refund@v7",
+        "/support/triage" => "triage@v3",
+        "/research/brief" => "brief@v21",
+        _ => "v1",
+    }
+}
+
 /// Tenants and their share of traffic.
 pub(crate) const TENANTS: [(&str, u32); 6] = [
     ("acme-corp", 30),
@@ -333,6 +346,7 @@ impl Traffic {
     fn root_attrs(&self, who: &Who, out: &mut Vec<KeyValue>) {
         out.push(s("app.route", who.route));
         out.push(s("tenant.id", who.tenant));
+        out.push(s("prompt.version", prompt_version(who.route)));
         out.push(s("session.id", who.session.as_str()));
         out.push(s("gen_ai.conversation.id", who.session.as_str()));
         out.push(s("user.id", who.user.as_str()));

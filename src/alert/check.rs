@@ -1,0 +1,130 @@
+//! Running rules over traffic without a screen: a [`Watcher`] follows a pipeline's store and
+//! feeds the engine, and [`run`] is `llmwatch check FILE... --rules RULES.toml`: the files are
+//! replayed at full speed through the live pipeline, the rules judged in event time, and each
+//! alert that fired is one line.
+
+use super::engine::{Engine, EngineOptions, Event};
+use super::rules::RuleSet;
+use crate::ingest::handoff::Pipeline;
+use crate::report::{self, InputStats, ReportError, ReportOptions};
+use crate::store::follow::Watch;
+use crate::summary::Summary;
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
+
+/// How often a watcher looks at the store.
+pub const EVERY: Duration = Duration::from_millis(50);
+
+/// The alert engine fed from a pipeline's change log.
+pub struct Watcher {
+    watch: Watch,
+    pub engine: Engine,
+}
+
+impl Watcher {
+    /// Starts following `pipeline` (call before traffic arrives, so nothing is read twice).
+    pub fn new(pipeline: &Pipeline, rules: RuleSet, options: EngineOptions) -> Self {
+        let mut w = Self {
+            watch: Watch::default(),
+            engine: Engine::new(rules, options),
+        };
+        w.sync(pipeline);
+        w
+    }
+
+    /// Takes in what changed, judges due windows, and returns the state changes.
+    pub fn sync(&mut self, pipeline: &Pipeline) -> Vec<Event> {
+        loop {
+            let mut store = pipeline.store();
+            self.engine.set_max_second(store.max_event_second());
+            self.watch.sync(&mut store, &mut self.engine);
+            drop(store);
+            if !self.watch.rebuilding() {
+                break;
+            }
+        }
+        let c = &pipeline.counters;
+        self.engine
+            .observe_dropped(c.spans.dropped.load(Relaxed) + c.logs.dropped.load(Relaxed));
+        self.engine.advance();
+        self.engine.take_events()
+    }
+
+    /// The end of the input: everything stored is taken in and every window judged.
+    pub fn finish(&mut self, pipeline: &Pipeline) -> Vec<Event> {
+        pipeline.flush();
+        self.sync(pipeline);
+        self.engine.finish();
+        self.engine.take_events()
+    }
+
+    /// A state change as a status line: `ALERT firing groundedness-drop route=/x value=0.55 <
+    /// 0.75 at 10:03:12`.
+    pub fn describe(&self, e: &Event) -> String {
+        let rule = &self.engine.rules()[e.rule];
+        let cohort = match (&rule.group_by, &e.cohort) {
+            (Some(k), Some(v)) => format!(" {k}={v}"),
+            _ => String::new(),
+        };
+        let state = if e.firing { "firing" } else { "resolved" };
+        format!(
+            "ALERT {state} {}{cohort} {} at {}",
+            rule.name,
+            super::comparison(rule, &e.readings),
+            super::hms(e.at)
+        )
+    }
+}
+
+/// What `check` found.
+pub struct Outcome {
+    /// One line per fired alert (rule, cohort, value, threshold, first time), by first firing.
+    pub lines: Vec<String>,
+    pub summary: Summary,
+    pub input: InputStats,
+}
+
+impl Outcome {
+    pub fn fired(&self) -> bool {
+        !self.lines.is_empty()
+    }
+}
+
+/// Replays `opts.files` at full speed through the pipeline with `rules` watching.
+pub fn run(opts: &ReportOptions, rules: RuleSet) -> Result<Outcome, ReportError> {
+    let pipeline = report::start_pipeline(opts);
+    let mut watcher = Watcher::new(&pipeline, rules, EngineOptions::check());
+    let feeder = {
+        let (pipeline, opts) = (pipeline.clone(), opts.clone());
+        std::thread::Builder::new()
+            .name("llmwatch-check-feed".into())
+            .spawn(move || report::feed_files(&opts, &pipeline, None))
+            .map_err(|e| ReportError::Read {
+                path: "input".into(),
+                source: e,
+            })?
+    };
+    while !feeder.is_finished() {
+        std::thread::sleep(EVERY);
+        watcher.sync(&pipeline);
+    }
+    let input = feeder.join().map_err(|_| ReportError::Read {
+        path: "input".into(),
+        source: std::io::Error::other("the replay thread panicked"),
+    })??;
+    watcher.finish(&pipeline);
+    pipeline.shutdown();
+    Ok(outcome(&pipeline, &watcher.engine, input))
+}
+
+fn outcome(pipeline: &Arc<Pipeline>, engine: &Engine, input: InputStats) -> Outcome {
+    let mut summary = Summary::collect(pipeline);
+    summary.input = Some(input);
+    summary.alerts = super::summary_rows(engine);
+    Outcome {
+        lines: summary.alerts.iter().map(|a| a.line.clone()).collect(),
+        summary,
+        input,
+    }
+}

@@ -1,0 +1,374 @@
+//! The engine on synthetic traffic: firing and resolving in event time, cohorts and filters,
+//! min_samples, combined rules, late roots, eviction, drops, and example traces.
+
+use super::engine::{Engine, EngineOptions};
+use super::rules::RuleSet;
+use crate::model::{SpanRecord, StatusCode, TraceId};
+use crate::semconv::{Kind, Semantics, Verdict, VerdictSource};
+use crate::store::follow::Watch;
+use crate::store::test_support::span;
+use crate::store::{StoreLimits, TraceStore};
+use std::sync::Arc;
+
+const T0: u64 = 1_800_000_000;
+
+fn id(n: u32) -> TraceId {
+    let mut t = TraceId([7; 16]);
+    t.0[..4].copy_from_slice(&n.to_be_bytes());
+    t
+}
+
+/// A span of trace `n` from second `start` lasting `ms`.
+fn at(n: u32, sid: u8, parent: Option<u8>, start: u64, ms: u64) -> SpanRecord {
+    let mut s = span(0, sid, parent, start);
+    s.trace_id = id(n);
+    s.end_unix_nano = s.start_unix_nano + ms * 1_000_000;
+    s
+}
+
+fn root(n: u32, start: u64, route: &str, tenant: &str) -> SpanRecord {
+    let mut s = at(n, 1, None, start, 10);
+    s.sem = Some(Box::new(Semantics {
+        route: Some(Arc::from(route)),
+        tenant: Some(Arc::from(tenant)),
+        ..Semantics::default()
+    }));
+    s
+}
+
+fn call(n: u32, start: u64, ms: u64, model: &str, cost: f64) -> SpanRecord {
+    let mut s = at(n, 2, Some(1), start, ms);
+    s.sem = Some(Box::new(Semantics {
+        kind: Kind::Llm,
+        request_model: Some(Arc::from(model)),
+        cost_usd: Some(cost),
+        ..Semantics::default()
+    }));
+    s
+}
+
+fn retrieval(n: u32, start: u64, ms: u64) -> SpanRecord {
+    let mut s = at(n, 3, Some(1), start, ms);
+    s.sem = Some(Box::new(Semantics {
+        kind: Kind::Retrieval,
+        ..Semantics::default()
+    }));
+    s
+}
+
+fn verdict(n: u32, name: &str, score: f64, passed: bool) -> Verdict {
+    Verdict {
+        trace_id: Some(id(n)),
+        target: Some(crate::model::SpanId([2; 8])),
+        response_id: None,
+        name: Arc::from(name),
+        score: Some(score),
+        label: None,
+        explanation: None,
+        passed: Some(passed),
+        source: VerdictSource::LogRecord,
+        time_unix_nano: 0,
+    }
+}
+
+/// (rule name, cohort, firing, first fired, resolved at), relative to T0.
+type State = (String, Option<String>, bool, u64, Option<u64>);
+
+struct Rig {
+    store: TraceStore,
+    watch: Watch,
+    engine: Engine,
+}
+
+impl Rig {
+    fn new(rules: &str) -> Self {
+        Self::with_store(rules, 100_000)
+    }
+
+    fn with_store(rules: &str, max_spans: usize) -> Self {
+        let set = RuleSet::parse(rules).unwrap();
+        let mut rig = Self {
+            store: TraceStore::new(StoreLimits {
+                max_spans,
+                max_bytes: 256 << 20,
+            }),
+            watch: Watch::default(),
+            engine: Engine::new(
+                set,
+                EngineOptions {
+                    settle_secs: 0,
+                    exec: false,
+                },
+            ),
+        };
+        rig.sync();
+        rig
+    }
+
+    fn sync(&mut self) {
+        while self.watch.sync(&mut self.store, &mut self.engine) && self.watch.rebuilding() {}
+        self.engine.advance();
+    }
+
+    fn put(&mut self, spans: Vec<SpanRecord>) {
+        self.store.insert_spans(spans);
+        self.sync();
+    }
+
+    /// (rule name, cohort, firing, first fired, resolved at), relative to T0.
+    fn states(&self) -> Vec<State> {
+        self.engine
+            .alerts()
+            .into_iter()
+            .map(|a| {
+                (
+                    self.engine.rules()[a.rule].name.clone(),
+                    a.cohort.clone(),
+                    a.firing,
+                    a.first_fired - T0,
+                    a.resolved_at.map(|r| r - T0),
+                )
+            })
+            .collect()
+    }
+}
+
+const SLOW_MODEL: &str = r#"
+[[rule]]
+name = "slow-model"
+metric = "latency_p99_ms"
+group_by = "model"
+window = "60s"
+op = ">"
+threshold = 1000
+min_samples = 5
+"#;
+
+/// One trace a second per model for `secs` seconds; model "b" is slow in `slow`.
+fn steady(rig: &mut Rig, secs: std::ops::Range<u64>, slow: std::ops::Range<u64>) {
+    for s in secs {
+        for (k, model) in ["a", "b"].into_iter().enumerate() {
+            let n = (s * 2 + k as u64) as u32;
+            let ms = if model == "b" && slow.contains(&s) {
+                2500
+            } else {
+                100
+            };
+            rig.put(vec![call(n, s, ms, model, 0.01), root(n, s, "/chat", "acme")]);
+        }
+    }
+}
+
+#[test]
+fn a_rule_fires_for_the_slow_cohort_only_and_resolves_when_it_recovers() {
+    let mut rig = Rig::new(SLOW_MODEL);
+    steady(&mut rig, 0..400, 120..180);
+    rig.engine.finish();
+    let states = rig.states();
+    assert_eq!(states.len(), 1, "{states:?}");
+    let (name, cohort, firing, first, resolved) = &states[0];
+    assert_eq!(
+        (name.as_str(), cohort.as_deref(), *firing),
+        ("slow-model", Some("b"), false)
+    );
+    // p99 over 60 s crosses once about one slow call in a hundred is in; every window
+    // holding a slow call stays above until the last slow call leaves the window.
+    assert!((121..=125).contains(first), "first fired at +{first}");
+    let resolved = resolved.unwrap();
+    assert!((239..=243).contains(&resolved), "resolved at +{resolved}");
+    let alert = rig.engine.alerts()[0].clone();
+    assert!(alert.first_readings[0].value.unwrap() > 1000.0);
+    assert_eq!(alert.episodes, 1);
+    // The examples are slow calls of model b (odd trace numbers) from the slow period.
+    assert!(!alert.examples.is_empty());
+    for t in &alert.examples {
+        let n = u32::from_be_bytes(t.0[..4].try_into().unwrap());
+        assert_eq!(n % 2, 1, "model b's trace");
+        assert!((240..360).contains(&n), "from the slow minute: {n}");
+    }
+}
+
+#[test]
+fn min_samples_keeps_a_thin_window_quiet() {
+    let mut rig = Rig::new(&SLOW_MODEL.replace("min_samples = 5", "min_samples = 200"));
+    steady(&mut rig, 0..300, 120..180);
+    rig.engine.finish();
+    assert_eq!(rig.states(), vec![], "60 calls a window never reach 200");
+}
+
+#[test]
+fn where_filters_and_rules_without_group_by() {
+    let rules = r#"
+[[rule]]
+name = "cost"
+metric = "cost_per_trace_usd"
+where = { route = "/refund" }
+window = "1m"
+op = ">"
+threshold = 0.05
+"#;
+    let mut rig = Rig::new(rules);
+    for s in 0..200u64 {
+        // /chat is always expensive, /refund only from 100 s on.
+        let refund_cost = if s >= 100 { 0.2 } else { 0.01 };
+        let n = (s * 2) as u32;
+        rig.put(vec![call(n, s, 50, "a", 0.5), root(n, s, "/chat", "acme")]);
+        rig.put(vec![
+            call(n + 1, s, 50, "a", refund_cost),
+            root(n + 1, s, "/refund", "acme"),
+        ]);
+    }
+    rig.engine.finish();
+    let states = rig.states();
+    assert_eq!(states.len(), 1);
+    assert_eq!(states[0].1, None, "no group_by: no cohort");
+    assert!(states[0].2, "still firing at the end");
+    // The mean crosses 0.05 once a quarter of the window's refunds cost 0.2.
+    assert!((108..=118).contains(&states[0].3), "{states:?}");
+}
+
+#[test]
+fn a_combined_rule_needs_every_condition_for_the_same_cohort() {
+    let rules = r#"
+[[rule]]
+name = "ungrounded-and-slow-retrieval"
+group_by = "route"
+window = "1m"
+[[rule.all]]
+metric = "eval_fail_rate"
+evaluator = "groundedness"
+op = ">"
+threshold = 0.5
+[[rule.all]]
+metric = "latency_p99_ms"
+span_kind = "retrieval"
+op = ">"
+threshold = 800
+"#;
+    let mut rig = Rig::new(rules);
+    // /a: ungrounded and slow retrieval; /b: ungrounded, fast retrieval; /c: slow, grounded.
+    for s in 0..120u64 {
+        for (k, (route, fails, slow)) in [("/a", true, true), ("/b", true, false), ("/c", false, true)]
+            .into_iter()
+            .enumerate()
+        {
+            let n = (s * 3 + k as u64) as u32;
+            let ms = if slow { 1500 } else { 100 };
+            rig.store.insert_spans(vec![
+                root(n, s, route, "t"),
+                retrieval(n, s, ms),
+                call(n, s, 200, "m", 0.01),
+            ]);
+            rig.store.insert_verdicts(vec![verdict(
+                n,
+                "Groundedness",
+                if fails { 0.2 } else { 0.9 },
+                !fails,
+            )]);
+            rig.sync();
+        }
+    }
+    rig.engine.finish();
+    let states = rig.states();
+    assert_eq!(states.len(), 1, "{states:?}");
+    assert_eq!(states[0].1.as_deref(), Some("/a"));
+    let line = super::check_line(&rig.engine.rules()[0], rig.engine.alerts()[0]);
+    assert!(
+        line.starts_with("ungrounded-and-slow-retrieval route=/a eval_fail_rate=1 > 0.5 and latency_p99_ms="),
+        "{line}"
+    );
+}
+
+#[test]
+fn a_root_arriving_last_moves_the_calls_into_its_route() {
+    let rules = r#"
+[[rule]]
+name = "errors"
+metric = "error_rate"
+span_kind = "llm"
+group_by = "route"
+window = "30s"
+op = ">="
+threshold = 0.5
+"#;
+    let mut rig = Rig::new(rules);
+    for s in 0..60u64 {
+        let n = s as u32;
+        let mut c = call(n, s, 100, "m", 0.01);
+        c.status = StatusCode::Error;
+        // The failing call arrives alone, then its root names the route.
+        rig.put(vec![c]);
+        rig.put(vec![root(n, s, "/pay", "t")]);
+    }
+    rig.engine.finish();
+    let states = rig.states();
+    assert_eq!(states.len(), 1, "{states:?}");
+    assert_eq!(
+        states[0].1.as_deref(),
+        Some("/pay"),
+        "not (none): the sample moved"
+    );
+}
+
+#[test]
+fn evicted_traces_still_count_in_their_window() {
+    let rules = r#"
+[[rule]]
+name = "volume"
+metric = "spans_per_s"
+window = "10s"
+op = ">="
+threshold = 3
+"#;
+    // The store holds 20 spans; 3 spans a second for 30 s passes through it.
+    let mut rig = Rig::with_store(rules, 20);
+    for s in 0..30u64 {
+        for k in 0..3u64 {
+            let n = (s * 3 + k) as u32;
+            rig.put(vec![at(n, 1, None, s, 10)]);
+        }
+    }
+    rig.engine.finish();
+    let states = rig.states();
+    assert_eq!(states.len(), 1, "{states:?}");
+    assert!(
+        states[0].2,
+        "3 spans/s held to the end although most were evicted"
+    );
+}
+
+#[test]
+fn dropped_counts_what_ingest_refused() {
+    let rules = r#"
+[[rule]]
+name = "drops"
+metric = "dropped"
+window = "1m"
+op = ">"
+threshold = 0
+"#;
+    let mut rig = Rig::new(rules);
+    rig.put(vec![at(1, 1, None, 0, 10)]);
+    rig.engine.observe_dropped(0);
+    rig.put(vec![at(2, 1, None, 5, 10)]);
+    rig.engine.observe_dropped(7);
+    rig.put(vec![at(3, 1, None, 10, 10)]);
+    rig.engine.finish();
+    let a = rig.engine.alerts();
+    assert_eq!(a.len(), 1);
+    assert_eq!(a[0].first_readings[0].value, Some(7.0));
+}
+
+#[test]
+fn events_come_out_once_in_order() {
+    let mut rig = Rig::new(SLOW_MODEL);
+    steady(&mut rig, 0..300, 120..180);
+    rig.engine.finish();
+    let events = rig.engine.take_events();
+    assert_eq!(
+        events.iter().map(|e| e.firing).collect::<Vec<_>>(),
+        vec![true, false]
+    );
+    assert!(events[0].at < events[1].at);
+    assert!(rig.engine.take_events().is_empty());
+}
