@@ -1,6 +1,8 @@
 //! Headless mode: the receivers without a screen. A status line on stderr every few seconds, and
 //! on SIGINT/SIGTERM the JSON summary on stdout (and in `--summary FILE`).
 
+use crate::alert::EngineOptions;
+use crate::alert::check::Watcher;
 use crate::config::ServerConfig;
 use crate::ingest::handoff::Pipeline;
 use crate::server;
@@ -12,6 +14,8 @@ use std::time::{Duration, Instant};
 pub struct HeadlessOptions {
     pub summary_file: Option<PathBuf>,
     pub status_interval: Duration,
+    /// `--rules`: alerts are printed on stderr as they fire and resolve, and listed in the summary.
+    pub rules: Option<crate::alert::RuleSet>,
 }
 
 /// The figures one status line is made of.
@@ -133,6 +137,16 @@ impl StopSignals {
     }
 }
 
+/// How often headless modes look for alerts.
+pub const ALERT_EVERY: Duration = Duration::from_millis(250);
+
+/// Runs `step` and prints the alert state changes it returns on stderr.
+pub fn print_events(w: &mut Watcher, step: impl FnOnce(&mut Watcher) -> Vec<crate::alert::Event>) {
+    for e in step(w) {
+        eprintln!("llmwatch: {}", w.describe(&e));
+    }
+}
+
 /// Runs until SIGINT/SIGTERM and returns the final summary (already printed and written).
 pub async fn run(config: ServerConfig, options: HeadlessOptions) -> anyhow::Result<Summary> {
     let mut signals = StopSignals::install()?;
@@ -160,6 +174,11 @@ pub async fn run(config: ServerConfig, options: HeadlessOptions) -> anyhow::Resu
         tokio::time::Instant::now() + options.status_interval,
         options.status_interval,
     );
+    let pipeline = running.pipeline.clone();
+    let mut alerts = options
+        .rules
+        .map(|rules| Watcher::new(&pipeline, rules, EngineOptions::live()));
+    let mut alert_tick = tokio::time::interval(ALERT_EVERY);
     let reason = loop {
         tokio::select! {
             r = signals.recv() => break r,
@@ -168,10 +187,19 @@ pub async fn run(config: ServerConfig, options: HeadlessOptions) -> anyhow::Resu
                 eprintln!("llmwatch: {}", status_line(&prev, &now));
                 prev = now;
             }
+            _ = alert_tick.tick(), if alerts.is_some() => {
+                if let Some(w) = &mut alerts {
+                    print_events(w, |w| w.sync(&pipeline));
+                }
+            }
         }
     };
     eprintln!("llmwatch: {reason}: stopping, storing what was accepted");
-    let summary = running.stop().await;
+    let mut summary = running.stop().await;
+    if let Some(w) = &mut alerts {
+        print_events(w, |w| w.finish(&pipeline));
+        summary.alerts = crate::alert::summary_rows(&w.engine);
+    }
     summary
         .publish(options.summary_file.as_deref())
         .map_err(anyhow::Error::msg)?;

@@ -1,7 +1,8 @@
 //! The llmwatch command line: parsing and wiring only.
 
 use clap::Parser;
-use llmwatch::alert::RuleSet;
+use llmwatch::alert::check::Watcher;
+use llmwatch::alert::{EngineOptions, RuleSet};
 use llmwatch::config::{ByteSize, ServerConfig, split_budget};
 use llmwatch::config_file::FileConfig;
 use llmwatch::cost::CostTable;
@@ -164,11 +165,23 @@ struct OutputArgs {
     /// Seconds between status lines.
     #[arg(long, value_name = "SECS", default_value_t = 5.0)]
     status_interval: f64,
+    /// Alert rules (TOML, `[[rule]]` entries): the alerts pane and status banner on the screen;
+    /// headless, a line on stderr per alert fired or resolved; the summary lists them.
+    #[arg(long, value_name = "RULES.toml")]
+    rules: Option<PathBuf>,
 }
 
 impl OutputArgs {
     fn status_every(&self) -> Duration {
         Duration::from_secs_f64(self.status_interval)
+    }
+
+    fn load_rules(&self) -> Result<Option<RuleSet>, String> {
+        self.rules
+            .as_deref()
+            .map(RuleSet::load)
+            .transpose()
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -256,8 +269,8 @@ fn load_config(path: Option<&PathBuf>) -> Result<(Arc<SemconvConfig>, Arc<CostTa
     Ok((Arc::new(file.semconv()), Arc::new(file.costs())))
 }
 
-/// Semantic settings, prices, and the theme when a screen is shown.
-type Loaded = (Arc<SemconvConfig>, Arc<CostTable>, Option<Theme>);
+/// Semantic settings, prices, the theme when a screen is shown, and the alert rules.
+type Loaded = (Arc<SemconvConfig>, Arc<CostTable>, Option<Theme>, Option<RuleSet>);
 
 /// What every running mode checks and loads first: the status interval, the config file, the
 /// log file and, for the screen, the theme. `None` for the theme means headless: asked for, or
@@ -267,6 +280,7 @@ fn setup(common: &CommonArgs, output: &OutputArgs, headless: bool) -> Result<Loa
         return Err("--status-interval must be a positive number of seconds".into());
     }
     let (semconv, costs) = load_config(common.config.as_ref())?;
+    let rules = output.load_rules()?;
     if let Some(path) = &output.log {
         llmwatch::log::to_file(path).map_err(|e| format!("cannot open the log {}: {e}", path.display()))?;
     }
@@ -277,7 +291,7 @@ fn setup(common: &CommonArgs, output: &OutputArgs, headless: bool) -> Result<Loa
     if !headless && !screen {
         eprintln!("llmwatch: not a terminal; running headless (pass --headless to silence this)");
     }
-    Ok((semconv, costs, screen.then_some(theme)))
+    Ok((semconv, costs, screen.then_some(theme), rules))
 }
 
 /// Writes the summary to `--summary FILE` after the screen closed (the screen prints nothing).
@@ -393,7 +407,7 @@ fn check(args: CheckArgs) -> ExitCode {
 }
 
 fn replay(args: ReplayArgs) -> ExitCode {
-    let (semconv, costs, theme) = match setup(&args.common, &args.output, args.output.headless) {
+    let (semconv, costs, theme, rules) = match setup(&args.common, &args.output, args.output.headless) {
         Ok(c) => c,
         Err(e) => return usage_error(e),
     };
@@ -414,12 +428,23 @@ fn replay(args: ReplayArgs) -> ExitCode {
         costs,
     };
     if let Some(theme) = theme {
-        return replay_on_screen(options, args.speed, theme, args.output.summary.as_deref());
+        return replay_on_screen(options, args.speed, theme, rules, args.output.summary.as_deref());
     }
-    // Without --spans, `run` writes only the summary, which `publish` prints (and saves).
-    let summary = match llmwatch::report::run(&options, &mut std::io::sink()) {
-        Ok(s) => s,
-        Err(e) => return usage_error(e),
+    let summary = match rules {
+        Some(rules) => {
+            let watched = llmwatch::alert::check::replay(&options, rules, EngineOptions::live(), |line| {
+                eprintln!("llmwatch: {line}")
+            });
+            match watched {
+                Ok(o) => o.summary,
+                Err(e) => return usage_error(e),
+            }
+        }
+        // Without --spans, `run` writes only the summary, which `publish` prints (and saves).
+        None => match llmwatch::report::run(&options, &mut std::io::sink()) {
+            Ok(s) => s,
+            Err(e) => return usage_error(e),
+        },
     };
     match summary.publish(args.output.summary.as_deref()) {
         Ok(()) => ExitCode::SUCCESS,
@@ -433,6 +458,7 @@ fn replay_on_screen(
     mut options: ReportOptions,
     speed: Speed,
     theme: Theme,
+    rules: Option<RuleSet>,
     summary: Option<&std::path::Path>,
 ) -> ExitCode {
     options.status_every = None;
@@ -462,7 +488,7 @@ fn replay_on_screen(
         Ok(s) => s,
         Err(e) => return usage_error(e),
     };
-    let app = App::new(
+    let mut app = App::new(
         pipeline.clone(),
         Feed::Replay {
             files,
@@ -470,15 +496,19 @@ fn replay_on_screen(
         },
         theme,
     );
+    if let Some(rules) = rules {
+        app.watch_rules(rules);
+    }
     let shown = llmwatch::ui::run::run(app, stop);
     control.request_stop();
     let fed = feeder.join();
     pipeline.shutdown();
-    if let Err(e) = shown {
-        return usage_error(format!("the screen failed: {e}"));
-    }
+    let shown = match shown {
+        Ok(app) => app,
+        Err(e) => return usage_error(format!("the screen failed: {e}")),
+    };
     match fed {
-        Ok(Ok(_)) => save_summary(&Summary::collect(&pipeline), summary),
+        Ok(Ok(_)) => save_summary(&shown.summary(), summary),
         Ok(Err(e)) => usage_error(e),
         Err(_) => usage_error("the replay thread panicked"),
     }
@@ -518,7 +548,7 @@ fn demo(args: DemoArgs) -> ExitCode {
     }
     // Sending shows nothing.
     let quiet = args.output.headless || args.send.is_some();
-    let (semconv, costs, theme) = match setup(&args.common, &args.output, quiet) {
+    let (semconv, costs, theme, rules) = match setup(&args.common, &args.output, quiet) {
         Ok(c) => c,
         Err(e) => return usage_error(e),
     };
@@ -568,31 +598,48 @@ fn demo(args: DemoArgs) -> ExitCode {
                 }
                 Ok::<_, anyhow::Error>(())
             });
-            let app = App::new(pipeline.clone(), Feed::Demo { rate: args.rate }, theme);
+            let mut app = App::new(pipeline.clone(), Feed::Demo { rate: args.rate }, theme);
+            if let Some(rules) = rules {
+                app.watch_rules(rules);
+            }
             let shown = tokio::task::block_in_place(|| llmwatch::ui::run::run(app, stop.clone()));
             done.store(true, std::sync::atomic::Ordering::Relaxed);
             // The generator may be sleeping until its next second (long at slow speeds).
             task.abort();
             let _ = task.await;
-            shown?;
+            let app = shown?;
             let p = pipeline.clone();
             tokio::task::spawn_blocking(move || p.shutdown()).await?;
-            let summary = Summary::collect(&pipeline);
-            return Ok(Some((summary, false)));
+            return Ok(Some((app.summary(), false)));
         }
         let every = args.output.status_every();
         let mut last = (std::time::Instant::now(), StatusSample::take(&pipeline));
+        let mut alerts = rules.map(|r| Watcher::new(&pipeline, r, EngineOptions::live()));
+        let mut looked = std::time::Instant::now();
         while !stopped() {
             let Some(batch) = driver.next().await else { break };
             run::feed_local(&pipeline, batch);
+            if let Some(w) = &mut alerts
+                && looked.elapsed() >= headless::ALERT_EVERY
+            {
+                headless::print_events(w, |w| w.sync(&pipeline));
+                looked = std::time::Instant::now();
+            }
             if last.0.elapsed() >= every {
                 let now = StatusSample::take(&pipeline);
                 eprintln!("llmwatch: DEMO | {}", status_line(&last.1, &now));
                 last = (std::time::Instant::now(), now);
             }
         }
+        if let Some(w) = &mut alerts {
+            headless::print_events(w, |w| w.finish(&pipeline));
+        }
         pipeline.shutdown();
-        Ok(Some((Summary::collect(&pipeline), true)))
+        let mut summary = Summary::collect(&pipeline);
+        if let Some(w) = &alerts {
+            summary.alerts = llmwatch::alert::summary_rows(&w.engine);
+        }
+        Ok(Some((summary, true)))
     });
     match result {
         Ok(Some((summary, false))) => save_summary(&summary, args.output.summary.as_deref()),
@@ -609,7 +656,7 @@ fn live(cli: LiveArgs) -> ExitCode {
     if cli.grpc.0.is_none() && cli.http.0.is_none() {
         return usage_error("both receivers are off; nothing to do");
     }
-    let (semconv, costs, theme) = match setup(&cli.common, &cli.output, cli.output.headless) {
+    let (semconv, costs, theme, rules) = match setup(&cli.common, &cli.output, cli.output.headless) {
         Ok(c) => c,
         Err(e) => return usage_error(e),
     };
@@ -634,6 +681,7 @@ fn live(cli: LiveArgs) -> ExitCode {
     let options = HeadlessOptions {
         status_interval: cli.output.status_every(),
         summary_file: cli.output.summary,
+        rules,
     };
     llmwatch::ingest::handoff::set_idle_hook(collect_when_idle);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
@@ -641,7 +689,8 @@ fn live(cli: LiveArgs) -> ExitCode {
         Err(e) => return usage_error(format!("cannot start the async runtime: {e}")),
     };
     if let Some(theme) = theme {
-        return live_on_screen(&runtime, config, theme, options.summary_file.as_deref());
+        let summary = options.summary_file.clone();
+        return live_on_screen(&runtime, config, theme, options.rules, summary.as_deref());
     }
     match runtime.block_on(headless::run(config, options)) {
         Ok(_) => ExitCode::SUCCESS,
@@ -654,6 +703,7 @@ fn live_on_screen(
     runtime: &tokio::runtime::Runtime,
     config: ServerConfig,
     theme: Theme,
+    rules: Option<RuleSet>,
     summary: Option<&std::path::Path>,
 ) -> ExitCode {
     let running = match runtime.block_on(llmwatch::server::start(&config)) {
@@ -675,17 +725,21 @@ fn live_on_screen(
         Ok(s) => s,
         Err(e) => return usage_error(e),
     };
-    let app = App::new(
+    let mut app = App::new(
         running.pipeline.clone(),
         Feed::Live {
             listen: listen.join(" · "),
         },
         theme,
     );
+    if let Some(rules) = rules {
+        app.watch_rules(rules);
+    }
     let shown = llmwatch::ui::run::run(app, stop);
-    let result = runtime.block_on(running.stop());
-    if let Err(e) = shown {
-        return usage_error(format!("the screen failed: {e}"));
+    let mut result = runtime.block_on(running.stop());
+    match shown {
+        Ok(app) => result.alerts = app.summary().alerts,
+        Err(e) => return usage_error(format!("the screen failed: {e}")),
     }
     save_summary(&result, summary)
 }

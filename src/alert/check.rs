@@ -93,12 +93,23 @@ impl Outcome {
 
 /// Replays `opts.files` at full speed through the pipeline with `rules` watching.
 pub fn run(opts: &ReportOptions, rules: RuleSet) -> Result<Outcome, ReportError> {
+    replay(opts, rules, EngineOptions::check(), |_| {})
+}
+
+/// Feeds `opts.files` (at `opts.speed`) through the pipeline with `rules` watching; each alert
+/// state change is described to `on_event` as it happens.
+pub fn replay(
+    opts: &ReportOptions,
+    rules: RuleSet,
+    options: EngineOptions,
+    mut on_event: impl FnMut(String),
+) -> Result<Outcome, ReportError> {
     let pipeline = report::start_pipeline(opts);
-    let mut watcher = Watcher::new(&pipeline, rules, EngineOptions::check());
+    let mut watcher = Watcher::new(&pipeline, rules, options);
     let feeder = {
         let (pipeline, opts) = (pipeline.clone(), opts.clone());
         std::thread::Builder::new()
-            .name("llmwatch-check-feed".into())
+            .name("llmwatch-replay-feed".into())
             .spawn(move || report::feed_files(&opts, &pipeline, None))
             .map_err(|e| ReportError::Read {
                 path: "input".into(),
@@ -107,13 +118,17 @@ pub fn run(opts: &ReportOptions, rules: RuleSet) -> Result<Outcome, ReportError>
     };
     while !feeder.is_finished() {
         std::thread::sleep(EVERY);
-        watcher.sync(&pipeline);
+        for e in watcher.sync(&pipeline) {
+            on_event(watcher.describe(&e));
+        }
     }
     let input = feeder.join().map_err(|_| ReportError::Read {
         path: "input".into(),
         source: std::io::Error::other("the replay thread panicked"),
     })??;
-    watcher.finish(&pipeline);
+    for e in watcher.finish(&pipeline) {
+        on_event(watcher.describe(&e));
+    }
     pipeline.shutdown();
     Ok(outcome(&pipeline, &watcher.engine, input))
 }

@@ -112,3 +112,50 @@ impl Watch {
         self.pending = store.trace_ids_newest_first();
     }
 }
+
+/// Entries a [`Deferred`] holds before it gives up and asks for a whole-store read.
+pub const DEFERRED_LIMIT: usize = 1 << 18;
+
+/// Changes set aside for a follower that is not reading now (a frozen screen), in order, so it
+/// can catch up later while another follower (the alert engine) keeps reading the log.
+#[derive(Debug, Default)]
+pub struct Deferred {
+    /// (trace, whether it changed (true) or left the store (false)).
+    pub entries: Vec<(TraceId, bool)>,
+    /// Too much was set aside (or the log restarted): the follower must read the whole store.
+    pub overflow: bool,
+}
+
+impl Deferred {
+    fn push(&mut self, id: TraceId, changed: bool) {
+        if self.entries.len() >= DEFERRED_LIMIT {
+            self.overflow = true;
+            self.entries.clear();
+        }
+        if !self.overflow {
+            self.entries.push((id, changed));
+        }
+    }
+}
+
+impl Follower for Deferred {
+    fn update(&mut self, trace: &Trace) {
+        self.push(trace.id, true);
+    }
+
+    fn forget(&mut self, id: &TraceId) {
+        self.push(*id, false);
+    }
+
+    fn restart(&mut self) {
+        self.overflow = true;
+        self.entries.clear();
+    }
+}
+
+impl Watch {
+    /// Forces a whole-store read on the next [`Self::sync`].
+    pub fn reset(&mut self) {
+        self.synced = false;
+    }
+}

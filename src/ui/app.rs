@@ -6,9 +6,12 @@ use super::panes;
 use super::state::{Pane, Split, UiState};
 use super::theme::Theme;
 use super::view::{self, Budget, Source, View};
+use crate::alert::{Engine, EngineOptions, RuleSet};
 use crate::headless::StatusSample;
 use crate::ingest::handoff::Pipeline;
 use crate::replay::ReplayControl;
+use crate::store::follow::{Deferred, Follower, Nobody};
+use crate::summary::Summary;
 use crate::view::index::{SortKey, TraceIndex};
 use crate::view::query::Query;
 use crate::view::series::{DIMS, Reader, Window};
@@ -50,6 +53,10 @@ pub struct App {
     status: (StatusSample, StatusSample),
     /// Set when something on screen may have changed since the last frame.
     pub dirty: bool,
+    /// `--rules`: the alert engine, fed from the same change log as the index.
+    pub alerts: Option<Engine>,
+    /// What the index has still to read after a freeze (the alerts keep reading).
+    deferred: Deferred,
 }
 
 impl App {
@@ -72,6 +79,8 @@ impl App {
             reader: Reader::default(),
             status: (sample, sample),
             dirty: true,
+            alerts: None,
+            deferred: Deferred::default(),
         };
         app.index.set_cost_dim(1);
         app.sync();
@@ -87,26 +96,74 @@ impl App {
         self.clipboard = sink;
     }
 
-    /// Pulls what changed in the store into the index (nothing while the view is frozen).
-    /// Returns whether anything changed.
+    /// Watches `rules`: the alerts pane, the status banner, and the summary's alerts.
+    pub fn watch_rules(&mut self, rules: RuleSet) {
+        self.alerts = Some(Engine::new(rules, EngineOptions::live()));
+        // Traces already held are read again, this time by the engine too.
+        self.index.reset_watch();
+        self.sync();
+    }
+
+    /// Pulls what changed in the store into the index and the alert engine. While the view is
+    /// frozen the index stands still (its changes set aside) but the alerts keep up. Returns
+    /// whether anything on screen changed.
     pub fn sync(&mut self) -> bool {
-        if self.ui.frozen_at.is_some() {
+        let frozen = self.ui.frozen_at.is_some();
+        if frozen && self.alerts.is_none() {
             return false;
         }
         // A whole-store read goes chunk by chunk, letting the ingest thread in between.
         let mut changed = false;
+        let mut nobody = Nobody;
         loop {
-            changed |= {
-                let mut store = self.pipeline.store();
-                self.index.sync(&mut store)
+            let mut store = self.pipeline.store();
+            let also: &mut dyn Follower = match &mut self.alerts {
+                Some(engine) => {
+                    engine.set_max_second(store.max_event_second());
+                    engine
+                }
+                None => &mut nobody,
             };
-            if !self.index.rebuilding() && !self.index.filtering() {
+            if frozen {
+                self.index.sync_frozen(&mut store, also, &mut self.deferred);
+            } else {
+                if !self.deferred.entries.is_empty() || self.deferred.overflow {
+                    self.index.catch_up(&store, &mut self.deferred);
+                    changed = true;
+                }
+                changed |= self.index.sync_with(&mut store, also);
+            }
+            drop(store);
+            if !self.index.rebuilding() && !(self.index.filtering() && !frozen) {
                 break;
             }
             std::thread::yield_now();
         }
+        if let Some(engine) = &mut self.alerts {
+            let c = &self.pipeline.counters;
+            engine.observe_dropped(
+                c.spans.dropped.load(std::sync::atomic::Ordering::Relaxed)
+                    + c.logs.dropped.load(std::sync::atomic::Ordering::Relaxed),
+            );
+            engine.advance();
+            changed |= !engine.take_events().is_empty();
+        }
         self.dirty |= changed;
         changed
+    }
+
+    /// The JSON summary of what was received, with the alerts that fired (every window judged
+    /// up to the newest second). Call when the screen has closed.
+    pub fn summary(mut self) -> Summary {
+        self.ui.frozen_at = None;
+        self.sync();
+        if let Some(mut engine) = self.alerts.take() {
+            engine.finish();
+            let mut summary = Summary::collect(&self.pipeline);
+            summary.alerts = crate::alert::summary_rows(&engine);
+            return summary;
+        }
+        Summary::collect(&self.pipeline)
     }
 
     /// Takes fresh status figures (rates are over the time since the previous call).

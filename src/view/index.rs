@@ -9,7 +9,7 @@ use super::series::{COST_UNITS, CallSample, Contribution, DIMS, Reader, Series, 
 use crate::intern::Sym;
 use crate::model::{StatusCode, TraceId, Value};
 use crate::semconv::value::contains_ci;
-use crate::store::follow::{Both, Follower, Nobody, Watch};
+use crate::store::follow::{Both, Deferred, Follower, Nobody, Watch};
 use crate::store::{Trace, TraceStore};
 use foldhash::HashMap;
 use std::collections::BTreeSet;
@@ -176,6 +176,40 @@ impl TraceIndex {
         let changed = watch.sync(store, &mut Both(self, also));
         self.watch = watch;
         changed || pending
+    }
+
+    /// While the screen is frozen: `also` keeps reading the change log and what the index
+    /// would have read is set aside in `deferred`, for [`Self::catch_up`].
+    pub fn sync_frozen(&mut self, store: &mut TraceStore, also: &mut dyn Follower, deferred: &mut Deferred) {
+        self.max_second = store.max_event_second();
+        self.watch.sync(store, &mut Both(deferred, also));
+    }
+
+    /// Takes in what was set aside while frozen (or, if too much was, reads the whole store
+    /// again on the next sync).
+    pub fn catch_up(&mut self, store: &TraceStore, deferred: &mut Deferred) {
+        if std::mem::take(&mut deferred.overflow) {
+            deferred.entries.clear();
+            self.watch.reset();
+            return;
+        }
+        let mut seen = foldhash::HashSet::default();
+        let entries = std::mem::take(&mut deferred.entries);
+        // The last entry of each trace decides; earlier ones are superseded.
+        for (id, changed) in entries.into_iter().rev() {
+            if !seen.insert(id) {
+                continue;
+            }
+            match store.trace(&id) {
+                Some(trace) if changed => self.refresh_row(trace),
+                _ => self.forget_row(&id),
+            }
+        }
+    }
+
+    /// Reads the whole store again on the next sync (a new follower joined).
+    pub fn reset_watch(&mut self) {
+        self.watch.reset();
     }
 
     /// Whether a whole-store read is still in progress (call [`Self::sync`] again).
