@@ -134,7 +134,7 @@ impl App {
                 changed |= self.index.sync_with(&mut store, also);
             }
             drop(store);
-            if !self.index.rebuilding() && !(self.index.filtering() && !frozen) {
+            if !self.index.rebuilding() && (frozen || !self.index.filtering()) {
                 break;
             }
             std::thread::yield_now();
