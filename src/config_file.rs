@@ -160,10 +160,18 @@ mod tests {
             provider = "acme"
             input_per_mtok = 0.5
             output_per_mtok = 1.5
+            [[external]]
+            name = "KeywordJudge"
+            command = ["python3", "scripts/evaluators/keyword_judge.py"]
+            sample = 0.1
+            always = ["error"]
             "#,
         )
         .unwrap();
         let sem = c.semconv();
+        assert!(sem.external.is_active());
+        assert_eq!(sem.external.counts()[0].name, "KeywordJudge");
+        assert!(!FileConfig::default().semconv().external.is_active());
         assert_eq!(sem.cohorts.route, vec!["x.route".to_string()]);
         assert_eq!(sem.cohorts.tenant, CohortKeys::default().tenant);
         assert_eq!(

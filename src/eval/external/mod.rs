@@ -258,7 +258,7 @@ impl Entry {
 /// converter of a pipeline (through `SemconvConfig`) and by the pipeline, which starts the
 /// workers and stops them.
 pub struct ExternalEvaluators {
-    entries: Vec<Arc<Entry>>,
+    entries: Vec<Entry>,
     rules: EvaluatorRules,
     /// Recent costs per model, when an entry asks for cost outliers.
     costs: Option<Mutex<CostMedians>>,
@@ -286,20 +286,18 @@ impl Default for ExternalEvaluators {
 impl ExternalEvaluators {
     /// Entries as configured (already validated); `rules` decide pass/fail from a score.
     pub fn new(configs: Vec<ExternalConfig>, rules: EvaluatorRules) -> Self {
-        let entries: Vec<Arc<Entry>> = configs
+        let entries: Vec<Entry> = configs
             .into_iter()
-            .map(|config| {
-                Arc::new(Entry {
-                    name: Sym::from(config.name.as_str()),
-                    timeout: config.timeout(),
-                    always: config.always(),
-                    config,
-                    queue: Mutex::default(),
-                    work: Condvar::new(),
-                    progress: Condvar::new(),
-                    counts: AtomicCounts::default(),
-                    logged: Default::default(),
-                })
+            .map(|config| Entry {
+                name: Sym::from(config.name.as_str()),
+                timeout: config.timeout(),
+                always: config.always(),
+                config,
+                queue: Mutex::default(),
+                work: Condvar::new(),
+                progress: Condvar::new(),
+                counts: AtomicCounts::default(),
+                logged: Default::default(),
             })
             .collect();
         let costs = entries.iter().any(|e| e.always.cost_outlier).then(Mutex::default);

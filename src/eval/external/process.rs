@@ -18,6 +18,8 @@ const MAX_STDERR_BYTES: usize = 4096;
 pub enum RunError {
     /// The program could not be started.
     Spawn(std::io::Error),
+    /// Waiting for it failed.
+    Wait(std::io::Error),
     /// It ended with a non-zero status or by a signal; the last line of its stderr.
     Exit(ExitStatus, String),
     TimedOut,
@@ -28,7 +30,8 @@ pub enum RunError {
 impl std::fmt::Display for RunError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::Spawn(e) => write!(f, "cannot start: {e}"),
+            Self::Spawn(e) => write!(f, "cannot start {e}"),
+            Self::Wait(e) => write!(f, "cannot wait for it: {e}"),
             Self::Exit(status, stderr) if stderr.is_empty() => write!(f, "{status}"),
             Self::Exit(status, stderr) => write!(f, "{status}: {stderr}"),
             Self::TimedOut => write!(f, "timed out"),
@@ -110,7 +113,7 @@ pub fn run(
         .stderr(Stdio::piped())
         .process_group(0)
         .spawn()
-        .map_err(RunError::Spawn)?;
+        .map_err(|e| RunError::Spawn(std::io::Error::new(e.kind(), format!("{program}: {e}"))))?;
     // The payload is written on its own thread: a child that answers before reading all of its
     // input (or never reads it) must not stall us. Writing fails once the child is gone.
     if let Some(mut stdin) = child.stdin.take() {
@@ -134,7 +137,7 @@ pub fn run(
             Ok(None) => {}
             Err(e) => {
                 kill_group(&mut child);
-                return Err(RunError::Spawn(e));
+                return Err(RunError::Wait(e));
             }
         }
         if Instant::now() >= deadline {
