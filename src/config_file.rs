@@ -1,5 +1,6 @@
-//! The TOML config file (`--config FILE`): cohort keys, evaluator thresholds and price
-//! overrides. Unknown keys are errors, so a typo is reported instead of silently ignored.
+//! The TOML config file (`--config FILE`): cohort keys, evaluator thresholds, built-in and
+//! external evaluators, and price overrides. Unknown keys are errors, so a typo is reported
+//! instead of silently ignored.
 //!
 //! ```toml
 //! [cohorts]
@@ -18,6 +19,11 @@
 //! provider = "acme"
 //! input_per_mtok = 0.5
 //! output_per_mtok = 1.5
+//!
+//! [[external]]
+//! name = "KeywordJudge"
+//! command = ["python3", "scripts/evaluators/keyword_judge.py"]
+//! sample = 0.1
 //! ```
 
 use crate::cost::{CostTable, PriceOverride};
@@ -38,6 +44,9 @@ pub struct FileConfig {
     /// llmwatch's own heuristic evaluators and per-route budgets (`[builtin]`).
     #[serde(default)]
     pub builtin: Option<crate::eval::BuiltinConfig>,
+    /// Commands run on a share of the LLM calls (`[[external]]`, see `eval::external`).
+    #[serde(default)]
+    pub external: Vec<crate::eval::external::ExternalConfig>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -75,6 +84,16 @@ impl FileConfig {
         if let Some(b) = &file.builtin {
             b.validate().map_err(|e| format!("[builtin]: {e}"))?;
         }
+        for (i, e) in file.external.iter().enumerate() {
+            e.validate(i)?;
+            if file.external[..i].iter().any(|o| o.name == e.name) {
+                return Err(format!(
+                    "[[external]] #{} {:?}: another entry has this name",
+                    i + 1,
+                    e.name
+                ));
+            }
+        }
         Ok(file)
     }
 
@@ -98,6 +117,10 @@ impl FileConfig {
         }
         SemconvConfig {
             cohorts,
+            external: std::sync::Arc::new(crate::eval::external::ExternalEvaluators::new(
+                self.external.clone(),
+                evaluators.clone(),
+            )),
             evaluators,
             builtin: {
                 let mut b = self.builtin.clone().unwrap_or_default();
@@ -137,10 +160,18 @@ mod tests {
             provider = "acme"
             input_per_mtok = 0.5
             output_per_mtok = 1.5
+            [[external]]
+            name = "KeywordJudge"
+            command = ["python3", "scripts/evaluators/keyword_judge.py"]
+            sample = 0.1
+            always = ["error"]
             "#,
         )
         .unwrap();
         let sem = c.semconv();
+        assert!(sem.external.is_active());
+        assert_eq!(sem.external.counts()[0].name, "KeywordJudge");
+        assert!(!FileConfig::default().semconv().external.is_active());
         assert_eq!(sem.cohorts.route, vec!["x.route".to_string()]);
         assert_eq!(sem.cohorts.tenant, CohortKeys::default().tenant);
         assert_eq!(
@@ -171,6 +202,19 @@ mod tests {
                 "finite number >= 0",
             ),
             ("not toml at all", ""),
+            (
+                "[[external]]\nname = \"J\"\ncommand = [\"j\"]\nsample = 2",
+                "[[external]] #1 \"J\": sample",
+            ),
+            (
+                "[[external]]\nname = \"J\"\ncommand = [\"j\"]\n[[external]]\nname = \"J\"\ncommand = [\"k\"]",
+                "[[external]] #2 \"J\": another entry has this name",
+            ),
+            (
+                "[[external]]\nname = \"J\"\ncommand = [\"j\"]\nqueue = 0",
+                "queue must be",
+            ),
+            ("[[external]]\nname = \"J\"\ncmd = [\"j\"]", "unknown field `cmd`"),
         ] {
             let err = FileConfig::parse(text).unwrap_err();
             assert!(err.contains(expect), "{text:?}: {err}");

@@ -58,6 +58,8 @@ fn timed(record: Result<Record, RecordError>) -> (Option<u64>, Result<Record, Re
 pub fn ingest_files(opts: &ReportOptions) -> Result<(Arc<Pipeline>, InputStats), ReportError> {
     let pipeline = start_pipeline(opts);
     let stats = feed_files(opts, &pipeline, None)?;
+    // The summary includes what external evaluators answer on the last calls.
+    pipeline.drain_external();
     pipeline.shutdown();
     Ok((pipeline, stats))
 }
@@ -69,6 +71,7 @@ pub fn start_pipeline(opts: &ReportOptions) -> Arc<Pipeline> {
         Converter::new(ConvertLimits::default(), semconv.clone(), Some(costs.clone()))
     });
     let pipeline = Pipeline::start(TraceStore::new(opts.store), converters, opts.handoff, None);
+    pipeline.start_external(&opts.semconv.external);
     if let Some(r) = &opts.recorder {
         pipeline.set_recorder(r.clone());
     }

@@ -66,6 +66,7 @@ pub async fn start(config: &ServerConfig) -> Result<Running, StartError> {
         Converter::new(ConvertLimits::default(), semconv.clone(), Some(costs.clone()))
     });
     let pipeline = Pipeline::start(store, converters, config.handoff, config.max_clock_skew_secs);
+    pipeline.start_external(&config.semconv.external);
     if let Some(r) = &config.recorder {
         pipeline.set_recorder(r.clone());
     }

@@ -31,6 +31,8 @@ pub struct Summary {
     pub memory: Memory,
     pub verdict_targets: VerdictTargets,
     pub builtin_evaluations: BuiltinEvaluations,
+    /// `[[external]]` evaluators: what happened to the calls they chose.
+    pub external_evaluations: ExternalEvaluations,
     /// Files read by `report` (absent for live runs).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub input: Option<crate::report::InputStats>,
@@ -42,6 +44,15 @@ pub struct Summary {
 pub struct BuiltinEvaluations {
     pub calls: u64,
     pub skipped_over_rate: u64,
+}
+
+/// External evaluators: the totals over every `[[external]]` entry, then one row per entry
+/// (its name and the same counts). See `eval::external::Counts` for what each counts.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ExternalEvaluations {
+    #[serde(flatten)]
+    pub total: crate::eval::external::Counts,
+    pub by_evaluator: Vec<crate::eval::external::EvaluatorCounts>,
 }
 
 /// Where verdicts stand against the spans they are about.
@@ -309,6 +320,12 @@ impl Summary {
             calls: c.truncation.evaluated_calls.load(Relaxed),
             skipped_over_rate: c.truncation.unevaluated_calls.load(Relaxed),
         };
+        if let Some(e) = pipeline.external() {
+            let by_evaluator = e.counts();
+            let mut total = crate::eval::external::Counts::default();
+            by_evaluator.iter().for_each(|r| total.add(&r.counts));
+            summary.external_evaluations = ExternalEvaluations { total, by_evaluator };
+        }
         summary
     }
 

@@ -86,10 +86,13 @@ pub fn local_pipeline(
     costs: std::sync::Arc<crate::cost::CostTable>,
 ) -> std::sync::Arc<Pipeline> {
     use crate::model::{ConvertLimits, Converter};
+    let external = semconv.external.clone();
     let converters = crate::ingest::handoff::ConverterPool::new(move || {
         Converter::new(ConvertLimits::default(), semconv.clone(), Some(costs.clone()))
     });
-    Pipeline::start(crate::store::TraceStore::new(store), converters, handoff, None)
+    let pipeline = Pipeline::start(crate::store::TraceStore::new(store), converters, handoff, None);
+    pipeline.start_external(&external);
+    pipeline
 }
 
 /// Sends a batch to another receiver.

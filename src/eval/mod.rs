@@ -32,10 +32,11 @@
 
 pub mod builtin;
 pub mod cap;
+pub mod external;
 pub mod pii;
 
 use crate::intern::Sym;
-use crate::model::{SpanRecord, StatusCode};
+use crate::model::{SpanRecord, StatusCode, TraceId};
 use crate::semconv::content::{self, Document};
 use crate::semconv::{Kind, Semantics, Verdict, VerdictSource};
 use builtin::{Answer, JsonCheck, Recorded};
@@ -180,6 +181,40 @@ impl BuiltinConfig {
             .or_else(|| self.budgets.get_key_value("*"))
             .map(|(k, b)| (k.as_str(), b))
     }
+}
+
+/// Per trace of one request, a cohort value (route, tenant) the evaluators use: the root span's
+/// when the root came in the request, else the first span's that has one. Spans of a trace that
+/// arrive in other requests are not consulted.
+pub fn per_trace<'a>(
+    spans: &'a [SpanRecord],
+    value: impl Fn(&'a Semantics) -> Option<&'a Sym>,
+) -> foldhash::HashMap<TraceId, &'a Sym> {
+    let mut out: foldhash::HashMap<TraceId, &'a Sym> = foldhash::HashMap::default();
+    for s in spans {
+        if let Some(v) = s.sem.as_deref().and_then(&value) {
+            let e = out.entry(s.trace_id).or_insert(v);
+            if s.parent_span_id.is_none() {
+                *e = v;
+            }
+        }
+    }
+    out
+}
+
+/// The documents the retrieval spans of one request returned, per trace, for the traces `want`
+/// names. No documents is better than documents of another request that may not be this call's.
+pub fn per_trace_documents(
+    spans: &[SpanRecord],
+    want: impl Fn(TraceId) -> bool,
+) -> foldhash::HashMap<TraceId, Vec<Document>> {
+    let mut docs: foldhash::HashMap<TraceId, Vec<Document>> = foldhash::HashMap::default();
+    for s in spans {
+        if s.sem.as_deref().is_some_and(|m| m.kind == Kind::Retrieval) && want(s.trace_id) {
+            docs.entry(s.trace_id).or_default().extend(content::documents(s));
+        }
+    }
+    docs
 }
 
 /// Verdicts of the enabled evaluators on one model-call span (`sem.kind.is_model_call()`; other

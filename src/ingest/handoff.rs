@@ -6,6 +6,7 @@
 //! counted).
 
 use crate::config::HandoffLimits;
+use crate::eval::external::ExternalEvaluators;
 use crate::ingest::counters::Counters;
 use crate::model::convert::ConvertStats;
 use crate::model::{Converter, LogRecord, SpanRecord};
@@ -27,6 +28,8 @@ pub enum Work {
         logs: Vec<LogRecord>,
         verdicts: Vec<Verdict>,
     },
+    /// Verdicts on their own: what external evaluators answered.
+    Verdicts(Vec<Verdict>),
     /// Answered once everything queued before it has been stored.
     Barrier(mpsc::SyncSender<()>),
     /// Finish what is queued, then stop.
@@ -247,6 +250,8 @@ pub struct Pipeline {
     recorder: std::sync::OnceLock<Arc<crate::ingest::record::Recorder>>,
     max_clock_skew_secs: Option<u64>,
     worker: Mutex<Option<JoinHandle<()>>>,
+    /// External evaluators whose workers this pipeline started (see [`Pipeline::start_external`]).
+    external: std::sync::OnceLock<Arc<ExternalEvaluators>>,
 }
 
 impl Pipeline {
@@ -271,6 +276,7 @@ impl Pipeline {
             recorder: std::sync::OnceLock::new(),
             max_clock_skew_secs,
             worker: Mutex::new(None),
+            external: std::sync::OnceLock::new(),
         });
         let worker_pipeline = pipeline.clone();
         let handle = std::thread::Builder::new()
@@ -288,6 +294,41 @@ impl Pipeline {
 
     pub fn recorder(&self) -> Option<&Arc<crate::ingest::record::Recorder>> {
         self.recorder.get()
+    }
+
+    /// Starts the workers of the external evaluators the converters select for (the same
+    /// `SemconvConfig::external`); their verdicts come back through the hand-off. Set once,
+    /// before traffic arrives; nothing to do when none is configured.
+    pub fn start_external(self: &Arc<Self>, evaluators: &Arc<ExternalEvaluators>) {
+        if !evaluators.is_active() || self.external.set(evaluators.clone()).is_err() {
+            return;
+        }
+        // Weak: the workers must not keep a dropped pipeline alive.
+        let pipeline = Arc::downgrade(self);
+        evaluators.start(Arc::new(move |verdicts: Vec<Verdict>| {
+            let Some(p) = pipeline.upgrade() else {
+                return false;
+            };
+            let bytes = verdicts.len() * size_of::<Verdict>();
+            p.handoff
+                .offer_waiting(Work::Verdicts(verdicts), 0, bytes)
+                .is_ok()
+        }));
+    }
+
+    /// The external evaluators this pipeline runs, if any.
+    pub fn external(&self) -> Option<&Arc<ExternalEvaluators>> {
+        self.external.get()
+    }
+
+    /// Waits until the external evaluators have answered everything queued (bounded: every run
+    /// ends within its timeout), then until their verdicts are stored. For files, before the
+    /// summary.
+    pub fn drain_external(&self) {
+        if let Some(e) = self.external.get() {
+            e.drain_all();
+            self.flush();
+        }
     }
 
     pub fn store(&self) -> MutexGuard<'_, TraceStore> {
@@ -308,8 +349,12 @@ impl Pipeline {
     }
 
     /// Stores everything already accepted, stops the ingest thread and refuses further work.
-    /// Idempotent.
+    /// External evaluations get up to their longest timeout to finish first; the rest are
+    /// killed or dropped, and counted. Idempotent.
     pub fn shutdown(&self) {
+        if let Some(e) = self.external.get() {
+            e.finish(e.exit_grace());
+        }
         if let Some(r) = self.recorder.get()
             && let Err(e) = r.flush()
         {
@@ -348,6 +393,11 @@ impl Pipeline {
                     store.insert_logs(logs);
                     store.insert_verdicts(verdicts);
                 }
+                Work::Verdicts(verdicts) => {
+                    let mut store = self.store();
+                    self.prepare(&mut store);
+                    store.insert_verdicts(verdicts);
+                }
                 Work::Barrier(done) => {
                     let _ = done.send(());
                 }
@@ -364,6 +414,16 @@ impl Pipeline {
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs());
             store.set_max_event_second(Some(now + skew));
+        }
+    }
+}
+
+impl Drop for Pipeline {
+    /// A pipeline dropped without [`Pipeline::shutdown`] still stops its evaluator workers
+    /// (without waiting: this may run on one of them).
+    fn drop(&mut self) {
+        if let Some(e) = self.external.get() {
+            e.close();
         }
     }
 }

@@ -59,6 +59,8 @@ pub struct Prepared {
     rejected: Rejections,
     work: Option<(Work, usize, usize)>,
     line: Option<(String, u64)>,
+    /// Calls external evaluators chose, queued once the spans are accepted.
+    external: Vec<crate::eval::external::Job>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -98,10 +100,12 @@ pub fn prepare_traces(pipeline: &Pipeline, mut req: ExportTraceServiceRequest) -
         .recorder()
         .filter(|_| items > 0)
         .map(|_| Recorder::encode_traces(&req));
+    let mut external = Vec::new();
     let work = convert_with(pipeline, items, |c| {
         let mut spans = Vec::with_capacity(items);
         let mut verdicts = Vec::new();
         c.convert_traces(req, &mut spans, &mut verdicts);
+        external = c.take_external_jobs();
         let bytes = spans
             .iter()
             .map(|s| s.mem_bytes as usize + size_of::<SpanRecord>())
@@ -114,6 +118,7 @@ pub fn prepare_traces(pipeline: &Pipeline, mut req: ExportTraceServiceRequest) -
         rejected,
         work,
         line,
+        external,
     }
 }
 
@@ -141,6 +146,7 @@ pub fn prepare_logs(pipeline: &Pipeline, mut req: ExportLogsServiceRequest) -> P
         rejected,
         work,
         line,
+        external: Vec::new(),
     }
 }
 
@@ -166,6 +172,7 @@ pub fn prepare_metrics(pipeline: &Pipeline, req: &ExportMetricsServiceRequest) -
         rejected: Rejections::default(),
         work: None,
         line: pipeline.recorder().map(|_| Recorder::encode_metrics(req)),
+        external: Vec::new(),
     }
 }
 
@@ -190,6 +197,13 @@ pub fn offer_prepared(pipeline: &Pipeline, p: Prepared, when_full: WhenFull) -> 
     counters.accepted.fetch_add(items as u64, Relaxed);
     if let (Some(r), Some((line, redacted))) = (pipeline.recorder(), p.line) {
         r.append(&line, redacted);
+    }
+    // Only accepted spans are evaluated; files wait for room in the evaluators' queues as they
+    // wait for the ingest thread, receivers never do.
+    if !p.external.is_empty()
+        && let Some(e) = pipeline.external()
+    {
+        e.submit(p.external, when_full == WhenFull::Wait);
     }
     Ok(accepted)
 }

@@ -232,6 +232,9 @@ pub struct Converter {
     costs: Option<Arc<CostTable>>,
     /// Scratch: the key facts of the span being converted, parallel to its attributes.
     infos: Vec<KeyInfo>,
+    /// Calls of the last converted request that external evaluators chose, for the caller to
+    /// queue once the spans are accepted.
+    external_jobs: Vec<crate::eval::external::Job>,
 }
 
 impl Default for Converter {
@@ -250,6 +253,7 @@ impl Converter {
             semconv,
             costs,
             infos: Vec::new(),
+            external_jobs: Vec::new(),
         }
     }
 
@@ -262,7 +266,8 @@ impl Converter {
         self.interner.bytes() + self.keys.bytes()
     }
 
-    /// Converts spans into `out` and the verdicts they carry into `verdicts`.
+    /// Converts spans into `out` and the verdicts they carry into `verdicts`. The calls external
+    /// evaluators chose among them are then available from [`Converter::take_external_jobs`].
     pub fn convert_traces(
         &mut self,
         req: ExportTraceServiceRequest,
@@ -270,6 +275,7 @@ impl Converter {
         verdicts: &mut Vec<Verdict>,
     ) {
         let first = out.len();
+        self.external_jobs.clear();
         for rs in req.resource_spans {
             let group_len: usize = rs.scope_spans.iter().map(|s| s.spans.len()).sum();
             if group_len == 0 {
@@ -326,6 +332,15 @@ impl Converter {
             self.stats.evaluated_calls += done;
             self.stats.unevaluated_calls += skipped;
         }
+        let external = &self.semconv.external;
+        if external.is_active() {
+            external.select(&self.semconv.builtin, &out[first..], &mut self.external_jobs);
+        }
+    }
+
+    /// The calls external evaluators chose in the last [`Converter::convert_traces`].
+    pub fn take_external_jobs(&mut self) -> Vec<crate::eval::external::Job> {
+        std::mem::take(&mut self.external_jobs)
     }
 
     /// Normalises an already converted record again (key classes come from the key interner):
@@ -605,8 +620,6 @@ fn builtin_verdicts(
     spans: &[SpanRecord],
     verdicts: &mut Vec<Verdict>,
 ) -> (u64, u64) {
-    use crate::semconv::Kind;
-    use crate::semconv::content::{Document, documents};
     let is_call = |s: &SpanRecord| s.sem.as_deref().is_some_and(|m| m.kind.is_model_call());
     // Admitted first, so a request over the cap costs nothing more than this count.
     let admitted: Vec<&SpanRecord> = spans
@@ -618,33 +631,23 @@ fn builtin_verdicts(
     if admitted.is_empty() {
         return (0, skipped);
     }
-    let mut docs: foldhash::HashMap<TraceId, Vec<Document>> = foldhash::HashMap::default();
-    if config.context_overlap {
-        for s in spans {
-            if s.sem.as_deref().is_some_and(|m| m.kind == Kind::Retrieval) {
-                docs.entry(s.trace_id).or_default().extend(documents(s));
-            }
-        }
-    }
-    let mut routes: foldhash::HashMap<TraceId, &str> = foldhash::HashMap::default();
-    if !config.budgets.is_empty() {
-        for s in spans {
-            if let Some(r) = s.sem.as_deref().and_then(|m| m.route.as_deref()) {
-                let root = s.parent_span_id.is_none();
-                let e = routes.entry(s.trace_id).or_insert(r);
-                if root {
-                    *e = r;
-                }
-            }
-        }
-    }
+    let docs = if config.context_overlap {
+        crate::eval::per_trace_documents(spans, |_| true)
+    } else {
+        Default::default()
+    };
+    let routes = if config.budgets.is_empty() {
+        Default::default()
+    } else {
+        crate::eval::per_trace(spans, |m| m.route.as_ref())
+    };
     for s in &admitted {
         let d = docs.get(&s.trace_id).map_or(&[][..], Vec::as_slice);
         verdicts.extend(crate::eval::evaluate(
             config,
             s,
             d,
-            routes.get(&s.trace_id).copied(),
+            routes.get(&s.trace_id).map(|r| &***r),
         ));
     }
     (admitted.len() as u64, skipped)

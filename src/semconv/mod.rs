@@ -147,6 +147,8 @@ pub enum VerdictSource {
     LegacyEval,
     /// Computed by llmwatch itself.
     Llmwatch,
+    /// Answered by an external evaluator command (`[[external]]` in the config).
+    External,
 }
 
 impl VerdictSource {
@@ -158,6 +160,7 @@ impl VerdictSource {
             Self::EvaluatorSpan => "evaluator_span",
             Self::LegacyEval => "legacy_eval",
             Self::Llmwatch => "llmwatch",
+            Self::External => "external",
         }
     }
 }
@@ -183,19 +186,21 @@ pub struct Verdict {
 }
 
 impl Verdict {
-    /// Whether lists and badges show it: every verdict the app sent, and llmwatch's own
-    /// heuristic checks only when they fail (a passing built-in check is the quiet default;
+    /// Whether lists and badges show it: every verdict the app sent or an external evaluator
+    /// answered, and llmwatch's own heuristic checks only when they fail (a passing built-in check is the quiet default;
     /// the detail pane still lists it).
     pub fn is_notable(&self) -> bool {
         self.source != VerdictSource::Llmwatch || self.passed == Some(false)
     }
 }
 
-/// Settings of the semantic layer: cohort keys, evaluator thresholds, and which of llmwatch's
-/// own (built-in) evaluators run on model calls as they arrive.
+/// Settings of the semantic layer: cohort keys, evaluator thresholds, which of llmwatch's own
+/// (built-in) evaluators run on model calls as they arrive, and the external evaluators (their
+/// queues and workers, started by the pipeline).
 #[derive(Clone, Debug, Default)]
 pub struct SemconvConfig {
     pub cohorts: CohortKeys,
     pub evaluators: EvaluatorRules,
     pub builtin: crate::eval::BuiltinConfig,
+    pub external: std::sync::Arc<crate::eval::external::ExternalEvaluators>,
 }
