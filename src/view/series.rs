@@ -27,6 +27,12 @@ pub const DIMS: [CohortKey; 4] = [
 /// Distinct values kept per dimension; later values share one "(other)" row.
 pub const MAX_VALUES: usize = 64;
 
+/// The cohort value of samples without one (a call with no route, ...).
+pub const NONE: &str = "(none)";
+
+/// The cohort value (or evaluator) shared by everything past the first [`MAX_VALUES`].
+pub const OTHER: &str = "(other)";
+
 /// Distinct evaluator names kept; later names share one "(other)" evaluator.
 pub const MAX_EVALUATORS: usize = 64;
 
@@ -379,13 +385,13 @@ impl Dim {
     fn id(&mut self, value: Option<&Sym>) -> u16 {
         let name: Sym = match value {
             Some(v) => v.clone(),
-            None => Arc::from("(none)"),
+            None => Arc::from(NONE),
         };
         if let Some(id) = self.ids.get(&name) {
             return *id;
         }
         let name = if self.names.len() >= MAX_VALUES {
-            let other: Sym = Arc::from("(other)");
+            let other: Sym = Arc::from(OTHER);
             if let Some(id) = self.ids.get(&other) {
                 return *id;
             }
@@ -449,7 +455,7 @@ impl Series {
             return *id;
         }
         let name = if self.evaluators.len() >= MAX_EVALUATORS {
-            let other: Sym = Arc::from("(other)");
+            let other: Sym = Arc::from(OTHER);
             if let Some(id) = self.evaluator_ids.get(&other) {
                 return *id;
             }
