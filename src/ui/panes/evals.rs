@@ -71,7 +71,7 @@ pub fn coverage_line(c: &CoverageStats, theme: &Theme) -> Line<'static> {
     ];
     let names = Coverage::default().parts().map(|(name, _)| name);
     let mut missing: Vec<(&str, u64)> = names.into_iter().zip(c.missing).filter(|(_, n)| *n > 0).collect();
-    missing.sort_by(|a, b| b.1.cmp(&a.1));
+    missing.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
     for (i, (name, n)) in missing.into_iter().enumerate() {
         let lead = if i == 0 { " · missing " } else { " · " };
         spans.push(Span::styled(lead, theme.muted));
