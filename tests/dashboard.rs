@@ -365,3 +365,183 @@ fn replay_shows_its_position_and_obeys_pause_and_speed_keys() {
     press(&mut a, KeyCode::Char('?'));
     assert!(screen(&mut a, 160, 48).contains("replay faster / slower"));
 }
+
+fn focus_evals(a: &mut App) {
+    while a.ui.focus != Pane::Evals {
+        press(a, KeyCode::Tab);
+    }
+}
+
+#[test]
+fn evals_pane_screens() {
+    let p = populated();
+    let mut a = app(&p, "dark");
+    // Wide: outliers and evals side by side, nothing focused there yet.
+    let big = screen(&mut a, 160, 48);
+    assert!(
+        big.contains("Cost outliers") && big.contains("Evals by model"),
+        "{big}"
+    );
+    assert!(big.contains("coverage "), "{big}");
+    focus_evals(&mut a);
+    let big = screen(&mut a, 160, 48);
+    insta::assert_snapshot!("evals_160x48", big);
+    // Narrow: the evals pane takes the outliers' place while it was focused last.
+    let small = screen(&mut a, 80, 24);
+    assert!(
+        small.contains("Evals by model") && !small.contains("Cost outliers"),
+        "{small}"
+    );
+    insta::assert_snapshot!("evals_80x24", small);
+    press(&mut a, KeyCode::Tab);
+    assert_eq!(a.ui.focus, Pane::Traces);
+    assert!(
+        screen(&mut a, 80, 24).contains("Evals by model"),
+        "still the last one focused"
+    );
+    a.handle(&Event::Key(KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT)));
+    a.handle(&Event::Key(KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT)));
+    assert_eq!(a.ui.focus, Pane::Outliers);
+    let small = screen(&mut a, 80, 24);
+    assert!(
+        small.contains("Cost outliers") && !small.contains("Evals by"),
+        "{small}"
+    );
+    // By route, through `c` as in the latency pane.
+    focus_evals(&mut a);
+    press(&mut a, KeyCode::Char('c'));
+    let s = screen(&mut a, 160, 48);
+    assert!(
+        s.contains("Evals by route") && s.contains("Latency by route"),
+        "{s}"
+    );
+}
+
+#[test]
+fn evals_pane_sorts_with_s() {
+    use llmwatch::ui::state::EvalSort;
+    use llmwatch::ui::view::eval_rows;
+    let p = populated();
+    let mut a = app(&p, "dark");
+    screen(&mut a, 160, 48);
+    focus_evals(&mut a);
+    let window = a.ui.window();
+    let rows = |a: &App| eval_rows(&a.index, window, a.ui.latency_dim, a.ui.evals_sort);
+    let alls = |a: &App| {
+        rows(a)
+            .into_iter()
+            .filter(|r| r.cohort.is_none())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(a.ui.evals_sort, EvalSort::FailRate);
+    let by_rate: Vec<f64> = alls(&a)
+        .iter()
+        .map(|r| r.stats.fail_rate().unwrap_or(-1.0))
+        .collect();
+    assert!(by_rate.len() >= 3, "{by_rate:?}");
+    assert!(
+        by_rate.windows(2).all(|w| w[0] >= w[1]),
+        "worst first: {by_rate:?}"
+    );
+    // Within an evaluator, its cohorts follow its "all" row, worst first too.
+    let all = rows(&a);
+    let first_group: Vec<f64> = all[1..]
+        .iter()
+        .take_while(|r| r.cohort.is_some())
+        .map(|r| r.stats.fail_rate().unwrap_or(-1.0))
+        .collect();
+    assert!(
+        !first_group.is_empty() && first_group.windows(2).all(|w| w[0] >= w[1]),
+        "{first_group:?}"
+    );
+    press(&mut a, KeyCode::Char('s'));
+    assert_eq!(a.ui.evals_sort, EvalSort::Change);
+    assert_eq!(
+        a.index.sort(),
+        llmwatch::view::index::SortKey::Time,
+        "the list's sort is untouched"
+    );
+    press(&mut a, KeyCode::Char('s'));
+    assert_eq!(a.ui.evals_sort, EvalSort::Count);
+    let counts: Vec<u64> = alls(&a).iter().map(|r| r.stats.n).collect();
+    assert!(counts.windows(2).all(|w| w[0] >= w[1]), "most first: {counts:?}");
+    press(&mut a, KeyCode::Char('s'));
+    press(&mut a, KeyCode::Char('s'));
+    assert_eq!(a.ui.evals_sort, EvalSort::Name);
+    let names: Vec<String> = alls(&a).iter().map(|r| r.evaluator.to_lowercase()).collect();
+    assert!(names.windows(2).all(|w| w[0] <= w[1]), "{names:?}");
+    assert!(screen(&mut a, 160, 48).contains("sort: name"));
+    press(&mut a, KeyCode::Char('S'));
+    assert_eq!(a.ui.evals_sort, EvalSort::Mean);
+    let means: Vec<f64> = alls(&a)
+        .iter()
+        .map(|r| r.stats.mean_score().unwrap_or(f64::MAX))
+        .collect();
+    assert!(means.windows(2).all(|w| w[0] <= w[1]), "lowest first: {means:?}");
+}
+
+#[test]
+fn enter_on_an_evals_row_lists_its_failing_traces() {
+    use llmwatch::ui::view::eval_rows;
+    let p = populated();
+    let mut a = app(&p, "dark");
+    screen(&mut a, 160, 48);
+    focus_evals(&mut a);
+    // The first cohort row of the worst evaluator.
+    press(&mut a, KeyCode::Down);
+    let row = eval_rows(&a.index, a.ui.window(), a.ui.latency_dim, a.ui.evals_sort)[1].clone();
+    let (evaluator, model) = (row.evaluator.to_string(), row.cohort.clone().unwrap().to_string());
+    assert!(row.stats.failed > 0, "{row:?}");
+    press(&mut a, KeyCode::Enter);
+    assert_eq!(a.ui.focus, Pane::Traces);
+    assert_eq!(
+        a.ui.filter.applied,
+        format!("eval:{evaluator}:fail model={model}")
+    );
+    assert!(!a.index.is_empty() && a.index.len() < a.index.total());
+    for r in a.index.page(0, a.index.len()) {
+        assert!(
+            r.verdicts
+                .iter()
+                .any(|v| *v.name == *evaluator && v.passed == Some(false)),
+            "{r:?}"
+        );
+        assert!(r.models.iter().any(|m| **m == *model), "{r:?}");
+    }
+    let shown = screen(&mut a, 160, 48);
+    assert!(
+        shown.contains(&format!("filter: eval:{evaluator}:fail model={model}")),
+        "{shown}"
+    );
+    assert_eq!(a.ui.list.cursor, 0);
+    assert_eq!(a.ui.list.selected, a.index.page(0, 1).next().map(|r| r.id));
+    // Enter again drills down into that trace.
+    press(&mut a, KeyCode::Enter);
+    assert_eq!(a.drill.as_ref().map(|d| d.trace_id), a.ui.list.selected);
+    press(&mut a, KeyCode::Esc);
+    // The "all" row: the evaluator alone.
+    focus_evals(&mut a);
+    press(&mut a, KeyCode::Char('g'));
+    press(&mut a, KeyCode::Enter);
+    assert_eq!(a.ui.filter.applied, format!("eval:{evaluator}:fail"));
+}
+
+#[test]
+fn a_click_focuses_the_evals_pane_and_selects_a_row() {
+    let p = populated();
+    let mut a = app(&p, "dark");
+    screen(&mut a, 160, 48);
+    let rows = a.ui.areas.eval_rows;
+    assert!(rows.height > 0);
+    a.handle(&Event::Mouse(MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column: rows.x + 2,
+        row: rows.y + 2,
+        modifiers: KeyModifiers::NONE,
+    }));
+    assert_eq!(a.ui.focus, Pane::Evals);
+    assert_eq!(a.ui.evals_cursor, 2);
+    press(&mut a, KeyCode::Char('?'));
+    let s = screen(&mut a, 160, 48);
+    assert!(s.contains("list that row's failing traces"), "{s}");
+}

@@ -3,7 +3,7 @@
 //! told; draws a frame from a bounded [`View`].
 
 use super::panes;
-use super::state::{Pane, Split, UiState};
+use super::state::{ListPos, Pane, Split, UiState};
 use super::theme::Theme;
 use super::view::{self, Budget, Source, View};
 use crate::alert::{Engine, EngineOptions, RuleSet};
@@ -13,8 +13,8 @@ use crate::replay::ReplayControl;
 use crate::store::follow::{Deferred, Follower, Nobody};
 use crate::summary::Summary;
 use crate::view::index::{SortKey, TraceIndex};
-use crate::view::query::Query;
-use crate::view::series::{DIMS, Reader, Window};
+use crate::view::query::{self, CohortFilter, Query};
+use crate::view::series::{DIMS, NONE, OTHER, Reader, Window};
 use ratatui::Frame;
 use ratatui::crossterm::event::{
     Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
@@ -215,6 +215,17 @@ impl App {
             Split::Model => Some(0),
         };
         self.fix_list(budget.trace_rows);
+        let evals = view::evals(
+            &self.index,
+            window,
+            self.ui.latency_dim,
+            self.ui.evals_sort,
+            (self.ui.evals_cursor, self.ui.evals_offset),
+            budget.eval_rows,
+            budget.eval_spark_points,
+        );
+        self.ui.evals_cursor = evals.cursor;
+        self.ui.evals_offset = evals.offset;
         let list = &self.ui.list;
         View {
             status: view::status(
@@ -238,6 +249,7 @@ impl App {
                     .index
                     .outliers(&mut self.reader, window, budget.outlier_rows.max(1)),
             },
+            evals,
             traces: view::TracesView {
                 rows: self.index.page(list.offset, budget.trace_rows).cloned().collect(),
                 offset: list.offset,
@@ -460,8 +472,8 @@ impl App {
         match k.code {
             KeyCode::Char('q') => self.ui.quit = true,
             KeyCode::Char('?') => self.ui.help = true,
-            KeyCode::Tab => self.ui.focus = self.ui.focus.next(),
-            KeyCode::BackTab => self.ui.focus = self.ui.focus.prev(),
+            KeyCode::Tab => self.ui.focus_on(self.ui.focus.next()),
+            KeyCode::BackTab => self.ui.focus_on(self.ui.focus.prev()),
             KeyCode::Char(' ') => self.toggle_freeze(),
             KeyCode::Char('/') => {
                 let f = &mut self.ui.filter;
@@ -483,8 +495,15 @@ impl App {
             KeyCode::Char('c') => {
                 self.ui.latency_dim = (self.ui.latency_dim + 1) % DIMS.len();
                 self.ui.latency_offset = 0;
+                self.ui.evals_cursor = 0;
+                self.ui.evals_offset = 0;
             }
             KeyCode::Char('v') => self.ui.split = self.ui.split.next(),
+            KeyCode::Char(c @ ('s' | 'S')) if self.ui.focus == Pane::Evals => {
+                self.ui.evals_sort = self.ui.evals_sort.step(c == 's');
+                self.ui.evals_cursor = 0;
+                self.ui.evals_offset = 0;
+            }
             KeyCode::Char('s') => {
                 let i = SortKey::ALL
                     .iter()
@@ -537,13 +556,13 @@ impl App {
     }
 
     /// Enter: in the list, open the selected trace; from the outlier pane, jump to that trace
-    /// in the list.
+    /// in the list; from the evals pane, list the failing traces of the selected row.
     fn enter(&mut self) -> bool {
-        if self.ui.focus == Pane::Traces {
-            return self.open_selected();
-        }
-        if self.ui.focus != Pane::Outliers {
-            return false;
+        match self.ui.focus {
+            Pane::Traces => return self.open_selected(),
+            Pane::Evals => return self.show_failing(),
+            Pane::Outliers => {}
+            Pane::Volume | Pane::Latency => return false,
         }
         let window = self.ui.window();
         let outliers = self
@@ -558,7 +577,39 @@ impl App {
         }
         self.ui.list.selected = Some(o.row.id);
         self.ui.list.follow = false;
-        self.ui.focus = Pane::Traces;
+        self.ui.focus_on(Pane::Traces);
+        true
+    }
+
+    /// The selected evals row's failing traces: the filter becomes `eval:Name:fail` plus its
+    /// cohort's term, and the list takes the focus with its first trace selected (Enter again
+    /// opens it).
+    fn show_failing(&mut self) -> bool {
+        let rows = view::eval_rows(
+            &self.index,
+            self.ui.window(),
+            self.ui.latency_dim,
+            self.ui.evals_sort,
+        );
+        let Some(row) = rows.get(self.ui.evals_cursor) else {
+            return false;
+        };
+        let key = DIMS[self.ui.latency_dim];
+        let cohort = match row.cohort.as_deref() {
+            None => None,
+            // "(other)" groups many values: no one term says which.
+            Some(OTHER) => None,
+            Some(NONE) => Some(CohortFilter::Missing(key)),
+            Some(value) => Some(CohortFilter::Is(key, value)),
+        };
+        let text = query::failing_verdicts(&row.evaluator, cohort);
+        self.apply_filter(text);
+        self.ui.list = ListPos {
+            follow: true,
+            selected: self.index.page(0, 1).next().map(|r| r.id),
+            ..ListPos::default()
+        };
+        self.ui.focus_on(Pane::Traces);
         true
     }
 
@@ -572,11 +623,11 @@ impl App {
             KeyCode::Home | KeyCode::Char('g') => isize::MIN / 2,
             KeyCode::End | KeyCode::Char('G') => isize::MAX / 2,
             KeyCode::Left | KeyCode::Char('h') => {
-                self.ui.focus = self.ui.focus.prev();
+                self.ui.focus_on(self.ui.focus.prev());
                 return true;
             }
             KeyCode::Right | KeyCode::Char('l') => {
-                self.ui.focus = self.ui.focus.next();
+                self.ui.focus_on(self.ui.focus.next());
                 return true;
             }
             _ => return false,
@@ -607,6 +658,11 @@ impl App {
             Pane::Outliers => {
                 let rows = usize::from(self.ui.areas.outliers.height.saturating_sub(3)).max(1);
                 self.ui.outlier_cursor = step(self.ui.outlier_cursor, rows);
+            }
+            Pane::Evals => {
+                let ui = &self.ui;
+                let rows = view::eval_rows(&self.index, ui.window(), ui.latency_dim, ui.evals_sort).len();
+                self.ui.evals_cursor = step(self.ui.evals_cursor, rows);
             }
             Pane::Volume => {}
         }
@@ -645,13 +701,18 @@ impl App {
         };
         match m.kind {
             MouseEventKind::Down(MouseButton::Left) => {
-                self.ui.focus = pane;
+                self.ui.focus_on(pane);
                 let rows = self.ui.areas.trace_rows;
                 if pane == Pane::Traces && m.row >= rows.y && m.row < rows.y + rows.height {
                     let at = self.ui.list.offset + usize::from(m.row - rows.y);
                     if at < self.index.len() {
                         self.select_at(at);
                     }
+                }
+                let rows = self.ui.areas.eval_rows;
+                if pane == Pane::Evals && m.row >= rows.y && m.row < rows.y + rows.height {
+                    // Past the last row is clamped when the pane is next drawn.
+                    self.ui.evals_cursor = self.ui.evals_offset + usize::from(m.row - rows.y);
                 }
                 true
             }

@@ -13,12 +13,19 @@ pub enum Pane {
     Volume,
     Latency,
     Outliers,
+    Evals,
     #[default]
     Traces,
 }
 
 impl Pane {
-    pub const ORDER: [Pane; 4] = [Pane::Volume, Pane::Latency, Pane::Outliers, Pane::Traces];
+    pub const ORDER: [Pane; 5] = [
+        Pane::Volume,
+        Pane::Latency,
+        Pane::Outliers,
+        Pane::Evals,
+        Pane::Traces,
+    ];
 
     pub fn next(self) -> Pane {
         let i = Self::ORDER.iter().position(|p| *p == self).unwrap_or(0);
@@ -58,6 +65,42 @@ impl Split {
     }
 }
 
+/// What the evals pane sorts its evaluators (and within each, its cohorts) by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum EvalSort {
+    /// Highest fail rate first.
+    #[default]
+    FailRate,
+    /// Largest rise of the fail rate against the window before first.
+    Change,
+    /// Most verdicts first.
+    Count,
+    /// Lowest mean score first.
+    Mean,
+    Name,
+}
+
+impl EvalSort {
+    pub const ALL: [EvalSort; 5] = [Self::FailRate, Self::Change, Self::Count, Self::Mean, Self::Name];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::FailRate => "fail rate",
+            Self::Change => "Δ fail rate",
+            Self::Count => "verdicts",
+            Self::Mean => "mean score",
+            Self::Name => "name",
+        }
+    }
+
+    /// The next key (`forward`) or the previous one.
+    pub fn step(self, forward: bool) -> EvalSort {
+        let n = Self::ALL.len();
+        let i = Self::ALL.iter().position(|s| *s == self).unwrap_or(0);
+        Self::ALL[if forward { (i + 1) % n } else { (i + n - 1) % n }]
+    }
+}
+
 /// The `/` line: what is typed, where the cursor is, and the parse error of what is typed.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct FilterInput {
@@ -89,9 +132,12 @@ pub struct Areas {
     pub volume: Rect,
     pub latency: Rect,
     pub outliers: Rect,
+    pub evals: Rect,
     pub traces: Rect,
     /// Rows of the trace table body.
     pub trace_rows: Rect,
+    /// Rows of the evals table body.
+    pub eval_rows: Rect,
     pub latency_rows: u16,
 }
 
@@ -102,6 +148,7 @@ impl Areas {
             (self.volume, Pane::Volume),
             (self.latency, Pane::Latency),
             (self.outliers, Pane::Outliers),
+            (self.evals, Pane::Evals),
             (self.traces, Pane::Traces),
         ]
         .into_iter()
@@ -115,7 +162,7 @@ pub struct UiState {
     pub focus: Pane,
     /// Index into [`Window::CHOICES`].
     pub window: usize,
-    /// Cohort dimension (index into `view::series::DIMS`) of the latency pane.
+    /// Cohort dimension (index into `view::series::DIMS`) of the latency and evals panes.
     pub latency_dim: usize,
     pub split: Split,
     pub sort: SortKey,
@@ -126,6 +173,12 @@ pub struct UiState {
     pub list: ListPos,
     pub latency_offset: usize,
     pub outlier_cursor: usize,
+    pub evals_sort: EvalSort,
+    /// Selected row of the evals pane and its first visible row.
+    pub evals_cursor: usize,
+    pub evals_offset: usize,
+    /// Which of the outlier and evals panes a narrow screen shows: the one focused last.
+    pub middle: Pane,
     pub areas: Areas,
     /// A one-line note for the footer (e.g. the opened trace was evicted).
     pub note: Option<String>,
@@ -149,6 +202,10 @@ impl Default for UiState {
             },
             latency_offset: 0,
             outlier_cursor: 0,
+            evals_sort: EvalSort::default(),
+            evals_cursor: 0,
+            evals_offset: 0,
+            middle: Pane::Outliers,
             areas: Areas::default(),
             note: None,
             quit: false,
@@ -157,6 +214,14 @@ impl Default for UiState {
 }
 
 impl UiState {
+    /// Focuses `pane`; the outlier or evals pane also becomes the one a narrow screen shows.
+    pub fn focus_on(&mut self, pane: Pane) {
+        self.focus = pane;
+        if matches!(pane, Pane::Outliers | Pane::Evals) {
+            self.middle = pane;
+        }
+    }
+
     pub fn window(&self) -> Window {
         Window {
             secs: Window::CHOICES[self.window % Window::CHOICES.len()],

@@ -113,6 +113,19 @@ pub fn fmt_count(n: u64) -> String {
     }
 }
 
+/// Whole numbers with thousands separators: 1,204.
+pub fn fmt_thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// Event time of day (UTC): `14:03:22`.
 pub fn fmt_clock(unix_secs: u64) -> String {
     let s = unix_secs % 86_400;
@@ -150,5 +163,9 @@ mod tests {
         assert_eq!(fmt_usd(0.0), "$0");
         assert_eq!(fmt_count(12_345), "12.3k");
         assert_eq!(fmt_clock(1_800_000_000), "08:00:00");
+        assert_eq!(fmt_thousands(0), "0");
+        assert_eq!(fmt_thousands(999), "999");
+        assert_eq!(fmt_thousands(1_204), "1,204");
+        assert_eq!(fmt_thousands(12_345_678), "12,345,678");
     }
 }

@@ -1,11 +1,13 @@
 //! The frame's data: a bounded, owned snapshot built from the index's aggregates and the rows
 //! that are visible, so that drawing is a pure function of it (`panes::render`).
 
+use super::state::EvalSort;
 use crate::headless::StatusSample;
 use crate::intern::Sym;
 use crate::view::index::{Outlier, SortKey, TraceIndex};
 use crate::view::row::TraceRow;
-use crate::view::series::{DIMS, Reader, Window};
+use crate::view::series::{CoverageStats, DIMS, EvalStats, Reader, Window};
+use std::cmp::Ordering;
 
 /// What the status bar says about where data comes from.
 #[derive(Clone, Debug, PartialEq)]
@@ -83,6 +85,41 @@ pub struct OutlierView {
     pub rows: Vec<Outlier>,
 }
 
+/// One row of the evals pane: an evaluator over all cohorts, or in one cohort.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct EvalRow {
+    pub evaluator: Sym,
+    /// `None` for the evaluator's row over every cohort ("all").
+    pub cohort: Option<Sym>,
+    pub evaluator_id: u16,
+    pub cohort_id: Option<u16>,
+    pub stats: EvalStats,
+    /// The same over the window before.
+    pub prev: EvalStats,
+    /// Fail rate per point across the window (filled for the visible rows only).
+    pub spark: Vec<Option<f64>>,
+}
+
+impl EvalRow {
+    /// Change of the fail rate against the window before (0.10 = 10 points worse).
+    pub fn change(&self) -> Option<f64> {
+        Some(self.stats.fail_rate()? - self.prev.fail_rate()?)
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct EvalsView {
+    pub dim: &'static str,
+    pub sort: EvalSort,
+    pub coverage: CoverageStats,
+    /// The visible rows, from `offset`.
+    pub rows: Vec<EvalRow>,
+    pub offset: usize,
+    pub cursor: usize,
+    /// Rows in all.
+    pub total: usize,
+}
+
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TracesView {
     pub rows: Vec<TraceRow>,
@@ -99,6 +136,7 @@ pub struct View {
     pub volume: VolumeView,
     pub latency: LatencyView,
     pub outliers: OutlierView,
+    pub evals: EvalsView,
     pub traces: TracesView,
 }
 
@@ -109,6 +147,8 @@ pub struct Budget {
     pub spark_points: usize,
     pub trace_rows: usize,
     pub outlier_rows: usize,
+    pub eval_rows: usize,
+    pub eval_spark_points: usize,
 }
 
 pub fn status(
@@ -231,5 +271,150 @@ pub fn latency(
     LatencyView {
         dim: DIMS[dim].as_str(),
         rows,
+    }
+}
+
+/// Every row of the evals pane in display order, without sparklines: per evaluator with
+/// verdicts in the window its "all" row, then its cohorts in dimension `dim`; evaluators
+/// ordered by their "all" row, cohorts within one by the same key.
+pub fn eval_rows(index: &TraceIndex, window: Window, dim: usize, sort: EvalSort) -> Vec<EvalRow> {
+    let series = index.series();
+    let now = series.newest();
+    let stats_of = |list: &[(u16, EvalStats)], id: u16| {
+        list.iter()
+            .find(|(e, _)| *e == id)
+            .map_or(EvalStats::default(), |(_, s)| *s)
+    };
+    let prev = Reader::evals(&series.total, window, now, true);
+    let mut groups: Vec<(EvalRow, Vec<EvalRow>)> = Reader::evals(&series.total, window, now, false)
+        .into_iter()
+        .map(|(id, stats)| {
+            let all = EvalRow {
+                evaluator: series.evaluator_name(id).clone(),
+                cohort: None,
+                evaluator_id: id,
+                cohort_id: None,
+                stats,
+                prev: stats_of(&prev, id),
+                spark: Vec::new(),
+            };
+            (all, Vec::new())
+        })
+        .collect();
+    let d = series.dim(dim);
+    for cohort in 0..d.len() as u16 {
+        let s = d.series(cohort);
+        let now_stats = Reader::evals(s, window, now, false);
+        if now_stats.is_empty() {
+            continue;
+        }
+        let prev = Reader::evals(s, window, now, true);
+        for (id, stats) in now_stats {
+            if let Some((all, rows)) = groups.iter_mut().find(|(all, _)| all.evaluator_id == id) {
+                rows.push(EvalRow {
+                    cohort: Some(d.name(cohort).clone()),
+                    cohort_id: Some(cohort),
+                    stats,
+                    prev: stats_of(&prev, id),
+                    ..all.clone()
+                });
+            }
+        }
+    }
+    for (_, rows) in &mut groups {
+        rows.sort_by(|a, b| eval_order(sort, a, b));
+    }
+    groups.sort_by(|a, b| eval_order(sort, &a.0, &b.0));
+    groups
+        .into_iter()
+        .flat_map(|(all, rows)| std::iter::once(all).chain(rows))
+        .collect()
+}
+
+/// The order of two evals rows under `sort`; rows without the figure go last, ties by name.
+fn eval_order(sort: EvalSort, a: &EvalRow, b: &EvalRow) -> Ordering {
+    fn some_first(a: Option<f64>, b: Option<f64>, cmp: impl Fn(f64, f64) -> Ordering) -> Ordering {
+        match (a, b) {
+            (Some(a), Some(b)) => cmp(a, b),
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (None, None) => Ordering::Equal,
+        }
+    }
+    let high_first = |a: Option<f64>, b: Option<f64>| some_first(a, b, |a, b| b.total_cmp(&a));
+    let by_key = match sort {
+        EvalSort::FailRate => high_first(a.stats.fail_rate(), b.stats.fail_rate()),
+        EvalSort::Change => high_first(a.change(), b.change())
+            .then_with(|| high_first(a.stats.fail_rate(), b.stats.fail_rate())),
+        EvalSort::Count => b.stats.n.cmp(&a.stats.n),
+        EvalSort::Mean => some_first(a.stats.mean_score(), b.stats.mean_score(), |a, b| a.total_cmp(&b)),
+        // Names only (below).
+        EvalSort::Name => Ordering::Equal,
+    };
+    let more_first = if sort == EvalSort::Name {
+        Ordering::Equal
+    } else {
+        b.stats.n.cmp(&a.stats.n)
+    };
+    let ci = |a: &str, b: &str| {
+        a.bytes()
+            .map(|c| c.to_ascii_lowercase())
+            .cmp(b.bytes().map(|c| c.to_ascii_lowercase()))
+    };
+    by_key
+        .then(more_first)
+        .then_with(|| ci(&a.evaluator, &b.evaluator))
+        .then_with(|| {
+            ci(
+                a.cohort.as_deref().unwrap_or(""),
+                b.cohort.as_deref().unwrap_or(""),
+            )
+        })
+}
+
+/// The evals pane's view: the coverage of the window, and the rows that fit from the first
+/// visible one (moved so the selected one is visible) with their fail-rate sparklines.
+/// `(cursor, offset)` are the selected and the first visible row as the screen last had them.
+pub fn evals(
+    index: &TraceIndex,
+    window: Window,
+    dim: usize,
+    sort: EvalSort,
+    (cursor, offset): (usize, usize),
+    visible: usize,
+    spark_points: usize,
+) -> EvalsView {
+    let series = index.series();
+    let now = series.newest();
+    let rows = eval_rows(index, window, dim, sort);
+    let total = rows.len();
+    let visible = visible.max(1);
+    let cursor = cursor.min(total.saturating_sub(1));
+    let mut offset = offset.min(cursor);
+    if cursor >= offset + visible {
+        offset = cursor + 1 - visible;
+    }
+    let d = series.dim(dim);
+    let rows = rows
+        .into_iter()
+        .skip(offset)
+        .take(visible)
+        .map(|mut r| {
+            let s = match r.cohort_id {
+                Some(c) => d.series(c),
+                None => &series.total,
+            };
+            r.spark = Reader::fail_spark(s, window, now, r.evaluator_id, spark_points);
+            r
+        })
+        .collect();
+    EvalsView {
+        dim: DIMS[dim].as_str(),
+        sort,
+        coverage: index.coverage(window, now),
+        rows,
+        offset,
+        cursor,
+        total,
     }
 }

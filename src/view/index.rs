@@ -5,9 +5,13 @@
 
 use super::query::Query;
 use super::row::TraceRow;
-use super::series::{COST_UNITS, CallSample, Contribution, DIMS, Reader, Series, TraceSample, Window};
+use super::series::{
+    COST_UNITS, CallSample, Contribution, CoverageStats, DIMS, Reader, Series, TraceSample, VerdictSample,
+    Window,
+};
 use crate::intern::Sym;
 use crate::model::{StatusCode, TraceId, Value};
+use crate::semconv::coverage::Coverage;
 use crate::semconv::value::contains_ci;
 use crate::store::follow::{Both, Deferred, Follower, Nobody, Watch};
 use crate::store::{Trace, TraceStore};
@@ -254,6 +258,7 @@ impl TraceIndex {
         if let Some(max) = self.max_second {
             contrib.trace = contrib.trace.filter(|t| t.second <= max);
             contrib.calls.retain(|c| c.second <= max);
+            contrib.verdicts.retain(|v| v.second <= max);
         }
         if let Some(old) = self.rows.remove(&trace.id) {
             self.unlink(&old);
@@ -447,6 +452,12 @@ impl TraceIndex {
         out
     }
 
+    /// Trace coverage of the model calls in `window` ending at `newest` (see
+    /// [`Series::coverage`]; `newest` is usually [`Series::newest`]).
+    pub fn coverage(&self, window: Window, newest: u64) -> CoverageStats {
+        self.series.coverage(window, newest)
+    }
+
     /// A trace's cost over the median cost of its cohort (in the outlier pane's dimension) over
     /// the window, with the cohort's name; `None` for an unpriced trace or an empty baseline.
     pub fn baseline_multiple(&self, reader: &mut Reader, window: Window, id: &TraceId) -> Option<(f64, Sym)> {
@@ -471,6 +482,7 @@ impl TraceIndex {
                 .values()
                 .map(|e| {
                     e.contrib.calls.capacity() * size_of::<CallSample>()
+                        + e.contrib.verdicts.capacity() * size_of::<VerdictSample>()
                         + (e.row.models.len() + e.row.providers.len()) * 16
                         + e.row.verdicts.capacity() * size_of::<super::row::VerdictMark>()
                 })
@@ -480,7 +492,8 @@ impl TraceIndex {
 }
 
 /// The samples a trace puts into the series, with cohort values resolved the way the rows show
-/// them: route and tenant from the trace, the model and service of each call its own.
+/// them: route and tenant from the trace, the model and service of each call its own, and of
+/// each verdict its target span's.
 fn contribution(series: &mut Series, trace: &Trace, row: &TraceRow) -> Contribution {
     let primary = trace
         .spans
@@ -497,7 +510,7 @@ fn contribution(series: &mut Series, trace: &Trace, row: &TraceRow) -> Contribut
             v[d] = match key {
                 crate::semconv::cohort::CohortKey::Model => model.cloned(),
                 crate::semconv::cohort::CohortKey::Route => row.route.clone(),
-                crate::semconv::cohort::CohortKey::Service => Some(service.clone()),
+                crate::semconv::cohort::CohortKey::Service => (!service.is_empty()).then(|| service.clone()),
                 crate::semconv::cohort::CohortKey::Tenant => row.tenant.clone(),
                 _ => None,
             };
@@ -524,12 +537,35 @@ fn contribution(series: &mut Series, trace: &Trace, row: &TraceRow) -> Contribut
             dur_us: s.duration_nanos() / 1000,
             ttft_us: sem.ttft_nanos.map(|t| t / 1000),
             error: s.status == StatusCode::Error,
+            coverage: Coverage::of(trace, s).unwrap_or_default(),
+            cohorts: series.cohorts(v.each_ref().map(Option::as_ref)),
+        });
+    }
+    let mut verdicts = Vec::with_capacity(trace.verdicts.len());
+    for verdict in &trace.verdicts {
+        let target = trace.verdict_target(verdict);
+        // At the evaluated call's end; a verdict whose span has not arrived yet at its own time
+        // (it moves when the span arrives and the trace is read again).
+        let nanos = match target {
+            Some(t) => t.end_unix_nano,
+            None if verdict.time_unix_nano > 0 => verdict.time_unix_nano,
+            None => row.start_unix_nano,
+        };
+        let model = target.and_then(|t| t.sem.as_deref()).and_then(|m| m.model());
+        let service = target.map_or(&row.service, |t| &t.resource.service);
+        let v = values(model, service);
+        verdicts.push(VerdictSample {
+            second: nanos / 1_000_000_000,
+            evaluator: series.evaluator(&verdict.name),
+            passed: verdict.passed,
+            score: VerdictSample::score_units(verdict.score),
             cohorts: series.cohorts(v.each_ref().map(Option::as_ref)),
         });
     }
     Contribution {
         trace: trace_sample,
         calls,
+        verdicts,
     }
 }
 
@@ -572,7 +608,7 @@ fn value_contains(v: &Value, needle: &str) -> bool {
 mod tests {
     use super::*;
     use crate::model::{Attr, SpanRecord};
-    use crate::semconv::{Kind, Semantics, TokenUsage};
+    use crate::semconv::{Kind, Semantics, TokenUsage, Verdict, VerdictSource};
     use crate::store::StoreLimits;
     use crate::store::test_support::span;
     use std::sync::Arc;
@@ -957,6 +993,113 @@ mod tests {
             out.len(),
             1,
             "traces at or below their cohort's median are not outliers: {out:?}"
+        );
+    }
+
+    fn verdict(t: u8, target: Option<u8>, name: &str, passed: bool, source: VerdictSource) -> Verdict {
+        Verdict {
+            trace_id: Some(crate::model::TraceId([t; 16])),
+            target: target.map(|id| crate::model::SpanId([id; 8])),
+            response_id: None,
+            name: sym(name),
+            score: Some(if passed { 0.8 } else { 0.2 }),
+            label: None,
+            explanation: None,
+            passed: Some(passed),
+            source,
+            time_unix_nano: span(0, 1, None, 100).start_unix_nano,
+        }
+    }
+
+    /// (n, failed) of `evaluator` in the route cohort `route` over [`W`].
+    fn route_evals(index: &TraceIndex, route: &str, evaluator: &str) -> (u64, u64) {
+        let series = index.series();
+        let dim = series.dim(1);
+        let Some(id) = (0..dim.len() as u16).find(|id| &**dim.name(*id) == route) else {
+            return (0, 0);
+        };
+        Reader::evals(dim.series(id), W, series.newest(), false)
+            .into_iter()
+            .find(|(e, _)| &**series.evaluator_name(*e) == evaluator)
+            .map_or((0, 0), |(_, st)| (st.n, st.failed))
+    }
+
+    #[test]
+    fn verdicts_land_on_their_target_call_and_move_with_the_route() {
+        let mut st = store();
+        let mut index = TraceIndex::default();
+        index.sync(&mut st);
+        st.insert_spans([llm(1, 2, 1, 10, "gpt-4o", 0.01)]);
+        st.insert_verdicts([
+            verdict(1, Some(2), "Groundedness", false, VerdictSource::SpanEvent),
+            // A built-in check that passes is quiet in the list but counts in the evals pane.
+            verdict(1, Some(2), "context_overlap", true, VerdictSource::Llmwatch),
+            // Its span has not arrived: counted at its own time, without a model.
+            verdict(1, Some(9), "Relevance", true, VerdictSource::LogRecord),
+        ]);
+        index.sync(&mut st);
+        assert_eq!(route_evals(&index, "(none)", "Groundedness"), (1, 1));
+        assert_eq!(route_evals(&index, "(none)", "context_overlap"), (1, 0));
+        let row = index.row(&crate::model::TraceId([1; 16])).unwrap();
+        assert_eq!(row.verdicts.len(), 2, "the passing built-in is not listed");
+        let series = index.series();
+        let models = series.dim(0);
+        let gpt = (0..models.len() as u16)
+            .find(|id| &**models.name(*id) == "gpt-4o")
+            .unwrap();
+        let on_gpt = Reader::evals(models.series(gpt), W, series.newest(), false);
+        assert_eq!(on_gpt.iter().map(|(_, s)| s.n).sum::<u64>(), 2, "{on_gpt:?}");
+        // Placed at the call's end second.
+        let end = st.trace(&crate::model::TraceId([1; 16])).unwrap().spans[0].end_unix_nano / 1_000_000_000;
+        let g = series
+            .evaluators()
+            .iter()
+            .position(|n| &**n == "Groundedness")
+            .unwrap() as u16;
+        let at_end = Reader::evals(&series.total, Window { secs: 60 }, end, false);
+        assert!(at_end.iter().any(|(id, _)| *id == g));
+        let before = Reader::evals(&series.total, Window { secs: 60 }, end - 60, false);
+        assert!(!before.iter().any(|(id, _)| *id == g));
+        // The root arrives: the verdicts move into its route, nothing stays behind.
+        st.insert_spans([root(1, 9, "/support")]);
+        index.sync(&mut st);
+        assert_eq!(route_evals(&index, "(none)", "Groundedness"), (0, 0));
+        assert_eq!(route_evals(&index, "/support", "Groundedness"), (1, 1));
+        assert_eq!(route_evals(&index, "/support", "Relevance"), (1, 0));
+    }
+
+    #[test]
+    fn coverage_follows_the_calls_and_their_root() {
+        let mut st = store();
+        let mut index = TraceIndex::default();
+        index.sync(&mut st);
+        let mut orphan = llm(2, 1, 1, 10, "gpt-4o", 0.01);
+        orphan.parent_span_id = None;
+        st.insert_spans([llm(1, 2, 1, 10, "gpt-4o", 0.01), orphan]);
+        index.sync(&mut st);
+        let cov = |i: &TraceIndex| i.coverage(W, i.series().newest());
+        // No route, no prompt version anywhere; one call has no parent.
+        assert_eq!(
+            cov(&index),
+            CoverageStats {
+                calls: 2,
+                complete: 0,
+                missing: [1, 0, 2, 2]
+            }
+        );
+        let mut r = root(1, 9, "/support");
+        if let Some(sem) = r.sem.as_deref_mut() {
+            sem.prompt_version = Some(sym("v3"));
+        }
+        st.insert_spans([r]);
+        index.sync(&mut st);
+        assert_eq!(
+            cov(&index),
+            CoverageStats {
+                calls: 2,
+                complete: 1,
+                missing: [1, 0, 1, 1]
+            }
         );
     }
 }

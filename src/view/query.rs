@@ -16,6 +16,7 @@
 //! take every comparison (`:` means `=`, and `cost:>0.05` is read as `cost>0.05`). Errors are
 //! values carrying the byte span of the offending term so the status bar can underline it.
 
+use crate::semconv::cohort::CohortKey;
 use crate::semconv::value::contains_ci;
 use std::fmt;
 use std::ops::Range;
@@ -652,6 +653,18 @@ fn parse_eval(key: &str, value: &str) -> Result<Pred, String> {
         return Err(format!("missing value after `{key}:{prefix}`"));
     }
     let name = Some(name.to_lowercase());
+    // `Name=fail` reads as `Name:fail` (a score is never a word).
+    if op == RawOp::Eq {
+        let (v, _) = unquote(after);
+        let test = match v.to_ascii_lowercase().as_str() {
+            "fail" | "failed" => Some(EvalTest::Fail),
+            "pass" | "passed" => Some(EvalTest::Pass),
+            _ => None,
+        };
+        if let Some(test) = test {
+            return Ok(Pred::Eval { name, test });
+        }
+    }
     if op == RawOp::Colon {
         let (v, _) = unquote(after);
         match v.to_ascii_lowercase().as_str() {
@@ -686,6 +699,68 @@ fn parse_eval(key: &str, value: &str) -> Result<Pred, String> {
         name,
         test: EvalTest::Score(op, x),
     })
+}
+
+/// `value` as a query value: bare when it reads back as itself, else in double quotes with `"`
+/// and `\\` escaped. Words `eval:` reads as pass/fail (and empty values) are quoted too.
+pub fn quote(value: &str) -> std::borrow::Cow<'_, str> {
+    let special = |c: char| c.is_whitespace() || "\"\\:=<>!".contains(c);
+    let word = matches!(
+        value.to_ascii_lowercase().as_str(),
+        "pass" | "passed" | "fail" | "failed"
+    );
+    if !value.is_empty() && !word && !value.contains(special) {
+        return std::borrow::Cow::Borrowed(value);
+    }
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('"');
+    for c in value.chars() {
+        if c == '"' || c == '\\' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    std::borrow::Cow::Owned(out)
+}
+
+/// Which traces of a cohort a query asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CohortFilter<'a> {
+    /// Traces whose value is this (`route=/x`; a model or service used anywhere in the trace).
+    Is(CohortKey, &'a str),
+    /// Traces without a value (`-has:route`).
+    Missing(CohortKey),
+}
+
+/// The query for the traces with a failing verdict of `evaluator`, in a cohort when given:
+/// `eval:Groundedness:fail route=/support/refund`. The cohort term is about the trace (the
+/// models it called, its root's service), not the one call the verdict judged.
+pub fn failing_verdicts(evaluator: &str, cohort: Option<CohortFilter>) -> String {
+    let mut q = format!("eval:{}:fail", quote(evaluator));
+    let field = |key: CohortKey| match key {
+        CohortKey::Model => Some("model"),
+        CohortKey::Route => Some("route"),
+        CohortKey::Service => Some("service"),
+        CohortKey::Tenant => Some("tenant"),
+        CohortKey::PromptVersion => Some("prompt"),
+        _ => None,
+    };
+    match cohort {
+        Some(CohortFilter::Is(key, value)) => {
+            if let Some(f) = field(key) {
+                q.push_str(&format!(" {f}={}", quote(value)));
+            }
+        }
+        // Every trace has a service, so no `has:` term for it.
+        Some(CohortFilter::Missing(key)) if key != CohortKey::Service => {
+            if let Some(f) = field(key) {
+                q.push_str(&format!(" -has:{f}"));
+            }
+        }
+        _ => {}
+    }
+    q
 }
 
 /// A leading decimal number (optional `-`, digits, one `.`), and the rest.
@@ -1024,6 +1099,108 @@ mod tests {
         );
         assert_eq!(pred("eval:\"a:b\":fail"), eval(Some("a:b"), EvalTest::Fail));
         assert_eq!(pred("evals:fail"), eval(None, EvalTest::Fail));
+        assert_eq!(
+            pred("eval:f=fail"),
+            eval(Some("f"), EvalTest::Fail),
+            "`=` reads as `:`"
+        );
+        assert_eq!(pred("eval:f=PASSED"), eval(Some("f"), EvalTest::Pass));
+        assert_eq!(pred("eval:f=\"fail\""), eval(Some("f"), EvalTest::Fail));
+        assert_eq!(err("eval:f=maybe").1, "bad number `maybe` for `eval:f=`");
+    }
+
+    #[test]
+    fn quoted_values_read_back_as_themselves() {
+        assert_eq!(quote("Groundedness"), "Groundedness");
+        assert_eq!(quote("/support/refund"), "/support/refund");
+        assert_eq!(quote("gpt-4o"), "gpt-4o");
+        assert_eq!(quote("Answer Relevance"), "\"Answer Relevance\"");
+        assert_eq!(quote("fail"), "\"fail\"");
+        assert_eq!(quote(""), "\"\"");
+        assert_eq!(quote(r#"a "b" \ c"#), r#""a \"b\" \\ c""#);
+        for name in [
+            "Answer Relevance",
+            "a:b",
+            "x<0.5",
+            "fail",
+            "Pass",
+            r#"say "hi" \o/"#,
+            "ünïcode name",
+        ] {
+            let query = q(&format!("eval:{}:fail", quote(name)));
+            assert_eq!(
+                query.terms[0].pred,
+                eval(Some(&name.to_lowercase()), EvalTest::Fail),
+                "{name}"
+            );
+            let query = q(&format!("route={}", quote(name)));
+            assert_eq!(
+                query.terms[0].pred,
+                str_field(StrField::Route, &name.to_lowercase(), true)
+            );
+        }
+    }
+
+    #[test]
+    fn failing_verdict_queries_select_the_pair() {
+        use CohortFilter::{Is, Missing};
+        use CohortKey::{Model, Route, Service, Tenant};
+        assert_eq!(failing_verdicts("Groundedness", None), "eval:Groundedness:fail");
+        assert_eq!(
+            failing_verdicts("Answer Relevance", Some(Is(Route, "/support/refund"))),
+            "eval:\"Answer Relevance\":fail route=/support/refund"
+        );
+        assert_eq!(
+            failing_verdicts("f", Some(Is(Model, "gpt 4"))),
+            "eval:f:fail model=\"gpt 4\""
+        );
+        assert_eq!(
+            failing_verdicts("f", Some(Missing(Tenant))),
+            "eval:f:fail -has:tenant"
+        );
+        assert_eq!(failing_verdicts("f", Some(Missing(Service))), "eval:f:fail");
+        let (r, mut other) = (row(), row());
+        other.route = None;
+        other.verdicts[0].passed = Some(true);
+        let cases = [
+            (failing_verdicts("Faithfulness", None), true, false),
+            (
+                failing_verdicts("faithfulness", Some(Is(Route, "/support/refund"))),
+                true,
+                false,
+            ),
+            (
+                failing_verdicts("Faithfulness", Some(Is(Route, "/support"))),
+                false,
+                false,
+            ),
+            (
+                failing_verdicts("Faithfulness", Some(Is(Model, "claude-sonnet-4"))),
+                true,
+                false,
+            ),
+            (
+                failing_verdicts("Faithfulness", Some(Is(Service, "support-api"))),
+                true,
+                false,
+            ),
+            (
+                failing_verdicts("Faithfulness", Some(Is(Tenant, "acme"))),
+                true,
+                false,
+            ),
+            (failing_verdicts("toxicity", None), false, false),
+        ];
+        for (text, on_row, on_other) in cases {
+            assert_eq!(hit(&text, &r), on_row, "{text}");
+            assert_eq!(hit(&text, &other), on_other, "{text}");
+        }
+        other.verdicts[0].passed = Some(false);
+        assert!(hit(
+            &failing_verdicts("Faithfulness", Some(Missing(Route))),
+            &other
+        ));
+        assert!(!hit(&failing_verdicts("Faithfulness", Some(Missing(Route))), &r));
     }
 
     #[test]

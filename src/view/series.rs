@@ -4,13 +4,15 @@
 //! windows and the window before it. Charts read the finest ring that covers their window;
 //! quantiles read the coarsest that still gives about 30 slots, so a frame merges tens of
 //! slots, not hundreds.
-//! A trace contributes samples (the trace itself and each of its model calls); when the trace
-//! changes its old samples are taken out and the new ones put in, so the root span arriving
-//! last (the usual OTel order) still moves its calls into the right route.
+//! A trace contributes samples (the trace itself, each of its model calls with what it carries
+//! for slicing, and each verdict about it); when the trace changes its old samples are taken
+//! out and the new ones put in, so the root span arriving last (the usual OTel order) still
+//! moves its calls and verdicts into the right route.
 
 use super::hist::{Merged, SparseHist};
 use crate::intern::Sym;
 use crate::semconv::cohort::CohortKey;
+use crate::semconv::coverage::Coverage;
 use foldhash::HashMap;
 use std::sync::Arc;
 
@@ -25,8 +27,21 @@ pub const DIMS: [CohortKey; 4] = [
 /// Distinct values kept per dimension; later values share one "(other)" row.
 pub const MAX_VALUES: usize = 64;
 
+/// The cohort value of samples without one (a call with no route, ...).
+pub const NONE: &str = "(none)";
+
+/// The cohort value (or evaluator) shared by everything past the first [`MAX_VALUES`].
+pub const OTHER: &str = "(other)";
+
+/// Distinct evaluator names kept; later names share one "(other)" evaluator.
+pub const MAX_EVALUATORS: usize = 64;
+
 /// Trace cost is kept in these units per USD in histograms (0.1 micro-dollar resolution).
 pub const COST_UNITS: f64 = 1e7;
+
+/// Verdict scores are summed in these units per 1.0, as integers, so that taking a verdict
+/// out again leaves exactly nothing behind.
+pub const SCORE_UNITS: f64 = 1e6;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Window {
@@ -67,7 +82,31 @@ pub struct CallSample {
     pub dur_us: u64,
     pub ttft_us: Option<u64>,
     pub error: bool,
+    /// What the call carries for slicing (trace coverage).
+    pub coverage: Coverage,
     pub cohorts: [u16; 4],
+}
+
+/// One verdict's sample, placed at its target span's end second (else at the verdict's time),
+/// with the target's model and service and the trace's route and tenant.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct VerdictSample {
+    pub second: u64,
+    /// From [`Series::evaluator`].
+    pub evaluator: u16,
+    pub passed: Option<bool>,
+    /// Score in [`SCORE_UNITS`].
+    pub score: Option<i64>,
+    pub cohorts: [u16; 4],
+}
+
+impl VerdictSample {
+    /// A score as summed: finite, in [`SCORE_UNITS`], bounded so that sums cannot overflow.
+    pub fn score_units(score: Option<f64>) -> Option<i64> {
+        score
+            .filter(|s| s.is_finite())
+            .map(|s| (s.clamp(-1e9, 1e9) * SCORE_UNITS).round() as i64)
+    }
 }
 
 /// What one trace has put into the series, kept so it can be taken out again.
@@ -75,6 +114,66 @@ pub struct CallSample {
 pub struct Contribution {
     pub trace: Option<TraceSample>,
     pub calls: Vec<CallSample>,
+    pub verdicts: Vec<VerdictSample>,
+}
+
+/// One evaluator's verdicts in one slot.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EvalCounts {
+    pub evaluator: u16,
+    pub n: u32,
+    pub passed: u32,
+    pub failed: u32,
+    pub scored: u32,
+    /// Sum of the scores, in [`SCORE_UNITS`].
+    pub score_sum: i64,
+}
+
+/// One evaluator's verdicts over a window.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct EvalStats {
+    pub n: u64,
+    pub passed: u64,
+    pub failed: u64,
+    pub scored: u64,
+    pub score_sum: i64,
+}
+
+impl EvalStats {
+    fn add(&mut self, c: &EvalCounts) {
+        self.n += u64::from(c.n);
+        self.passed += u64::from(c.passed);
+        self.failed += u64::from(c.failed);
+        self.scored += u64::from(c.scored);
+        self.score_sum = self.score_sum.saturating_add(c.score_sum);
+    }
+
+    /// Failed over the verdicts that say pass or fail; `None` when none does.
+    pub fn fail_rate(&self) -> Option<f64> {
+        let judged = self.passed + self.failed;
+        (judged > 0).then(|| self.failed as f64 / judged as f64)
+    }
+
+    /// Mean of the scores given; `None` when no verdict had a score.
+    pub fn mean_score(&self) -> Option<f64> {
+        (self.scored > 0).then(|| self.score_sum as f64 / SCORE_UNITS / self.scored as f64)
+    }
+}
+
+/// Trace coverage over a window: model calls, the ones carrying every part, and per part of
+/// [`Coverage::parts`] (parent, model, prompt version, route) the calls missing it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CoverageStats {
+    pub calls: u64,
+    pub complete: u64,
+    pub missing: [u64; 4],
+}
+
+impl CoverageStats {
+    /// Share of complete calls, 0..=1; `None` without calls.
+    pub fn share(&self) -> Option<f64> {
+        (self.calls > 0).then(|| self.complete as f64 / self.calls as f64)
+    }
 }
 
 #[derive(Clone, Debug, Default)]
@@ -83,15 +182,64 @@ pub struct Slot {
     pub trace_errors: u32,
     pub calls: u32,
     pub call_errors: u32,
+    /// Model calls carrying every coverage part, and per part the calls missing it.
+    pub covered: u32,
+    pub missing: [u32; 4],
     pub tokens: u64,
     pub dur: SparseHist,
     pub ttft: SparseHist,
     pub cost: SparseHist,
+    /// Per evaluator seen in this slot (a handful): never an entry with `n == 0`.
+    pub evals: Vec<EvalCounts>,
 }
 
 impl Slot {
     fn bytes(&self) -> usize {
-        size_of::<Slot>() + self.dur.bytes() + self.ttft.bytes() + self.cost.bytes()
+        size_of::<Slot>()
+            + self.dur.bytes()
+            + self.ttft.bytes()
+            + self.cost.bytes()
+            + self.evals.capacity() * size_of::<EvalCounts>()
+    }
+
+    fn verdict(&mut self, v: &VerdictSample, add: bool) {
+        let i = match self.evals.iter().position(|e| e.evaluator == v.evaluator) {
+            Some(i) => i,
+            None if add => {
+                self.evals.push(EvalCounts {
+                    evaluator: v.evaluator,
+                    ..EvalCounts::default()
+                });
+                self.evals.len() - 1
+            }
+            // Taking out what is not there (its slot was recycled): nothing to do.
+            None => return,
+        };
+        let e = &mut self.evals[i];
+        let step = |x: &mut u32| {
+            *x = if add {
+                x.saturating_add(1)
+            } else {
+                x.saturating_sub(1)
+            }
+        };
+        step(&mut e.n);
+        match v.passed {
+            Some(true) => step(&mut e.passed),
+            Some(false) => step(&mut e.failed),
+            None => {}
+        }
+        if let Some(score) = v.score {
+            step(&mut e.scored);
+            e.score_sum = if add {
+                e.score_sum.saturating_add(score)
+            } else {
+                e.score_sum.saturating_sub(score)
+            };
+        }
+        if e.n == 0 {
+            self.evals.swap_remove(i);
+        }
     }
 }
 
@@ -237,13 +385,13 @@ impl Dim {
     fn id(&mut self, value: Option<&Sym>) -> u16 {
         let name: Sym = match value {
             Some(v) => v.clone(),
-            None => Arc::from("(none)"),
+            None => Arc::from(NONE),
         };
         if let Some(id) = self.ids.get(&name) {
             return *id;
         }
         let name = if self.names.len() >= MAX_VALUES {
-            let other: Sym = Arc::from("(other)");
+            let other: Sym = Arc::from(OTHER);
             if let Some(id) = self.ids.get(&other) {
                 return *id;
             }
@@ -280,6 +428,9 @@ impl Dim {
 pub struct Series {
     pub total: CohortSeries,
     dims: [Dim; 4],
+    /// Evaluator names by id, bounded by [`MAX_EVALUATORS`].
+    evaluators: Vec<Sym>,
+    evaluator_ids: HashMap<Sym, u16>,
     newest: u64,
 }
 
@@ -298,11 +449,54 @@ impl Series {
         std::array::from_fn(|d| self.dims[d].id(values[d]))
     }
 
+    /// The id of an evaluator name, creating it while there is room (then "(other)").
+    pub fn evaluator(&mut self, name: &Sym) -> u16 {
+        if let Some(id) = self.evaluator_ids.get(name) {
+            return *id;
+        }
+        let name = if self.evaluators.len() >= MAX_EVALUATORS {
+            let other: Sym = Arc::from(OTHER);
+            if let Some(id) = self.evaluator_ids.get(&other) {
+                return *id;
+            }
+            other
+        } else {
+            name.clone()
+        };
+        let id = self.evaluators.len() as u16;
+        self.evaluators.push(name.clone());
+        self.evaluator_ids.insert(name, id);
+        id
+    }
+
+    pub fn evaluator_name(&self, id: u16) -> &Sym {
+        &self.evaluators[id as usize]
+    }
+
+    /// Evaluator names seen, by id.
+    pub fn evaluators(&self) -> &[Sym] {
+        &self.evaluators
+    }
+
+    /// Trace coverage of the model calls in `window` ending at `newest`.
+    pub fn coverage(&self, window: Window, newest: u64) -> CoverageStats {
+        let mut out = CoverageStats::default();
+        for slot in self.total.slots(window, newest, false, Detail::Summary).flatten() {
+            out.calls += u64::from(slot.calls);
+            out.complete += u64::from(slot.covered);
+            for (m, s) in out.missing.iter_mut().zip(slot.missing) {
+                *m += u64::from(s);
+            }
+        }
+        out
+    }
+
     pub fn add(&mut self, c: &Contribution) {
         let newest = c
             .calls
             .iter()
             .map(|s| s.second)
+            .chain(c.verdicts.iter().map(|v| v.second))
             .chain(c.trace.map(|t| t.second))
             .max()
             .unwrap_or(0);
@@ -348,6 +542,14 @@ impl Series {
                 if s.error {
                     slot.call_errors = slot.call_errors.wrapping_add(d);
                 }
+                if s.coverage.complete() {
+                    slot.covered = slot.covered.wrapping_add(d);
+                }
+                for (m, (_, present)) in slot.missing.iter_mut().zip(s.coverage.parts()) {
+                    if !present {
+                        *m = m.wrapping_add(d);
+                    }
+                }
                 let hists = [(Some(s.dur_us), &mut slot.dur), (s.ttft_us, &mut slot.ttft)];
                 for (v, h) in hists {
                     if let Some(v) = v {
@@ -358,6 +560,13 @@ impl Series {
             self.total.update(s.second, newest, add, f);
             for (d, id) in s.cohorts.iter().enumerate() {
                 self.dims[d].series[*id as usize].update(s.second, newest, add, f);
+            }
+        }
+        for v in &c.verdicts {
+            let f = |slot: &mut Slot, add: bool| slot.verdict(v, add);
+            self.total.update(v.second, newest, add, f);
+            for (d, id) in v.cohorts.iter().enumerate() {
+                self.dims[d].series[*id as usize].update(v.second, newest, add, f);
             }
         }
     }
@@ -474,6 +683,49 @@ impl Reader {
             .collect()
     }
 
+    /// Verdicts per evaluator over the window (or the one before it), by evaluator id; only
+    /// evaluators with verdicts in the window.
+    pub fn evals(s: &CohortSeries, window: Window, newest: u64, previous: bool) -> Vec<(u16, EvalStats)> {
+        let mut out: Vec<(u16, EvalStats)> = Vec::new();
+        for slot in s.slots(window, newest, previous, Detail::Summary).flatten() {
+            for c in &slot.evals {
+                match out.iter_mut().find(|(id, _)| *id == c.evaluator) {
+                    Some((_, st)) => st.add(c),
+                    None => {
+                        let mut st = EvalStats::default();
+                        st.add(c);
+                        out.push((c.evaluator, st));
+                    }
+                }
+            }
+        }
+        out.sort_by_key(|(id, _)| *id);
+        out
+    }
+
+    /// One evaluator's fail rate per point, `points` points across the window; `None` for a
+    /// point without a verdict that says pass or fail.
+    pub fn fail_spark(
+        s: &CohortSeries,
+        window: Window,
+        newest: u64,
+        evaluator: u16,
+        points: usize,
+    ) -> Vec<Option<f64>> {
+        let slots: Vec<Option<&Slot>> = s.slots(window, newest, false, Detail::Summary).collect();
+        groups(slots.len(), points)
+            .map(|r| {
+                let mut st = EvalStats::default();
+                for slot in slots[r].iter().flatten() {
+                    if let Some(c) = slot.evals.iter().find(|c| c.evaluator == evaluator) {
+                        st.add(c);
+                    }
+                }
+                st.fail_rate()
+            })
+            .collect()
+    }
+
     /// Traces and error traces per point across the window.
     pub fn volume(s: &CohortSeries, window: Window, newest: u64, points: usize) -> Vec<(u64, u64)> {
         let slots: Vec<Option<&Slot>> = s.slots(window, newest, false, Detail::Fine).collect();
@@ -515,8 +767,10 @@ mod tests {
                 dur_us: dur_ms * 1000,
                 ttft_us: Some(dur_ms * 100),
                 error: false,
+                coverage: Coverage::default(),
                 cohorts,
             }],
+            verdicts: Vec::new(),
         }
     }
 
@@ -594,5 +848,173 @@ mod tests {
         s.add(&old);
         let st = Reader::default().stats(&s.total, Window { secs: 3600 }, s.newest(), false);
         assert_eq!(st.calls, 1);
+    }
+
+    /// A verdict of `evaluator` on a call of `model` at `second`, as its own contribution.
+    fn verdict(series: &mut Series, evaluator: &str, model: &str, second: u64, passed: bool) -> Contribution {
+        let m: Sym = Arc::from(model);
+        let cohorts = series.cohorts([Some(&m), None, None, None]);
+        let evaluator = series.evaluator(&Arc::from(evaluator));
+        Contribution {
+            verdicts: vec![VerdictSample {
+                second,
+                evaluator,
+                passed: Some(passed),
+                score: VerdictSample::score_units(Some(if passed { 0.9 } else { 0.1 })),
+                cohorts,
+            }],
+            ..Contribution::default()
+        }
+    }
+
+    fn coverage(parent: bool, model: bool, prompt_version: bool, route: bool) -> Coverage {
+        Coverage {
+            parent,
+            model,
+            prompt_version,
+            route,
+        }
+    }
+
+    #[test]
+    fn verdicts_and_coverage_taken_out_leave_nothing_behind() {
+        let mut s = Series::default();
+        let mut c = call(&mut s, "gpt-4o", T0, 100);
+        c.calls[0].coverage = coverage(true, true, false, true);
+        let v = verdict(&mut s, "Groundedness", "gpt-4o", T0, false);
+        c.verdicts = v.verdicts.clone();
+        c.verdicts.push(VerdictSample {
+            passed: None,
+            score: VerdictSample::score_units(Some(0.123_456_7)),
+            ..v.verdicts[0]
+        });
+        s.add(&c);
+        let w = Window { secs: 60 };
+        assert_eq!(Reader::evals(&s.total, w, s.newest(), false).len(), 1);
+        assert_eq!(s.coverage(w, s.newest()).missing, [0, 0, 1, 0]);
+        s.remove(&c);
+        assert!(Reader::evals(&s.total, w, s.newest(), false).is_empty());
+        assert!(Reader::evals(s.dim(0).series(0), w, s.newest(), false).is_empty());
+        assert_eq!(s.coverage(w, s.newest()), CoverageStats::default());
+        for ring in [&s.total.fine, &s.total.mid, &s.total.coarse] {
+            for slot in ring.slots.iter().flatten() {
+                assert!(slot.evals.is_empty(), "{slot:?}");
+                assert_eq!((slot.covered, slot.missing), (0, [0; 4]));
+            }
+        }
+    }
+
+    #[test]
+    fn eval_counts_over_the_window_and_the_previous_window() {
+        let mut s = Series::default();
+        // Minute one: Groundedness on gpt-4o passes 60 times; minute two: every other one
+        // fails, and on claude every one fails.
+        for i in 0..60 {
+            let v = verdict(&mut s, "Groundedness", "gpt-4o", T0 + i, true);
+            s.add(&v);
+        }
+        for i in 60..120 {
+            let v = verdict(&mut s, "Groundedness", "gpt-4o", T0 + i, i % 2 == 0);
+            s.add(&v);
+            let v = verdict(&mut s, "Groundedness", "claude", T0 + i, false);
+            s.add(&v);
+        }
+        let v = verdict(&mut s, "refusal", "gpt-4o", T0 + 119, true);
+        s.add(&v);
+        let w = Window { secs: 60 };
+        let now = Reader::evals(&s.total, w, s.newest(), false);
+        let prev = Reader::evals(&s.total, w, s.newest(), true);
+        let g = s
+            .evaluators()
+            .iter()
+            .position(|n| &**n == "Groundedness")
+            .unwrap() as u16;
+        assert_eq!(now.len(), 2, "{now:?}");
+        let (id, st) = now[0];
+        assert_eq!(id, g);
+        assert_eq!((st.n, st.passed, st.failed, st.scored), (120, 30, 90, 120));
+        assert!((st.fail_rate().unwrap() - 0.75).abs() < 1e-9);
+        assert!(
+            (st.mean_score().unwrap() - 0.3).abs() < 1e-9,
+            "{:?}",
+            st.mean_score()
+        );
+        assert_eq!(prev.len(), 1, "refusal only in the current window");
+        assert_eq!(prev[0].1.fail_rate(), Some(0.0));
+        // Per cohort: gpt-4o fails half the time, claude always.
+        let claude = (0..s.dim(0).len() as u16)
+            .find(|id| &**s.dim(0).name(*id) == "claude")
+            .unwrap();
+        let c = Reader::evals(s.dim(0).series(claude), w, s.newest(), false);
+        assert_eq!(
+            c,
+            vec![(
+                g,
+                EvalStats {
+                    n: 60,
+                    passed: 0,
+                    failed: 60,
+                    scored: 60,
+                    score_sum: 6_000_000
+                }
+            )]
+        );
+        let gpt = Reader::evals(s.dim(0).series(0), w, s.newest(), false);
+        assert_eq!(
+            gpt.iter().find(|(id, _)| *id == g).unwrap().1.fail_rate(),
+            Some(0.5)
+        );
+        // The 60-minute window sees both minutes.
+        let hour = Reader::evals(&s.total, Window { secs: 3600 }, s.newest(), false);
+        assert_eq!(hour[0].1.n, 180);
+        // The sparkline: no failures in the first half of the 2-minute window, 75% after.
+        let spark = Reader::fail_spark(&s.total, Window { secs: 120 }, s.newest(), g, 2);
+        assert_eq!(spark.len(), 2);
+        assert_eq!(spark[0], Some(0.0));
+        assert!((spark[1].unwrap() - 0.75).abs() < 1e-9, "{spark:?}");
+        let empty = Reader::fail_spark(&s.total, Window { secs: 120 }, s.newest(), 99, 4);
+        assert_eq!(empty, vec![None; 4]);
+    }
+
+    #[test]
+    fn coverage_counts_complete_calls_and_missing_parts() {
+        let mut s = Series::default();
+        let parts = [
+            coverage(true, true, true, true),
+            coverage(true, true, true, true),
+            coverage(true, true, false, true),
+            coverage(false, true, false, false),
+        ];
+        for (i, cov) in parts.into_iter().enumerate() {
+            let mut c = call(&mut s, "m", T0 + i as u64, 100);
+            c.calls[0].coverage = cov;
+            s.add(&c);
+        }
+        let st = s.coverage(Window { secs: 60 }, s.newest());
+        assert_eq!(
+            st,
+            CoverageStats {
+                calls: 4,
+                complete: 2,
+                missing: [1, 0, 2, 1]
+            }
+        );
+        assert_eq!(st.share(), Some(0.5));
+        assert_eq!(
+            s.coverage(Window { secs: 60 }, s.newest() + 600),
+            CoverageStats::default()
+        );
+        assert_eq!(CoverageStats::default().share(), None);
+    }
+
+    #[test]
+    fn evaluator_names_are_bounded() {
+        let mut s = Series::default();
+        for i in 0..(MAX_EVALUATORS + 5) {
+            s.evaluator(&Arc::from(format!("eval-{i}").as_str()));
+        }
+        assert_eq!(s.evaluators().len(), MAX_EVALUATORS + 1);
+        assert_eq!(&**s.evaluator_name(MAX_EVALUATORS as u16), "(other)");
+        assert_eq!(s.evaluator(&Arc::from("eval-0")), 0);
     }
 }

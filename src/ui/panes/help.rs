@@ -57,6 +57,18 @@ pub fn keys(ui: &UiState, replay: bool) -> Vec<(&'static str, &'static str)> {
             ("Enter", "select that trace in the list"),
             ("c", "baseline cohort: model, route, service, tenant"),
         ]),
+        Pane::Evals => k.extend([
+            ("↑ ↓  j k  wheel", "choose an evaluator or evaluator × cohort row"),
+            (
+                "s  S",
+                "sort by fail rate, Δ fail rate, verdicts, mean score, name",
+            ),
+            ("c", "cohort: model, route, service, tenant (as the latency pane)"),
+            (
+                "Enter",
+                "list that row's failing traces (Enter again opens the first)",
+            ),
+        ]),
         Pane::Volume => k.extend([("v", "split: all, by service, by model")]),
     }
     if replay {

@@ -1,8 +1,10 @@
 //! One file per pane, each a free function drawing from the frame's [`View`]. The layout lives
 //! here, in one place: panes stack at any size and give way to the trace list when the screen
-//! is short.
+//! is short. The middle row holds the outlier and evals panes side by side on wide screens,
+//! and on narrow ones whichever of the two was focused last.
 
 pub mod drill;
+mod evals;
 mod footer;
 mod help;
 mod latency;
@@ -27,12 +29,13 @@ pub struct Layout {
     pub volume: Rect,
     pub latency: Rect,
     pub outliers: Rect,
+    pub evals: Rect,
     pub traces: Rect,
     pub footer: Rect,
     pub wide: bool,
 }
 
-pub fn layout(area: Rect, _ui: &UiState) -> Layout {
+pub fn layout(area: Rect, ui: &UiState) -> Layout {
     let [status, body, footer] =
         Split::vertical([Constraint::Length(1), Constraint::Min(0), Constraint::Length(1)]).areas(area);
     let wide = area.width >= WIDE;
@@ -51,10 +54,13 @@ pub fn layout(area: Rect, _ui: &UiState) -> Layout {
             (body.height * 35 / 100).clamp(8, 18),
             (body.height * 22 / 100).clamp(5, 12),
         )
+    } else if ui.middle == Pane::Evals {
+        // The coverage line and the header leave the evals pane three rows.
+        (7, 7)
     } else {
         (7, 5)
     };
-    let [top_row, outliers, traces] = Split::vertical([
+    let [top_row, middle, traces] = Split::vertical([
         Constraint::Length(top),
         Constraint::Length(mid),
         Constraint::Min(5),
@@ -64,7 +70,14 @@ pub fn layout(area: Rect, _ui: &UiState) -> Layout {
         Split::horizontal([Constraint::Percentage(42), Constraint::Percentage(58)]).areas(top_row);
     l.volume = volume;
     l.latency = latency;
-    l.outliers = outliers;
+    if wide {
+        [l.outliers, l.evals] =
+            Split::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(middle);
+    } else if ui.middle == Pane::Evals {
+        l.evals = middle;
+    } else {
+        l.outliers = middle;
+    }
     l.traces = traces;
     l
 }
@@ -76,6 +89,8 @@ impl Layout {
             spark_points: latency::spark_width(self.latency.width),
             trace_rows: usize::from(self.traces.height.saturating_sub(3)),
             outlier_rows: usize::from(self.outliers.height.saturating_sub(3)),
+            eval_rows: usize::from(evals::rows_area(self.evals).height),
+            eval_spark_points: evals::spark_width(self.evals.width),
         }
     }
 
@@ -85,6 +100,8 @@ impl Layout {
             volume: self.volume,
             latency: self.latency,
             outliers: self.outliers,
+            evals: self.evals,
+            eval_rows: evals::rows_area(self.evals),
             traces: t,
             trace_rows: Rect {
                 x: t.x + 1,
@@ -103,7 +120,12 @@ pub fn render(frame: &mut Frame, layout: &Layout, view: &View, ui: &UiState, the
     if layout.volume.height > 0 {
         volume::render(frame, layout.volume, view, ui, theme);
         latency::render(frame, layout.latency, view, ui, theme, layout.wide);
-        outliers::render(frame, layout.outliers, view, ui, theme, layout.wide);
+    }
+    if layout.outliers.height > 0 {
+        outliers::render(frame, layout.outliers, view, ui, theme);
+    }
+    if layout.evals.height > 0 {
+        evals::render(frame, layout.evals, view, ui, theme);
     }
     traces::render(frame, layout.traces, view, ui, theme, layout.wide);
     footer::render(frame, layout.footer, ui, theme);

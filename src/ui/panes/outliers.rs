@@ -11,8 +11,10 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
-pub fn render(frame: &mut Frame, area: Rect, view: &View, ui: &UiState, theme: &Theme, wide: bool) {
+pub fn render(frame: &mut Frame, area: Rect, view: &View, ui: &UiState, theme: &Theme) {
     let o = &view.outliers;
+    // Chosen by the pane's own width: it shares its row with the evals pane on wide screens.
+    let wide = area.width >= 100;
     let title = if wide {
         format!(
             " Cost outliers · baseline by {} · {} (Enter: show trace) ",
