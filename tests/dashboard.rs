@@ -545,3 +545,104 @@ fn a_click_focuses_the_evals_pane_and_selects_a_row() {
     let s = screen(&mut a, 160, 48);
     assert!(s.contains("list that row's failing traces"), "{s}");
 }
+
+fn demo_rules() -> llmwatch::alert::RuleSet {
+    llmwatch::alert::RuleSet::load(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/demo/alerts.toml"
+    )))
+    .unwrap()
+}
+
+/// The demo's example rules on the screen: the alerts strip under the status bar, the banner
+/// while one fires, Enter opening an example trace, and alerts that keep firing while the view
+/// is frozen.
+#[test]
+fn alerts_strip_banner_and_example_traces() {
+    use llmwatch::demo::run::feed_local;
+    use llmwatch::demo::{DemoConfig, DemoGenerator};
+    let p = pipeline();
+    let mut generator = DemoGenerator::new(DemoConfig {
+        seed: 42,
+        spans_per_sec: 20.0,
+        start_unix_nano: START,
+    });
+    let mut feed = |p: &Arc<Pipeline>, seconds: u64| {
+        for _ in 0..seconds {
+            feed_local(p, generator.next_second());
+        }
+        p.flush();
+    };
+    let mut a = app(&p, "dark");
+    a.watch_rules(demo_rules());
+    insta::assert_snapshot!("alerts_none_80x24", screen(&mut a, 80, 24));
+
+    // 130 s: the cost spike on /support/refund is firing.
+    feed(&p, 130);
+    a.sync();
+    insta::assert_snapshot!("alerts_firing_160x48", screen(&mut a, 160, 48));
+    let small = screen(&mut a, 80, 24);
+    insta::assert_snapshot!("alerts_firing_80x24", small);
+    assert!(
+        small
+            .lines()
+            .next()
+            .unwrap()
+            .contains("▲ 1 ALERT cost-spike route=/support/refund")
+    );
+
+    // Tab from the trace list wraps to the alerts strip; Enter opens an example trace.
+    press(&mut a, KeyCode::Tab);
+    assert_eq!(a.ui.focus, Pane::Alerts);
+    press(&mut a, KeyCode::Enter);
+    let drill = a.drill.as_ref().expect("an example trace opens");
+    let route = a.index.row(&drill.trace_id).and_then(|r| r.route.clone());
+    assert_eq!(route.as_deref(), Some("/support/refund"));
+    let opened = screen(&mut a, 160, 48);
+    assert!(
+        opened.lines().next().unwrap().contains("▲ 1 ALERT"),
+        "the banner stays in the drill-down"
+    );
+    press(&mut a, KeyCode::Esc);
+
+    // Frozen: the list stands still, the alerts do not.
+    press(&mut a, KeyCode::Char(' '));
+    let held = a.index.total();
+    feed(&p, 200);
+    a.sync();
+    assert_eq!(a.index.total(), held, "the frozen list does not move");
+    let fired: Vec<String> = a
+        .alerts
+        .as_ref()
+        .unwrap()
+        .alerts()
+        .iter()
+        .map(|x| {
+            format!(
+                "{} {:?} {}",
+                a.alerts.as_ref().unwrap().rules()[x.rule].name,
+                x.cohort,
+                x.firing
+            )
+        })
+        .collect();
+    assert!(
+        fired.contains(&"slow-first-token Some(\"claude-sonnet-4-5\") false".to_string()),
+        "{fired:?}"
+    );
+    assert!(
+        fired.contains(&"groundedness-drop Some(\"globex\") true".to_string()),
+        "{fired:?}"
+    );
+    press(&mut a, KeyCode::Char(' '));
+    assert!(a.index.total() > held, "unfrozen, the list catches up");
+    let shot = screen(&mut a, 160, 48);
+    assert!(
+        shot.contains("● FIRING   groundedness-drop tenant=globex"),
+        "{shot}"
+    );
+    assert!(
+        shot.contains("✓ resolved cost-spike route=/support/refund"),
+        "{shot}"
+    );
+}

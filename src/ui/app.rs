@@ -226,8 +226,16 @@ impl App {
         );
         self.ui.evals_cursor = evals.cursor;
         self.ui.evals_offset = evals.offset;
+        let alerts = self.alerts.as_ref().map(|e| {
+            let rows = usize::from(self.ui.areas.alerts.height.saturating_sub(2)).max(1);
+            view::alerts(e, self.ui.alerts_cursor, rows)
+        });
+        if let Some(a) = &alerts {
+            self.ui.alerts_cursor = a.cursor;
+        }
         let list = &self.ui.list;
         View {
+            alerts,
             status: view::status(
                 &self.status.0,
                 &self.status.1,
@@ -298,6 +306,7 @@ impl App {
             self.draw_drill(frame);
             return;
         }
+        self.ui.alerts = self.alerts.as_ref().map(|e| e.alerts().len());
         let layout = panes::layout(frame.area(), &self.ui);
         let budget = layout.budget();
         self.ui.areas = layout.areas();
@@ -339,6 +348,7 @@ impl App {
                     (n > 0).then_some(n)
                 },
             ),
+            alerts: self.alerts.as_ref().map(|e| view::alerts(e, 0, 1)),
             ..Default::default()
         };
         frame.render_widget(
@@ -350,6 +360,29 @@ impl App {
         if self.ui.help {
             panes::render_help(frame, &self.ui, &status, &self.theme, true);
         }
+    }
+
+    /// Opens the selected alert's worst example trace that is still held.
+    fn open_alert(&mut self) -> bool {
+        let Some(engine) = &self.alerts else {
+            return false;
+        };
+        let Some(alert) = engine
+            .alerts()
+            .get(self.ui.alerts_cursor)
+            .map(|a| a.examples.clone())
+        else {
+            return false;
+        };
+        let store = self.pipeline.store();
+        match alert.iter().find_map(|id| store.trace(id)) {
+            Some(t) => {
+                self.drill = Some(crate::ui::drill::Drill::open(t));
+                self.ui.note = None;
+            }
+            None => self.ui.note = Some("the alert's example traces were evicted from the buffer".into()),
+        }
+        true
     }
 
     /// Opens the trace selected in the list.
@@ -472,8 +505,8 @@ impl App {
         match k.code {
             KeyCode::Char('q') => self.ui.quit = true,
             KeyCode::Char('?') => self.ui.help = true,
-            KeyCode::Tab => self.ui.focus_on(self.ui.focus.next()),
-            KeyCode::BackTab => self.ui.focus_on(self.ui.focus.prev()),
+            KeyCode::Tab => self.ui.focus_on(self.ui.cycle(true)),
+            KeyCode::BackTab => self.ui.focus_on(self.ui.cycle(false)),
             KeyCode::Char(' ') => self.toggle_freeze(),
             KeyCode::Char('/') => {
                 let f = &mut self.ui.filter;
@@ -561,6 +594,7 @@ impl App {
         match self.ui.focus {
             Pane::Traces => return self.open_selected(),
             Pane::Evals => return self.show_failing(),
+            Pane::Alerts => return self.open_alert(),
             Pane::Outliers => {}
             Pane::Volume | Pane::Latency => return false,
         }
@@ -623,11 +657,11 @@ impl App {
             KeyCode::Home | KeyCode::Char('g') => isize::MIN / 2,
             KeyCode::End | KeyCode::Char('G') => isize::MAX / 2,
             KeyCode::Left | KeyCode::Char('h') => {
-                self.ui.focus_on(self.ui.focus.prev());
+                self.ui.focus_on(self.ui.cycle(false));
                 return true;
             }
             KeyCode::Right | KeyCode::Char('l') => {
-                self.ui.focus_on(self.ui.focus.next());
+                self.ui.focus_on(self.ui.cycle(true));
                 return true;
             }
             _ => return false,
@@ -663,6 +697,10 @@ impl App {
                 let ui = &self.ui;
                 let rows = view::eval_rows(&self.index, ui.window(), ui.latency_dim, ui.evals_sort).len();
                 self.ui.evals_cursor = step(self.ui.evals_cursor, rows);
+            }
+            Pane::Alerts => {
+                let rows = self.alerts.as_ref().map_or(0, |e| e.alerts().len());
+                self.ui.alerts_cursor = step(self.ui.alerts_cursor, rows);
             }
             Pane::Volume => {}
         }

@@ -10,6 +10,8 @@ use ratatui::layout::Rect;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Pane {
+    /// The alerts strip (only with `--rules`).
+    Alerts,
     Volume,
     Latency,
     Outliers,
@@ -19,7 +21,8 @@ pub enum Pane {
 }
 
 impl Pane {
-    pub const ORDER: [Pane; 5] = [
+    pub const ORDER: [Pane; 6] = [
+        Pane::Alerts,
         Pane::Volume,
         Pane::Latency,
         Pane::Outliers,
@@ -129,6 +132,7 @@ pub struct ListPos {
 /// Screen areas from the last draw, for mouse hit-testing and paging.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Areas {
+    pub alerts: Rect,
     pub volume: Rect,
     pub latency: Rect,
     pub outliers: Rect,
@@ -145,6 +149,7 @@ impl Areas {
     pub fn pane_at(&self, x: u16, y: u16) -> Option<Pane> {
         let p = ratatui::layout::Position { x, y };
         [
+            (self.alerts, Pane::Alerts),
             (self.volume, Pane::Volume),
             (self.latency, Pane::Latency),
             (self.outliers, Pane::Outliers),
@@ -179,6 +184,10 @@ pub struct UiState {
     pub evals_offset: usize,
     /// Which of the outlier and evals panes a narrow screen shows: the one focused last.
     pub middle: Pane,
+    /// With alert rules: how many alerts the alerts strip has to show (`None`: no rules).
+    pub alerts: Option<usize>,
+    /// Selected alert.
+    pub alerts_cursor: usize,
     pub areas: Areas,
     /// A one-line note for the footer (e.g. the opened trace was evicted).
     pub note: Option<String>,
@@ -206,6 +215,8 @@ impl Default for UiState {
             evals_cursor: 0,
             evals_offset: 0,
             middle: Pane::Outliers,
+            alerts: None,
+            alerts_cursor: 0,
             areas: Areas::default(),
             note: None,
             quit: false,
@@ -220,6 +231,23 @@ impl UiState {
         if matches!(pane, Pane::Outliers | Pane::Evals) {
             self.middle = pane;
         }
+    }
+
+    /// The pane after (or before) the focused one, skipping panes not on screen.
+    pub fn cycle(&self, forward: bool) -> Pane {
+        let mut p = self.focus;
+        for _ in 0..Pane::ORDER.len() {
+            p = if forward { p.next() } else { p.prev() };
+            let shown = match p {
+                Pane::Alerts => self.areas.alerts.height > 0,
+                Pane::Outliers | Pane::Evals => self.areas.outliers.height > 0 || self.areas.evals.height > 0,
+                _ => true,
+            };
+            if shown {
+                return p;
+            }
+        }
+        self.focus
     }
 
     pub fn window(&self) -> Window {

@@ -120,6 +120,33 @@ pub struct EvalsView {
     pub total: usize,
 }
 
+/// One alert on the screen: a (rule, cohort) that has fired.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AlertLine {
+    pub firing: bool,
+    pub rule: String,
+    /// `route=/x`, empty for a rule without `group_by`.
+    pub cohort: String,
+    /// `value=0.55 < 0.75` (the latest while firing).
+    pub comparison: String,
+    pub since: u64,
+    pub resolved_at: Option<u64>,
+    pub owner: Option<String>,
+    pub next_action: Option<String>,
+    pub examples: usize,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AlertsView {
+    pub rules: usize,
+    pub firing: usize,
+    /// Firing first, then resolved; from `offset`.
+    pub lines: Vec<AlertLine>,
+    pub offset: usize,
+    pub cursor: usize,
+    pub total: usize,
+}
+
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TracesView {
     pub rows: Vec<TraceRow>,
@@ -133,6 +160,8 @@ pub struct TracesView {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct View {
     pub status: StatusView,
+    /// With alert rules.
+    pub alerts: Option<AlertsView>,
     pub volume: VolumeView,
     pub latency: LatencyView,
     pub outliers: OutlierView,
@@ -413,6 +442,42 @@ pub fn evals(
         sort,
         coverage: index.coverage(window, now),
         rows,
+        offset,
+        cursor,
+        total,
+    }
+}
+
+/// The alerts strip: `rows` alerts around the selected one, firing first.
+pub fn alerts(engine: &crate::alert::Engine, cursor: usize, rows: usize) -> AlertsView {
+    let all = engine.alerts();
+    let total = all.len();
+    let cursor = cursor.min(total.saturating_sub(1));
+    let rows = rows.max(1);
+    let offset = cursor.saturating_sub(rows - 1);
+    let lines = all
+        .iter()
+        .skip(offset)
+        .take(rows)
+        .map(|a| {
+            let rule = &engine.rules()[a.rule];
+            AlertLine {
+                firing: a.firing,
+                rule: rule.name.clone(),
+                cohort: crate::alert::cohort_label(rule, a),
+                comparison: crate::alert::comparison(rule, &a.readings),
+                since: a.since,
+                resolved_at: a.resolved_at.filter(|_| !a.firing),
+                owner: rule.owner.clone(),
+                next_action: rule.next_action.clone(),
+                examples: a.examples.len(),
+            }
+        })
+        .collect();
+    AlertsView {
+        rules: engine.rules().len(),
+        firing: all.iter().filter(|a| a.firing).count(),
+        lines,
         offset,
         cursor,
         total,

@@ -70,6 +70,10 @@ pub fn keys(ui: &UiState, replay: bool) -> Vec<(&'static str, &'static str)> {
             ),
         ]),
         Pane::Volume => k.extend([("v", "split: all, by service, by model")]),
+        Pane::Alerts => k.extend([
+            ("↑ ↓  j k  wheel", "choose an alert (firing first)"),
+            ("Enter", "open its worst example trace"),
+        ]),
     }
     if replay {
         k.extend([

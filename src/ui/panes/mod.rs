@@ -3,6 +3,7 @@
 //! is short. The middle row holds the outlier and evals panes side by side on wide screens,
 //! and on narrow ones whichever of the two was focused last.
 
+mod alerts;
 pub mod drill;
 mod evals;
 mod footer;
@@ -26,6 +27,7 @@ pub const WIDE: u16 = 120;
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Layout {
     pub status: Rect,
+    pub alerts: Rect,
     pub volume: Rect,
     pub latency: Rect,
     pub outliers: Rect,
@@ -48,6 +50,16 @@ pub fn layout(area: Rect, ui: &UiState) -> Layout {
     };
     if body.height < 14 {
         return l;
+    }
+    // With rules, the alerts strip sits under the status bar: one line when nothing fired,
+    // up to four alerts. Short screens keep only the status-bar banner.
+    let mut body = body;
+    if let Some(n) = ui.alerts
+        && body.height >= 20
+    {
+        let h = 2 + (n.clamp(1, 4) as u16);
+        [l.alerts, body] = Split::vertical([Constraint::Length(h), Constraint::Min(0)]).areas(body);
+        l.traces = body;
     }
     let (top, mid) = if wide {
         (
@@ -97,6 +109,7 @@ impl Layout {
     pub fn areas(&self) -> Areas {
         let t = self.traces;
         Areas {
+            alerts: self.alerts,
             volume: self.volume,
             latency: self.latency,
             outliers: self.outliers,
@@ -117,6 +130,9 @@ impl Layout {
 pub fn render(frame: &mut Frame, layout: &Layout, view: &View, ui: &UiState, theme: &Theme) {
     frame.render_widget(Block::new().style(theme.base), frame.area());
     status::render(frame, layout.status, view, theme);
+    if layout.alerts.height > 0 {
+        alerts::render(frame, layout.alerts, view, ui, theme);
+    }
     if layout.volume.height > 0 {
         volume::render(frame, layout.volume, view, ui, theme);
         latency::render(frame, layout.latency, view, ui, theme, layout.wide);

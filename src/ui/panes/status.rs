@@ -1,7 +1,7 @@
 //! The top line: where data comes from and its state, rates, buffer fill, what was lost, and
 //! the event-time clock. Segments are dropped from the right when the line is too narrow.
 
-use crate::ui::text::{fmt_clock, fmt_count};
+use crate::ui::text::{clean, fmt_clock, fmt_count};
 use crate::ui::theme::Theme;
 use crate::ui::view::{Source, View};
 use ratatui::Frame;
@@ -100,6 +100,26 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View, theme: &Theme) {
         segments.insert(1, origin);
     } else {
         segments.push(origin);
+    }
+    // A firing alert matters more than anything after the badge.
+    if let Some(a) = &view.alerts
+        && a.firing > 0
+    {
+        let first = a.lines.iter().find(|l| l.firing);
+        let what = first.map_or(String::new(), |l| {
+            format!(
+                " {}{}{}",
+                clean(&l.rule),
+                if l.cohort.is_empty() { "" } else { " " },
+                clean(&l.cohort)
+            )
+        });
+        let n = if a.firing == 1 {
+            "1 ALERT".to_string()
+        } else {
+            format!("{} ALERTS", a.firing)
+        };
+        segments.insert(1, vec![Span::styled(format!(" ▲ {n}{what} "), theme.alert)]);
     }
     let clock = s
         .clock
