@@ -230,3 +230,66 @@ fn bad_input_exits_2() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("no spans or logs"), "{err}");
 }
+
+/// `--rules` without a screen: the demo and a replay print each alert as it fires and resolves
+/// on stderr, and the summary lists them.
+#[test]
+fn headless_demo_and_replay_report_alerts_as_they_happen() {
+    let rules = path("demo/alerts.toml");
+    let (code, out, err) = llmwatch(&[
+        "demo",
+        "--headless",
+        "--speed",
+        "max",
+        "--duration",
+        "260",
+        "--rate",
+        "30",
+        "--seed",
+        "42",
+        "--rules",
+        &rules,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let firing: Vec<&str> = err.lines().filter(|l| l.contains("ALERT firing")).collect();
+    assert!(
+        firing
+            .iter()
+            .any(|l| l.contains("ALERT firing cost-spike route=/support/refund value=")),
+        "{err}"
+    );
+    assert!(
+        err.contains("ALERT resolved cost-spike route=/support/refund"),
+        "{err}"
+    );
+    let summary: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let names: Vec<&str> = summary["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["rule"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"cost-spike"), "{names:?}");
+
+    let (code, out, err) = llmwatch(&[
+        "replay",
+        "--headless",
+        "--speed",
+        "max",
+        "--rules",
+        &rules,
+        &path("demo/capture.jsonl.gz"),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    for rule in ["cost-spike", "slow-first-token", "groundedness-drop"] {
+        assert!(err.contains(&format!("ALERT firing {rule} ")), "{rule}: {err}");
+    }
+    let summary: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(summary["alerts"].as_array().unwrap().len(), 3, "{out}");
+
+    // A bad rules file stops a run before it starts.
+    let bad = path("tests/fixtures/rules/bad-op.toml");
+    let (code, _, err) = llmwatch(&["demo", "--headless", "--duration", "1", "--rules", &bad]);
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown op"), "{err}");
+}

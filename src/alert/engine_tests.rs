@@ -372,3 +372,78 @@ fn events_come_out_once_in_order() {
     assert!(events[0].at < events[1].at);
     assert!(rig.engine.take_events().is_empty());
 }
+
+#[test]
+fn coverage_counts_calls_missing_a_prompt_version_or_route() {
+    let rules = r#"
+[[rule]]
+name = "coverage"
+metric = "coverage"
+window = "1m"
+op = "<"
+threshold = 0.9
+min_samples = 10
+"#;
+    let mut rig = Rig::new(rules);
+    for s in 0..120u64 {
+        let n = s as u32;
+        let mut r = root(n, s, "/chat", "acme");
+        // From 60 s on, half of the calls lose their prompt version.
+        if s < 60 || s % 2 == 0 {
+            r.sem.as_mut().unwrap().prompt_version = Some(Arc::from("v3"));
+        }
+        rig.put(vec![r, call(n, s, 100, "m", 0.01)]);
+    }
+    rig.engine.finish();
+    let a = rig.engine.alerts();
+    assert_eq!(a.len(), 1, "{:?}", rig.states());
+    let first = a[0].first_fired - T0;
+    // The share drops under 0.9 once a fifth of the minute's calls miss it.
+    assert!((65..=75).contains(&first), "fired at +{first}");
+    assert!(a[0].firing);
+    assert!(a[0].readings[0].value.unwrap() < 0.6);
+}
+
+#[test]
+fn exec_gets_the_alert_as_json_on_stdin() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("alert.json");
+    let rules = format!(
+        "{}exec = \"cat > {}\"\nowner = \"platform\"\n",
+        SLOW_MODEL,
+        out.display()
+    );
+    let set = RuleSet::parse(&rules).unwrap();
+    let mut rig = Rig::new(SLOW_MODEL);
+    rig.engine = Engine::new(
+        set,
+        EngineOptions {
+            settle_secs: 0,
+            exec: true,
+        },
+    );
+    rig.watch = Watch::default();
+    steady(&mut rig, 0..200, 120..180);
+    let ex = rig
+        .engine
+        .executor()
+        .expect("rules with exec get an executor")
+        .clone();
+    assert!(ex.wait(std::time::Duration::from_secs(5)));
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(v["rule"], "slow-model");
+    assert_eq!(v["state"], "firing");
+    assert_eq!(v["group_by"], "model");
+    assert_eq!(v["cohort"], "b");
+    assert_eq!(v["owner"], "platform");
+    assert!(v["value"].as_f64().unwrap() > 1000.0);
+    assert!(
+        v["line"]
+            .as_str()
+            .unwrap()
+            .starts_with("slow-model model=b value=")
+    );
+    // At the first firing one slow call is in the window: the one example past the threshold.
+    assert_eq!(v["example_trace_ids"].as_array().unwrap().len(), 1);
+    assert_eq!(ex.counters.started.load(std::sync::atomic::Ordering::Relaxed), 1);
+}
