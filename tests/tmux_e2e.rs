@@ -665,3 +665,74 @@ fn replay_in_tmux_shows_its_position_and_obeys_pause_and_speed() {
         serde_json::from_str(&std::fs::read_to_string(&summary).expect("summary written")).unwrap();
     assert!(json["spans"]["accepted"].as_u64().unwrap() > 0, "{json}");
 }
+
+#[test]
+fn alert_rules_on_the_real_screen() {
+    if !tmux_installed() {
+        println!("SKIPPED tmux_e2e: tmux is not installed (CI installs it; `apt-get install tmux` here)");
+        return;
+    }
+    let deadline = Instant::now() + Duration::from_secs(25);
+    let dir = tempfile::tempdir().unwrap();
+    let summary = dir.path().join("summary.json");
+    let root = env!("CARGO_MANIFEST_DIR");
+    let tmux = Tmux::new();
+    let command = format!(
+        "TERM=xterm-256color {} replay --speed max {} --rules {} --summary {}; echo EXITED=$?; sleep 120",
+        shell_quote(BIN),
+        shell_quote(&format!("{root}/demo/capture.jsonl.gz")),
+        shell_quote(&format!("{root}/demo/alerts.toml")),
+        shell_quote(summary.to_str().expect("UTF-8 temp path")),
+    );
+    tmux.ok(&[
+        "new-session",
+        "-d",
+        "-s",
+        SESSION,
+        "-x",
+        "160",
+        "-y",
+        "48",
+        "-e",
+        "TERM=xterm-256color",
+        &command,
+    ]);
+    // The whole capture is read at once: the groundedness drop is still firing at its end, the
+    // cost spike and the slow model have resolved.
+    let screen = tmux.wait_for("the alerts strip with all three alerts", deadline, |s| {
+        s.contains("● FIRING   groundedness-drop tenant=globex")
+            && s.contains("✓ resolved cost-spike route=/support/refund")
+            && s.contains("✓ resolved slow-first-token model=claude-sonnet-4-5")
+    });
+    let status = screen.lines().next().unwrap_or("");
+    assert!(
+        status.contains("▲ 1 ALERT groundedness-drop tenant=globex"),
+        "{screen}"
+    );
+    assert!(screen.contains("Alerts · 6 rules · 1 firing"), "{screen}");
+    // Focus the strip (Tab from the list wraps to it) and open the firing alert's example trace.
+    tmux.keys(&["Tab", "Enter"]);
+    let open = tmux.wait_for("an example trace", deadline, |s| {
+        s.contains("Spans ") && s.contains("Identity")
+    });
+    assert!(
+        open.contains("globex"),
+        "the example is one of globex's traces:\n{open}"
+    );
+    tmux.keys(&["Escape", "q"]);
+    let end = tmux.wait_for("llmwatch to exit", deadline, |s| s.contains("EXITED="));
+    assert!(end.contains("EXITED=0"), "{end}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary).expect("summary written")).unwrap();
+    let rules: Vec<&str> = json["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        rules,
+        ["cost-spike", "slow-first-token", "groundedness-drop"],
+        "{json}"
+    );
+}
