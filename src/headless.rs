@@ -199,6 +199,10 @@ pub async fn run(config: ServerConfig, options: HeadlessOptions) -> anyhow::Resu
     if let Some(w) = &mut alerts {
         print_events(w, |w| w.finish(&pipeline));
         summary.alerts = crate::alert::summary_rows(&w.engine);
+        // Commands started by the last alerts get their time.
+        if let Some(ex) = w.engine.executor() {
+            ex.wait(crate::alert::exec::TIMEOUT);
+        }
     }
     summary
         .publish(options.summary_file.as_deref())

@@ -384,6 +384,9 @@ fn check(args: CheckArgs) -> ExitCode {
     {
         return usage_error(format!("cannot write {}: {e}", path.display()));
     }
+    for w in &outcome.warnings {
+        eprintln!("llmwatch check: warning: {w}");
+    }
     let spans = outcome.summary.spans.accepted;
     if outcome.input.malformed_lines > 0 {
         return usage_error(format!(
@@ -432,7 +435,7 @@ fn replay(args: ReplayArgs) -> ExitCode {
     }
     let summary = match rules {
         Some(rules) => {
-            let watched = llmwatch::alert::check::replay(&options, rules, EngineOptions::live(), |line| {
+            let watched = llmwatch::alert::check::replay(&options, rules, EngineOptions::replay(), |line| {
                 eprintln!("llmwatch: {line}")
             });
             match watched {
@@ -497,7 +500,7 @@ fn replay_on_screen(
         theme,
     );
     if let Some(rules) = rules {
-        app.watch_rules(rules);
+        app.watch_rules(rules, EngineOptions::replay());
     }
     let shown = llmwatch::ui::run::run(app, stop);
     control.request_stop();
@@ -540,6 +543,14 @@ fn signal_flag() -> Result<Arc<std::sync::atomic::AtomicBool>, String> {
         })
         .map_err(|e| format!("cannot start the signal thread: {e}"))?;
     Ok(flag)
+}
+
+/// Rules over demo traffic: its event time runs at `--speed`, not with the wall clock.
+fn demo_rules() -> EngineOptions {
+    EngineOptions {
+        wall_clock: false,
+        ..EngineOptions::live()
+    }
 }
 
 fn demo(args: DemoArgs) -> ExitCode {
@@ -600,7 +611,7 @@ fn demo(args: DemoArgs) -> ExitCode {
             });
             let mut app = App::new(pipeline.clone(), Feed::Demo { rate: args.rate }, theme);
             if let Some(rules) = rules {
-                app.watch_rules(rules);
+                app.watch_rules(rules, demo_rules());
             }
             let shown = tokio::task::block_in_place(|| llmwatch::ui::run::run(app, stop.clone()));
             done.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -614,7 +625,7 @@ fn demo(args: DemoArgs) -> ExitCode {
         }
         let every = args.output.status_every();
         let mut last = (std::time::Instant::now(), StatusSample::take(&pipeline));
-        let mut alerts = rules.map(|r| Watcher::new(&pipeline, r, EngineOptions::live()));
+        let mut alerts = rules.map(|r| Watcher::new(&pipeline, r, demo_rules()));
         let mut looked = std::time::Instant::now();
         while !stopped() {
             let Some(batch) = driver.next().await else { break };
@@ -733,7 +744,7 @@ fn live_on_screen(
         theme,
     );
     if let Some(rules) = rules {
-        app.watch_rules(rules);
+        app.watch_rules(rules, EngineOptions::live());
     }
     let shown = llmwatch::ui::run::run(app, stop);
     let mut result = runtime.block_on(running.stop());

@@ -574,7 +574,13 @@ fn alerts_strip_banner_and_example_traces() {
         p.flush();
     };
     let mut a = app(&p, "dark");
-    a.watch_rules(demo_rules());
+    a.watch_rules(
+        demo_rules(),
+        llmwatch::alert::EngineOptions {
+            wall_clock: false,
+            ..llmwatch::alert::EngineOptions::live()
+        },
+    );
     insta::assert_snapshot!("alerts_none_80x24", screen(&mut a, 80, 24));
 
     // 130 s: the cost spike on /support/refund is firing.

@@ -54,9 +54,47 @@ impl Watcher {
     /// The end of the input: everything stored is taken in and every window judged.
     pub fn finish(&mut self, pipeline: &Pipeline) -> Vec<Event> {
         pipeline.flush();
-        self.sync(pipeline);
+        let mut events = self.sync(pipeline);
         self.engine.finish();
-        self.engine.take_events()
+        events.extend(self.engine.take_events());
+        events
+    }
+
+    /// Warnings about the rules for the end of a run: conditions that saw no sample and
+    /// `group_by` keys never found (likely typos), and samples that came too late.
+    pub fn warnings(&self) -> Vec<String> {
+        let e = &self.engine;
+        let mut out: Vec<String> = e
+            .unmatched()
+            .into_iter()
+            .map(|u| {
+                let rule = &e.rules()[u.rule];
+                match u.condition {
+                    Some(i) if rule.conditions.len() > 1 => format!(
+                        "rule {:?}: condition {} ({}) saw no samples; check its metric, evaluator, span_kind and where",
+                        rule.name,
+                        i + 1,
+                        rule.conditions[i].metric.name()
+                    ),
+                    Some(_) => format!(
+                        "rule {:?} saw no samples; check its metric, evaluator, span_kind and where",
+                        rule.name
+                    ),
+                    None => format!(
+                        "rule {:?}: no sample had the group_by key {:?}",
+                        rule.name,
+                        rule.group_by.as_ref().map(|k| k.to_string()).unwrap_or_default()
+                    ),
+                }
+            })
+            .collect();
+        let late = e.late_samples();
+        if late > 0 {
+            out.push(format!(
+                "{late} samples arrived after the windows they belong to were judged (counted in later windows only)"
+            ));
+        }
+        out
     }
 
     /// A state change as a status line: `ALERT firing groundedness-drop route=/x value=0.55 <
@@ -81,6 +119,8 @@ impl Watcher {
 pub struct Outcome {
     /// One line per fired alert (rule, cohort, value, threshold, first time), by first firing.
     pub lines: Vec<String>,
+    /// See [`Watcher::warnings`].
+    pub warnings: Vec<String>,
     pub summary: Summary,
     pub input: InputStats,
 }
@@ -132,15 +172,16 @@ pub fn replay(
         on_event(watcher.describe(&e));
     }
     pipeline.shutdown();
-    Ok(outcome(&pipeline, &watcher.engine, input))
+    Ok(outcome(&pipeline, &watcher, input))
 }
 
-fn outcome(pipeline: &Arc<Pipeline>, engine: &Engine, input: InputStats) -> Outcome {
+fn outcome(pipeline: &Arc<Pipeline>, watcher: &Watcher, input: InputStats) -> Outcome {
     let mut summary = Summary::collect(pipeline);
     summary.input = Some(input);
-    summary.alerts = super::summary_rows(engine);
+    summary.alerts = super::summary_rows(&watcher.engine);
     Outcome {
         lines: summary.alerts.iter().map(|a| a.line.clone()).collect(),
+        warnings: watcher.warnings(),
         summary,
         input,
     }

@@ -1,15 +1,20 @@
-//! The rule engine: windows per (rule, condition, cohort) in event time, evaluated as the
-//! clock passes each step, with firing and resolved states.
+//! The rule engine: windows per (rule, condition, cohort) in event time, judged as the clock
+//! passes each step, with firing and resolved states.
 //!
-//! Each rule's window is cut into about 60 buckets (`step = window / 60`, at least 1 s); a
-//! window is evaluated once the newest event second is `settle` seconds past its end, so data
-//! that arrives a little late (the root span of a trace, a verdict sent as a log) is in. A
-//! trace's samples are kept so that when the trace changes they are taken out and put in again,
-//! like the dashboard's series; eviction keeps them counted.
+//! Each rule's window is cut into about 60 buckets (`step = window / 60`, at least 1 s; the
+//! window is rounded up to a whole number of steps). A window is judged once the rules' clock
+//! is `settle` seconds past its end, so data that arrives a little late (the root span of a
+//! trace, a verdict sent as a log) is in; a sample for a window not judged yet always counts
+//! there, and one that arrives after its windows were judged still counts in later windows and
+//! is counted as late. The clock is the third-highest trace end seen (one or two spans from a
+//! broken clock cannot move it), and, watching live traffic, never ahead of the wall clock nor
+//! more than [`MAX_LAG_SECS`] behind it (so silence is judged too). A trace's samples are kept
+//! so that when the trace changes they are taken out and put in again, like the dashboard's
+//! series; eviction keeps them counted.
 
 use super::exec::Executor;
-use super::rules::{Condition, Metric, Rule, RuleSet};
-use super::sample::{self, RawSample};
+use super::rules::{Condition, Metric, Op, Rule, RuleSet};
+use super::sample::{self, NO_VALUE, RawSample};
 use crate::model::TraceId;
 use crate::store::Trace;
 use crate::store::follow::Follower;
@@ -23,21 +28,38 @@ pub const MAX_COHORTS: usize = 256;
 const EXAMPLES: usize = 3;
 /// State changes kept for the screen.
 const MAX_EVENTS: usize = 200;
+/// Watching live traffic, how far the rules' clock may fall behind the wall clock when traffic
+/// stops (so a rule on a traffic drop can fire).
+pub const MAX_LAG_SECS: u64 = 30;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct EngineOptions {
-    /// How far past a window's end the event clock must be before the window is evaluated.
+    /// How far past a window's end the clock must be before the window is judged.
     pub settle_secs: u64,
     /// Run rules' `exec` commands on fire.
     pub exec: bool,
+    /// Keep the clock within the wall clock (live traffic, not files).
+    pub wall_clock: bool,
 }
 
 impl EngineOptions {
-    /// Watching traffic: windows are judged two seconds after they close; `exec` runs.
+    /// Watching live traffic: windows are judged five seconds after they close (the
+    /// OpenTelemetry SDKs' batch exporters send every five seconds); `exec` runs.
     pub fn live() -> Self {
         Self {
-            settle_secs: 2,
+            settle_secs: 5,
             exec: true,
+            wall_clock: true,
+        }
+    }
+
+    /// Replaying files: as live, without the wall clock and without `exec` (a replay of past
+    /// traffic pages nobody).
+    pub fn replay() -> Self {
+        Self {
+            settle_secs: 5,
+            exec: false,
+            wall_clock: false,
         }
     }
 
@@ -48,6 +70,7 @@ impl EngineOptions {
         Self {
             settle_secs: 600,
             exec: false,
+            wall_clock: false,
         }
     }
 }
@@ -56,6 +79,8 @@ impl EngineOptions {
 struct Bucket {
     n: u64,
     sum: f64,
+    /// Samples past the threshold themselves (exact quantile decisions).
+    past: u64,
     hist: SparseHist,
     /// The worst samples (by the rule's bad direction) and their traces.
     examples: Vec<(f64, TraceId)>,
@@ -71,6 +96,15 @@ struct RuleState {
     series: HashMap<(u8, u16), BTreeMap<u64, Bucket>>,
     /// The next window to judge ends before this bucket; `None` until data arrives.
     next_end: Option<u64>,
+    /// The end of the last window judged.
+    judged: Option<u64>,
+    /// The first bucket that ever held data (windows before it are not judged).
+    first: Option<u64>,
+    /// Samples per condition since start, and samples whose cohort had the group_by key.
+    seen: Vec<u64>,
+    keyed: u64,
+    /// Samples that arrived after every window they belong to was judged.
+    late: u64,
 }
 
 impl RuleState {
@@ -83,6 +117,11 @@ impl RuleState {
             ids: HashMap::default(),
             series: HashMap::default(),
             next_end: None,
+            judged: None,
+            first: None,
+            seen: vec![0; rule.conditions.len()],
+            keyed: 0,
+            late: 0,
         }
     }
 
@@ -103,6 +142,17 @@ impl RuleState {
         self.cohorts.push(name.to_string());
         self.ids.insert(name.to_string(), id);
         id
+    }
+
+    /// A sample landed in `bucket`: windows not judged yet that hold it will be.
+    fn schedule(&mut self, bucket: u64) {
+        let floor = self.judged.map_or(0, |j| j + 1);
+        let end = bucket + 1;
+        self.next_end = Some(self.next_end.map_or(end, |n| n.min(end)).max(floor));
+        self.first = Some(self.first.map_or(bucket, |f| f.min(bucket)));
+        if self.judged.is_some_and(|j| bucket + self.buckets <= j) {
+            self.late += 1;
+        }
     }
 
     /// The first bucket at or after `from` that holds data, over all series.
@@ -148,11 +198,11 @@ pub struct Alert {
     /// Per condition, when it first fired.
     pub first_readings: Vec<Reading>,
     pub episodes: u32,
-    /// Traces from the window that fired it, worst first.
+    /// Traces from the latest window it fired in, worst first: samples past the threshold.
     pub examples: Vec<TraceId>,
 }
 
-/// A state change, in the order they happened.
+/// A state change.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Event {
     pub rule: usize,
@@ -162,12 +212,23 @@ pub struct Event {
     pub readings: Vec<Reading>,
 }
 
+/// Something a rules file asks for that the traffic never had: a likely typo.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Unmatched {
+    pub rule: usize,
+    /// `None`: the rule's `group_by` key was never found; `Some(i)`: condition `i` saw nothing.
+    pub condition: Option<usize>,
+}
+
 pub struct Engine {
     rules: Vec<Rule>,
     states: Vec<RuleState>,
     options: EngineOptions,
     contributions: HashMap<TraceId, Vec<Sample>>,
+    /// The rules' clock: never goes back.
     newest: Option<u64>,
+    /// The three traces that ended last (second, trace).
+    top: Vec<(u64, TraceId)>,
     max_second: Option<u64>,
     alerts: BTreeMap<(usize, u16), Alert>,
     events: VecDeque<Event>,
@@ -176,6 +237,12 @@ pub struct Engine {
     dropped_seen: Option<u64>,
     scratch: Merged,
     executor: Option<Executor>,
+}
+
+fn wall_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 impl Engine {
@@ -188,6 +255,7 @@ impl Engine {
             options,
             contributions: HashMap::default(),
             newest: None,
+            top: Vec::with_capacity(3),
             max_second: None,
             alerts: BTreeMap::new(),
             events: VecDeque::new(),
@@ -206,7 +274,7 @@ impl Engine {
         self.rules.is_empty()
     }
 
-    /// The newest event second seen: the rules' clock.
+    /// The rules' clock (event time, unix seconds).
     pub fn clock(&self) -> Option<u64> {
         self.newest
     }
@@ -218,6 +286,34 @@ impl Engine {
     /// Samples later than this (unix seconds) are not counted: the store's clock-skew guard.
     pub fn set_max_second(&mut self, max: Option<u64>) {
         self.max_second = max;
+    }
+
+    /// Samples that arrived after every window they belong to had been judged.
+    pub fn late_samples(&self) -> u64 {
+        self.states.iter().map(|s| s.late).sum()
+    }
+
+    /// Conditions that never saw a sample and `group_by` keys never found: likely typos.
+    pub fn unmatched(&self) -> Vec<Unmatched> {
+        let mut out = Vec::new();
+        for (r, st) in self.states.iter().enumerate() {
+            for (i, n) in st.seen.iter().enumerate() {
+                let count = matches!(self.rules[r].conditions[i].metric, Metric::Dropped);
+                if *n == 0 && !count {
+                    out.push(Unmatched {
+                        rule: r,
+                        condition: Some(i),
+                    });
+                }
+            }
+            if self.rules[r].group_by.is_some() && st.seen.iter().any(|n| *n > 0) && st.keyed == 0 {
+                out.push(Unmatched {
+                    rule: r,
+                    condition: None,
+                });
+            }
+        }
+        out
     }
 
     /// Every (rule, cohort) that has fired, firing ones first, then by rule order and cohort.
@@ -236,11 +332,13 @@ impl Engine {
         self.alerts.values().filter(|a| a.firing)
     }
 
-    /// State changes since the last call, oldest first.
+    /// State changes since the last call, in time order.
     pub fn take_events(&mut self) -> Vec<Event> {
         let n = self.unread.min(self.events.len());
         self.unread = 0;
-        self.events.iter().skip(self.events.len() - n).cloned().collect()
+        let mut out: Vec<Event> = self.events.iter().skip(self.events.len() - n).cloned().collect();
+        out.sort_by_key(|e| e.at);
+        out
     }
 
     /// The latest state changes, newest first.
@@ -248,11 +346,12 @@ impl Engine {
         self.events.iter().rev()
     }
 
-    /// Counts refused spans and logs for `dropped` rules: `total` is the running count.
+    /// Counts refused spans and logs for `dropped` rules: `total` is the running count. Drops
+    /// are placed at the rules' clock; before any traffic there is no clock, and they wait.
     pub fn observe_dropped(&mut self, total: u64) {
+        let Some(now) = self.newest else { return };
         let before = self.dropped_seen.replace(total).unwrap_or(0);
         let delta = total.saturating_sub(before);
-        let Some(now) = self.newest else { return };
         if delta == 0 {
             return;
         }
@@ -269,37 +368,57 @@ impl Engine {
                         value: delta as f64,
                     };
                     apply(st, cond, &s, None, true);
-                    st.next_end.get_or_insert(s.bucket + 1);
+                    st.schedule(s.bucket);
+                    st.seen[ci] += 1;
                 }
             }
         }
     }
 
-    /// Judges every window whose end the event clock has passed by `settle_secs`.
+    /// The clock used for judging: live, kept within the wall clock.
+    fn judging_clock(&self) -> Option<u64> {
+        if !self.options.wall_clock {
+            return self.newest;
+        }
+        let now = wall_now();
+        let n = self.newest?;
+        Some(n.max(now.saturating_sub(MAX_LAG_SECS)).min(now))
+    }
+
+    /// Judges every window whose end the clock has passed by `settle_secs`.
     pub fn advance(&mut self) {
-        if let Some(now) = self.newest {
+        if let Some(now) = self.judging_clock() {
             self.evaluate_until(now.saturating_sub(self.options.settle_secs), false);
         }
     }
 
-    /// End of input: judges every window up to the newest second.
+    /// End of input: judges every window up to the clock (with fewer than three traces, up to
+    /// the earliest of them).
     pub fn finish(&mut self) {
-        if let Some(now) = self.newest {
+        let clock = self
+            .judging_clock()
+            .or_else(|| self.top.iter().map(|(s, _)| *s).min());
+        if let Some(now) = clock {
             self.evaluate_until(now, true);
         }
     }
 
     fn evaluate_until(&mut self, until: u64, inclusive: bool) {
         for r in 0..self.rules.len() {
+            // A rule on low counts (a traffic drop) must judge empty windows too.
+            let judges_silence = self.rules[r]
+                .conditions
+                .iter()
+                .any(|c| counts(c.metric) && matches!(c.op, Op::Lt | Op::Le));
             loop {
                 let st = &self.states[r];
                 let Some(end) = st.next_end else { break };
-                // The window [end - buckets, end) in buckets; judged once `until` is past it.
-                let last_second = end * st.step - 1;
+                // The window is buckets [end - buckets, end); judged once `until` is past it
+                // (at the end of input, once it has started).
                 let due = if inclusive {
-                    end * st.step <= until + st.step
+                    (end - 1) * st.step <= until
                 } else {
-                    last_second < until
+                    end * st.step <= until
                 };
                 if !due {
                     break;
@@ -307,8 +426,9 @@ impl Engine {
                 let lo = end.saturating_sub(st.buckets);
                 let has_data = st.series.values().any(|m| m.range(lo..end).next().is_some());
                 let firing = self.alerts.range((r, 0)..=(r, u16::MAX)).any(|(_, a)| a.firing);
-                if !has_data && !firing {
-                    // Nothing to judge until the next data: jump there.
+                if !has_data && !firing && !judges_silence {
+                    // Nothing to judge until the next data: jump there (a sample arriving for
+                    // a bucket in between brings `next_end` back, see `schedule`).
                     match st.first_data_from(end) {
                         Some(b) => self.states[r].next_end = Some(b + 1),
                         None => break,
@@ -317,6 +437,7 @@ impl Engine {
                 }
                 self.evaluate(r, end);
                 let st = &mut self.states[r];
+                st.judged = Some(end);
                 st.next_end = Some(end + 1);
                 // Buckets that no later window reads.
                 let keep_from = (end + 1).saturating_sub(st.buckets);
@@ -339,21 +460,22 @@ impl Engine {
         let st = &self.states[r];
         let lo = end.saturating_sub(st.buckets);
         let at = end * st.step;
+        // Seconds of the window since the rule's first data (rates over a short history).
+        let covered = end.saturating_sub(st.first.unwrap_or(lo).max(lo)) * st.step;
         let mut changes = Vec::new();
         for cohort in 0..st.cohorts.len() as u16 {
             let mut readings = Vec::with_capacity(rule.conditions.len());
             let mut holds = true;
             for (ci, cond) in rule.conditions.iter().enumerate() {
                 let series = st.series.get(&(ci as u8, cohort));
-                let reading = read(cond, series, lo, end, rule.window_secs, &mut self.scratch);
-                holds &= reading.samples >= cond.min_samples
-                    && reading.value.is_some_and(|v| cond.op.holds(v, cond.threshold));
+                let (reading, ok) = read(cond, series, lo, end, covered, &mut self.scratch);
+                holds &= ok;
                 readings.push(reading);
             }
             let was = self.alerts.get(&(r, cohort)).is_some_and(|a| a.firing);
             if holds || was {
                 let examples = if holds {
-                    examples(st, cohort, lo, end)
+                    examples(st, rule.conditions.len(), cohort, lo, end)
                 } else {
                     Vec::new()
                 };
@@ -365,8 +487,7 @@ impl Engine {
                 .group_by
                 .is_some()
                 .then(|| self.states[r].cohorts[cohort as usize].clone());
-            let entry = self.alerts.entry((r, cohort));
-            let alert = entry.or_insert_with(|| Alert {
+            let alert = self.alerts.entry((r, cohort)).or_insert_with(|| Alert {
                 rule: r,
                 cohort: name.clone(),
                 firing: false,
@@ -394,22 +515,39 @@ impl Engine {
             }
             alert.firing = holds;
             if changed {
-                let event = Event {
-                    rule: r,
-                    cohort: name,
-                    firing: holds,
-                    at,
-                    readings,
-                };
                 if holds && let (Some(ex), Some(argv)) = (&self.executor, &rule.exec) {
                     ex.fire(argv, &super::alert_json(rule, alert));
                 }
                 if self.events.len() == MAX_EVENTS {
                     self.events.pop_front();
                 }
-                self.events.push_back(event);
+                self.events.push_back(Event {
+                    rule: r,
+                    cohort: name,
+                    firing: holds,
+                    at,
+                    readings,
+                });
                 self.unread = (self.unread + 1).min(MAX_EVENTS);
             }
+        }
+    }
+
+    /// Moves the clock with a trace's last end: the third-highest end seen, so one or two
+    /// traces from a broken clock cannot move it (no clock before three traces).
+    fn observe_end(&mut self, id: TraceId, end: u64) {
+        if let Some(e) = self.top.iter_mut().find(|(_, t)| *t == id) {
+            e.0 = e.0.max(end);
+        } else if self.top.len() < 3 {
+            self.top.push((end, id));
+        } else if let Some(low) = self.top.iter_mut().min_by_key(|(s, _)| *s)
+            && end > low.0
+        {
+            *low = (end, id);
+        }
+        if self.top.len() == 3 {
+            let clock = self.top.iter().map(|(s, _)| *s).min().unwrap_or(end);
+            self.newest = Some(self.newest.map_or(clock, |n| n.max(clock)));
         }
     }
 
@@ -425,6 +563,10 @@ impl Engine {
                     continue;
                 }
                 let cond = &self.rules[r].conditions[s.cond];
+                st.seen[s.cond] += 1;
+                if s.cohort.as_deref().is_some_and(|c| c != NO_VALUE) {
+                    st.keyed += 1;
+                }
                 let sample = Sample {
                     rule: r as u16,
                     cond: s.cond as u8,
@@ -433,7 +575,7 @@ impl Engine {
                     value: s.value,
                 };
                 apply(st, cond, &sample, Some(trace.id), true);
-                st.next_end.get_or_insert(sample.bucket + 1);
+                st.schedule(sample.bucket);
                 kept.push(sample);
             }
         }
@@ -443,8 +585,10 @@ impl Engine {
     fn remove(&mut self, id: &TraceId, samples: &[Sample]) {
         for s in samples {
             let r = s.rule as usize;
+            let st = &mut self.states[r];
+            st.seen[s.cond as usize] = st.seen[s.cond as usize].saturating_sub(1);
             apply(
-                &mut self.states[r],
+                st,
                 &self.rules[r].conditions[s.cond as usize],
                 s,
                 Some(*id),
@@ -465,7 +609,7 @@ impl Follower for Engine {
         // The clock follows all traffic, whether or not a rule reads it.
         let end = trace.end_unix_nano / 1_000_000_000;
         if !trace.spans.is_empty() && self.max_second.is_none_or(|max| end <= max) {
-            self.newest = Some(self.newest.map_or(end, |n| n.max(end)));
+            self.observe_end(trace.id, end);
         }
         let new = self.add(trace);
         if !new.is_empty() {
@@ -486,24 +630,31 @@ impl Follower for Engine {
     }
 }
 
+/// Metrics that count arrivals: an empty window reads 0, and `min_samples` does not apply.
+fn counts(m: Metric) -> bool {
+    matches!(m, Metric::SpansPerSecond | Metric::Dropped)
+}
+
+fn is_quantile(m: Metric) -> bool {
+    matches!(m, Metric::Latency(_) | Metric::Ttft(_))
+}
+
 /// Adds or takes out one sample.
 fn apply(st: &mut RuleState, cond: &Condition, s: &Sample, trace: Option<TraceId>, add: bool) {
     let key = (s.cond, s.cohort);
-    let (op, quantile) = (
-        cond.op,
-        matches!(cond.metric, Metric::Latency(_) | Metric::Ttft(_)),
-    );
+    let past = crosses(cond, s.value);
     if add {
         let b = st.series.entry(key).or_default().entry(s.bucket).or_default();
         b.n += 1;
         b.sum += s.value;
-        if quantile {
+        b.past += u64::from(past);
+        if is_quantile(cond.metric) {
             b.hist.add(s.value.max(0.0) as u64);
         }
         if let Some(id) = trace
-            && crosses(cond, s.value)
+            && past
         {
-            let bad = if op.high_is_bad() { s.value } else { -s.value };
+            let bad = if cond.op.high_is_bad() { s.value } else { -s.value };
             if b.examples.len() < EXAMPLES || b.examples.iter().any(|(v, _)| *v < bad) {
                 b.examples.retain(|(_, t)| *t != id);
                 b.examples.push((bad, id));
@@ -517,7 +668,8 @@ fn apply(st: &mut RuleState, cond: &Condition, s: &Sample, trace: Option<TraceId
     let Some(b) = m.get_mut(&s.bucket) else { return };
     b.n = b.n.saturating_sub(1);
     b.sum -= s.value;
-    if quantile {
+    b.past = b.past.saturating_sub(u64::from(past));
+    if is_quantile(cond.metric) {
         b.hist.remove(s.value.max(0.0) as u64);
     }
     if let Some(id) = trace {
@@ -528,7 +680,8 @@ fn apply(st: &mut RuleState, cond: &Condition, s: &Sample, trace: Option<TraceId
     }
 }
 
-/// Whether one sample is itself past the threshold (a trace worth showing as an example).
+/// Whether one sample is itself past the threshold (a trace worth showing as an example, and
+/// what exact quantile decisions count).
 fn crosses(cond: &Condition, value: f64) -> bool {
     match cond.metric {
         // Durations are kept in µs, thresholds are in ms.
@@ -538,60 +691,93 @@ fn crosses(cond: &Condition, value: f64) -> bool {
     }
 }
 
-/// A condition's value over buckets `lo..end` of one series.
+/// A condition's value over buckets `lo..end` of one series (`covered` seconds of it since the
+/// rule's first data), and whether the condition holds there.
 fn read(
     cond: &Condition,
     series: Option<&BTreeMap<u64, Bucket>>,
     lo: u64,
     end: u64,
-    window_secs: u64,
+    covered: u64,
     scratch: &mut Merged,
-) -> Reading {
-    let Some(series) = series else {
-        return Reading::default();
-    };
-    let (mut n, mut sum) = (0u64, 0.0);
+) -> (Reading, bool) {
+    let (mut n, mut sum, mut past) = (0u64, 0.0, 0u64);
     scratch.reset();
-    for b in series.range(lo..end).map(|(_, b)| b) {
+    for b in series.into_iter().flat_map(|s| s.range(lo..end)).map(|(_, b)| b) {
         n += b.n;
         sum += b.sum;
-        if matches!(cond.metric, Metric::Latency(_) | Metric::Ttft(_)) {
+        past += b.past;
+        if is_quantile(cond.metric) {
             scratch.add(&b.hist);
         }
     }
-    if n == 0 {
-        return Reading::default();
+    if counts(cond.metric) {
+        let value = match cond.metric {
+            Metric::Dropped => sum,
+            _ => n as f64 / covered.max(1) as f64,
+        };
+        let samples = if cond.metric == Metric::Dropped {
+            sum as u64
+        } else {
+            n
+        };
+        let reading = Reading {
+            value: Some(value),
+            samples,
+        };
+        return (reading, cond.op.holds(value, cond.threshold));
     }
-    let value = match cond.metric {
-        Metric::Latency(q) | Metric::Ttft(q) => scratch.quantiles([q.q()]).map(|[v]| v as f64 / 1000.0),
-        Metric::SpansPerSecond => Some(n as f64 / window_secs as f64),
-        Metric::Dropped => Some(sum),
-        _ => Some(sum / n as f64),
+    if n == 0 {
+        return (Reading::default(), false);
+    }
+    let reading = Reading {
+        value: match cond.metric {
+            Metric::Latency(q) | Metric::Ttft(q) => scratch.quantiles([q.q()]).map(|[v]| v as f64 / 1000.0),
+            _ => Some(sum / n as f64),
+        },
+        samples: n,
     };
-    let samples = if cond.metric == Metric::Dropped {
-        sum as u64
-    } else {
-        n
-    };
-    Reading { value, samples }
+    let holds = n >= cond.min_samples
+        && match cond.metric {
+            // Exact, from the samples past the threshold: the q-quantile (the value of rank
+            // ceil(q·n)) is above the threshold when more than n - rank samples are, below it
+            // when at least rank samples are. The histogram only gives the value shown.
+            Metric::Latency(q) | Metric::Ttft(q) => {
+                let rank = ((q.q() * n as f64).ceil() as u64).clamp(1, n);
+                if cond.op.high_is_bad() {
+                    past > n - rank
+                } else {
+                    past >= rank
+                }
+            }
+            _ => reading.value.is_some_and(|v| cond.op.holds(v, cond.threshold)),
+        };
+    (reading, holds)
 }
 
-/// The worst traces of a cohort's window, over all conditions.
-fn examples(st: &RuleState, cohort: u16, lo: u64, end: u64) -> Vec<TraceId> {
-    let mut all: Vec<(f64, TraceId)> = st
-        .series
-        .iter()
-        .filter(|((_, c), _)| *c == cohort)
-        .flat_map(|(_, m)| m.range(lo..end).flat_map(|(_, b)| b.examples.iter().copied()))
+/// The worst traces of a cohort's window, a few per condition in turn.
+fn examples(st: &RuleState, conditions: usize, cohort: u16, lo: u64, end: u64) -> Vec<TraceId> {
+    let per: Vec<Vec<TraceId>> = (0..conditions)
+        .map(|ci| {
+            let mut all: Vec<(f64, TraceId)> = st
+                .series
+                .get(&(ci as u8, cohort))
+                .into_iter()
+                .flat_map(|m| m.range(lo..end).flat_map(|(_, b)| b.examples.iter().copied()))
+                .collect();
+            all.sort_by(|a, b| b.0.total_cmp(&a.0));
+            all.into_iter().map(|(_, id)| id).collect()
+        })
         .collect();
-    all.sort_by(|a, b| b.0.total_cmp(&a.0));
     let mut out: Vec<TraceId> = Vec::new();
-    for (_, id) in all {
-        if !out.contains(&id) {
-            out.push(id);
-        }
-        if out.len() == EXAMPLES {
+    for i in 0.. {
+        if out.len() == EXAMPLES || per.iter().all(|p| i >= p.len()) {
             break;
+        }
+        for id in per.iter().filter_map(|p| p.get(i)) {
+            if out.len() < EXAMPLES && !out.contains(id) {
+                out.push(*id);
+            }
         }
     }
     out

@@ -98,6 +98,7 @@ impl Rig {
                 EngineOptions {
                     settle_secs: 0,
                     exec: false,
+                    wall_clock: false,
                 },
             ),
         };
@@ -348,11 +349,14 @@ op = ">"
 threshold = 0
 "#;
     let mut rig = Rig::new(rules);
-    rig.put(vec![at(1, 1, None, 0, 10)]);
+    // The rules' clock starts with the third trace.
+    for n in 1..=3 {
+        rig.put(vec![at(n, 1, None, 0, 10)]);
+    }
     rig.engine.observe_dropped(0);
-    rig.put(vec![at(2, 1, None, 5, 10)]);
+    rig.put(vec![at(4, 1, None, 5, 10)]);
     rig.engine.observe_dropped(7);
-    rig.put(vec![at(3, 1, None, 10, 10)]);
+    rig.put(vec![at(5, 1, None, 10, 10)]);
     rig.engine.finish();
     let a = rig.engine.alerts();
     assert_eq!(a.len(), 1);
@@ -420,6 +424,7 @@ fn exec_gets_the_alert_as_json_on_stdin() {
         EngineOptions {
             settle_secs: 0,
             exec: true,
+            wall_clock: false,
         },
     );
     rig.watch = Watch::default();
@@ -446,4 +451,162 @@ fn exec_gets_the_alert_as_json_on_stdin() {
     // At the first firing one slow call is in the window: the one example past the threshold.
     assert_eq!(v["example_trace_ids"].as_array().unwrap().len(), 1);
     assert_eq!(ex.counters.started.load(std::sync::atomic::Ordering::Relaxed), 1);
+}
+
+fn rig_with(rules: &str, settle_secs: u64) -> Rig {
+    let mut rig = Rig::new(rules);
+    rig.engine = Engine::new(
+        RuleSet::parse(rules).unwrap(),
+        EngineOptions {
+            settle_secs,
+            exec: false,
+            wall_clock: false,
+        },
+    );
+    rig.watch = Watch::default();
+    rig.sync();
+    rig
+}
+
+const ERRORS: &str = r#"
+[[rule]]
+name = "errors"
+metric = "error_rate"
+span_kind = "llm"
+window = "1m"
+op = ">"
+threshold = 0.5
+"#;
+
+fn failing(n: u32, s: u64) -> SpanRecord {
+    let mut c = call(n, s, 100, "m", 0.01);
+    c.status = StatusCode::Error;
+    c
+}
+
+#[test]
+fn samples_within_the_settle_time_count_whatever_order_and_batches_they_come_in() {
+    for batches in [false, true] {
+        let mut rig = rig_with(ERRORS, 600);
+        let put = |rig: &mut Rig, spans: Vec<SpanRecord>| {
+            rig.store.insert_spans(spans);
+            if batches {
+                rig.sync();
+            }
+        };
+        for s in 0..10u32 {
+            put(&mut rig, vec![call(s, u64::from(s), 100, "m", 0.01)]);
+        }
+        // Later traffic first, then a burst of errors from 300 s earlier (inside the settle).
+        put(&mut rig, vec![call(100, 1000, 100, "m", 0.01)]);
+        for s in 0..30u32 {
+            put(&mut rig, vec![failing(200 + s, 700 + u64::from(s))]);
+        }
+        rig.sync();
+        rig.engine.finish();
+        let states = rig.states();
+        assert_eq!(states.len(), 1, "batches={batches}: {states:?}");
+        assert!((701..=730).contains(&states[0].3), "{states:?}");
+        assert_eq!(rig.engine.late_samples(), 0);
+    }
+}
+
+#[test]
+fn a_span_from_a_broken_clock_does_not_move_the_rules_clock() {
+    let mut rig = rig_with(ERRORS, 5);
+    // One span dated a day ahead arrives first, then an error burst at the real time.
+    rig.put(vec![call(1, 86_400, 100, "m", 0.01)]);
+    for s in 0..120u32 {
+        let t = u64::from(s);
+        let span = if (30..90).contains(&s) {
+            failing(10 + s, t)
+        } else {
+            call(10 + s, t, 100, "m", 0.01)
+        };
+        rig.put(vec![span]);
+    }
+    let states = rig.states();
+    assert_eq!(states.len(), 1, "{states:?}");
+    // Over half of the minute's calls fail from 61 s on; judged as it happens, not at the end.
+    assert!((61..=63).contains(&states[0].3), "{states:?}");
+    assert!(states[0].2, "firing now");
+}
+
+#[test]
+fn quantile_decisions_are_exact_at_the_threshold() {
+    let rules = |op: &str| {
+        format!(
+            "[[rule]]\nname='p50'\nmetric='latency_p50_ms'\nwindow='1m'\nop='{op}'\nthreshold=2000\nmin_samples=10\n"
+        )
+    };
+    for (op, fires) in [(">", true), ("<", false)] {
+        let mut rig = rig_with(&rules(op), 0);
+        for s in 0..120u32 {
+            rig.put(vec![call(s, u64::from(s), 2031, "m", 0.01)]);
+        }
+        rig.engine.finish();
+        assert_eq!(!rig.states().is_empty(), fires, "p50 of 2031 ms {op} 2000");
+    }
+}
+
+#[test]
+fn a_cohort_that_goes_quiet_fires_a_traffic_drop_rule() {
+    let rules = r#"
+[[rule]]
+name = "traffic-drop"
+metric = "spans_per_s"
+group_by = "model"
+window = "30s"
+op = "<"
+threshold = 0.5
+"#;
+    let mut rig = rig_with(rules, 0);
+    for s in 0..200u64 {
+        let n = (s * 2) as u32;
+        rig.put(vec![call(n, s, 100, "a", 0.01)]);
+        // Model b sends one call a second until 100 s, then nothing.
+        if s < 100 {
+            rig.put(vec![call(n + 1, s, 100, "b", 0.01)]);
+        }
+    }
+    rig.engine.finish();
+    let states = rig.states();
+    assert_eq!(states.len(), 1, "only b, and not while warming up: {states:?}");
+    assert_eq!(states[0].1.as_deref(), Some("b"));
+    assert!((115..=130).contains(&states[0].3), "{states:?}");
+    assert!(states[0].2, "still quiet at the end");
+}
+
+#[test]
+fn typos_show_as_unmatched() {
+    let rules = r#"
+[[rule]]
+name = "typo-key"
+metric = "error_rate"
+group_by = "rout"
+window = "1m"
+op = ">"
+threshold = 0.5
+
+[[rule]]
+name = "typo-evaluator"
+metric = "eval_fail_rate"
+evaluator = "Grounded"
+window = "1m"
+op = ">"
+threshold = 0.5
+"#;
+    let mut rig = rig_with(rules, 0);
+    rig.put(vec![root(1, 0, "/chat", "acme"), call(1, 0, 100, "m", 0.01)]);
+    rig.store
+        .insert_verdicts(vec![verdict(1, "Groundedness", 0.9, true)]);
+    rig.sync();
+    let u = rig.engine.unmatched();
+    assert_eq!(u.len(), 2, "{u:?}");
+    assert_eq!((u[0].rule, u[0].condition), (0, None), "group_by never found");
+    assert_eq!(
+        (u[1].rule, u[1].condition),
+        (1, Some(0)),
+        "the evaluator saw nothing"
+    );
 }

@@ -3,8 +3,6 @@
 //! caller's; at most [`MAX_RUNNING`] at once (more are skipped and counted), each killed after
 //! [`TIMEOUT`]. Failures are logged and counted, never fatal.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::time::{Duration, Instant};
@@ -103,31 +101,15 @@ impl std::fmt::Display for Failure {
     }
 }
 
+/// The command in its own process group (killed whole on timeout), the alert on stdin: the
+/// same runner as external evaluators.
 fn run(argv: &[String], input: &str, timeout: Duration) -> Result<(), Failure> {
-    let mut child = Command::new(&argv[0])
-        .args(&argv[1..])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| Failure::Failed(format!("cannot start: {e}")))?;
-    if let Some(mut stdin) = child.stdin.take() {
-        // A command that does not read its input is fine.
-        let _ = stdin.write_all(input.as_bytes());
-    }
-    let start = Instant::now();
-    loop {
-        match child.try_wait() {
-            Ok(Some(status)) if status.success() => return Ok(()),
-            Ok(Some(status)) => return Err(Failure::Failed(format!("exited with {status}"))),
-            Ok(None) if start.elapsed() >= timeout => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(Failure::TimedOut);
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-            Err(e) => return Err(Failure::Failed(e.to_string())),
-        }
+    use crate::eval::external::process::{self, RunError};
+    let never = std::sync::atomic::AtomicBool::new(false);
+    match process::run(argv, input.as_bytes().to_vec(), timeout, &never) {
+        Ok(_) => Ok(()),
+        Err(RunError::TimedOut) => Err(Failure::TimedOut),
+        Err(e) => Err(Failure::Failed(e.to_string())),
     }
 }
 

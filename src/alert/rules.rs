@@ -483,15 +483,25 @@ fn build(r: RawRule) -> Result<Rule, String> {
     })
 }
 
-/// A condition of [[rule.all]] with the rule's own `where`/`evaluator`/`span_kind`/
-/// `min_samples` as defaults.
+/// A condition of [[rule.all]] with the rule's own `where` and `min_samples` as defaults, its
+/// `evaluator` for eval_* conditions and its `span_kind` for span metrics (latency, error
+/// rate, spans per second).
 fn merge(shared: &RawCondition, c: RawCondition) -> RawCondition {
     let mut filter = shared.filter.clone().unwrap_or_default();
     filter.extend(c.filter.unwrap_or_default());
+    let metric = c
+        .metric
+        .as_deref()
+        .map(|m| m.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    let eval = metric.starts_with("eval_");
+    let spans = ["latency_", "error_rate", "spans_per_s"]
+        .iter()
+        .any(|p| metric.starts_with(p));
     RawCondition {
+        evaluator: c.evaluator.or_else(|| shared.evaluator.clone().filter(|_| eval)),
+        span_kind: c.span_kind.or_else(|| shared.span_kind.clone().filter(|_| spans)),
         metric: c.metric,
-        evaluator: c.evaluator.or_else(|| shared.evaluator.clone()),
-        span_kind: c.span_kind.or_else(|| shared.span_kind.clone()),
         filter: (!filter.is_empty()).then_some(filter),
         op: c.op,
         threshold: c.threshold,
@@ -703,6 +713,37 @@ min_samples = 2
         assert_eq!(
             r.exec.as_deref().unwrap()[..2],
             ["sh".to_string(), "-c".to_string()]
+        );
+    }
+
+    #[test]
+    fn rule_level_evaluator_and_span_kind_go_only_where_they_apply() {
+        let set = RuleSet::parse(
+            r#"
+[[rule]]
+name = "both"
+window = "5m"
+evaluator = "Groundedness"
+span_kind = "retrieval"
+[[rule.all]]
+metric = "eval_fail_rate"
+op = ">"
+threshold = 0.3
+[[rule.all]]
+metric = "latency_p99_ms"
+op = ">"
+threshold = 800
+"#,
+        )
+        .unwrap();
+        let c = &set.rules[0].conditions;
+        assert_eq!(
+            (c[0].evaluator.as_deref(), c[0].span_kind),
+            (Some("Groundedness"), None)
+        );
+        assert_eq!(
+            (c[1].evaluator.as_deref(), c[1].span_kind),
+            (None, Some(SpanSel::Kind(Kind::Retrieval)))
         );
     }
 

@@ -113,43 +113,50 @@ impl Watch {
     }
 }
 
-/// Entries a [`Deferred`] holds before it gives up and asks for a whole-store read.
-pub const DEFERRED_LIMIT: usize = 1 << 18;
+/// Traces a [`Deferred`] holds before it gives up and asks for a whole-store read.
+pub const DEFERRED_LIMIT: usize = 1 << 20;
 
-/// Changes set aside for a follower that is not reading now (a frozen screen), in order, so it
-/// can catch up later while another follower (the alert engine) keeps reading the log.
+/// Changes set aside for a follower that is not reading now (a frozen screen), so it can
+/// catch up later while another follower (the alert engine) keeps reading the log: the latest
+/// state of each trace that changed.
 #[derive(Debug, Default)]
 pub struct Deferred {
-    /// (trace, whether it changed (true) or left the store (false)).
-    pub entries: Vec<(TraceId, bool)>,
+    /// Trace → whether it is still held (true) or left the store (false), as last seen.
+    pub entries: foldhash::HashMap<TraceId, bool>,
     /// Too much was set aside (or the log restarted): the follower must read the whole store.
     pub overflow: bool,
 }
 
 impl Deferred {
-    fn push(&mut self, id: TraceId, changed: bool) {
-        if self.entries.len() >= DEFERRED_LIMIT {
+    fn set(&mut self, id: TraceId, held: bool) {
+        if self.overflow {
+            return;
+        }
+        if self.entries.len() >= DEFERRED_LIMIT && !self.entries.contains_key(&id) {
             self.overflow = true;
-            self.entries.clear();
+            self.entries = Default::default();
+            return;
         }
-        if !self.overflow {
-            self.entries.push((id, changed));
-        }
+        self.entries.insert(id, held);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty() && !self.overflow
     }
 }
 
 impl Follower for Deferred {
     fn update(&mut self, trace: &Trace) {
-        self.push(trace.id, true);
+        self.set(trace.id, true);
     }
 
     fn forget(&mut self, id: &TraceId) {
-        self.push(*id, false);
+        self.set(*id, false);
     }
 
     fn restart(&mut self) {
         self.overflow = true;
-        self.entries.clear();
+        self.entries = Default::default();
     }
 }
 

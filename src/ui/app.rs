@@ -97,8 +97,8 @@ impl App {
     }
 
     /// Watches `rules`: the alerts pane, the status banner, and the summary's alerts.
-    pub fn watch_rules(&mut self, rules: RuleSet) {
-        self.alerts = Some(Engine::new(rules, EngineOptions::live()));
+    pub fn watch_rules(&mut self, rules: RuleSet, options: EngineOptions) {
+        self.alerts = Some(Engine::new(rules, options));
         // Traces already held are read again, this time by the engine too.
         self.index.reset_watch();
         self.sync();
@@ -127,7 +127,7 @@ impl App {
             if frozen {
                 self.index.sync_frozen(&mut store, also, &mut self.deferred);
             } else {
-                if !self.deferred.entries.is_empty() || self.deferred.overflow {
+                if !self.deferred.is_empty() {
                     self.index.catch_up(&store, &mut self.deferred);
                     changed = true;
                 }
@@ -159,6 +159,10 @@ impl App {
         self.sync();
         if let Some(mut engine) = self.alerts.take() {
             engine.finish();
+            // Commands started by the last alerts get their time.
+            if let Some(ex) = engine.executor() {
+                ex.wait(crate::alert::exec::TIMEOUT);
+            }
             let mut summary = Summary::collect(&self.pipeline);
             summary.alerts = crate::alert::summary_rows(&engine);
             return summary;

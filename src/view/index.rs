@@ -99,6 +99,8 @@ pub struct TraceIndex {
     query: Option<Query>,
     series: Series,
     watch: Watch,
+    /// Traces to read again without the change log (after a freeze), oldest last.
+    reread: Vec<TraceId>,
     /// Samples later than this (unix seconds) are not aggregated: the store's clock-skew
     /// guard, so one span from a client clock a day ahead cannot move the windows' clock.
     max_second: Option<u64>,
@@ -124,6 +126,7 @@ impl Follower for TraceIndex {
         self.by_cost.clear();
         self.series = Series::default();
         self.query_pending.clear();
+        self.reread.clear();
     }
 }
 
@@ -175,8 +178,14 @@ impl TraceIndex {
     pub fn sync_with(&mut self, store: &mut TraceStore, also: &mut dyn Follower) -> bool {
         self.max_second = store.max_event_second();
         let mut watch = std::mem::take(&mut self.watch);
-        let pending = !self.query_pending.is_empty();
+        let pending = !self.query_pending.is_empty() || !self.reread.is_empty();
         self.search_content(store);
+        for _ in 0..REBUILD_CHUNK {
+            let Some(id) = self.reread.pop() else { break };
+            if let Some(trace) = store.trace(&id) {
+                self.refresh_row(trace);
+            }
+        }
         let changed = watch.sync(store, &mut Both(self, also));
         self.watch = watch;
         changed || pending
@@ -189,24 +198,21 @@ impl TraceIndex {
         self.watch.sync(store, &mut Both(deferred, also));
     }
 
-    /// Takes in what was set aside while frozen (or, if too much was, reads the whole store
-    /// again on the next sync).
+    /// Takes in what was set aside while frozen: traces that left are dropped at once, the
+    /// others are re-read in chunks by the next syncs (or, if too much was set aside, the whole
+    /// store is, by this index alone: the change log and its other followers go on).
     pub fn catch_up(&mut self, store: &TraceStore, deferred: &mut Deferred) {
         if std::mem::take(&mut deferred.overflow) {
-            deferred.entries.clear();
-            self.watch.reset();
+            deferred.entries = Default::default();
+            Follower::restart(self);
+            self.reread = store.trace_ids_newest_first();
             return;
         }
-        let mut seen = foldhash::HashSet::default();
-        let entries = std::mem::take(&mut deferred.entries);
-        // The last entry of each trace decides; earlier ones are superseded.
-        for (id, changed) in entries.into_iter().rev() {
-            if !seen.insert(id) {
-                continue;
-            }
-            match store.trace(&id) {
-                Some(trace) if changed => self.refresh_row(trace),
-                _ => self.forget_row(&id),
+        for (id, held) in std::mem::take(&mut deferred.entries) {
+            if held {
+                self.reread.push(id);
+            } else {
+                self.forget_row(&id);
             }
         }
     }
@@ -218,7 +224,7 @@ impl TraceIndex {
 
     /// Whether a whole-store read is still in progress (call [`Self::sync`] again).
     pub fn rebuilding(&self) -> bool {
-        self.watch.rebuilding()
+        self.watch.rebuilding() || !self.reread.is_empty()
     }
 
     fn forget_row(&mut self, id: &TraceId) {
@@ -665,6 +671,51 @@ mod tests {
                     .stats(dim.series(id), W, series.newest(), false)
                     .calls
             })
+    }
+
+    #[test]
+    fn a_frozen_index_catches_up_with_what_changed_while_another_follower_read_on() {
+        /// Counts what it is handed.
+        #[derive(Default)]
+        struct Tally(usize);
+        impl Follower for Tally {
+            fn update(&mut self, _: &Trace) {
+                self.0 += 1;
+            }
+            fn forget(&mut self, _: &TraceId) {}
+            fn restart(&mut self) {}
+        }
+        let mut st = store();
+        let mut index = TraceIndex::default();
+        let mut other = Tally::default();
+        st.insert_spans([llm(1, 2, 1, 10, "gpt-4o", 0.01)]);
+        index.sync_with(&mut st, &mut other);
+        let mut deferred = Deferred::default();
+        // Frozen: a root arrives for trace 1 and trace 2 is new; the other follower sees both.
+        st.insert_spans([root(1, 9, "/support"), llm(2, 2, 1, 12, "gpt-4o", 0.02)]);
+        index.sync_frozen(&mut st, &mut other, &mut deferred);
+        assert_eq!(other.0, 3);
+        assert_eq!(index.total(), 1, "the frozen index stands still");
+        assert_eq!(route_calls(&index, "/support"), 0);
+        index.catch_up(&st, &mut deferred);
+        assert!(deferred.is_empty());
+        index.sync_with(&mut st, &mut other);
+        assert_eq!(index.total(), 2);
+        assert_eq!(route_calls(&index, "/support"), 1);
+        assert_eq!(route_calls(&index, "(none)"), 1, "trace 2 has no root yet");
+        // Set aside past its bound: the index alone reads the whole store again.
+        deferred.overflow = true;
+        index.catch_up(&st, &mut deferred);
+        assert!(index.rebuilding());
+        index.sync_with(&mut st, &mut other);
+        assert!(!index.rebuilding());
+        assert_eq!(index.total(), 2);
+        assert_eq!(
+            route_calls(&index, "/support"),
+            1,
+            "counted once after the re-read"
+        );
+        assert_eq!(other.0, 3, "the other follower was not restarted");
     }
 
     #[test]
