@@ -326,17 +326,9 @@ fn report(args: ReportArgs) -> ExitCode {
         Ok(c) => c,
         Err(e) => return usage_error(e),
     };
-    let (store, handoff) = split_budget(args.common.max_spans, args.common.max_memory.0);
     let options = ReportOptions {
-        files: args.files,
         spans: args.spans,
-        speed: Speed::Max,
-        status_every: None,
-        recorder: None,
-        store,
-        handoff,
-        semconv,
-        costs,
+        ..file_options(args.files, &args.common, semconv, costs)
     };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
@@ -349,6 +341,27 @@ fn report(args: ReportArgs) -> ExitCode {
     }
 }
 
+/// Reading files through the pipeline at full speed, for `report`, `check` and `replay`.
+fn file_options(
+    files: Vec<PathBuf>,
+    common: &CommonArgs,
+    semconv: Arc<SemconvConfig>,
+    costs: Arc<CostTable>,
+) -> ReportOptions {
+    let (store, handoff) = split_budget(common.max_spans, common.max_memory.0);
+    ReportOptions {
+        files,
+        spans: false,
+        speed: Speed::Max,
+        status_every: None,
+        recorder: None,
+        store,
+        handoff,
+        semconv,
+        costs,
+    }
+}
+
 fn check(args: CheckArgs) -> ExitCode {
     let (semconv, costs) = match load_config(args.common.config.as_ref()) {
         Ok(c) => c,
@@ -358,18 +371,7 @@ fn check(args: CheckArgs) -> ExitCode {
         Ok(r) => r,
         Err(e) => return usage_error(e),
     };
-    let (store, handoff) = split_budget(args.common.max_spans, args.common.max_memory.0);
-    let options = ReportOptions {
-        files: args.files,
-        spans: false,
-        speed: Speed::Max,
-        status_every: None,
-        recorder: None,
-        store,
-        handoff,
-        semconv,
-        costs,
-    };
+    let options = file_options(args.files, &args.common, semconv, costs);
     let outcome = match llmwatch::alert::check::run(&options, rules) {
         Ok(o) => o,
         Err(e) => return usage_error(e),
@@ -418,17 +420,11 @@ fn replay(args: ReplayArgs) -> ExitCode {
         Ok(r) => r,
         Err(e) => return usage_error(e),
     };
-    let (store, handoff) = split_budget(args.common.max_spans, args.common.max_memory.0);
     let options = ReportOptions {
-        files: args.files,
-        spans: false,
         speed: args.speed,
         status_every: Some(args.output.status_every()),
         recorder,
-        store,
-        handoff,
-        semconv,
-        costs,
+        ..file_options(args.files, &args.common, semconv, costs)
     };
     if let Some(theme) = theme {
         return replay_on_screen(options, args.speed, theme, rules, args.output.summary.as_deref());

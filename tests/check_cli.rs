@@ -2,21 +2,11 @@
 //! the demo capture's three scripted incidents, with the right cohorts and times; clean traffic
 //! exits 0; bad rules and bad input exit 2 with a one-line reason.
 
-use std::process::Command;
+mod common;
+
+use common::run_llmwatch as llmwatch;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-
-fn llmwatch(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_llmwatch"))
-        .args(args)
-        .output()
-        .expect("run llmwatch");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 fn path(rel: &str) -> String {
     format!("{ROOT}/{rel}")

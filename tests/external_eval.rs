@@ -16,17 +16,7 @@ fn fixture_path(name: &str) -> String {
     format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
 }
 
-fn llmwatch(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_llmwatch"))
-        .args(args)
-        .output()
-        .expect("run llmwatch");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use common::run_llmwatch as llmwatch;
 
 /// Writes `script` as `name` in `dir` and a config with one entry per (entry name, script,
 /// extra TOML) running it with sh; returns the config's path.

@@ -2,23 +2,13 @@
 //! reported with their line number and skipped, unreadable input and bad config refused with exit
 //! code 2 and a one-line reason.
 
-use std::process::Command;
+mod common;
 
 fn fixture(name: &str) -> String {
     format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
 }
 
-fn llmwatch(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_llmwatch"))
-        .args(args)
-        .output()
-        .expect("run llmwatch");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use common::run_llmwatch as llmwatch;
 
 #[test]
 fn the_summary_of_all_captures() {

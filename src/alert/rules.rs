@@ -344,6 +344,8 @@ struct RawCondition {
     min_samples: Option<i64>,
 }
 
+/// A rule as written: its own condition's fields spelled out again, because serde cannot deny
+/// unknown fields through `#[serde(flatten)]`, and a typo must be an error.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawRule {

@@ -15,6 +15,21 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+// ---------------------------------------------------------------- the binary
+
+/// Runs the llmwatch binary to completion: (exit code, stdout, stderr).
+pub fn run_llmwatch(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_llmwatch"))
+        .args(args)
+        .output()
+        .expect("run llmwatch");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 // ---------------------------------------------------------------- in-process receivers
 
 /// A config with both receivers on ephemeral loopback ports.
