@@ -551,15 +551,7 @@ fn fmt_time(unix_nano: u64) -> String {
 
 /// `12,345`: exact counts for the detail (the tables use `fmt_count`'s short form).
 fn count(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    crate::ui::text::fmt_thousands(n)
 }
 
 /// Dollars with three significant digits below a cent (a single call often costs a few
