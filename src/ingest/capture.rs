@@ -115,12 +115,20 @@ pub enum Message {
     Traces(ExportTraceServiceRequest),
     Logs(ExportLogsServiceRequest),
     Metrics(ExportMetricsServiceRequest),
+    /// A trace request that the reader's [`TracesDecoder`] decoded and converted.
+    Converted(crate::ingest::ConvertedTraces),
 }
+
+/// Decodes OTLP/JSON trace requests before the usual decoding: replay's file thread converts
+/// them into records on the spot ([`crate::ingest::convert_json_traces`]). `None` leaves the
+/// text to the usual decoding (and its error messages); a decoder must not have changed
+/// anything then.
+pub type TracesDecoder = Box<dyn FnMut(&[u8]) -> Option<Message> + Send>;
 
 impl Message {
     pub fn signal(&self) -> Signal {
         match self {
-            Message::Traces(_) => Signal::Traces,
+            Message::Traces(_) | Message::Converted(_) => Signal::Traces,
             Message::Logs(_) => Signal::Logs,
             Message::Metrics(_) => Signal::Metrics,
         }
@@ -220,6 +228,7 @@ pub struct CaptureReader {
     truncated_tail: bool,
     done: bool,
     max_record_bytes: usize,
+    traces_decoder: Option<TracesDecoder>,
 }
 
 impl fmt::Debug for CaptureReader {
@@ -314,7 +323,13 @@ impl CaptureReader {
             truncated_tail: cut,
             done: false,
             max_record_bytes: MAX_RECORD_BYTES,
+            traces_decoder: None,
         })
+    }
+
+    /// Tries `decoder` first on every OTLP/JSON trace request (lines and multi-line objects).
+    pub fn set_traces_decoder(&mut self, decoder: TracesDecoder) {
+        self.traces_decoder = Some(decoder);
     }
 
     pub fn name(&self) -> &str {
@@ -418,7 +433,7 @@ impl CaptureReader {
                 self.pending.push(b'\n');
                 if line.first() == Some(&b'}') {
                     let start = self.pending_start;
-                    match parse_json(&self.pending) {
+                    match parse_json(&self.pending, self.traces_decoder.as_mut()) {
                         Ok(message) => {
                             self.pending_start = 0;
                             self.pending.clear();
@@ -463,7 +478,7 @@ impl CaptureReader {
                 self.pending.push(b'\n');
                 continue;
             }
-            match parse_json(trimmed) {
+            match parse_json(trimmed, self.traces_decoder.as_mut()) {
                 Ok(Some(message)) => {
                     return Some(Ok(Record {
                         index: line_no,
@@ -708,8 +723,9 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 }
 
 /// Parses one OTLP/JSON object; `Ok(None)` for blank text or `{}`. The signal is told by the
-/// top-level key; a bare resource object is wrapped in a request.
-fn parse_json(text: &[u8]) -> Result<Option<Message>, JsonError> {
+/// top-level key; a bare resource object is wrapped in a request. Trace requests go to
+/// `traces_decoder` first, when there is one.
+fn parse_json(text: &[u8], traces_decoder: Option<&mut TracesDecoder>) -> Result<Option<Message>, JsonError> {
     let text = text.trim_ascii();
     if text.is_empty() {
         return Ok(None);
@@ -725,10 +741,16 @@ fn parse_json(text: &[u8]) -> Result<Option<Message>, JsonError> {
     } else {
         return parse_json_value(text);
     };
+    if signal == Signal::Traces
+        && let Some(decoder) = traces_decoder
+        && let Some(message) = decoder(text)
+    {
+        return Ok(Some(message));
+    }
     let err = |e| JsonError::serde(&format!("invalid OTLP/JSON {signal}"), e);
     Ok(Some(match signal {
-        Signal::Traces => Message::Traces(serde_json::from_slice(text).map_err(err)?),
-        Signal::Logs => Message::Logs(serde_json::from_slice(text).map_err(err)?),
+        Signal::Traces => Message::Traces(super::otlp_json::traces(text).map_err(err)?),
+        Signal::Logs => Message::Logs(super::otlp_json::logs(text).map_err(err)?),
         Signal::Metrics => Message::Metrics(serde_json::from_slice(text).map_err(err)?),
     }))
 }
@@ -782,7 +804,7 @@ fn parse_json_value(text: &[u8]) -> Result<Option<Message>, JsonError> {
 
 /// Parses one line; `Ok(None)` for a blank line. The signal is told by the top-level key.
 pub fn parse_json_line(line: &str) -> Result<Option<Message>, String> {
-    parse_json(line.as_bytes()).map_err(|e| e.message)
+    parse_json(line.as_bytes(), None).map_err(|e| e.message)
 }
 
 /// One framed message: decompressed if it is a compressed frame, then OTLP/JSON or protobuf.
@@ -800,7 +822,7 @@ fn decode_payload(payload: &[u8], rule: SignalRule, max: usize) -> Result<Option
     };
     // No protobuf message of the three starts with 0x7b (field 15, group).
     if payload.first() == Some(&b'{') {
-        return parse_json(payload).map_err(|e| e.message);
+        return parse_json(payload, None).map_err(|e| e.message);
     }
     decode_proto(payload, rule).map(Some)
 }
@@ -827,6 +849,7 @@ fn decode_as(signal: Signal, payload: &[u8]) -> Result<Message, prost::DecodeErr
 
 fn plausible(message: &Message) -> bool {
     match message {
+        Message::Converted(c) => c.received > 0,
         Message::Traces(req) => {
             let mut spans = req
                 .resource_spans
@@ -965,6 +988,7 @@ mod tests {
             Message::Traces(r) => prost::Message::encode_to_vec(r),
             Message::Logs(r) => prost::Message::encode_to_vec(r),
             Message::Metrics(r) => prost::Message::encode_to_vec(r),
+            Message::Converted(_) => unreachable!("the tests read no converted requests"),
         }
     }
 

@@ -8,10 +8,11 @@ pub mod counters;
 pub mod grpc;
 pub mod handoff;
 pub mod http;
+pub mod otlp_json;
 pub mod record;
 pub mod send;
 
-use crate::model::convert::{self, Rejections};
+use crate::model::convert::{self, Rejections, borrowed};
 use crate::model::{Converter, LogRecord, SpanRecord};
 use counters::{Outcome, SignalCounters};
 use handoff::{Pipeline, Work};
@@ -90,7 +91,28 @@ fn convert_with(
     })
 }
 
-pub fn prepare_traces(pipeline: &Pipeline, mut req: ExportTraceServiceRequest) -> Prepared {
+pub fn prepare_traces(pipeline: &Pipeline, req: ExportTraceServiceRequest) -> Prepared {
+    prepare_traces_with(pipeline, req, true)
+}
+
+/// [`prepare_traces`] without the built-in evaluators: the caller runs [`evaluate_prepared`]
+/// on each request, in the order they are offered (the evaluators' per-second cap is shared).
+pub fn prepare_traces_unevaluated(pipeline: &Pipeline, req: ExportTraceServiceRequest) -> Prepared {
+    prepare_traces_with(pipeline, req, false)
+}
+
+/// Runs the built-in evaluators on prepared spans (nothing for logs and metrics) and counts the
+/// calls checked and skipped, as conversion does when it runs them itself.
+pub fn evaluate_prepared(pipeline: &Pipeline, p: &mut Prepared, config: &crate::eval::BuiltinConfig) {
+    if let Some((Work::Spans { spans, verdicts }, _, _)) = &mut p.work {
+        let (done, skipped) = convert::builtin_evaluation(config, spans, verdicts);
+        let t = &pipeline.counters.truncation;
+        t.evaluated_calls.fetch_add(done, Relaxed);
+        t.unevaluated_calls.fetch_add(skipped, Relaxed);
+    }
+}
+
+fn prepare_traces_with(pipeline: &Pipeline, mut req: ExportTraceServiceRequest, evaluate: bool) -> Prepared {
     let received = convert::count_spans(&req);
     let rejected = convert::validate_traces(&mut req);
     let items = received - rejected.count as usize;
@@ -101,7 +123,11 @@ pub fn prepare_traces(pipeline: &Pipeline, mut req: ExportTraceServiceRequest) -
     let work = convert_with(pipeline, items, |c| {
         let mut spans = Vec::with_capacity(items);
         let mut verdicts = Vec::new();
-        c.convert_traces(req, &mut spans, &mut verdicts);
+        if evaluate {
+            c.convert_traces(req, &mut spans, &mut verdicts);
+        } else {
+            c.convert_traces_unevaluated(req, &mut spans, &mut verdicts);
+        }
         let bytes = spans
             .iter()
             .map(|s| s.mem_bytes as usize + size_of::<SpanRecord>())
@@ -141,6 +167,73 @@ pub fn prepare_logs(pipeline: &Pipeline, mut req: ExportLogsServiceRequest) -> P
         rejected,
         work,
         line,
+    }
+}
+
+/// A trace request read from OTLP/JSON and already validated and converted (without the
+/// built-in evaluators): what replay's file thread hands on, see [`convert_json_traces`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConvertedTraces {
+    /// Spans in the request, and those refused for their ids (as a receiver counts them).
+    pub received: usize,
+    pub rejected: Rejections,
+    /// The earliest span start, as [`crate::replay::event_time`] reads a decoded request.
+    pub event_time: Option<u64>,
+    pub spans: Vec<SpanRecord>,
+    pub verdicts: Vec<crate::semconv::Verdict>,
+}
+
+/// Decodes an OTLP/JSON trace request straight into records: the same validation, conversion
+/// and counts as [`prepare_traces_unevaluated`] on the decoded request, without building
+/// opentelemetry-proto's request in between. `None` when the text is not one the borrowing
+/// decoder reads (malformed, or an unusual form): decode it the usual way for the answer. Not
+/// for a pipeline that records, which needs the request itself.
+pub fn convert_json_traces(pipeline: &Pipeline, text: &[u8]) -> Option<ConvertedTraces> {
+    if pipeline.recorder().is_some() {
+        return None;
+    }
+    let mut req = otlp_json::borrowed_traces(text).ok()?;
+    let received = borrowed::count_spans(&req);
+    let event_time = borrowed::event_time(&req);
+    let rejected = borrowed::validate_traces(&mut req);
+    let items = received - rejected.count as usize;
+    let (mut spans, mut verdicts) = (Vec::new(), Vec::new());
+    if items > 0 {
+        spans.reserve_exact(items);
+        pipeline.converters.with(&pipeline.counters, |c| {
+            c.convert_borrowed_traces(req, &mut spans, &mut verdicts)
+        });
+    }
+    Some(ConvertedTraces {
+        received,
+        rejected,
+        event_time,
+        spans,
+        verdicts,
+    })
+}
+
+/// Converted spans, ready to offer.
+pub fn prepare_converted(c: ConvertedTraces) -> Prepared {
+    let items = c.spans.len();
+    let work = (items > 0).then(|| {
+        let bytes = c
+            .spans
+            .iter()
+            .map(|s| s.mem_bytes as usize + size_of::<SpanRecord>())
+            .sum();
+        let work = Work::Spans {
+            spans: c.spans,
+            verdicts: c.verdicts,
+        };
+        (work, items, bytes)
+    });
+    Prepared {
+        kind: PreparedKind::Spans,
+        received: c.received,
+        rejected: c.rejected,
+        work,
+        line: None,
     }
 }
 

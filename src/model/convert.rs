@@ -11,7 +11,7 @@ use super::{
     Value,
 };
 use crate::cost::CostTable;
-use crate::intern::Interner;
+use crate::intern::{Interner, Sym};
 use crate::semconv::normalise::{Context, log_verdict};
 use crate::semconv::{KeyInfo, Semantics, SemconvConfig, Verdict};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
@@ -19,6 +19,8 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value};
 use opentelemetry_proto::tonic::resource::v1::Resource as OtlpResource;
 use std::sync::Arc;
+
+pub mod borrowed;
 
 /// Caps applied while converting; values past them are truncated and counted, never fatal.
 #[derive(Clone, Copy, Debug)]
@@ -262,7 +264,8 @@ impl Converter {
         self.interner.bytes() + self.keys.bytes()
     }
 
-    /// Converts spans into `out` and the verdicts they carry into `verdicts`.
+    /// Converts spans into `out` and the verdicts they carry into `verdicts`, then runs the
+    /// built-in evaluators on them.
     pub fn convert_traces(
         &mut self,
         req: ExportTraceServiceRequest,
@@ -270,6 +273,21 @@ impl Converter {
         verdicts: &mut Vec<Verdict>,
     ) {
         let first = out.len();
+        self.convert_traces_unevaluated(req, out, verdicts);
+        let (done, skipped) = builtin_evaluation(&self.semconv.builtin, &out[first..], verdicts);
+        self.stats.evaluated_calls += done;
+        self.stats.unevaluated_calls += skipped;
+    }
+
+    /// [`Converter::convert_traces`] without the built-in evaluators, for a caller that runs
+    /// [`builtin_evaluation`] on each request's spans itself, in the same order (a replay
+    /// converts ahead on the file's thread and evaluates on the merging one).
+    pub fn convert_traces_unevaluated(
+        &mut self,
+        req: ExportTraceServiceRequest,
+        out: &mut Vec<SpanRecord>,
+        verdicts: &mut Vec<Verdict>,
+    ) {
         for rs in req.resource_spans {
             let group_len: usize = rs.scope_spans.iter().map(|s| s.spans.len()).sum();
             if group_len == 0 {
@@ -320,11 +338,6 @@ impl Converter {
                     out.push(record);
                 }
             }
-        }
-        if self.semconv.builtin.is_active() {
-            let (done, skipped) = builtin_verdicts(&self.semconv.builtin, &out[first..], verdicts);
-            self.stats.evaluated_calls += done;
-            self.stats.unevaluated_calls += skipped;
         }
     }
 
@@ -479,12 +492,17 @@ impl Converter {
         out
     }
 
-    fn attribute(&mut self, kv: KeyValue, depth: usize) -> (Attr, KeyInfo) {
+    /// The interned key and what it tells, worked out on its first sight.
+    fn key_fact(&mut self, key: &str) -> (Sym, KeyFact) {
         let cohorts = &self.semconv.cohorts;
-        let (key, fact) = self.keys.intern_with(&kv.key, |k| KeyFact {
+        self.keys.intern_with(key, |k| KeyFact {
             info: KeyInfo::of(k, cohorts),
             name_valued: is_name_valued_key(k),
-        });
+        })
+    }
+
+    fn attribute(&mut self, kv: KeyValue, depth: usize) -> (Attr, KeyInfo) {
+        let (key, fact) = self.key_fact(&kv.key);
         let value = match kv.value.and_then(|v| v.value) {
             Some(any_value::Value::StringValue(s)) if fact.name_valued && s.len() <= 128 => {
                 Value::Sym(self.interner.intern_owned(s))
@@ -600,6 +618,20 @@ fn clamp_u32(n: usize) -> u32 {
 /// Spans of a trace that arrive in other requests are not consulted: no context_overlap verdict
 /// is better than one computed against the wrong documents.
 /// Returns how many calls were checked and how many were over the per-second cap.
+///
+/// The cap is shared state: run this on one request's spans at a time, in arrival order.
+pub fn builtin_evaluation(
+    config: &crate::eval::BuiltinConfig,
+    spans: &[SpanRecord],
+    verdicts: &mut Vec<Verdict>,
+) -> (u64, u64) {
+    if config.is_active() {
+        builtin_verdicts(config, spans, verdicts)
+    } else {
+        (0, 0)
+    }
+}
+
 fn builtin_verdicts(
     config: &crate::eval::BuiltinConfig,
     spans: &[SpanRecord],
