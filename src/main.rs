@@ -306,7 +306,7 @@ fn report(args: ReportArgs) -> ExitCode {
     };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    match llmwatch::report::run(&options, &mut out).and_then(|s| {
+    match llmwatch::report::run_before_exit(&options, &mut out).and_then(|s| {
         out.flush().map_err(llmwatch::report::ReportError::Write)?;
         Ok(s)
     }) {
@@ -340,7 +340,7 @@ fn replay(args: ReplayArgs) -> ExitCode {
         return replay_on_screen(options, args.speed, theme, args.output.summary.as_deref());
     }
     // Without --spans, `run` writes only the summary, which `publish` prints (and saves).
-    let summary = match llmwatch::report::run(&options, &mut std::io::sink()) {
+    let summary = match llmwatch::report::run_before_exit(&options, &mut std::io::sink()) {
         Ok(s) => s,
         Err(e) => return usage_error(e),
     };

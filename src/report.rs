@@ -173,6 +173,7 @@ pub fn feed_files(
                 ingest::convert_json_traces(&pipeline, text).map(Message::Converted)
             }));
         }
+        reader.read_ahead();
         decoders.push(std::thread::spawn(move || {
             read_file(&mut reader, &tx, convert.as_deref());
             reader
@@ -291,6 +292,21 @@ pub struct InputStats {
 }
 
 pub fn run(opts: &ReportOptions, out: &mut dyn Write) -> Result<Summary, ReportError> {
+    let (summary, _pipeline) = run_keeping(opts, out)?;
+    Ok(summary)
+}
+
+/// [`run`] for a process that exits as soon as it returns: the stored records are left for the
+/// operating system to reclaim instead of being freed one by one (0.3 to 0.4 s of a replay's
+/// end with 200,000 spans held). Everything else (the recorder included) is closed as usual.
+pub fn run_before_exit(opts: &ReportOptions, out: &mut dyn Write) -> Result<Summary, ReportError> {
+    let (summary, pipeline) = run_keeping(opts, out)?;
+    let store = std::mem::replace(&mut *pipeline.store(), TraceStore::new(opts.store));
+    std::mem::forget(store);
+    Ok(summary)
+}
+
+fn run_keeping(opts: &ReportOptions, out: &mut dyn Write) -> Result<(Summary, Arc<Pipeline>), ReportError> {
     let (pipeline, input) = ingest_files(opts)?;
     let mut summary = Summary::collect(&pipeline);
     summary.input = Some(input);
@@ -312,7 +328,7 @@ pub fn run(opts: &ReportOptions, out: &mut dyn Write) -> Result<Summary, ReportE
     } else {
         writeln!(out, "{}", summary.to_json()).map_err(ReportError::Write)?;
     }
-    Ok(summary)
+    Ok((summary, pipeline))
 }
 
 fn verdict_json(v: &Verdict) -> Json {

@@ -332,6 +332,14 @@ impl CaptureReader {
         self.traces_decoder = Some(decoder);
     }
 
+    /// Reads (and decompresses) the rest of the input on a thread of its own, a few chunks ahead
+    /// of the caller: decoding a capture then has a core to itself. Errors arrive as they
+    /// would have, after the data read before them.
+    pub fn read_ahead(&mut self) {
+        let input = std::mem::replace(&mut self.input, Box::new(io::empty()));
+        self.input = Box::new(ReadAhead::spawn(input));
+    }
+
     pub fn name(&self) -> &str {
         &self.name
     }
@@ -562,6 +570,98 @@ impl Iterator for CaptureReader {
             self.done = true;
         }
         item
+    }
+}
+
+/// The chunk a [`ReadAhead`] thread reads at once, and how many it may have ready.
+const READ_AHEAD_CHUNK: usize = 1 << 20;
+const READ_AHEAD_CHUNKS: usize = 4;
+
+/// Input read by another thread ([`CaptureReader::read_ahead`]); chunks go back to it for reuse.
+struct ReadAhead {
+    chunks: std::sync::mpsc::Receiver<io::Result<(Vec<u8>, usize)>>,
+    spent: std::sync::mpsc::Sender<Vec<u8>>,
+    chunk: Vec<u8>,
+    len: usize,
+    pos: usize,
+}
+
+impl ReadAhead {
+    fn spawn(mut input: Box<dyn BufRead + Send>) -> Self {
+        let (tx, chunks) = std::sync::mpsc::sync_channel(READ_AHEAD_CHUNKS);
+        let (spent, recycled) = std::sync::mpsc::channel::<Vec<u8>>();
+        let spawned = std::thread::Builder::new()
+            .name("llmwatch-read".into())
+            .spawn(move || {
+                loop {
+                    let mut chunk = recycled.try_recv().unwrap_or_else(|_| vec![0; READ_AHEAD_CHUNK]);
+                    // One read a chunk: a whole chunk from a file, what is there from a pipe.
+                    let read = loop {
+                        match input.read(&mut chunk) {
+                            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                            other => break other,
+                        }
+                    };
+                    let end = matches!(read, Ok(0) | Err(_));
+                    let item = match read {
+                        Ok(0) => break,
+                        Ok(n) => Ok((chunk, n)),
+                        Err(e) => Err(e),
+                    };
+                    if tx.send(item).is_err() || end {
+                        break;
+                    }
+                }
+            });
+        let chunks = match spawned {
+            Ok(_) => chunks,
+            Err(e) => {
+                // No thread: the input reads as that error.
+                let (tx, rx) = std::sync::mpsc::sync_channel(1);
+                let _ = tx.send(Err(e));
+                rx
+            }
+        };
+        Self {
+            chunks,
+            spent,
+            chunk: Vec::new(),
+            len: 0,
+            pos: 0,
+        }
+    }
+}
+
+impl Read for ReadAhead {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let available = self.fill_buf()?;
+        let n = available.len().min(buf.len());
+        buf[..n].copy_from_slice(&available[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl BufRead for ReadAhead {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.pos == self.len {
+            match self.chunks.recv() {
+                Ok(Ok((chunk, len))) => {
+                    let spent = std::mem::replace(&mut self.chunk, chunk);
+                    if !spent.is_empty() {
+                        let _ = self.spent.send(spent);
+                    }
+                    (self.len, self.pos) = (len, 0);
+                }
+                Ok(Err(e)) => return Err(e),
+                Err(_) => return Ok(&[]), // the input ended
+            }
+        }
+        Ok(&self.chunk[self.pos..self.len])
+    }
+
+    fn consume(&mut self, amount: usize) {
+        self.pos = (self.pos + amount).min(self.len);
     }
 }
 

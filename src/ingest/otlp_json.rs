@@ -92,6 +92,12 @@ trait Decode<'de>: Sized {
     fn decode<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error>;
 }
 
+impl<'de, T: Decode<'de>> Decode<'de> for Box<T> {
+    fn decode<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        T::decode(d).map(Box::new)
+    }
+}
+
 struct Seed<T>(PhantomData<T>);
 
 impl<'de, T: Decode<'de>> DeserializeSeed<'de> for Seed<T> {

@@ -31,6 +31,8 @@ pub(super) fn traces(text: &[u8]) -> Scan<TracesRequest<'_>> {
         text,
         pos: 0,
         depth: 0,
+        scratch: Vec::new(),
+        attributes: Vec::new(),
     };
     let req = s.request()?;
     s.ws();
@@ -44,6 +46,10 @@ struct Scanner<'a> {
     text: &'a [u8],
     pos: usize,
     depth: usize,
+    /// Where strings with escapes are put together before they get an allocation of their size.
+    scratch: Vec<u8>,
+    /// Where [`Scanner::attributes`] gathers them.
+    attributes: Vec<KeyValue<'a>>,
 }
 
 /// Marks a field as read; a field read twice gives up (serde derive refuses it).
@@ -115,10 +121,16 @@ impl<'a> Scanner<'a> {
     }
 
     /// An array of what `item` reads.
-    fn array<T>(&mut self, mut item: impl FnMut(&mut Self) -> Scan<T>) -> Scan<Vec<T>> {
+    fn array<T>(&mut self, item: impl FnMut(&mut Self) -> Scan<T>) -> Scan<Vec<T>> {
+        let mut out = Vec::new();
+        self.array_into(&mut out, item)?;
+        Ok(out)
+    }
+
+    /// An array, its items pushed onto `out`.
+    fn array_into<T>(&mut self, out: &mut Vec<T>, mut item: impl FnMut(&mut Self) -> Scan<T>) -> Scan<()> {
         self.eat(b'[')?;
         self.enter()?;
-        let mut out = Vec::new();
         if self.peek() == Some(b']') {
             self.pos += 1;
         } else {
@@ -135,7 +147,20 @@ impl<'a> Scanner<'a> {
             }
         }
         self.depth -= 1;
-        Ok(out)
+        Ok(())
+    }
+
+    /// An array of `KeyValue`s, gathered in a reused vector and then given one of their size
+    /// (a span has a few dozen: growing its own vector would take several allocations).
+    fn attributes(&mut self) -> Scan<Vec<KeyValue<'a>>> {
+        // Taken while in use: attributes nested in a value gather in a vector of their own.
+        let mut gathered = std::mem::take(&mut self.attributes);
+        gathered.clear();
+        let read = self.array_into(&mut gathered, |s| s.key_value());
+        let mut out = Vec::with_capacity(gathered.len());
+        out.append(&mut gathered);
+        self.attributes = gathered;
+        read.map(|()| out)
     }
 
     /// `null` (consumed) or not (nothing consumed).
@@ -176,7 +201,8 @@ impl<'a> Scanner<'a> {
                 .map(Cow::Borrowed)
                 .map_err(|_| GiveUp);
         }
-        let mut out = Vec::with_capacity(i - start + 64);
+        let mut out = std::mem::take(&mut self.scratch);
+        out.clear();
         let mut segment = start;
         loop {
             match self.text[i] {
@@ -211,7 +237,9 @@ impl<'a> Scanner<'a> {
             }
             i += find_special(&self.text[i..]).ok_or(GiveUp)?;
         }
-        String::from_utf8(out).map(Cow::Owned).map_err(|_| GiveUp)
+        let text = std::str::from_utf8(&out).map(String::from).map_err(|_| GiveUp);
+        self.scratch = out;
+        text.map(Cow::Owned)
     }
 
     /// A plain non-negative integer: `0` or `[1-9][0-9]*`, at most 19 digits, not followed by a
@@ -404,7 +432,7 @@ impl<'a> Scanner<'a> {
             match key {
                 b"attributes" => {
                     once(&mut seen, 0)?;
-                    out.attributes = s.array(|s| s.key_value())?;
+                    out.attributes = s.attributes()?;
                 }
                 b"droppedAttributesCount" => {
                     once(&mut seen, 1)?;
@@ -432,7 +460,7 @@ impl<'a> Scanner<'a> {
                 }
                 b"spans" => {
                     once(&mut seen, 1)?;
-                    out.spans = s.array(Self::span)?;
+                    out.spans = s.array(|s| s.span().map(Box::new))?;
                 }
                 b"schemaUrl" => {
                     once(&mut seen, 2)?;
@@ -460,7 +488,7 @@ impl<'a> Scanner<'a> {
                 }
                 b"attributes" => {
                     once(&mut seen, 2)?;
-                    s.array(|s| s.key_value())?;
+                    s.attributes()?;
                 }
                 b"droppedAttributesCount" => {
                     once(&mut seen, 3)?;
@@ -516,7 +544,7 @@ impl<'a> Scanner<'a> {
                 }
                 b"attributes" => {
                     once(&mut seen, 9)?;
-                    out.attributes = s.array(|s| s.key_value())?;
+                    out.attributes = s.attributes()?;
                 }
                 b"droppedAttributesCount" => {
                     once(&mut seen, 10)?;
@@ -564,7 +592,7 @@ impl<'a> Scanner<'a> {
                 }
                 b"attributes" => {
                     once(&mut seen, 2)?;
-                    out.attributes = s.array(|s| s.key_value())?;
+                    out.attributes = s.attributes()?;
                 }
                 b"droppedAttributesCount" => {
                     once(&mut seen, 3)?;
@@ -596,7 +624,7 @@ impl<'a> Scanner<'a> {
                 }
                 b"attributes" => {
                     once(&mut seen, 3)?;
-                    out.attributes = s.array(|s| s.key_value())?;
+                    out.attributes = s.attributes()?;
                 }
                 b"droppedAttributesCount" => {
                     once(&mut seen, 4)?;

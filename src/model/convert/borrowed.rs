@@ -38,7 +38,9 @@ pub struct Resource<'a> {
 #[derive(Debug, Default, PartialEq)]
 pub struct ScopeSpans<'a> {
     pub scope: Option<Scope<'a>>,
-    pub spans: Vec<Span<'a>>,
+    /// Boxed: a request's thousand spans would otherwise need one allocation of hundreds of
+    /// KiB, fresh (zeroed) memory every time, where boxes reuse small blocks.
+    pub spans: Vec<Box<Span<'a>>>,
 }
 
 /// What conversion reads of an `InstrumentationScope` (its attributes are not kept).
@@ -189,6 +191,7 @@ impl Converter {
             for ss in rs.scope_spans {
                 let scope = self.borrowed_scope(ss.scope);
                 for span in ss.spans {
+                    let span = *span;
                     let (Ok(trace_id), Ok(span_id), Ok(parent_span_id)) = (
                         TraceId::from_bytes(span.trace_id.as_bytes()),
                         SpanId::from_bytes(span.span_id.as_bytes()),
