@@ -13,6 +13,8 @@ use serde_json::Value as Json;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 
+mod otel_messages;
+
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Message {
     pub role: String,
@@ -200,6 +202,9 @@ fn parse_value(v: &Value, try_json: bool) -> (Option<Json>, Cow<'_, str>) {
 /// Messages from one attribute that holds JSON messages (in any of the shapes
 /// [`json_messages`] knows) or text; what is not understood is shown as text.
 fn value_messages(v: &Value, try_json: bool, role: &str) -> Vec<Message> {
+    if try_json && let Some(ms) = v.as_str().and_then(|s| otel_messages::messages(s, role)) {
+        return ms;
+    }
     let (json, raw) = parse_value(v, try_json);
     // Understood JSON that holds no message (`[]`) is no message, so the next source is tried.
     match json.and_then(|j| json_messages(&j, role)) {
