@@ -168,9 +168,9 @@ pub fn feed_files(
         let (tx, rx) = std::sync::mpsc::sync_channel(DECODED_AHEAD);
         let convert = convert_ahead.clone();
         if let Some(pipeline) = convert.clone() {
-            // Trace requests straight from their JSON text into records.
-            reader.set_traces_decoder(Box::new(move |text| {
-                ingest::convert_json_traces(&pipeline, text).map(Message::Converted)
+            // Trace and log requests straight from their JSON text into records.
+            reader.set_json_decoder(Box::new(move |signal, text| {
+                ingest::convert_json(&pipeline, signal, text).map(Message::Converted)
             }));
         }
         reader.read_ahead();

@@ -115,20 +115,21 @@ pub enum Message {
     Traces(ExportTraceServiceRequest),
     Logs(ExportLogsServiceRequest),
     Metrics(ExportMetricsServiceRequest),
-    /// A trace request that the reader's [`TracesDecoder`] decoded and converted.
-    Converted(crate::ingest::ConvertedTraces),
+    /// A trace or log request that the reader's [`JsonDecoder`] decoded and converted.
+    Converted(crate::ingest::Converted),
 }
 
-/// Decodes OTLP/JSON trace requests before the usual decoding: replay's file thread converts
-/// them into records on the spot ([`crate::ingest::convert_json_traces`]). `None` leaves the
+/// Decodes OTLP/JSON trace and log requests before the usual decoding: replay's file thread
+/// converts them into records on the spot ([`crate::ingest::convert_json`]). `None` leaves the
 /// text to the usual decoding (and its error messages); a decoder must not have changed
 /// anything then.
-pub type TracesDecoder = Box<dyn FnMut(&[u8]) -> Option<Message> + Send>;
+pub type JsonDecoder = Box<dyn FnMut(Signal, &[u8]) -> Option<Message> + Send>;
 
 impl Message {
     pub fn signal(&self) -> Signal {
         match self {
-            Message::Traces(_) | Message::Converted(_) => Signal::Traces,
+            Message::Traces(_) => Signal::Traces,
+            Message::Converted(c) => c.signal(),
             Message::Logs(_) => Signal::Logs,
             Message::Metrics(_) => Signal::Metrics,
         }
@@ -228,7 +229,7 @@ pub struct CaptureReader {
     truncated_tail: bool,
     done: bool,
     max_record_bytes: usize,
-    traces_decoder: Option<TracesDecoder>,
+    json_decoder: Option<JsonDecoder>,
 }
 
 impl fmt::Debug for CaptureReader {
@@ -323,13 +324,14 @@ impl CaptureReader {
             truncated_tail: cut,
             done: false,
             max_record_bytes: MAX_RECORD_BYTES,
-            traces_decoder: None,
+            json_decoder: None,
         })
     }
 
-    /// Tries `decoder` first on every OTLP/JSON trace request (lines and multi-line objects).
-    pub fn set_traces_decoder(&mut self, decoder: TracesDecoder) {
-        self.traces_decoder = Some(decoder);
+    /// Tries `decoder` first on every OTLP/JSON trace and log request (lines and multi-line
+    /// objects).
+    pub fn set_json_decoder(&mut self, decoder: JsonDecoder) {
+        self.json_decoder = Some(decoder);
     }
 
     /// Reads (and decompresses) the rest of the input on a thread of its own, a few chunks ahead
@@ -441,7 +443,7 @@ impl CaptureReader {
                 self.pending.push(b'\n');
                 if line.first() == Some(&b'}') {
                     let start = self.pending_start;
-                    match parse_json(&self.pending, self.traces_decoder.as_mut()) {
+                    match parse_json(&self.pending, self.json_decoder.as_mut()) {
                         Ok(message) => {
                             self.pending_start = 0;
                             self.pending.clear();
@@ -486,7 +488,7 @@ impl CaptureReader {
                 self.pending.push(b'\n');
                 continue;
             }
-            match parse_json(trimmed, self.traces_decoder.as_mut()) {
+            match parse_json(trimmed, self.json_decoder.as_mut()) {
                 Ok(Some(message)) => {
                     return Some(Ok(Record {
                         index: line_no,
@@ -823,9 +825,9 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 }
 
 /// Parses one OTLP/JSON object; `Ok(None)` for blank text or `{}`. The signal is told by the
-/// top-level key; a bare resource object is wrapped in a request. Trace requests go to
-/// `traces_decoder` first, when there is one.
-fn parse_json(text: &[u8], traces_decoder: Option<&mut TracesDecoder>) -> Result<Option<Message>, JsonError> {
+/// top-level key; a bare resource object is wrapped in a request. Trace and log requests go to
+/// `json_decoder` first, when there is one.
+fn parse_json(text: &[u8], json_decoder: Option<&mut JsonDecoder>) -> Result<Option<Message>, JsonError> {
     let text = text.trim_ascii();
     if text.is_empty() {
         return Ok(None);
@@ -841,9 +843,9 @@ fn parse_json(text: &[u8], traces_decoder: Option<&mut TracesDecoder>) -> Result
     } else {
         return parse_json_value(text);
     };
-    if signal == Signal::Traces
-        && let Some(decoder) = traces_decoder
-        && let Some(message) = decoder(text)
+    if signal != Signal::Metrics
+        && let Some(decoder) = json_decoder
+        && let Some(message) = decoder(signal, text)
     {
         return Ok(Some(message));
     }

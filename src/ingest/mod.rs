@@ -170,69 +170,128 @@ pub fn prepare_logs(pipeline: &Pipeline, mut req: ExportLogsServiceRequest) -> P
     }
 }
 
-/// A trace request read from OTLP/JSON and already validated and converted (without the
-/// built-in evaluators): what replay's file thread hands on, see [`convert_json_traces`].
+/// A request read from OTLP/JSON and already validated and converted (spans without the
+/// built-in evaluators): what replay's file thread hands on, see [`convert_json`].
 #[derive(Clone, Debug, PartialEq)]
-pub struct ConvertedTraces {
-    /// Spans in the request, and those refused for their ids (as a receiver counts them).
+pub struct Converted {
+    /// Items in the request, and those refused for their ids (as a receiver counts them).
     pub received: usize,
     pub rejected: Rejections,
-    /// The earliest span start, as [`crate::replay::event_time`] reads a decoded request.
+    /// As [`crate::replay::event_time`] reads the decoded request.
     pub event_time: Option<u64>,
-    pub spans: Vec<SpanRecord>,
-    pub verdicts: Vec<crate::semconv::Verdict>,
+    pub records: ConvertedRecords,
 }
 
-/// Decodes an OTLP/JSON trace request straight into records: the same validation, conversion
-/// and counts as [`prepare_traces_unevaluated`] on the decoded request, without building
-/// opentelemetry-proto's request in between. `None` when the text is not one the borrowing
-/// decoder reads (malformed, or an unusual form): decode it the usual way for the answer. Not
-/// for a pipeline that records, which needs the request itself.
-pub fn convert_json_traces(pipeline: &Pipeline, text: &[u8]) -> Option<ConvertedTraces> {
+#[derive(Clone, Debug, PartialEq)]
+pub enum ConvertedRecords {
+    Spans {
+        spans: Vec<SpanRecord>,
+        verdicts: Vec<crate::semconv::Verdict>,
+    },
+    Logs {
+        logs: Vec<LogRecord>,
+        verdicts: Vec<crate::semconv::Verdict>,
+    },
+}
+
+impl Converted {
+    pub fn signal(&self) -> capture::Signal {
+        match self.records {
+            ConvertedRecords::Spans { .. } => capture::Signal::Traces,
+            ConvertedRecords::Logs { .. } => capture::Signal::Logs,
+        }
+    }
+}
+
+/// Decodes an OTLP/JSON trace or log request straight into records: the same validation,
+/// conversion and counts as [`prepare_traces_unevaluated`] and [`prepare_logs`] on the decoded
+/// request, without building opentelemetry-proto's request in between. `None` when the text is
+/// not one the borrowing decoders read (malformed, or an unusual form): decode it the usual way
+/// for the answer. Not for a pipeline that records, which needs the request itself.
+pub fn convert_json(pipeline: &Pipeline, signal: capture::Signal, text: &[u8]) -> Option<Converted> {
     if pipeline.recorder().is_some() {
         return None;
     }
-    let mut req = otlp_json::borrowed_traces(text).ok()?;
-    let received = borrowed::count_spans(&req);
-    let event_time = borrowed::event_time(&req);
-    let rejected = borrowed::validate_traces(&mut req);
-    let items = received - rejected.count as usize;
-    let (mut spans, mut verdicts) = (Vec::new(), Vec::new());
-    if items > 0 {
-        spans.reserve_exact(items);
-        pipeline.converters.with(&pipeline.counters, |c| {
-            c.convert_borrowed_traces(req, &mut spans, &mut verdicts)
-        });
+    match signal {
+        capture::Signal::Traces => {
+            let mut req = otlp_json::borrowed_traces(text).ok()?;
+            let received = borrowed::count_spans(&req);
+            let event_time = borrowed::event_time(&req);
+            let rejected = borrowed::validate_traces(&mut req);
+            let items = received - rejected.count as usize;
+            let (mut spans, mut verdicts) = (Vec::new(), Vec::new());
+            if items > 0 {
+                spans.reserve_exact(items);
+                pipeline.converters.with(&pipeline.counters, |c| {
+                    c.convert_borrowed_traces(req, &mut spans, &mut verdicts)
+                });
+            }
+            let records = ConvertedRecords::Spans { spans, verdicts };
+            Some(Converted {
+                received,
+                rejected,
+                event_time,
+                records,
+            })
+        }
+        capture::Signal::Logs => {
+            let mut req = otlp_json::borrowed_logs(text)?;
+            let received = borrowed::count_logs(&req);
+            let event_time = borrowed::logs_event_time(&req);
+            let rejected = borrowed::validate_logs(&mut req);
+            let items = received - rejected.count as usize;
+            let (mut logs, mut verdicts) = (Vec::new(), Vec::new());
+            if items > 0 {
+                logs.reserve_exact(items);
+                pipeline.converters.with(&pipeline.counters, |c| {
+                    c.convert_borrowed_logs(req, &mut logs, &mut verdicts)
+                });
+            }
+            let records = ConvertedRecords::Logs { logs, verdicts };
+            Some(Converted {
+                received,
+                rejected,
+                event_time,
+                records,
+            })
+        }
+        capture::Signal::Metrics => None,
     }
-    Some(ConvertedTraces {
-        received,
-        rejected,
-        event_time,
-        spans,
-        verdicts,
-    })
 }
 
-/// Converted spans, ready to offer.
-pub fn prepare_converted(c: ConvertedTraces) -> Prepared {
-    let items = c.spans.len();
-    let work = (items > 0).then(|| {
-        let bytes = c
-            .spans
-            .iter()
-            .map(|s| s.mem_bytes as usize + size_of::<SpanRecord>())
-            .sum();
-        let work = Work::Spans {
-            spans: c.spans,
-            verdicts: c.verdicts,
-        };
-        (work, items, bytes)
-    });
+/// Converted records, ready to offer.
+pub fn prepare_converted(c: Converted) -> Prepared {
+    let (kind, items, bytes, work) = match c.records {
+        ConvertedRecords::Spans { spans, verdicts } => {
+            let bytes = spans
+                .iter()
+                .map(|s| s.mem_bytes as usize + size_of::<SpanRecord>())
+                .sum();
+            (
+                PreparedKind::Spans,
+                spans.len(),
+                bytes,
+                Work::Spans { spans, verdicts },
+            )
+        }
+        ConvertedRecords::Logs { logs, verdicts } => {
+            let bytes = logs
+                .iter()
+                .map(|l| l.mem_bytes as usize + size_of::<LogRecord>())
+                .sum();
+            (
+                PreparedKind::Logs,
+                logs.len(),
+                bytes,
+                Work::Logs { logs, verdicts },
+            )
+        }
+    };
     Prepared {
-        kind: PreparedKind::Spans,
+        kind,
         received: c.received,
         rejected: c.rejected,
-        work,
+        work: (items > 0).then_some((work, items, bytes)),
         line: None,
     }
 }

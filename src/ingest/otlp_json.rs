@@ -79,6 +79,15 @@ pub fn borrowed_traces(text: &[u8]) -> Result<borrowed::TracesRequest<'_>, serde
     }
 }
 
+/// Decodes one OTLP/JSON log request with its strings borrowed from `text`, for conversion
+/// straight into records ([`Converter::convert_borrowed_logs`]); `None` when the text is not of
+/// the usual shape (or malformed): decode it with [`logs`] for the reference's answer.
+///
+/// [`Converter::convert_borrowed_logs`]: crate::model::Converter::convert_borrowed_logs
+pub fn borrowed_logs(text: &[u8]) -> Option<borrowed::LogsRequest<'_>> {
+    scan::logs(text).ok()
+}
+
 /// The visitors alone, without the reference behind them (for the tests).
 fn fast<'de, T: Decode<'de>>(text: &'de [u8]) -> Result<T, serde_json::Error> {
     let mut de = serde_json::Deserializer::from_slice(text);

@@ -84,6 +84,68 @@ fn decoded(text: &[u8], c: &mut Converter) -> Result<Outcome, String> {
     })
 }
 
+/// What a log request turns into, as [`Outcome`] for traces.
+#[derive(Debug, PartialEq)]
+struct LogsOutcome {
+    received: usize,
+    rejected: Rejections,
+    event_time: Option<u64>,
+    logs: Vec<crate::model::LogRecord>,
+    verdicts: Vec<Verdict>,
+    interner_bytes: usize,
+    stats: ConvertStats,
+}
+
+fn logs_converted(mut req: ExportLogsServiceRequest, c: &mut Converter) -> LogsOutcome {
+    let event_time = crate::replay::event_time(&Message::Logs(req.clone()));
+    let received = convert::count_logs(&req);
+    let rejected = convert::validate_logs(&mut req);
+    let (mut logs, mut verdicts) = (Vec::new(), Vec::new());
+    if received > rejected.count as usize {
+        c.convert_logs(req, &mut logs, &mut verdicts);
+    }
+    LogsOutcome {
+        received,
+        rejected,
+        event_time,
+        logs,
+        verdicts,
+        interner_bytes: c.interner_bytes(),
+        stats: c.stats(),
+    }
+}
+
+/// Log requests the way before: opentelemetry-proto's `Deserialize`, validation, conversion.
+fn logs_reference(text: &[u8], c: &mut Converter) -> Result<LogsOutcome, String> {
+    let req: ExportLogsServiceRequest = serde_json::from_slice(text).map_err(|e| e.to_string())?;
+    Ok(logs_converted(req, c))
+}
+
+/// Log requests the way now: the scanner and conversion straight into records, or [`logs`].
+fn logs_decoded(text: &[u8], c: &mut Converter) -> Result<LogsOutcome, String> {
+    let Some(mut req) = borrowed_logs(text) else {
+        return logs(text)
+            .map(|req| logs_converted(req, c))
+            .map_err(|e| e.to_string());
+    };
+    let event_time = borrowed::logs_event_time(&req);
+    let received = borrowed::count_logs(&req);
+    let rejected = borrowed::validate_logs(&mut req);
+    let (mut logs, mut verdicts) = (Vec::new(), Vec::new());
+    if received > rejected.count as usize {
+        c.convert_borrowed_logs(req, &mut logs, &mut verdicts);
+    }
+    Ok(LogsOutcome {
+        received,
+        rejected,
+        event_time,
+        logs,
+        verdicts,
+        interner_bytes: c.interner_bytes(),
+        stats: c.stats(),
+    })
+}
+
 fn root() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
 }
@@ -142,6 +204,12 @@ fn every_capture_decodes_and_converts_as_with_the_reference() {
                 log_lines += 1;
                 let want: ExportLogsServiceRequest = serde_json::from_slice(line).unwrap();
                 assert_eq!(logs(line).unwrap(), want, "{at}");
+                assert!(borrowed_logs(line).is_some(), "{at}: the scanner gave up");
+                assert_eq!(
+                    logs_decoded(line, &mut new),
+                    logs_reference(line, &mut old),
+                    "{at}"
+                );
             }
         }
     }
@@ -510,6 +578,11 @@ fn log_requests_as_the_reference_reads_them() {
             reference,
             "{t}"
         );
+        assert_eq!(
+            logs_decoded(t.as_bytes(), &mut converter()),
+            logs_reference(t.as_bytes(), &mut converter()),
+            "{t}"
+        );
     }
     let refused = [
         r#"{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"severityNumber":"INFO"}]}]}]}"#,
@@ -520,6 +593,7 @@ fn log_requests_as_the_reference_reads_them() {
     for t in refused {
         let reference = serde_json::from_slice::<ExportLogsServiceRequest>(t.as_bytes()).unwrap_err();
         assert!(fast::<ExportLogsServiceRequest>(t.as_bytes()).is_err(), "{t}");
+        assert!(borrowed_logs(t.as_bytes()).is_none(), "{t}");
         assert_eq!(
             logs(t.as_bytes()).unwrap_err().to_string(),
             reference.to_string(),
@@ -677,8 +751,8 @@ fn random_edits_of_log_lines_read_as_with_the_reference() {
     for sample in &samples {
         for _ in 0..n {
             let text = mutate(sample, &mut rng);
-            let old = serde_json::from_slice::<ExportLogsServiceRequest>(&text).map_err(|e| e.to_string());
-            let new = logs(&text).map_err(|e| e.to_string());
+            let old = logs_reference(&text, &mut converter());
+            let new = logs_decoded(&text, &mut converter());
             match (&old, &new) {
                 (Err(_), Ok(_)) if String::from_utf8_lossy(&text).contains("\"doubleValue\":\"") => {}
                 _ => assert_eq!(new, old, "{}", String::from_utf8_lossy(&text)),

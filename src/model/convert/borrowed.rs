@@ -1,7 +1,8 @@
-//! Trace requests decoded from OTLP/JSON with their strings borrowed from the text (only strings
-//! with escapes are allocated), and their conversion into records: the same steps as
-//! [`Converter::convert_traces_unevaluated`] on opentelemetry-proto's types, in the same order,
-//! so a converter ends up in the same state and the records are equal. What this saves is the
+//! Trace and log requests decoded from OTLP/JSON with their strings borrowed from the text (only
+//! strings with escapes are allocated), and their conversion into records: the same steps as
+//! [`Converter::convert_traces_unevaluated`] and [`Converter::convert_logs`] on
+//! opentelemetry-proto's types, in the same order, so a converter ends up in the same state and
+//! the records are equal. What this saves is the
 //! owned request in between: a `String` for every key and name, a `Vec` for every id, and
 //! their freeing on another thread. `ingest::otlp_json` decodes these; its tests check the
 //! records against the opentelemetry-proto path.
@@ -9,9 +10,10 @@
 use super::{Converter, Counter, Rejections, clamp_u32, exact, truncate_for_message};
 use crate::model::memory;
 use crate::model::{
-    Attr, Resource as ModelResource, Scope as ModelScope, SpanEvent, SpanId, SpanKind, SpanLink, SpanRecord,
-    StatusCode, TraceId, Value,
+    Attr, LogRecord as ModelLogRecord, Resource as ModelResource, Scope as ModelScope, SpanEvent, SpanId,
+    SpanKind, SpanLink, SpanRecord, StatusCode, TraceId, Value,
 };
+use crate::semconv::normalise::log_verdict;
 use crate::semconv::{KeyInfo, Verdict};
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -85,6 +87,38 @@ pub struct Link<'a> {
 pub struct Status<'a> {
     pub message: Text<'a>,
     pub code: i32,
+}
+
+#[derive(Debug, Default, PartialEq)]
+pub struct LogsRequest<'a> {
+    pub resource_logs: Vec<ResourceLogs<'a>>,
+}
+
+#[derive(Debug, Default, PartialEq)]
+pub struct ResourceLogs<'a> {
+    pub resource: Option<Resource<'a>>,
+    pub scope_logs: Vec<ScopeLogs<'a>>,
+}
+
+#[derive(Debug, Default, PartialEq)]
+pub struct ScopeLogs<'a> {
+    pub scope: Option<Scope<'a>>,
+    pub log_records: Vec<LogRecord<'a>>,
+}
+
+/// What conversion reads of a log record (`flags` and the dropped count are not kept).
+#[derive(Debug, Default, PartialEq)]
+pub struct LogRecord<'a> {
+    pub time_unix_nano: u64,
+    pub observed_time_unix_nano: u64,
+    pub severity_number: i32,
+    pub severity_text: Text<'a>,
+    /// `None` when the body, or its one variant, is missing.
+    pub body: Option<AnyValue<'a>>,
+    pub attributes: Vec<KeyValue<'a>>,
+    pub trace_id: Id,
+    pub span_id: Id,
+    pub event_name: Text<'a>,
 }
 
 #[derive(Debug, Default, PartialEq)]
@@ -173,7 +207,116 @@ pub fn validate_traces(req: &mut TracesRequest) -> Rejections {
     rejections
 }
 
+/// Log records in the request, before validation.
+pub fn count_logs(req: &LogsRequest) -> usize {
+    req.resource_logs
+        .iter()
+        .flat_map(|rl| &rl.scope_logs)
+        .map(|sl| sl.log_records.len())
+        .sum()
+}
+
+/// The earliest log time (or observed time, for a log without one), as `replay::event_time`
+/// reads it from the decoded request.
+pub fn logs_event_time(req: &LogsRequest) -> Option<u64> {
+    req.resource_logs
+        .iter()
+        .flat_map(|r| &r.scope_logs)
+        .flat_map(|s| &s.log_records)
+        .map(|l| {
+            if l.time_unix_nano > 0 {
+                l.time_unix_nano
+            } else {
+                l.observed_time_unix_nano
+            }
+        })
+        .filter(|t| *t > 0)
+        .min()
+}
+
+/// [`super::validate_logs`] for a borrowed request: the same records removed, the same message.
+pub fn validate_logs(req: &mut LogsRequest) -> Rejections {
+    let mut rejections = Rejections::default();
+    for rl in &mut req.resource_logs {
+        for sl in &mut rl.scope_logs {
+            sl.log_records.retain(|log| {
+                let (trace_id, span_id) = (log.trace_id.as_bytes(), log.span_id.as_bytes());
+                let trace = if trace_id.is_empty() {
+                    Ok(())
+                } else {
+                    TraceId::from_bytes(trace_id).map(|_| ())
+                };
+                let span = if span_id.is_empty() {
+                    Ok(())
+                } else {
+                    SpanId::from_bytes(span_id).map(|_| ())
+                };
+                match trace.and(span) {
+                    Ok(()) => true,
+                    Err(e) => {
+                        rejections.add(|| format!("log record: {e}"));
+                        false
+                    }
+                }
+            });
+        }
+    }
+    rejections
+}
+
 impl Converter {
+    /// [`Converter::convert_logs`] for a borrowed request (validated first).
+    pub fn convert_borrowed_logs(
+        &mut self,
+        req: LogsRequest,
+        out: &mut Vec<ModelLogRecord>,
+        verdicts: &mut Vec<Verdict>,
+    ) {
+        for rl in req.resource_logs {
+            let group_len: usize = rl.scope_logs.iter().map(|s| s.log_records.len()).sum();
+            if group_len == 0 {
+                continue;
+            }
+            let resource = self.borrowed_resource(rl.resource);
+            let resource_share = memory::shared_share(memory::resource_bytes(&resource), group_len);
+            for sl in rl.scope_logs {
+                let scope = self.borrowed_scope(sl.scope);
+                for log in sl.log_records {
+                    let attributes = self.borrowed_attributes(log.attributes);
+                    let event_name = if !log.event_name.is_empty() {
+                        Some(self.interner.intern(&log.event_name))
+                    } else {
+                        crate::model::find_attr(&attributes, "event.name")
+                            .and_then(Value::as_str)
+                            .map(|s| self.interner.intern(s))
+                    };
+                    let mut record = ModelLogRecord {
+                        trace_id: TraceId::from_bytes(log.trace_id.as_bytes()).ok(),
+                        span_id: SpanId::from_bytes(log.span_id.as_bytes()).ok(),
+                        time_unix_nano: log.time_unix_nano,
+                        observed_unix_nano: log.observed_time_unix_nano,
+                        severity_number: log.severity_number,
+                        severity_text: (!log.severity_text.is_empty())
+                            .then(|| self.interner.intern(&log.severity_text)),
+                        event_name,
+                        body: match log.body {
+                            Some(v) => self.borrowed_value(v, 0),
+                            None => Value::Empty,
+                        },
+                        resource: resource.clone(),
+                        scope: scope.clone(),
+                        attributes,
+                        mem_bytes: 0,
+                    };
+                    record.mem_bytes = clamp_u32(memory::log_bytes(&record) + resource_share);
+                    let interner = &mut self.interner;
+                    verdicts.extend(log_verdict(&record, &self.semconv, &mut |s| interner.intern(s)));
+                    out.push(record);
+                }
+            }
+        }
+    }
+
     /// [`Converter::convert_traces_unevaluated`] for a borrowed request (validated first).
     pub fn convert_borrowed_traces(
         &mut self,
