@@ -11,6 +11,7 @@
 //! read; the tests compare the two on every capture and on the edge cases.
 
 use super::{base64_standard, hex_id};
+use crate::json_bytes::{find_special, special_bytes};
 use crate::model::convert::borrowed::{
     AnyValue, Event, Id, KeyValue, Link, LogRecord, LogsRequest, Resource, ResourceLogs, ResourceSpans,
     Scope, ScopeLogs, ScopeSpans, Span, Status, Text, TracesRequest,
@@ -897,37 +898,4 @@ fn hex4(digits: &[u8]) -> Scan<u32> {
         v = v * 16 + u32::from(n);
     }
     Ok(v)
-}
-
-/// Flags (high bit of the byte) the bytes of `x`, eight bytes little-endian, that are `"`, `\`
-/// or control characters (below 0x20). The lowest flag is exact: a borrow can only set flags
-/// above a true one.
-#[inline]
-fn special_bytes(x: u64) -> u64 {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let quote = x ^ (ONES * u64::from(b'"'));
-    let backslash = x ^ (ONES * u64::from(b'\\'));
-    ((quote.wrapping_sub(ONES) & !quote)
-        | (backslash.wrapping_sub(ONES) & !backslash)
-        | (x.wrapping_sub(ONES * 0x20) & !x))
-        & HIGH
-}
-
-/// Index of the first `"`, `\` or control character, eight bytes at a time.
-#[inline]
-fn find_special(bytes: &[u8]) -> Option<usize> {
-    let mut i = 0;
-    while i + 8 <= bytes.len() {
-        let chunk: [u8; 8] = bytes[i..i + 8].try_into().unwrap_or_default();
-        let found = special_bytes(u64::from_le_bytes(chunk));
-        if found != 0 {
-            return Some(i + (found.trailing_zeros() / 8) as usize);
-        }
-        i += 8;
-    }
-    bytes[i..]
-        .iter()
-        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
-        .map(|p| i + p)
 }
