@@ -338,8 +338,12 @@ impl CaptureReader {
     /// of the caller: decoding a capture then has a core to itself. Errors arrive as they
     /// would have, after the data read before them.
     pub fn read_ahead(&mut self) {
+        self.read_ahead_in(READ_AHEAD_CHUNK, READ_AHEAD_LINE);
+    }
+
+    fn read_ahead_in(&mut self, chunk: usize, max_line: usize) {
         let input = std::mem::replace(&mut self.input, Box::new(io::empty()));
-        self.input = Box::new(ReadAhead::spawn(input));
+        self.input = Box::new(ReadAhead::spawn(input, chunk, max_line));
     }
 
     pub fn name(&self) -> &str {
@@ -388,8 +392,62 @@ impl CaptureReader {
         }))
     }
 
+    /// A whole line in the input's buffer, parsed where it is (no copy): the usual case with
+    /// [`CaptureReader::read_ahead`], which hands over whole lines. `None` when the next line is
+    /// not there whole (or is the first, or inside a multi-line object): read it the general
+    /// way. Otherwise the same steps as [`CaptureReader::next_json`] takes for such a line.
+    fn next_json_in_place(&mut self) -> Option<Option<Result<Record, RecordError>>> {
+        if self.pending_start != 0 || self.index == 0 {
+            return None;
+        }
+        let available = match self.input.fill_buf() {
+            Ok(available) => available,
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                self.truncated_tail = true;
+                self.done = true;
+                self.pending.clear();
+                return Some(None);
+            }
+            Err(e) => return Some(self.fail(e)),
+        };
+        let end = memchr::memchr(b'\n', available).filter(|&n| n <= self.max_record_bytes)?;
+        self.index += 1;
+        let line_no = self.index;
+        let line = strip_newline(&available[..=end]);
+        let trimmed = line.trim_ascii();
+        let item = if trimmed.is_empty() {
+            None
+        } else if trimmed == b"{" {
+            self.pending_start = line_no;
+            self.pending.extend_from_slice(line);
+            self.pending.push(b'\n');
+            None
+        } else {
+            match parse_json(trimmed, self.json_decoder.as_mut()) {
+                Ok(Some(message)) => Some(Ok(Record {
+                    index: line_no,
+                    message,
+                })),
+                Ok(None) => None,
+                Err(e) => Some(Err(RecordError {
+                    index: line_no,
+                    message: e.message,
+                    fatal: false,
+                })),
+            }
+        };
+        self.input.consume(end + 1);
+        Some(item)
+    }
+
     fn next_json(&mut self) -> Option<Result<Record, RecordError>> {
         loop {
+            match self.next_json_in_place() {
+                Some(Some(item)) => return Some(item),
+                Some(None) if self.done => return None,
+                Some(None) => continue,
+                None => {}
+            }
             self.buf.clear();
             let limit = self.max_record_bytes.saturating_sub(self.pending.len()).max(1);
             let end = match read_line(&mut *self.input, &mut self.buf, limit) {
@@ -575,11 +633,15 @@ impl Iterator for CaptureReader {
     }
 }
 
-/// The chunk a [`ReadAhead`] thread reads at once, and how many it may have ready.
+/// The least a [`ReadAhead`] thread reads at once, and how many chunks it may have ready.
 const READ_AHEAD_CHUNK: usize = 1 << 20;
-const READ_AHEAD_CHUNKS: usize = 4;
+const READ_AHEAD_CHUNKS: usize = 2;
+/// A chunk grows to hold a line whole up to this size; a longer line is handed over in pieces.
+const READ_AHEAD_LINE: usize = 64 << 20;
 
-/// Input read by another thread ([`CaptureReader::read_ahead`]); chunks go back to it for reuse.
+/// Input read by another thread ([`CaptureReader::read_ahead`]) in chunks that end with a whole
+/// line where they can (so lines are parsed in place, not copied); chunks go back to it for
+/// reuse.
 struct ReadAhead {
     chunks: std::sync::mpsc::Receiver<io::Result<(Vec<u8>, usize)>>,
     spent: std::sync::mpsc::Sender<Vec<u8>>,
@@ -589,29 +651,61 @@ struct ReadAhead {
 }
 
 impl ReadAhead {
-    fn spawn(mut input: Box<dyn BufRead + Send>) -> Self {
+    /// Chunks of at least `least` bytes, grown to hold a line whole up to `max_line`.
+    fn spawn(mut input: Box<dyn BufRead + Send>, least: usize, max_line: usize) -> Self {
         let (tx, chunks) = std::sync::mpsc::sync_channel(READ_AHEAD_CHUNKS);
         let (spent, recycled) = std::sync::mpsc::channel::<Vec<u8>>();
         let spawned = std::thread::Builder::new()
             .name("llmwatch-read".into())
             .spawn(move || {
+                // What followed the last newline of a chunk: the start of the next one.
+                let mut carry = Vec::new();
                 loop {
-                    let mut chunk = recycled.try_recv().unwrap_or_else(|_| vec![0; READ_AHEAD_CHUNK]);
-                    // One read a chunk: a whole chunk from a file, what is there from a pipe.
-                    let read = loop {
-                        match input.read(&mut chunk) {
-                            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                            other => break other,
+                    let mut chunk = recycled.try_recv().unwrap_or_default();
+                    let size = carry.len() + least;
+                    if chunk.len() < size {
+                        chunk.resize(size, 0);
+                    }
+                    chunk[..carry.len()].copy_from_slice(&carry);
+                    let mut filled = carry.len();
+                    carry.clear();
+                    // Reads until the chunk holds a newline (a file's read fills what it is
+                    // given; a pipe's hands over what is there), the input ends or fails.
+                    let item = loop {
+                        match input.read(&mut chunk[filled..]) {
+                            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                            Err(e) => break Err(e),
+                            Ok(0) => break Ok(None),
+                            Ok(n) => {
+                                filled += n;
+                                if let Some(nl) = memchr::memrchr(b'\n', &chunk[filled - n..filled]) {
+                                    break Ok(Some(filled - n + nl + 1));
+                                }
+                                if filled == chunk.len() {
+                                    if chunk.len() >= max_line {
+                                        break Ok(Some(filled));
+                                    }
+                                    chunk.resize(chunk.len() * 2, 0);
+                                }
+                            }
                         }
                     };
-                    let end = matches!(read, Ok(0) | Err(_));
-                    let item = match read {
-                        Ok(0) => break,
-                        Ok(n) => Ok((chunk, n)),
-                        Err(e) => Err(e),
+                    let (cut, end) = match item {
+                        Ok(Some(cut)) => (cut, None),
+                        Ok(None) => (filled, Some(Ok(()))),
+                        Err(e) => (filled, Some(Err(e))),
                     };
-                    if tx.send(item).is_err() || end {
+                    carry.extend_from_slice(&chunk[cut..filled]);
+                    if cut > 0 && tx.send(Ok((chunk, cut))).is_err() {
                         break;
+                    }
+                    match end {
+                        None => {}
+                        Some(Ok(())) => break,
+                        Some(Err(e)) => {
+                            let _ = tx.send(Err(e));
+                            break;
+                        }
                     }
                 }
             });
@@ -1533,6 +1627,69 @@ mod tests {
             let mut r = reader("x", whole[..3].to_vec(), None);
             assert_eq!(read_all(&mut r).1.len(), 0);
             assert!(r.truncated_tail(), "{c:?}");
+        }
+    }
+
+    /// Everything a reader says about an input: records, errors, where it stopped and whether
+    /// the tail was cut.
+    fn outcome(mut r: CaptureReader) -> (Vec<(u64, Message)>, Vec<RecordError>, u64, bool) {
+        let (records, errors) = read_all(&mut r);
+        let records = records.into_iter().map(|r| (r.index, r.message)).collect();
+        (records, errors, r.position(), r.truncated_tail())
+    }
+
+    #[test]
+    fn reading_ahead_reads_what_reading_in_place_reads() {
+        let mut inputs: Vec<(&str, Vec<u8>)> = Vec::new();
+        let mixed = mixed_json();
+        inputs.push(("mixed", mixed.clone()));
+        let mut odd = UTF8_BOM.to_vec();
+        odd.extend(b"\n  \n");
+        odd.extend(
+            mixed
+                .iter()
+                .flat_map(|&b| if b == b'\n' { b"\r\n".to_vec() } else { vec![b] }),
+        );
+        odd.extend(b"{\"hello\":1}\nnot json\n\n{}\n");
+        inputs.push(("bom, crlf, blank and malformed lines", odd));
+        // A pretty-printed object (with a `}` line inside a string), then a line, then an
+        // object that never closes.
+        let first = String::from_utf8(fixture("collector.traces.jsonl")).unwrap();
+        let first = first.lines().next().unwrap();
+        let v: serde_json::Value = serde_json::from_str(first).unwrap();
+        let mut pretty = serde_json::to_string_pretty(&v).unwrap().into_bytes();
+        pretty.extend(b"\n");
+        pretty.extend(first.as_bytes());
+        pretty.extend(b"\n{\n  \"resourceLogs\": [\n");
+        inputs.push(("multi-line objects", pretty));
+        inputs.push(("cut last line", mixed[..mixed.len() - 40].to_vec()));
+        inputs.push(("no last newline", mixed[..mixed.len() - 1].to_vec()));
+        for c in [Compression::Gzip, Compression::Zstd] {
+            let whole = compress(c, &mixed);
+            inputs.push(("compressed", whole.clone()));
+            inputs.push(("compressed, cut", whole[..whole.len() * 2 / 3].to_vec()));
+        }
+        // One line far longer than a chunk.
+        let long = String::from_utf8(mixed.clone())
+            .unwrap()
+            .replace("evaluation finished", &"x".repeat(5000));
+        assert!(long.lines().any(|l| l.len() > 5000));
+        inputs.push(("long lines", long.into_bytes()));
+        for (name, data) in inputs {
+            let plain = outcome(reader("x.jsonl", data.clone(), None));
+            for (least, max_line) in [(READ_AHEAD_CHUNK, READ_AHEAD_LINE), (16, 64), (7, 1000), (1, 1)] {
+                let mut r = reader("x.jsonl", data.clone(), None);
+                r.read_ahead_in(least, max_line);
+                assert_eq!(outcome(r), plain, "{name}, chunks of {least}..{max_line}");
+            }
+            // A line longer than the reader takes is skipped the same way too.
+            let mut plain = reader("x.jsonl", data.clone(), None);
+            plain.max_record_bytes = 700;
+            let plain = outcome(plain);
+            let mut r = reader("x.jsonl", data.clone(), None);
+            r.max_record_bytes = 700;
+            r.read_ahead_in(16, 64);
+            assert_eq!(outcome(r), plain, "{name}, records of at most 700 bytes");
         }
     }
 
