@@ -12,7 +12,8 @@
 //!    [`Format::ProtoDelimited`]. An empty file is empty JSON lines.
 //!
 //! ## JSON lines
-//! One OTLP/JSON object a line: an `ExportTraceServiceRequest`, `ExportLogsServiceRequest` or
+//! (Decoded by [`super::otlp_json`] for traces and logs, by opentelemetry-proto's `Deserialize`
+//! for metrics.) One OTLP/JSON object a line: an `ExportTraceServiceRequest`, `ExportLogsServiceRequest` or
 //! `ExportMetricsServiceRequest` (the same shape as `TracesData`, `LogsData`, `MetricsData`),
 //! told apart by its top-level key (`resourceSpans`, `resourceLogs`, `resourceMetrics`), so
 //! signals may be mixed in one file. This is what the OpenTelemetry Collector's `file` exporter
