@@ -14,6 +14,7 @@ pub mod eval;
 pub mod headless;
 pub mod ingest;
 pub mod intern;
+pub mod json_bytes;
 pub mod log;
 pub mod model;
 pub mod replay;

@@ -39,6 +39,21 @@ fn collect_when_idle() {
     unsafe { libmimalloc_sys::mi_collect(true) };
 }
 
+/// mimalloc's `mi_option_purge_delay` (its index in mimalloc.h's `mi_option_t`; libmimalloc-sys
+/// exports no constant for it).
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+/// Replay and report allocate records as fast as they read, while the ingest thread frees
+/// evicted ones: with mimalloc's default purge delay (1 s) freed pages went back to the OS and
+/// were faulted in (and zeroed) again soon after, about 20,000 page faults and 5 to 10% of a
+/// million-span replay's CPU (BENCHMARKS.md). Ten seconds keeps them while the reading goes
+/// on; an idle screen still hands memory back (`collect_when_idle` forces a purge).
+fn keep_freed_pages_while_reading() {
+    // SAFETY: called first thing in main, before any other thread exists (mi_option_set is not
+    // thread safe); the option takes milliseconds.
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 10_000) };
+}
+
 /// A live monitor for LLM and agent traffic: an OTLP receiver (gRPC and HTTP) with a bounded
 /// in-memory trace store.
 #[derive(Debug, Parser)]
@@ -312,6 +327,12 @@ fn usage_error(message: impl std::fmt::Display) -> ExitCode {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if matches!(
+        cli.command,
+        Some(Command::Report(_) | Command::Replay(_) | Command::Check(_))
+    ) {
+        keep_freed_pages_while_reading();
+    }
     match cli.command {
         Some(Command::Report(args)) => report(args),
         Some(Command::Replay(args)) => replay(args),
@@ -332,7 +353,7 @@ fn report(args: ReportArgs) -> ExitCode {
     };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    match llmwatch::report::run(&options, &mut out).and_then(|s| {
+    match llmwatch::report::run_before_exit(&options, &mut out).and_then(|s| {
         out.flush().map_err(llmwatch::report::ReportError::Write)?;
         Ok(s)
     }) {
@@ -440,7 +461,7 @@ fn replay(args: ReplayArgs) -> ExitCode {
             }
         }
         // Without --spans, `run` writes only the summary, which `publish` prints (and saves).
-        None => match llmwatch::report::run(&options, &mut std::io::sink()) {
+        None => match llmwatch::report::run_before_exit(&options, &mut std::io::sink()) {
             Ok(s) => s,
             Err(e) => return usage_error(e),
         },

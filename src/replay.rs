@@ -71,6 +71,7 @@ pub fn event_time(message: &Message) -> Option<u64> {
             .filter(|t| *t > 0)
             .min(),
         Message::Metrics(_) => None,
+        Message::Converted(c) => c.event_time,
     }
 }
 

@@ -47,6 +47,10 @@ fn strip_date(name: &str) -> Option<&str> {
         let (stem3, year) = stem2.rsplit_once('-')?;
         return (is_year(year) && is_month(month) && !stem3.is_empty()).then_some(stem3);
     }
+    // Digits only before slicing by bytes: `-1é8` is four bytes too.
+    if !suffix.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
     let dated = match suffix.len() {
         8 => is_year(&suffix[..4]) && is_month(&suffix[4..6]) && is_day(&suffix[6..]),
         4 => is_month(&suffix[..2]) && is_day(&suffix[2..]),
@@ -86,6 +90,14 @@ mod tests {
             None
         });
         seen
+    }
+
+    #[test]
+    fn names_with_multibyte_characters_do_not_panic() {
+        // A four-byte suffix that is not four characters (found by replay's decoder fuzzing).
+        assert_eq!(all("gpt-4o-1é8"), ["gpt-4o-1é8"]);
+        assert_eq!(all("m-é2024108"), ["m-é2024108"]);
+        assert_eq!(all("m-2024-08-é"), ["m-2024-08-é"]);
     }
 
     #[test]

@@ -12,7 +12,8 @@
 //!    [`Format::ProtoDelimited`]. An empty file is empty JSON lines.
 //!
 //! ## JSON lines
-//! One OTLP/JSON object a line: an `ExportTraceServiceRequest`, `ExportLogsServiceRequest` or
+//! (Decoded by [`super::otlp_json`] for traces and logs, by opentelemetry-proto's `Deserialize`
+//! for metrics.) One OTLP/JSON object a line: an `ExportTraceServiceRequest`, `ExportLogsServiceRequest` or
 //! `ExportMetricsServiceRequest` (the same shape as `TracesData`, `LogsData`, `MetricsData`),
 //! told apart by its top-level key (`resourceSpans`, `resourceLogs`, `resourceMetrics`), so
 //! signals may be mixed in one file. This is what the OpenTelemetry Collector's `file` exporter
@@ -115,12 +116,21 @@ pub enum Message {
     Traces(ExportTraceServiceRequest),
     Logs(ExportLogsServiceRequest),
     Metrics(ExportMetricsServiceRequest),
+    /// A trace or log request that the reader's [`JsonDecoder`] decoded and converted.
+    Converted(crate::ingest::Converted),
 }
+
+/// Decodes OTLP/JSON trace and log requests before the usual decoding: replay's file thread
+/// converts them into records on the spot ([`crate::ingest::convert_json`]). `None` leaves the
+/// text to the usual decoding (and its error messages); a decoder must not have changed
+/// anything then.
+pub type JsonDecoder = Box<dyn FnMut(Signal, &[u8]) -> Option<Message> + Send>;
 
 impl Message {
     pub fn signal(&self) -> Signal {
         match self {
             Message::Traces(_) => Signal::Traces,
+            Message::Converted(c) => c.signal(),
             Message::Logs(_) => Signal::Logs,
             Message::Metrics(_) => Signal::Metrics,
         }
@@ -220,6 +230,7 @@ pub struct CaptureReader {
     truncated_tail: bool,
     done: bool,
     max_record_bytes: usize,
+    json_decoder: Option<JsonDecoder>,
 }
 
 impl fmt::Debug for CaptureReader {
@@ -314,7 +325,26 @@ impl CaptureReader {
             truncated_tail: cut,
             done: false,
             max_record_bytes: MAX_RECORD_BYTES,
+            json_decoder: None,
         })
+    }
+
+    /// Tries `decoder` first on every OTLP/JSON trace and log request (lines and multi-line
+    /// objects).
+    pub fn set_json_decoder(&mut self, decoder: JsonDecoder) {
+        self.json_decoder = Some(decoder);
+    }
+
+    /// Reads (and decompresses) the rest of the input on a thread of its own, a few chunks ahead
+    /// of the caller: decoding a capture then has a core to itself. Errors arrive as they
+    /// would have, after the data read before them.
+    pub fn read_ahead(&mut self) {
+        self.read_ahead_in(READ_AHEAD_CHUNK, READ_AHEAD_LINE);
+    }
+
+    fn read_ahead_in(&mut self, chunk: usize, max_line: usize) {
+        let input = std::mem::replace(&mut self.input, Box::new(io::empty()));
+        self.input = Box::new(ReadAhead::spawn(input, chunk, max_line));
     }
 
     pub fn name(&self) -> &str {
@@ -363,8 +393,62 @@ impl CaptureReader {
         }))
     }
 
+    /// A whole line in the input's buffer, parsed where it is (no copy): the usual case with
+    /// [`CaptureReader::read_ahead`], which hands over whole lines. `None` when the next line is
+    /// not there whole (or is the first, or inside a multi-line object): read it the general
+    /// way. Otherwise the same steps as [`CaptureReader::next_json`] takes for such a line.
+    fn next_json_in_place(&mut self) -> Option<Option<Result<Record, RecordError>>> {
+        if self.pending_start != 0 || self.index == 0 {
+            return None;
+        }
+        let available = match self.input.fill_buf() {
+            Ok(available) => available,
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                self.truncated_tail = true;
+                self.done = true;
+                self.pending.clear();
+                return Some(None);
+            }
+            Err(e) => return Some(self.fail(e)),
+        };
+        let end = memchr::memchr(b'\n', available).filter(|&n| n <= self.max_record_bytes)?;
+        self.index += 1;
+        let line_no = self.index;
+        let line = strip_newline(&available[..=end]);
+        let trimmed = line.trim_ascii();
+        let item = if trimmed.is_empty() {
+            None
+        } else if trimmed == b"{" {
+            self.pending_start = line_no;
+            self.pending.extend_from_slice(line);
+            self.pending.push(b'\n');
+            None
+        } else {
+            match parse_json(trimmed, self.json_decoder.as_mut()) {
+                Ok(Some(message)) => Some(Ok(Record {
+                    index: line_no,
+                    message,
+                })),
+                Ok(None) => None,
+                Err(e) => Some(Err(RecordError {
+                    index: line_no,
+                    message: e.message,
+                    fatal: false,
+                })),
+            }
+        };
+        self.input.consume(end + 1);
+        Some(item)
+    }
+
     fn next_json(&mut self) -> Option<Result<Record, RecordError>> {
         loop {
+            match self.next_json_in_place() {
+                Some(Some(item)) => return Some(item),
+                Some(None) if self.done => return None,
+                Some(None) => continue,
+                None => {}
+            }
             self.buf.clear();
             let limit = self.max_record_bytes.saturating_sub(self.pending.len()).max(1);
             let end = match read_line(&mut *self.input, &mut self.buf, limit) {
@@ -418,7 +502,7 @@ impl CaptureReader {
                 self.pending.push(b'\n');
                 if line.first() == Some(&b'}') {
                     let start = self.pending_start;
-                    match parse_json(&self.pending) {
+                    match parse_json(&self.pending, self.json_decoder.as_mut()) {
                         Ok(message) => {
                             self.pending_start = 0;
                             self.pending.clear();
@@ -463,7 +547,7 @@ impl CaptureReader {
                 self.pending.push(b'\n');
                 continue;
             }
-            match parse_json(trimmed) {
+            match parse_json(trimmed, self.json_decoder.as_mut()) {
                 Ok(Some(message)) => {
                     return Some(Ok(Record {
                         index: line_no,
@@ -547,6 +631,134 @@ impl Iterator for CaptureReader {
             self.done = true;
         }
         item
+    }
+}
+
+/// The least a [`ReadAhead`] thread reads at once, and how many chunks it may have ready.
+const READ_AHEAD_CHUNK: usize = 1 << 20;
+const READ_AHEAD_CHUNKS: usize = 2;
+/// A chunk grows to hold a line whole up to this size; a longer line is handed over in pieces.
+const READ_AHEAD_LINE: usize = 64 << 20;
+
+/// Input read by another thread ([`CaptureReader::read_ahead`]) in chunks that end with a whole
+/// line where they can (so lines are parsed in place, not copied); chunks go back to it for
+/// reuse.
+struct ReadAhead {
+    chunks: std::sync::mpsc::Receiver<io::Result<(Vec<u8>, usize)>>,
+    spent: std::sync::mpsc::Sender<Vec<u8>>,
+    chunk: Vec<u8>,
+    len: usize,
+    pos: usize,
+}
+
+impl ReadAhead {
+    /// Chunks of at least `least` bytes, grown to hold a line whole up to `max_line`.
+    fn spawn(mut input: Box<dyn BufRead + Send>, least: usize, max_line: usize) -> Self {
+        let (tx, chunks) = std::sync::mpsc::sync_channel(READ_AHEAD_CHUNKS);
+        let (spent, recycled) = std::sync::mpsc::channel::<Vec<u8>>();
+        let spawned = std::thread::Builder::new()
+            .name("llmwatch-read".into())
+            .spawn(move || {
+                // What followed the last newline of a chunk: the start of the next one.
+                let mut carry = Vec::new();
+                loop {
+                    let mut chunk = recycled.try_recv().unwrap_or_default();
+                    let size = carry.len() + least;
+                    if chunk.len() < size {
+                        chunk.resize(size, 0);
+                    }
+                    chunk[..carry.len()].copy_from_slice(&carry);
+                    let mut filled = carry.len();
+                    carry.clear();
+                    // Reads until the chunk holds a newline (a file's read fills what it is
+                    // given; a pipe's hands over what is there), the input ends or fails.
+                    let item = loop {
+                        match input.read(&mut chunk[filled..]) {
+                            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                            Err(e) => break Err(e),
+                            Ok(0) => break Ok(None),
+                            Ok(n) => {
+                                filled += n;
+                                if let Some(nl) = memchr::memrchr(b'\n', &chunk[filled - n..filled]) {
+                                    break Ok(Some(filled - n + nl + 1));
+                                }
+                                if filled == chunk.len() {
+                                    if chunk.len() >= max_line {
+                                        break Ok(Some(filled));
+                                    }
+                                    chunk.resize(chunk.len() * 2, 0);
+                                }
+                            }
+                        }
+                    };
+                    let (cut, end) = match item {
+                        Ok(Some(cut)) => (cut, None),
+                        Ok(None) => (filled, Some(Ok(()))),
+                        Err(e) => (filled, Some(Err(e))),
+                    };
+                    carry.extend_from_slice(&chunk[cut..filled]);
+                    if cut > 0 && tx.send(Ok((chunk, cut))).is_err() {
+                        break;
+                    }
+                    match end {
+                        None => {}
+                        Some(Ok(())) => break,
+                        Some(Err(e)) => {
+                            let _ = tx.send(Err(e));
+                            break;
+                        }
+                    }
+                }
+            });
+        let chunks = match spawned {
+            Ok(_) => chunks,
+            Err(e) => {
+                // No thread: the input reads as that error.
+                let (tx, rx) = std::sync::mpsc::sync_channel(1);
+                let _ = tx.send(Err(e));
+                rx
+            }
+        };
+        Self {
+            chunks,
+            spent,
+            chunk: Vec::new(),
+            len: 0,
+            pos: 0,
+        }
+    }
+}
+
+impl Read for ReadAhead {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let available = self.fill_buf()?;
+        let n = available.len().min(buf.len());
+        buf[..n].copy_from_slice(&available[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl BufRead for ReadAhead {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.pos == self.len {
+            match self.chunks.recv() {
+                Ok(Ok((chunk, len))) => {
+                    let spent = std::mem::replace(&mut self.chunk, chunk);
+                    if !spent.is_empty() {
+                        let _ = self.spent.send(spent);
+                    }
+                    (self.len, self.pos) = (len, 0);
+                }
+                Ok(Err(e)) => return Err(e),
+                Err(_) => return Ok(&[]), // the input ended
+            }
+        }
+        Ok(&self.chunk[self.pos..self.len])
+    }
+
+    fn consume(&mut self, amount: usize) {
+        self.pos = (self.pos + amount).min(self.len);
     }
 }
 
@@ -708,8 +920,9 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 }
 
 /// Parses one OTLP/JSON object; `Ok(None)` for blank text or `{}`. The signal is told by the
-/// top-level key; a bare resource object is wrapped in a request.
-fn parse_json(text: &[u8]) -> Result<Option<Message>, JsonError> {
+/// top-level key; a bare resource object is wrapped in a request. Trace and log requests go to
+/// `json_decoder` first, when there is one.
+fn parse_json(text: &[u8], json_decoder: Option<&mut JsonDecoder>) -> Result<Option<Message>, JsonError> {
     let text = text.trim_ascii();
     if text.is_empty() {
         return Ok(None);
@@ -725,10 +938,16 @@ fn parse_json(text: &[u8]) -> Result<Option<Message>, JsonError> {
     } else {
         return parse_json_value(text);
     };
+    if signal != Signal::Metrics
+        && let Some(decoder) = json_decoder
+        && let Some(message) = decoder(signal, text)
+    {
+        return Ok(Some(message));
+    }
     let err = |e| JsonError::serde(&format!("invalid OTLP/JSON {signal}"), e);
     Ok(Some(match signal {
-        Signal::Traces => Message::Traces(serde_json::from_slice(text).map_err(err)?),
-        Signal::Logs => Message::Logs(serde_json::from_slice(text).map_err(err)?),
+        Signal::Traces => Message::Traces(super::otlp_json::traces(text).map_err(err)?),
+        Signal::Logs => Message::Logs(super::otlp_json::logs(text).map_err(err)?),
         Signal::Metrics => Message::Metrics(serde_json::from_slice(text).map_err(err)?),
     }))
 }
@@ -782,7 +1001,7 @@ fn parse_json_value(text: &[u8]) -> Result<Option<Message>, JsonError> {
 
 /// Parses one line; `Ok(None)` for a blank line. The signal is told by the top-level key.
 pub fn parse_json_line(line: &str) -> Result<Option<Message>, String> {
-    parse_json(line.as_bytes()).map_err(|e| e.message)
+    parse_json(line.as_bytes(), None).map_err(|e| e.message)
 }
 
 /// One framed message: decompressed if it is a compressed frame, then OTLP/JSON or protobuf.
@@ -800,7 +1019,7 @@ fn decode_payload(payload: &[u8], rule: SignalRule, max: usize) -> Result<Option
     };
     // No protobuf message of the three starts with 0x7b (field 15, group).
     if payload.first() == Some(&b'{') {
-        return parse_json(payload).map_err(|e| e.message);
+        return parse_json(payload, None).map_err(|e| e.message);
     }
     decode_proto(payload, rule).map(Some)
 }
@@ -827,6 +1046,7 @@ fn decode_as(signal: Signal, payload: &[u8]) -> Result<Message, prost::DecodeErr
 
 fn plausible(message: &Message) -> bool {
     match message {
+        Message::Converted(c) => c.received > 0,
         Message::Traces(req) => {
             let mut spans = req
                 .resource_spans
@@ -965,6 +1185,7 @@ mod tests {
             Message::Traces(r) => prost::Message::encode_to_vec(r),
             Message::Logs(r) => prost::Message::encode_to_vec(r),
             Message::Metrics(r) => prost::Message::encode_to_vec(r),
+            Message::Converted(_) => unreachable!("the tests read no converted requests"),
         }
     }
 
@@ -1407,6 +1628,69 @@ mod tests {
             let mut r = reader("x", whole[..3].to_vec(), None);
             assert_eq!(read_all(&mut r).1.len(), 0);
             assert!(r.truncated_tail(), "{c:?}");
+        }
+    }
+
+    /// Everything a reader says about an input: records, errors, where it stopped and whether
+    /// the tail was cut.
+    fn outcome(mut r: CaptureReader) -> (Vec<(u64, Message)>, Vec<RecordError>, u64, bool) {
+        let (records, errors) = read_all(&mut r);
+        let records = records.into_iter().map(|r| (r.index, r.message)).collect();
+        (records, errors, r.position(), r.truncated_tail())
+    }
+
+    #[test]
+    fn reading_ahead_reads_what_reading_in_place_reads() {
+        let mut inputs: Vec<(&str, Vec<u8>)> = Vec::new();
+        let mixed = mixed_json();
+        inputs.push(("mixed", mixed.clone()));
+        let mut odd = UTF8_BOM.to_vec();
+        odd.extend(b"\n  \n");
+        odd.extend(
+            mixed
+                .iter()
+                .flat_map(|&b| if b == b'\n' { b"\r\n".to_vec() } else { vec![b] }),
+        );
+        odd.extend(b"{\"hello\":1}\nnot json\n\n{}\n");
+        inputs.push(("bom, crlf, blank and malformed lines", odd));
+        // A pretty-printed object (with a `}` line inside a string), then a line, then an
+        // object that never closes.
+        let first = String::from_utf8(fixture("collector.traces.jsonl")).unwrap();
+        let first = first.lines().next().unwrap();
+        let v: serde_json::Value = serde_json::from_str(first).unwrap();
+        let mut pretty = serde_json::to_string_pretty(&v).unwrap().into_bytes();
+        pretty.extend(b"\n");
+        pretty.extend(first.as_bytes());
+        pretty.extend(b"\n{\n  \"resourceLogs\": [\n");
+        inputs.push(("multi-line objects", pretty));
+        inputs.push(("cut last line", mixed[..mixed.len() - 40].to_vec()));
+        inputs.push(("no last newline", mixed[..mixed.len() - 1].to_vec()));
+        for c in [Compression::Gzip, Compression::Zstd] {
+            let whole = compress(c, &mixed);
+            inputs.push(("compressed", whole.clone()));
+            inputs.push(("compressed, cut", whole[..whole.len() * 2 / 3].to_vec()));
+        }
+        // One line far longer than a chunk.
+        let long = String::from_utf8(mixed.clone())
+            .unwrap()
+            .replace("evaluation finished", &"x".repeat(5000));
+        assert!(long.lines().any(|l| l.len() > 5000));
+        inputs.push(("long lines", long.into_bytes()));
+        for (name, data) in inputs {
+            let plain = outcome(reader("x.jsonl", data.clone(), None));
+            for (least, max_line) in [(READ_AHEAD_CHUNK, READ_AHEAD_LINE), (16, 64), (7, 1000), (1, 1)] {
+                let mut r = reader("x.jsonl", data.clone(), None);
+                r.read_ahead_in(least, max_line);
+                assert_eq!(outcome(r), plain, "{name}, chunks of {least}..{max_line}");
+            }
+            // A line longer than the reader takes is skipped the same way too.
+            let mut plain = reader("x.jsonl", data.clone(), None);
+            plain.max_record_bytes = 700;
+            let plain = outcome(plain);
+            let mut r = reader("x.jsonl", data.clone(), None);
+            r.max_record_bytes = 700;
+            r.read_ahead_in(16, 64);
+            assert_eq!(outcome(r), plain, "{name}, records of at most 700 bytes");
         }
     }
 

@@ -8,10 +8,11 @@ pub mod counters;
 pub mod grpc;
 pub mod handoff;
 pub mod http;
+pub mod otlp_json;
 pub mod record;
 pub mod send;
 
-use crate::model::convert::{self, Rejections};
+use crate::model::convert::{self, Rejections, borrowed};
 use crate::model::{Converter, LogRecord, SpanRecord};
 use counters::{Outcome, SignalCounters};
 use handoff::{Pipeline, Work};
@@ -92,7 +93,32 @@ fn convert_with(
     })
 }
 
-pub fn prepare_traces(pipeline: &Pipeline, mut req: ExportTraceServiceRequest) -> Prepared {
+pub fn prepare_traces(pipeline: &Pipeline, req: ExportTraceServiceRequest) -> Prepared {
+    prepare_traces_with(pipeline, req, true)
+}
+
+/// [`prepare_traces`] without the built-in evaluators: the caller runs [`evaluate_prepared`]
+/// on each request, in the order they are offered (the evaluators' per-second cap is shared).
+pub fn prepare_traces_unevaluated(pipeline: &Pipeline, req: ExportTraceServiceRequest) -> Prepared {
+    prepare_traces_with(pipeline, req, false)
+}
+
+/// Runs the built-in evaluators on prepared spans (nothing for logs and metrics) and counts the
+/// calls checked and skipped, then lets the external evaluators choose among them, as
+/// conversion does when it runs them itself.
+pub fn evaluate_prepared(pipeline: &Pipeline, p: &mut Prepared, config: &crate::semconv::SemconvConfig) {
+    if let Some((Work::Spans { spans, verdicts }, _, _)) = &mut p.work {
+        let (done, skipped) = convert::builtin_evaluation(&config.builtin, spans, verdicts);
+        let t = &pipeline.counters.truncation;
+        t.evaluated_calls.fetch_add(done, Relaxed);
+        t.unevaluated_calls.fetch_add(skipped, Relaxed);
+        if config.external.is_active() {
+            config.external.select(&config.builtin, spans, &mut p.external);
+        }
+    }
+}
+
+fn prepare_traces_with(pipeline: &Pipeline, mut req: ExportTraceServiceRequest, evaluate: bool) -> Prepared {
     let received = convert::count_spans(&req);
     let rejected = convert::validate_traces(&mut req);
     let items = received - rejected.count as usize;
@@ -104,8 +130,12 @@ pub fn prepare_traces(pipeline: &Pipeline, mut req: ExportTraceServiceRequest) -
     let work = convert_with(pipeline, items, |c| {
         let mut spans = Vec::with_capacity(items);
         let mut verdicts = Vec::new();
-        c.convert_traces(req, &mut spans, &mut verdicts);
-        external = c.take_external_jobs();
+        if evaluate {
+            c.convert_traces(req, &mut spans, &mut verdicts);
+            external = c.take_external_jobs();
+        } else {
+            c.convert_traces_unevaluated(req, &mut spans, &mut verdicts);
+        }
         let bytes = spans
             .iter()
             .map(|s| s.mem_bytes as usize + size_of::<SpanRecord>())
@@ -146,6 +176,133 @@ pub fn prepare_logs(pipeline: &Pipeline, mut req: ExportLogsServiceRequest) -> P
         rejected,
         work,
         line,
+        external: Vec::new(),
+    }
+}
+
+/// A request read from OTLP/JSON and already validated and converted (spans without the
+/// built-in evaluators): what replay's file thread hands on, see [`convert_json`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Converted {
+    /// Items in the request, and those refused for their ids (as a receiver counts them).
+    pub received: usize,
+    pub rejected: Rejections,
+    /// As [`crate::replay::event_time`] reads the decoded request.
+    pub event_time: Option<u64>,
+    pub records: ConvertedRecords,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ConvertedRecords {
+    Spans {
+        spans: Vec<SpanRecord>,
+        verdicts: Vec<crate::semconv::Verdict>,
+    },
+    Logs {
+        logs: Vec<LogRecord>,
+        verdicts: Vec<crate::semconv::Verdict>,
+    },
+}
+
+impl Converted {
+    pub fn signal(&self) -> capture::Signal {
+        match self.records {
+            ConvertedRecords::Spans { .. } => capture::Signal::Traces,
+            ConvertedRecords::Logs { .. } => capture::Signal::Logs,
+        }
+    }
+}
+
+/// Decodes an OTLP/JSON trace or log request straight into records: the same validation,
+/// conversion and counts as [`prepare_traces_unevaluated`] and [`prepare_logs`] on the decoded
+/// request, without building opentelemetry-proto's request in between. `None` when the text is
+/// not one the borrowing decoders read (malformed, or an unusual form): decode it the usual way
+/// for the answer. Not for a pipeline that records, which needs the request itself.
+pub fn convert_json(pipeline: &Pipeline, signal: capture::Signal, text: &[u8]) -> Option<Converted> {
+    if pipeline.recorder().is_some() {
+        return None;
+    }
+    match signal {
+        capture::Signal::Traces => {
+            let mut req = otlp_json::borrowed_traces(text).ok()?;
+            let received = borrowed::count_spans(&req);
+            let event_time = borrowed::event_time(&req);
+            let rejected = borrowed::validate_traces(&mut req);
+            let items = received - rejected.count as usize;
+            let (mut spans, mut verdicts) = (Vec::new(), Vec::new());
+            if items > 0 {
+                spans.reserve_exact(items);
+                pipeline.converters.with(&pipeline.counters, |c| {
+                    c.convert_borrowed_traces(req, &mut spans, &mut verdicts)
+                });
+            }
+            let records = ConvertedRecords::Spans { spans, verdicts };
+            Some(Converted {
+                received,
+                rejected,
+                event_time,
+                records,
+            })
+        }
+        capture::Signal::Logs => {
+            let mut req = otlp_json::borrowed_logs(text)?;
+            let received = borrowed::count_logs(&req);
+            let event_time = borrowed::logs_event_time(&req);
+            let rejected = borrowed::validate_logs(&mut req);
+            let items = received - rejected.count as usize;
+            let (mut logs, mut verdicts) = (Vec::new(), Vec::new());
+            if items > 0 {
+                logs.reserve_exact(items);
+                pipeline.converters.with(&pipeline.counters, |c| {
+                    c.convert_borrowed_logs(req, &mut logs, &mut verdicts)
+                });
+            }
+            let records = ConvertedRecords::Logs { logs, verdicts };
+            Some(Converted {
+                received,
+                rejected,
+                event_time,
+                records,
+            })
+        }
+        capture::Signal::Metrics => None,
+    }
+}
+
+/// Converted records, ready to offer.
+pub fn prepare_converted(c: Converted) -> Prepared {
+    let (kind, items, bytes, work) = match c.records {
+        ConvertedRecords::Spans { spans, verdicts } => {
+            let bytes = spans
+                .iter()
+                .map(|s| s.mem_bytes as usize + size_of::<SpanRecord>())
+                .sum();
+            (
+                PreparedKind::Spans,
+                spans.len(),
+                bytes,
+                Work::Spans { spans, verdicts },
+            )
+        }
+        ConvertedRecords::Logs { logs, verdicts } => {
+            let bytes = logs
+                .iter()
+                .map(|l| l.mem_bytes as usize + size_of::<LogRecord>())
+                .sum();
+            (
+                PreparedKind::Logs,
+                logs.len(),
+                bytes,
+                Work::Logs { logs, verdicts },
+            )
+        }
+    };
+    Prepared {
+        kind,
+        received: c.received,
+        rejected: c.rejected,
+        work: (items > 0).then_some((work, items, bytes)),
+        line: None,
         external: Vec::new(),
     }
 }

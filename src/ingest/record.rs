@@ -18,10 +18,11 @@
 //! **Doubles**: OTLP/JSON (proto3 JSON) writes NaN and the infinities as the strings `"NaN"`,
 //! `"Infinity"` and `"-Infinity"`, as the Collector does; serde_json alone would write `null`,
 //! which reads back as a missing value (or fails the whole line for `asDouble`), so the encoder
-//! goes through `Finite`. Note that opentelemetry-proto's own `Deserialize` reads those strings
-//! back only for summary quantiles: a reader must be tolerant of them elsewhere. Finite doubles are
-//! written as their shortest exact text; serde_json reads them back exactly only with its
-//! `float_roundtrip` feature (without it, about one computed double in ten comes back one ulp off).
+//! goes through `Finite`. Captures read them back in trace and log lines (`ingest::otlp_json`);
+//! opentelemetry-proto's own `Deserialize`, which still reads metrics lines (and OTLP/HTTP JSON
+//! bodies), takes them only for summary quantiles. Finite doubles are written as their shortest
+//! exact text; serde_json reads them back exactly only with its `float_roundtrip` feature
+//! (without it, about one computed double in ten comes back one ulp off).
 
 use crate::semconv::content::{REDACTED, redact};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;

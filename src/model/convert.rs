@@ -11,7 +11,7 @@ use super::{
     Value,
 };
 use crate::cost::CostTable;
-use crate::intern::Interner;
+use crate::intern::{Interner, Sym};
 use crate::semconv::normalise::{Context, log_verdict};
 use crate::semconv::{KeyInfo, Semantics, SemconvConfig, Verdict};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
@@ -19,6 +19,8 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value};
 use opentelemetry_proto::tonic::resource::v1::Resource as OtlpResource;
 use std::sync::Arc;
+
+pub mod borrowed;
 
 /// Caps applied while converting; values past them are truncated and counted, never fatal.
 #[derive(Clone, Copy, Debug)]
@@ -266,8 +268,9 @@ impl Converter {
         self.interner.bytes() + self.keys.bytes()
     }
 
-    /// Converts spans into `out` and the verdicts they carry into `verdicts`. The calls external
-    /// evaluators chose among them are then available from [`Converter::take_external_jobs`].
+    /// Converts spans into `out` and the verdicts they carry into `verdicts`, then runs the
+    /// built-in evaluators on them; the calls external evaluators chose among them are then
+    /// available from [`Converter::take_external_jobs`].
     pub fn convert_traces(
         &mut self,
         req: ExportTraceServiceRequest,
@@ -276,6 +279,31 @@ impl Converter {
     ) {
         let first = out.len();
         self.external_jobs.clear();
+        self.convert_traces_unevaluated(req, out, verdicts);
+        let (done, skipped) = builtin_evaluation(&self.semconv.builtin, &out[first..], verdicts);
+        self.stats.evaluated_calls += done;
+        self.stats.unevaluated_calls += skipped;
+        let external = &self.semconv.external;
+        if external.is_active() {
+            external.select(&self.semconv.builtin, &out[first..], &mut self.external_jobs);
+        }
+    }
+
+    /// The calls external evaluators chose in the last [`Converter::convert_traces`].
+    pub fn take_external_jobs(&mut self) -> Vec<crate::eval::external::Job> {
+        std::mem::take(&mut self.external_jobs)
+    }
+
+    /// [`Converter::convert_traces`] without the built-in evaluators and the external
+    /// evaluators' choice, for a caller that runs them on each request's spans itself, in the
+    /// same order (a replay converts ahead on the file's thread and evaluates on the merging
+    /// one, see [`crate::ingest::evaluate_prepared`]).
+    pub fn convert_traces_unevaluated(
+        &mut self,
+        req: ExportTraceServiceRequest,
+        out: &mut Vec<SpanRecord>,
+        verdicts: &mut Vec<Verdict>,
+    ) {
         for rs in req.resource_spans {
             let group_len: usize = rs.scope_spans.iter().map(|s| s.spans.len()).sum();
             if group_len == 0 {
@@ -327,20 +355,6 @@ impl Converter {
                 }
             }
         }
-        if self.semconv.builtin.is_active() {
-            let (done, skipped) = builtin_verdicts(&self.semconv.builtin, &out[first..], verdicts);
-            self.stats.evaluated_calls += done;
-            self.stats.unevaluated_calls += skipped;
-        }
-        let external = &self.semconv.external;
-        if external.is_active() {
-            external.select(&self.semconv.builtin, &out[first..], &mut self.external_jobs);
-        }
-    }
-
-    /// The calls external evaluators chose in the last [`Converter::convert_traces`].
-    pub fn take_external_jobs(&mut self) -> Vec<crate::eval::external::Job> {
-        std::mem::take(&mut self.external_jobs)
     }
 
     /// Normalises an already converted record again (key classes come from the key interner):
@@ -494,12 +508,17 @@ impl Converter {
         out
     }
 
-    fn attribute(&mut self, kv: KeyValue, depth: usize) -> (Attr, KeyInfo) {
+    /// The interned key and what it tells, worked out on its first sight.
+    fn key_fact(&mut self, key: &str) -> (Sym, KeyFact) {
         let cohorts = &self.semconv.cohorts;
-        let (key, fact) = self.keys.intern_with(&kv.key, |k| KeyFact {
+        self.keys.intern_with(key, |k| KeyFact {
             info: KeyInfo::of(k, cohorts),
             name_valued: is_name_valued_key(k),
-        });
+        })
+    }
+
+    fn attribute(&mut self, kv: KeyValue, depth: usize) -> (Attr, KeyInfo) {
+        let (key, fact) = self.key_fact(&kv.key);
         let value = match kv.value.and_then(|v| v.value) {
             Some(any_value::Value::StringValue(s)) if fact.name_valued && s.len() <= 128 => {
                 Value::Sym(self.interner.intern_owned(s))
@@ -615,6 +634,20 @@ fn clamp_u32(n: usize) -> u32 {
 /// Spans of a trace that arrive in other requests are not consulted: no context_overlap verdict
 /// is better than one computed against the wrong documents.
 /// Returns how many calls were checked and how many were over the per-second cap.
+///
+/// The cap is shared state: run this on one request's spans at a time, in arrival order.
+pub fn builtin_evaluation(
+    config: &crate::eval::BuiltinConfig,
+    spans: &[SpanRecord],
+    verdicts: &mut Vec<Verdict>,
+) -> (u64, u64) {
+    if config.is_active() {
+        builtin_verdicts(config, spans, verdicts)
+    } else {
+        (0, 0)
+    }
+}
+
 fn builtin_verdicts(
     config: &crate::eval::BuiltinConfig,
     spans: &[SpanRecord],

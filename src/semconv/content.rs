@@ -10,7 +10,10 @@ use crate::model::{Attr, SpanRecord, Value, find_attr};
 use crate::semconv::Kind;
 use crate::semconv::value::{as_f64, as_label, json_f64, json_text};
 use serde_json::Value as Json;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
+
+mod otel_messages;
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Message {
@@ -182,16 +185,16 @@ fn text_message(role: &str, text: &str) -> Vec<Message> {
 }
 
 /// Parses a string attribute as JSON when asked to (non-string values convert directly);
-/// returns the JSON, if any, and the value as text.
-fn parse_value(v: &Value, try_json: bool) -> (Option<Json>, String) {
+/// returns the JSON, if any, and the value as text (borrowed: it is rarely needed).
+fn parse_value(v: &Value, try_json: bool) -> (Option<Json>, Cow<'_, str>) {
     match v.as_str() {
         Some(s) => (
             try_json.then(|| serde_json::from_str(s).ok()).flatten(),
-            s.to_string(),
+            Cow::Borrowed(s),
         ),
         None => match v {
-            Value::Array(_) | Value::Map(_) => (Some(value_to_json(v)), value_text(v)),
-            _ => (None, value_text(v)),
+            Value::Array(_) | Value::Map(_) => (Some(value_to_json(v)), Cow::Owned(value_text(v))),
+            _ => (None, Cow::Owned(value_text(v))),
         },
     }
 }
@@ -199,6 +202,9 @@ fn parse_value(v: &Value, try_json: bool) -> (Option<Json>, String) {
 /// Messages from one attribute that holds JSON messages (in any of the shapes
 /// [`json_messages`] knows) or text; what is not understood is shown as text.
 fn value_messages(v: &Value, try_json: bool, role: &str) -> Vec<Message> {
+    if try_json && let Some(ms) = v.as_str().and_then(|s| otel_messages::messages(s, role)) {
+        return ms;
+    }
     let (json, raw) = parse_value(v, try_json);
     // Understood JSON that holds no message (`[]`) is no message, so the next source is tried.
     match json.and_then(|j| json_messages(&j, role)) {
@@ -600,8 +606,8 @@ pub fn documents(span: &SpanRecord) -> Vec<Document> {
         return Vec::new();
     };
     match parse_value(v, true) {
-        (Some(j), raw) => json_documents(&j).unwrap_or_else(|| raw_document(raw)),
-        (None, raw) => raw_document(raw),
+        (Some(j), raw) => json_documents(&j).unwrap_or_else(|| raw_document(raw.into_owned())),
+        (None, raw) => raw_document(raw.into_owned()),
     }
 }
 
