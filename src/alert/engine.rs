@@ -270,15 +270,6 @@ impl Engine {
         &self.rules
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.rules.is_empty()
-    }
-
-    /// The rules' clock (event time, unix seconds).
-    pub fn clock(&self) -> Option<u64> {
-        self.newest
-    }
-
     pub fn executor(&self) -> Option<&Executor> {
         self.executor.as_ref()
     }
@@ -328,10 +319,6 @@ impl Engine {
         all
     }
 
-    pub fn firing(&self) -> impl Iterator<Item = &Alert> {
-        self.alerts.values().filter(|a| a.firing)
-    }
-
     /// State changes since the last call, in time order.
     pub fn take_events(&mut self) -> Vec<Event> {
         let n = self.unread.min(self.events.len());
@@ -339,11 +326,6 @@ impl Engine {
         let mut out: Vec<Event> = self.events.iter().skip(self.events.len() - n).cloned().collect();
         out.sort_by_key(|e| e.at);
         out
-    }
-
-    /// The latest state changes, newest first.
-    pub fn recent_events(&self) -> impl Iterator<Item = &Event> {
-        self.events.iter().rev()
     }
 
     /// Counts refused spans and logs for `dropped` rules: `total` is the running count. Drops
