@@ -293,6 +293,22 @@ fn main() {
     if args.iter().any(|a| a == "--sink") {
         return run_sink();
     }
+    if let Some(i) = args.iter().position(|a| a == "--write-capture") {
+        // The load's own batches as an OTLP/JSON capture, for replay against live ingest of the
+        // very same spans: --write-capture FILE SPANS.
+        let path = args.get(i + 1).expect("--write-capture FILE SPANS");
+        let spans: usize = args.get(i + 2).and_then(|s| s.parse().ok()).expect("SPANS");
+        let template = template();
+        let mut out = std::io::BufWriter::new(std::fs::File::create(path).expect("create the capture"));
+        for generation in 1..=spans.div_ceil(BATCH) {
+            let req = ExportTraceServiceRequest::decode(template.stamp(generation as u32)).unwrap();
+            let (line, _) = llmwatch::ingest::record::Recorder::encode_traces(&req);
+            std::io::Write::write_all(&mut out, line.as_bytes()).unwrap();
+            std::io::Write::write_all(&mut out, b"\n").unwrap();
+        }
+        std::io::Write::flush(&mut out).unwrap();
+        return;
+    }
     if let Some(i) = args.iter().position(|a| a == "--load") {
         // Drive load at an already running receiver (for profiling it): --load ADDR.
         let addr = args.get(i + 1).expect("--load ADDR");
