@@ -215,7 +215,7 @@ pub fn feed_files(
                     eprintln!(
                         "llmwatch: REPLAY {} {} | {}",
                         opts.speed,
-                        clock(t),
+                        crate::ui::text::fmt_clock(t / 1_000_000_000),
                         status_line(prev, &now)
                     );
                     (*last, *prev) = (Instant::now(), now);
@@ -264,12 +264,6 @@ fn wait_for(control: &replay::ReplayControl, pacer: &mut Pacer, event: Option<u6
         }
         std::thread::sleep(delay.min(Duration::from_millis(50)));
     }
-}
-
-/// Event time as UTC `HH:MM:SS` for the replay status line.
-fn clock(unix_nano: u64) -> String {
-    let s = unix_nano / 1_000_000_000 % 86_400;
-    format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
 }
 
 /// Validates, converts (and encodes for `--record`) a message, as a receiver would; spans

@@ -16,11 +16,8 @@ pub use rules::{Rule, RuleSet, RulesError};
 use crate::summary::AlertRow;
 use serde_json::json;
 
-/// Event time (unix seconds) as UTC `HH:MM:SS`.
-pub fn hms(second: u64) -> String {
-    let s = second % 86_400;
-    format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
-}
+/// Event time (unix seconds) as UTC `HH:MM:SS`, as the screen's clock shows it.
+pub use crate::ui::text::fmt_clock as hms;
 
 /// Unix seconds as RFC 3339 UTC (`2026-11-27T10:03:12Z`).
 pub fn rfc3339(second: u64) -> String {

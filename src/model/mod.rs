@@ -189,6 +189,15 @@ impl SpanRecord {
     }
 }
 
+/// Where a log record is placed in time: its own timestamp, else when it was observed.
+pub fn log_event_time(time_unix_nano: u64, observed_unix_nano: u64) -> u64 {
+    if time_unix_nano != 0 {
+        time_unix_nano
+    } else {
+        observed_unix_nano
+    }
+}
+
 /// An OTLP log record, tied to a trace and span when it names them (evaluation results and app
 /// logs emitted inside a span do).
 #[derive(Clone, Debug, PartialEq)]
@@ -212,10 +221,6 @@ pub struct LogRecord {
 impl LogRecord {
     /// The time the log is placed at: its own timestamp, else when it was observed.
     pub fn event_time(&self) -> u64 {
-        if self.time_unix_nano != 0 {
-            self.time_unix_nano
-        } else {
-            self.observed_unix_nano
-        }
+        log_event_time(self.time_unix_nano, self.observed_unix_nano)
     }
 }
