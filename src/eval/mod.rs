@@ -456,7 +456,7 @@ fn verdict(span: &SpanRecord, name: Name, passed: bool, score: f64, explanation:
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Attr, Converter, Resource, Scope, SpanId, SpanKind, TraceId, Value};
+    use crate::model::{Attr, Converter, SpanKind, Value};
     use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
     use std::sync::Arc;
 
@@ -467,40 +467,23 @@ mod tests {
     }
 
     fn span(kind: Kind, attrs: &[(&str, &str)]) -> SpanRecord {
-        SpanRecord {
-            trace_id: TraceId([1; 16]),
-            span_id: SpanId([2; 8]),
-            parent_span_id: None,
-            start_unix_nano: 1_000_000_000,
-            end_unix_nano: 3_500_000_000,
-            name: Sym::from("chat gpt-4o"),
-            kind: SpanKind::Client,
-            status: StatusCode::Unset,
-            status_message: None,
-            flags: 0,
-            resource: Arc::new(Resource {
-                service: Sym::from("svc"),
-                attributes: Box::new([]),
-            }),
-            scope: Scope {
-                name: Sym::from("test"),
-                version: None,
-            },
-            attributes: attrs
-                .iter()
-                .map(|(k, v)| Attr {
-                    key: Sym::from(*k),
-                    value: Value::Str((*v).into()),
-                })
-                .collect(),
-            events: Box::new([]),
-            links: Box::new([]),
-            sem: Some(Box::new(Semantics {
-                kind,
-                ..Semantics::default()
-            })),
-            mem_bytes: 0,
-        }
+        let mut s = crate::store::test_support::span(1, 2, None, 0);
+        s.start_unix_nano = 1_000_000_000;
+        s.end_unix_nano = 3_500_000_000;
+        s.name = Sym::from("chat gpt-4o");
+        s.kind = SpanKind::Client;
+        s.attributes = attrs
+            .iter()
+            .map(|(k, v)| Attr {
+                key: Sym::from(*k),
+                value: Value::Str((*v).into()),
+            })
+            .collect();
+        s.sem = Some(Box::new(Semantics {
+            kind,
+            ..Semantics::default()
+        }));
+        s
     }
 
     /// An LLM span that asked `QUESTION` and answered `text`.

@@ -1,43 +1,28 @@
 use super::*;
 use crate::eval::BuiltinConfig;
-use crate::model::{Attr, Resource, Scope, SpanId, SpanKind, TraceId, Value};
+use crate::model::{Attr, SpanId, SpanKind, TraceId, Value};
 
 const ANSWER: &str =
     r#"[{"role":"assistant","parts":[{"type":"text","content":"Orders ship in two days."}]}]"#;
 
 fn span(trace: u8, id: u64, kind: Kind, parent: Option<u64>) -> SpanRecord {
-    SpanRecord {
-        trace_id: TraceId([trace; 16]),
-        span_id: SpanId(id.to_be_bytes()),
-        parent_span_id: parent.map(|p| SpanId(p.to_be_bytes())),
-        start_unix_nano: 1_000_000_000,
-        end_unix_nano: 1_500_000_000,
-        name: Sym::from("chat gpt-4o"),
-        kind: SpanKind::Client,
-        status: StatusCode::Unset,
-        status_message: None,
-        flags: 0,
-        resource: Arc::new(Resource {
-            service: Sym::from("svc"),
-            attributes: Box::new([]),
-        }),
-        scope: Scope {
-            name: Sym::from("test"),
-            version: None,
-        },
-        attributes: Box::new([Attr {
-            key: Sym::from("gen_ai.output.messages"),
-            value: Value::Str(ANSWER.into()),
-        }]),
-        events: Box::new([]),
-        links: Box::new([]),
-        sem: Some(Box::new(Semantics {
-            kind,
-            request_model: Some(Sym::from("gpt-4o")),
-            ..Semantics::default()
-        })),
-        mem_bytes: 0,
-    }
+    let mut s = crate::store::test_support::span(trace, 0, None, 0);
+    s.span_id = SpanId(id.to_be_bytes());
+    s.parent_span_id = parent.map(|p| SpanId(p.to_be_bytes()));
+    s.start_unix_nano = 1_000_000_000;
+    s.end_unix_nano = 1_500_000_000;
+    s.name = Sym::from("chat gpt-4o");
+    s.kind = SpanKind::Client;
+    s.attributes = Box::new([Attr {
+        key: Sym::from("gen_ai.output.messages"),
+        value: Value::Str(ANSWER.into()),
+    }]);
+    s.sem = Some(Box::new(Semantics {
+        kind,
+        request_model: Some(Sym::from("gpt-4o")),
+        ..Semantics::default()
+    }));
+    s
 }
 
 fn llm(trace: u8, id: u64) -> SpanRecord {
