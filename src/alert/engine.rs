@@ -307,6 +307,11 @@ impl Engine {
         out
     }
 
+    /// How many (rule, cohort) pairs have fired.
+    pub fn alert_count(&self) -> usize {
+        self.alerts.len()
+    }
+
     /// Every (rule, cohort) that has fired, firing ones first, then by rule order and cohort.
     pub fn alerts(&self) -> Vec<&Alert> {
         let mut all: Vec<&Alert> = self.alerts.values().collect();

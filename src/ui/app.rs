@@ -310,7 +310,7 @@ impl App {
             self.draw_drill(frame);
             return;
         }
-        self.ui.alerts = self.alerts.as_ref().map(|e| e.alerts().len());
+        self.ui.alerts = self.alerts.as_ref().map(Engine::alert_count);
         let layout = panes::layout(frame.area(), &self.ui);
         let budget = layout.budget();
         self.ui.areas = layout.areas();
@@ -703,7 +703,7 @@ impl App {
                 self.ui.evals_cursor = step(self.ui.evals_cursor, rows);
             }
             Pane::Alerts => {
-                let rows = self.alerts.as_ref().map_or(0, |e| e.alerts().len());
+                let rows = self.alerts.as_ref().map_or(0, Engine::alert_count);
                 self.ui.alerts_cursor = step(self.ui.alerts_cursor, rows);
             }
             Pane::Volume => {}
