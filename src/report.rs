@@ -5,7 +5,7 @@
 use crate::config::HandoffLimits;
 use crate::cost::CostTable;
 use crate::headless::{StatusSample, status_line};
-use crate::ingest::capture::{CaptureReader, Message, Record, RecordError};
+use crate::ingest::capture::{CaptureReader, Item, JsonDecoder, Message, Record, RecordError};
 use crate::ingest::handoff::{ConverterPool, Pipeline};
 use crate::ingest::{self, WhenFull};
 use crate::model::{ConvertLimits, Converter, SpanRecord};
@@ -18,6 +18,7 @@ use serde_json::{Value as Json, json};
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::mpsc::{Receiver, SyncSender};
 use std::time::{Duration, Instant};
 
 #[derive(Clone)]
@@ -59,25 +60,118 @@ enum Fed {
 /// pacing) or the reason it could not be read.
 type Timed = (Option<u64>, Result<(Option<u64>, Fed), RecordError>);
 
-/// Reads a file to its end on this thread; `convert` (one file only) also converts each request,
-/// so that a single converter still sees every request in the order they are fed.
-fn read_file(
-    reader: &mut CaptureReader,
-    tx: &std::sync::mpsc::SyncSender<Timed>,
-    convert: Option<&Pipeline>,
-) {
-    for record in reader {
-        let item = record.map(|r: Record| {
-            let t = replay::event_time(&r.message);
-            let fed = match convert {
-                Some(pipeline) => Fed::Prepared(prepare(pipeline, r.message, false)),
-                None => Fed::Decoded(r.message),
-            };
-            (t, fed)
-        });
-        let t = item.as_ref().ok().and_then(|(t, _)| *t);
-        if tx.send((t, item)).is_err() {
+/// Reads a file to its end on this thread; `convert` (one file only) also converts each request.
+fn read_file(reader: &mut CaptureReader, tx: &SyncSender<Numbered>, convert: Option<&Pipeline>) {
+    for (n, record) in (0..).zip(reader) {
+        if tx.send((n, Some(timed(record, convert)))).is_err() {
             break;
+        }
+    }
+}
+
+fn timed(record: Result<Record, RecordError>, convert: Option<&Pipeline>) -> Timed {
+    let item = record.map(|r: Record| {
+        let t = replay::event_time(&r.message);
+        let fed = match convert {
+            Some(pipeline) => Fed::Prepared(prepare(pipeline, r.message, false)),
+            None => Fed::Decoded(r.message),
+        };
+        (t, fed)
+    });
+    let t = item.as_ref().ok().and_then(|(t, _)| *t);
+    (t, item)
+}
+
+/// Threads that parse and convert the lines of a file (one file only) at once: with one file,
+/// that is most of a replay's work. Lines are numbered as they are read, each goes to whichever
+/// thread is free, and the merging thread puts them back in order ([`InOrder`]).
+fn parsing_threads() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 4)
+}
+
+/// Items of a file handed out to the parsing threads and not yet taken back in order: what
+/// bounds the memory a slow line costs while the others go on.
+const LINES_IN_FLIGHT: usize = 8;
+
+/// An item of a file and its number in the file's stream; `None`: a line with nothing in it.
+type Numbered = (u64, Option<Timed>);
+
+/// Numbers the file's items and hands them to the parsing threads, one credit each, until the
+/// file ends or nobody takes them any more.
+fn deal_lines(reader: &mut CaptureReader, work: &SyncSender<(u64, Item)>, credits: &SyncSender<()>) {
+    for n in 0.. {
+        let Some(item) = reader.next_item() else { break };
+        if credits.send(()).is_err() || work.send((n, item)).is_err() {
+            break;
+        }
+    }
+}
+
+/// One parsing thread: parses and converts the lines it takes, and answers each item with
+/// exactly one message under its number.
+fn parse_lines(
+    work: &std::sync::Mutex<Receiver<(u64, Item)>>,
+    tx: &SyncSender<Numbered>,
+    pipeline: &Arc<Pipeline>,
+) {
+    let p = pipeline.clone();
+    let mut decoder: JsonDecoder =
+        Box::new(move |signal, text| ingest::convert_json(&p, signal, text).map(Message::Converted));
+    loop {
+        let taken = work.lock().map_or(None, |work| work.recv().ok());
+        let Some((n, item)) = taken else { break };
+        let record = match item {
+            Item::Record(record) => Some(record),
+            Item::Line(line) => line.parse(Some(&mut decoder)),
+        };
+        if tx.send((n, record.map(|r| timed(r, Some(pipeline))))).is_err() {
+            break;
+        }
+    }
+}
+
+/// A file's stream in order, from the numbered items its threads send in whatever order they
+/// finish them.
+struct InOrder {
+    numbered: Receiver<Numbered>,
+    early: std::collections::BTreeMap<u64, Option<Timed>>,
+    next: u64,
+    /// Given back for each item taken, when the items are handed out against credits.
+    credits: Option<Receiver<()>>,
+}
+
+impl InOrder {
+    fn new(numbered: Receiver<Numbered>, credits: Option<Receiver<()>>) -> Self {
+        Self {
+            numbered,
+            early: Default::default(),
+            next: 0,
+            credits,
+        }
+    }
+}
+
+impl Iterator for InOrder {
+    type Item = Timed;
+
+    fn next(&mut self) -> Option<Timed> {
+        loop {
+            if let Some(message) = self.early.remove(&self.next) {
+                self.next += 1;
+                if let Some(credits) = &self.credits {
+                    let _ = credits.try_recv();
+                }
+                match message {
+                    Some(message) => return Some(message),
+                    None => continue,
+                }
+            }
+            // Ends when every sender is gone; an item missing then was lost with a thread that
+            // panicked, which joining it reports.
+            let (n, message) = self.numbered.recv().ok()?;
+            self.early.insert(n, message);
         }
     }
 }
@@ -138,6 +232,16 @@ pub fn feed_files(
     pipeline: &Arc<Pipeline>,
     control: Option<&replay::ReplayControl>,
 ) -> Result<InputStats, ReportError> {
+    feed_files_in(opts, pipeline, control, parsing_threads())
+}
+
+/// [`feed_files`] with a single file's lines parsed on `threads` threads.
+fn feed_files_in(
+    opts: &ReportOptions,
+    pipeline: &Arc<Pipeline>,
+    control: Option<&replay::ReplayControl>,
+    threads: usize,
+) -> Result<InputStats, ReportError> {
     let pipeline = pipeline.clone();
     let bytes_read = control.map_or_else(Default::default, |c| c.bytes_read.clone());
     let mut readers: Vec<CaptureReader> = Vec::with_capacity(opts.files.len());
@@ -161,15 +265,15 @@ pub fn feed_files(
         .map(|every| (every, Instant::now(), StatusSample::take(&pipeline)));
     // Each file is read and decoded on its own thread (decoding OTLP/JSON is the costly part);
     // this thread merges them by event time, paces, converts and offers. With one file, its
-    // thread converts too, and this one runs only the built-in evaluators: conversion and
-    // evaluation then share the work on two cores, still in file order. (With several files
-    // conversion stays here: one converter must see the requests in the merged order, for its
-    // interner and the evaluators' per-second cap to end up as they would live.)
+    // lines are parsed and converted on `threads` threads and put back in file order, and this
+    // thread runs only the built-in evaluators (their per-second cap is shared state: in
+    // feeding order, as live). (With several files conversion stays here: one converter sees
+    // the requests in the merged order, its interner as it would be live.)
     let convert_ahead = (readers.len() == 1).then(|| pipeline.clone());
     let mut decoders = Vec::with_capacity(readers.len());
+    let mut parsers = Vec::new();
     let mut sources = Vec::with_capacity(readers.len());
     for mut reader in readers {
-        let (tx, rx) = std::sync::mpsc::sync_channel(DECODED_AHEAD);
         let convert = convert_ahead.clone();
         if let Some(pipeline) = convert.clone() {
             // Trace and log requests straight from their JSON text into records.
@@ -178,11 +282,32 @@ pub fn feed_files(
             }));
         }
         reader.read_ahead();
-        decoders.push(std::thread::spawn(move || {
-            read_file(&mut reader, &tx, convert.as_deref());
-            reader
-        }));
-        sources.push(rx.into_iter());
+        let threads = if convert.is_some() { threads.max(1) } else { 1 };
+        let (tx, numbered) = std::sync::mpsc::sync_channel(DECODED_AHEAD);
+        match convert {
+            Some(pipeline) if threads > 1 => {
+                reader.defer_lines();
+                let (credit, credits) = std::sync::mpsc::sync_channel(LINES_IN_FLIGHT);
+                let (deal, work) = std::sync::mpsc::sync_channel(threads);
+                let work = Arc::new(std::sync::Mutex::new(work));
+                for _ in 0..threads {
+                    let (work, tx, pipeline) = (work.clone(), tx.clone(), pipeline.clone());
+                    parsers.push(std::thread::spawn(move || parse_lines(&work, &tx, &pipeline)));
+                }
+                decoders.push(std::thread::spawn(move || {
+                    deal_lines(&mut reader, &deal, &credit);
+                    reader
+                }));
+                sources.push(InOrder::new(numbered, Some(credits)));
+            }
+            convert => {
+                decoders.push(std::thread::spawn(move || {
+                    read_file(&mut reader, &tx, convert.as_deref());
+                    reader
+                }));
+                sources.push(InOrder::new(numbered, None));
+            }
+        }
     }
     for (i, record) in Merge::new(sources) {
         match record {
@@ -237,13 +362,17 @@ pub fn feed_files(
     if let Some(c) = control {
         c.set_done();
     }
+    let panicked = || ReportError::Read {
+        path: "input".into(),
+        source: std::io::Error::other("the decoding thread panicked"),
+    };
     for decoder in decoders {
-        let reader = decoder.join().map_err(|_| ReportError::Read {
-            path: "input".into(),
-            source: std::io::Error::other("the decoding thread panicked"),
-        })?;
+        let reader = decoder.join().map_err(|_| panicked())?;
         stats.lines += reader.position();
         stats.truncated_tails += u64::from(reader.truncated_tail());
+    }
+    for parser in parsers {
+        parser.join().map_err(|_| panicked())?;
     }
     Ok(stats)
 }
@@ -370,4 +499,123 @@ pub fn span_line(trace: &Trace, s: &SpanRecord) -> Json {
         "session": CohortKey::Session.value(trace, s),
         "verdicts": trace.verdicts_for(s).map(verdict_json).collect::<Vec<_>>(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::split_budget;
+
+    fn options(files: Vec<PathBuf>) -> ReportOptions {
+        let (store, handoff) = split_budget(200_000, 512 << 20);
+        ReportOptions {
+            files,
+            spans: true,
+            speed: Speed::Max,
+            status_every: None,
+            recorder: None,
+            store,
+            handoff,
+            semconv: Default::default(),
+            costs: Arc::new(CostTable::bundled()),
+        }
+    }
+
+    /// Every span line, the summary (its memory estimate aside: each thread's converter has an
+    /// interner of its own) and the input counts, with one file's lines parsed on `threads`.
+    fn read_with(files: &[PathBuf], threads: usize) -> (Vec<String>, Json, InputStats) {
+        let opts = options(files.to_vec());
+        let pipeline = start_pipeline(&opts);
+        let input = feed_files_in(&opts, &pipeline, None, threads).unwrap();
+        pipeline.drain_external();
+        pipeline.shutdown();
+        let mut summary: Json = serde_json::from_str(&Summary::collect(&pipeline).to_json()).unwrap();
+        summary["memory"]["estimated_bytes"] = Json::Null;
+        let store = pipeline.store();
+        let mut lines = Vec::new();
+        for trace in store.traces_newest_first().collect::<Vec<_>>().into_iter().rev() {
+            for node in trace.tree() {
+                lines.push(span_line(trace, &trace.spans[node.index]).to_string());
+            }
+        }
+        (lines, summary, input)
+    }
+
+    #[test]
+    fn a_file_parsed_on_several_threads_reads_as_on_one() {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let dir = tempfile::tempdir().unwrap();
+        // Lines of every kind: requests of each signal, blank, `{}`, malformed, a multi-line
+        // object, and a cut last line.
+        let fixtures = [
+            "otel_genai.jsonl",
+            "otel_genai_eval.logs.jsonl",
+            "capture/collector.traces.jsonl",
+            "capture/collector.logs.jsonl",
+            "capture/collector.metrics.jsonl",
+        ];
+        let mut mixed = String::new();
+        for name in fixtures {
+            mixed += &std::fs::read_to_string(root.join("tests/fixtures").join(name)).unwrap();
+            mixed += "\n{}\nnot json\n";
+        }
+        let first = mixed.lines().next().unwrap().to_string();
+        let pretty = serde_json::to_string_pretty(&serde_json::from_str::<Json>(&first).unwrap()).unwrap();
+        mixed += &format!("{pretty}\n{first}\n{}", &first[..first.len() / 2]);
+        let mixed_path = dir.path().join("mixed.jsonl");
+        std::fs::write(&mixed_path, mixed).unwrap();
+        for file in [root.join("demo/capture.jsonl.gz"), mixed_path] {
+            let one = read_with(std::slice::from_ref(&file), 1);
+            assert!(one.0.len() > 10, "{}", file.display());
+            for threads in [2, 3] {
+                let several = read_with(std::slice::from_ref(&file), threads);
+                assert_eq!(several.2, one.2, "{} on {threads} threads", file.display());
+                assert_eq!(several.1, one.1, "{} on {threads} threads", file.display());
+                assert!(
+                    several.0 == one.0,
+                    "{} on {threads} threads: span lines differ",
+                    file.display()
+                );
+            }
+        }
+    }
+
+    fn numbered(n: u64, event: u64) -> Numbered {
+        let err = RecordError {
+            index: n,
+            message: format!("line {n}"),
+            fatal: false,
+        };
+        (n, (event > 0).then_some((Some(event), Err(err))))
+    }
+
+    #[test]
+    fn items_come_back_in_their_order_whatever_order_they_are_done_in() {
+        let (tx, rx) = std::sync::mpsc::sync_channel(16);
+        let (credit, credits) = std::sync::mpsc::sync_channel(16);
+        // Items 0..6, item 2 a line with nothing in it, done in a shuffled order.
+        for n in [3, 0, 5, 1, 4, 2] {
+            credit.send(()).unwrap();
+            tx.send(numbered(n, if n == 2 { 0 } else { 100 + n })).unwrap();
+        }
+        drop(tx);
+        let mut in_order = InOrder::new(rx, Some(credits));
+        let taken: Vec<Option<u64>> = in_order.by_ref().map(|(t, _)| t).collect();
+        assert_eq!(taken, [100, 101, 103, 104, 105].map(Some));
+        // Every credit was given back.
+        for _ in 0..16 {
+            credit.try_send(()).unwrap();
+        }
+    }
+
+    #[test]
+    fn an_item_lost_with_its_thread_ends_the_stream_there() {
+        let (tx, rx) = std::sync::mpsc::sync_channel(16);
+        for n in [0, 2, 3] {
+            tx.send(numbered(n, 100 + n)).unwrap();
+        }
+        drop(tx);
+        let taken: Vec<Option<u64>> = InOrder::new(rx, None).map(|(t, _)| t).collect();
+        assert_eq!(taken, [Some(100)]);
+    }
 }

@@ -75,6 +75,7 @@ use serde_json::error::Category;
 use std::fmt;
 use std::io::{self, BufRead, BufReader, Cursor, Read};
 use std::path::Path;
+use std::sync::Arc;
 
 /// The largest line (JSON) or message (protobuf, after decompression) that is read; a larger
 /// one is skipped with an error.
@@ -221,7 +222,7 @@ pub struct CaptureReader {
     format: Format,
     compression: Compression,
     signal: SignalRule,
-    input: Box<dyn BufRead + Send>,
+    input: Input,
     buf: Vec<u8>,
     /// The pretty-printed object being gathered, and the line it started on (0: none).
     pending: Vec<u8>,
@@ -231,6 +232,8 @@ pub struct CaptureReader {
     done: bool,
     max_record_bytes: usize,
     json_decoder: Option<JsonDecoder>,
+    /// Whole lines read ahead come out as [`Item::Line`], to be parsed elsewhere.
+    defer_lines: bool,
 }
 
 impl fmt::Debug for CaptureReader {
@@ -308,10 +311,10 @@ impl CaptureReader {
             Some(s) => SignalRule::Only(s),
             None => signal_from_name(name).map_or(SignalRule::Sniff, SignalRule::Prefer),
         };
-        let input: Box<dyn BufRead + Send> = Box::new(BufReader::with_capacity(
+        let input = Input::Plain(Box::new(BufReader::with_capacity(
             READ_BUFFER,
             Cursor::new(head).chain(rest),
-        ));
+        )));
         Ok(CaptureReader {
             name: name.to_string(),
             format,
@@ -326,6 +329,7 @@ impl CaptureReader {
             done: false,
             max_record_bytes: MAX_RECORD_BYTES,
             json_decoder: None,
+            defer_lines: false,
         })
     }
 
@@ -343,8 +347,16 @@ impl CaptureReader {
     }
 
     fn read_ahead_in(&mut self, chunk: usize, max_line: usize) {
-        let input = std::mem::replace(&mut self.input, Box::new(io::empty()));
-        self.input = Box::new(ReadAhead::spawn(input, chunk, max_line));
+        let input = std::mem::replace(&mut self.input, Input::Plain(Box::new(io::empty())));
+        self.input = Input::Ahead(ReadAhead::spawn(Box::new(input), chunk, max_line));
+    }
+
+    /// With [`CaptureReader::read_ahead`]: whole OTLP/JSON lines (nearly all of them) come out
+    /// of [`CaptureReader::next_item`] unparsed, as [`Item::Line`]s that other threads may
+    /// parse ([`Line::parse`]) while this one reads on. Everything else (multi-line objects,
+    /// the first line, protobuf, errors) is read as before.
+    pub fn defer_lines(&mut self) {
+        self.defer_lines = true;
     }
 
     pub fn name(&self) -> &str {
@@ -397,20 +409,30 @@ impl CaptureReader {
     /// [`CaptureReader::read_ahead`], which hands over whole lines. `None` when the next line is
     /// not there whole (or is the first, or inside a multi-line object): read it the general
     /// way. Otherwise the same steps as [`CaptureReader::next_json`] takes for such a line.
-    fn next_json_in_place(&mut self) -> Option<Option<Result<Record, RecordError>>> {
+    fn next_json_in_place(&mut self) -> Option<Option<Item>> {
         if self.pending_start != 0 || self.index == 0 {
             return None;
         }
         let available = match self.input.fill_buf() {
-            Ok(available) => available,
+            Ok(available) => available.len(),
             Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
                 self.truncated_tail = true;
                 self.done = true;
                 self.pending.clear();
                 return Some(None);
             }
-            Err(e) => return Some(self.fail(e)),
+            Err(e) => return Some(self.fail(e).map(Item::Record)),
         };
+        if available == 0 {
+            return None; // the end, read the general way
+        }
+        // The chunk holding the buffered bytes, when lines are handed over unparsed.
+        let shared = match &self.input {
+            Input::Ahead(ahead) if self.defer_lines => ahead.current(),
+            _ => None,
+        };
+        // Buffered already: no read, no error.
+        let available = self.input.fill_buf().unwrap_or_default();
         let end = memchr::memchr(b'\n', available).filter(|&n| n <= self.max_record_bytes)?;
         self.index += 1;
         let line_no = self.index;
@@ -423,25 +445,21 @@ impl CaptureReader {
             self.pending.extend_from_slice(line);
             self.pending.push(b'\n');
             None
+        } else if let Some((chunk, at)) = shared {
+            let lead = at + line.len() - line.trim_ascii_start().len();
+            Some(Item::Line(Line {
+                index: line_no,
+                chunk,
+                range: lead..lead + trimmed.len(),
+            }))
         } else {
-            match parse_json(trimmed, self.json_decoder.as_mut()) {
-                Ok(Some(message)) => Some(Ok(Record {
-                    index: line_no,
-                    message,
-                })),
-                Ok(None) => None,
-                Err(e) => Some(Err(RecordError {
-                    index: line_no,
-                    message: e.message,
-                    fatal: false,
-                })),
-            }
+            parse_line(trimmed, line_no, self.json_decoder.as_mut()).map(Item::Record)
         };
         self.input.consume(end + 1);
         Some(item)
     }
 
-    fn next_json(&mut self) -> Option<Result<Record, RecordError>> {
+    fn next_json(&mut self) -> Option<Item> {
         loop {
             match self.next_json_in_place() {
                 Some(Some(item)) => return Some(item),
@@ -451,7 +469,7 @@ impl CaptureReader {
             }
             self.buf.clear();
             let limit = self.max_record_bytes.saturating_sub(self.pending.len()).max(1);
-            let end = match read_line(&mut *self.input, &mut self.buf, limit) {
+            let end = match read_line(&mut self.input, &mut self.buf, limit) {
                 Ok(end) => end,
                 Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
                     // A compressed stream cut mid-frame: what came before it is still good.
@@ -463,7 +481,7 @@ impl CaptureReader {
                     }
                     LineEnd::Last
                 }
-                Err(e) => return self.fail(e),
+                Err(e) => return self.fail(e).map(Item::Record),
             };
             if end == LineEnd::Eof {
                 if self.pending_start != 0 {
@@ -481,7 +499,7 @@ impl CaptureReader {
                 let start = std::mem::take(&mut self.pending_start);
                 self.pending.clear();
                 let message = format!("longer than {}, skipped", size(self.max_record_bytes));
-                return Self::malformed(if start != 0 { start } else { line_no }, message);
+                return Self::malformed(if start != 0 { start } else { line_no }, message).map(Item::Record);
             }
             if line_no == 1 && self.buf.starts_with(&UTF8_BOM) {
                 self.buf.drain(..UTF8_BOM.len());
@@ -496,7 +514,8 @@ impl CaptureReader {
                     self.pending.extend_from_slice(line);
                     self.pending.push(b'\n');
                     self.pending_start = line_no;
-                    return Self::malformed(start, "incomplete JSON object (no closing `}`)".into());
+                    let message = "incomplete JSON object (no closing `}`)".into();
+                    return Self::malformed(start, message).map(Item::Record);
                 }
                 self.pending.extend_from_slice(line);
                 self.pending.push(b'\n');
@@ -507,10 +526,10 @@ impl CaptureReader {
                             self.pending_start = 0;
                             self.pending.clear();
                             if let Some(message) = message {
-                                return Some(Ok(Record {
+                                return Some(Item::Record(Ok(Record {
                                     index: start,
                                     message,
-                                }));
+                                })));
                             }
                         }
                         Err(e) if e.syntax && last => {
@@ -524,7 +543,7 @@ impl CaptureReader {
                             self.pending_start = 0;
                             self.pending.clear();
                             let at = start + e.line.saturating_sub(1) as u64;
-                            return Self::malformed(at, e.message);
+                            return Self::malformed(at, e.message).map(Item::Record);
                         }
                     }
                 }
@@ -549,10 +568,10 @@ impl CaptureReader {
             }
             match parse_json(trimmed, self.json_decoder.as_mut()) {
                 Ok(Some(message)) => {
-                    return Some(Ok(Record {
+                    return Some(Item::Record(Ok(Record {
                         index: line_no,
                         message,
-                    }));
+                    })));
                 }
                 Ok(None) => {}
                 Err(e) if e.syntax && last => {
@@ -560,7 +579,7 @@ impl CaptureReader {
                     self.done = true;
                     return None;
                 }
-                Err(e) => return Self::malformed(line_no, e.message),
+                Err(e) => return Self::malformed(line_no, e.message).map(Item::Record),
             }
         }
     }
@@ -568,7 +587,7 @@ impl CaptureReader {
     fn next_proto(&mut self) -> Option<Result<Record, RecordError>> {
         loop {
             let mut prefix = [0u8; 4];
-            match read_full(&mut *self.input, &mut prefix) {
+            match read_full(&mut self.input, &mut prefix) {
                 Ok(0) => return None,
                 Ok(4) => {}
                 Ok(_) => {
@@ -580,7 +599,7 @@ impl CaptureReader {
             self.index += 1;
             let len = u32::from_be_bytes(prefix) as u64;
             if len > self.max_record_bytes as u64 {
-                match io::copy(&mut Read::take(&mut *self.input, len), &mut io::sink()) {
+                match io::copy(&mut Read::take(&mut self.input, len), &mut io::sink()) {
                     Ok(n) if n < len => {
                         self.truncated_tail = true;
                         return None;
@@ -594,7 +613,7 @@ impl CaptureReader {
                 }
             }
             self.buf.clear();
-            match Read::take(&mut *self.input, len).read_to_end(&mut self.buf) {
+            match Read::take(&mut self.input, len).read_to_end(&mut self.buf) {
                 Ok(n) if (n as u64) < len => {
                     self.truncated_tail = true;
                     return None;
@@ -616,21 +635,115 @@ impl CaptureReader {
     }
 }
 
-impl Iterator for CaptureReader {
-    type Item = Result<Record, RecordError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
+impl CaptureReader {
+    /// The next record, error or (with [`CaptureReader::defer_lines`]) unparsed line, in file
+    /// order; `None` at the end.
+    pub fn next_item(&mut self) -> Option<Item> {
         if self.done {
             return None;
         }
         let item = match self.format {
             Format::JsonLines => self.next_json(),
-            Format::ProtoDelimited => self.next_proto(),
+            Format::ProtoDelimited => self.next_proto().map(Item::Record),
         };
         if item.is_none() {
             self.done = true;
         }
         item
+    }
+}
+
+impl Iterator for CaptureReader {
+    type Item = Result<Record, RecordError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            match self.next_item()? {
+                Item::Record(record) => return Some(record),
+                Item::Line(line) => {
+                    if let Some(record) = line.parse(self.json_decoder.as_mut()) {
+                        return Some(record);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// What [`CaptureReader::next_item`] reads.
+#[derive(Debug)]
+pub enum Item {
+    Record(Result<Record, RecordError>),
+    /// A whole OTLP/JSON line, not parsed yet.
+    Line(Line),
+}
+
+/// A line of a capture held where it was read ([`CaptureReader::defer_lines`]), to be parsed on
+/// any thread: exactly what parsing it in the reader gives.
+pub struct Line {
+    index: u64,
+    chunk: Arc<Chunk>,
+    range: std::ops::Range<usize>,
+}
+
+impl fmt::Debug for Line {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Line")
+            .field("index", &self.index)
+            .field("len", &self.range.len())
+            .finish()
+    }
+}
+
+impl Line {
+    /// The record, the reason the line is malformed, or `None` for a line with nothing to read
+    /// (`{}`); `decoder` as in [`CaptureReader::set_json_decoder`].
+    pub fn parse(&self, decoder: Option<&mut JsonDecoder>) -> Option<Result<Record, RecordError>> {
+        parse_line(&self.chunk.bytes[self.range.clone()], self.index, decoder)
+    }
+}
+
+/// One whole line (not the last one) parsed.
+fn parse_line(
+    text: &[u8],
+    index: u64,
+    decoder: Option<&mut JsonDecoder>,
+) -> Option<Result<Record, RecordError>> {
+    match parse_json(text, decoder) {
+        Ok(Some(message)) => Some(Ok(Record { index, message })),
+        Ok(None) => None,
+        Err(e) => CaptureReader::malformed(index, e.message),
+    }
+}
+
+/// The input of a reader: as opened, or read ahead on another thread.
+enum Input {
+    Plain(Box<dyn BufRead + Send>),
+    Ahead(ReadAhead),
+}
+
+impl Read for Input {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Input::Plain(input) => input.read(buf),
+            Input::Ahead(input) => input.read(buf),
+        }
+    }
+}
+
+impl BufRead for Input {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        match self {
+            Input::Plain(input) => input.fill_buf(),
+            Input::Ahead(input) => input.fill_buf(),
+        }
+    }
+
+    fn consume(&mut self, amount: usize) {
+        match self {
+            Input::Plain(input) => input.consume(amount),
+            Input::Ahead(input) => input.consume(amount),
+        }
     }
 }
 
@@ -640,13 +753,26 @@ const READ_AHEAD_CHUNKS: usize = 2;
 /// A chunk grows to hold a line whole up to this size; a longer line is handed over in pieces.
 const READ_AHEAD_LINE: usize = 64 << 20;
 
+/// A chunk read ahead. Lines handed over unparsed ([`Line`]) share it; its buffer goes back to
+/// the reading thread for reuse when the last of them is done with it.
+struct Chunk {
+    bytes: Vec<u8>,
+    spent: std::sync::mpsc::Sender<Vec<u8>>,
+}
+
+impl Drop for Chunk {
+    fn drop(&mut self) {
+        let _ = self.spent.send(std::mem::take(&mut self.bytes));
+    }
+}
+
 /// Input read by another thread ([`CaptureReader::read_ahead`]) in chunks that end with a whole
 /// line where they can (so lines are parsed in place, not copied); chunks go back to it for
 /// reuse.
 struct ReadAhead {
     chunks: std::sync::mpsc::Receiver<io::Result<(Vec<u8>, usize)>>,
     spent: std::sync::mpsc::Sender<Vec<u8>>,
-    chunk: Vec<u8>,
+    chunk: Option<Arc<Chunk>>,
     len: usize,
     pos: usize,
 }
@@ -722,10 +848,15 @@ impl ReadAhead {
         Self {
             chunks,
             spent,
-            chunk: Vec::new(),
+            chunk: None,
             len: 0,
             pos: 0,
         }
+    }
+
+    /// The chunk being read and the position in it.
+    fn current(&self) -> Option<(Arc<Chunk>, usize)> {
+        self.chunk.clone().map(|chunk| (chunk, self.pos))
     }
 }
 
@@ -743,18 +874,16 @@ impl BufRead for ReadAhead {
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
         if self.pos == self.len {
             match self.chunks.recv() {
-                Ok(Ok((chunk, len))) => {
-                    let spent = std::mem::replace(&mut self.chunk, chunk);
-                    if !spent.is_empty() {
-                        let _ = self.spent.send(spent);
-                    }
+                Ok(Ok((bytes, len))) => {
+                    let spent = self.spent.clone();
+                    self.chunk = Some(Arc::new(Chunk { bytes, spent }));
                     (self.len, self.pos) = (len, 0);
                 }
                 Ok(Err(e)) => return Err(e),
                 Err(_) => return Ok(&[]), // the input ended
             }
         }
-        Ok(&self.chunk[self.pos..self.len])
+        Ok(self.chunk.as_ref().map_or(&[], |c| &c.bytes[self.pos..self.len]))
     }
 
     fn consume(&mut self, amount: usize) {
@@ -1639,6 +1768,32 @@ mod tests {
         (records, errors, r.position(), r.truncated_tail())
     }
 
+    /// [`outcome`] with lines handed over unparsed: every item taken first (the lines keep
+    /// their chunks), then the lines parsed last to first.
+    fn outcome_deferred(mut r: CaptureReader) -> (Vec<(u64, Message)>, Vec<RecordError>, u64, bool) {
+        r.defer_lines();
+        let items: Vec<Item> = std::iter::from_fn(|| r.next_item()).collect();
+        let mut parsed: Vec<Option<Result<Record, RecordError>>> = Vec::new();
+        for item in items.iter().rev() {
+            parsed.push(match item {
+                Item::Record(Ok(record)) => Some(Ok(Record {
+                    index: record.index,
+                    message: record.message.clone(),
+                })),
+                Item::Record(Err(e)) => Some(Err(e.clone())),
+                Item::Line(line) => line.parse(None),
+            });
+        }
+        let (mut records, mut errors) = (Vec::new(), Vec::new());
+        for p in parsed.into_iter().rev().flatten() {
+            match p {
+                Ok(record) => records.push((record.index, record.message)),
+                Err(e) => errors.push(e),
+            }
+        }
+        (records, errors, r.position(), r.truncated_tail())
+    }
+
     #[test]
     fn reading_ahead_reads_what_reading_in_place_reads() {
         let mut inputs: Vec<(&str, Vec<u8>)> = Vec::new();
@@ -1682,7 +1837,21 @@ mod tests {
                 let mut r = reader("x.jsonl", data.clone(), None);
                 r.read_ahead_in(least, max_line);
                 assert_eq!(outcome(r), plain, "{name}, chunks of {least}..{max_line}");
+                let mut r = reader("x.jsonl", data.clone(), None);
+                r.read_ahead_in(least, max_line);
+                let deferred = outcome_deferred(r);
+                assert_eq!(
+                    deferred, plain,
+                    "{name}, chunks of {least}..{max_line}, lines deferred"
+                );
             }
+            // Without reading ahead, nothing is deferred.
+            let r = reader("x.jsonl", data.clone(), None);
+            assert_eq!(
+                outcome_deferred(r),
+                plain,
+                "{name}, deferred without reading ahead"
+            );
             // A line longer than the reader takes is skipped the same way too.
             let mut plain = reader("x.jsonl", data.clone(), None);
             plain.max_record_bytes = 700;
@@ -1692,6 +1861,42 @@ mod tests {
             r.read_ahead_in(16, 64);
             assert_eq!(outcome(r), plain, "{name}, records of at most 700 bytes");
         }
+    }
+
+    #[test]
+    fn deferred_lines_leave_the_reader_and_keep_their_chunk() {
+        let data = mixed_json();
+        let lines = data.split(|&b| b == b'\n').filter(|l| !l.is_empty()).count();
+        let mut r = reader("x.jsonl", data.clone(), None);
+        r.read_ahead();
+        r.defer_lines();
+        let items: Vec<Item> = std::iter::from_fn(|| r.next_item()).collect();
+        // The first line is read the general way (it may start with a byte-order mark); every
+        // later one is handed over.
+        let deferred = items.iter().filter(|i| matches!(i, Item::Line(_))).count();
+        assert_eq!(deferred, lines - 1);
+        // Parsed after the reader is gone, on another thread.
+        drop(r);
+        let parsed = std::thread::spawn(move || {
+            items
+                .iter()
+                .filter_map(|i| match i {
+                    Item::Line(line) => line.parse(None),
+                    Item::Record(r) => Some(
+                        r.as_ref()
+                            .map(|r| Record {
+                                index: r.index,
+                                message: r.message.clone(),
+                            })
+                            .map_err(Clone::clone),
+                    ),
+                })
+                .map(|r| r.unwrap().message)
+                .collect::<Vec<_>>()
+        })
+        .join()
+        .unwrap();
+        assert_eq!(parsed, mixed_messages());
     }
 
     #[test]
