@@ -200,6 +200,77 @@ fn load(addr: &str, secs: f64, total_spans: Option<u64>, generation: &Arc<Atomic
     })
 }
 
+/// Every request of a capture (traces, logs, metrics), encoded once, then sent once over
+/// `CONCURRENCY` connections in file order (each connection takes the next request), as fast as
+/// the receiver takes them. Returns the spans sent and the seconds from the first send to the
+/// last answer: live ingest of the very traffic a replay of that capture reads.
+fn load_capture(addr: &str, path: &str) -> (u64, f64) {
+    use llmwatch::ingest::capture::{CaptureReader, Message as Captured};
+    const LOGS: &str = "/opentelemetry.proto.collector.logs.v1.LogsService/Export";
+    const METRICS: &str = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
+    let mut requests: Vec<(&'static str, Bytes)> = Vec::new();
+    let mut spans = 0u64;
+    for record in CaptureReader::open(std::path::Path::new(path)).expect("open the capture") {
+        let Ok(record) = record else { continue };
+        requests.push(match record.message {
+            Captured::Traces(req) => {
+                spans += req
+                    .resource_spans
+                    .iter()
+                    .flat_map(|r| &r.scope_spans)
+                    .map(|s| s.spans.len() as u64)
+                    .sum::<u64>();
+                (TRACE_EXPORT_PATH, req.encode_to_vec().into())
+            }
+            Captured::Logs(req) => (LOGS, req.encode_to_vec().into()),
+            Captured::Metrics(req) => (METRICS, req.encode_to_vec().into()),
+            Captured::Converted(_) => continue, // only with a decoder, and none was set
+        });
+    }
+    let requests = Arc::new(requests);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let secs = rt.block_on(async {
+        let url = format!("http://{addr}");
+        let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let mut channels = Vec::new();
+        for _ in 0..CONCURRENCY {
+            channels.push(common::channel(&url).await);
+        }
+        let t0 = Instant::now();
+        let mut tasks = Vec::new();
+        for ch in channels {
+            let (requests, next) = (requests.clone(), next.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut grpc = tonic::client::Grpc::new(ch).max_decoding_message_size(1 << 20);
+                while let Some((path, body)) = requests.get(next.fetch_add(1, Relaxed)) {
+                    let path = tonic::codegen::http::uri::PathAndQuery::from_static(path);
+                    loop {
+                        grpc.ready().await.unwrap();
+                        match grpc
+                            .unary(tonic::Request::new(body.clone()), path.clone(), RawCodec)
+                            .await
+                        {
+                            Ok(_) => break,
+                            Err(s) if s.code() == tonic::Code::Unavailable => {
+                                tokio::time::sleep(Duration::from_millis(2)).await;
+                            }
+                            Err(s) => panic!("export failed: {s:?}"),
+                        }
+                    }
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        t0.elapsed().as_secs_f64()
+    });
+    (spans, secs)
+}
+
 // ------------------------------------------------------------------ processes
 
 fn spawn_reading_addr(mut cmd: Command, from_stderr: bool) -> (Child, String) {
@@ -307,6 +378,15 @@ fn main() {
             std::io::Write::write_all(&mut out, b"\n").unwrap();
         }
         std::io::Write::flush(&mut out).unwrap();
+        return;
+    }
+    if let Some(i) = args.iter().position(|a| a == "--load-capture") {
+        // Live ingest of a capture's own requests, for replay against live of the very same
+        // traffic: --load-capture ADDR FILE.
+        let addr = args.get(i + 1).expect("--load-capture ADDR FILE");
+        let path = args.get(i + 2).expect("--load-capture ADDR FILE");
+        let (spans, secs) = load_capture(addr, path);
+        println!("{:.0} spans/s, {spans} spans in {secs:.2} s", spans as f64 / secs);
         return;
     }
     if let Some(i) = args.iter().position(|a| a == "--load") {

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Replay of a capture at --speed max against live OTLP/gRPC ingest, in one run, interleaved:
-# each round measures live gRPC into the first binary (the ingest bench's --load mode, 8 s),
-# then replays the capture with every binary given. Prints one line per measurement and the
-# medians at the end.
+# each round measures live gRPC into the first binary twice (the ingest bench's --load mode: its
+# own 512-span batches for 8 s; and its --load-capture mode: every request of the capture itself,
+# sent once over 4 connections, the very traffic the replay reads), then replays the capture
+# with every binary given. Prints one line per measurement and the medians at the end.
 #
 #   scripts/replay-bench.sh CAPTURE ROUNDS LLMWATCH [LLMWATCH...]
 #
@@ -21,8 +22,12 @@ load_bin=${INGEST_BENCH_BIN:-$(ls -t "$here"/target/release/deps/ingest-* | grep
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
+# Starts the binary as a live receiver, runs the load generator with the given arguments
+# (ADDR is replaced by the receiver's address) and prints the load's output line and the
+# receiver's CPU seconds over the load.
 live() {
     local bin=$1
+    shift
     "$bin" --headless --grpc 127.0.0.1:0 --http off --status-interval 3600 \
         </dev/null >"$work/live.out" 2>"$work/live.err" &
     local pid=$!
@@ -32,13 +37,13 @@ live() {
         [ -n "$addr" ] && break
         sleep 0.1
     done
+    local args=("${@/ADDR/$addr}")
     local out cpu0 cpu1
     cpu0=$(cpu_ticks "$pid")
-    out=$(INGEST_BENCH_SECS=${INGEST_BENCH_SECS:-8} "$load_bin" --load "$addr")
+    out=$(INGEST_BENCH_SECS=${INGEST_BENCH_SECS:-8} "$load_bin" "${args[@]}")
     cpu1=$(cpu_ticks "$pid")
     kill -TERM "$pid"
     wait "$pid" || true
-    # spans/s, and CPU seconds of llmwatch over the load (warm-up second included)
     echo "${out%% spans/s*} $(python3 -c "print(($cpu1-$cpu0)/100)")"
 }
 
@@ -62,21 +67,27 @@ replay() {
 }
 
 declare -A results
+secs=${INGEST_BENCH_SECS:-8}
 for round in $(seq 1 "$rounds"); do
-    read -r rate cpu < <(live "${bins[0]}")
-    secs=${INGEST_BENCH_SECS:-8}
-    echo "round $round: live gRPC ($(basename "${bins[0]}")) $rate spans/s ($(python3 -c "print(f'{$cpu*1e6/($rate*($secs+1)):.1f}')") µs CPU/span)"
+    read -r rate cpu < <(live "${bins[0]}" --load ADDR)
+    echo "round $round: live gRPC, bench batches ($(basename "${bins[0]}")) $rate spans/s ($(python3 -c "print(f'{$cpu*1e6/($rate*($secs+1)):.1f}')") µs CPU/span)"
     results[live]+="$rate "
+    # The capture's CPU is counted from before its requests are encoded: not a per-span figure.
+    read -r rate _ < <(live "${bins[0]}" --load-capture ADDR "$capture")
+    echo "round $round: live gRPC, the capture's own requests ($(basename "${bins[0]}")) $rate spans/s"
+    results[capture]+="$rate "
     for bin in "${bins[@]}"; do
         read -r rate wall user sys rss < <(replay "$bin")
-        echo "round $round: replay $(basename "$bin") $rate spans/s (${wall} s wall, ${user} user + ${sys} sys = $(python3 -c "print(f'{($user+$sys)/1.000003:.1f}')") µs CPU/span, peak RSS ${rss} MiB)"
+        echo "round $round: replay $(basename "$bin") $rate spans/s (${wall} s wall, ${user} user + ${sys} sys = $(python3 -c "print(f'{($user+$sys)*1e6/($rate*$wall):.1f}')") µs CPU/span, peak RSS ${rss} MiB)"
         results[$(basename "$bin")]+="$rate "
     done
 done
 median() { tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 live_median=$(echo "${results[live]}" | median)
-echo "median live gRPC: $live_median spans/s"
+capture_median=$(echo "${results[capture]}" | median)
+echo "median live gRPC, bench batches: $live_median spans/s"
+echo "median live gRPC, the capture's own requests: $capture_median spans/s"
 for bin in "${bins[@]}"; do
     m=$(echo "${results[$(basename "$bin")]}" | median)
-    echo "median replay $(basename "$bin"): $m spans/s, ratio to live $(python3 -c "print(f'{$m/$live_median:.2f}')")"
+    echo "median replay $(basename "$bin"): $m spans/s, ratio to live $(python3 -c "print(f'{$m/$live_median:.2f} (bench batches), {$m/$capture_median:.2f} (the capture)')")"
 done

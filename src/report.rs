@@ -292,19 +292,21 @@ fn feed_files_in(
                 let work = Arc::new(std::sync::Mutex::new(work));
                 for _ in 0..threads {
                     let (work, tx, pipeline) = (work.clone(), tx.clone(), pipeline.clone());
-                    parsers.push(std::thread::spawn(move || parse_lines(&work, &tx, &pipeline)));
+                    parsers.push(spawn("llmwatch-parse", move || {
+                        parse_lines(&work, &tx, &pipeline)
+                    })?);
                 }
-                decoders.push(std::thread::spawn(move || {
+                decoders.push(spawn("llmwatch-file", move || {
                     deal_lines(&mut reader, &deal, &credit);
                     reader
-                }));
+                })?);
                 sources.push(InOrder::new(numbered, Some(credits)));
             }
             convert => {
-                decoders.push(std::thread::spawn(move || {
+                decoders.push(spawn("llmwatch-file", move || {
                     read_file(&mut reader, &tx, convert.as_deref());
                     reader
-                }));
+                })?);
                 sources.push(InOrder::new(numbered, None));
             }
         }
@@ -375,6 +377,19 @@ fn feed_files_in(
         parser.join().map_err(|_| panicked())?;
     }
     Ok(stats)
+}
+
+fn spawn<T: Send + 'static>(
+    name: &str,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<std::thread::JoinHandle<T>, ReportError> {
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(f)
+        .map_err(|source| ReportError::Read {
+            path: "input".into(),
+            source,
+        })
 }
 
 /// Waits until `event` is due under the screen's control, in short steps so that a pause, a
