@@ -98,6 +98,23 @@ const LINES_IN_FLIGHT: usize = 8;
 /// An item of a file and its number in the file's stream; `None`: a line with nothing in it.
 type Numbered = (u64, Option<Timed>);
 
+/// The number a parsing thread sends as it panics: its item is lost, so the stream ends there
+/// (instead of waiting for it), and joining the thread reports the panic.
+const LOST: u64 = u64::MAX;
+
+/// Sends [`LOST`] if its thread panics while holding it.
+struct LostOnPanic<'a>(&'a SyncSender<Numbered>);
+
+impl Drop for LostOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            // The merging thread keeps taking messages until this one: the send does not block
+            // for long.
+            let _ = self.0.send((LOST, None));
+        }
+    }
+}
+
 /// Numbers the file's items and hands them to the parsing threads, one credit each, until the
 /// file ends or nobody takes them any more.
 fn deal_lines(reader: &mut CaptureReader, work: &SyncSender<(u64, Item)>, credits: &SyncSender<()>) {
@@ -119,6 +136,7 @@ fn parse_lines(
     let p = pipeline.clone();
     let mut decoder: JsonDecoder =
         Box::new(move |signal, text| ingest::convert_json(&p, signal, text).map(Message::Converted));
+    let _lost = LostOnPanic(tx);
     loop {
         let taken = work.lock().map_or(None, |work| work.recv().ok());
         let Some((n, item)) = taken else { break };
@@ -168,9 +186,9 @@ impl Iterator for InOrder {
                     None => continue,
                 }
             }
-            // Ends when every sender is gone; an item missing then was lost with a thread that
-            // panicked, which joining it reports.
-            let (n, message) = self.numbered.recv().ok()?;
+            // Ends when every sender is gone, or a thread lost its item as it panicked (which
+            // joining it reports).
+            let (n, message) = self.numbered.recv().ok().filter(|&(n, _)| n != LOST)?;
             self.early.insert(n, message);
         }
     }
@@ -632,5 +650,17 @@ mod tests {
         drop(tx);
         let taken: Vec<Option<u64>> = InOrder::new(rx, None).map(|(t, _)| t).collect();
         assert_eq!(taken, [Some(100)]);
+        // A thread that panics says so while the others still hold their senders.
+        let (tx, rx) = std::sync::mpsc::sync_channel(16);
+        tx.send(numbered(0, 100)).unwrap();
+        let panicking = tx.clone();
+        let thread = std::thread::spawn(move || {
+            let _lost = LostOnPanic(&panicking);
+            panic!("a conversion bug");
+        });
+        let taken: Vec<Option<u64>> = InOrder::new(rx, None).map(|(t, _)| t).collect();
+        assert_eq!(taken, [Some(100)]);
+        assert!(thread.join().is_err());
+        drop(tx);
     }
 }
