@@ -266,7 +266,7 @@ fn content_verdicts(
         let empty = !answer.has_text() && answer.tool_calls == 0;
         let excused = !recorded.output && (span.status == StatusCode::Error || sem.streaming == Some(true));
         if !empty {
-            let why = match (&answer.first_tool, answer.has_text()) {
+            let why = || match (&answer.first_tool, answer.has_text()) {
                 (Some(tool), false) => format!("output is a tool call ({tool})"),
                 (None, false) => "output is a tool call".to_string(),
                 _ => format!("output has {} characters", answer.text.trim().chars().count()),
@@ -278,7 +278,7 @@ fn content_verdicts(
             } else {
                 "output is missing (input recorded, no output)"
             };
-            out.push(verdict(span, Name::EmptyOutput, false, 0.0, why.to_string()));
+            out.push(verdict(span, Name::EmptyOutput, false, 0.0, || why.to_string()));
         }
     }
     if !answer.has_text() {
@@ -304,8 +304,10 @@ fn content_verdicts(
 
     if config.refusal {
         let v = match builtin::refusal(text) {
-            Some(p) => verdict(span, Name::Refusal, false, 0.0, format!("refusal phrase: {p:?}")),
-            None => verdict(span, Name::Refusal, true, 1.0, scanned("no refusal phrase")),
+            Some(p) => verdict(span, Name::Refusal, false, 0.0, || {
+                format!("refusal phrase: {p:?}")
+            }),
+            None => verdict(span, Name::Refusal, true, 1.0, || scanned("no refusal phrase")),
         };
         out.push(v);
     }
@@ -314,11 +316,11 @@ fn content_verdicts(
             JsonCheck::Valid { fenced } => {
                 let form = if fenced { " (in a fenced block)" } else { "" };
                 let why = format!("output is valid JSON{form}; JSON requested by {reason}");
-                out.push(verdict(span, Name::JsonValid, true, 1.0, why));
+                out.push(verdict(span, Name::JsonValid, true, 1.0, || why));
             }
             JsonCheck::Invalid(e) => {
                 let why = format!("output is not valid JSON ({e}); JSON requested by {reason}");
-                out.push(verdict(span, Name::JsonValid, false, 0.0, why));
+                out.push(verdict(span, Name::JsonValid, false, 0.0, || why));
             }
             JsonCheck::Truncated => {}
         }
@@ -355,26 +357,18 @@ fn content_verdicts(
         if cut {
             why.push_str(" (first 64 KiB of the output)");
         }
-        out.push(verdict(span, Name::ContextOverlap, passed, o.share, why));
+        out.push(verdict(span, Name::ContextOverlap, passed, o.share, || why));
     }
     if config.pii_leak {
         let found = pii::scan(text);
         let v = if found.is_clean() {
-            verdict(
-                span,
-                Name::PiiLeak,
-                true,
-                1.0,
-                scanned("no email, phone or card number"),
-            )
+            verdict(span, Name::PiiLeak, true, 1.0, || {
+                scanned("no email, phone or card number")
+            })
         } else {
-            verdict(
-                span,
-                Name::PiiLeak,
-                false,
-                0.0,
-                format!("{} in output", found.describe()),
-            )
+            verdict(span, Name::PiiLeak, false, 0.0, || {
+                format!("{} in output", found.describe())
+            })
         };
         out.push(v);
     }
@@ -400,13 +394,25 @@ fn budget_verdicts(
         let passed = ms <= limit;
         let relation = if passed { "within" } else { "over" };
         let why = format!("{ms:.0} ms, {relation} the {limit} ms budget for {scope}");
-        out.push(verdict(span, Name::LatencyBudget, passed, ratio(limit, ms), why));
+        out.push(verdict(
+            span,
+            Name::LatencyBudget,
+            passed,
+            ratio(limit, ms),
+            || why,
+        ));
     }
     if let (Some(limit), Some(cost)) = (budget.cost_usd.filter(|l| l.is_finite()), sem.cost_usd) {
         let passed = cost <= limit;
         let relation = if passed { "within" } else { "over" };
         let why = format!("${cost:.6}, {relation} the ${limit} budget for {scope}");
-        out.push(verdict(span, Name::CostBudget, passed, ratio(limit, cost), why));
+        out.push(verdict(
+            span,
+            Name::CostBudget,
+            passed,
+            ratio(limit, cost),
+            || why,
+        ));
     }
 }
 
@@ -434,7 +440,14 @@ enum Name {
 static NAME_SYMS: LazyLock<[Sym; 7]> = LazyLock::new(|| names::ALL.map(Sym::from));
 static LABELS: LazyLock<[Sym; 2]> = LazyLock::new(|| [Sym::from("pass"), Sym::from("fail")]);
 
-fn verdict(span: &SpanRecord, name: Name, passed: bool, score: f64, explanation: String) -> Verdict {
+/// A verdict on `span`; `explanation` is only called when the verdict keeps one.
+fn verdict(
+    span: &SpanRecord,
+    name: Name,
+    passed: bool,
+    score: f64,
+    explanation: impl FnOnce() -> String,
+) -> Verdict {
     Verdict {
         trace_id: Some(span.trace_id),
         target: Some(span.span_id),
@@ -446,7 +459,7 @@ fn verdict(span: &SpanRecord, name: Name, passed: bool, score: f64, explanation:
         // pass: their passes keep no text, so memory goes to spans, not to "nothing found".
         // Measurements (overlap, JSON, budgets) keep theirs.
         explanation: (!passed || !matches!(name, Name::EmptyOutput | Name::Refusal | Name::PiiLeak))
-            .then(|| explanation.into()),
+            .then(|| explanation().into()),
         passed: Some(passed),
         source: VerdictSource::Llmwatch,
         time_unix_nano: span.end_unix_nano,
