@@ -37,10 +37,9 @@ impl Recorded {
     pub fn of(attrs: &[Attr]) -> Self {
         let mut r = Self::default();
         for a in attrs {
-            if is_redacted(&a.value) {
-                continue;
-            }
+            // The key first: most attributes are not content, and their values need no look.
             match content_side(&a.key) {
+                Some(_) if is_redacted(&a.value) => {}
                 Some(Side::Input) => r.input = true,
                 Some(Side::Output) => r.output = true,
                 None => {}
@@ -57,8 +56,14 @@ impl Recorded {
     }
 }
 
+/// Whether the value, trimmed, is [`REDACTED_VALUE`] (looked at from its start only, so
+/// content costs a byte or two).
 fn is_redacted(v: &Value) -> bool {
-    v.as_str().is_some_and(|s| s.trim() == REDACTED_VALUE)
+    v.as_str().is_some_and(|s| {
+        s.trim_start()
+            .strip_prefix(REDACTED_VALUE)
+            .is_some_and(|rest| rest.trim_end().is_empty())
+    })
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
