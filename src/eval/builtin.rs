@@ -441,7 +441,7 @@ const fn pack(word: &[u8]) -> u64 {
     x
 }
 
-/// [`STOPWORDS`] packed, in the same (sorted) order: a lookup is a few integer comparisons.
+/// [`STOPWORDS`] packed, in the same (sorted) order: a lookup is one integer comparison.
 const PACKED_STOPWORDS: [u64; STOPWORDS.len()] = {
     let mut out = [0u64; STOPWORDS.len()];
     let mut k = 0;
@@ -452,9 +452,42 @@ const PACKED_STOPWORDS: [u64; STOPWORDS.len()] = {
     out
 };
 
+/// A perfect hash of the packed stopwords: a multiply and the top bits, into
+/// [`STOPWORD_SLOTS`]. The multiplier was found by trying random ones; building the slots at
+/// compile time checks that no two stopwords share a slot.
+const SLOT_BITS: u32 = 10;
+const SLOT_MULTIPLIER: u64 = 0x2323_b676_4399_0779;
+
+const fn slot(packed: u64) -> usize {
+    (packed.wrapping_mul(SLOT_MULTIPLIER) >> (64 - SLOT_BITS)) as usize
+}
+
+/// Per slot, the index of the stopword there in [`PACKED_STOPWORDS`], or `u8::MAX`.
+const STOPWORD_SLOTS: [u8; 1 << SLOT_BITS] = {
+    let mut out = [u8::MAX; 1 << SLOT_BITS];
+    let mut k = 0;
+    while k < PACKED_STOPWORDS.len() {
+        assert!(PACKED_STOPWORDS.len() < u8::MAX as usize);
+        let s = slot(PACKED_STOPWORDS[k]);
+        assert!(
+            out[s] == u8::MAX,
+            "two stopwords share a slot: pick another multiplier"
+        );
+        out[s] = k as u8;
+        k += 1;
+    }
+    out
+};
+
 /// Whether an ASCII word (any case) is a stopword.
 fn is_stopword(word: &[u8]) -> bool {
-    word.len() <= 8 && PACKED_STOPWORDS.binary_search(&pack(word)).is_ok()
+    if word.len() > 8 {
+        return false;
+    }
+    let packed = pack(word);
+    PACKED_STOPWORDS
+        .get(usize::from(STOPWORD_SLOTS[slot(packed)]))
+        .is_some_and(|&w| w == packed)
 }
 
 /// Calls `f` with a hash of each content word of `text`: runs of letters and digits (Unicode
