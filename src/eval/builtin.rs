@@ -580,7 +580,16 @@ pub struct Overlap {
 /// words. Each document is read up to [`MAX_DOCUMENT_BYTES`], all of them up to
 /// [`MAX_DOCUMENTS_BYTES`].
 pub fn context_overlap(answer: &str, documents: &[Document]) -> Option<Overlap> {
-    let with_content = || documents.iter().filter(|d| !d.content.trim().is_empty());
+    context_overlap_in(answer, documents.iter().map(|d| d.content.as_str()))
+}
+
+/// [`context_overlap`] over the documents' texts (borrowed, so tool results can join the
+/// retrieved documents without copying either).
+pub fn context_overlap_in<'d>(
+    answer: &str,
+    documents: impl Iterator<Item = &'d str> + Clone,
+) -> Option<Overlap> {
+    let with_content = || documents.clone().filter(|d| !d.trim().is_empty());
     with_content().next()?;
     let mut words = Vec::new();
     content_words(answer, |h| {
@@ -602,7 +611,7 @@ pub fn context_overlap(answer: &str, documents: &[Document]) -> Option<Overlap> 
         if budget == 0 {
             break;
         }
-        let (text, _) = head(&d.content, MAX_DOCUMENT_BYTES.min(budget));
+        let (text, _) = head(d, MAX_DOCUMENT_BYTES.min(budget));
         budget -= text.len();
         read += 1;
         if found < words.len() {

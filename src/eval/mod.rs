@@ -327,26 +327,13 @@ fn content_verdicts(
     }
     // The context the model was given: the trace's retrieved documents and the tool results in
     // this call's own input (an agent answering from a tool's output is grounded in it).
-    let tool_results: Vec<Document> = if config.context_overlap {
-        input
-            .iter()
-            .filter(|m| m.role == "tool" && !m.content.trim().is_empty())
-            .map(|m| Document {
-                id: m.tool_call_id.clone(),
-                content: m.content.clone(),
-                score: None,
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
-    let context: std::borrow::Cow<'_, [Document]> = if tool_results.is_empty() {
-        std::borrow::Cow::Borrowed(documents)
-    } else {
-        std::borrow::Cow::Owned(documents.iter().cloned().chain(tool_results).collect())
-    };
+    let tool_results = input
+        .iter()
+        .filter(|m| m.role == "tool" && !m.content.trim().is_empty())
+        .map(|m| m.content.as_str());
+    let context = documents.iter().map(|d| d.content.as_str()).chain(tool_results);
     if config.context_overlap
-        && let Some(o) = builtin::context_overlap(text, &context)
+        && let Some(o) = builtin::context_overlap_in(text, context)
     {
         let passed = o.share >= config.context_overlap_threshold;
         let plural = if o.documents == 1 { "" } else { "s" };
