@@ -22,7 +22,9 @@
 //! copying): a span with no input or output content key (`gen_ai.input.messages`,
 //! `llm.output_messages.N.message.content`, `input.value`, ...; SEMCONV.md's "input / output
 //! content" row) had content capture off and gets no content verdict; OpenInference's
-//! `__REDACTED__` counts as nothing recorded. Only then is the conversation read, once for all.
+//! `__REDACTED__` counts as nothing recorded. Only then is the conversation read, once: the
+//! output first, the input (system and user messages, tool results) only when the output has
+//! answer text and json_valid or context_overlap is on.
 //!
 //! Cost: answers longer than [`MAX_SCAN_BYTES`] (64 KiB) are scanned (refusal, PII, overlap) on
 //! their first 64 KiB, which a passing explanation then says; JSON is validated whole (without
@@ -255,12 +257,7 @@ fn content_verdicts(
     if !recorded.any() {
         return;
     }
-    let content::Conversation {
-        system,
-        input,
-        output,
-    } = content::conversation(span);
-    let answer = Answer::of(output);
+    let answer = Answer::of(content::output_messages(span));
 
     if config.empty_output {
         let empty = !answer.has_text() && answer.tool_calls == 0;
@@ -284,6 +281,13 @@ fn content_verdicts(
     if !answer.has_text() {
         return;
     }
+    // The input (the prompt for json_valid, tool results for context_overlap) only now: most
+    // calls that answer with a tool call end above.
+    let (system, input) = if config.json_valid || config.context_overlap {
+        content::input_messages(span)
+    } else {
+        Default::default()
+    };
     // Only json_valid reads the request (attributes, else the prompt), and only with an answer.
     let json_reason = config
         .json_valid

@@ -95,6 +95,17 @@ const OUTPUT: Sources = Sources {
 /// observation input/output, and last the opaque `input.value` / `output.value`. System
 /// messages come from `gen_ai.system_instructions` plus any system message among the inputs.
 pub fn conversation(span: &SpanRecord) -> Conversation {
+    let (system, input) = input_messages(span);
+    Conversation {
+        system,
+        input,
+        output: output_messages(span),
+    }
+}
+
+/// The system and input messages of [`conversation`], read alone (the built-in evaluators
+/// read them only when the output gives them something to judge).
+pub fn input_messages(span: &SpanRecord) -> (Vec<Message>, Vec<Message>) {
     let attrs = &span.attributes;
     let (in_system, input): (Vec<Message>, Vec<Message>) = side(attrs, &INPUT)
         .into_iter()
@@ -102,11 +113,12 @@ pub fn conversation(span: &SpanRecord) -> Conversation {
     let mut system = system_instructions(attrs);
     let given: HashSet<String> = system.iter().map(|m| m.content.clone()).collect();
     system.extend(in_system.into_iter().filter(|m| !given.contains(&m.content)));
-    Conversation {
-        system,
-        input,
-        output: side(attrs, &OUTPUT),
-    }
+    (system, input)
+}
+
+/// The output messages of [`conversation`], read alone.
+pub fn output_messages(span: &SpanRecord) -> Vec<Message> {
+    side(&span.attributes, &OUTPUT)
 }
 
 fn side(attrs: &[Attr], s: &Sources) -> Vec<Message> {
