@@ -1,7 +1,8 @@
 //! Normalisation on one core: realistic LLM spans (OTel GenAI chat spans with content, and the
 //! OpenInference and OTel GenAI captures from real instrumentation) through the converter.
 //! `normalise` measures the semantic pass alone on converted records; `convert_and_normalise`
-//! the whole ingest-thread work per span (conversion, interning, normalisation, pricing).
+//! the whole ingest-thread work per span (conversion, interning, normalisation, pricing);
+//! `builtin_evaluation` llmwatch's own evaluators on the demo capture's spans, request by request.
 //! Run with `cargo bench --bench normalise`.
 
 #[path = "../tests/common/mod.rs"]
@@ -76,6 +77,42 @@ fn convert_and_normalise(bencher: Bencher) {
                 c.convert_traces(req, &mut out, &mut verdicts);
             }
             out.clear();
+            verdicts.clear();
+        });
+}
+
+/// The demo capture's trace requests, each converted (unevaluated) into its own records.
+fn demo_requests() -> Vec<Vec<SpanRecord>> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("demo/capture.jsonl.gz");
+    let mut c = converter();
+    let mut out = Vec::new();
+    for record in llmwatch::ingest::capture::CaptureReader::open(&path).unwrap() {
+        if let llmwatch::ingest::capture::Message::Traces(req) = record.unwrap().message {
+            let mut spans = Vec::new();
+            c.convert_traces_unevaluated(req, &mut spans, &mut Vec::new());
+            out.push(spans);
+        }
+    }
+    out
+}
+
+#[divan::bench]
+fn builtin_evaluation(bencher: Bencher) {
+    let requests = demo_requests();
+    let n: usize = requests.iter().map(Vec::len).sum();
+    let mut verdicts = Vec::new();
+    bencher
+        .counter(divan::counter::ItemsCount::new(n))
+        // A fresh cap each run, so every run evaluates the same calls.
+        .with_inputs(llmwatch::eval::BuiltinConfig::default)
+        .bench_local_refs(|config| {
+            for spans in &requests {
+                black_box(llmwatch::model::convert::builtin_evaluation(
+                    config,
+                    spans,
+                    &mut verdicts,
+                ));
+            }
             verdicts.clear();
         });
 }

@@ -37,10 +37,9 @@ impl Recorded {
     pub fn of(attrs: &[Attr]) -> Self {
         let mut r = Self::default();
         for a in attrs {
-            if is_redacted(&a.value) {
-                continue;
-            }
+            // The key first: most attributes are not content, and their values need no look.
             match content_side(&a.key) {
+                Some(_) if is_redacted(&a.value) => {}
                 Some(Side::Input) => r.input = true,
                 Some(Side::Output) => r.output = true,
                 None => {}
@@ -57,8 +56,14 @@ impl Recorded {
     }
 }
 
+/// Whether the value, trimmed, is [`REDACTED_VALUE`] (looked at from its start only, so
+/// content costs a byte or two).
 fn is_redacted(v: &Value) -> bool {
-    v.as_str().is_some_and(|s| s.trim() == REDACTED_VALUE)
+    v.as_str().is_some_and(|s| {
+        s.trim_start()
+            .strip_prefix(REDACTED_VALUE)
+            .is_some_and(|rest| rest.trim_end().is_empty())
+    })
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -436,7 +441,7 @@ const fn pack(word: &[u8]) -> u64 {
     x
 }
 
-/// [`STOPWORDS`] packed, in the same (sorted) order: a lookup is a few integer comparisons.
+/// [`STOPWORDS`] packed, in the same (sorted) order: a lookup is one integer comparison.
 const PACKED_STOPWORDS: [u64; STOPWORDS.len()] = {
     let mut out = [0u64; STOPWORDS.len()];
     let mut k = 0;
@@ -447,9 +452,42 @@ const PACKED_STOPWORDS: [u64; STOPWORDS.len()] = {
     out
 };
 
+/// A perfect hash of the packed stopwords: a multiply and the top bits, into
+/// [`STOPWORD_SLOTS`]. The multiplier was found by trying random ones; building the slots at
+/// compile time checks that no two stopwords share a slot.
+const SLOT_BITS: u32 = 10;
+const SLOT_MULTIPLIER: u64 = 0x2323_b676_4399_0779;
+
+const fn slot(packed: u64) -> usize {
+    (packed.wrapping_mul(SLOT_MULTIPLIER) >> (64 - SLOT_BITS)) as usize
+}
+
+/// Per slot, the index of the stopword there in [`PACKED_STOPWORDS`], or `u8::MAX`.
+const STOPWORD_SLOTS: [u8; 1 << SLOT_BITS] = {
+    let mut out = [u8::MAX; 1 << SLOT_BITS];
+    let mut k = 0;
+    while k < PACKED_STOPWORDS.len() {
+        assert!(PACKED_STOPWORDS.len() < u8::MAX as usize);
+        let s = slot(PACKED_STOPWORDS[k]);
+        assert!(
+            out[s] == u8::MAX,
+            "two stopwords share a slot: pick another multiplier"
+        );
+        out[s] = k as u8;
+        k += 1;
+    }
+    out
+};
+
 /// Whether an ASCII word (any case) is a stopword.
 fn is_stopword(word: &[u8]) -> bool {
-    word.len() <= 8 && PACKED_STOPWORDS.binary_search(&pack(word)).is_ok()
+    if word.len() > 8 {
+        return false;
+    }
+    let packed = pack(word);
+    PACKED_STOPWORDS
+        .get(usize::from(STOPWORD_SLOTS[slot(packed)]))
+        .is_some_and(|&w| w == packed)
 }
 
 /// Calls `f` with a hash of each content word of `text`: runs of letters and digits (Unicode
@@ -542,7 +580,16 @@ pub struct Overlap {
 /// words. Each document is read up to [`MAX_DOCUMENT_BYTES`], all of them up to
 /// [`MAX_DOCUMENTS_BYTES`].
 pub fn context_overlap(answer: &str, documents: &[Document]) -> Option<Overlap> {
-    let with_content = || documents.iter().filter(|d| !d.content.trim().is_empty());
+    context_overlap_in(answer, documents.iter().map(|d| d.content.as_str()))
+}
+
+/// [`context_overlap`] over the documents' texts (borrowed, so tool results can join the
+/// retrieved documents without copying either).
+pub fn context_overlap_in<'d>(
+    answer: &str,
+    documents: impl Iterator<Item = &'d str> + Clone,
+) -> Option<Overlap> {
+    let with_content = || documents.clone().filter(|d| !d.trim().is_empty());
     with_content().next()?;
     let mut words = Vec::new();
     content_words(answer, |h| {
@@ -564,7 +611,7 @@ pub fn context_overlap(answer: &str, documents: &[Document]) -> Option<Overlap> 
         if budget == 0 {
             break;
         }
-        let (text, _) = head(&d.content, MAX_DOCUMENT_BYTES.min(budget));
+        let (text, _) = head(d, MAX_DOCUMENT_BYTES.min(budget));
         budget -= text.len();
         read += 1;
         if found < words.len() {

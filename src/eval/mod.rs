@@ -22,7 +22,9 @@
 //! copying): a span with no input or output content key (`gen_ai.input.messages`,
 //! `llm.output_messages.N.message.content`, `input.value`, ...; SEMCONV.md's "input / output
 //! content" row) had content capture off and gets no content verdict; OpenInference's
-//! `__REDACTED__` counts as nothing recorded. Only then is the conversation read, once for all.
+//! `__REDACTED__` counts as nothing recorded. Only then is the conversation read, once: the
+//! output first, the input (system and user messages, tool results) only when the output has
+//! answer text and json_valid or context_overlap is on.
 //!
 //! Cost: answers longer than [`MAX_SCAN_BYTES`] (64 KiB) are scanned (refusal, PII, overlap) on
 //! their first 64 KiB, which a passing explanation then says; JSON is validated whole (without
@@ -255,18 +257,13 @@ fn content_verdicts(
     if !recorded.any() {
         return;
     }
-    let content::Conversation {
-        system,
-        input,
-        output,
-    } = content::conversation(span);
-    let answer = Answer::of(output);
+    let answer = Answer::of(content::output_messages(span));
 
     if config.empty_output {
         let empty = !answer.has_text() && answer.tool_calls == 0;
         let excused = !recorded.output && (span.status == StatusCode::Error || sem.streaming == Some(true));
         if !empty {
-            let why = match (&answer.first_tool, answer.has_text()) {
+            let why = || match (&answer.first_tool, answer.has_text()) {
                 (Some(tool), false) => format!("output is a tool call ({tool})"),
                 (None, false) => "output is a tool call".to_string(),
                 _ => format!("output has {} characters", answer.text.trim().chars().count()),
@@ -278,12 +275,19 @@ fn content_verdicts(
             } else {
                 "output is missing (input recorded, no output)"
             };
-            out.push(verdict(span, Name::EmptyOutput, false, 0.0, why.to_string()));
+            out.push(verdict(span, Name::EmptyOutput, false, 0.0, || why.to_string()));
         }
     }
     if !answer.has_text() {
         return;
     }
+    // The input (the prompt for json_valid, tool results for context_overlap) only now: most
+    // calls that answer with a tool call end above.
+    let (system, input) = if config.json_valid || config.context_overlap {
+        content::input_messages(span)
+    } else {
+        Default::default()
+    };
     // Only json_valid reads the request (attributes, else the prompt), and only with an answer.
     let json_reason = config
         .json_valid
@@ -304,8 +308,10 @@ fn content_verdicts(
 
     if config.refusal {
         let v = match builtin::refusal(text) {
-            Some(p) => verdict(span, Name::Refusal, false, 0.0, format!("refusal phrase: {p:?}")),
-            None => verdict(span, Name::Refusal, true, 1.0, scanned("no refusal phrase")),
+            Some(p) => verdict(span, Name::Refusal, false, 0.0, || {
+                format!("refusal phrase: {p:?}")
+            }),
+            None => verdict(span, Name::Refusal, true, 1.0, || scanned("no refusal phrase")),
         };
         out.push(v);
     }
@@ -314,37 +320,24 @@ fn content_verdicts(
             JsonCheck::Valid { fenced } => {
                 let form = if fenced { " (in a fenced block)" } else { "" };
                 let why = format!("output is valid JSON{form}; JSON requested by {reason}");
-                out.push(verdict(span, Name::JsonValid, true, 1.0, why));
+                out.push(verdict(span, Name::JsonValid, true, 1.0, || why));
             }
             JsonCheck::Invalid(e) => {
                 let why = format!("output is not valid JSON ({e}); JSON requested by {reason}");
-                out.push(verdict(span, Name::JsonValid, false, 0.0, why));
+                out.push(verdict(span, Name::JsonValid, false, 0.0, || why));
             }
             JsonCheck::Truncated => {}
         }
     }
     // The context the model was given: the trace's retrieved documents and the tool results in
     // this call's own input (an agent answering from a tool's output is grounded in it).
-    let tool_results: Vec<Document> = if config.context_overlap {
-        input
-            .iter()
-            .filter(|m| m.role == "tool" && !m.content.trim().is_empty())
-            .map(|m| Document {
-                id: m.tool_call_id.clone(),
-                content: m.content.clone(),
-                score: None,
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
-    let context: std::borrow::Cow<'_, [Document]> = if tool_results.is_empty() {
-        std::borrow::Cow::Borrowed(documents)
-    } else {
-        std::borrow::Cow::Owned(documents.iter().cloned().chain(tool_results).collect())
-    };
+    let tool_results = input
+        .iter()
+        .filter(|m| m.role == "tool" && !m.content.trim().is_empty())
+        .map(|m| m.content.as_str());
+    let context = documents.iter().map(|d| d.content.as_str()).chain(tool_results);
     if config.context_overlap
-        && let Some(o) = builtin::context_overlap(text, &context)
+        && let Some(o) = builtin::context_overlap_in(text, context)
     {
         let passed = o.share >= config.context_overlap_threshold;
         let plural = if o.documents == 1 { "" } else { "s" };
@@ -355,26 +348,18 @@ fn content_verdicts(
         if cut {
             why.push_str(" (first 64 KiB of the output)");
         }
-        out.push(verdict(span, Name::ContextOverlap, passed, o.share, why));
+        out.push(verdict(span, Name::ContextOverlap, passed, o.share, || why));
     }
     if config.pii_leak {
         let found = pii::scan(text);
         let v = if found.is_clean() {
-            verdict(
-                span,
-                Name::PiiLeak,
-                true,
-                1.0,
-                scanned("no email, phone or card number"),
-            )
+            verdict(span, Name::PiiLeak, true, 1.0, || {
+                scanned("no email, phone or card number")
+            })
         } else {
-            verdict(
-                span,
-                Name::PiiLeak,
-                false,
-                0.0,
-                format!("{} in output", found.describe()),
-            )
+            verdict(span, Name::PiiLeak, false, 0.0, || {
+                format!("{} in output", found.describe())
+            })
         };
         out.push(v);
     }
@@ -400,13 +385,25 @@ fn budget_verdicts(
         let passed = ms <= limit;
         let relation = if passed { "within" } else { "over" };
         let why = format!("{ms:.0} ms, {relation} the {limit} ms budget for {scope}");
-        out.push(verdict(span, Name::LatencyBudget, passed, ratio(limit, ms), why));
+        out.push(verdict(
+            span,
+            Name::LatencyBudget,
+            passed,
+            ratio(limit, ms),
+            || why,
+        ));
     }
     if let (Some(limit), Some(cost)) = (budget.cost_usd.filter(|l| l.is_finite()), sem.cost_usd) {
         let passed = cost <= limit;
         let relation = if passed { "within" } else { "over" };
         let why = format!("${cost:.6}, {relation} the ${limit} budget for {scope}");
-        out.push(verdict(span, Name::CostBudget, passed, ratio(limit, cost), why));
+        out.push(verdict(
+            span,
+            Name::CostBudget,
+            passed,
+            ratio(limit, cost),
+            || why,
+        ));
     }
 }
 
@@ -434,7 +431,14 @@ enum Name {
 static NAME_SYMS: LazyLock<[Sym; 7]> = LazyLock::new(|| names::ALL.map(Sym::from));
 static LABELS: LazyLock<[Sym; 2]> = LazyLock::new(|| [Sym::from("pass"), Sym::from("fail")]);
 
-fn verdict(span: &SpanRecord, name: Name, passed: bool, score: f64, explanation: String) -> Verdict {
+/// A verdict on `span`; `explanation` is only called when the verdict keeps one.
+fn verdict(
+    span: &SpanRecord,
+    name: Name,
+    passed: bool,
+    score: f64,
+    explanation: impl FnOnce() -> String,
+) -> Verdict {
     Verdict {
         trace_id: Some(span.trace_id),
         target: Some(span.span_id),
@@ -446,7 +450,7 @@ fn verdict(span: &SpanRecord, name: Name, passed: bool, score: f64, explanation:
         // pass: their passes keep no text, so memory goes to spans, not to "nothing found".
         // Measurements (overlap, JSON, budgets) keep theirs.
         explanation: (!passed || !matches!(name, Name::EmptyOutput | Name::Refusal | Name::PiiLeak))
-            .then(|| explanation.into()),
+            .then(|| explanation().into()),
         passed: Some(passed),
         source: VerdictSource::Llmwatch,
         time_unix_nano: span.end_unix_nano,

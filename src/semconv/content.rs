@@ -95,6 +95,17 @@ const OUTPUT: Sources = Sources {
 /// observation input/output, and last the opaque `input.value` / `output.value`. System
 /// messages come from `gen_ai.system_instructions` plus any system message among the inputs.
 pub fn conversation(span: &SpanRecord) -> Conversation {
+    let (system, input) = input_messages(span);
+    Conversation {
+        system,
+        input,
+        output: output_messages(span),
+    }
+}
+
+/// The system and input messages of [`conversation`], read alone (the built-in evaluators
+/// read them only when the output gives them something to judge).
+pub fn input_messages(span: &SpanRecord) -> (Vec<Message>, Vec<Message>) {
     let attrs = &span.attributes;
     let (in_system, input): (Vec<Message>, Vec<Message>) = side(attrs, &INPUT)
         .into_iter()
@@ -102,11 +113,12 @@ pub fn conversation(span: &SpanRecord) -> Conversation {
     let mut system = system_instructions(attrs);
     let given: HashSet<String> = system.iter().map(|m| m.content.clone()).collect();
     system.extend(in_system.into_iter().filter(|m| !given.contains(&m.content)));
-    Conversation {
-        system,
-        input,
-        output: side(attrs, &OUTPUT),
-    }
+    (system, input)
+}
+
+/// The output messages of [`conversation`], read alone.
+pub fn output_messages(span: &SpanRecord) -> Vec<Message> {
+    side(&span.attributes, &OUTPUT)
 }
 
 fn side(attrs: &[Attr], s: &Sources) -> Vec<Message> {
@@ -153,7 +165,7 @@ fn system_instructions(attrs: &[Attr]) -> Vec<Message> {
             let mut m = Message::new("system");
             let mut texts = Vec::new();
             content_into(&j, &mut m, &mut texts);
-            m.content = texts.join("\n");
+            m.content = joined(texts);
             vec![m]
         }
         Some(Json::String(s)) => text_message("system", &s),
@@ -162,9 +174,9 @@ fn system_instructions(attrs: &[Attr]) -> Vec<Message> {
 }
 
 impl Message {
-    fn new(role: &str) -> Self {
+    fn new(role: impl Into<String>) -> Self {
         Self {
-            role: role.to_string(),
+            role: role.into(),
             ..Self::default()
         }
     }
@@ -264,7 +276,7 @@ fn json_messages(j: &Json, role: &str) -> Option<Vec<Message>> {
                 let mut m = Message::new("system");
                 let mut texts = Vec::new();
                 content_into(sys, &mut m, &mut texts);
-                m.content = texts.join("\n");
+                m.content = joined(texts);
                 if !m.is_blank() {
                     ms.push(m);
                 }
@@ -301,7 +313,7 @@ fn array_messages(items: &[Json], role: &str, strings_are_messages: bool) -> Opt
         let mut m = Message::new(role);
         let mut texts = Vec::new();
         items.iter().for_each(|p| part_into(p, &mut m, &mut texts));
-        m.content = texts.join("\n");
+        m.content = joined(texts);
         return Some(vec![m]);
     }
     None
@@ -340,7 +352,7 @@ fn message_from_json(j: &Json, role: &str) -> Option<Message> {
             _ => role.to_string(),
         },
     };
-    let mut m = Message::new(&role);
+    let mut m = Message::new(role);
     let mut texts = Vec::new();
     if let Some(parts) = o.get("parts") {
         content_into(parts, &mut m, &mut texts);
@@ -360,7 +372,7 @@ fn message_from_json(j: &Json, role: &str) -> Option<Message> {
     if m.tool_call_id.is_none() {
         m.tool_call_id = o.get("tool_call_id").and_then(json_text);
     }
-    m.content = texts.join("\n");
+    m.content = joined(texts);
     Some(m)
 }
 
@@ -576,7 +588,7 @@ fn flat_content(v: &Value) -> String {
         let mut m = Message::default();
         let mut texts = Vec::new();
         parts.iter().for_each(|p| part_into(p, &mut m, &mut texts));
-        return texts.join("\n");
+        return joined(texts);
     }
     text
 }
@@ -882,6 +894,16 @@ fn value_text(v: &Value) -> String {
         Value::Array(_) | Value::Map(_) => value_to_json(v).to_string(),
         Value::Empty => String::new(),
     }
+}
+
+/// Texts joined by newlines; a single text is moved, not copied.
+fn joined<S: std::borrow::Borrow<str> + Into<String>>(mut texts: Vec<S>) -> String {
+    if texts.len() == 1
+        && let Some(text) = texts.pop()
+    {
+        return text.into();
+    }
+    texts.join("\n")
 }
 
 /// JSON as display text: strings as they are, null as nothing, the rest as compact JSON.

@@ -221,15 +221,25 @@ pub fn pretty_json(text: &str) -> Option<String> {
 
 /// Case-insensitive substring test; `needle` is already lowercased. An ASCII needle is compared
 /// byte by byte without allocating (non-ASCII haystack bytes can never equal its bytes; the rare
-/// non-ASCII characters whose lowercase is ASCII, like the Kelvin sign, are not folded). A
-/// non-ASCII needle lowercases the haystack.
+/// non-ASCII characters whose lowercase is ASCII, like the Kelvin sign, are not folded), at the
+/// places where its first byte occurs in either case (found by `memchr`, many bytes at a time).
+/// A non-ASCII needle lowercases the haystack.
 pub fn contains_ci(haystack: &str, needle: &str) -> bool {
     if needle.is_ascii() {
         let (h, n) = (haystack.as_bytes(), needle.as_bytes());
-        n.is_empty()
-            || (h.len() >= n.len()
-                && h.windows(n.len())
-                    .any(|w| w.iter().zip(n).all(|(a, b)| a.to_ascii_lowercase() == *b)))
+        let Some(&first) = n.first() else {
+            return true;
+        };
+        let Some(last_start) = h.len().checked_sub(n.len()) else {
+            return false;
+        };
+        let (lower, upper) = (first.to_ascii_lowercase(), first.to_ascii_uppercase());
+        memchr::memchr2_iter(lower, upper, &h[..=last_start]).any(|i| {
+            h[i..i + n.len()]
+                .iter()
+                .zip(n)
+                .all(|(a, b)| a.to_ascii_lowercase() == *b)
+        })
     } else {
         haystack.to_lowercase().contains(needle)
     }
@@ -241,6 +251,43 @@ mod tests {
 
     fn s(v: &str) -> Value {
         Value::Str(v.into())
+    }
+
+    #[test]
+    fn contains_ci_agrees_with_a_window_by_window_comparison() {
+        let naive = |h: &str, n: &str| {
+            let (h, n) = (h.as_bytes(), n.as_bytes());
+            n.is_empty()
+                || (h.len() >= n.len()
+                    && h.windows(n.len())
+                        .any(|w| w.iter().zip(n).all(|(a, b)| a.to_ascii_lowercase() == *b)))
+        };
+        let haystacks = [
+            "",
+            "j",
+            "J",
+            "json",
+            "JSON",
+            "xJsOn",
+            "Respond in JSON only",
+            "jso",
+            "js on",
+            "jjson",
+            "[{\"a\": 1}]",
+            "Zürich JSON",
+            "ÄJSON",
+            "json\n",
+            "a-b_c",
+            "ab",
+        ];
+        let needles = [
+            "", "j", "json", "JSON", "jsonx", "son", "-b_", "[{", "n", "ab", "abc",
+        ];
+        for h in haystacks {
+            for n in needles {
+                assert_eq!(contains_ci(h, n), naive(h, n), "{h:?} {n:?}");
+            }
+        }
     }
 
     #[test]

@@ -15,7 +15,7 @@
 //! pieces that may hold any JSON (tool arguments, tool responses) as `serde_json::Value`, so
 //! their text is the same too.
 
-use super::{Message, ToolCall, content_into, json_str};
+use super::{Message, ToolCall, content_into, joined, json_str};
 use crate::semconv::value::json_text;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value as Json;
@@ -110,7 +110,7 @@ impl<'de> Visitor<'de> for OneMessage<'_> {
             .as_ref()
             .and_then(json_text)
             .unwrap_or_else(|| self.role.to_string());
-        let mut m = Message::new(&role);
+        let mut m = Message::new(role);
         let mut texts = Vec::new();
         for part in parts.flatten().unwrap_or_default() {
             match part {
@@ -127,7 +127,7 @@ impl<'de> Visitor<'de> for OneMessage<'_> {
                 }
             }
         }
-        m.content = texts.join("\n");
+        m.content = joined(texts);
         Ok(m)
     }
 }

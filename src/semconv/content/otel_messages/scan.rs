@@ -5,7 +5,7 @@
 //! read what it accepts to exactly what they read (the tests compare the two). Tool arguments
 //! and responses that are not strings are parsed by serde_json itself, for their exact text.
 
-use super::super::{Message, ToolCall, content_into, json_str};
+use super::super::{Message, ToolCall, content_into, joined, json_str};
 use crate::json_bytes::find_special;
 use crate::semconv::value::json_text;
 use serde_json::Value as Json;
@@ -292,13 +292,14 @@ impl<'t> Reader<'t> {
             Some(r) if !r.trim().is_empty() => r.trim().to_string(),
             _ => default_role.to_string(),
         };
-        let mut m = Message::new(&role);
-        let mut texts: Vec<String> = Vec::new();
+        let mut m = Message::new(role);
+        // Borrowed where the text had no escapes: copied once, into the content.
+        let mut texts: Vec<Cow<'t, str>> = Vec::new();
         for part in parts.flatten().unwrap_or_default() {
             match part {
                 Part::Text(t) => {
                     if !t.is_empty() {
-                        texts.push(t.into_owned());
+                        texts.push(t);
                     }
                 }
                 Part::ToolCall(call) => m.tool_calls.push(call),
@@ -309,16 +310,20 @@ impl<'t> Reader<'t> {
                     match response {
                         Some(Piece::Str(s)) => {
                             if !s.is_empty() {
-                                texts.push(s.into_owned());
+                                texts.push(s);
                             }
                         }
-                        Some(Piece::Json(j)) => content_into(&j, &mut m, &mut texts),
+                        Some(Piece::Json(j)) => {
+                            let mut owned = Vec::new();
+                            content_into(&j, &mut m, &mut owned);
+                            texts.extend(owned.into_iter().map(Cow::Owned));
+                        }
                         Some(Piece::Null) | None => {}
                     }
                 }
             }
         }
-        m.content = texts.join("\n");
+        m.content = joined(texts);
         Some(m)
     }
 
