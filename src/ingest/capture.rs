@@ -748,7 +748,7 @@ impl BufRead for Input {
 }
 
 /// The least a [`ReadAhead`] thread reads at once, and how many chunks it may have ready.
-const READ_AHEAD_CHUNK: usize = 1 << 20;
+const READ_AHEAD_CHUNK: usize = 4 << 20;
 const READ_AHEAD_CHUNKS: usize = 2;
 /// A chunk grows to hold a line whole up to this size; a longer line is handed over in pieces.
 const READ_AHEAD_LINE: usize = 64 << 20;
@@ -785,17 +785,19 @@ impl ReadAhead {
         let spawned = std::thread::Builder::new()
             .name("llmwatch-read".into())
             .spawn(move || {
-                // What followed the last newline of a chunk: the start of the next one.
-                let mut carry = Vec::new();
-                loop {
+                // A chunk, grown to hold `tail` bytes (the start of its first line) and at
+                // least `least` more.
+                let fresh = |tail: usize| {
                     let mut chunk = recycled.try_recv().unwrap_or_default();
-                    let size = carry.len() + least;
-                    if chunk.len() < size {
-                        chunk.resize(size, 0);
+                    if chunk.len() < tail + least {
+                        chunk.resize(tail + least, 0);
                     }
-                    chunk[..carry.len()].copy_from_slice(&carry);
-                    let mut filled = carry.len();
-                    carry.clear();
+                    chunk
+                };
+                let mut chunk = fresh(0);
+                // Bytes in `chunk`: what followed the last newline of the one before, then reads.
+                let mut filled = 0;
+                loop {
                     // Reads until the chunk holds a newline (a file's read fills what it is
                     // given; a pipe's hands over what is there), the input ends or fails.
                     let item = loop {
@@ -822,10 +824,14 @@ impl ReadAhead {
                         Ok(None) => (filled, Some(Ok(()))),
                         Err(e) => (filled, Some(Err(e))),
                     };
-                    carry.extend_from_slice(&chunk[cut..filled]);
+                    // The cut line's start moves to the next chunk (copied once).
+                    let tail = filled - cut;
+                    let mut next = fresh(tail);
+                    next[..tail].copy_from_slice(&chunk[cut..filled]);
                     if cut > 0 && tx.send(Ok((chunk, cut))).is_err() {
                         break;
                     }
+                    (chunk, filled) = (next, tail);
                     match end {
                         None => {}
                         Some(Ok(())) => break,
