@@ -91,9 +91,71 @@ fn parsing_threads() -> usize {
         .clamp(1, 4)
 }
 
-/// Items of a file handed out to the parsing threads and not yet taken back in order: what
-/// bounds the memory a slow line costs while the others go on.
-const LINES_IN_FLIGHT: usize = 8;
+/// What the items of a file handed out to the parsing threads and not yet taken back in order
+/// may weigh: the bytes of their lines, and [`ITEM_WEIGHT`] each for what they become. A line
+/// heavier than that goes alone. This bounds the memory lines cost while one slow line holds
+/// the others back (a Collector's lines can be tens of MiB).
+const IN_FLIGHT_BYTES: usize = 8 << 20;
+const ITEM_WEIGHT: usize = 4096;
+
+/// The weight of the items in flight, given back in the order they were taken (the order the
+/// merging thread takes them back in).
+struct InFlight {
+    state: std::sync::Mutex<InFlightState>,
+    freed: std::sync::Condvar,
+}
+
+#[derive(Default)]
+struct InFlightState {
+    weights: std::collections::VecDeque<usize>,
+    total: usize,
+    closed: bool,
+}
+
+impl InFlight {
+    fn new() -> Self {
+        Self {
+            state: Default::default(),
+            freed: Default::default(),
+        }
+    }
+
+    /// Waits until `weight` fits (or nothing else is in flight); false once nobody takes the
+    /// items back any more.
+    fn take(&self, weight: usize) -> bool {
+        let Ok(mut state) = self.state.lock() else {
+            return false;
+        };
+        while !state.closed && state.total > 0 && state.total + weight > IN_FLIGHT_BYTES {
+            state = match self.freed.wait(state) {
+                Ok(state) => state,
+                Err(_) => return false,
+            };
+        }
+        if state.closed {
+            return false;
+        }
+        state.total += weight;
+        state.weights.push_back(weight);
+        true
+    }
+
+    /// The oldest item in flight is back.
+    fn give_back(&self) {
+        if let Ok(mut state) = self.state.lock() {
+            let weight = state.weights.pop_front().unwrap_or(0);
+            state.total -= weight;
+            self.freed.notify_all();
+        }
+    }
+
+    fn close(&self) {
+        if let Ok(mut state) = self.state.lock() {
+            state.closed = true;
+            self.freed.notify_all();
+        }
+    }
+}
 
 /// An item of a file and its number in the file's stream; `None`: a line with nothing in it.
 type Numbered = (u64, Option<Timed>);
@@ -115,12 +177,18 @@ impl Drop for LostOnPanic<'_> {
     }
 }
 
-/// Numbers the file's items and hands them to the parsing threads, one credit each, until the
-/// file ends or nobody takes them any more.
-fn deal_lines(reader: &mut CaptureReader, work: &SyncSender<(u64, Item)>, credits: &SyncSender<()>) {
+/// Numbers the file's items and hands them to the parsing threads as [`InFlight`] lets it,
+/// until the file ends or nobody takes them any more.
+fn deal_lines(reader: &mut CaptureReader, work: &SyncSender<(u64, Item)>, in_flight: &InFlight) {
     for n in 0.. {
         let Some(item) = reader.next_item() else { break };
-        if credits.send(()).is_err() || work.send((n, item)).is_err() {
+        let weight = ITEM_WEIGHT
+            + if let Item::Line(line) = &item {
+                line.len()
+            } else {
+                0
+            };
+        if !in_flight.take(weight) || work.send((n, item)).is_err() {
             break;
         }
     }
@@ -156,17 +224,25 @@ struct InOrder {
     numbered: Receiver<Numbered>,
     early: std::collections::BTreeMap<u64, Option<Timed>>,
     next: u64,
-    /// Given back for each item taken, when the items are handed out against credits.
-    credits: Option<Receiver<()>>,
+    /// Told of each item taken, when the items are handed out against a budget.
+    in_flight: Option<Arc<InFlight>>,
 }
 
 impl InOrder {
-    fn new(numbered: Receiver<Numbered>, credits: Option<Receiver<()>>) -> Self {
+    fn new(numbered: Receiver<Numbered>, in_flight: Option<Arc<InFlight>>) -> Self {
         Self {
             numbered,
             early: Default::default(),
             next: 0,
-            credits,
+            in_flight,
+        }
+    }
+}
+
+impl Drop for InOrder {
+    fn drop(&mut self) {
+        if let Some(in_flight) = &self.in_flight {
+            in_flight.close();
         }
     }
 }
@@ -178,8 +254,8 @@ impl Iterator for InOrder {
         loop {
             if let Some(message) = self.early.remove(&self.next) {
                 self.next += 1;
-                if let Some(credits) = &self.credits {
-                    let _ = credits.try_recv();
+                if let Some(in_flight) = &self.in_flight {
+                    in_flight.give_back();
                 }
                 match message {
                     Some(message) => return Some(message),
@@ -305,7 +381,7 @@ fn feed_files_in(
         match convert {
             Some(pipeline) if threads > 1 => {
                 reader.defer_lines();
-                let (credit, credits) = std::sync::mpsc::sync_channel(LINES_IN_FLIGHT);
+                let in_flight = Arc::new(InFlight::new());
                 let (deal, work) = std::sync::mpsc::sync_channel(threads);
                 let work = Arc::new(std::sync::Mutex::new(work));
                 for _ in 0..threads {
@@ -314,11 +390,12 @@ fn feed_files_in(
                         parse_lines(&work, &tx, &pipeline)
                     })?);
                 }
+                let dealt = in_flight.clone();
                 decoders.push(spawn("llmwatch-file", move || {
-                    deal_lines(&mut reader, &deal, &credit);
+                    deal_lines(&mut reader, &deal, &dealt);
                     reader
                 })?);
-                sources.push(InOrder::new(numbered, Some(credits)));
+                sources.push(InOrder::new(numbered, Some(in_flight)));
             }
             convert => {
                 decoders.push(spawn("llmwatch-file", move || {
@@ -625,20 +702,48 @@ mod tests {
     #[test]
     fn items_come_back_in_their_order_whatever_order_they_are_done_in() {
         let (tx, rx) = std::sync::mpsc::sync_channel(16);
-        let (credit, credits) = std::sync::mpsc::sync_channel(16);
+        let in_flight = Arc::new(InFlight::new());
         // Items 0..6, item 2 a line with nothing in it, done in a shuffled order.
         for n in [3, 0, 5, 1, 4, 2] {
-            credit.send(()).unwrap();
+            assert!(in_flight.take(1000));
             tx.send(numbered(n, if n == 2 { 0 } else { 100 + n })).unwrap();
         }
         drop(tx);
-        let mut in_order = InOrder::new(rx, Some(credits));
+        let mut in_order = InOrder::new(rx, Some(in_flight.clone()));
         let taken: Vec<Option<u64>> = in_order.by_ref().map(|(t, _)| t).collect();
         assert_eq!(taken, [100, 101, 103, 104, 105].map(Some));
-        // Every credit was given back.
-        for _ in 0..16 {
-            credit.try_send(()).unwrap();
-        }
+        // Every item's weight was given back.
+        let state = in_flight.state.lock().unwrap();
+        assert_eq!((state.total, state.weights.len()), (0, 0));
+    }
+
+    #[test]
+    fn lines_in_flight_wait_for_room_and_a_heavy_one_goes_alone() {
+        let in_flight = Arc::new(InFlight::new());
+        assert!(in_flight.take(IN_FLIGHT_BYTES / 2));
+        assert!(in_flight.take(IN_FLIGHT_BYTES / 2));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let taker = {
+            let in_flight = in_flight.clone();
+            std::thread::spawn(move || {
+                // Heavier than the whole budget: waits until nothing else is in flight.
+                let took = in_flight.take(IN_FLIGHT_BYTES * 3);
+                tx.send(took).unwrap();
+                // And a light one waits for the heavy one to be back.
+                in_flight.take(1)
+            })
+        };
+        let waiting = std::time::Duration::from_millis(100);
+        assert!(rx.recv_timeout(waiting).is_err(), "taken while full");
+        in_flight.give_back();
+        assert!(rx.recv_timeout(waiting).is_err(), "taken while one is in flight");
+        in_flight.give_back();
+        assert_eq!(rx.recv_timeout(std::time::Duration::from_secs(10)), Ok(true));
+        // Nobody takes items back any more: the waiting one is let go, refused.
+        std::thread::sleep(waiting);
+        in_flight.close();
+        assert!(!taker.join().unwrap());
+        assert!(!in_flight.take(1));
     }
 
     #[test]

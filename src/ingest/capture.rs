@@ -697,6 +697,15 @@ impl fmt::Debug for Line {
 }
 
 impl Line {
+    /// Its length in bytes.
+    pub fn len(&self) -> usize {
+        self.range.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.range.is_empty()
+    }
+
     /// The record, the reason the line is malformed, or `None` for a line with nothing to read
     /// (`{}`); `decoder` as in [`CaptureReader::set_json_decoder`].
     pub fn parse(&self, decoder: Option<&mut JsonDecoder>) -> Option<Result<Record, RecordError>> {
