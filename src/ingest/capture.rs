@@ -123,9 +123,8 @@ pub enum Message {
 
 /// Decodes OTLP/JSON trace and log requests before the usual decoding: a replay of one file
 /// converts them into records on the spot, on the thread that parses the line
-/// ([`crate::ingest::convert_json`]). `None` leaves the
-/// text to the usual decoding (and its error messages); a decoder must not have changed
-/// anything then.
+/// ([`crate::ingest::convert_json`]). `None` leaves the text to the usual decoding (and its
+/// error messages); a decoder must not have changed anything then.
 pub type JsonDecoder = Box<dyn FnMut(Signal, &[u8]) -> Option<Message> + Send>;
 
 impl Message {
