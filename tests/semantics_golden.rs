@@ -428,3 +428,30 @@ fn verdicts_with_only_a_response_id_find_their_span_in_either_order() {
         (2, 2)
     );
 }
+
+/// The captures are copies of ../shared/fixtures, whose stack traces carry a neutral
+/// `/srv/harness/...` path: a fixture must not carry the home or work directory of the machine
+/// that captured it (it says nothing about llmwatch and leaks the capturer's layout).
+#[test]
+fn fixtures_carry_no_path_of_the_capturing_machine() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let mut files = vec![dir.clone(), dir.join("capture")];
+    let mut checked = 0;
+    while let Some(d) = files.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "jsonl") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                for root in ["/work/", "/home/", "/Users/", "/root/", "C:\\\\Users"] {
+                    assert!(
+                        !text.contains(root),
+                        "{} carries a path under {root}",
+                        path.display()
+                    );
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 8, "only {checked} fixtures found");
+}
