@@ -221,12 +221,16 @@ struct RecordArgs {
     /// Rotate the recording past SIZE into numbered files FILE.1, FILE.2, ...
     #[arg(long, value_name = "SIZE", requires = "record")]
     record_max: Option<ByteSize>,
+    /// Hold at most SIZE of lines not yet written; past it receivers refuse requests (429 /
+    /// UNAVAILABLE, retried by exporters) and files wait, so nothing accepted goes unrecorded.
+    #[arg(long, value_name = "SIZE", requires = "record", default_value = "64MiB")]
+    record_buffer: ByteSize,
 }
 
 impl RecordArgs {
     fn open(&self) -> Result<Option<Arc<Recorder>>, String> {
         let Some(path) = &self.record else { return Ok(None) };
-        Recorder::create(path, self.record_max.map(|s| s.0 as u64))
+        Recorder::create(path, self.record_max.map(|s| s.0 as u64), self.record_buffer.0)
             .map(Some)
             .map_err(|e| format!("cannot record to {}: {e}", path.display()))
     }

@@ -33,6 +33,10 @@ pub struct Summary {
     pub builtin_evaluations: BuiltinEvaluations,
     /// `[[external]]` evaluators: what happened to the calls they chose.
     pub external_evaluations: ExternalEvaluations,
+    /// `--record`: what reached the recording (absent without it). Collected after the
+    /// shutdown has written out every queued line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record: Option<crate::ingest::record::RecordStats>,
     /// Files read by `report` (absent for live runs).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub input: Option<crate::report::InputStats>,
@@ -320,6 +324,7 @@ impl Summary {
             calls: c.truncation.evaluated_calls.load(Relaxed),
             skipped_over_rate: c.truncation.unevaluated_calls.load(Relaxed),
         };
+        summary.record = pipeline.recorder().map(|r| r.stats());
         if let Some(e) = pipeline.external() {
             let by_evaluator = e.counts();
             let mut total = crate::eval::external::Counts::default();

@@ -1,6 +1,7 @@
 //! The top line: where data comes from and its state, rates, buffer fill, what was lost, and
 //! the event-time clock. Segments are dropped from the right when the line is too narrow.
 
+use crate::ingest::record::RecordState;
 use crate::ui::text::{clean, fmt_clock, fmt_count};
 use crate::ui::theme::Theme;
 use crate::ui::view::{Source, View};
@@ -95,6 +96,9 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View, theme: &Theme) {
             },
         )],
     ];
+    if let Some(rec) = s.record {
+        segments.push(record_segment(rec, theme));
+    }
     // What is being replayed matters more than the rates; listen addresses matter least.
     if replay {
         segments.insert(1, origin);
@@ -144,4 +148,17 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View, theme: &Theme) {
     spans.push(Span::styled(" ".repeat(pad), theme.status_bar));
     spans.push(Span::styled(clock, theme.accent));
     frame.render_widget(Paragraph::new(Line::from(spans)).style(theme.status_bar), area);
+}
+
+/// `--record`: how much was written, or that the recording refuses requests (behind, or failed).
+fn record_segment(rec: RecordState, theme: &Theme) -> Vec<Span<'static>> {
+    let (text, style) = match rec {
+        RecordState::Writing(bytes) => (
+            format!("rec {:.1} MiB", bytes as f64 / (1024.0 * 1024.0)),
+            theme.status_bar,
+        ),
+        RecordState::Behind => ("rec BEHIND".to_string(), theme.warn),
+        RecordState::Failed => ("rec ERROR".to_string(), theme.error),
+    };
+    vec![Span::styled(text, style)]
 }
