@@ -430,6 +430,9 @@ pub fn export_logs_with(
 
 /// Metrics are accepted and counted (data points) but not stored yet; refused only when the
 /// recording is behind.
-pub fn export_metrics(pipeline: &Pipeline, req: &ExportMetricsServiceRequest) -> Result<Accepted, Overloaded> {
+pub fn export_metrics(
+    pipeline: &Pipeline,
+    req: &ExportMetricsServiceRequest,
+) -> Result<Accepted, Overloaded> {
     offer_prepared(pipeline, prepare_metrics(pipeline, req), WhenFull::Refuse)
 }

@@ -2162,7 +2162,10 @@ mod tests {
         assert!(rec.refuses());
         rec.flush().unwrap();
         let st = rec.stats();
-        assert_eq!((st.lines, st.files, st.errors, st.refused_for_record), (1, 1, 2, 3));
+        assert_eq!(
+            (st.lines, st.files, st.errors, st.refused_for_record),
+            (1, 1, 2, 3)
+        );
 
         // A device that is always full: the lines fail, nothing panics, the thread carries on.
         if cfg!(target_os = "linux") && Path::new("/dev/full").exists() {
@@ -2175,7 +2178,10 @@ mod tests {
             rec.append(&line_of(50, 3), 0);
             std::thread::sleep(FLUSH_EVERY * 3);
             let st = rec.stats();
-            assert_eq!((st.lines, st.bytes, st.errors, st.refused_for_record), (0, 0, 3, 1));
+            assert_eq!(
+                (st.lines, st.bytes, st.errors, st.refused_for_record),
+                (0, 0, 3, 1)
+            );
         }
 
         // A path that cannot be a file fails at creation.
@@ -2219,7 +2225,14 @@ mod tests {
         rec.flush().unwrap();
         let st = rec.stats();
         assert_eq!(
-            (st.lines, st.spans, st.logs, st.data_points, st.refused_for_record, st.errors),
+            (
+                st.lines,
+                st.spans,
+                st.logs,
+                st.data_points,
+                st.refused_for_record,
+                st.errors
+            ),
             (3, 7, 2, 3, 2, 0)
         );
         assert_eq!(rec.state(), RecordState::Writing(600 + 600 + 5001));

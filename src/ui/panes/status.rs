@@ -162,3 +162,48 @@ fn record_segment(rec: RecordState, theme: &Theme) -> Vec<Span<'static>> {
     };
     vec![Span::styled(text, style)]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ui::view::StatusView;
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    /// The status line for a live run with `record`, and the style of the `rec` segment.
+    fn drawn(record: Option<RecordState>) -> (String, Option<ratatui::style::Style>) {
+        let theme = Theme::default();
+        let view = View {
+            status: StatusView {
+                source: Some(Source::Live {
+                    listen: "grpc :4317 http :4318".into(),
+                }),
+                max_spans: 200_000,
+                record,
+                ..StatusView::default()
+            },
+            ..View::default()
+        };
+        let mut terminal = Terminal::new(TestBackend::new(140, 1)).unwrap();
+        terminal.draw(|f| render(f, f.area(), &view, &theme)).unwrap();
+        let buf = terminal.backend().buffer();
+        let text: String = buf.content().iter().map(|c| c.symbol()).collect();
+        let style = text
+            .find("rec ")
+            .map(|at| buf.content()[text[..at].chars().count()].style());
+        (text.trim_end().to_string(), style)
+    }
+
+    #[test]
+    fn the_recording_state_is_shown_when_recording() {
+        let theme = Theme::default();
+        let (off, style) = drawn(None);
+        assert!(style.is_none(), "{off}");
+        let (writing, _) = drawn(Some(RecordState::Writing(12_900_000)));
+        let (behind, behind_style) = drawn(Some(RecordState::Behind));
+        let (failed, failed_style) = drawn(Some(RecordState::Failed));
+        insta::assert_snapshot!(format!("{off}\n{writing}\n{behind}\n{failed}"));
+        assert_eq!(behind_style.and_then(|s| s.fg), theme.warn.fg);
+        assert_eq!(failed_style.and_then(|s| s.fg), theme.error.fg);
+    }
+}
