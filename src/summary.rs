@@ -170,6 +170,9 @@ pub struct Truncation {
     pub dropped_events: u64,
     /// Spans and logs whose event time fell outside the one-hour timeline when they arrived.
     pub outside_timeline: u64,
+    /// Token counts and costs that cannot be true (negative, not finite, over 1e9 tokens or
+    /// $1e6 in one call): ignored, never summed.
+    pub implausible_values: u64,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -302,6 +305,7 @@ impl Summary {
                 dropped_attributes: c.truncation.dropped_attributes.load(Relaxed),
                 dropped_events: c.truncation.dropped_events.load(Relaxed),
                 outside_timeline: timeline.too_old + timeline.too_new,
+                implausible_values: c.truncation.implausible_values.load(Relaxed),
             },
             memory: Memory {
                 estimated_bytes: st.bytes_held,

@@ -145,3 +145,28 @@ fn real_captures_still_read() {
         assert!(items > 0, "{file}: {stdout}");
     }
 }
+
+#[test]
+fn implausible_costs_and_tokens_are_counted_not_summed() {
+    let dir = tempfile::tempdir().unwrap();
+    let span = |n: u32, attrs: &str| {
+        format!(
+            r#"{{"traceId":"{n:032x}","spanId":"{n:016x}","name":"chat m","kind":3,"startTimeUnixNano":"1700000000000000000","endTimeUnixNano":"1700000001000000000","attributes":[{{"key":"gen_ai.operation.name","value":{{"stringValue":"chat"}}}},{{"key":"gen_ai.request.model","value":{{"stringValue":"gpt-4o-mini"}}}},{attrs}]}}"#
+        )
+    };
+    let cost = r#"{"key":"gen_ai.usage.cost","value":{"doubleValue":1e308}}"#;
+    let tokens = r#"{"key":"gen_ai.usage.input_tokens","value":{"intValue":"9223372036854775807"}},{"key":"gen_ai.usage.output_tokens","value":{"intValue":"9223372036854775000"}}"#;
+    let fine = r#"{"key":"gen_ai.usage.input_tokens","value":{"intValue":"1000"}},{"key":"gen_ai.usage.output_tokens","value":{"intValue":"100"}}"#;
+    let spans = [span(1, cost), span(2, cost), span(3, tokens), span(4, fine)].join(",");
+    let line = format!(r#"{{"resourceSpans":[{{"scopeSpans":[{{"spans":[{spans}]}}]}}]}}"#);
+    let file = write(dir.path(), "hostile.jsonl", format!("{line}\n").as_bytes());
+    let (code, stdout, stderr) = llmwatch(&["report", file.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    let s: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(s["truncation"]["implausible_values"], 4, "{stdout}");
+    assert_eq!(s["tokens"]["input"], 1000);
+    assert_eq!(s["tokens"]["output"], 100);
+    let cost = s["cost_usd"].as_f64().expect("cost_usd is a number, not null");
+    assert!(cost > 0.0 && cost < 1.0, "{cost}");
+    assert_eq!(s["llm_calls"], 4);
+}
