@@ -229,3 +229,33 @@ fn reader_done(reader: &std::thread::JoinHandle<Vec<u8>>) -> bool {
     }
     reader.is_finished()
 }
+
+#[test]
+fn a_replay_waits_for_a_slow_recording_instead_of_refusing() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("rec.fifo");
+    mkfifo(&fifo);
+    let reader = slow_reader(fifo.clone(), 256 << 10, None);
+    let capture = format!("{}/tests/fixtures/otel_genai.jsonl", env!("CARGO_MANIFEST_DIR"));
+    let (code, stdout, stderr) = common::run_llmwatch(&[
+        "replay",
+        "--speed",
+        "max",
+        "--headless",
+        "--record",
+        fifo.to_str().unwrap(),
+        "--record-buffer",
+        "4KiB",
+        &capture,
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let text = String::from_utf8(reader.join().unwrap()).unwrap();
+    let summary: Json = serde_json::from_str(&stdout).unwrap();
+    let rec = &summary["record"];
+    assert_eq!(rec["refused_for_record"], 0, "{rec}");
+    assert_eq!(summary["spans"]["dropped"], 0);
+    let accepted = summary["spans"]["accepted"].as_u64().unwrap();
+    assert!(accepted > 0);
+    assert_eq!(rec["spans"].as_u64(), Some(accepted));
+    assert_eq!(recorded_span_ids(&text).len() as u64, accepted);
+}
