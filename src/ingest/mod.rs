@@ -43,7 +43,8 @@ impl Accepted {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Overloaded;
 
-pub const OVERLOADED_MESSAGE: &str = "llmwatch is overloaded: ingest queue full, retry later";
+pub const OVERLOADED_MESSAGE: &str =
+    "llmwatch is overloaded: ingest queue full or recording behind, retry later";
 
 /// Whether a full hand-off refuses (receivers: the exporter retries) or waits (files).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
