@@ -38,6 +38,8 @@ pub struct StatusSample {
     pub cost_usd: f64,
     pub unpriced_calls: u64,
     pub verdicts: u64,
+    /// `--record`: the recording's state (None without it).
+    pub record: Option<crate::ingest::record::RecordState>,
 }
 
 impl StatusSample {
@@ -74,6 +76,7 @@ impl StatusSample {
             cost_usd: llm.1,
             unpriced_calls: llm.2,
             verdicts: llm.3,
+            record: pipeline.recorder().map(|r| r.state()),
         }
     }
 }
@@ -235,6 +238,7 @@ mod tests {
             cost_usd: 0.0,
             unpriced_calls: 0,
             verdicts: 0,
+            record: None,
         };
         let now = StatusSample {
             at: t0 + Duration::from_secs(5),

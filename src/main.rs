@@ -134,6 +134,10 @@ struct ReplayArgs {
     /// Pace: a factor of the recorded pace (1, 10, 0.5) or max.
     #[arg(long, value_name = "N|max", default_value = "1")]
     speed: Speed,
+    /// Stop reading a gzip or zstd capture that inflates to more than N times its size (plus
+    /// 64 MiB): a decompression bomb, not a capture. Real OTLP captures compress 10-30 times.
+    #[arg(long, value_name = "N", default_value_t = llmwatch::ingest::capture::DEFAULT_MAX_INPUT_RATIO)]
+    max_input_ratio: u64,
     #[command(flatten)]
     output: OutputArgs,
     #[command(flatten)]
@@ -153,6 +157,10 @@ struct CheckArgs {
     /// Also write the JSON summary (with its `alerts` list) to FILE.
     #[arg(long, value_name = "FILE")]
     summary: Option<PathBuf>,
+    /// Stop reading a gzip or zstd capture that inflates to more than N times its size (plus
+    /// 64 MiB): a decompression bomb, not a capture. Real OTLP captures compress 10-30 times.
+    #[arg(long, value_name = "N", default_value_t = llmwatch::ingest::capture::DEFAULT_MAX_INPUT_RATIO)]
+    max_input_ratio: u64,
     #[command(flatten)]
     common: CommonArgs,
 }
@@ -165,6 +173,10 @@ struct ReportArgs {
     /// Print one JSON line per normalised span instead of the summary.
     #[arg(long)]
     spans: bool,
+    /// Stop reading a gzip or zstd capture that inflates to more than N times its size (plus
+    /// 64 MiB): a decompression bomb, not a capture. Real OTLP captures compress 10-30 times.
+    #[arg(long, value_name = "N", default_value_t = llmwatch::ingest::capture::DEFAULT_MAX_INPUT_RATIO)]
+    max_input_ratio: u64,
     #[command(flatten)]
     common: CommonArgs,
 }
@@ -221,12 +233,16 @@ struct RecordArgs {
     /// Rotate the recording past SIZE into numbered files FILE.1, FILE.2, ...
     #[arg(long, value_name = "SIZE", requires = "record")]
     record_max: Option<ByteSize>,
+    /// Hold at most SIZE of lines not yet written; past it receivers refuse requests (429 /
+    /// UNAVAILABLE, retried by exporters) and files wait, so nothing accepted goes unrecorded.
+    #[arg(long, value_name = "SIZE", requires = "record", default_value = "64MiB")]
+    record_buffer: ByteSize,
 }
 
 impl RecordArgs {
     fn open(&self) -> Result<Option<Arc<Recorder>>, String> {
         let Some(path) = &self.record else { return Ok(None) };
-        Recorder::create(path, self.record_max.map(|s| s.0 as u64))
+        Recorder::create(path, self.record_max.map(|s| s.0 as u64), self.record_buffer.0)
             .map(Some)
             .map_err(|e| format!("cannot record to {}: {e}", path.display()))
     }
@@ -360,6 +376,7 @@ fn report(args: ReportArgs) -> ExitCode {
     };
     let options = ReportOptions {
         spans: args.spans,
+        max_input_ratio: args.max_input_ratio,
         ..file_options(args.files, &args.common, semconv, costs)
     };
     let stdout = std::io::stdout();
@@ -391,6 +408,7 @@ fn file_options(
         handoff,
         semconv,
         costs,
+        max_input_ratio: llmwatch::ingest::capture::DEFAULT_MAX_INPUT_RATIO,
     }
 }
 
@@ -403,7 +421,10 @@ fn check(args: CheckArgs) -> ExitCode {
         Ok(r) => r,
         Err(e) => return usage_error(e),
     };
-    let options = file_options(args.files, &args.common, semconv, costs);
+    let options = ReportOptions {
+        max_input_ratio: args.max_input_ratio,
+        ..file_options(args.files, &args.common, semconv, costs)
+    };
     let outcome = match llmwatch::alert::check::run(&options, rules) {
         Ok(o) => o,
         Err(e) => return usage_error(e),
@@ -456,6 +477,7 @@ fn replay(args: ReplayArgs) -> ExitCode {
         speed: args.speed,
         status_every: Some(args.output.status_every()),
         recorder,
+        max_input_ratio: args.max_input_ratio,
         ..file_options(args.files, &args.common, semconv, costs)
     };
     if let Some(theme) = theme {

@@ -35,6 +35,8 @@ pub struct ReportOptions {
     pub handoff: HandoffLimits,
     pub semconv: Arc<SemconvConfig>,
     pub costs: Arc<CostTable>,
+    /// `--max-input-ratio`: see [`CaptureReader::set_max_input_ratio`].
+    pub max_input_ratio: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +45,9 @@ pub enum ReportError {
     Read { path: String, source: std::io::Error },
     #[error("cannot write output: {0}")]
     Write(std::io::Error),
+    /// Nothing in the input was a span, log or metric (garbage, UTF-16 text, an empty file).
+    #[error("the input holds no spans or logs")]
+    Empty,
 }
 
 /// Decoded messages a file's thread may have ready ahead of the merge.
@@ -300,22 +305,25 @@ pub fn start_pipeline(opts: &ReportOptions) -> Arc<Pipeline> {
 fn open_counted(
     path: &std::path::Path,
     read: &Arc<std::sync::atomic::AtomicU64>,
+    max_input_ratio: u64,
 ) -> Result<(CaptureReader, u64), ReportError> {
     let fail = |name: String, source| ReportError::Read { path: name, source };
-    if path.as_os_str() == "-" {
-        return CaptureReader::open(path)
-            .map(|r| (r, 0))
-            .map_err(|e| fail(e.name, e.source));
-    }
-    let name = path.display().to_string();
-    let file = std::fs::File::open(path).map_err(|e| fail(name.clone(), e))?;
-    let size = file.metadata().map_or(0, |m| m.len());
-    let counted = replay::CountingReader {
-        inner: file,
-        count: read.clone(),
+    let (mut reader, size) = if path.as_os_str() == "-" {
+        let reader = CaptureReader::open(path).map_err(|e| fail(e.name, e.source))?;
+        (reader, 0)
+    } else {
+        let name = path.display().to_string();
+        let file = std::fs::File::open(path).map_err(|e| fail(name.clone(), e))?;
+        let size = file.metadata().map_or(0, |m| m.len());
+        let counted = replay::CountingReader {
+            inner: file,
+            count: read.clone(),
+        };
+        let reader =
+            CaptureReader::from_reader(&name, Box::new(counted), None).map_err(|e| fail(e.name, e.source))?;
+        (reader, size)
     };
-    let reader =
-        CaptureReader::from_reader(&name, Box::new(counted), None).map_err(|e| fail(e.name, e.source))?;
+    reader.set_max_input_ratio(max_input_ratio);
     Ok((reader, size))
 }
 
@@ -341,7 +349,7 @@ fn feed_files_in(
     let mut readers: Vec<CaptureReader> = Vec::with_capacity(opts.files.len());
     let mut total = 0;
     for path in &opts.files {
-        let (reader, size) = open_counted(path, &bytes_read)?;
+        let (reader, size) = open_counted(path, &bytes_read, opts.max_input_ratio)?;
         total += size;
         readers.push(reader);
     }
@@ -547,6 +555,11 @@ fn run_keeping(opts: &ReportOptions, out: &mut dyn Write) -> Result<(Summary, Ar
     let (pipeline, input) = ingest_files(opts)?;
     let mut summary = Summary::collect(&pipeline);
     summary.input = Some(input);
+    // Garbage or text that is not OTLP reads as nothing at all: say so, as `check` does,
+    // rather than print an empty summary.
+    if summary.spans.received + summary.logs.received + summary.metrics.data_points_received == 0 {
+        return Err(ReportError::Empty);
+    }
     if opts.spans {
         let store = pipeline.store();
         let traces: Vec<&Trace> = store.traces_newest_first().collect();
@@ -628,6 +641,7 @@ mod tests {
             handoff,
             semconv: Default::default(),
             costs: Arc::new(CostTable::bundled()),
+            max_input_ratio: crate::ingest::capture::DEFAULT_MAX_INPUT_RATIO,
         }
     }
 

@@ -33,6 +33,10 @@ pub struct Summary {
     pub builtin_evaluations: BuiltinEvaluations,
     /// `[[external]]` evaluators: what happened to the calls they chose.
     pub external_evaluations: ExternalEvaluations,
+    /// `--record`: what reached the recording (absent without it). Collected after the
+    /// shutdown has written out every queued line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record: Option<crate::ingest::record::RecordStats>,
     /// Files read by `report` (absent for live runs).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub input: Option<crate::report::InputStats>,
@@ -166,6 +170,9 @@ pub struct Truncation {
     pub dropped_events: u64,
     /// Spans and logs whose event time fell outside the one-hour timeline when they arrived.
     pub outside_timeline: u64,
+    /// Token counts and costs that cannot be true (negative, not finite, over 1e9 tokens or
+    /// $1e6 in one call): ignored, never summed.
+    pub implausible_values: u64,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -298,6 +305,7 @@ impl Summary {
                 dropped_attributes: c.truncation.dropped_attributes.load(Relaxed),
                 dropped_events: c.truncation.dropped_events.load(Relaxed),
                 outside_timeline: timeline.too_old + timeline.too_new,
+                implausible_values: c.truncation.implausible_values.load(Relaxed),
             },
             memory: Memory {
                 estimated_bytes: st.bytes_held,
@@ -320,6 +328,7 @@ impl Summary {
             calls: c.truncation.evaluated_calls.load(Relaxed),
             skipped_over_rate: c.truncation.unevaluated_calls.load(Relaxed),
         };
+        summary.record = pipeline.recorder().map(|r| r.stats());
         if let Some(e) = pipeline.external() {
             let by_evaluator = e.counts();
             let mut total = crate::eval::external::Counts::default();

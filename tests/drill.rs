@@ -231,6 +231,7 @@ fn export_writes_a_file_replay_reads_back() {
         handoff: split_budget(200_000, 512 << 20).1,
         semconv: Arc::new(SemconvConfig::default()),
         costs: Arc::new(CostTable::bundled()),
+        max_input_ratio: llmwatch::ingest::capture::DEFAULT_MAX_INPUT_RATIO,
     };
     let summary = llmwatch::report::run(&opts, &mut std::io::sink()).unwrap();
     let json: serde_json::Value = serde_json::from_str(&summary.to_json().to_string()).unwrap();

@@ -153,6 +153,7 @@ fn buckets(files: Vec<std::path::PathBuf>) -> Vec<(u64, u32, u32, u32)> {
         handoff,
         semconv: Default::default(),
         costs: std::sync::Arc::new(llmwatch::cost::CostTable::bundled()),
+        max_input_ratio: llmwatch::ingest::capture::DEFAULT_MAX_INPUT_RATIO,
     };
     let (pipeline, _) = llmwatch::report::ingest_files(&opts).unwrap();
     let store = pipeline.store();

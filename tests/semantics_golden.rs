@@ -37,6 +37,7 @@ fn report(files: &[&str], spans: bool) -> (Summary, Vec<Value>) {
             ..Default::default()
         }),
         costs: Arc::new(CostTable::bundled()),
+        max_input_ratio: llmwatch::ingest::capture::DEFAULT_MAX_INPUT_RATIO,
     };
     let mut out = Vec::new();
     let summary = run(&options, &mut out).expect("report runs");

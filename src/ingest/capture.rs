@@ -63,6 +63,14 @@
 //! [`CaptureReader::truncated_tail`] says so. A line or message over [`MAX_RECORD_BYTES`] is
 //! skipped with an error, without being held in memory. A read error (or corrupt compressed
 //! data) is a [`RecordError`] with `fatal` set, and the iterator ends after it.
+//!
+//! # What is not a capture
+//! Hostile or wrong input is refused early rather than read for minutes (a fatal
+//! [`RecordError`]): a compressed file that inflates to more than
+//! [`CaptureReader::set_max_input_ratio`] times its size (plus [`INFLATE_ALLOWANCE`]; real
+//! OTLP captures compress about 10 to 30 times, the demo capture 11.4), and input that holds no
+//! span, log or metric in its first [`NOT_A_CAPTURE_RECORDS`] records or
+//! [`NOT_A_CAPTURE_BYTES`] (a file of zeros is millions of empty protobuf frames).
 
 use flate2::read::MultiGzDecoder;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
@@ -76,6 +84,8 @@ use std::fmt;
 use std::io::{self, BufRead, BufReader, Cursor, Read};
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::sync::atomic::Ordering::Relaxed;
 
 /// The largest line (JSON) or message (protobuf, after decompression) that is read; a larger
 /// one is skipped with an error.
@@ -85,6 +95,14 @@ const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
 const UTF8_BOM: [u8; 3] = [0xef, 0xbb, 0xbf];
 const READ_BUFFER: usize = 256 << 10;
+/// The default of `--max-input-ratio`: how many times its compressed size a capture may inflate to.
+pub const DEFAULT_MAX_INPUT_RATIO: u64 = 100;
+/// Inflated bytes allowed on top of the ratio, so that small captures of very regular text pass.
+pub const INFLATE_ALLOWANCE: u64 = 64 << 20;
+/// Records (messages, lines) and decoded bytes read without a span, log or metric in them after
+/// which the input is declared not a capture.
+pub const NOT_A_CAPTURE_RECORDS: u64 = 1000;
+pub const NOT_A_CAPTURE_BYTES: u64 = 64 << 20;
 /// How much leading whitespace format detection looks through before calling it JSON.
 const MAX_LEADING_WHITESPACE: usize = 64 << 10;
 
@@ -234,6 +252,12 @@ pub struct CaptureReader {
     json_decoder: Option<JsonDecoder>,
     /// Whole lines read ahead come out as [`Item::Line`], to be parsed elsewhere.
     defer_lines: bool,
+    /// Bytes in and out of decompression, and the ratio allowed between them.
+    inflation: Arc<Inflation>,
+    /// Whether a span, log or metric was read yet (or a line handed out unparsed, judged by
+    /// whoever parses it), and how many records came before without one.
+    content_seen: bool,
+    records_without_content: u64,
 }
 
 impl fmt::Debug for CaptureReader {
@@ -282,11 +306,15 @@ impl CaptureReader {
         } else {
             Compression::None
         };
-        let input = Cursor::new(head).chain(raw);
+        let inflation = Arc::new(Inflation::new(compression != Compression::None));
+        let input = CountCompressed {
+            inner: Cursor::new(head).chain(raw),
+            inflation: inflation.clone(),
+        };
         let decoded: Box<dyn Read + Send> = match compression {
-            Compression::Gzip => Box::new(MultiGzDecoder::new(input)),
-            Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(input).map_err(err)?),
-            Compression::None => Box::new(input),
+            Compression::Gzip => inflation.check(MultiGzDecoder::new(input)),
+            Compression::Zstd => inflation.check(zstd::stream::read::Decoder::new(input).map_err(err)?),
+            Compression::None => inflation.check(input),
         };
         // The first bytes after decompression; a stream cut this early reads as ending there.
         let (head, rest) = peek(decoded, 8, true, &mut cut).map_err(err)?;
@@ -330,7 +358,16 @@ impl CaptureReader {
             max_record_bytes: MAX_RECORD_BYTES,
             json_decoder: None,
             defer_lines: false,
+            inflation,
+            content_seen: false,
+            records_without_content: 0,
         })
+    }
+
+    /// How many times its compressed size a compressed capture may inflate to (plus
+    /// [`INFLATE_ALLOWANCE`]) before reading stops with a fatal error.
+    pub fn set_max_input_ratio(&mut self, ratio: u64) {
+        self.inflation.max_ratio.store(ratio, Relaxed);
     }
 
     /// Tries `decoder` first on every OTLP/JSON trace and log request (lines and multi-line
@@ -649,7 +686,43 @@ impl CaptureReader {
         if item.is_none() {
             self.done = true;
         }
+        if let Some(item) = &item
+            && let Some(refusal) = self.not_a_capture(item)
+        {
+            self.done = true;
+            return Some(Item::Record(Err(refusal)));
+        }
         item
+    }
+
+    /// Whether, with `item`, the input has gone too far without a span, log or metric: then
+    /// the fatal error that says so.
+    fn not_a_capture(&mut self, item: &Item) -> Option<RecordError> {
+        if self.content_seen {
+            return None;
+        }
+        match item {
+            Item::Line(_) => self.content_seen = true,
+            Item::Record(Ok(r)) if holds_items(&r.message) => self.content_seen = true,
+            Item::Record(Err(e)) if e.fatal => return None,
+            Item::Record(_) => self.records_without_content += 1,
+        }
+        if self.content_seen {
+            return None;
+        }
+        let read = self.inflation.inflated.load(Relaxed);
+        let what = if self.records_without_content >= NOT_A_CAPTURE_RECORDS {
+            format!("its first {NOT_A_CAPTURE_RECORDS} records")
+        } else if read >= NOT_A_CAPTURE_BYTES {
+            format!("its first {}", size(NOT_A_CAPTURE_BYTES as usize))
+        } else {
+            return None;
+        };
+        Some(RecordError {
+            index: self.index,
+            message: format!("not an OTLP capture: no span, log or metric in {what}"),
+            fatal: true,
+        })
     }
 }
 
@@ -1178,6 +1251,108 @@ fn decompress(decoder: impl Read, max: usize) -> io::Result<Vec<u8>> {
         )));
     }
     Ok(out)
+}
+
+/// Whether a request holds a span, a log record or a metric data point.
+fn holds_items(message: &Message) -> bool {
+    use opentelemetry_proto::tonic::metrics::v1::metric::Data;
+    match message {
+        Message::Traces(r) => r
+            .resource_spans
+            .iter()
+            .flat_map(|rs| &rs.scope_spans)
+            .any(|ss| !ss.spans.is_empty()),
+        Message::Logs(r) => r
+            .resource_logs
+            .iter()
+            .flat_map(|rl| &rl.scope_logs)
+            .any(|sl| !sl.log_records.is_empty()),
+        Message::Metrics(r) => r
+            .resource_metrics
+            .iter()
+            .flat_map(|rm| &rm.scope_metrics)
+            .flat_map(|sm| &sm.metrics)
+            .any(|m| match &m.data {
+                Some(Data::Gauge(g)) => !g.data_points.is_empty(),
+                Some(Data::Sum(s)) => !s.data_points.is_empty(),
+                Some(Data::Histogram(h)) => !h.data_points.is_empty(),
+                Some(Data::ExponentialHistogram(h)) => !h.data_points.is_empty(),
+                Some(Data::Summary(s)) => !s.data_points.is_empty(),
+                None => false,
+            }),
+        Message::Converted(c) => c.received > 0,
+    }
+}
+
+/// Bytes read from a compressed capture and bytes it inflated to: a decompression bomb is
+/// stopped once the second passes the ratio, long before it would have been read whole.
+struct Inflation {
+    compressed: AtomicU64,
+    inflated: AtomicU64,
+    max_ratio: AtomicU64,
+    /// Only compressed input has a ratio to keep; plain input is only counted.
+    compressed_input: bool,
+}
+
+impl Inflation {
+    fn new(compressed_input: bool) -> Self {
+        Self {
+            compressed: AtomicU64::new(0),
+            inflated: AtomicU64::new(0),
+            max_ratio: AtomicU64::new(DEFAULT_MAX_INPUT_RATIO),
+            compressed_input,
+        }
+    }
+
+    fn check(self: &Arc<Self>, decoded: impl Read + Send + 'static) -> Box<dyn Read + Send> {
+        Box::new(CheckInflated {
+            inner: decoded,
+            inflation: self.clone(),
+        })
+    }
+}
+
+/// Counts the compressed bytes the decoder reads.
+struct CountCompressed<R> {
+    inner: R,
+    inflation: Arc<Inflation>,
+}
+
+impl<R: Read> Read for CountCompressed<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.inflation.compressed.fetch_add(n as u64, Relaxed);
+        Ok(n)
+    }
+}
+
+/// Counts the decoded bytes, and fails the read once they pass the ratio.
+struct CheckInflated<R> {
+    inner: R,
+    inflation: Arc<Inflation>,
+}
+
+impl<R: Read> Read for CheckInflated<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let i = &self.inflation;
+        let inflated = i.inflated.fetch_add(n as u64, Relaxed) + n as u64;
+        if i.compressed_input {
+            let (compressed, ratio) = (i.compressed.load(Relaxed), i.max_ratio.load(Relaxed));
+            if inflated > compressed.saturating_mul(ratio).saturating_add(INFLATE_ALLOWANCE) {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!(
+                        "inflates to more than {ratio} times its size ({:.1} MiB from {:.1} \
+                         MiB): not a capture, or raise --max-input-ratio",
+                        inflated as f64 / 1048576.0,
+                        compressed as f64 / 1048576.0
+                    ),
+                ));
+            }
+        }
+        Ok(n)
+    }
 }
 
 fn decode_as(signal: Signal, payload: &[u8]) -> Result<Message, prost::DecodeError> {

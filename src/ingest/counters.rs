@@ -113,6 +113,7 @@ pub struct TruncationCounters {
     /// Model calls the built-in evaluators checked, and those past their per-second cap.
     pub evaluated_calls: AtomicU64,
     pub unevaluated_calls: AtomicU64,
+    pub implausible_values: AtomicU64,
 }
 
 #[derive(Debug, Default)]

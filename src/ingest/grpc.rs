@@ -91,8 +91,8 @@ impl MetricsService for GrpcReceiver {
         &self,
         request: Request<ExportMetricsServiceRequest>,
     ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
-        let accepted = super::export_metrics(&self.pipeline, request.get_ref());
-        self.answer(Ok(accepted), |_| ExportMetricsServiceResponse {
+        let result = super::export_metrics(&self.pipeline, request.get_ref());
+        self.answer(result, |_| ExportMetricsServiceResponse {
             partial_success: None,
         })
     }

@@ -229,6 +229,8 @@ impl ConverterPool {
             .fetch_add(stats.evaluated_calls - old.evaluated_calls, Relaxed);
         t.unevaluated_calls
             .fetch_add(stats.unevaluated_calls - old.unevaluated_calls, Relaxed);
+        t.implausible_values
+            .fetch_add(stats.implausible_values - old.implausible_values, Relaxed);
         p.reported_stats = stats;
         lock(&self.idle).push(p);
         self.returned.notify_one();

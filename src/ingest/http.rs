@@ -358,11 +358,11 @@ async fn metrics(State(state): State<HttpState>, headers: HeaderMap, body: Body)
         Ok(r) => r,
         Err(resp) => return resp,
     };
-    let accepted = super::export_metrics(&state.pipeline, &req);
+    let result = super::export_metrics(&state.pipeline, &req);
     respond(
         &state.pipeline,
         enc,
-        Ok(accepted),
+        result,
         |_| ExportMetricsServiceResponse {
             partial_success: None,
         },

@@ -43,7 +43,8 @@ impl Accepted {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Overloaded;
 
-pub const OVERLOADED_MESSAGE: &str = "llmwatch is overloaded: ingest queue full, retry later";
+pub const OVERLOADED_MESSAGE: &str =
+    "llmwatch is overloaded: ingest queue full or recording behind, retry later";
 
 /// Whether a full hand-off refuses (receivers: the exporter retries) or waits (files).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -341,6 +342,18 @@ pub fn offer_prepared(pipeline: &Pipeline, p: Prepared, when_full: WhenFull) -> 
     counters.rejected.fetch_add(p.rejected.count, Relaxed);
     let accepted = Accepted { rejected: p.rejected };
     let items = p.received - accepted.rejected.count as usize;
+    // The recording's room is taken before anything is acknowledged, and given back if the
+    // store refuses: what is accepted is recorded, and nothing is dropped after acknowledging.
+    let reservation = match (pipeline.recorder(), &p.line) {
+        (Some(r), Some((line, _))) => match r.reserve(line.len(), when_full == WhenFull::Wait) {
+            Ok(reservation) => Some(reservation),
+            Err(_) => {
+                counters.dropped.fetch_add(items as u64, Relaxed);
+                return Err(Overloaded);
+            }
+        },
+        _ => None,
+    };
     if let Some((work, items, bytes)) = p.work {
         let offered = match when_full {
             WhenFull::Refuse => pipeline.handoff.offer(work, items, bytes),
@@ -352,8 +365,13 @@ pub fn offer_prepared(pipeline: &Pipeline, p: Prepared, when_full: WhenFull) -> 
         }
     }
     counters.accepted.fetch_add(items as u64, Relaxed);
-    if let (Some(r), Some((line, redacted))) = (pipeline.recorder(), p.line) {
-        r.append(&line, redacted);
+    if let (Some(reservation), Some((line, redacted))) = (reservation, p.line) {
+        let signal = match p.kind {
+            PreparedKind::Spans => capture::Signal::Traces,
+            PreparedKind::Logs => capture::Signal::Logs,
+            PreparedKind::MetricPoints => capture::Signal::Metrics,
+        };
+        reservation.commit(&line, redacted, (signal, items as u64));
     }
     // Only accepted spans are evaluated; files wait for room in the evaluators' queues as they
     // wait for the ingest thread, receivers never do.
@@ -363,6 +381,12 @@ pub fn offer_prepared(pipeline: &Pipeline, p: Prepared, when_full: WhenFull) -> 
         e.submit(p.external, when_full == WhenFull::Wait);
     }
     Ok(accepted)
+}
+
+/// Whether a receiver's request of `n` items is refused before any work: the hand-off is
+/// clearly full, or the recording is behind.
+fn refused_early(pipeline: &Pipeline, n: usize) -> bool {
+    n > 0 && (!pipeline.handoff.has_room(n, 0) || pipeline.recorder().is_some_and(|r| r.refuses()))
 }
 
 /// A receiver's request refused before any work because the hand-off is clearly full: the
@@ -383,7 +407,7 @@ pub fn export_traces_with(
     when_full: WhenFull,
 ) -> Result<Accepted, Overloaded> {
     let n = convert::count_spans(&req);
-    if when_full == WhenFull::Refuse && n > 0 && !pipeline.handoff.has_room(n, 0) {
+    if when_full == WhenFull::Refuse && refused_early(pipeline, n) {
         return refuse_early(&pipeline.counters.spans, n);
     }
     offer_prepared(pipeline, prepare_traces(pipeline, req), when_full)
@@ -399,13 +423,17 @@ pub fn export_logs_with(
     when_full: WhenFull,
 ) -> Result<Accepted, Overloaded> {
     let n = convert::count_logs(&req);
-    if when_full == WhenFull::Refuse && n > 0 && !pipeline.handoff.has_room(n, 0) {
+    if when_full == WhenFull::Refuse && refused_early(pipeline, n) {
         return refuse_early(&pipeline.counters.logs, n);
     }
     offer_prepared(pipeline, prepare_logs(pipeline, req), when_full)
 }
 
-/// Metrics are accepted and counted (data points) but not stored yet.
-pub fn export_metrics(pipeline: &Pipeline, req: &ExportMetricsServiceRequest) -> Accepted {
-    offer_prepared(pipeline, prepare_metrics(pipeline, req), WhenFull::Wait).unwrap_or_default()
+/// Metrics are accepted and counted (data points) but not stored yet; refused only when the
+/// recording is behind.
+pub fn export_metrics(
+    pipeline: &Pipeline,
+    req: &ExportMetricsServiceRequest,
+) -> Result<Accepted, Overloaded> {
+    offer_prepared(pipeline, prepare_metrics(pipeline, req), WhenFull::Refuse)
 }

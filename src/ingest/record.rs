@@ -4,9 +4,15 @@
 //! redacted (../shared/SEMCONV.md "Secrets").
 //!
 //! Encoding ([`Recorder::encode_traces`] and friends) is pure and runs on the receiver's thread.
-//! [`Recorder::append`] only copies the line into a memory buffer; a background thread writes the
-//! buffer out at least every [`FLUSH_EVERY`], so a crash loses at most the last fraction of a
-//! second, and a slow disk never holds a receiver.
+//! A recording is an audit trail: what was acknowledged must be in it. So a request first
+//! [reserves](Recorder::reserve) its line's bytes in a queue bounded in bytes, is acknowledged
+//! only if that fits, and then [commits](Reservation::commit) the line, which only copies it into
+//! memory; a background thread writes the queue out at least every [`FLUSH_EVERY`], so a crash
+//! loses at most the last fraction of a second. When the disk falls behind, receivers refuse
+//! (429 / UNAVAILABLE, retried by exporters) instead of waiting or dropping, and files being
+//! replayed wait for room. After a write error (disk full, a FIFO's reader gone) the lines being
+//! written are lost and counted, and every later request is refused until restart: accepting
+//! what cannot be recorded would break the trail silently.
 //!
 //! **Rotation** (`max_bytes`): files are never renamed. The first file has the plain name, and each
 //! time the current file would pass the limit the next one is started: `path`, `path.1`, `path.2`,
@@ -51,24 +57,56 @@ use std::time::Duration;
 pub const FLUSH_EVERY: Duration = Duration::from_millis(250);
 /// Buffered bytes that wake the background thread before its time.
 const WAKE_AT: usize = 1 << 20;
-/// Buffered bytes beyond which lines are dropped (and counted) rather than held: the disk cannot
-/// keep up, and a receiver must not wait for it.
-const MAX_PENDING: usize = 64 << 20;
+/// The default bound of the queue (`--record-buffer`): bytes reserved, waiting or being written.
+pub const DEFAULT_QUEUE_BYTES: usize = 64 << 20;
 
-/// What the recorder did so far.
+/// What the recorder did so far (the summary's `record` section).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct RecordStats {
     /// Lines written to a file (handed to the operating system).
     pub lines: u64,
+    /// Spans, log records and metric data points in those lines.
+    pub spans: u64,
+    pub logs: u64,
+    pub data_points: u64,
     /// Bytes of those lines, newlines included.
     pub bytes: u64,
     /// Files opened for writing: the first one and every rotation.
     pub files: u64,
-    /// Lines lost: a failed write or file creation, or dropped because the disk fell too far
-    /// behind. The first such error is reported on stderr; later ones are only counted.
-    pub write_errors: u64,
+    /// Requests refused (retryably) because the recording was behind or had failed.
+    pub refused_for_record: u64,
+    /// Lines lost to a failed write or file creation. The first error is reported on stderr
+    /// (or the log); later ones are only counted.
+    pub errors: u64,
     /// Attribute and body values replaced by `[redacted]` in the appended lines.
     pub redacted_values: u64,
+}
+
+/// What the status bar shows of the recording.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecordState {
+    /// Keeping up; the bytes written so far.
+    Writing(u64),
+    /// Refusing requests until the queue drains.
+    Behind,
+    /// A write failed; refusing everything (see the module notes).
+    Failed,
+}
+
+/// Why a request's line was not taken (the request is refused as a whole, retryably).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refused {
+    /// The queue is full: the disk is not keeping up.
+    Behind,
+    /// A write failed earlier; nothing more is accepted.
+    Failed,
+}
+
+/// Room for one line in the queue, taken before the request is acknowledged. Dropping it
+/// without [`Reservation::commit`] (the request was refused elsewhere) gives the room back.
+pub struct Reservation<'a> {
+    inner: &'a Inner,
+    bytes: usize,
 }
 
 /// Appends OTLP/JSON lines to a file (series). Shared by receiver threads through an `Arc`.
@@ -88,22 +126,48 @@ impl std::fmt::Debug for Recorder {
 struct Inner {
     path: PathBuf,
     max_bytes: Option<u64>,
+    /// The bound on `Pending::queued()`.
+    max_queued: usize,
     pending: Mutex<Pending>,
     wake: Condvar,
+    /// Signalled when queued bytes were written (or lost): waiting reservations look again.
+    room: Condvar,
     out: Mutex<Output>,
     lines: AtomicU64,
+    spans: AtomicU64,
+    logs: AtomicU64,
+    data_points: AtomicU64,
     bytes: AtomicU64,
     files: AtomicU64,
+    refused: AtomicU64,
     write_errors: AtomicU64,
     redacted: AtomicU64,
     reported: AtomicBool,
+    /// Set by a refusal for room, cleared once the queue is under half its bound again.
+    behind: AtomicBool,
+    /// Set by the first write error, never cleared.
+    failed: AtomicBool,
 }
 
-/// Appended, not yet written: whole lines, each ending in `\n`.
+/// What a line holds, counted once it is written.
+type LineItems = (crate::ingest::capture::Signal, u64);
+
+/// Committed, not yet written: whole lines, each ending in `\n`, with what each holds.
 #[derive(Default)]
 struct Pending {
     buf: Vec<u8>,
+    items: Vec<LineItems>,
+    /// Bytes reserved by requests not yet committed.
+    reserved: usize,
+    /// Bytes taken by the writer and not yet written.
+    writing: usize,
     stop: bool,
+}
+
+impl Pending {
+    fn queued(&self) -> usize {
+        self.buf.len() + self.reserved + self.writing
+    }
 }
 
 /// The file being written. Held while writing, so writes (and rotations) happen in append order.
@@ -118,6 +182,8 @@ struct Output {
     mid_line: bool,
     /// The other half of the double buffer, kept for its allocation.
     spare: Vec<u8>,
+    /// What the lines being written hold, in order; popped as lines are written or lost.
+    items: std::collections::VecDeque<LineItems>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -132,28 +198,38 @@ impl Recorder {
     /// Appends to `path` (created if missing), or, if numbered files `path.N` exist from an
     /// earlier run, to the highest-numbered one. With `max_bytes`, when the current file would
     /// pass it, writing continues in the next numbered file (see the module notes on rotation).
-    /// A background thread writes appended lines out at least every [`FLUSH_EVERY`].
-    pub fn create(path: &Path, max_bytes: Option<u64>) -> io::Result<Arc<Recorder>> {
+    /// A background thread writes committed lines out at least every [`FLUSH_EVERY`]; at most
+    /// `max_queued` bytes wait for it (a longer line alone).
+    pub fn create(path: &Path, max_bytes: Option<u64>, max_queued: usize) -> io::Result<Arc<Recorder>> {
         let index = last_index(path)?;
         let (file, size, mid_line) = open_append(&numbered(path, index))?;
         let inner = Arc::new(Inner {
             path: path.to_path_buf(),
             max_bytes,
+            max_queued: max_queued.max(1),
             pending: Mutex::new(Pending::default()),
             wake: Condvar::new(),
+            room: Condvar::new(),
             out: Mutex::new(Output {
                 file,
                 index,
                 size,
                 mid_line,
                 spare: Vec::new(),
+                items: Default::default(),
             }),
             lines: AtomicU64::new(0),
+            spans: AtomicU64::new(0),
+            logs: AtomicU64::new(0),
+            data_points: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
             files: AtomicU64::new(1),
+            refused: AtomicU64::new(0),
             write_errors: AtomicU64::new(0),
             redacted: AtomicU64::new(0),
             reported: AtomicBool::new(false),
+            behind: AtomicBool::new(false),
+            failed: AtomicBool::new(false),
         });
         let background = Arc::clone(&inner);
         let writer = std::thread::Builder::new()
@@ -223,31 +299,74 @@ impl Recorder {
         (to_line(&Metrics { resource_metrics }), redacted)
     }
 
-    /// Appends one encoded line (the newline is added) to the buffer; the background thread
-    /// writes it out. Never waits for the disk: if 64 MiB are already waiting, the line is
-    /// dropped and counted in `write_errors`. An empty line is ignored.
-    pub fn append(&self, line: &str, redacted: u64) {
-        debug_assert!(!line.contains('\n'), "a recorded line holds no newline");
-        let inner = &self.inner;
-        inner.redacted.fetch_add(redacted, Relaxed);
-        if line.is_empty() {
-            return;
-        }
-        let wake = {
-            let mut p = lock(&inner.pending);
-            if p.buf.len() + line.len() + 1 > MAX_PENDING {
+    /// Room for a line of `line_len` bytes (the newline is added). Receivers do not wait: when
+    /// the queue is full the request is refused (and counted in `refused_for_record`); files
+    /// (`wait`) wait for the writer to make room. After a write error, always refused.
+    pub fn reserve(&self, line_len: usize, wait: bool) -> Result<Reservation<'_>, Refused> {
+        let inner = &*self.inner;
+        let bytes = line_len + 1;
+        let mut p = lock(&inner.pending);
+        loop {
+            if inner.failed.load(Relaxed) {
                 drop(p);
-                let e = io::Error::other("the disk is not keeping up: more than 64 MiB waiting");
-                inner.failed(&e, 1);
-                return;
+                inner.refused.fetch_add(1, Relaxed);
+                return Err(Refused::Failed);
             }
-            p.buf.reserve(line.len() + 1);
-            p.buf.extend_from_slice(line.as_bytes());
-            p.buf.push(b'\n');
-            p.buf.len() >= WAKE_AT
-        };
-        if wake {
+            let queued = p.queued();
+            // A line longer than the bound goes alone, so it can be recorded at all.
+            if queued == 0 || queued + bytes <= inner.max_queued {
+                p.reserved += bytes;
+                return Ok(Reservation { inner, bytes });
+            }
+            if !wait {
+                drop(p);
+                inner.refused.fetch_add(1, Relaxed);
+                inner.behind.store(true, Relaxed);
+                // The writer may be asleep until its tick; wake it to drain now.
+                inner.wake.notify_one();
+                return Err(Refused::Behind);
+            }
             inner.wake.notify_one();
+            p = inner
+                .room
+                .wait_timeout(p, FLUSH_EVERY)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+    }
+
+    /// Whether a receiver's request would be refused now, before it is even decoded further
+    /// (counted as refused when so).
+    pub fn refuses(&self) -> bool {
+        let inner = &*self.inner;
+        let refuses = inner.failed.load(Relaxed) || {
+            let p = lock(&inner.pending);
+            p.queued() >= inner.max_queued
+        };
+        if refuses {
+            inner.refused.fetch_add(1, Relaxed);
+            inner.behind.store(true, Relaxed);
+        }
+        refuses
+    }
+
+    /// Reserves (waiting for room) and commits a line holding nothing countable; for tests
+    /// and tools. A refused line (after a write error) is counted as refused.
+    pub fn append(&self, line: &str, redacted: u64) {
+        if let Ok(r) = self.reserve(line.len(), true) {
+            r.commit(line, redacted, (crate::ingest::capture::Signal::Traces, 0));
+        }
+    }
+
+    /// The state the status bar shows.
+    pub fn state(&self) -> RecordState {
+        let i = &self.inner;
+        if i.failed.load(Relaxed) {
+            RecordState::Failed
+        } else if i.behind.load(Relaxed) {
+            RecordState::Behind
+        } else {
+            RecordState::Writing(i.bytes.load(Relaxed))
         }
     }
 
@@ -261,9 +380,13 @@ impl Recorder {
         let i = &self.inner;
         RecordStats {
             lines: i.lines.load(Relaxed),
+            spans: i.spans.load(Relaxed),
+            logs: i.logs.load(Relaxed),
+            data_points: i.data_points.load(Relaxed),
             bytes: i.bytes.load(Relaxed),
             files: i.files.load(Relaxed),
-            write_errors: i.write_errors.load(Relaxed),
+            refused_for_record: i.refused.load(Relaxed),
+            errors: i.write_errors.load(Relaxed),
             redacted_values: i.redacted.load(Relaxed),
         }
     }
@@ -271,6 +394,41 @@ impl Recorder {
     /// The file lines go to now.
     pub fn current_file(&self) -> PathBuf {
         numbered(&self.inner.path, lock(&self.inner.out).index)
+    }
+}
+
+impl Reservation<'_> {
+    /// Queues the line (no newline; an empty line only counts its redactions) holding `items`
+    /// (what kind and how many), for the writer. Never waits.
+    pub fn commit(self, line: &str, redacted: u64, items: LineItems) {
+        debug_assert!(!line.contains('\n'), "a recorded line holds no newline");
+        debug_assert!(line.len() < self.bytes, "the line fits its reservation");
+        let inner = self.inner;
+        inner.redacted.fetch_add(redacted, Relaxed);
+        let wake = {
+            let mut p = lock(&inner.pending);
+            if !line.is_empty() {
+                p.buf.reserve(line.len() + 1);
+                p.buf.extend_from_slice(line.as_bytes());
+                p.buf.push(b'\n');
+                p.items.push(items);
+            }
+            p.buf.len() >= inner.wake_at()
+        };
+        // Drop gives the reservation back now that the line holds its bytes.
+        drop(self);
+        if wake {
+            inner.wake.notify_one();
+        }
+    }
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        let mut p = lock(&self.inner.pending);
+        p.reserved -= self.bytes;
+        drop(p);
+        self.inner.room.notify_all();
     }
 }
 
@@ -287,11 +445,17 @@ impl Drop for Recorder {
 }
 
 impl Inner {
+    /// Committed bytes that wake the writer before its tick: early enough that a small queue
+    /// never fills while the writer sleeps.
+    fn wake_at(&self) -> usize {
+        WAKE_AT.min(self.max_queued / 4).max(1)
+    }
+
     fn run(&self) {
         loop {
             let stop = {
                 let mut p = lock(&self.pending);
-                if !p.stop && p.buf.len() < WAKE_AT {
+                if !p.stop && p.buf.len() < self.wake_at() {
                     p = self
                         .wake
                         .wait_timeout(p, FLUSH_EVERY)
@@ -307,29 +471,61 @@ impl Inner {
         }
     }
 
-    /// Counts `lost` lines and reports the first error.
-    fn failed(&self, e: &io::Error, lost: u64) {
+    /// Counts `lost` lines, reports the first error and refuses from now on.
+    fn failed(&self, out: &mut Output, e: &io::Error, lost: u64) {
+        out.items.drain(..(lost as usize).min(out.items.len()));
         self.write_errors.fetch_add(lost, Relaxed);
+        self.failed.store(true, Relaxed);
         if !self.reported.swap(true, Relaxed) {
             crate::log!(
-                "recording to {}: {e} (lines lost; further recording errors are only counted)",
+                "recording to {}: {e} (lines lost; refusing every request from now on, as what \
+                 is accepted must be recorded; further errors are only counted)",
                 self.path.display()
             );
         }
     }
 
-    /// Takes the buffer and writes it, holding the output so batches stay in append order.
+    /// Counts `n` lines written, and what they hold.
+    fn written(&self, out: &mut Output, n: u64, bytes: u64) {
+        use crate::ingest::capture::Signal;
+        self.lines.fetch_add(n, Relaxed);
+        self.bytes.fetch_add(bytes, Relaxed);
+        for (signal, items) in out.items.drain(..(n as usize).min(out.items.len())) {
+            let counter = match signal {
+                Signal::Traces => &self.spans,
+                Signal::Logs => &self.logs,
+                Signal::Metrics => &self.data_points,
+            };
+            counter.fetch_add(items, Relaxed);
+        }
+    }
+
+    /// Takes the buffer and writes it, holding the output so batches stay in append order. The
+    /// bytes stay counted in the queue until written, so the queue's bound holds them too.
     fn write_pending(&self) -> io::Result<()> {
         let mut guard = lock(&self.out);
         let out = &mut *guard;
         let mut data = std::mem::take(&mut out.spare);
         data.clear();
-        std::mem::swap(&mut lock(&self.pending).buf, &mut data);
+        {
+            let mut p = lock(&self.pending);
+            std::mem::swap(&mut p.buf, &mut data);
+            out.items.extend(p.items.drain(..));
+            p.writing = data.len();
+        }
         let result = if data.is_empty() {
             Ok(())
         } else {
             self.write_out(out, &data)
         };
+        {
+            let mut p = lock(&self.pending);
+            p.writing = 0;
+            if p.queued() <= self.max_queued / 2 {
+                self.behind.store(false, Relaxed);
+            }
+        }
+        self.room.notify_all();
         if data.capacity() > 4 * WAKE_AT {
             data = Vec::new();
         }
@@ -362,7 +558,7 @@ impl Inner {
             if fits == 0 {
                 if let Err(e) = self.rotate(out) {
                     // Retried at the next write; until then, lines have nowhere to go.
-                    self.failed(&e, count_lines(data));
+                    self.failed(out, &e, count_lines(data));
                     return Err(e);
                 }
                 continue;
@@ -385,6 +581,7 @@ impl Inner {
             size,
             mid_line,
             spare: std::mem::take(&mut out.spare),
+            items: std::mem::take(&mut out.items),
         };
         self.files.fetch_add(1, Relaxed);
         Ok(())
@@ -395,7 +592,7 @@ impl Inner {
     fn write_chunk(&self, out: &mut Output, chunk: &[u8]) -> io::Result<()> {
         if out.mid_line {
             if let Err(e) = out.file.write_all(b"\n") {
-                self.failed(&e, count_lines(chunk));
+                self.failed(out, &e, count_lines(chunk));
                 return Err(e);
             }
             out.size += 1;
@@ -414,8 +611,7 @@ impl Inner {
             }
         }
         out.size += chunk.len() as u64;
-        self.lines.fetch_add(count_lines(chunk), Relaxed);
-        self.bytes.fetch_add(chunk.len() as u64, Relaxed);
+        self.written(out, count_lines(chunk), chunk.len() as u64);
         Ok(())
     }
 
@@ -427,9 +623,8 @@ impl Inner {
         };
         out.size += written as u64;
         out.mid_line = whole < written;
-        self.lines.fetch_add(count_lines(done), Relaxed);
-        self.bytes.fetch_add(whole as u64, Relaxed);
-        self.failed(&e, count_lines(lost));
+        self.written(out, count_lines(done), whole as u64);
+        self.failed(out, &e, count_lines(lost));
         e
     }
 }
@@ -1792,7 +1987,7 @@ mod tests {
         for flush_each in [false, true] {
             let dir = tempfile::tempdir().unwrap();
             let path = dir.path().join("cap.jsonl");
-            let rec = Recorder::create(&path, Some(250)).unwrap();
+            let rec = Recorder::create(&path, Some(250), DEFAULT_QUEUE_BYTES).unwrap();
             for i in 0..7 {
                 rec.append(&line_of(99, i), 0);
                 if flush_each {
@@ -1832,15 +2027,15 @@ mod tests {
                     lines: 9,
                     bytes: 8 * 100 + 400,
                     files: 6,
-                    write_errors: 0,
-                    redacted_values: 0
+                    redacted_values: 0,
+                    ..RecordStats::default()
                 }
             );
             assert_eq!(rec.current_file(), numbered(&path, 5));
             drop(rec);
 
             // A new recorder continues the series where it stopped.
-            let rec = Recorder::create(&path, Some(250)).unwrap();
+            let rec = Recorder::create(&path, Some(250), DEFAULT_QUEUE_BYTES).unwrap();
             assert_eq!(rec.current_file(), numbered(&path, 5));
             for i in 9..12 {
                 rec.append(&line_of(99, i), 0);
@@ -1857,7 +2052,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("cap.jsonl");
         fs::write(&path, "{\"resourceSpans\":[{\"reso").unwrap();
-        let rec = Recorder::create(&path, None).unwrap();
+        let rec = Recorder::create(&path, None, DEFAULT_QUEUE_BYTES).unwrap();
         rec.append("{}", 0);
         rec.append("", 5); // ignored, but its count is kept
         rec.flush().unwrap();
@@ -1873,7 +2068,7 @@ mod tests {
     fn the_background_thread_flushes_within_a_second() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("cap.jsonl");
-        let rec = Recorder::create(&path, None).unwrap();
+        let rec = Recorder::create(&path, None, DEFAULT_QUEUE_BYTES).unwrap();
         let (line, n) = Recorder::encode_logs(&logs());
         rec.append(&line, n);
         assert_eq!(
@@ -1896,7 +2091,7 @@ mod tests {
         const LINES: usize = 2000;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("cap.jsonl");
-        let rec = Recorder::create(&path, Some(64 << 10)).unwrap();
+        let rec = Recorder::create(&path, Some(64 << 10), DEFAULT_QUEUE_BYTES).unwrap();
         std::thread::scope(|scope| {
             for t in 0..THREADS {
                 let rec = &rec;
@@ -1935,7 +2130,7 @@ mod tests {
         assert_eq!(next, [LINES; THREADS]);
         let st = rec.stats();
         assert_eq!(
-            (st.lines, st.files, st.write_errors),
+            (st.lines, st.files, st.errors),
             ((THREADS * LINES) as u64, files.len() as u64, 0)
         );
         assert_eq!(st.redacted_values, (THREADS * LINES) as u64);
@@ -1944,45 +2139,103 @@ mod tests {
     }
 
     #[test]
-    fn write_errors_are_counted_not_fatal() {
-        // Rotation into a directory that has gone: the lines are lost and counted; once the
-        // directory is back, the rotation is retried.
+    fn write_errors_are_counted_and_refuse_what_follows() {
+        // Rotation into a directory that has gone: the lines are lost and counted, and from then
+        // on every line is refused (an audit trail with a hole must not go on silently).
         let dir = tempfile::tempdir().unwrap();
         let sub = dir.path().join("sub");
         fs::create_dir(&sub).unwrap();
         let path = sub.join("cap.jsonl");
-        let rec = Recorder::create(&path, Some(150)).unwrap();
+        let rec = Recorder::create(&path, Some(150), DEFAULT_QUEUE_BYTES).unwrap();
         rec.append(&line_of(99, 0), 0);
         rec.flush().unwrap();
+        assert_eq!(rec.state(), RecordState::Writing(100));
         fs::remove_dir_all(&sub).unwrap();
         rec.append(&line_of(99, 1), 0);
         rec.append(&line_of(99, 2), 0);
         assert!(rec.flush().is_err());
-        assert_eq!(rec.stats().write_errors, 2);
+        assert_eq!(rec.stats().errors, 2);
+        assert_eq!(rec.state(), RecordState::Failed);
         fs::create_dir(&sub).unwrap();
-        rec.append(&line_of(99, 3), 0);
+        assert_eq!(rec.reserve(10, false).err(), Some(Refused::Failed));
+        assert_eq!(rec.reserve(10, true).err(), Some(Refused::Failed));
+        assert!(rec.refuses());
         rec.flush().unwrap();
-        assert_eq!(tags(&fs::read_to_string(numbered(&path, 1)).unwrap()), [3]);
         let st = rec.stats();
-        assert_eq!((st.lines, st.files, st.write_errors), (2, 2, 2));
+        assert_eq!(
+            (st.lines, st.files, st.errors, st.refused_for_record),
+            (1, 1, 2, 3)
+        );
 
-        // A device that is always full: every line fails, nothing panics, the thread carries on.
+        // A device that is always full: the lines fail, nothing panics, the thread carries on.
         if cfg!(target_os = "linux") && Path::new("/dev/full").exists() {
-            let rec = Recorder::create(Path::new("/dev/full"), None).unwrap();
+            let rec = Recorder::create(Path::new("/dev/full"), None, DEFAULT_QUEUE_BYTES).unwrap();
             for i in 0..3 {
                 rec.append(&line_of(50, i), 0);
             }
             assert!(rec.flush().is_err());
-            assert_eq!(rec.stats().write_errors, 3);
+            assert_eq!(rec.stats().errors, 3);
             rec.append(&line_of(50, 3), 0);
             std::thread::sleep(FLUSH_EVERY * 3);
             let st = rec.stats();
-            assert_eq!((st.lines, st.bytes, st.write_errors), (0, 0, 4));
+            assert_eq!(
+                (st.lines, st.bytes, st.errors, st.refused_for_record),
+                (0, 0, 3, 1)
+            );
         }
 
         // A path that cannot be a file fails at creation.
-        assert!(Recorder::create(dir.path(), None).is_err());
-        assert!(Recorder::create(Path::new("/"), None).is_err());
+        assert!(Recorder::create(dir.path(), None, DEFAULT_QUEUE_BYTES).is_err());
+        assert!(Recorder::create(Path::new("/"), None, DEFAULT_QUEUE_BYTES).is_err());
+    }
+
+    #[test]
+    fn a_full_queue_refuses_receivers_and_holds_files() {
+        use crate::ingest::capture::Signal;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cap.jsonl");
+        let rec = Recorder::create(&path, None, 1000).unwrap();
+        // Writer held (it writes under the output lock): nothing drains while we fill.
+        let held = lock(&rec.inner.out);
+        let a = rec.reserve(599, false).unwrap();
+        assert_eq!(rec.reserve(400, false).err(), Some(Refused::Behind));
+        assert_eq!(rec.state(), RecordState::Behind);
+        let b = rec.reserve(399, false).unwrap();
+        assert!(rec.refuses());
+        // A refused request gives its room back.
+        drop(b);
+        assert!(!rec.refuses());
+        a.commit(&line_of(599, 0), 0, (Signal::Traces, 7));
+        // A file waits for room instead; the writer makes it once let go.
+        std::thread::scope(|scope| {
+            let waiter = scope.spawn(|| {
+                let r = rec.reserve(599, true).unwrap();
+                r.commit(&line_of(599, 1), 0, (Signal::Logs, 2));
+            });
+            std::thread::sleep(FLUSH_EVERY);
+            assert!(!waiter.is_finished(), "a file waits while the queue is full");
+            drop(held);
+            waiter.join().unwrap();
+        });
+        rec.flush().unwrap();
+        assert_eq!(tags(&fs::read_to_string(&path).unwrap()), [0, 1]);
+        // A line longer than the whole queue goes alone.
+        let long = rec.reserve(5000, false).unwrap();
+        long.commit(&line_of(5000, 2), 0, (Signal::Metrics, 3));
+        rec.flush().unwrap();
+        let st = rec.stats();
+        assert_eq!(
+            (
+                st.lines,
+                st.spans,
+                st.logs,
+                st.data_points,
+                st.refused_for_record,
+                st.errors
+            ),
+            (3, 7, 2, 3, 2, 0)
+        );
+        assert_eq!(rec.state(), RecordState::Writing(600 + 600 + 5001));
     }
 
     #[test]
@@ -1995,7 +2248,7 @@ mod tests {
         };
         assert_eq!(
             serde_json::to_string(&st).unwrap(),
-            r#"{"lines":1,"bytes":0,"files":0,"write_errors":0,"redacted_values":0}"#
+            r#"{"lines":1,"spans":0,"logs":0,"data_points":0,"bytes":0,"files":0,"refused_for_record":0,"errors":0,"redacted_values":0}"#
         );
     }
 }

@@ -58,6 +58,8 @@ pub struct ConvertStats {
     /// Model calls the built-in evaluators checked, and those past their per-second cap.
     pub evaluated_calls: u64,
     pub unevaluated_calls: u64,
+    /// Token counts and costs that cannot be true, ignored by normalisation.
+    pub implausible_values: u64,
 }
 
 /// Result of validating one export request: how many items were refused and why (the first
@@ -381,12 +383,17 @@ impl Converter {
     }
 
     fn normalise(&mut self, record: &SpanRecord, verdicts: &mut Vec<Verdict>) -> Option<Box<Semantics>> {
+        let implausible = std::cell::Cell::new(0);
         let ctx = Context {
             config: &self.semconv,
             costs: self.costs.as_deref(),
+            implausible: &implausible,
         };
         let interner = &mut self.interner;
-        crate::semconv::normalise_span(record, &self.infos, &ctx, &mut |s| interner.intern(s), verdicts)
+        let sem =
+            crate::semconv::normalise_span(record, &self.infos, &ctx, &mut |s| interner.intern(s), verdicts);
+        self.stats.implausible_values += implausible.get();
+        sem
     }
 
     /// Converts log records into `out` and evaluation results among them into `verdicts`.

@@ -27,6 +27,46 @@ pub const EVALUATION_EVENT: &str = "gen_ai.evaluation.result";
 pub struct Context<'a> {
     pub config: &'a SemconvConfig,
     pub costs: Option<&'a CostTable>,
+    /// Token counts and costs that cannot be true, ignored (see [`Plausible`]); counted here.
+    pub implausible: &'a std::cell::Cell<u64>,
+}
+
+/// Bounds on what one call can have used: values past them (or negative, or not finite) come
+/// from a broken or hostile exporter, and summing them would ruin every total (two costs of
+/// 1e308 make the sum infinite; token counts near i64::MAX saturate it). They are ignored, as if
+/// not sent, and counted (`truncation.implausible_values`).
+pub const MAX_TOKENS_PER_CALL: f64 = 1e9;
+pub const MAX_COST_PER_CALL_USD: f64 = 1e6;
+
+/// Reads token counts and costs computed or found in JSON within [`MAX_TOKENS_PER_CALL`] and
+/// [`MAX_COST_PER_CALL_USD`], counting what is out of bounds (attribute values are checked
+/// when offered to their slot, see `plausible`).
+struct Plausible<'a>(&'a std::cell::Cell<u64>);
+
+impl Plausible<'_> {
+    fn reject<T>(&self) -> Option<T> {
+        self.0.set(self.0.get() + 1);
+        None
+    }
+
+    /// A number within `0..=max`, else none (and counted).
+    fn bounded(&self, f: Option<f64>, max: f64) -> Option<f64> {
+        let f = f?;
+        if f.is_finite() && (0.0..=max).contains(&f) {
+            Some(f)
+        } else {
+            self.reject()
+        }
+    }
+
+    /// A token count from a number in JSON.
+    fn json_tokens(&self, f: Option<f64>) -> Option<u64> {
+        count_from_f64(self.bounded(f, MAX_TOKENS_PER_CALL)?)
+    }
+
+    fn cost(&self, usd: Option<f64>) -> Option<f64> {
+        self.bounded(usd, MAX_COST_PER_CALL_USD)
+    }
 }
 
 struct Slots {
@@ -34,6 +74,8 @@ struct Slots {
     annotations: Vec<usize>,
     legacy_evals: Vec<usize>,
     association: Vec<usize>,
+    /// Token counts and costs offered that cannot be true.
+    implausible: u64,
 }
 
 impl Default for Slots {
@@ -43,6 +85,7 @@ impl Default for Slots {
             annotations: Vec::new(),
             legacy_evals: Vec::new(),
             association: Vec::new(),
+            implausible: 0,
         }
     }
 }
@@ -53,8 +96,13 @@ impl Slots {
     /// hiding it (traceAI sends empty models, SDKs send NaN and negative counts).
     fn offer(&mut self, concept: Concept, rank: u8, index: usize, value: &Value) {
         let slot = &mut self.best[concept as usize];
-        if slot.is_none_or(|(r, _)| rank < r) && usable(concept, value) {
-            *slot = Some((rank, index as u16));
+        if slot.is_none_or(|(r, _)| rank < r) {
+            if usable(concept, value) {
+                *slot = Some((rank, index as u16));
+            } else if plausible(concept, value) == Some(false) {
+                // A number that cannot be true: ignored (the next key may stand in), counted.
+                self.implausible += 1;
+            }
         }
     }
 
@@ -67,14 +115,36 @@ impl Slots {
     }
 }
 
+/// For token counts and costs: whether a number (int, double or numeric string, non-finite ones
+/// included) is within the bounds of one call; `None` when `v` is no number or the concept
+/// neither.
+fn plausible(concept: Concept, v: &Value) -> Option<bool> {
+    use Concept as C;
+    let max = match concept {
+        C::InputTokens | C::OutputTokens | C::TotalTokens | C::CacheRead | C::CacheWrite | C::Reasoning => {
+            MAX_TOKENS_PER_CALL
+        }
+        C::Cost => MAX_COST_PER_CALL_USD,
+        _ => return None,
+    };
+    let f = match v {
+        Value::Int(i) => *i as f64,
+        Value::Double(d) => *d,
+        Value::Str(_) | Value::Sym(_) => v.as_str()?.trim().parse::<f64>().ok()?,
+        _ => return None,
+    };
+    Some(f.is_finite() && (0.0..=max).contains(&f))
+}
+
 /// Whether `v` can stand for `concept` at all; checked only for a key that would win its slot.
 fn usable(concept: Concept, v: &Value) -> bool {
     use Concept as C;
     match concept {
         C::InputTokens | C::OutputTokens | C::TotalTokens | C::CacheRead | C::CacheWrite | C::Reasoning => {
-            as_u64(v).is_some()
+            plausible(concept, v) == Some(true) && as_u64(v).is_some()
         }
-        C::Cost | C::TtftSeconds | C::TtftMillis => as_f64(v).is_some_and(|x| x >= 0.0),
+        C::Cost => plausible(concept, v) == Some(true),
+        C::TtftSeconds | C::TtftMillis => as_f64(v).is_some_and(|x| x >= 0.0),
         C::CompletionStart => timestamp_nanos(v).is_some(),
         C::Streaming => as_bool(v).is_some(),
         // What `as_label` reads, without building the string.
@@ -298,7 +368,9 @@ pub fn normalise_span(
         .and_then(as_bool)
         .or(params.as_ref().and_then(|p| p.stream));
 
-    sem.usage = usage(&slots, span);
+    ctx.implausible.set(ctx.implausible.get() + slots.implausible);
+    let plausible = Plausible(ctx.implausible);
+    sem.usage = usage(&slots, span, &plausible);
     sem.ttft_nanos = ttft(&slots, span);
     sem.session = text(Concept::Session).map(Into::into);
     sem.user = text(Concept::User).map(Into::into);
@@ -310,8 +382,8 @@ pub fn normalise_span(
     // Cost: sent with the span wins; else the price table for model calls with usage.
     let sent = get(Concept::Cost)
         .and_then(as_f64)
-        .or_else(|| get(Concept::CostDetails).and_then(cost_details));
-    if let Some(usd) = sent.filter(|c| *c >= 0.0) {
+        .or_else(|| plausible.cost(get(Concept::CostDetails).and_then(cost_details)));
+    if let Some(usd) = sent {
         sem.cost_usd = Some(usd);
         sem.cost_source = Some(CostSource::Span);
     } else if let (true, Some(u)) = (sem.kind.is_model_call(), sem.usage) {
@@ -334,7 +406,8 @@ pub fn normalise_span(
                     ctx.costs?.cost(sem.provider.as_deref(), requested, &usage)
                 })
         });
-        match priced {
+        // Bounded counts at table prices stay far under the bound; checked all the same.
+        match priced.and_then(|usd| plausible.cost(Some(usd))) {
             Some(usd) => {
                 sem.cost_usd = Some(usd);
                 sem.cost_source = Some(CostSource::Table);
@@ -351,11 +424,11 @@ pub fn normalise_span(
     recognised.then(|| Box::new(sem))
 }
 
-fn usage(slots: &Slots, span: &SpanRecord) -> Option<TokenUsage> {
+fn usage(slots: &Slots, span: &SpanRecord, plausible: &Plausible<'_>) -> Option<TokenUsage> {
     let count = |c: Concept| slots.get(span, c).and_then(as_u64);
     let lf = slots
         .get(span, Concept::UsageDetails)
-        .and_then(langfuse_usage)
+        .and_then(|v| langfuse_usage(v, plausible))
         .unwrap_or_default();
     let input = count(Concept::InputTokens).or(lf.input);
     let output = count(Concept::OutputTokens).or(lf.output);
@@ -412,11 +485,14 @@ struct LangfuseUsage {
 /// `input_cached_tokens` or `cache_read_input_tokens`, `output` those under
 /// `output_reasoning_tokens`; `total` is the sum of all), so the cache buckets are added back
 /// to input and reasoning to output.
-fn langfuse_usage(v: &Value) -> Option<LangfuseUsage> {
+fn langfuse_usage(v: &Value, plausible: &Plausible<'_>) -> Option<LangfuseUsage> {
     let m = json_object(v)?;
     let n = |keys: &[&str]| {
-        keys.iter()
-            .find_map(|k| m.get(*k).and_then(json_f64).and_then(count_from_f64))
+        keys.iter().find_map(|k| {
+            m.get(*k)
+                .and_then(json_f64)
+                .and_then(|f| plausible.json_tokens(Some(f)))
+        })
     };
     let cache_read = n(&[
         "input_cached_tokens",

@@ -2038,24 +2038,75 @@ fn unusable_values_alone_mean_nothing() {
     assert_eq!(m, None);
 }
 
+/// The span's semantics and how many of its values were implausible.
+fn sem_counting(attrs: impl IntoIterator<Item = (&'static str, V)>) -> (Option<Semantics>, u64) {
+    let mut c = converter();
+    let (mut out, _) = convert(&mut c, Vec::new(), vec![span(attrs)]);
+    (out.remove(0).sem.map(|b| *b), c.stats().implausible_values)
+}
+
 #[test]
-fn huge_counts_saturate_without_panicking() {
-    let m = sem([
+fn implausible_counts_are_ignored_and_counted() {
+    let (m, n) = sem_counting([
         ("gen_ai.operation.name", s("chat")),
         ("gen_ai.request.model", s("acme-chat")),
         ("gen_ai.usage.input_tokens", i(i64::MAX)),
         ("gen_ai.usage.cache_read.input_tokens", i(i64::MAX)),
-        ("gen_ai.usage.cache_creation.input_tokens", i(i64::MAX)),
+        ("gen_ai.usage.cache_creation.input_tokens", i(-5)),
         ("gen_ai.usage.output_tokens", f(1e300)),
         ("gen_ai.usage.reasoning.output_tokens", s("1e30")),
         ("gen_ai.response.time_to_first_chunk", f(1e300)),
     ]);
-    let u = m.usage.unwrap();
-    assert_eq!((u.input, u.output, u.total), (u64::MAX, u64::MAX, u64::MAX));
-    assert_eq!(u.cache_read, i64::MAX as u64);
-    assert!(m.cost_usd.is_some_and(f64::is_finite));
+    let m = m.unwrap();
+    // Nothing left to count or price: no usage rather than saturated totals.
+    assert_eq!((m.usage, m.cost_usd), (None, None));
+    assert_eq!(n, 5);
     // 1e300 s is no TTFT anyone measured.
     assert_eq!(m.ttft_nanos, None);
+    // A plausible count beside implausible ones is kept.
+    let (m, n) = sem_counting([
+        ("gen_ai.request.model", s("acme-chat")),
+        ("gen_ai.usage.input_tokens", i(1_000_000_001)),
+        ("gen_ai.usage.output_tokens", i(1_000_000_000)),
+    ]);
+    assert_eq!(
+        m.unwrap().usage.map(|u| (u.input, u.output)),
+        Some((0, 1_000_000_000))
+    );
+    assert_eq!(n, 1);
+}
+
+#[test]
+fn implausible_costs_are_ignored_and_counted() {
+    for (bad, counted) in [
+        (f(1e308), 1),
+        (f(1e6 + 1.0), 1),
+        (f(-0.01), 1),
+        (f(f64::INFINITY), 1),
+        (f(f64::NAN), 1),
+        (i(-1), 1),
+        (s("n/a"), 0),
+    ] {
+        let mut attrs = chat_call("acme-chat");
+        attrs.push(("gen_ai.usage.cost", bad.clone()));
+        let (m, n) = sem_counting(attrs);
+        let m = m.unwrap();
+        // Priced from the table instead, as if no cost had been sent.
+        assert_eq!(m.cost_source, Some(CostSource::Table), "{bad:?}");
+        assert_usd(m.cost_usd, ACME_CHAT_1000_100);
+        assert_eq!(n, counted, "{bad:?}");
+    }
+    // A Langfuse cost whose parts sum to infinity.
+    let (m, n) = sem_counting([(
+        "langfuse.observation.cost_details",
+        s(r#"{"input": 1e308, "output": 1e308}"#),
+    )]);
+    assert_eq!(m.and_then(|m| m.cost_usd), None);
+    assert_eq!(n, 1);
+    // The largest plausible cost is kept.
+    let (m, n) = sem_counting([("gen_ai.usage.cost", f(1e6))]);
+    assert_eq!(m.and_then(|m| m.cost_usd), Some(1e6));
+    assert_eq!(n, 0);
 }
 
 #[test]

@@ -46,6 +46,8 @@ pub struct StatusView {
     pub bad_requests: u64,
     /// Event time (unix seconds) of the newest data: the screen's clock.
     pub clock: Option<u64>,
+    /// `--record`: the recording's state.
+    pub record: Option<crate::ingest::record::RecordState>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -210,6 +212,7 @@ pub fn status(
         rejected: now.rejected,
         bad_requests: now.bad_requests,
         clock,
+        record: now.record,
     }
 }
 

@@ -1,6 +1,7 @@
 //! The top line: where data comes from and its state, rates, buffer fill, what was lost, and
 //! the event-time clock. Segments are dropped from the right when the line is too narrow.
 
+use crate::ingest::record::RecordState;
 use crate::ui::text::{clean, fmt_clock, fmt_count};
 use crate::ui::theme::Theme;
 use crate::ui::view::{Source, View};
@@ -95,6 +96,9 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View, theme: &Theme) {
             },
         )],
     ];
+    if let Some(rec) = s.record {
+        segments.push(record_segment(rec, theme));
+    }
     // What is being replayed matters more than the rates; listen addresses matter least.
     if replay {
         segments.insert(1, origin);
@@ -144,4 +148,62 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View, theme: &Theme) {
     spans.push(Span::styled(" ".repeat(pad), theme.status_bar));
     spans.push(Span::styled(clock, theme.accent));
     frame.render_widget(Paragraph::new(Line::from(spans)).style(theme.status_bar), area);
+}
+
+/// `--record`: how much was written, or that the recording refuses requests (behind, or failed).
+fn record_segment(rec: RecordState, theme: &Theme) -> Vec<Span<'static>> {
+    let (text, style) = match rec {
+        RecordState::Writing(bytes) => (
+            format!("rec {:.1} MiB", bytes as f64 / (1024.0 * 1024.0)),
+            theme.status_bar,
+        ),
+        RecordState::Behind => ("rec BEHIND".to_string(), theme.warn),
+        RecordState::Failed => ("rec ERROR".to_string(), theme.error),
+    };
+    vec![Span::styled(text, style)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ui::view::StatusView;
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    /// The status line for a live run with `record`, and the style of the `rec` segment.
+    fn drawn(record: Option<RecordState>) -> (String, Option<ratatui::style::Style>) {
+        let theme = Theme::default();
+        let view = View {
+            status: StatusView {
+                source: Some(Source::Live {
+                    listen: "grpc :4317 http :4318".into(),
+                }),
+                max_spans: 200_000,
+                record,
+                ..StatusView::default()
+            },
+            ..View::default()
+        };
+        let mut terminal = Terminal::new(TestBackend::new(140, 1)).unwrap();
+        terminal.draw(|f| render(f, f.area(), &view, &theme)).unwrap();
+        let buf = terminal.backend().buffer();
+        let text: String = buf.content().iter().map(|c| c.symbol()).collect();
+        let style = text
+            .find("rec ")
+            .map(|at| buf.content()[text[..at].chars().count()].style());
+        (text.trim_end().to_string(), style)
+    }
+
+    #[test]
+    fn the_recording_state_is_shown_when_recording() {
+        let theme = Theme::default();
+        let (off, style) = drawn(None);
+        assert!(style.is_none(), "{off}");
+        let (writing, _) = drawn(Some(RecordState::Writing(12_900_000)));
+        let (behind, behind_style) = drawn(Some(RecordState::Behind));
+        let (failed, failed_style) = drawn(Some(RecordState::Failed));
+        insta::assert_snapshot!(format!("{off}\n{writing}\n{behind}\n{failed}"));
+        assert_eq!(behind_style.and_then(|s| s.fg), theme.warn.fg);
+        assert_eq!(failed_style.and_then(|s| s.fg), theme.error.fg);
+    }
 }
