@@ -2,7 +2,8 @@
 //! OpenInference and OTel GenAI captures from real instrumentation) through the converter.
 //! `normalise` measures the semantic pass alone on converted records; `convert_and_normalise`
 //! the whole ingest-thread work per span (conversion, interning, normalisation, pricing);
-//! `builtin_evaluation` llmwatch's own evaluators on the demo capture's spans, request by request.
+//! `builtin_evaluation` llmwatch's own evaluators on the demo capture's spans, request by request;
+//! `redact_secrets_4k_prompt` the scan for secret shapes in one 4 KiB value.
 //! Run with `cargo bench --bench normalise`.
 
 #[path = "../tests/common/mod.rs"]
@@ -115,4 +116,37 @@ fn builtin_evaluation(bencher: Bencher) {
             }
             verdicts.clear();
         });
+}
+
+/// A 4 KiB prompt of ordinary prose (words, a URL, an email, `task-force`, "Bearer of"), and
+/// the same with an OpenAI key, an AWS key id and a URL password pasted in.
+fn prompt_4k(secrets: bool) -> String {
+    let sentence = "The support agent (task-force B) reads https://docs.example.com/refunds?id=42 and \
+                    mails ops@example.com; the Bearer of bad news skims the skeleton AKIA notes. ";
+    let mut s = String::new();
+    while s.len() < 4096 {
+        s.push_str(sentence);
+    }
+    s.truncate(4096);
+    if secrets {
+        s.replace_range(100..148, "sk-proj-Ab3dEf5hIj7lMn9pQr1tUv3xYz5Ab7cD9eF1gH3iJ");
+        s.replace_range(2000..2020, "AKIAIOSFODNN7EXAMPLE");
+        s.replace_range(3500..3530, "postgres://app:hunter2@db/prod");
+    }
+    s
+}
+
+/// Secret shapes in a value (`semconv::secrets`), as the recorder, the export and the drill-down
+/// ask about every string: a 4 KiB prompt without a secret (the common case, no allocation) and
+/// with three.
+#[divan::bench(args = [false, true])]
+fn redact_secrets_4k_prompt(bencher: Bencher, with_secrets: bool) {
+    let prompt = prompt_4k(with_secrets);
+    assert_eq!(
+        llmwatch::semconv::secrets::redact_secrets(&prompt).is_some(),
+        with_secrets
+    );
+    bencher
+        .counter(divan::counter::BytesCount::new(prompt.len()))
+        .bench(|| llmwatch::semconv::secrets::redact_secrets(black_box(&prompt)));
 }

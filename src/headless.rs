@@ -146,7 +146,7 @@ pub const ALERT_EVERY: Duration = Duration::from_millis(250);
 /// Runs `step` and prints the alert state changes it returns on stderr.
 pub fn print_events(w: &mut Watcher, step: impl FnOnce(&mut Watcher) -> Vec<crate::alert::Event>) {
     for e in step(w) {
-        eprintln!("llmwatch: {}", w.describe(&e));
+        crate::eprintln_escaped!("llmwatch: {}", w.describe(&e));
     }
 }
 
@@ -187,7 +187,7 @@ pub async fn run(config: ServerConfig, options: HeadlessOptions) -> anyhow::Resu
             r = signals.recv() => break r,
             _ = ticker.tick() => {
                 let now = StatusSample::take(&running.pipeline);
-                eprintln!("llmwatch: {}", status_line(&prev, &now));
+                crate::eprintln_escaped!("llmwatch: {}", status_line(&prev, &now));
                 prev = now;
             }
             _ = alert_tick.tick(), if alerts.is_some() => {
@@ -197,7 +197,7 @@ pub async fn run(config: ServerConfig, options: HeadlessOptions) -> anyhow::Resu
             }
         }
     };
-    eprintln!("llmwatch: {reason}: stopping, storing what was accepted");
+    crate::eprintln_escaped!("llmwatch: {reason}: stopping, storing what was accepted");
     let mut summary = running.stop().await;
     if let Some(w) = &mut alerts {
         print_events(w, |w| w.finish(&pipeline));

@@ -23,5 +23,6 @@ pub mod semconv;
 pub mod server;
 pub mod store;
 pub mod summary;
+pub mod text;
 pub mod ui;
 pub mod view;

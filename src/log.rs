@@ -53,7 +53,8 @@ pub fn screen_owns_terminal(on: bool) {
 }
 
 pub fn line(args: fmt::Arguments<'_>) {
-    let text = format!("llmwatch: {args}");
+    // Escaped once here, whichever way the line goes: log files are read with `tail -f` too.
+    let text = crate::text::escape_lines(&format!("llmwatch: {args}")).into_owned();
     with(|s| {
         if let Some(f) = &mut s.file {
             let _ = writeln!(f, "{text}");

@@ -347,13 +347,24 @@ fn save_summary(summary: &Summary, path: Option<&std::path::Path>) -> ExitCode {
     }
 }
 
+/// The binary's one exit with a reason; the reason may quote input (a file name, a rule name,
+/// a config line), so it is escaped like every printed line.
 fn usage_error(message: impl std::fmt::Display) -> ExitCode {
-    eprintln!("llmwatch: {message}");
+    llmwatch::eprintln_escaped!("llmwatch: {message}");
     ExitCode::from(2)
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // Help and version are our own text, printed as clap prints them.
+        Err(e) if !e.use_stderr() => e.exit(),
+        // A usage error quotes the argument it rejects: escaped like every printed line.
+        Err(e) => {
+            eprint!("{}", llmwatch::text::escape_lines(&e.render().to_string()));
+            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
+        }
+    };
     if matches!(
         cli.command,
         Some(Command::Report(_) | Command::Replay(_) | Command::Check(_))
@@ -431,7 +442,7 @@ fn check(args: CheckArgs) -> ExitCode {
     };
     let mut out = std::io::stdout().lock();
     for line in &outcome.lines {
-        let _ = writeln!(out, "{line}");
+        let _ = writeln!(out, "{}", llmwatch::text::escape_lines(line));
     }
     let _ = out.flush();
     if let Some(path) = &args.summary
@@ -440,7 +451,7 @@ fn check(args: CheckArgs) -> ExitCode {
         return usage_error(format!("cannot write {}: {e}", path.display()));
     }
     for w in &outcome.warnings {
-        eprintln!("llmwatch check: warning: {w}");
+        llmwatch::eprintln_escaped!("llmwatch check: warning: {w}");
     }
     let spans = outcome.summary.spans.accepted;
     if outcome.input.malformed_lines > 0 {
@@ -486,7 +497,7 @@ fn replay(args: ReplayArgs) -> ExitCode {
     let summary = match rules {
         Some(rules) => {
             let watched = llmwatch::alert::check::replay(&options, rules, EngineOptions::replay(), |line| {
-                eprintln!("llmwatch: {line}")
+                llmwatch::eprintln_escaped!("llmwatch: {line}")
             });
             match watched {
                 Ok(o) => o.summary,
@@ -629,9 +640,10 @@ fn demo(args: DemoArgs) -> ExitCode {
         let mut driver = run::Driver::new(&options);
         if let Some(url) = &args.send {
             let mut sender = Sender::connect(url).await?;
-            eprintln!(
+            llmwatch::eprintln_escaped!(
                 "llmwatch: demo sending to {url} ({} spans/s, speed {})",
-                args.rate, args.speed
+                args.rate,
+                args.speed
             );
             while !stopped() {
                 let Some(batch) = driver.next().await else { break };
@@ -688,7 +700,7 @@ fn demo(args: DemoArgs) -> ExitCode {
             }
             if last.0.elapsed() >= every {
                 let now = StatusSample::take(&pipeline);
-                eprintln!("llmwatch: DEMO | {}", status_line(&last.1, &now));
+                llmwatch::eprintln_escaped!("llmwatch: DEMO | {}", status_line(&last.1, &now));
                 last = (std::time::Instant::now(), now);
             }
         }

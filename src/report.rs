@@ -442,7 +442,7 @@ fn feed_files_in(
                     && last.elapsed() >= *every
                 {
                     let now = StatusSample::take(&pipeline);
-                    eprintln!(
+                    crate::eprintln_escaped!(
                         "llmwatch: REPLAY {} {} | {}",
                         opts.speed,
                         crate::ui::text::fmt_clock(t / 1_000_000_000),
@@ -565,12 +565,13 @@ fn run_keeping(opts: &ReportOptions, out: &mut dyn Write) -> Result<(Summary, Ar
         let traces: Vec<&Trace> = store.traces_newest_first().collect();
         for trace in traces.into_iter().rev() {
             for node in trace.tree() {
-                let line = span_line(trace, &trace.spans[node.index]);
+                let line =
+                    crate::text::json_for_terminal(span_line(trace, &trace.spans[node.index]).to_string());
                 writeln!(out, "{line}").map_err(ReportError::Write)?;
             }
         }
         if summary.spans.evicted > 0 {
-            eprintln!(
+            crate::eprintln_escaped!(
                 "llmwatch: {} spans were evicted before the end and are not listed; raise --max-spans or --max-memory",
                 summary.spans.evicted
             );

@@ -350,6 +350,6 @@ impl Summary {
     }
 
     pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).expect("summary serialises")
+        crate::text::json_for_terminal(serde_json::to_string_pretty(self).expect("summary serialises"))
     }
 }

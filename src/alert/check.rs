@@ -9,6 +9,7 @@ use crate::ingest::handoff::Pipeline;
 use crate::report::{self, InputStats, ReportError, ReportOptions};
 use crate::store::follow::Watch;
 use crate::summary::Summary;
+use crate::text::escape;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
@@ -101,14 +102,16 @@ impl Watcher {
     /// 0.75 at 10:03:12`.
     pub fn describe(&self, e: &Event) -> String {
         let rule = &self.engine.rules()[e.rule];
+        // The cohort value came from a span: escaped so that it cannot act on the terminal
+        // or end the line (the printing escapes the whole line again, harmlessly).
         let cohort = match (&rule.group_by, &e.cohort) {
-            (Some(k), Some(v)) => format!(" {k}={v}"),
+            (Some(k), Some(v)) => format!(" {}={}", escape(&k.to_string()), escape(v)),
             _ => String::new(),
         };
         let state = if e.firing { "firing" } else { "resolved" };
         format!(
             "ALERT {state} {}{cohort} {} at {}",
-            rule.name,
+            escape(&rule.name),
             super::comparison(rule, &e.readings),
             super::hms(e.at)
         )

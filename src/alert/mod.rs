@@ -88,11 +88,13 @@ pub fn comparison(rule: &Rule, readings: &[Reading]) -> String {
 /// One line per fired alert: `groundedness-drop route=/benefits-policy value=0.55 < 0.75 from
 /// 10:03:12` (the value and time of its first firing).
 pub fn check_line(rule: &Rule, alert: &Alert) -> String {
+    // Rule name and cohort value are outside text, escaped here: this line is printed by
+    // `check` and handed to `exec` as `line`.
     let cohort = cohort_label(rule, alert);
-    let mut line = rule.name.clone();
+    let mut line = crate::text::escape(&rule.name).into_owned();
     if !cohort.is_empty() {
         line.push(' ');
-        line.push_str(&cohort);
+        line.push_str(&crate::text::escape(&cohort));
     }
     format!(
         "{line} {} from {}",

@@ -31,6 +31,7 @@
 //! (without it, about one computed double in ten comes back one ulp off).
 
 use crate::semconv::content::{REDACTED, redact};
+use crate::semconv::secrets;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -737,14 +738,18 @@ fn is_secret_key(key: &str) -> bool {
     })
 }
 
-/// `redact(key, value)`, asked only when the answer can depend on the value: a value is judged by
-/// itself only when it is a JSON object or Python dict, which holds a `{`; otherwise the key
-/// decides (`redact_depends_on_the_key_unless_the_value_is_a_dict` keeps this honest).
+/// `redact(key, value)`, with the dict parsing asked only when the answer can depend on it: a
+/// value is judged as a dict only when it holds a `{`; otherwise the key decides
+/// (`redact_depends_on_the_key_unless_the_value_is_a_dict` keeps this honest), then the scan
+/// for secret shapes, which allocates nothing when there is none.
 fn redacted_string(key: &str, value: &str) -> Option<String> {
-    if value == REDACTED || !(value.contains('{') || is_secret_key(key)) {
+    if value == REDACTED {
         return None;
     }
-    redact(key, value)
+    if value.contains('{') || is_secret_key(key) {
+        return redact(key, value);
+    }
+    secrets::redact_secrets(value)
 }
 
 /// Whether [`redact_value`] would change anything. Strings are checked with their key; bytes

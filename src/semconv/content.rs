@@ -733,15 +733,20 @@ pub fn tool_io(span: &SpanRecord) -> Option<(String, String)> {
     Some((args.unwrap_or_default(), result.unwrap_or_default()))
 }
 
-pub const REDACTED: &str = "[redacted]";
+pub use super::secrets::REDACTED;
 
 /// `Some("[redacted]")` when the value must not be shown: the key looks like a credential
 /// (authorization, api key, token, secret, password, cookie), or the value is a JSON object or
 /// Python dict (as OpenLLMetry's `gen_ai.headers`) with such a key. Dict keys are checked at the
-/// top level, and at every level when the attribute is about headers.
+/// top level, and at every level when the attribute is about headers. Otherwise, when the value
+/// holds a secret shape (an API key, a bearer token, a password in a URL), `Some` of the value
+/// with only those parts replaced ([`super::secrets`]); `None` when nothing is secret.
 pub fn redact(key: &str, value: &str) -> Option<String> {
     let headers = words(key).iter().any(|w| w == "headers" || w == "header");
-    (is_credential_name(key) || dict_has_credential(value, headers)).then(|| REDACTED.to_string())
+    if is_credential_name(key) || dict_has_credential(value, headers) {
+        return Some(REDACTED.to_string());
+    }
+    super::secrets::redact_secrets(value)
 }
 
 /// Lowercase words of a name, split at anything not alphanumeric and at camelCase humps.

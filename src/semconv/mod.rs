@@ -8,6 +8,7 @@ pub mod content;
 pub mod coverage;
 pub mod keys;
 pub mod normalise;
+pub mod secrets;
 pub mod value;
 pub mod verdicts;
 

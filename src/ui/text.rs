@@ -1,6 +1,7 @@
 //! Text from spans is untrusted: it may carry escape sequences that would move the cursor,
 //! retitle the window or write to the clipboard if printed. Everything from span content goes
-//! through [`clean`] before it reaches a cell; [`fmt_*`] keep numbers short and aligned.
+//! through [`clean`] before it reaches a cell (printed lines escape them instead, see
+//! [`crate::text`]); [`fmt_*`] keep numbers short and aligned.
 
 use std::borrow::Cow;
 
@@ -29,7 +30,7 @@ pub fn clean(s: &str) -> Cow<'_, str> {
 }
 
 fn needs_cleaning(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    crate::text::is_control(c)
 }
 
 fn skip_escape(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {

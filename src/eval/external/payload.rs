@@ -5,6 +5,7 @@ use super::select::Reason;
 use crate::intern::Sym;
 use crate::model::{SpanRecord, StatusCode, Value};
 use crate::semconv::content::{self, Document, Message};
+use crate::semconv::secrets;
 use serde_json::{Map, Value as Json, json};
 
 /// Attribute values longer than this are left out of `attributes`: they are content, which
@@ -93,7 +94,7 @@ pub fn payload(evaluator: &str, call: &Call) -> Json {
             "reasoning": u.reasoning,
         })
     });
-    json!({
+    let mut p = json!({
         "evaluator": evaluator,
         "selected_by": call.reason.as_str(),
         "trace_id": s.trace_id.to_string(),
@@ -123,7 +124,24 @@ pub fn payload(evaluator: &str, call: &Call) -> Json {
         })).collect::<Vec<_>>(),
         "tool_results": tool_results,
         "attributes": attributes(s),
-    })
+    });
+    redact_secrets(&mut p);
+    p
+}
+
+/// Secret shapes (API keys, tokens, URL passwords) replaced in every string of the payload:
+/// messages, documents and tool results reach an outside command too.
+fn redact_secrets(v: &mut Json) {
+    match v {
+        Json::String(s) => {
+            if let Some(r) = secrets::redact_secrets(s) {
+                *s = r;
+            }
+        }
+        Json::Array(items) => items.iter_mut().for_each(redact_secrets),
+        Json::Object(map) => map.values_mut().for_each(redact_secrets),
+        _ => {}
+    }
 }
 
 /// An evaluator's answer: one JSON object on stdout.
@@ -243,7 +261,7 @@ mod tests {
             span,
             documents: vec![Document {
                 id: Some("kb-1".into()),
-                content: "Orders ship in two days.".into(),
+                content: "Orders ship in two days; db postgres://app:hunter2@db/x.".into(),
                 score: Some(0.9),
             }],
             route: Some("/support/order-status".into()),
@@ -300,6 +318,12 @@ mod tests {
         assert_eq!(p["tool_results"].as_array().unwrap().len(), 1);
         let attrs = p["attributes"].as_object().unwrap();
         assert_eq!(attrs["http.request.header.authorization"], content::REDACTED);
+        // Secret shapes in values are replaced wherever they are, the text around kept.
+        assert_eq!(
+            p["context"][0]["content"],
+            "Orders ship in two days; db postgres://app:[redacted]@db/x."
+        );
+        assert!(!p.to_string().contains("hunter2"));
         assert_eq!(attrs["gen_ai.request.model"], "gpt-4o-mini");
         // Content is in input/output, not repeated in the attributes when long.
         assert!(

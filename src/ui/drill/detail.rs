@@ -14,6 +14,7 @@
 
 use crate::model::{Attr, LogRecord, SpanRecord, StatusCode, Value};
 use crate::semconv::content::{self, Message};
+use crate::semconv::secrets;
 use crate::semconv::{CostSource, Semantics, Verdict};
 use crate::store::Trace;
 use crate::ui::text::{clean, fmt_clock, fmt_nanos, fmt_usd};
@@ -745,6 +746,10 @@ impl<'t> Doc<'t> {
     /// line's own leading spaces for its continuations, so that indented text such as
     /// pretty-printed JSON stays readable.
     fn block(&mut self, prefix: &[(&str, Style)], text: &str, style: Style, indent: usize, hang: usize) {
+        // Every untrusted text passes here (messages, documents, tool I/O, logs, attributes):
+        // secret shapes in it are redacted before the cut, so no cut half-key shows.
+        let redacted = secrets::redact_secrets(text);
+        let text = redacted.as_deref().unwrap_or(text);
         let (shown, left_out, why) = self.take(text);
         let shown = shown.trim_end_matches(['\n', '\r']);
         let prefix: Vec<(Cow<'_, str>, Style)> = prefix.iter().map(|(s, st)| (clean(s), *st)).collect();
@@ -1215,6 +1220,19 @@ mod tests {
             all.contains("embedding.embeddings.0.embedding.vector = [") && all.contains("values, not shown]"),
             "{all}"
         );
+    }
+
+    #[test]
+    fn secrets_inside_values_are_redacted_in_every_section() {
+        let store = store_of("otel_genai");
+        let (trace, span) = longest_chat(&store);
+        let key = "sk-proj-Ab3dEf5hIj7lMn9pQr1tUv3xYz5Ab7cD9eF1gH3i";
+        let span = with_attr(span, "input.value", &format!("my key is {key}, keep it"));
+        let span = with_attr(&span, "db.url", "postgres://app:hunter2@db/prod");
+        let all = texts(&detail_lines(trace, &span, 100, &Theme::default())).join("\n");
+        assert!(!all.contains(key) && !all.contains("hunter2"), "{all}");
+        assert!(all.contains("my key is [redacted], keep it"), "{all}");
+        assert!(all.contains("postgres://app:[redacted]@db/prod"), "{all}");
     }
 
     #[test]
