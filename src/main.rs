@@ -501,12 +501,7 @@ fn replay_on_screen(
     }
     let pipeline = llmwatch::report::start_pipeline(&options);
     let control = Arc::new(llmwatch::replay::ReplayControl::new(speed));
-    let files = options
-        .files
-        .iter()
-        .map(|f| f.display().to_string())
-        .collect::<Vec<_>>()
-        .join(" ");
+    let files = options.files.iter().map(|f| f.display().to_string()).collect();
     let feeder = {
         let (pipeline, control) = (pipeline.clone(), control.clone());
         std::thread::spawn(move || {
@@ -764,13 +759,7 @@ fn live_on_screen(
         Ok(s) => s,
         Err(e) => return usage_error(e),
     };
-    let mut app = App::new(
-        running.pipeline.clone(),
-        Feed::Live {
-            listen: listen.join(" · "),
-        },
-        theme,
-    );
+    let mut app = App::new(running.pipeline.clone(), Feed::Live { listen }, theme);
     if let Some(rules) = rules {
         app.watch_rules(rules, EngineOptions::live());
     }

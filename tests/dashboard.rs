@@ -43,7 +43,7 @@ fn app(p: &Arc<Pipeline>, theme: &str) -> App {
     App::new(
         p.clone(),
         Feed::Live {
-            listen: "grpc 127.0.0.1:4317 · http 127.0.0.1:4318".into(),
+            listen: vec!["grpc 127.0.0.1:4317".into(), "http 127.0.0.1:4318".into()],
         },
         theme,
     )
@@ -344,7 +344,7 @@ fn replay_shows_its_position_and_obeys_pause_and_speed_keys() {
     let mut a = App::new(
         p.clone(),
         Feed::Replay {
-            files: "capture.jsonl.gz".into(),
+            files: vec!["capture.jsonl.gz".into()],
             control: control.clone(),
         },
         theme,

@@ -137,6 +137,25 @@ fn free_ports() -> (u16, u16) {
     (a.local_addr().unwrap().port(), b.local_addr().unwrap().port())
 }
 
+/// A directory in a fresh temporary one, nested until its path is over 150 characters: the
+/// captures are replayed from there, so that a long checkout or temporary path (which reaches
+/// the status bar as the replayed file's name) is what the tests see, wherever they run.
+fn long_dir(tmp: &tempfile::TempDir) -> std::path::PathBuf {
+    let mut dir = tmp.path().to_path_buf();
+    while dir.as_os_str().len() <= 150 {
+        dir.push("a-rather-long-directory-name");
+    }
+    std::fs::create_dir_all(&dir).expect("create the long directory");
+    dir
+}
+
+/// `demo/NAME` copied into `dir`.
+fn copy_demo(name: &str, dir: &std::path::Path) -> String {
+    let to = dir.join(name);
+    std::fs::copy(format!("{}/demo/{name}", env!("CARGO_MANIFEST_DIR")), &to).expect("copy");
+    to.to_str().expect("UTF-8 temp path").to_string()
+}
+
 fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
@@ -597,13 +616,14 @@ fn replay_in_tmux_shows_its_position_and_obeys_pause_and_speed() {
     }
     let deadline = Instant::now() + Duration::from_secs(25);
     let dir = tempfile::tempdir().unwrap();
-    let summary = dir.path().join("summary.json");
-    let capture = concat!(env!("CARGO_MANIFEST_DIR"), "/demo/capture.jsonl.gz");
+    let long = long_dir(&dir);
+    let summary = long.join("summary.json");
+    let capture = copy_demo("capture.jsonl.gz", &long);
     let tmux = Tmux::new();
     let command = format!(
         "TERM=xterm-256color {} replay --speed 5 {} --summary {}; echo EXITED=$?; sleep 120",
         shell_quote(BIN),
-        shell_quote(capture),
+        shell_quote(&capture),
         shell_quote(summary.to_str().expect("UTF-8 temp path")),
     );
     tmux.ok(&[
@@ -622,8 +642,13 @@ fn replay_in_tmux_shows_its_position_and_obeys_pause_and_speed() {
     // The badge: REPLAY, the speed, the event-time clock and the share read.
     let screen = tmux.wait_for("the REPLAY badge with speed and progress", deadline, |s| {
         let status = s.lines().next().unwrap_or("");
-        status.contains("REPLAY 5x ") && status.contains("%)") && status.contains("capture.jsonl.gz")
+        status.contains("REPLAY 5x ") && status.contains("%)") && status.contains("…/capture.jsonl.gz")
     });
+    // The long path gave way, not the counters.
+    let status = screen.lines().next().unwrap_or("");
+    for counter in ["buf ", "evicted ", "dropped ", "rejected "] {
+        assert!(status.contains(counter), "{counter} missing:\n{screen}");
+    }
     assert!(screen.contains("Traces · sort:"), "{screen}");
     tmux.keys(&["+"]);
     tmux.wait_for("the speed to step up to 10x", deadline, |s| {
@@ -674,14 +699,14 @@ fn alert_rules_on_the_real_screen() {
     }
     let deadline = Instant::now() + Duration::from_secs(25);
     let dir = tempfile::tempdir().unwrap();
-    let summary = dir.path().join("summary.json");
-    let root = env!("CARGO_MANIFEST_DIR");
+    let long = long_dir(&dir);
+    let summary = long.join("summary.json");
     let tmux = Tmux::new();
     let command = format!(
         "TERM=xterm-256color {} replay --speed max {} --rules {} --summary {}; echo EXITED=$?; sleep 120",
         shell_quote(BIN),
-        shell_quote(&format!("{root}/demo/capture.jsonl.gz")),
-        shell_quote(&format!("{root}/demo/alerts.toml")),
+        shell_quote(&copy_demo("capture.jsonl.gz", &long)),
+        shell_quote(&copy_demo("alerts.toml", &long)),
         shell_quote(summary.to_str().expect("UTF-8 temp path")),
     );
     tmux.ok(&[

@@ -24,10 +24,11 @@ use std::sync::Arc;
 /// Where the data comes from, for the status bar and the replay keys.
 pub enum Feed {
     Live {
-        listen: String,
+        /// One entry per receiver: `grpc 127.0.0.1:4317`.
+        listen: Vec<String>,
     },
     Replay {
-        files: String,
+        files: Vec<String>,
         control: Arc<ReplayControl>,
     },
     Demo {
