@@ -493,6 +493,11 @@ impl App {
             self.ui.quit = true;
             return true;
         }
+        // Raw mode turns the terminal's Ctrl-Z into a key: suspend as job control would.
+        if k.modifiers.contains(KeyModifiers::CONTROL) && k.code == KeyCode::Char('z') {
+            self.ui.suspend = true;
+            return false;
+        }
         if self.drill.is_some() {
             return self.drill_key(k);
         }
