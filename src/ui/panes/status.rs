@@ -479,7 +479,9 @@ mod tests {
             [Some("BADGE"), Some(&*"x".repeat(20)), Some("counters full")]
         );
         assert_eq!(texts(30), [Some("BADGE"), Some("short"), Some("counters full")]);
-        assert_eq!(texts(20), [Some("BADGE"), None, Some("counters full")]);
+        assert_eq!(texts(21), [Some("BADGE"), None, Some("counters full")]);
+        // The counters had to shorten; the room that leaves goes back to what fits.
+        assert_eq!(texts(20), [Some("BADGE"), Some("short"), Some("c")]);
         assert_eq!(texts(9), [Some("BADGE"), None, Some("c")]);
         assert!(!fit(&segs, 9).narrow);
         // Nothing fits: the most compact forms, with narrow separators.
