@@ -1,5 +1,5 @@
 //! Headless mode: the receivers without a screen. A status line on stderr every few seconds, and
-//! on SIGINT/SIGTERM the JSON summary on stdout (and in `--summary FILE`).
+//! on SIGINT, SIGTERM, SIGHUP or SIGQUIT the JSON summary on stdout (and in `--summary FILE`).
 
 use crate::alert::EngineOptions;
 use crate::alert::check::Watcher;
@@ -115,31 +115,6 @@ pub fn status_line(prev: &StatusSample, now: &StatusSample) -> String {
     )
 }
 
-/// SIGINT and SIGTERM handlers. Installed before the receivers start, so a signal that arrives
-/// right after the listen lines are printed is handled, not fatal; and explicitly, because a
-/// background process started by a non-interactive shell has SIGINT ignored otherwise.
-struct StopSignals {
-    int: tokio::signal::unix::Signal,
-    term: tokio::signal::unix::Signal,
-}
-
-impl StopSignals {
-    fn install() -> std::io::Result<Self> {
-        use tokio::signal::unix::{SignalKind, signal};
-        Ok(Self {
-            int: signal(SignalKind::interrupt())?,
-            term: signal(SignalKind::terminate())?,
-        })
-    }
-
-    async fn recv(&mut self) -> &'static str {
-        tokio::select! {
-            _ = self.int.recv() => "SIGINT",
-            _ = self.term.recv() => "SIGTERM",
-        }
-    }
-}
-
 /// How often headless modes look for alerts.
 pub const ALERT_EVERY: Duration = Duration::from_millis(250);
 
@@ -150,9 +125,10 @@ pub fn print_events(w: &mut Watcher, step: impl FnOnce(&mut Watcher) -> Vec<crat
     }
 }
 
-/// Runs until SIGINT/SIGTERM and returns the final summary (already printed and written).
+/// Runs until SIGINT, SIGTERM, SIGHUP or SIGQUIT and returns the final summary (already printed
+/// and written).
 pub async fn run(config: ServerConfig, options: HeadlessOptions) -> anyhow::Result<Summary> {
-    let mut signals = StopSignals::install()?;
+    let mut signals = crate::signals::StopSignals::install()?;
     let running = server::start(&config).await?;
     if let Some(addr) = running.grpc_addr {
         eprintln!("llmwatch: OTLP/gRPC listening on {addr}");

@@ -21,6 +21,7 @@ pub mod replay;
 pub mod report;
 pub mod semconv;
 pub mod server;
+pub mod signals;
 pub mod store;
 pub mod summary;
 pub mod text;

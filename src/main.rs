@@ -14,6 +14,7 @@ use llmwatch::ingest::send::Sender;
 use llmwatch::replay::Speed;
 use llmwatch::report::ReportOptions;
 use llmwatch::semconv::SemconvConfig;
+use llmwatch::signals::Interrupts;
 use llmwatch::summary::Summary;
 use llmwatch::ui::app::{App, Feed};
 use llmwatch::ui::theme::{ColorDepth, Theme};
@@ -534,12 +535,7 @@ fn replay_on_screen(
     }
     let pipeline = llmwatch::report::start_pipeline(&options);
     let control = Arc::new(llmwatch::replay::ReplayControl::new(speed));
-    let files = options
-        .files
-        .iter()
-        .map(|f| f.display().to_string())
-        .collect::<Vec<_>>()
-        .join(" ");
+    let files = options.files.iter().map(|f| f.display().to_string()).collect();
     let feeder = {
         let (pipeline, control) = (pipeline.clone(), control.clone());
         std::thread::spawn(move || {
@@ -548,7 +544,7 @@ fn replay_on_screen(
             result
         })
     };
-    let stop = match signal_flag() {
+    let stop = match signal_flags(true) {
         Ok(s) => s,
         Err(e) => return usage_error(e),
     };
@@ -578,32 +574,9 @@ fn replay_on_screen(
     }
 }
 
-/// SIGINT/SIGTERM set the returned flag, for modes whose main thread runs the screen.
-fn signal_flag() -> Result<Arc<std::sync::atomic::AtomicBool>, String> {
-    let flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let f = flag.clone();
-    std::thread::Builder::new()
-        .name("llmwatch-signals".into())
-        .spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
-                return;
-            };
-            rt.block_on(async {
-                use tokio::signal::unix::{SignalKind, signal};
-                let (Ok(mut int), Ok(mut term)) =
-                    (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
-                else {
-                    return;
-                };
-                tokio::select! {
-                    _ = int.recv() => {}
-                    _ = term.recv() => {}
-                }
-                f.store(true, std::sync::atomic::Ordering::Relaxed);
-            });
-        })
-        .map_err(|e| format!("cannot start the signal thread: {e}"))?;
-    Ok(flag)
+/// The signal flags for a mode whose main thread runs the screen or a generator loop.
+fn signal_flags(screen: bool) -> Result<Arc<Interrupts>, String> {
+    Interrupts::watch(screen).map_err(|e| format!("cannot start the signal thread: {e}"))
 }
 
 /// Rules over demo traffic: its event time runs at `--speed`, not with the wall clock.
@@ -635,8 +608,9 @@ fn demo(args: DemoArgs) -> ExitCode {
         duration_secs: args.duration,
     };
     let result = runtime.block_on(async {
-        let stop = signal_flag().map_err(anyhow::Error::msg)?;
-        let stopped = || stop.load(std::sync::atomic::Ordering::Relaxed);
+        // The screen suspends on SIGTSTP; without it, job control stops the process as usual.
+        let stop = signal_flags(theme.is_some() && args.send.is_none()).map_err(anyhow::Error::msg)?;
+        let stopped = || stop.stop_requested();
         let mut driver = run::Driver::new(&options);
         if let Some(url) = &args.send {
             let mut sender = Sender::connect(url).await?;
@@ -794,17 +768,11 @@ fn live_on_screen(
     if exposed && config.auth_token.is_none() {
         llmwatch::log!("warning: listening on a non-loopback address without --auth-token");
     }
-    let stop = match signal_flag() {
+    let stop = match signal_flags(true) {
         Ok(s) => s,
         Err(e) => return usage_error(e),
     };
-    let mut app = App::new(
-        running.pipeline.clone(),
-        Feed::Live {
-            listen: listen.join(" · "),
-        },
-        theme,
-    );
+    let mut app = App::new(running.pipeline.clone(), Feed::Live { listen }, theme);
     if let Some(rules) = rules {
         app.watch_rules(rules, EngineOptions::live());
     }

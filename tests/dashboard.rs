@@ -43,7 +43,7 @@ fn app(p: &Arc<Pipeline>, theme: &str) -> App {
     App::new(
         p.clone(),
         Feed::Live {
-            listen: "grpc 127.0.0.1:4317 · http 127.0.0.1:4318".into(),
+            listen: vec!["grpc 127.0.0.1:4317".into(), "http 127.0.0.1:4318".into()],
         },
         theme,
     )
@@ -344,7 +344,7 @@ fn replay_shows_its_position_and_obeys_pause_and_speed_keys() {
     let mut a = App::new(
         p.clone(),
         Feed::Replay {
-            files: "capture.jsonl.gz".into(),
+            files: vec!["capture.jsonl.gz".into()],
             control: control.clone(),
         },
         theme,
@@ -651,4 +651,38 @@ fn alerts_strip_banner_and_example_traces() {
         shot.contains("✓ resolved cost-spike route=/support/refund"),
         "{shot}"
     );
+}
+
+/// Ctrl-Z arrives as a key in raw mode: the loop asks the terminal to suspend (hand it back,
+/// stop the process), then redraws the whole frame once continued.
+#[test]
+fn ctrl_z_suspends_through_the_terminal_then_redraws() {
+    use llmwatch::signals::Interrupts;
+    use llmwatch::ui::run::{Step, event_loop};
+    let p = pipeline();
+    let mut a = app(&p, "dark");
+    let (tx, rx) = std::sync::mpsc::channel();
+    tx.send(Event::Key(KeyEvent::new(
+        KeyCode::Char('z'),
+        KeyModifiers::CONTROL,
+    )))
+    .unwrap();
+    let signals = Interrupts::none();
+    let mut steps = Vec::new();
+    event_loop(&mut a, &rx, &signals, |_, step| {
+        steps.push(step);
+        if steps.ends_with(&[Step::Suspend, Step::Draw]) {
+            signals.request_stop();
+        }
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(
+        steps.iter().filter(|s| **s == Step::Suspend).count(),
+        1,
+        "{steps:?}"
+    );
+    assert_eq!(steps.last(), Some(&Step::Draw), "{steps:?}");
+    assert!(!a.ui.quit && !a.ui.suspend);
+    drop(tx);
 }

@@ -140,3 +140,35 @@ fn sent_traffic_arrives_whole_over_grpc_and_http() {
         assert_eq!(got["llm_calls"], local["llm_calls"], "grpc={grpc}");
     }
 }
+
+/// Headless demo traffic ends at SIGHUP (an ssh disconnect) like at SIGTERM: exit 0, the
+/// summary on stdout and in --summary FILE.
+#[test]
+fn a_hangup_ends_the_headless_demo_with_its_summary() {
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("summary.json");
+    let child = Command::new(env!("CARGO_BIN_EXE_llmwatch"))
+        .args(["demo", "--headless", "--rate", "40", "--summary"])
+        .arg(&file)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Long enough for the handlers to be in place and some traffic to be generated.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let killed = Command::new("kill")
+        .args(["-HUP", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{:?}: {err}", out.status);
+    let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(s["spans"]["accepted"].as_u64().unwrap() > 0, "{s}");
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).expect("summary file")).unwrap();
+    assert_eq!(written, s);
+}

@@ -1,5 +1,5 @@
 //! The real binary in headless mode: listen lines and status lines on stderr, the JSON summary on
-//! stdout and in --summary FILE at SIGTERM/SIGINT, auth from the environment, and the CLI's
+//! stdout and in --summary FILE at SIGTERM/SIGINT/SIGHUP/SIGQUIT, auth from the environment, and the CLI's
 //! refusals (exit 2 with a one-line reason).
 
 mod common;
@@ -84,6 +84,33 @@ fn sigint_stops_it_too() {
     assert!(ok);
     let summary: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(summary["spans"]["received"], 0);
+}
+
+/// An ssh disconnect (SIGHUP) and SIGQUIT finish like SIGTERM: exit 0, the summary on stdout
+/// and in --summary FILE (they used to kill the process: 129 and 131, no summary).
+#[test]
+fn sighup_and_sigquit_finish_with_the_summary() {
+    for signal in ["HUP", "QUIT"] {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("summary.json");
+        let server = spawn_headless(&["--summary", file.to_str().unwrap()], &[]);
+        let resp = post(
+            server.http,
+            "/v1/traces",
+            "application/x-protobuf",
+            &llm_batch(1, 6, 3, now_nanos()).encode_to_vec(),
+        );
+        assert_eq!(resp.status, 200);
+        server.signal(signal);
+        let (stdout, ok) = server.terminate_after_signal();
+        assert!(ok, "SIG{signal}: exit 0");
+        let summary: serde_json::Value =
+            serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("SIG{signal}: {e}: {stdout:?}"));
+        assert_eq!(summary["spans"]["accepted"], 6, "SIG{signal}");
+        let written: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&file).expect("summary file")).unwrap();
+        assert_eq!(written, summary, "SIG{signal}");
+    }
 }
 
 #[test]

@@ -137,6 +137,25 @@ fn free_ports() -> (u16, u16) {
     (a.local_addr().unwrap().port(), b.local_addr().unwrap().port())
 }
 
+/// A directory in a fresh temporary one, nested until its path is over 150 characters: the
+/// captures are replayed from there, so that a long checkout or temporary path (which reaches
+/// the status bar as the replayed file's name) is what the tests see, wherever they run.
+fn long_dir(tmp: &tempfile::TempDir) -> std::path::PathBuf {
+    let mut dir = tmp.path().to_path_buf();
+    while dir.as_os_str().len() <= 150 {
+        dir.push("a-rather-long-directory-name");
+    }
+    std::fs::create_dir_all(&dir).expect("create the long directory");
+    dir
+}
+
+/// `demo/NAME` copied into `dir`.
+fn copy_demo(name: &str, dir: &std::path::Path) -> String {
+    let to = dir.join(name);
+    std::fs::copy(format!("{}/demo/{name}", env!("CARGO_MANIFEST_DIR")), &to).expect("copy");
+    to.to_str().expect("UTF-8 temp path").to_string()
+}
+
 fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
@@ -597,13 +616,14 @@ fn replay_in_tmux_shows_its_position_and_obeys_pause_and_speed() {
     }
     let deadline = Instant::now() + Duration::from_secs(25);
     let dir = tempfile::tempdir().unwrap();
-    let summary = dir.path().join("summary.json");
-    let capture = concat!(env!("CARGO_MANIFEST_DIR"), "/demo/capture.jsonl.gz");
+    let long = long_dir(&dir);
+    let summary = long.join("summary.json");
+    let capture = copy_demo("capture.jsonl.gz", &long);
     let tmux = Tmux::new();
     let command = format!(
         "TERM=xterm-256color {} replay --speed 5 {} --summary {}; echo EXITED=$?; sleep 120",
         shell_quote(BIN),
-        shell_quote(capture),
+        shell_quote(&capture),
         shell_quote(summary.to_str().expect("UTF-8 temp path")),
     );
     tmux.ok(&[
@@ -622,8 +642,13 @@ fn replay_in_tmux_shows_its_position_and_obeys_pause_and_speed() {
     // The badge: REPLAY, the speed, the event-time clock and the share read.
     let screen = tmux.wait_for("the REPLAY badge with speed and progress", deadline, |s| {
         let status = s.lines().next().unwrap_or("");
-        status.contains("REPLAY 5x ") && status.contains("%)") && status.contains("capture.jsonl.gz")
+        status.contains("REPLAY 5x ") && status.contains("%)") && status.contains("…/capture.jsonl.gz")
     });
+    // The long path gave way, not the counters (in their full or shortened form).
+    let status = screen.lines().next().unwrap_or("");
+    for counter in ["buf ", "evict", "drop", "rej"] {
+        assert!(status.contains(counter), "{counter} missing:\n{screen}");
+    }
     assert!(screen.contains("Traces · sort:"), "{screen}");
     tmux.keys(&["+"]);
     tmux.wait_for("the speed to step up to 10x", deadline, |s| {
@@ -674,14 +699,14 @@ fn alert_rules_on_the_real_screen() {
     }
     let deadline = Instant::now() + Duration::from_secs(25);
     let dir = tempfile::tempdir().unwrap();
-    let summary = dir.path().join("summary.json");
-    let root = env!("CARGO_MANIFEST_DIR");
+    let long = long_dir(&dir);
+    let summary = long.join("summary.json");
     let tmux = Tmux::new();
     let command = format!(
         "TERM=xterm-256color {} replay --speed max {} --rules {} --summary {}; echo EXITED=$?; sleep 120",
         shell_quote(BIN),
-        shell_quote(&format!("{root}/demo/capture.jsonl.gz")),
-        shell_quote(&format!("{root}/demo/alerts.toml")),
+        shell_quote(&copy_demo("capture.jsonl.gz", &long)),
+        shell_quote(&copy_demo("alerts.toml", &long)),
         shell_quote(summary.to_str().expect("UTF-8 temp path")),
     );
     tmux.ok(&[
@@ -735,4 +760,201 @@ fn alert_rules_on_the_real_screen() {
         ["cost-spike", "slow-first-token", "groundedness-drop"],
         "{json}"
     );
+}
+
+impl Tmux {
+    /// The pane's terminal state: `alternate_on cursor_flag mouse_any_flag` (`1 0 1` while the
+    /// dashboard owns it, `0 1 0` once it is handed back).
+    fn term_state(&self) -> String {
+        let out = self.run(&[
+            "display-message",
+            "-p",
+            "-t",
+            SESSION,
+            "#{alternate_on} #{cursor_flag} #{mouse_any_flag}",
+        ]);
+        assert!(out.status.success(), "display-message failed");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// Polls until the pane's terminal state is `want`.
+    fn wait_state(&self, want: &str, what: &str, deadline: Instant) {
+        loop {
+            let now = self.term_state();
+            if now == want {
+                return;
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "timed out waiting for {what}: terminal state {now:?}, want {want:?}; the screen:\n{}",
+                    self.capture()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+/// The pid written by the replay command line of the signal tests.
+fn read_pid(path: &std::path::Path, deadline: Instant) -> String {
+    loop {
+        if let Ok(pid) = std::fs::read_to_string(path)
+            && !pid.trim().is_empty()
+        {
+            return pid.trim().to_string();
+        }
+        assert!(Instant::now() < deadline, "no pid in {}", path.display());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn kill(signal: &str, pid: &str) {
+    let ok = Command::new("kill")
+        .args([&format!("-{signal}"), pid])
+        .status()
+        .expect("kill")
+        .success();
+    assert!(ok, "kill -{signal} {pid}");
+}
+
+/// A replay on the screen, started through `sh -c` that writes its pid to `pid` and then
+/// becomes llmwatch (exec), so that signals reach llmwatch itself.
+fn replay_command(capture: &str, summary: &std::path::Path, pid: &std::path::Path) -> String {
+    format!(
+        "TERM=xterm-256color sh -c 'echo $$ > \"$0\"; exec \"$@\"' {} {} replay --speed 1 {} --summary {}",
+        shell_quote(pid.to_str().expect("UTF-8 temp path")),
+        shell_quote(BIN),
+        shell_quote(capture),
+        shell_quote(summary.to_str().expect("UTF-8 temp path")),
+    )
+}
+
+/// SIGHUP (what an ssh disconnect sends) and SIGQUIT finish like SIGTERM on the screen: the
+/// terminal is handed back (main screen, cursor shown, no mouse reporting), exit 0, summary
+/// written. They used to kill the process and leave the pane on the alternate screen.
+#[test]
+fn hangup_and_quit_restore_the_terminal_and_write_the_summary() {
+    if !tmux_installed() {
+        println!("SKIPPED tmux_e2e: tmux is not installed (CI installs it; `apt-get install tmux` here)");
+        return;
+    }
+    for signal in ["HUP", "QUIT"] {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let dir = tempfile::tempdir().unwrap();
+        let (summary, pid) = (dir.path().join("summary.json"), dir.path().join("pid"));
+        let capture = copy_demo("capture.jsonl.gz", dir.path());
+        let command = format!(
+            "{}; echo EXITED=$?; sleep 120",
+            replay_command(&capture, &summary, &pid)
+        );
+        let tmux = Tmux::new();
+        tmux.ok(&[
+            "new-session",
+            "-d",
+            "-s",
+            SESSION,
+            "-x",
+            "120",
+            "-y",
+            "40",
+            "-e",
+            "TERM=xterm-256color",
+            &command,
+        ]);
+        tmux.wait_for("the dashboard", deadline, |s| s.contains("Traces · sort:"));
+        tmux.wait_state("1 0 1", "the dashboard to own the terminal", deadline);
+        kill(signal, &read_pid(&pid, deadline));
+        let end = tmux.wait_for("llmwatch to exit", deadline, |s| s.contains("EXITED="));
+        assert!(end.contains("EXITED=0"), "SIG{signal}:\n{end}");
+        tmux.wait_state("0 1 0", "the terminal handed back", deadline);
+        let json: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(&summary).unwrap_or_else(|e| panic!("SIG{signal}: no summary: {e}")),
+        )
+        .unwrap();
+        assert!(json["spans"]["accepted"].as_u64().is_some(), "{json}");
+    }
+}
+
+/// Job control from an interactive shell: Ctrl-Z (a key in raw mode) and SIGTSTP (`kill -TSTP`)
+/// hand the terminal back and stop the process, the shell's prompt is usable; `fg` brings the
+/// dashboard back redrawn, in raw mode (a single `?` opens the help, no Enter needed).
+#[test]
+fn ctrl_z_and_sigtstp_suspend_and_fg_resumes() {
+    if !tmux_installed() {
+        println!("SKIPPED tmux_e2e: tmux is not installed (CI installs it; `apt-get install tmux` here)");
+        return;
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let dir = tempfile::tempdir().unwrap();
+    let (summary, pid) = (dir.path().join("summary.json"), dir.path().join("pid"));
+    let capture = copy_demo("capture.jsonl.gz", dir.path());
+    let tmux = Tmux::new();
+    // No command: the pane runs an interactive /bin/sh, which has job control.
+    tmux.ok(&[
+        "new-session",
+        "-d",
+        "-s",
+        SESSION,
+        "-x",
+        "120",
+        "-y",
+        "40",
+        "-e",
+        "TERM=xterm-256color",
+    ]);
+    tmux.wait_for("the shell prompt", deadline, |s| {
+        s.contains('$') || s.contains('#')
+    });
+    tmux.type_text(&replay_command(&capture, &summary, &pid));
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the dashboard", deadline, |s| s.contains("Traces · sort:"));
+    tmux.wait_state("1 0 1", "the dashboard to own the terminal", deadline);
+    let pid = read_pid(&pid, deadline);
+    let stopped = |how: &str| {
+        tmux.wait_state(
+            "0 1 0",
+            &format!("the terminal handed back after {how}"),
+            deadline,
+        );
+        // The process is stopped (T), not merely idle.
+        loop {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let state = stat.rsplit_once(") ").map(|(_, rest)| rest.chars().next());
+            if state == Some(Some('T')) {
+                break;
+            }
+            assert!(Instant::now() < deadline, "not stopped after {how}: {stat}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        // The shell has the terminal: what is typed is echoed and run.
+        tmux.type_text("echo shell-$((6*7))");
+        tmux.keys(&["Enter"]);
+        tmux.wait_for("the shell to answer", deadline, |s| s.contains("shell-42"));
+    };
+    let resumed = |how: &str| {
+        tmux.type_text("fg");
+        tmux.keys(&["Enter"]);
+        tmux.wait_state("1 0 1", &format!("the dashboard back after {how}"), deadline);
+        tmux.wait_for("the dashboard redrawn", deadline, |s| {
+            s.contains("Traces · sort:") && !s.contains("shell-42")
+        });
+        // Raw mode again: one key acts at once.
+        tmux.keys(&["?"]);
+        tmux.wait_for("the help overlay", deadline, |s| s.contains(" Keys "));
+        tmux.keys(&["Escape"]);
+        tmux.wait_for("the help overlay to close", deadline, |s| !s.contains(" Keys "));
+    };
+    tmux.keys(&["C-z"]);
+    stopped("Ctrl-Z");
+    resumed("Ctrl-Z");
+    kill("TSTP", &pid);
+    stopped("SIGTSTP");
+    resumed("SIGTSTP");
+    tmux.keys(&["q"]);
+    tmux.wait_state("0 1 0", "the terminal handed back at the end", deadline);
+    tmux.type_text("echo EXITED=$?");
+    tmux.keys(&["Enter"]);
+    let end = tmux.wait_for("the exit status", deadline, |s| s.contains("EXITED="));
+    assert!(end.contains("EXITED=0"), "{end}");
+    assert!(summary.exists(), "summary written");
 }

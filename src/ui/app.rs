@@ -24,10 +24,11 @@ use std::sync::Arc;
 /// Where the data comes from, for the status bar and the replay keys.
 pub enum Feed {
     Live {
-        listen: String,
+        /// One entry per receiver: `grpc 127.0.0.1:4317`.
+        listen: Vec<String>,
     },
     Replay {
-        files: String,
+        files: Vec<String>,
         control: Arc<ReplayControl>,
     },
     Demo {
@@ -491,6 +492,11 @@ impl App {
         if k.modifiers.contains(KeyModifiers::CONTROL) && k.code == KeyCode::Char('c') {
             self.ui.quit = true;
             return true;
+        }
+        // Raw mode turns the terminal's Ctrl-Z into a key: suspend as job control would.
+        if k.modifiers.contains(KeyModifiers::CONTROL) && k.code == KeyCode::Char('z') {
+            self.ui.suspend = true;
+            return false;
         }
         if self.drill.is_some() {
             return self.drill_key(k);

@@ -1,12 +1,19 @@
 //! The terminal loop: raw mode and the alternate screen (restored on every way out: return,
-//! error, panic via ratatui's hook, and signals via the stop flag), an input thread feeding a
-//! channel, and a redraw discipline: store changes pulled every 100 ms, frames only when
-//! something changed and at most ~30 per second, one status tick a second for the clock.
+//! error, panic via ratatui's hook, and SIGINT/SIGTERM/SIGHUP/SIGQUIT via the stop flag), an
+//! input thread feeding a channel, and a redraw discipline: store changes pulled every 100 ms,
+//! frames only when something changed and at most ~30 per second, one status tick a second for
+//! the clock. Ctrl-Z (a key in raw mode) and SIGTSTP suspend: the terminal is handed back as it
+//! was, the process stops, and on `fg` the screen takes the terminal again and redraws in full.
 
 use super::app::App;
+use crate::signals::Interrupts;
+use ratatui::DefaultTerminal;
 use ratatui::crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, Event};
 use ratatui::crossterm::execute;
-use ratatui::crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
+use ratatui::crossterm::terminal::{
+    BeginSynchronizedUpdate, EndSynchronizedUpdate, EnterAlternateScreen, LeaveAlternateScreen,
+    disable_raw_mode, enable_raw_mode,
+};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
@@ -30,8 +37,25 @@ impl Drop for Restore {
     }
 }
 
-/// Runs the dashboard on this terminal until `q`, Ctrl-C, or `stop` (SIGINT/SIGTERM).
-pub fn run(mut app: App, stop: Arc<AtomicBool>) -> std::io::Result<App> {
+/// Hands the terminal back to the shell (main screen, cursor shown, no mouse reporting, cooked
+/// mode), stops the process, and once continued takes it again and forces a full redraw (the
+/// shell has drawn over it meanwhile). Each step is tried even when one before it failed.
+fn suspend(terminal: &mut DefaultTerminal) -> std::io::Result<()> {
+    let mut out = std::io::stdout();
+    let _ = execute!(out, DisableMouseCapture, LeaveAlternateScreen);
+    let _ = terminal.show_cursor();
+    let _ = disable_raw_mode();
+    crate::log::screen_owns_terminal(false);
+    crate::signals::stop_process();
+    crate::log::screen_owns_terminal(true);
+    enable_raw_mode()?;
+    execute!(out, EnterAlternateScreen, EnableMouseCapture)?;
+    terminal.hide_cursor()?;
+    terminal.clear()
+}
+
+/// Runs the dashboard on this terminal until `q`, Ctrl-C, or a stop signal.
+pub fn run(mut app: App, signals: Arc<Interrupts>) -> std::io::Result<App> {
     crate::log::screen_owns_terminal(true);
     let mut terminal = ratatui::init();
     let _restore = Restore;
@@ -59,29 +83,48 @@ pub fn run(mut app: App, stop: Arc<AtomicBool>) -> std::io::Result<App> {
                 }
             })?
     };
-    let result = event_loop(&mut app, &rx, &stop, |app| {
-        execute!(std::io::stdout(), BeginSynchronizedUpdate)?;
-        terminal.draw(|f| app.draw(f))?;
-        execute!(std::io::stdout(), EndSynchronizedUpdate)
+    let result = event_loop(&mut app, &rx, &signals, |app, step| match step {
+        Step::Draw => {
+            execute!(std::io::stdout(), BeginSynchronizedUpdate)?;
+            terminal.draw(|f| app.draw(f))?;
+            execute!(std::io::stdout(), EndSynchronizedUpdate)
+        }
+        Step::Suspend => suspend(&mut terminal),
     });
     quit.store(true, Ordering::Relaxed);
     let _ = input.join();
     result.map(|()| app)
 }
 
+/// What the loop asks of the terminal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Draw a frame.
+    Draw,
+    /// Hand the terminal back, stop the process, take the terminal again when continued.
+    Suspend,
+}
+
 /// The loop itself, apart from the terminal so tests can drive it with a `TestBackend`.
 pub fn event_loop(
     app: &mut App,
     events: &Receiver<Event>,
-    stop: &AtomicBool,
-    mut draw: impl FnMut(&mut App) -> std::io::Result<()>,
+    signals: &Interrupts,
+    mut terminal: impl FnMut(&mut App, Step) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
     let start = Instant::now();
     let mut last_draw: Option<Instant> = None;
     let (mut last_sync, mut last_tick) = (start, start);
     loop {
-        if stop.load(Ordering::Relaxed) || app.ui.quit {
+        if signals.stop_requested() || app.ui.quit {
             return Ok(());
+        }
+        // Both flags are taken, so a Ctrl-Z and a SIGTSTP together suspend once.
+        let (key, signal) = (std::mem::take(&mut app.ui.suspend), signals.take_suspend());
+        if key || signal {
+            terminal(app, Step::Suspend)?;
+            app.dirty = true;
+            last_draw = None;
         }
         let now = Instant::now();
         let due_sync = (last_sync + SYNC).saturating_duration_since(now);
@@ -113,7 +156,7 @@ pub fn event_loop(
             last_tick = now;
         }
         if app.dirty && last_draw.is_none_or(|at| now >= at + FRAME) {
-            draw(app)?;
+            terminal(app, Step::Draw)?;
             app.dirty = false;
             last_draw = Some(now);
         }

@@ -192,6 +192,8 @@ pub struct UiState {
     /// A one-line note for the footer (e.g. the opened trace was evicted).
     pub note: Option<String>,
     pub quit: bool,
+    /// Ctrl-Z was pressed: the terminal loop suspends the process and clears this.
+    pub suspend: bool,
 }
 
 impl Default for UiState {
@@ -220,6 +222,7 @@ impl Default for UiState {
             areas: Areas::default(),
             note: None,
             quit: false,
+            suspend: false,
         }
     }
 }

@@ -13,10 +13,11 @@ use std::cmp::Ordering;
 #[derive(Clone, Debug, PartialEq)]
 pub enum Source {
     Live {
-        listen: String,
+        /// One entry per receiver: `grpc 127.0.0.1:4317`.
+        listen: Vec<String>,
     },
     Replay {
-        files: String,
+        files: Vec<String>,
         speed: String,
         paused: bool,
         done: bool,

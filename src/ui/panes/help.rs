@@ -31,6 +31,7 @@ pub fn drill_keys() -> Vec<(&'static str, &'static str)> {
 pub fn keys(ui: &UiState, replay: bool) -> Vec<(&'static str, &'static str)> {
     let mut k = vec![
         ("q  Ctrl-C", "quit (the terminal is restored)"),
+        ("Ctrl-Z", "suspend to the shell; fg comes back"),
         ("?", "this help; any key closes it"),
         (
             "Tab  Shift-Tab  h l",
