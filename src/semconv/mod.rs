@@ -150,6 +150,10 @@ pub enum VerdictSource {
     Llmwatch,
     /// Answered by an external evaluator command (`[[external]]` in the config).
     External,
+    /// A person's verdict: a review made in llmwatch (`--reviews`), an annotation whose
+    /// annotator kind is HUMAN, or user feedback (thumbs up / down). Whatever shape it arrived
+    /// in, a human verdict is told apart because it outranks the automatic ones.
+    Human,
 }
 
 impl VerdictSource {
@@ -162,6 +166,7 @@ impl VerdictSource {
             Self::LegacyEval => "legacy_eval",
             Self::Llmwatch => "llmwatch",
             Self::External => "external",
+            Self::Human => "human",
         }
     }
 }
@@ -192,6 +197,16 @@ impl Verdict {
     /// the detail pane still lists it).
     pub fn is_notable(&self) -> bool {
         self.source != VerdictSource::Llmwatch || self.passed == Some(false)
+    }
+
+    /// A person's verdict (a review, a HUMAN annotation, user feedback).
+    pub fn is_human(&self) -> bool {
+        self.source == VerdictSource::Human
+    }
+
+    /// A user's complaint: a failing human verdict under a feedback name (thumbs-down).
+    pub fn is_thumbs_down(&self) -> bool {
+        self.is_human() && self.passed == Some(false) && verdicts::is_feedback_name(&self.name)
     }
 }
 

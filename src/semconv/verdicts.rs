@@ -75,6 +75,14 @@ impl EvaluatorRules {
     }
 }
 
+/// Whether an evaluator name is the usual shape of end-user feedback (`user_feedback`,
+/// `feedback`, `thumbs`, `Thumbs Up/Down`, `user-rating`): such a verdict that fails is a
+/// user's complaint.
+pub fn is_feedback_name(name: &str) -> bool {
+    let l = name.trim().to_ascii_lowercase();
+    l.contains("feedback") || l.contains("thumb") || l == "user_rating" || l == "user-rating"
+}
+
 /// What a label says about pass/fail, when it says anything.
 pub fn label_verdict(label: &str) -> Option<bool> {
     let l = label.trim().to_ascii_lowercase().replace([' ', '-'], "_");

@@ -5,6 +5,7 @@
 pub mod changes;
 pub mod follow;
 pub mod histogram;
+pub mod keep;
 pub mod timeline;
 pub mod totals;
 pub mod tree;
@@ -49,6 +50,8 @@ pub struct Trace {
     pub start_unix_nano: u64,
     pub end_unix_nano: u64,
     pub error_spans: u32,
+    /// Why this trace is kept longer than plain traffic (empty: a plain trace).
+    pub kept: keep::KeepReasons,
     /// Listed in the change log since the reader last drained it.
     dirty: bool,
     index: Option<HashMap<SpanId, u32>>,
@@ -67,6 +70,7 @@ impl Trace {
             start_unix_nano: u64::MAX,
             end_unix_nano: 0,
             error_spans: 0,
+            kept: keep::KeepReasons::NONE,
             dirty: false,
             index: None,
             bytes: 0,
