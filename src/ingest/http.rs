@@ -3,6 +3,7 @@
 //! Export*Response in the request's encoding, a google.rpc.Status body on errors, Retry-After
 //! when overloaded.
 
+use super::bound::{self, OverBudget, Reservation, Signal};
 use super::counters::Outcome;
 use super::handoff::Pipeline;
 use super::{Accepted, OVERLOADED_MESSAGE, Overloaded, auth};
@@ -205,27 +206,72 @@ fn corrupt(encoding: &str, e: std::io::Error) -> Refusal {
     )
 }
 
-fn decode<T>(encoding: Encoding, body: &[u8]) -> Result<T, Refusal>
+/// Decodes within the decode budget: the request is walked first and what decoding it would
+/// take is reserved, then decoded; the reservation is held until the request is handed over.
+fn decode<T>(
+    pipeline: &Pipeline,
+    signal: Signal,
+    encoding: Encoding,
+    body: &[u8],
+) -> Result<(T, Reservation), Refusal>
 where
     T: Message + Default + serde::de::DeserializeOwned,
 {
-    let result = match encoding {
-        Encoding::Protobuf => T::decode(body).map_err(|e| format!("invalid OTLP protobuf: {e}")),
-        Encoding::Json => serde_json::from_slice(body).map_err(|e| format!("invalid OTLP/JSON: {e}")),
+    let estimate = match encoding {
+        Encoding::Protobuf => {
+            bound::protobuf_estimate(signal, body).map_err(|e| format!("invalid OTLP protobuf: {e}"))
+        }
+        Encoding::Json => bound::json_estimate(body).map_err(|e| format!("invalid OTLP/JSON: {e}")),
     };
-    result.map_err(|m| {
+    let estimate = estimate.map_err(|m| {
         Refusal::new(
             Outcome::BadRequest,
             StatusCode::BAD_REQUEST,
             code::INVALID_ARGUMENT,
             m,
         )
-    })
+    })?;
+    let reservation = pipeline.decode_budget.reserve(estimate).map_err(|e| {
+        bound::log_refusal("HTTP", &e);
+        match e {
+            OverBudget::TooLarge { .. } => Refusal::new(
+                Outcome::TooLarge,
+                StatusCode::PAYLOAD_TOO_LARGE,
+                code::RESOURCE_EXHAUSTED,
+                e.to_string(),
+            ),
+            OverBudget::Busy { .. } => Refusal::new(
+                Outcome::Overloaded,
+                StatusCode::TOO_MANY_REQUESTS,
+                code::UNAVAILABLE,
+                e.to_string(),
+            ),
+        }
+    })?;
+    let result = match encoding {
+        Encoding::Protobuf => T::decode(body).map_err(|e| format!("invalid OTLP protobuf: {e}")),
+        Encoding::Json => serde_json::from_slice(body).map_err(|e| format!("invalid OTLP/JSON: {e}")),
+    };
+    let request = result.map_err(|m| {
+        Refusal::new(
+            Outcome::BadRequest,
+            StatusCode::BAD_REQUEST,
+            code::INVALID_ARGUMENT,
+            m,
+        )
+    })?;
+    Ok((request, reservation))
 }
 
 /// The signal-independent part of handling a POST: auth, media type, size, decompression and
-/// decoding. Returns the decoded request and the encoding to answer in.
-async fn receive<T>(state: &HttpState, headers: &HeaderMap, body: Body) -> Result<(T, Encoding), Response>
+/// decoding. Returns the decoded request, the encoding to answer in, and the part of the
+/// decode budget it holds.
+async fn receive<T>(
+    state: &HttpState,
+    signal: Signal,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<(T, Encoding, Reservation), Response>
 where
     T: Message + Default + serde::de::DeserializeOwned,
 {
@@ -259,11 +305,11 @@ where
     let decoded = async {
         let raw = read_body(body, headers, state.max_request_bytes).await?;
         let plain = decompress(headers, raw, state.max_request_bytes)?;
-        decode::<T>(encoding, &plain)
+        decode::<T>(&state.pipeline, signal, encoding, &plain)
     }
     .await;
     match decoded {
-        Ok(req) => Ok((req, encoding)),
+        Ok((req, reservation)) => Ok((req, encoding, reservation)),
         Err(r) => Err(r.into_response(&state.pipeline, encoding)),
     }
 }
@@ -314,10 +360,11 @@ fn respond<R: Message + 'static>(
 }
 
 async fn traces(State(state): State<HttpState>, headers: HeaderMap, body: Body) -> Response {
-    let (req, enc) = match receive::<ExportTraceServiceRequest>(&state, &headers, body).await {
-        Ok(r) => r,
-        Err(resp) => return resp,
-    };
+    let (req, enc, _reserved) =
+        match receive::<ExportTraceServiceRequest>(&state, Signal::Traces, &headers, body).await {
+            Ok(r) => r,
+            Err(resp) => return resp,
+        };
     let result = super::export_traces(&state.pipeline, req);
     respond(
         &state.pipeline,
@@ -334,10 +381,11 @@ async fn traces(State(state): State<HttpState>, headers: HeaderMap, body: Body) 
 }
 
 async fn logs(State(state): State<HttpState>, headers: HeaderMap, body: Body) -> Response {
-    let (req, enc) = match receive::<ExportLogsServiceRequest>(&state, &headers, body).await {
-        Ok(r) => r,
-        Err(resp) => return resp,
-    };
+    let (req, enc, _reserved) =
+        match receive::<ExportLogsServiceRequest>(&state, Signal::Logs, &headers, body).await {
+            Ok(r) => r,
+            Err(resp) => return resp,
+        };
     let result = super::export_logs(&state.pipeline, req);
     respond(
         &state.pipeline,
@@ -354,10 +402,11 @@ async fn logs(State(state): State<HttpState>, headers: HeaderMap, body: Body) ->
 }
 
 async fn metrics(State(state): State<HttpState>, headers: HeaderMap, body: Body) -> Response {
-    let (req, enc) = match receive::<ExportMetricsServiceRequest>(&state, &headers, body).await {
-        Ok(r) => r,
-        Err(resp) => return resp,
-    };
+    let (req, enc, _reserved) =
+        match receive::<ExportMetricsServiceRequest>(&state, Signal::Metrics, &headers, body).await {
+            Ok(r) => r,
+            Err(resp) => return resp,
+        };
     let accepted = super::export_metrics(&state.pipeline, &req);
     respond(
         &state.pipeline,

@@ -3,6 +3,7 @@
 //! the same request the same way.
 
 pub mod auth;
+pub mod bound;
 pub mod capture;
 pub mod counters;
 pub mod grpc;
