@@ -194,3 +194,40 @@ async fn requests_in_flight_share_the_decode_budget() {
     assert_eq!(summary.requests.overloaded, 2);
     assert_eq!(summary.spans.accepted, 10);
 }
+
+/// A capture line of 32 MiB holding 11 M `{}` spans (over 3 GB decoded) is skipped as
+/// malformed, with its reason, and the rest of the capture is read: under a 1 GiB address
+/// space limit, which decoding the line would exceed.
+#[test]
+fn a_hostile_capture_line_is_skipped_within_a_1gib_address_space() {
+    use std::os::unix::process::CommandExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("capture.jsonl");
+    let good = fixture("otel_genai.jsonl");
+    let good = good.lines().next().unwrap();
+    let spans = vec!["{}"; (32 << 20) / 3].join(",");
+    let hostile = format!(r#"{{"resourceSpans":[{{"scopeSpans":[{{"spans":[{spans}]}}]}}]}}"#);
+    std::fs::write(&path, format!("{good}\n{hostile}\n{good}\n")).unwrap();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_llmwatch"));
+    cmd.args(["report", path.to_str().unwrap()]);
+    // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: 1 << 30,
+                rlim_max: 1 << 30,
+            };
+            if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("capture.jsonl:2: would take about"), "{stderr}");
+    let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(s["input"]["malformed_lines"], 1);
+    assert!(s["spans"]["accepted"].as_u64().unwrap() > 0);
+}

@@ -19,7 +19,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 use std::fmt;
 
 /// The largest struct an array element can decode to.
-fn largest() -> usize {
+pub(super) fn largest() -> usize {
     [
         size_of::<Span>(),
         size_of::<LogRecord>(),

@@ -34,6 +34,16 @@ pub fn json_estimate(body: &[u8]) -> Result<usize, serde_json::Error> {
     Ok(total(body.len(), tally))
 }
 
+/// An upper bound of [`json_estimate`] found without parsing (a `memchr` count of `{`): every
+/// object is taken for the largest struct, every other byte for twelve (an element as small
+/// as `"",` decodes to a 24-byte `String`). Lets a caller skip the walk when even this fits.
+pub fn json_quick_bound(body: &[u8]) -> usize {
+    let objects = memchr::memchr_iter(b'{', body).count();
+    objects
+        .saturating_mul(json::largest())
+        .saturating_add(body.len().saturating_mul(12))
+}
+
 fn total(len: usize, tally: wire::Tally) -> usize {
     usize::try_from(tally.bytes)
         .unwrap_or(usize::MAX)
