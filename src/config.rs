@@ -107,6 +107,8 @@ pub struct ServerConfig {
     pub costs: Arc<CostTable>,
     /// `--record`: append everything accepted as OTLP/JSON lines.
     pub recorder: Option<Arc<crate::ingest::record::Recorder>>,
+    /// Open connections per receiver, and how long one may wait for a request.
+    pub connections: crate::ingest::conn::ConnectionLimits,
 }
 
 impl Default for ServerConfig {
@@ -123,6 +125,7 @@ impl Default for ServerConfig {
             semconv: Arc::default(),
             costs: Arc::new(CostTable::bundled()),
             recorder: None,
+            connections: crate::ingest::conn::ConnectionLimits::default(),
         }
     }
 }

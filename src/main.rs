@@ -264,6 +264,9 @@ struct LiveArgs {
     /// Largest request body accepted, compressed or decompressed (413 / RESOURCE_EXHAUSTED).
     #[arg(long, value_name = "SIZE", default_value = "16MiB")]
     max_request_size: ByteSize,
+    /// Open connections per receiver; more are closed on accept (counted, logged).
+    #[arg(long, value_name = "N", default_value_t = llmwatch::ingest::conn::DEFAULT_MAX_CONNECTIONS)]
+    max_connections: usize,
     /// Require "Authorization: Bearer TOKEN" on every request.
     #[arg(
         long,
@@ -716,7 +719,12 @@ fn live(cli: LiveArgs) -> ExitCode {
         semconv,
         costs,
         recorder,
+        connections: llmwatch::ingest::conn::ConnectionLimits {
+            max_connections: cli.max_connections.max(1),
+            ..Default::default()
+        },
     };
+    llmwatch::ingest::conn::raise_open_files_limit();
     let options = HeadlessOptions {
         status_interval: cli.output.status_every(),
         summary_file: cli.output.summary,

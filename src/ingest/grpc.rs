@@ -4,6 +4,7 @@
 //! requests decode through [`BoundedCodec`], within the decode budget.
 
 use super::bound::{self, OverBudget, Reservation, Signal};
+use super::conn::{ConnectionLimits, Gate, PrefaceDeadline};
 use super::counters::Outcome;
 use super::handoff::Pipeline;
 use super::{Accepted, OVERLOADED_MESSAGE, Overloaded, auth};
@@ -24,10 +25,12 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::task::{Context, Poll};
+use std::time::Duration;
 use tokio::net::TcpListener;
 use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EncodeBuf, Encoder};
+use tonic::codegen::tokio_stream::StreamExt;
+use tonic::codegen::tokio_stream::wrappers::ReceiverStream;
 use tonic::server::{NamedService, UnaryService};
-use tonic::transport::server::TcpIncoming;
 use tonic::{Request, Response, Status};
 
 #[derive(Clone)]
@@ -299,12 +302,19 @@ fn map_decode_status<B>(pipeline: &Pipeline, mut resp: http::Response<B>) -> htt
     resp
 }
 
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(30);
+const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Requests one connection may have in flight: a client needs a few, a flood on one
+/// connection must not take every decode.
+const STREAMS_PER_CONNECTION: usize = 32;
+
 /// Serves OTLP/gRPC on `listener` until `shutdown` resolves, then finishes in-flight requests.
 pub async fn serve(
     listener: TcpListener,
     pipeline: Arc<Pipeline>,
     max_request_bytes: usize,
     auth_token: Option<String>,
+    limits: ConnectionLimits,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), tonic::transport::Error> {
     let receiver = GrpcReceiver {
@@ -322,8 +332,17 @@ pub async fn serve(
         }
     };
     let map_pipeline = pipeline.clone();
-    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+    let gate = Gate::new("gRPC", limits, pipeline.clone());
+    let incoming = ReceiverStream::new(gate.accept(listener)).map(move |admitted| {
+        Ok::<_, std::io::Error>(PrefaceDeadline::new(admitted, &limits, pipeline.clone()))
+    });
     tonic::transport::Server::builder()
+        // Dead peers are found by pings; a request (its body included) gets the idle timeout.
+        .http2_keepalive_interval(Some(KEEPALIVE_INTERVAL))
+        .http2_keepalive_timeout(Some(KEEPALIVE_TIMEOUT))
+        .timeout(limits.idle_timeout)
+        .concurrency_limit_per_connection(STREAMS_PER_CONNECTION)
+        .max_concurrent_streams(Some(STREAMS_PER_CONNECTION as u32))
         .layer(tower::util::MapResponseLayer::new(move |r| {
             map_decode_status(&map_pipeline, r)
         }))

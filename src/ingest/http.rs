@@ -4,6 +4,7 @@
 //! when overloaded.
 
 use super::bound::{self, OverBudget, Reservation, Signal};
+use super::conn::{self, Activity, Admitted, ConnectionLimits, Gate};
 use super::counters::Outcome;
 use super::handoff::Pipeline;
 use super::{Accepted, OVERLOADED_MESSAGE, Overloaded, auth};
@@ -30,6 +31,7 @@ use std::io::Read;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use tokio::net::TcpListener;
+use tower::ServiceExt;
 
 /// google.rpc.Status, the error body OTLP/HTTP prescribes (details omitted).
 #[derive(Clone, PartialEq, prost::Message)]
@@ -460,14 +462,79 @@ pub fn router(pipeline: Arc<Pipeline>, max_request_bytes: usize, auth_token: Opt
 }
 
 /// Serves OTLP/HTTP on `listener` until `shutdown` resolves, then finishes in-flight requests.
+/// Connections are bounded and timed out as [`conn`] describes.
 pub async fn serve(
     listener: TcpListener,
     pipeline: Arc<Pipeline>,
     max_request_bytes: usize,
     auth_token: Option<String>,
+    limits: ConnectionLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(pipeline, max_request_bytes, auth_token))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let router = router(pipeline.clone(), max_request_bytes, auth_token);
+    let gate = Gate::new("HTTP", limits, pipeline.clone());
+    let mut incoming = gate.accept(listener);
+    let (closing_tx, closing) = tokio::sync::watch::channel(false);
+    let mut connections = tokio::task::JoinSet::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            admitted = incoming.recv() => match admitted {
+                Some(admitted) => {
+                    let conn = serve_connection(admitted, router.clone(), limits, closing.clone(), pipeline.clone());
+                    connections.spawn(conn);
+                }
+                None => break,
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    drop(incoming);
+    let _ = closing_tx.send(true);
+    while connections.join_next().await.is_some() {}
+    Ok(())
+}
+
+/// One connection, HTTP/1.1 or HTTP/2, with a watchdog that drops it once it has waited too
+/// long for a request (it has none in flight then, so nothing is cut off).
+async fn serve_connection(
+    admitted: Admitted,
+    router: Router,
+    limits: ConnectionLimits,
+    mut closing: tokio::sync::watch::Receiver<bool>,
+    pipeline: Arc<Pipeline>,
+) {
+    let (stream, _permit) = admitted.into_parts();
+    let activity = Activity::new();
+    let requests = activity.clone();
+    let service = hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
+        let in_flight = requests.request();
+        let call = router.clone().oneshot(req.map(Body::new));
+        async move {
+            let response = call.await;
+            drop(in_flight);
+            response
+        }
+    });
+    let builder = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+    let conn = builder.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+    let mut conn = std::pin::pin!(conn);
+    let mut watch = tokio::time::interval(conn::watch_interval(&limits));
+    let mut closed = false;
+    loop {
+        tokio::select! {
+            _ = conn.as_mut() => return,
+            _ = watch.tick() => {
+                if activity.expired(&limits) {
+                    pipeline.counters.requests.connections_timed_out.fetch_add(1, Relaxed);
+                    return;
+                }
+            }
+            _ = closing.wait_for(|c| *c), if !closed => {
+                closed = true;
+                conn.as_mut().graceful_shutdown();
+            }
+        }
+    }
 }

@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod bound;
 pub mod capture;
+pub mod conn;
 pub mod counters;
 pub mod grpc;
 pub mod handoff;
