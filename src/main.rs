@@ -339,6 +339,24 @@ fn usage_error(message: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(2)
 }
 
+/// `--max-connections`, lowered (with a note) when the open-files limit cannot hold it for
+/// both receivers, after raising that limit as far as allowed.
+fn connection_limits(asked: usize) -> llmwatch::ingest::conn::ConnectionLimits {
+    use llmwatch::ingest::conn;
+    let open_files = conn::raise_open_files_limit();
+    let max_connections = conn::fit_to_open_files(asked.max(1), open_files);
+    if max_connections < asked {
+        llmwatch::log!(
+            "--max-connections {asked} lowered to {max_connections}: the open-files limit is {}",
+            open_files.unwrap_or(0)
+        );
+    }
+    conn::ConnectionLimits {
+        max_connections,
+        ..Default::default()
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if matches!(
@@ -719,12 +737,8 @@ fn live(cli: LiveArgs) -> ExitCode {
         semconv,
         costs,
         recorder,
-        connections: llmwatch::ingest::conn::ConnectionLimits {
-            max_connections: cli.max_connections.max(1),
-            ..Default::default()
-        },
+        connections: connection_limits(cli.max_connections),
     };
-    llmwatch::ingest::conn::raise_open_files_limit();
     let options = HeadlessOptions {
         status_interval: cli.output.status_every(),
         summary_file: cli.output.summary,

@@ -290,17 +290,70 @@ impl tonic::transport::server::Connected for PrefaceDeadline {
 }
 
 /// Raises the soft limit of open files to the hard limit, as servers commonly do: the default
-/// soft limit (often 1,024) is below what two receivers at their bound may hold.
-pub fn raise_open_files_limit() {
+/// soft limit (often 1,024) is below what two receivers at their bound may hold. Returns the
+/// soft limit now in force (`None` if unknown).
+pub fn raise_open_files_limit() -> Option<u64> {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
     };
     // SAFETY: getrlimit and setrlimit only read and write the struct passed.
     unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max {
-            limit.rlim_cur = limit.rlim_max;
-            let _ = libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return None;
         }
+        if limit.rlim_cur < limit.rlim_max {
+            let raised = libc::rlimit {
+                rlim_cur: limit.rlim_max,
+                rlim_max: limit.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                limit = raised;
+            }
+        }
+    }
+    Some(limit.rlim_cur as u64)
+}
+
+/// File descriptors kept for everything but connections (listeners, files, the log, pipes).
+const RESERVED_FDS: u64 = 64;
+
+/// The connection bound per receiver that two receivers can hold together within `open_files`:
+/// a bound past it would make accepting fail for both once one is flooded.
+pub fn fit_to_open_files(max_connections: usize, open_files: Option<u64>) -> usize {
+    let Some(open_files) = open_files else {
+        return max_connections;
+    };
+    let share = open_files.saturating_sub(RESERVED_FDS) / 2;
+    max_connections
+        .min(usize::try_from(share).unwrap_or(usize::MAX))
+        .max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bound_fits_both_receivers_in_the_open_files_limit() {
+        assert_eq!(fit_to_open_files(512, Some(1024)), 480);
+        assert_eq!(fit_to_open_files(512, Some(1 << 20)), 512);
+        assert_eq!(fit_to_open_files(512, None), 512);
+        assert_eq!(fit_to_open_files(512, Some(10)), 1);
+    }
+
+    #[test]
+    fn activity_expires_without_a_first_request_or_when_idle() {
+        let limits = ConnectionLimits {
+            max_connections: 1,
+            header_timeout: Duration::ZERO,
+            idle_timeout: Duration::from_secs(3600),
+        };
+        let a = Activity::new();
+        assert!(a.expired(&limits));
+        let req = a.request();
+        assert!(!a.expired(&limits), "never while a request is in flight");
+        drop(req);
+        assert!(!a.expired(&limits), "served once: the idle timeout applies");
     }
 }
