@@ -312,7 +312,7 @@ pub fn raise_open_files_limit() -> Option<u64> {
             }
         }
     }
-    Some(limit.rlim_cur as u64)
+    Some(limit.rlim_cur)
 }
 
 /// File descriptors kept for everything but connections (listeners, files, the log, pipes).
