@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Peak RSS of llmwatch while four hostile 16 MiB requests arrive at once (issue 13, item 3):
-# empty spans, empty events, empty attributes (protobuf) and `{}` spans (OTLP/JSON), each far
-# larger once decoded than on the wire. Meanwhile a valid request is timed. Runs the release
+# empty events (protobuf) and `{}` spans (OTLP/JSON) over HTTP, empty spans and empty
+# attributes over gRPC (curl, HTTP/2), each far larger once decoded than on the wire. Meanwhile a valid request is timed. Runs the release
 # binary headless with --max-memory 64MiB, once plainly and once under `prlimit --as=1GiB`.
 # Usage: scripts/decode-rss.sh   (needs curl, python3, prlimit)
 set -euo pipefail
@@ -27,6 +27,10 @@ open(f"{d}/spans.pb", "wb").write(in_scope(b"\x12\x00" * n))
 open(f"{d}/events.pb", "wb").write(in_scope(wrap(0x12, b"\x5a\x00" * n)))
 open(f"{d}/attributes.pb", "wb").write(in_scope(wrap(0x12, b"\x4a\x00" * n)))
 spans = ",".join(["{}"] * ((16 << 20) // 3 - 64))
+# The same bodies as gRPC frames (uncompressed flag, big-endian length).
+for name in ("spans", "attributes"):
+    body = open(f"{d}/{name}.pb", "rb").read()
+    open(f"{d}/{name}.grpc", "wb").write(b"\0" + len(body).to_bytes(4, "big") + body)
 open(f"{d}/spans.json", "w").write('{"resourceSpans":[{"scopeSpans":[{"spans":[' + spans + ']}]}]}')
 valid = ('{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"5b8efff798038103d269b633813fc60c",'
          '"spanId":"eee19b7ec3c1b174","name":"chat","startTimeUnixNano":"1","endTimeUnixNano":"2"}]}]}]}')
@@ -44,18 +48,27 @@ run() {
     [ -n "$http" ] && break
     sleep 0.1
   done
+  local grpc=$(sed -n 's/.*OTLP\/gRPC listening on //p' "$dir/stderr")
+  call() {
+    curl -s --http2-prior-knowledge -o /dev/null -D "$dir/$1.h" -w "%{http_code}" \
+      -H "content-type: application/grpc" -H "te: trailers" --data-binary "@$dir/$1" \
+      "http://$grpc/opentelemetry.proto.collector.trace.v1.TraceService/Export"
+    echo " grpc-status $(tr -d '\r' < "$dir/$1.h" | sed -n 's/^grpc-status: //p' | tail -1)"
+  }
   post() { curl -s -o /dev/null -w "%{http_code} %{time_total}s" -H "Content-Type: $2" --data-binary "@$dir/$1" "http://$http/v1/traces"; }
   local senders=()
-  for f in spans.pb events.pb attributes.pb; do
-    post "$f" application/x-protobuf > "$dir/$f.out" & senders+=($!)
-  done
+  # Two over HTTP (protobuf events, JSON spans), two over gRPC (spans, attributes).
+  post events.pb application/x-protobuf > "$dir/events.pb.out" & senders+=($!)
   post spans.json application/json > "$dir/spans.json.out" & senders+=($!)
+  call spans.grpc > "$dir/spans.grpc.out" & senders+=($!)
+  call attributes.grpc > "$dir/attributes.grpc.out" & senders+=($!)
   sleep 0.05
   local valid=$(post valid.json application/json)
   wait "${senders[@]}"
   local hwm=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
   echo "$label: peak RSS $((hwm / 1024)) MiB; hostile answers:" \
-    "$(cat "$dir/spans.pb.out") / $(cat "$dir/events.pb.out") / $(cat "$dir/attributes.pb.out") / $(cat "$dir/spans.json.out");" \
+    "HTTP $(cat "$dir/events.pb.out") / $(cat "$dir/spans.json.out");" \
+    "gRPC $(cat "$dir/spans.grpc.out") / $(cat "$dir/attributes.grpc.out");" \
     "valid request meanwhile: $valid"
   kill -TERM "$pid"; wait "$pid" || { echo "$label: exit status $?"; }
   pid=
