@@ -206,3 +206,25 @@ fn hitting_the_bound_is_logged_once_and_counted() {
     let summary: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(summary["requests"]["connections_refused"], 5, "{stdout}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_that_does_not_arrive_is_answered_408_after_the_idle_timeout() {
+    let running = start(short_limits()).await;
+    let http = running.http_addr.unwrap();
+    let (answer, waited) = tokio::task::spawn_blocking(move || {
+        let mut s = TcpStream::connect(http).unwrap();
+        s.write_all(b"POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
+            .unwrap();
+        let start = Instant::now();
+        s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+        let mut answer = [0u8; 12];
+        s.read_exact(&mut answer).unwrap();
+        (answer, start.elapsed())
+    })
+    .await
+    .unwrap();
+    assert_eq!(&answer, b"HTTP/1.1 408");
+    assert!(waited >= Duration::from_millis(900), "{waited:?}");
+    let summary = running.stop().await;
+    assert_eq!(summary.requests.bad_request, 1);
+}

@@ -72,6 +72,9 @@ struct HttpState {
     pipeline: Arc<Pipeline>,
     max_request_bytes: usize,
     auth_token: Option<Arc<str>>,
+    /// A body must arrive within this (the idle timeout): a request in flight keeps its
+    /// connection from the watchdog, so a body sent a byte a minute would hold it for ever.
+    body_timeout: std::time::Duration,
 }
 
 /// A refused request: its HTTP status, the gRPC code for the Status body, a one-line message.
@@ -305,7 +308,17 @@ where
         return Err(r.into_response(&state.pipeline, reply_in));
     };
     let decoded = async {
-        let raw = read_body(body, headers, state.max_request_bytes).await?;
+        let read = read_body(body, headers, state.max_request_bytes);
+        let raw = tokio::time::timeout(state.body_timeout, read)
+            .await
+            .map_err(|_| {
+                Refusal::new(
+                    Outcome::BadRequest,
+                    StatusCode::REQUEST_TIMEOUT,
+                    code::INVALID_ARGUMENT,
+                    format!("request body not received within {:?}", state.body_timeout),
+                )
+            })??;
         let plain = decompress(headers, raw, state.max_request_bytes)?;
         decode::<T>(&state.pipeline, signal, encoding, &plain)
     }
@@ -446,11 +459,17 @@ async fn method_not_allowed(State(state): State<HttpState>) -> Response {
     resp
 }
 
-pub fn router(pipeline: Arc<Pipeline>, max_request_bytes: usize, auth_token: Option<String>) -> Router {
+pub fn router(
+    pipeline: Arc<Pipeline>,
+    max_request_bytes: usize,
+    auth_token: Option<String>,
+    body_timeout: std::time::Duration,
+) -> Router {
     let state = HttpState {
         pipeline,
         max_request_bytes,
         auth_token: auth_token.map(Arc::from),
+        body_timeout,
     };
     Router::new()
         .route("/v1/traces", post(traces))
@@ -471,7 +490,12 @@ pub async fn serve(
     limits: ConnectionLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let router = router(pipeline.clone(), max_request_bytes, auth_token);
+    let router = router(
+        pipeline.clone(),
+        max_request_bytes,
+        auth_token,
+        limits.idle_timeout,
+    );
     let gate = Gate::new("HTTP", limits, pipeline.clone());
     let mut incoming = gate.accept(listener);
     let (closing_tx, closing) = tokio::sync::watch::channel(false);
