@@ -150,3 +150,69 @@ fn redact_secrets_4k_prompt(bencher: Bencher, with_secrets: bool) {
         .counter(divan::counter::BytesCount::new(prompt.len()))
         .bench(|| llmwatch::semconv::secrets::redact_secrets(black_box(&prompt)));
 }
+
+/// The requests above as protobuf and as OTLP/JSON bodies, with their span count.
+fn bodies() -> (Vec<Vec<u8>>, Vec<Vec<u8>>, usize) {
+    use prost::Message;
+    let reqs = requests();
+    let n = span_count(&reqs);
+    let proto = reqs.iter().map(|r| r.encode_to_vec()).collect();
+    let json = reqs.iter().map(|r| serde_json::to_vec(r).unwrap()).collect();
+    (proto, json, n)
+}
+
+/// The walk that estimates a protobuf request's decoded size before it is decoded (every
+/// live request pays it; compare with `prost_decode`).
+#[divan::bench]
+fn decode_walk(bencher: Bencher) {
+    let (proto, _, n) = bodies();
+    bencher
+        .counter(divan::counter::ItemsCount::new(n))
+        .bench_local(|| {
+            for body in &proto {
+                black_box(llmwatch::ingest::bound::protobuf_estimate(
+                    llmwatch::ingest::bound::Signal::Traces,
+                    body,
+                ))
+                .unwrap();
+            }
+        });
+}
+
+#[divan::bench]
+fn prost_decode(bencher: Bencher) {
+    use prost::Message;
+    let (proto, _, n) = bodies();
+    bencher
+        .counter(divan::counter::ItemsCount::new(n))
+        .bench_local(|| {
+            for body in &proto {
+                black_box(ExportTraceServiceRequest::decode(&body[..])).unwrap();
+            }
+        });
+}
+
+/// The same estimate for OTLP/JSON (compare with `json_decode`, the live HTTP decode).
+#[divan::bench]
+fn json_walk(bencher: Bencher) {
+    let (_, json, n) = bodies();
+    bencher
+        .counter(divan::counter::ItemsCount::new(n))
+        .bench_local(|| {
+            for body in &json {
+                black_box(llmwatch::ingest::bound::json_estimate(body)).unwrap();
+            }
+        });
+}
+
+#[divan::bench]
+fn json_decode(bencher: Bencher) {
+    let (_, json, n) = bodies();
+    bencher
+        .counter(divan::counter::ItemsCount::new(n))
+        .bench_local(|| {
+            for body in &json {
+                black_box(serde_json::from_slice::<ExportTraceServiceRequest>(body)).unwrap();
+            }
+        });
+}

@@ -49,19 +49,27 @@ impl FromStr for ByteSize {
 pub const DEFAULT_MAX_SPANS: usize = 200_000;
 pub const DEFAULT_MAX_MEMORY: usize = 512 * 1024 * 1024;
 
+/// The least decode budget: small requests must always decode.
+const MIN_DECODE_BYTES: usize = 4 * 1024 * 1024;
+
 /// How much the receivers may hand to the ingest thread before they refuse (429/UNAVAILABLE).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HandoffLimits {
     pub max_items: usize,
     pub max_bytes: usize,
+    /// What requests being decoded may hold together (see `ingest::bound`): transient, on
+    /// top of the store's share.
+    pub decode_bytes: usize,
 }
 
 impl HandoffLimits {
-    /// In-flight work is bounded to a small share of the memory budget (at most 16 MiB).
+    /// In-flight work is bounded to a small share of the memory budget (at most 16 MiB);
+    /// requests being decoded to half of it.
     pub fn for_budget(max_memory: usize) -> Self {
         Self {
             max_items: 32_768,
             max_bytes: (max_memory / 32).clamp(256 * 1024, 16 * 1024 * 1024),
+            decode_bytes: (max_memory / 2).max(MIN_DECODE_BYTES),
         }
     }
 }
@@ -99,6 +107,8 @@ pub struct ServerConfig {
     pub costs: Arc<CostTable>,
     /// `--record`: append everything accepted as OTLP/JSON lines.
     pub recorder: Option<Arc<crate::ingest::record::Recorder>>,
+    /// Open connections per receiver, and how long one may wait for a request.
+    pub connections: crate::ingest::conn::ConnectionLimits,
 }
 
 impl Default for ServerConfig {
@@ -115,6 +125,7 @@ impl Default for ServerConfig {
             semconv: Arc::default(),
             costs: Arc::new(CostTable::bundled()),
             recorder: None,
+            connections: crate::ingest::conn::ConnectionLimits::default(),
         }
     }
 }

@@ -76,3 +76,46 @@ pub fn line(args: fmt::Arguments<'_>) {
 macro_rules! log {
     ($($t:tt)*) => { $crate::log::line(format_args!($($t)*)) };
 }
+
+/// Lets a repeated diagnostic through at most once every ten seconds, counting the rest.
+pub struct Throttle {
+    next_at: std::sync::atomic::AtomicU64,
+    skipped: std::sync::atomic::AtomicU64,
+}
+
+impl Throttle {
+    const EVERY_SECS: u64 = 10;
+
+    pub const fn new() -> Self {
+        Self {
+            next_at: std::sync::atomic::AtomicU64::new(0),
+            skipped: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    /// `Some(lines skipped since the last one)` when a line may be written now.
+    pub fn allow(&self) -> Option<u64> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let next = self.next_at.load(Relaxed);
+        if now >= next
+            && self
+                .next_at
+                .compare_exchange(next, now + Self::EVERY_SECS, Relaxed, Relaxed)
+                .is_ok()
+        {
+            Some(self.skipped.swap(0, Relaxed))
+        } else {
+            self.skipped.fetch_add(1, Relaxed);
+            None
+        }
+    }
+}
+
+impl Default for Throttle {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -281,6 +281,9 @@ struct LiveArgs {
     /// Largest request body accepted, compressed or decompressed (413 / RESOURCE_EXHAUSTED).
     #[arg(long, value_name = "SIZE", default_value = "16MiB")]
     max_request_size: ByteSize,
+    /// Open connections per receiver; more are closed on accept (counted, logged).
+    #[arg(long, value_name = "N", default_value_t = llmwatch::ingest::conn::DEFAULT_MAX_CONNECTIONS)]
+    max_connections: usize,
     /// Require "Authorization: Bearer TOKEN" on every request.
     #[arg(
         long,
@@ -353,6 +356,24 @@ fn save_summary(summary: &Summary, path: Option<&std::path::Path>) -> ExitCode {
 fn usage_error(message: impl std::fmt::Display) -> ExitCode {
     llmwatch::eprintln_escaped!("llmwatch: {message}");
     ExitCode::from(2)
+}
+
+/// `--max-connections`, lowered (with a note) when the open-files limit cannot hold it for
+/// both receivers, after raising that limit as far as allowed.
+fn connection_limits(asked: usize) -> llmwatch::ingest::conn::ConnectionLimits {
+    use llmwatch::ingest::conn;
+    let open_files = conn::raise_open_files_limit();
+    let max_connections = conn::fit_to_open_files(asked.max(1), open_files);
+    if max_connections < asked {
+        llmwatch::log!(
+            "--max-connections {asked} lowered to {max_connections}: the open-files limit is {}",
+            open_files.unwrap_or(0)
+        );
+    }
+    conn::ConnectionLimits {
+        max_connections,
+        ..Default::default()
+    }
 }
 
 fn main() -> ExitCode {
@@ -724,6 +745,7 @@ fn live(cli: LiveArgs) -> ExitCode {
         semconv,
         costs,
         recorder,
+        connections: connection_limits(cli.max_connections),
     };
     let options = HeadlessOptions {
         status_interval: cli.output.status_every(),

@@ -82,6 +82,7 @@ pub async fn start(config: &ServerConfig) -> Result<Running, StartError> {
             pipeline.clone(),
             config.max_request_bytes,
             config.auth_token.clone(),
+            config.connections,
             signal(&rx),
         );
         tasks.push(tokio::spawn(async move {
@@ -96,6 +97,7 @@ pub async fn start(config: &ServerConfig) -> Result<Running, StartError> {
             pipeline.clone(),
             config.max_request_bytes,
             config.auth_token.clone(),
+            config.connections,
             signal(&rx),
         );
         tasks.push(tokio::spawn(async move {

@@ -1144,6 +1144,7 @@ fn parse_json(text: &[u8], json_decoder: Option<&mut JsonDecoder>) -> Result<Opt
     if text.is_empty() {
         return Ok(None);
     }
+    json_within_decode_bound(text)?;
     // The top-level key comes first in every writer we know; fall back to a full look otherwise.
     let head = &text[..text.len().min(64)];
     let signal = if contains(head, b"\"resourceSpans\"") {
@@ -1355,7 +1356,48 @@ impl<R: Read> Read for CheckInflated<R> {
     }
 }
 
-fn decode_as(signal: Signal, payload: &[u8]) -> Result<Message, prost::DecodeError> {
+/// What one capture line or message may take once decoded: the receivers' decode budget at
+/// the default --max-memory. A hostile record (a 32 MiB line of `{}` spans decodes to over
+/// 3 GB) becomes a malformed one instead of being decoded; see `ingest::bound`.
+const MAX_DECODED_RECORD: usize = 256 << 20;
+
+fn within_decode_bound(estimate: usize) -> Result<(), String> {
+    if estimate <= MAX_DECODED_RECORD {
+        return Ok(());
+    }
+    Err(format!(
+        "would take about {} to decode, more than the {} a record may take; skipped",
+        size(estimate),
+        size(MAX_DECODED_RECORD)
+    ))
+}
+
+/// Walks a JSON line before it is decoded, unless even a rough bound of it fits.
+fn json_within_decode_bound(text: &[u8]) -> Result<(), JsonError> {
+    if super::bound::json_quick_bound(text) <= MAX_DECODED_RECORD {
+        return Ok(());
+    }
+    // Invalid JSON is left to the decoder, whose message says more.
+    match super::bound::json_estimate(text) {
+        Ok(estimate) => within_decode_bound(estimate).map_err(JsonError::other),
+        Err(_) => Ok(()),
+    }
+}
+
+fn decode_as(signal: Signal, payload: &[u8]) -> Result<Message, String> {
+    let walked = match signal {
+        Signal::Traces => super::bound::Signal::Traces,
+        Signal::Logs => super::bound::Signal::Logs,
+        Signal::Metrics => super::bound::Signal::Metrics,
+    };
+    // A malformed message is left to prost, which refuses it with its own message.
+    if let Ok(estimate) = super::bound::protobuf_estimate(walked, payload) {
+        within_decode_bound(estimate)?;
+    }
+    decode_prost(signal, payload).map_err(|e| e.to_string())
+}
+
+fn decode_prost(signal: Signal, payload: &[u8]) -> Result<Message, prost::DecodeError> {
     Ok(match signal {
         Signal::Traces => Message::Traces(prost::Message::decode(payload)?),
         Signal::Logs => Message::Logs(prost::Message::decode(payload)?),

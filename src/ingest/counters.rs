@@ -56,6 +56,10 @@ pub struct RequestCounters {
     pub unsupported_media_type: AtomicU64,
     pub not_found: AtomicU64,
     pub overloaded: AtomicU64,
+    /// Connections closed on accept because the receiver had all it may hold open.
+    pub connections_refused: AtomicU64,
+    /// Connections closed because no request (or HTTP/2 preface) came in time.
+    pub connections_timed_out: AtomicU64,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -70,6 +74,8 @@ pub struct RequestSnapshot {
     pub unsupported_media_type: u64,
     pub not_found: u64,
     pub overloaded: u64,
+    pub connections_refused: u64,
+    pub connections_timed_out: u64,
 }
 
 impl RequestCounters {
@@ -99,6 +105,8 @@ impl RequestCounters {
             unsupported_media_type: self.unsupported_media_type.load(Relaxed),
             not_found: self.not_found.load(Relaxed),
             overloaded: self.overloaded.load(Relaxed),
+            connections_refused: self.connections_refused.load(Relaxed),
+            connections_timed_out: self.connections_timed_out.load(Relaxed),
         }
     }
 }

@@ -1,31 +1,36 @@
 //! OTLP/gRPC receiver (tonic): TraceService, LogsService and MetricsService with gzip and zstd
-//! request compression, bearer auth, and the error codes OTLP exporters act on.
+//! request compression, bearer auth, and the error codes OTLP exporters act on. The services
+//! are written here rather than taken from opentelemetry-proto's generated servers so that
+//! requests decode through [`BoundedCodec`], within the decode budget.
 
+use super::bound::{self, OverBudget, Reservation, Signal};
+use super::conn::{ConnectionLimits, Gate, PrefaceDeadline};
 use super::counters::Outcome;
 use super::handoff::Pipeline;
 use super::{Accepted, OVERLOADED_MESSAGE, Overloaded, auth};
-use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{LogsService, LogsServiceServer};
+use bytes::Buf;
 use opentelemetry_proto::tonic::collector::logs::v1::{
     ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
-};
-use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
-    MetricsService, MetricsServiceServer,
 };
 use opentelemetry_proto::tonic::collector::metrics::v1::{
     ExportMetricsServiceRequest, ExportMetricsServiceResponse,
 };
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
-    TraceService, TraceServiceServer,
-};
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
+use prost::Message;
 use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
+use std::task::{Context, Poll};
+use std::time::Duration;
 use tokio::net::TcpListener;
-use tonic::codec::CompressionEncoding;
-use tonic::transport::server::TcpIncoming;
+use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EncodeBuf, Encoder};
+use tonic::codegen::tokio_stream::StreamExt;
+use tonic::codegen::tokio_stream::wrappers::ReceiverStream;
+use tonic::server::{NamedService, UnaryService};
 use tonic::{Request, Response, Status};
 
 #[derive(Clone)]
@@ -53,14 +58,28 @@ impl GrpcReceiver {
     }
 }
 
-#[tonic::async_trait]
-impl TraceService for GrpcReceiver {
-    async fn export(
-        &self,
-        request: Request<ExportTraceServiceRequest>,
-    ) -> Result<Response<ExportTraceServiceResponse>, Status> {
-        let result = super::export_traces(&self.pipeline, request.into_inner());
-        self.answer(result, |a| ExportTraceServiceResponse {
+/// One OTLP export method: its path, its messages and what it does with a request.
+trait Method: Send + Sync + 'static {
+    type Request: Message + Default + Send + 'static;
+    type Response: Message + Send + 'static;
+    const NAME: &'static str;
+    const SIGNAL: Signal;
+    fn export(receiver: &GrpcReceiver, request: Self::Request) -> Result<Response<Self::Response>, Status>;
+}
+
+struct Traces;
+struct Logs;
+struct Metrics;
+
+impl Method for Traces {
+    type Request = ExportTraceServiceRequest;
+    type Response = ExportTraceServiceResponse;
+    const NAME: &'static str = "opentelemetry.proto.collector.trace.v1.TraceService";
+    const SIGNAL: Signal = Signal::Traces;
+
+    fn export(r: &GrpcReceiver, request: Self::Request) -> Result<Response<Self::Response>, Status> {
+        let result = super::export_traces(&r.pipeline, request);
+        r.answer(result, |a| ExportTraceServiceResponse {
             partial_success: (a.rejected.count > 0).then(|| ExportTracePartialSuccess {
                 rejected_spans: a.rejected.count as i64,
                 error_message: a.rejected.message.unwrap_or_default(),
@@ -69,14 +88,15 @@ impl TraceService for GrpcReceiver {
     }
 }
 
-#[tonic::async_trait]
-impl LogsService for GrpcReceiver {
-    async fn export(
-        &self,
-        request: Request<ExportLogsServiceRequest>,
-    ) -> Result<Response<ExportLogsServiceResponse>, Status> {
-        let result = super::export_logs(&self.pipeline, request.into_inner());
-        self.answer(result, |a| ExportLogsServiceResponse {
+impl Method for Logs {
+    type Request = ExportLogsServiceRequest;
+    type Response = ExportLogsServiceResponse;
+    const NAME: &'static str = "opentelemetry.proto.collector.logs.v1.LogsService";
+    const SIGNAL: Signal = Signal::Logs;
+
+    fn export(r: &GrpcReceiver, request: Self::Request) -> Result<Response<Self::Response>, Status> {
+        let result = super::export_logs(&r.pipeline, request);
+        r.answer(result, |a| ExportLogsServiceResponse {
             partial_success: (a.rejected.count > 0).then(|| ExportLogsPartialSuccess {
                 rejected_log_records: a.rejected.count as i64,
                 error_message: a.rejected.message.unwrap_or_default(),
@@ -85,16 +105,170 @@ impl LogsService for GrpcReceiver {
     }
 }
 
-#[tonic::async_trait]
-impl MetricsService for GrpcReceiver {
-    async fn export(
-        &self,
-        request: Request<ExportMetricsServiceRequest>,
-    ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
-        let result = super::export_metrics(&self.pipeline, request.get_ref());
-        self.answer(result, |_| ExportMetricsServiceResponse {
+impl Method for Metrics {
+    type Request = ExportMetricsServiceRequest;
+    type Response = ExportMetricsServiceResponse;
+    const NAME: &'static str = "opentelemetry.proto.collector.metrics.v1.MetricsService";
+    const SIGNAL: Signal = Signal::Metrics;
+
+    fn export(r: &GrpcReceiver, request: Self::Request) -> Result<Response<Self::Response>, Status> {
+        let result = super::export_metrics(&r.pipeline, &request);
+        r.answer(result, |_| ExportMetricsServiceResponse {
             partial_success: None,
         })
+    }
+}
+
+/// A decoded request with the part of the decode budget it holds until it is handed over.
+struct Bounded<T> {
+    request: T,
+    _reservation: Reservation,
+}
+
+/// prost's codec with a walk before the decode: tonic decodes before the handler runs, so the
+/// decode budget is reserved here (see [`super::bound`]).
+struct BoundedCodec<M> {
+    pipeline: Arc<Pipeline>,
+    method: PhantomData<fn() -> M>,
+}
+
+impl<M: Method> Codec for BoundedCodec<M> {
+    type Encode = M::Response;
+    type Decode = Bounded<M::Request>;
+    type Encoder = ResponseEncoder<M::Response>;
+    type Decoder = BoundedDecoder<M>;
+
+    fn encoder(&mut self) -> Self::Encoder {
+        ResponseEncoder(PhantomData)
+    }
+
+    fn decoder(&mut self) -> Self::Decoder {
+        BoundedDecoder {
+            pipeline: self.pipeline.clone(),
+            method: PhantomData,
+        }
+    }
+}
+
+struct ResponseEncoder<T>(PhantomData<fn(T)>);
+
+impl<T: Message> Encoder for ResponseEncoder<T> {
+    type Item = T;
+    type Error = Status;
+
+    fn encode(&mut self, item: T, buf: &mut EncodeBuf<'_>) -> Result<(), Status> {
+        // EncodeBuf grows as needed, so encoding cannot run out of room.
+        item.encode(buf)
+            .map_err(|e| Status::internal(format!("encoding the response: {e}")))
+    }
+}
+
+struct BoundedDecoder<M> {
+    pipeline: Arc<Pipeline>,
+    method: PhantomData<fn() -> M>,
+}
+
+impl<M: Method> Decoder for BoundedDecoder<M> {
+    type Item = Bounded<M::Request>;
+    type Error = Status;
+
+    fn decode(&mut self, buf: &mut DecodeBuf<'_>) -> Result<Option<Self::Item>, Status> {
+        // The frame is one contiguous buffer; taking it as Bytes does not copy.
+        let bytes = buf.copy_to_bytes(buf.remaining());
+        let estimate = bound::protobuf_estimate(M::SIGNAL, &bytes)
+            .map_err(|e| Status::invalid_argument(format!("invalid OTLP protobuf: {e}")))?;
+        let reservation = self.pipeline.decode_budget.reserve(estimate).map_err(|e| {
+            bound::log_refusal("gRPC", &e);
+            match e {
+                // Counted by map_decode_status, as tonic's own size refusals are.
+                OverBudget::TooLarge { .. } => Status::resource_exhausted(e.to_string()),
+                OverBudget::Busy { .. } => {
+                    self.pipeline.counters.requests.record(Outcome::Overloaded);
+                    Status::unavailable(e.to_string())
+                }
+            }
+        })?;
+        let request = M::Request::decode(bytes)
+            .map_err(|e| Status::invalid_argument(format!("invalid OTLP protobuf: {e}")))?;
+        Ok(Some(Bounded {
+            request,
+            _reservation: reservation,
+        }))
+    }
+}
+
+/// One export method served with [`BoundedCodec`], in place of the generated server.
+struct OtlpService<M> {
+    receiver: GrpcReceiver,
+    max_request_bytes: usize,
+    method: PhantomData<fn() -> M>,
+}
+
+impl<M> Clone for OtlpService<M> {
+    fn clone(&self) -> Self {
+        Self {
+            receiver: self.receiver.clone(),
+            max_request_bytes: self.max_request_bytes,
+            method: PhantomData,
+        }
+    }
+}
+
+impl<M: Method> NamedService for OtlpService<M> {
+    const NAME: &'static str = M::NAME;
+}
+
+struct Export<M>(GrpcReceiver, PhantomData<fn() -> M>);
+
+impl<M: Method> UnaryService<Bounded<M::Request>> for Export<M> {
+    type Response = M::Response;
+    type Future = std::future::Ready<Result<Response<M::Response>, Status>>;
+
+    fn call(&mut self, request: Request<Bounded<M::Request>>) -> Self::Future {
+        let bounded = request.into_inner();
+        let answer = M::export(&self.0, bounded.request);
+        // The reservation (dropped here) covered decoding and converting; the hand-off
+        // accounts for the records from now on.
+        std::future::ready(answer)
+    }
+}
+
+impl<M: Method> tower::Service<http::Request<tonic::body::Body>> for OtlpService<M> {
+    type Response = http::Response<tonic::body::Body>;
+    type Error = std::convert::Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: http::Request<tonic::body::Body>) -> Self::Future {
+        let receiver = self.receiver.clone();
+        let max = self.max_request_bytes;
+        let path = req.uri().path();
+        let export = path.strip_prefix('/').and_then(|p| p.strip_prefix(M::NAME)) == Some("/Export");
+        Box::pin(async move {
+            if !export {
+                return Ok(Status::unimplemented("unknown method").into_http());
+            }
+            let codec = BoundedCodec::<M> {
+                pipeline: receiver.pipeline.clone(),
+                method: PhantomData,
+            };
+            let mut grpc = tonic::server::Grpc::new(codec)
+                .accept_compressed(CompressionEncoding::Gzip)
+                .accept_compressed(CompressionEncoding::Zstd)
+                .max_decoding_message_size(max);
+            Ok(grpc.unary(Export::<M>(receiver, PhantomData), req).await)
+        })
+    }
+}
+
+fn service<M: Method>(receiver: &GrpcReceiver, max_request_bytes: usize) -> OtlpService<M> {
+    OtlpService {
+        receiver: receiver.clone(),
+        max_request_bytes,
+        method: PhantomData,
     }
 }
 
@@ -128,12 +302,19 @@ fn map_decode_status<B>(pipeline: &Pipeline, mut resp: http::Response<B>) -> htt
     resp
 }
 
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(30);
+const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Requests one connection may have in flight: a client needs a few, a flood on one
+/// connection must not take every decode.
+const STREAMS_PER_CONNECTION: usize = 32;
+
 /// Serves OTLP/gRPC on `listener` until `shutdown` resolves, then finishes in-flight requests.
 pub async fn serve(
     listener: TcpListener,
     pipeline: Arc<Pipeline>,
     max_request_bytes: usize,
     auth_token: Option<String>,
+    limits: ConnectionLimits,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), tonic::transport::Error> {
     let receiver = GrpcReceiver {
@@ -151,30 +332,24 @@ pub async fn serve(
         }
     };
     let map_pipeline = pipeline.clone();
-    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+    let gate = Gate::new("gRPC", limits, pipeline.clone());
+    let incoming = ReceiverStream::new(gate.accept(listener)).map(move |admitted| {
+        Ok::<_, std::io::Error>(PrefaceDeadline::new(admitted, &limits, pipeline.clone()))
+    });
     tonic::transport::Server::builder()
+        // Dead peers are found by pings; a request (its body included) gets the idle timeout.
+        .http2_keepalive_interval(Some(KEEPALIVE_INTERVAL))
+        .http2_keepalive_timeout(Some(KEEPALIVE_TIMEOUT))
+        .timeout(limits.idle_timeout)
+        .concurrency_limit_per_connection(STREAMS_PER_CONNECTION)
+        .max_concurrent_streams(Some(STREAMS_PER_CONNECTION as u32))
         .layer(tower::util::MapResponseLayer::new(move |r| {
             map_decode_status(&map_pipeline, r)
         }))
         .layer(tonic::service::InterceptorLayer::new(check_auth))
-        .add_service(
-            TraceServiceServer::new(receiver.clone())
-                .accept_compressed(CompressionEncoding::Gzip)
-                .accept_compressed(CompressionEncoding::Zstd)
-                .max_decoding_message_size(max_request_bytes),
-        )
-        .add_service(
-            LogsServiceServer::new(receiver.clone())
-                .accept_compressed(CompressionEncoding::Gzip)
-                .accept_compressed(CompressionEncoding::Zstd)
-                .max_decoding_message_size(max_request_bytes),
-        )
-        .add_service(
-            MetricsServiceServer::new(receiver)
-                .accept_compressed(CompressionEncoding::Gzip)
-                .accept_compressed(CompressionEncoding::Zstd)
-                .max_decoding_message_size(max_request_bytes),
-        )
+        .add_service(service::<Traces>(&receiver, max_request_bytes))
+        .add_service(service::<Logs>(&receiver, max_request_bytes))
+        .add_service(service::<Metrics>(&receiver, max_request_bytes))
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await
 }

@@ -248,6 +248,8 @@ pub struct Pipeline {
     pub counters: Counters,
     pub handoff: Handoff,
     pub converters: ConverterPool,
+    /// What requests being decoded may hold together.
+    pub decode_budget: Arc<crate::ingest::bound::DecodeBudget>,
     /// `--record`: everything accepted is appended here as OTLP/JSON lines.
     recorder: std::sync::OnceLock<Arc<crate::ingest::record::Recorder>>,
     max_clock_skew_secs: Option<u64>,
@@ -275,6 +277,7 @@ impl Pipeline {
                 limits,
             },
             converters,
+            decode_budget: crate::ingest::bound::DecodeBudget::new(limits.decode_bytes),
             recorder: std::sync::OnceLock::new(),
             max_clock_skew_secs,
             worker: Mutex::new(None),
@@ -450,6 +453,7 @@ mod tests {
             HandoffLimits {
                 max_items,
                 max_bytes: usize::MAX,
+                decode_bytes: usize::MAX,
             },
             None,
         )

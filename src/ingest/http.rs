@@ -3,6 +3,8 @@
 //! Export*Response in the request's encoding, a google.rpc.Status body on errors, Retry-After
 //! when overloaded.
 
+use super::bound::{self, OverBudget, Reservation, Signal};
+use super::conn::{self, Activity, Admitted, ConnectionLimits, Gate};
 use super::counters::Outcome;
 use super::handoff::Pipeline;
 use super::{Accepted, OVERLOADED_MESSAGE, Overloaded, auth};
@@ -29,6 +31,7 @@ use std::io::Read;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use tokio::net::TcpListener;
+use tower::ServiceExt;
 
 /// google.rpc.Status, the error body OTLP/HTTP prescribes (details omitted).
 #[derive(Clone, PartialEq, prost::Message)]
@@ -69,6 +72,9 @@ struct HttpState {
     pipeline: Arc<Pipeline>,
     max_request_bytes: usize,
     auth_token: Option<Arc<str>>,
+    /// A body must arrive within this (the idle timeout): a request in flight keeps its
+    /// connection from the watchdog, so a body sent a byte a minute would hold it for ever.
+    body_timeout: std::time::Duration,
 }
 
 /// A refused request: its HTTP status, the gRPC code for the Status body, a one-line message.
@@ -205,27 +211,72 @@ fn corrupt(encoding: &str, e: std::io::Error) -> Refusal {
     )
 }
 
-fn decode<T>(encoding: Encoding, body: &[u8]) -> Result<T, Refusal>
+/// Decodes within the decode budget: the request is walked first and what decoding it would
+/// take is reserved, then decoded; the reservation is held until the request is handed over.
+fn decode<T>(
+    pipeline: &Pipeline,
+    signal: Signal,
+    encoding: Encoding,
+    body: &[u8],
+) -> Result<(T, Reservation), Refusal>
 where
     T: Message + Default + serde::de::DeserializeOwned,
 {
-    let result = match encoding {
-        Encoding::Protobuf => T::decode(body).map_err(|e| format!("invalid OTLP protobuf: {e}")),
-        Encoding::Json => serde_json::from_slice(body).map_err(|e| format!("invalid OTLP/JSON: {e}")),
+    let estimate = match encoding {
+        Encoding::Protobuf => {
+            bound::protobuf_estimate(signal, body).map_err(|e| format!("invalid OTLP protobuf: {e}"))
+        }
+        Encoding::Json => bound::json_estimate(body).map_err(|e| format!("invalid OTLP/JSON: {e}")),
     };
-    result.map_err(|m| {
+    let estimate = estimate.map_err(|m| {
         Refusal::new(
             Outcome::BadRequest,
             StatusCode::BAD_REQUEST,
             code::INVALID_ARGUMENT,
             m,
         )
-    })
+    })?;
+    let reservation = pipeline.decode_budget.reserve(estimate).map_err(|e| {
+        bound::log_refusal("HTTP", &e);
+        match e {
+            OverBudget::TooLarge { .. } => Refusal::new(
+                Outcome::TooLarge,
+                StatusCode::PAYLOAD_TOO_LARGE,
+                code::RESOURCE_EXHAUSTED,
+                e.to_string(),
+            ),
+            OverBudget::Busy { .. } => Refusal::new(
+                Outcome::Overloaded,
+                StatusCode::TOO_MANY_REQUESTS,
+                code::UNAVAILABLE,
+                e.to_string(),
+            ),
+        }
+    })?;
+    let result = match encoding {
+        Encoding::Protobuf => T::decode(body).map_err(|e| format!("invalid OTLP protobuf: {e}")),
+        Encoding::Json => serde_json::from_slice(body).map_err(|e| format!("invalid OTLP/JSON: {e}")),
+    };
+    let request = result.map_err(|m| {
+        Refusal::new(
+            Outcome::BadRequest,
+            StatusCode::BAD_REQUEST,
+            code::INVALID_ARGUMENT,
+            m,
+        )
+    })?;
+    Ok((request, reservation))
 }
 
 /// The signal-independent part of handling a POST: auth, media type, size, decompression and
-/// decoding. Returns the decoded request and the encoding to answer in.
-async fn receive<T>(state: &HttpState, headers: &HeaderMap, body: Body) -> Result<(T, Encoding), Response>
+/// decoding. Returns the decoded request, the encoding to answer in, and the part of the
+/// decode budget it holds.
+async fn receive<T>(
+    state: &HttpState,
+    signal: Signal,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<(T, Encoding, Reservation), Response>
 where
     T: Message + Default + serde::de::DeserializeOwned,
 {
@@ -257,13 +308,23 @@ where
         return Err(r.into_response(&state.pipeline, reply_in));
     };
     let decoded = async {
-        let raw = read_body(body, headers, state.max_request_bytes).await?;
+        let read = read_body(body, headers, state.max_request_bytes);
+        let raw = tokio::time::timeout(state.body_timeout, read)
+            .await
+            .map_err(|_| {
+                Refusal::new(
+                    Outcome::BadRequest,
+                    StatusCode::REQUEST_TIMEOUT,
+                    code::INVALID_ARGUMENT,
+                    format!("request body not received within {:?}", state.body_timeout),
+                )
+            })??;
         let plain = decompress(headers, raw, state.max_request_bytes)?;
-        decode::<T>(encoding, &plain)
+        decode::<T>(&state.pipeline, signal, encoding, &plain)
     }
     .await;
     match decoded {
-        Ok(req) => Ok((req, encoding)),
+        Ok((req, reservation)) => Ok((req, encoding, reservation)),
         Err(r) => Err(r.into_response(&state.pipeline, encoding)),
     }
 }
@@ -314,10 +375,11 @@ fn respond<R: Message + 'static>(
 }
 
 async fn traces(State(state): State<HttpState>, headers: HeaderMap, body: Body) -> Response {
-    let (req, enc) = match receive::<ExportTraceServiceRequest>(&state, &headers, body).await {
-        Ok(r) => r,
-        Err(resp) => return resp,
-    };
+    let (req, enc, _reserved) =
+        match receive::<ExportTraceServiceRequest>(&state, Signal::Traces, &headers, body).await {
+            Ok(r) => r,
+            Err(resp) => return resp,
+        };
     let result = super::export_traces(&state.pipeline, req);
     respond(
         &state.pipeline,
@@ -334,10 +396,11 @@ async fn traces(State(state): State<HttpState>, headers: HeaderMap, body: Body) 
 }
 
 async fn logs(State(state): State<HttpState>, headers: HeaderMap, body: Body) -> Response {
-    let (req, enc) = match receive::<ExportLogsServiceRequest>(&state, &headers, body).await {
-        Ok(r) => r,
-        Err(resp) => return resp,
-    };
+    let (req, enc, _reserved) =
+        match receive::<ExportLogsServiceRequest>(&state, Signal::Logs, &headers, body).await {
+            Ok(r) => r,
+            Err(resp) => return resp,
+        };
     let result = super::export_logs(&state.pipeline, req);
     respond(
         &state.pipeline,
@@ -354,10 +417,11 @@ async fn logs(State(state): State<HttpState>, headers: HeaderMap, body: Body) ->
 }
 
 async fn metrics(State(state): State<HttpState>, headers: HeaderMap, body: Body) -> Response {
-    let (req, enc) = match receive::<ExportMetricsServiceRequest>(&state, &headers, body).await {
-        Ok(r) => r,
-        Err(resp) => return resp,
-    };
+    let (req, enc, _reserved) =
+        match receive::<ExportMetricsServiceRequest>(&state, Signal::Metrics, &headers, body).await {
+            Ok(r) => r,
+            Err(resp) => return resp,
+        };
     let result = super::export_metrics(&state.pipeline, &req);
     respond(
         &state.pipeline,
@@ -395,11 +459,17 @@ async fn method_not_allowed(State(state): State<HttpState>) -> Response {
     resp
 }
 
-pub fn router(pipeline: Arc<Pipeline>, max_request_bytes: usize, auth_token: Option<String>) -> Router {
+pub fn router(
+    pipeline: Arc<Pipeline>,
+    max_request_bytes: usize,
+    auth_token: Option<String>,
+    body_timeout: std::time::Duration,
+) -> Router {
     let state = HttpState {
         pipeline,
         max_request_bytes,
         auth_token: auth_token.map(Arc::from),
+        body_timeout,
     };
     Router::new()
         .route("/v1/traces", post(traces))
@@ -411,14 +481,84 @@ pub fn router(pipeline: Arc<Pipeline>, max_request_bytes: usize, auth_token: Opt
 }
 
 /// Serves OTLP/HTTP on `listener` until `shutdown` resolves, then finishes in-flight requests.
+/// Connections are bounded and timed out as [`conn`] describes.
 pub async fn serve(
     listener: TcpListener,
     pipeline: Arc<Pipeline>,
     max_request_bytes: usize,
     auth_token: Option<String>,
+    limits: ConnectionLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(pipeline, max_request_bytes, auth_token))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let router = router(
+        pipeline.clone(),
+        max_request_bytes,
+        auth_token,
+        limits.idle_timeout,
+    );
+    let gate = Gate::new("HTTP", limits, pipeline.clone());
+    let mut incoming = gate.accept(listener);
+    let (closing_tx, closing) = tokio::sync::watch::channel(false);
+    let mut connections = tokio::task::JoinSet::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            admitted = incoming.recv() => match admitted {
+                Some(admitted) => {
+                    let conn = serve_connection(admitted, router.clone(), limits, closing.clone(), pipeline.clone());
+                    connections.spawn(conn);
+                }
+                None => break,
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    drop(incoming);
+    let _ = closing_tx.send(true);
+    while connections.join_next().await.is_some() {}
+    Ok(())
+}
+
+/// One connection, HTTP/1.1 or HTTP/2, with a watchdog that drops it once it has waited too
+/// long for a request (it has none in flight then, so nothing is cut off).
+async fn serve_connection(
+    admitted: Admitted,
+    router: Router,
+    limits: ConnectionLimits,
+    mut closing: tokio::sync::watch::Receiver<bool>,
+    pipeline: Arc<Pipeline>,
+) {
+    let (stream, _permit) = admitted.into_parts();
+    let activity = Activity::new();
+    let requests = activity.clone();
+    let service = hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
+        let in_flight = requests.request();
+        let call = router.clone().oneshot(req.map(Body::new));
+        async move {
+            let response = call.await;
+            drop(in_flight);
+            response
+        }
+    });
+    let builder = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+    let conn = builder.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+    let mut conn = std::pin::pin!(conn);
+    let mut watch = tokio::time::interval(conn::watch_interval(&limits));
+    let mut closed = false;
+    loop {
+        tokio::select! {
+            _ = conn.as_mut() => return,
+            _ = watch.tick() => {
+                if activity.expired(&limits) {
+                    pipeline.counters.requests.connections_timed_out.fetch_add(1, Relaxed);
+                    return;
+                }
+            }
+            _ = closing.wait_for(|c| *c), if !closed => {
+                closed = true;
+                conn.as_mut().graceful_shutdown();
+            }
+        }
+    }
 }

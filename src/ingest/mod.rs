@@ -3,7 +3,9 @@
 //! the same request the same way.
 
 pub mod auth;
+pub mod bound;
 pub mod capture;
+pub mod conn;
 pub mod counters;
 pub mod grpc;
 pub mod handoff;

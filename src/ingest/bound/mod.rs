@@ -1,0 +1,145 @@
+//! Decoding within the memory budget. A protobuf request of 16 MiB can hold 8 M empty spans
+//! (two bytes each on the wire, hundreds of bytes decoded), so a request's size says little
+//! about what decoding it takes. Before decoding, the receivers walk the request (no
+//! allocation, one pass: [`wire`], [`json`]) to estimate what the decoded request will hold,
+//! and reserve that estimate from a [`DecodeBudget`] shared by all requests in flight; the
+//! reservation is released once the request has been converted and handed over. What could
+//! never fit is refused as too large (413 / RESOURCE_EXHAUSTED), what does not fit now as
+//! overloaded (429 / UNAVAILABLE, retried by exporters).
+
+pub mod json;
+pub mod wire;
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::Ordering::{AcqRel, Acquire};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Signal {
+    Traces,
+    Logs,
+    Metrics,
+}
+
+/// What decoding a request is expected to hold at most: the request's own bytes (strings and
+/// ids decode to no more than their encoding) plus each repeated element's decoded struct.
+pub fn protobuf_estimate(signal: Signal, body: &[u8]) -> Result<usize, wire::WireError> {
+    let tally = wire::walk(signal, body)?;
+    Ok(total(body.len(), tally))
+}
+
+/// [`protobuf_estimate`] for OTLP/JSON (any signal: the keys tell the structs apart).
+pub fn json_estimate(body: &[u8]) -> Result<usize, serde_json::Error> {
+    let tally = json::walk(body)?;
+    Ok(total(body.len(), tally))
+}
+
+/// An upper bound of [`json_estimate`] found without parsing (a `memchr` count of `{`): every
+/// object is taken for the largest struct, every other byte for twelve (an element as small
+/// as `"",` decodes to a 24-byte `String`). Lets a caller skip the walk when even this fits.
+pub fn json_quick_bound(body: &[u8]) -> usize {
+    let objects = memchr::memchr_iter(b'{', body).count();
+    objects
+        .saturating_mul(json::largest())
+        .saturating_add(body.len().saturating_mul(12))
+}
+
+fn total(len: usize, tally: wire::Tally) -> usize {
+    usize::try_from(tally.bytes)
+        .unwrap_or(usize::MAX)
+        .saturating_add(len)
+}
+
+/// Bytes that requests being decoded may hold together.
+#[derive(Debug)]
+pub struct DecodeBudget {
+    total: usize,
+    used: AtomicUsize,
+}
+
+/// Why a reservation was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum OverBudget {
+    #[error(
+        "decoding this request would take about {} MiB, more than the {} MiB decode budget (half of --max-memory)",
+        mib(*need),
+        mib(*total)
+    )]
+    TooLarge { need: usize, total: usize },
+    #[error(
+        "decoding this request would take about {} MiB; other requests hold the decode budget, retry later",
+        mib(*need)
+    )]
+    Busy { need: usize },
+}
+
+fn mib(bytes: usize) -> usize {
+    bytes.div_ceil(1 << 20)
+}
+
+impl DecodeBudget {
+    pub fn new(total: usize) -> Arc<Self> {
+        Arc::new(Self {
+            total,
+            used: AtomicUsize::new(0),
+        })
+    }
+
+    pub fn total(&self) -> usize {
+        self.total
+    }
+
+    /// Bytes reserved by requests in flight.
+    pub fn used(&self) -> usize {
+        self.used.load(Acquire)
+    }
+
+    /// Reserves `need` bytes until the returned guard is dropped, or refuses at once.
+    pub fn reserve(self: &Arc<Self>, need: usize) -> Result<Reservation, OverBudget> {
+        if need > self.total {
+            return Err(OverBudget::TooLarge {
+                need,
+                total: self.total,
+            });
+        }
+        self.used
+            .fetch_update(AcqRel, Acquire, |used| {
+                used.checked_add(need).filter(|&n| n <= self.total)
+            })
+            .map_err(|_| OverBudget::Busy { need })?;
+        Ok(Reservation {
+            budget: self.clone(),
+            bytes: need,
+        })
+    }
+}
+
+/// Part of the [`DecodeBudget`], held while a request is decoded and converted.
+#[derive(Debug)]
+pub struct Reservation {
+    budget: Arc<DecodeBudget>,
+    bytes: usize,
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        self.budget.used.fetch_sub(self.bytes, AcqRel);
+    }
+}
+
+/// One log line per refusal kind at most every ten seconds: a flood of hostile requests must
+/// not flood the log too.
+pub fn log_refusal(protocol: &str, e: &OverBudget) {
+    static THROTTLE: crate::log::Throttle = crate::log::Throttle::new();
+    if let Some(skipped) = THROTTLE.allow() {
+        let more = if skipped > 0 {
+            format!(" ({skipped} more since the last such line)")
+        } else {
+            String::new()
+        };
+        crate::log!("OTLP/{protocol} request refused: {e}{more}");
+    }
+}
+
+#[cfg(test)]
+mod tests;
