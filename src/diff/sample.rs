@@ -184,3 +184,69 @@ pub fn add_trace(side: &mut Side, by: CohortKey, trace: &Trace) {
     row.tool_calls.push(f64::from(shape.tool_calls));
     row.repeated_tool_calls.push(f64::from(shape.repeated_tool_calls));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::intern::Sym;
+    use crate::model::{Attr, SpanId, Value};
+    use crate::semconv::Semantics;
+    use crate::store::{StoreLimits, TraceStore};
+
+    /// A span of trace 1 starting at `start` s: a tool call (`tool`, with `args` when given) or
+    /// a model call (`tool` = None).
+    fn span(id: u64, start: u64, tool: Option<&str>, args: Option<&str>) -> SpanRecord {
+        let mut s = crate::store::test_support::span(1, 0, None, 0);
+        s.span_id = SpanId(id.to_be_bytes());
+        s.parent_span_id = (id != 1).then(|| SpanId(1u64.to_be_bytes()));
+        s.start_unix_nano = start * 1_000_000_000;
+        s.end_unix_nano = s.start_unix_nano + 1;
+        s.attributes = args
+            .map(|a| {
+                vec![Attr {
+                    key: Sym::from("gen_ai.tool.call.arguments"),
+                    value: Value::Str(a.into()),
+                }]
+            })
+            .unwrap_or_default()
+            .into_boxed_slice();
+        s.sem = Some(Box::new(Semantics {
+            kind: if tool.is_some() { Kind::Tool } else { Kind::Llm },
+            tool: tool.map(Sym::from),
+            ..Semantics::default()
+        }));
+        s
+    }
+
+    fn shape(spans: Vec<SpanRecord>) -> Shape {
+        let mut store = TraceStore::new(StoreLimits::default());
+        store.insert_spans(spans);
+        let trace = store.traces_newest_first().next().unwrap();
+        Shape::of(trace)
+    }
+
+    #[test]
+    fn repeats_are_the_same_tool_with_the_same_arguments_when_recorded() {
+        // Arrival order is not trace order: the repeats are counted in start order.
+        let s = shape(vec![
+            span(5, 5, Some("lookup"), Some(r#"{"id":1}"#)),
+            span(2, 1, None, None),
+            span(3, 2, Some("lookup"), Some(r#"{"id":1}"#)),
+            span(4, 3, Some("lookup"), Some(r#"{"id":2}"#)),
+            span(6, 6, Some("search"), None),
+            span(7, 7, Some("search"), None),
+            span(8, 8, Some("search"), None),
+            span(9, 9, None, None),
+        ]);
+        assert_eq!(
+            s,
+            Shape {
+                llm_calls: 2,
+                tool_calls: 6,
+                // lookup {"id":1} once more; search (no arguments recorded) twice more.
+                repeated_tool_calls: 3,
+            }
+        );
+        assert_eq!(shape(vec![span(2, 1, None, None)]), Shape { llm_calls: 1, ..Shape::default() });
+    }
+}
