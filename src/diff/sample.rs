@@ -247,6 +247,12 @@ mod tests {
                 repeated_tool_calls: 3,
             }
         );
-        assert_eq!(shape(vec![span(2, 1, None, None)]), Shape { llm_calls: 1, ..Shape::default() });
+        assert_eq!(
+            shape(vec![span(2, 1, None, None)]),
+            Shape {
+                llm_calls: 1,
+                ..Shape::default()
+            }
+        );
     }
 }
