@@ -249,6 +249,7 @@ fn fail_on_turns_a_regression_beyond_its_limit_into_exit_1() {
         "{out}"
     );
     assert!(out.contains("1 beyond --fail-on (!)"), "{out}");
+    println!("{out}");
 
     let (code, out, _) = llmwatch(&[
         "diff",
