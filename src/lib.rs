@@ -10,6 +10,7 @@ pub mod config;
 pub mod config_file;
 pub mod cost;
 pub mod demo;
+pub mod diff;
 pub mod eval;
 pub mod headless;
 pub mod ingest;

@@ -98,6 +98,38 @@ enum Command {
     /// Built-in realistic agent traffic (services, routes, tenants, several models, errors,
     /// verdicts, scripted incidents), shown locally or sent to another receiver with --send.
     Demo(DemoArgs),
+    /// Compare two captures per cohort (`diff BASELINE... -- CANDIDATE...`): cost, tokens,
+    /// latency, errors, evaluator fail rates and scores, calls per trace; changes beyond noise
+    /// are marked. Exit 1 when one breaks a --fail-on threshold (0 otherwise, 2 on bad input).
+    Diff(DiffArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct DiffArgs {
+    /// The baseline captures (known-good traffic).
+    #[arg(required = true, value_name = "BASELINE")]
+    baseline: Vec<PathBuf>,
+    /// The candidate captures, after `--` (options may follow them).
+    #[arg(long = "candidate", num_args = 1.., required = true, value_name = "CANDIDATE")]
+    candidate: Vec<PathBuf>,
+    /// Cohort to compare by: route, model, tenant, prompt_version or service.
+    #[arg(long, value_name = "COHORT", default_value = "route")]
+    by: String,
+    /// Print the comparison as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Exit 1 when a change beyond noise makes a metric worse by more than its limit:
+    /// cost=20%,p99=25%,fail_rate=5pp (metrics: cost, tokens_in, tokens_out, p50, p99, ttft,
+    /// error_rate, llm_calls, tool_calls, repeated_tool_calls in %; fail_rate, error_rate in pp;
+    /// score in %, worse when it falls).
+    #[arg(long, value_name = "NAME=LIMIT,...")]
+    fail_on: Option<String>,
+    /// Stop reading a gzip or zstd capture that inflates to more than N times its size (plus
+    /// 64 MiB): a decompression bomb, not a capture. Real OTLP captures compress 10-30 times.
+    #[arg(long, value_name = "N", default_value_t = llmwatch::ingest::capture::DEFAULT_MAX_INPUT_RATIO)]
+    max_input_ratio: u64,
+    #[command(flatten)]
+    common: CommonArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -376,8 +408,21 @@ fn connection_limits(asked: usize) -> llmwatch::ingest::conn::ConnectionLimits {
     }
 }
 
+/// The command line, with `diff`'s `--` (baseline files before it, candidate files after it,
+/// options anywhere) spelled as the option clap reads it: `--candidate`. Elsewhere `--` keeps its
+/// usual meaning.
+fn command_line() -> Vec<std::ffi::OsString> {
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if args.get(1).is_some_and(|a| a == "diff")
+        && let Some(dash) = args.iter().skip(2).position(|a| a == "--")
+    {
+        args[dash + 2] = "--candidate".into();
+    }
+    args
+}
+
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::try_parse_from(command_line()) {
         Ok(cli) => cli,
         // Help and version are our own text, printed as clap prints them.
         Err(e) if !e.use_stderr() => e.exit(),
@@ -389,7 +434,7 @@ fn main() -> ExitCode {
     };
     if matches!(
         cli.command,
-        Some(Command::Report(_) | Command::Replay(_) | Command::Check(_))
+        Some(Command::Report(_) | Command::Replay(_) | Command::Check(_) | Command::Diff(_))
     ) {
         tune_memory_for_files();
     }
@@ -397,6 +442,7 @@ fn main() -> ExitCode {
         Some(Command::Report(args)) => report(args),
         Some(Command::Replay(args)) => replay(args),
         Some(Command::Check(args)) => check(args),
+        Some(Command::Diff(args)) => diff(args),
         Some(Command::Demo(args)) => demo(args),
         None => live(cli.live),
     }
@@ -491,6 +537,78 @@ fn check(args: CheckArgs) -> ExitCode {
         if outcome.lines.len() == 1 { "" } else { "s" }
     );
     if outcome.fired() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn diff(args: DiffArgs) -> ExitCode {
+    use llmwatch::diff::{self, DiffOptions, table};
+    let by = match args.by.parse() {
+        Ok(k) if diff::BY.contains(&k) => k,
+        Ok(k) => {
+            return usage_error(format!(
+                "--by {k}: one of route, model, tenant, prompt_version, service"
+            ));
+        }
+        Err(e) => return usage_error(format!("--by: {e}")),
+    };
+    let fail_on = match args.fail_on.as_deref().map(str::parse).transpose() {
+        Ok(f) => f,
+        Err(e) => return usage_error(e),
+    };
+    let (semconv, costs) = match load_config(args.common.config.as_ref()) {
+        Ok(c) => c,
+        Err(e) => return usage_error(e),
+    };
+    let side = |files| ReportOptions {
+        max_input_ratio: args.max_input_ratio,
+        ..file_options(files, &args.common, semconv.clone(), costs.clone())
+    };
+    let options = DiffOptions {
+        baseline: side(args.baseline.clone()),
+        candidate: side(args.candidate.clone()),
+        by,
+        fail_on,
+    };
+    let outcome = match diff::run(&options) {
+        Ok(o) => o,
+        Err(e) => return usage_error(e),
+    };
+    for (name, read) in [("baseline", &outcome.baseline), ("candidate", &outcome.candidate)] {
+        if read.evicted > 0 {
+            llmwatch::eprintln_escaped!(
+                "llmwatch diff: warning: {} {name} spans were evicted before the end and are not compared; raise --max-spans or --max-memory",
+                read.evicted
+            );
+        }
+    }
+    let names =
+        |files: &[PathBuf]| -> Vec<String> { files.iter().map(|f| f.display().to_string()).collect() };
+    let (baseline_files, candidate_files) = (names(&args.baseline), names(&args.candidate));
+    let heading = table::Heading {
+        by: by.as_str(),
+        baseline_traces: outcome.baseline.traces,
+        candidate_traces: outcome.candidate.traces,
+        baseline_files: &baseline_files,
+        candidate_files: &candidate_files,
+    };
+    let text = if args.json {
+        format!(
+            "{}\n",
+            llmwatch::text::json_for_terminal(table::to_json(&heading, &outcome.rows).to_string())
+        )
+    } else {
+        let colour =
+            std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        table::render(&heading, &outcome.rows, options.fail_on.is_some(), colour)
+    };
+    let mut out = std::io::stdout().lock();
+    if out.write_all(text.as_bytes()).and_then(|()| out.flush()).is_err() {
+        return ExitCode::from(2);
+    }
+    if outcome.fails() {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

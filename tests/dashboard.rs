@@ -105,6 +105,35 @@ fn windows_and_cohorts_switch() {
     insta::assert_snapshot!("window_15m_by_route_160x48", s);
 }
 
+/// The spend headline: the volume title and the status bar say what the window costs, per
+/// hour, tokens per minute and the error rate; `v` (twice: service, then model) splits the
+/// spend by model in the legend.
+#[test]
+fn spend_headline_and_spend_by_model() {
+    let p = populated();
+    let mut a = app(&p, "dark");
+    let big = screen(&mut a, 160, 48);
+    let status = big.lines().find(|l| l.contains(" LIVE ")).unwrap();
+    assert!(
+        status.contains("$3.29 · $39/h · 454.2k tok/min · 11.4% err"),
+        "{status}"
+    );
+    assert!(big.contains("Volume 5m $3.29 · $39/h 571 traces"), "{big}");
+    press(&mut a, KeyCode::Char('v'));
+    press(&mut a, KeyCode::Char('v'));
+    let big = screen(&mut a, 160, 48);
+    assert!(big.contains("Volume 5m · by model $3.29 · $39/h"), "{big}");
+    let legend: Vec<&str> = big.lines().filter(|l| l.contains("││gpt-4o")).collect();
+    assert!(
+        legend.len() >= 2 && legend.iter().all(|l| l.contains(" $")),
+        "{big}"
+    );
+    insta::assert_snapshot!("spend_by_model_160x48", big);
+    let small = screen(&mut a, 80, 24);
+    assert!(small.contains("$39/h"), "{small}");
+    insta::assert_snapshot!("spend_by_model_80x24", small);
+}
+
 #[test]
 fn filtered_screens_and_inline_errors() {
     let p = populated();

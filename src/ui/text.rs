@@ -114,6 +114,21 @@ pub fn fmt_count(n: u64) -> String {
     }
 }
 
+/// Spend in a headline, shorter than [`fmt_usd`] (which shows a call's or a trace's cost to
+/// the tenth of a cent): `$1,204`, `$22`, `$1.84`, `$0.0042`, `$0`.
+pub fn fmt_spend(usd: f64) -> String {
+    let x = if usd.is_finite() { usd.max(0.0) } else { 0.0 };
+    if x == 0.0 {
+        "$0".to_string()
+    } else if x >= 10.0 {
+        format!("${}", fmt_thousands(x.round() as u64))
+    } else if x >= 0.1 {
+        format!("${x:.2}")
+    } else {
+        format!("${x:.4}")
+    }
+}
+
 /// Whole numbers with thousands separators: 1,204.
 pub fn fmt_thousands(n: u64) -> String {
     let digits = n.to_string();
@@ -163,6 +178,12 @@ mod tests {
         assert_eq!(fmt_usd(0.125), "$0.125");
         assert_eq!(fmt_usd(0.0), "$0");
         assert_eq!(fmt_count(12_345), "12.3k");
+        assert_eq!(fmt_spend(1.844), "$1.84");
+        assert_eq!(fmt_spend(22.08), "$22");
+        assert_eq!(fmt_spend(1_204.4), "$1,204");
+        assert_eq!(fmt_spend(0.00421), "$0.0042");
+        assert_eq!(fmt_spend(0.0), "$0");
+        assert_eq!(fmt_spend(f64::NAN), "$0");
         assert_eq!(fmt_clock(1_800_000_000), "08:00:00");
         assert_eq!(fmt_thousands(0), "0");
         assert_eq!(fmt_thousands(999), "999");

@@ -4,6 +4,7 @@
 use super::state::EvalSort;
 use crate::headless::StatusSample;
 use crate::intern::Sym;
+use crate::ui::text::fmt_spend;
 use crate::view::index::{Outlier, SortKey, TraceIndex};
 use crate::view::row::TraceRow;
 use crate::view::series::{CoverageStats, DIMS, EvalStats, Reader, Window};
@@ -61,6 +62,34 @@ pub struct VolumeView {
     pub max_rate: f64,
     pub traces: u64,
     pub error_traces: u64,
+    /// Spend, tokens and errors over the window (the title's and the status bar's headline).
+    pub headline: crate::view::series::Headline,
+    /// Spend of each split line, USD, in the order of `lines` (empty when not split).
+    pub line_spend: Vec<f64>,
+}
+
+impl VolumeView {
+    /// Spend over the window and per hour at the window's pace, USD.
+    pub fn spend(&self) -> (f64, f64) {
+        let usd = self.headline.spend_usd();
+        (usd, usd * 3600.0 / self.window_secs.max(1) as f64)
+    }
+
+    pub fn tokens_per_min(&self) -> f64 {
+        self.headline.tokens as f64 * 60.0 / self.window_secs.max(1) as f64
+    }
+
+    /// Share of the window's traces with an error, percent; `None` without traces.
+    pub fn error_pct(&self) -> Option<f64> {
+        let h = &self.headline;
+        (h.traces > 0).then(|| h.trace_errors as f64 * 100.0 / h.traces as f64)
+    }
+
+    /// `$1.84 · $22/h`.
+    pub fn spend_text(&self) -> String {
+        let (usd, per_hour) = self.spend();
+        format!("{} · {}/h", fmt_spend(usd), fmt_spend(per_hour))
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -239,25 +268,29 @@ pub fn volume(index: &TraceIndex, window: Window, split: Option<usize>, points: 
         traces: total.iter().map(|v| v.0).sum(),
         error_traces: total.iter().map(|v| v.1).sum(),
         errors: to_points(&total, true),
+        headline: Reader::headline(&series.total, window, now),
         ..VolumeView::default()
     };
     match split {
         None => view.lines.push((Sym::from("traces"), to_points(&total, false))),
         Some(d) => {
             let dim = series.dim(d);
-            type Line = (u64, Sym, Vec<(u64, u64)>);
+            // (traces, name, points, spend in USD)
+            type Line = (u64, Sym, Vec<(u64, u64)>, f64);
             let mut per: Vec<Line> = (0..dim.len() as u16)
                 .map(|id| {
                     let v = Reader::volume(dim.series(id), window, now, points);
-                    (v.iter().map(|x| x.0).sum(), dim.name(id).clone(), v)
+                    let spend = Reader::headline(dim.series(id), window, now).spend_usd();
+                    (v.iter().map(|x| x.0).sum(), dim.name(id).clone(), v, spend)
                 })
-                .filter(|(n, _, _)| *n > 0)
+                .filter(|(n, _, _, _)| *n > 0)
                 .collect();
             per.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
             per.truncate(6);
+            view.line_spend = per.iter().map(|l| l.3).collect();
             view.lines = per
                 .into_iter()
-                .map(|(_, name, v)| (name, to_points(&v, false)))
+                .map(|(_, name, v, _)| (name, to_points(&v, false)))
                 .collect();
         }
     }

@@ -543,6 +543,7 @@ fn contribution(series: &mut Series, trace: &Trace, row: &TraceRow) -> Contribut
             dur_us: s.duration_nanos() / 1000,
             ttft_us: sem.ttft_nanos.map(|t| t / 1000),
             error: s.status == StatusCode::Error,
+            cost: cost_units(sem.cost_usd).unwrap_or(0),
             coverage: Coverage::of(trace, s).unwrap_or_default(),
             cohorts: series.cohorts(v.each_ref().map(Option::as_ref)),
         });

@@ -82,6 +82,8 @@ pub struct CallSample {
     pub dur_us: u64,
     pub ttft_us: Option<u64>,
     pub error: bool,
+    /// Cost in [`COST_UNITS`]; 0 when unpriced.
+    pub cost: u64,
     /// What the call carries for slicing (trace coverage).
     pub coverage: Coverage,
     pub cohorts: [u16; 4],
@@ -186,6 +188,9 @@ pub struct Slot {
     pub covered: u32,
     pub missing: [u32; 4],
     pub tokens: u64,
+    /// Summed cost of the model calls ending in the slot, in [`COST_UNITS`]: the spend, split
+    /// by the call's own model (a trace's cost sits under its costliest model only).
+    pub spend: u64,
     pub dur: SparseHist,
     pub ttft: SparseHist,
     pub cost: SparseHist,
@@ -542,6 +547,11 @@ impl Series {
                 if s.error {
                     slot.call_errors = slot.call_errors.wrapping_add(d);
                 }
+                slot.spend = if add {
+                    slot.spend.saturating_add(s.cost)
+                } else {
+                    slot.spend.saturating_sub(s.cost)
+                };
                 if s.coverage.complete() {
                     slot.covered = slot.covered.wrapping_add(d);
                 }
@@ -604,6 +614,22 @@ pub struct WindowStats {
 }
 
 const QS: [f64; 3] = [0.5, 0.95, 0.99];
+
+/// Spend, tokens and errors over a window.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Headline {
+    pub traces: u64,
+    pub trace_errors: u64,
+    pub tokens: u64,
+    /// Model call cost, in [`COST_UNITS`].
+    pub spend: u64,
+}
+
+impl Headline {
+    pub fn spend_usd(&self) -> f64 {
+        self.spend as f64 / COST_UNITS
+    }
+}
 
 impl Reader {
     /// Totals and quantiles over the window (or the one before it).
@@ -727,6 +753,19 @@ impl Reader {
     }
 
     /// Traces and error traces per point across the window.
+    /// What the window's traffic costs and carries: sums over its slots (at most 600, the
+    /// same slots as the volume chart), so nothing is scanned per frame.
+    pub fn headline(s: &CohortSeries, window: Window, newest: u64) -> Headline {
+        let mut out = Headline::default();
+        for slot in s.slots(window, newest, false, Detail::Fine).flatten() {
+            out.traces += u64::from(slot.traces);
+            out.trace_errors += u64::from(slot.trace_errors);
+            out.tokens = out.tokens.saturating_add(slot.tokens);
+            out.spend = out.spend.saturating_add(slot.spend);
+        }
+        out
+    }
+
     pub fn volume(s: &CohortSeries, window: Window, newest: u64, points: usize) -> Vec<(u64, u64)> {
         let slots: Vec<Option<&Slot>> = s.slots(window, newest, false, Detail::Fine).collect();
         groups(slots.len(), points)
@@ -767,6 +806,7 @@ mod tests {
                 dur_us: dur_ms * 1000,
                 ttft_us: Some(dur_ms * 100),
                 error: false,
+                cost: dur_ms * 10,
                 coverage: Coverage::default(),
                 cohorts,
             }],
@@ -812,6 +852,41 @@ mod tests {
         let mut r = Reader::default();
         let st = r.stats(&s.total, Window { secs: 60 }, s.newest(), false);
         assert_eq!(st, WindowStats::default());
+    }
+
+    #[test]
+    fn the_headline_sums_spend_by_the_calls_model_and_forgets_what_is_taken_out() {
+        let mut s = Series::default();
+        let mut cs = Vec::new();
+        for i in 0..30 {
+            let model = if i % 3 == 0 { "gpt-4o" } else { "gpt-4o-mini" };
+            let mut c = call(&mut s, model, T0 + i, 100);
+            c.trace.as_mut().unwrap().error = i % 10 == 0;
+            s.add(&c);
+            cs.push(c);
+        }
+        let w = Window { secs: 60 };
+        let h = Reader::headline(&s.total, w, s.newest());
+        assert_eq!(
+            h,
+            Headline {
+                traces: 30,
+                trace_errors: 3,
+                tokens: 300,
+                spend: 30 * 1000
+            }
+        );
+        assert!((h.spend_usd() - 0.003).abs() < 1e-12);
+        let by = |name: &str| {
+            let d = s.dim(0);
+            let id = (0..d.len() as u16).find(|id| &**d.name(*id) == name).unwrap();
+            Reader::headline(d.series(id), w, s.newest()).spend
+        };
+        assert_eq!((by("gpt-4o"), by("gpt-4o-mini")), (10_000, 20_000));
+        for c in &cs {
+            s.remove(c);
+        }
+        assert_eq!(Reader::headline(&s.total, w, s.newest()), Headline::default());
     }
 
     #[test]

@@ -12,10 +12,12 @@
 //! | 10      | the origin at full length: replayed path(s), listen addresses, demo text    |
 //! | 20      | listen addresses shorten to their ports (`grpc :4317 · http :4318`)         |
 //! | 30      | rates shorten to `N spans/s`                                                |
+//! | 32      | the spend headline shortens to `$1.84 · $22/h` (tokens/min, error % go)     |
 //! | 35      | the replayed file's `…/capture.jsonl.gz` is cut to 16 columns               |
 //! | 40      | losses shorten to `evict N drop N rej N`                                    |
 //! | 38, 55  | the recording's size shortens to `rec`, then goes (`rec BEHIND` / `rec ERROR` stay) |
 //! | 42      | the origin goes: file name, `N files`, listen ports, demo note              |
+//! | 43      | the spend headline goes                                                     |
 //! | 45      | rates go                                                                    |
 //! | 50      | the live clock goes                                                         |
 //! | 60      | `buf` shortens to `buf N%`                                                  |
@@ -26,7 +28,7 @@
 //! | 85      | losses shorten to `eN dN rN`                                                |
 //! | 88      | the alert banner shortens to `▲2`                                           |
 //!
-//! So: badge and alert count > `buf` > the loss counters > rates > clock > origin. Room left
+//! So: badge and alert count > `buf` > the loss counters > rates > clock > spend > origin. Room left
 //! once the line fits goes back to what gave way, the last to give way first.
 //! Past that the line is cut at the right edge (only with loss counters in the millions at
 //! 40 columns or fewer). A new segment (say the recording's state) picks its `until` levels
@@ -285,6 +287,17 @@ fn segments(view: &View, theme: &Theme) -> Vec<Segment> {
             (45, format!("{:.0} spans/s", s.spans_per_sec)),
         ],
     ));
+    // What the window's traffic costs, once there is any.
+    let v = &view.volume;
+    if v.traces > 0 {
+        let full = format!(
+            "{} · {} tok/min · {:.1}% err",
+            v.spend_text(),
+            fmt_count(v.tokens_per_min().round() as u64),
+            v.error_pct().unwrap_or(0.0)
+        );
+        out.push(Segment::new(theme.status_bar, [(32, full), (43, v.spend_text())]));
+    }
     out.push(Segment::new(
         if fill >= 90.0 {
             theme.warn
@@ -554,5 +567,65 @@ mod tests {
         insta::assert_snapshot!(format!("{off}\n{writing}\n{behind}\n{failed}"));
         assert_eq!(behind_style.and_then(|s| s.fg), theme.warn.fg);
         assert_eq!(failed_style.and_then(|s| s.fg), theme.error.fg);
+    }
+
+    #[test]
+    fn the_spend_headline_shortens_then_goes_between_rates_and_origin() {
+        let theme = Theme::default();
+        let view = View {
+            status: StatusView {
+                source: Some(Source::Live {
+                    listen: vec!["grpc 127.0.0.1:4317".into(), "http 127.0.0.1:4318".into()],
+                }),
+                max_spans: 200_000,
+                clock: Some(1_800_000_000),
+                ..StatusView::default()
+            },
+            volume: crate::ui::view::VolumeView {
+                window_secs: 300,
+                traces: 120,
+                error_traces: 3,
+                headline: crate::view::series::Headline {
+                    traces: 120,
+                    trace_errors: 3,
+                    tokens: 204_000,
+                    spend: 18_400_000,
+                },
+                ..Default::default()
+            },
+            ..View::default()
+        };
+        let line = |w: u16| {
+            let mut terminal = Terminal::new(TestBackend::new(w, 1)).unwrap();
+            terminal.draw(|f| render(f, f.area(), &view, &theme)).unwrap();
+            let text: String = terminal
+                .backend()
+                .buffer()
+                .content()
+                .iter()
+                .map(|c| c.symbol())
+                .collect();
+            text.trim_end().to_string()
+        };
+        let lines: Vec<String> = [160, 120, 100, 90, 80, 60].into_iter().map(line).collect();
+        insta::assert_snapshot!(lines.join("\n"));
+        assert!(
+            lines[0].contains("$1.84 · $22/h · 40.8k tok/min · 2.5% err"),
+            "{}",
+            lines[0]
+        );
+        // The origin goes before the headline, the headline before the rates.
+        let short = lines
+            .iter()
+            .find(|l| l.contains("$1.84 · $22/h") && !l.contains("tok/min"));
+        assert!(short.is_some(), "{lines:#?}");
+        for l in &lines {
+            if l.contains("$22/h") {
+                assert!(l.contains("spans/s"), "rates outlast the headline: {l}");
+            }
+            if l.contains(":4317") {
+                assert!(l.contains("$22/h"), "the headline outlasts the origin: {l}");
+            }
+        }
     }
 }

@@ -1,9 +1,10 @@
 //! Trace volume: traces/s and error traces/s over the window, as a line chart; split by
-//! service or model with `v`.
+//! service or model with `v` (each line's legend then says its spend). The title says what the
+//! window costs (`$1.84 · $22/h`), tokens per minute and the error rate.
 
 use super::{focused, pane_block};
 use crate::ui::state::{Pane, UiState};
-use crate::ui::text::{clean, fmt_count};
+use crate::ui::text::{clean, fmt_count, fmt_spend};
 use crate::ui::theme::Theme;
 use crate::ui::view::View;
 use ratatui::Frame;
@@ -12,31 +13,87 @@ use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Chart, Dataset, GraphType, LegendPosition, Paragraph};
 
+/// The title's parts in their order on screen, each with its rank and its forms (fullest
+/// first). When the pane is narrow, the parts are taken by rank in their shortest form (the
+/// spend, then the error count and rate, then traces and tokens), then grown back to their
+/// fuller forms by rank while they fit: parts are left out rather than the title cut.
+fn title<'a>(v: &crate::ui::view::VolumeView, split: &str, width: usize, theme: &Theme) -> Vec<Span<'a>> {
+    let err_style = if v.error_traces > 0 {
+        theme.error
+    } else {
+        theme.muted
+    };
+    let muted = theme.muted;
+    let plain = ratatui::style::Style::new();
+    let mut parts: Vec<(u8, Vec<String>, ratatui::style::Style)> =
+        vec![(0, vec![format!(" Volume {} {split}", v.window)], plain)];
+    if v.traces > 0 {
+        let (_, per_hour) = v.spend();
+        let short = format!("{}/h ", fmt_spend(per_hour));
+        parts.push((1, vec![format!("{} ", v.spend_text()), short], plain));
+    }
+    parts.push((4, vec![format!("{} traces ", fmt_count(v.traces))], muted));
+    if v.traces > 0 {
+        let tokens = fmt_count(v.tokens_per_min().round() as u64);
+        parts.push((5, vec![format!("{tokens} tok/min ")], muted));
+    }
+    parts.push((2, vec![format!("{} err ", fmt_count(v.error_traces))], err_style));
+    if let Some(p) = v.error_pct() {
+        parts.push((3, vec![format!("{p:.1}% ")], err_style));
+    }
+    let w = |s: &str| s.chars().count();
+    // The form each part shows, if any.
+    let mut chosen: Vec<Option<usize>> = vec![None; parts.len()];
+    let mut used = 0;
+    for rank in 0..=5 {
+        for (i, (r, forms, _)) in parts.iter().enumerate() {
+            let last = forms.len() - 1;
+            if *r == rank && (rank == 0 || used + w(&forms[last]) <= width) {
+                chosen[i] = Some(last);
+                used += w(&forms[last]);
+            }
+        }
+    }
+    for rank in 0..=5 {
+        for (i, (r, forms, _)) in parts.iter().enumerate() {
+            let Some(now) = chosen[i].filter(|_| *r == rank) else {
+                continue;
+            };
+            if let Some(k) = (0..now).find(|&k| used - w(&forms[now]) + w(&forms[k]) <= width) {
+                used = used - w(&forms[now]) + w(&forms[k]);
+                chosen[i] = Some(k);
+            }
+        }
+    }
+    parts
+        .into_iter()
+        .zip(chosen)
+        .filter_map(|((_, mut forms, style), k)| k.map(|k| Span::styled(forms.swap_remove(k), style)))
+        .collect()
+}
+
 pub fn render(frame: &mut Frame, area: Rect, view: &View, ui: &UiState, theme: &Theme) {
     let v = &view.volume;
     let split = match ui.split {
         crate::ui::state::Split::None => String::new(),
         s => format!("· {} ", s.label()),
     };
-    let title = Line::from(vec![
-        Span::raw(format!(" Volume {} {split}", v.window)),
-        Span::styled(format!("{} traces ", fmt_count(v.traces)), theme.muted),
-        Span::styled(
-            format!("{} err ", fmt_count(v.error_traces)),
-            if v.error_traces > 0 {
-                theme.error
-            } else {
-                theme.muted
-            },
-        ),
-    ]);
+    let title = Line::from(title(v, &split, area.width.saturating_sub(2).into(), theme));
     let block = pane_block(title, focused(ui, Pane::Volume), theme);
     if v.traces == 0 {
         let p = Paragraph::new(Line::styled("no traces in this window yet", theme.muted)).block(block);
         frame.render_widget(p, area);
         return;
     }
-    let names: Vec<String> = v.lines.iter().map(|(n, _)| clean(n).into_owned()).collect();
+    let names: Vec<String> = v
+        .lines
+        .iter()
+        .enumerate()
+        .map(|(i, (n, _))| match v.line_spend.get(i) {
+            Some(usd) => format!("{} {}", clean(n), fmt_spend(*usd)),
+            None => clean(n).into_owned(),
+        })
+        .collect();
     let mut datasets: Vec<Dataset> = v
         .lines
         .iter()
@@ -81,9 +138,11 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View, ui: &UiState, theme: &
         .x_axis(x_axis)
         .y_axis(y_axis)
         .legend_position(legend.then_some(LegendPosition::TopLeft))
+        // Split, the legend is where each line's spend is said: it may cover more of the
+        // chart (six lines and the errors need eight rows).
         .hidden_legend_constraints((
             ratatui::layout::Constraint::Percentage(60),
-            ratatui::layout::Constraint::Percentage(60),
+            ratatui::layout::Constraint::Percentage(if v.line_spend.is_empty() { 60 } else { 80 }),
         ));
     frame.render_widget(chart, area);
 }
