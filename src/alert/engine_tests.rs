@@ -68,6 +68,7 @@ fn verdict(n: u32, name: &str, score: f64, passed: bool) -> Verdict {
         passed: Some(passed),
         source: VerdictSource::LogRecord,
         time_unix_nano: 0,
+        reviewer: None,
     }
 }
 

@@ -52,6 +52,8 @@ pub struct Trace {
     pub error_spans: u32,
     /// Why this trace is kept longer than plain traffic (empty: a plain trace).
     pub kept: keep::KeepReasons,
+    /// A person judged something in it: only then can a verdict be overridden.
+    has_human: bool,
     /// Listed in the change log since the reader last drained it.
     dirty: bool,
     index: Option<HashMap<SpanId, u32>>,
@@ -71,6 +73,7 @@ impl Trace {
             end_unix_nano: 0,
             error_spans: 0,
             kept: keep::KeepReasons::NONE,
+            has_human: false,
             dirty: false,
             index: None,
             bytes: 0,
@@ -103,6 +106,17 @@ impl Trace {
         self.spans
             .iter()
             .find(|s| s.sem.as_deref().and_then(|m| m.response_id.as_deref()) == Some(rid))
+    }
+
+    /// The verdicts that decide pass/fail: a person's verdict sets aside the automatic ones on
+    /// the same span and evaluator name ([`crate::semconv::effective`]).
+    pub fn effective_verdicts(&self) -> impl Iterator<Item = &Verdict> {
+        crate::semconv::effective::effective(&self.verdicts)
+    }
+
+    /// Whether the verdict at `i` is set aside by a person's verdict.
+    pub fn is_overridden(&self, i: usize) -> bool {
+        self.has_human && crate::semconv::effective::is_overridden(&self.verdicts, i)
     }
 
     /// Verdicts about `span`.
@@ -552,15 +566,34 @@ impl TraceStore {
     }
 
     fn file_verdict(&mut self, v: Verdict) {
+        use crate::semconv::effective::{comparison, overridden_of};
         let Some(trace_id) = v.trace_id else { return };
-        {
-            let trace = self.trace_entry(trace_id);
-            let before = trace.bytes;
-            trace.content_bytes += verdict_heap(&v);
-            trace.verdicts.push(v);
-            trace.recompute_bytes();
-            let after = trace.bytes;
-            self.trace_bytes = self.trace_bytes + after - before;
+        let trace = self.trace_entry(trace_id);
+        let before = trace.bytes;
+        trace.content_bytes += verdict_heap(&v);
+        trace.has_human |= v.is_human();
+        // The totals counted every verdict as it arrived; where a person judged the subject,
+        // the overridden ones are taken back out and the agreement recounted (the subject's
+        // standing before this verdict undone, after it applied).
+        let judged = trace.has_human.then(|| {
+            let undo = (
+                overridden_of(&trace.verdicts, &v),
+                comparison(&trace.verdicts, &v),
+            );
+            (undo, trace.verdicts.len())
+        });
+        trace.verdicts.push(v);
+        let judged = judged.map(|(undo, at)| {
+            let all = &trace.verdicts;
+            let redo = (overridden_of(all, &all[at]), comparison(all, &all[at]));
+            (undo, redo)
+        });
+        trace.recompute_bytes();
+        let after = trace.bytes;
+        self.trace_bytes = self.trace_bytes + after - before;
+        if let Some(((gone, was), (now_gone, now))) = judged {
+            self.llm.adjust_overrides(&gone, was.as_ref(), -1);
+            self.llm.adjust_overrides(&now_gone, now.as_ref(), 1);
         }
     }
 
@@ -640,6 +673,7 @@ fn verdict_heap(v: &Verdict) -> usize {
         + v.label.as_ref().map_or(0, sym_heap_size)
         + v.explanation.as_ref().map_or(0, |e| alloc_size(e.len()))
         + v.response_id.as_ref().map_or(0, |r| alloc_size(r.len()))
+        + v.reviewer.as_ref().map_or(0, |r| alloc_size(r.len()))
 }
 
 #[cfg(test)]

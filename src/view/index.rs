@@ -548,7 +548,7 @@ fn contribution(series: &mut Series, trace: &Trace, row: &TraceRow) -> Contribut
         });
     }
     let mut verdicts = Vec::with_capacity(trace.verdicts.len());
-    for verdict in &trace.verdicts {
+    for verdict in trace.effective_verdicts() {
         let target = trace.verdict_target(verdict);
         // At the evaluated call's end; a verdict whose span has not arrived yet at its own time
         // (it moves when the span arrives and the trace is read again).
@@ -1059,6 +1059,7 @@ mod tests {
             passed: Some(passed),
             source,
             time_unix_nano: span(0, 1, None, 100).start_unix_nano,
+            reviewer: None,
         }
     }
 

@@ -56,10 +56,14 @@ pub fn detail_lines(trace: &Trace, span: &SpanRecord, width: u16, theme: &Theme)
         documents(d, &docs)
     });
     d.section("Tool", |d| tool(d, span));
-    let verdicts: Vec<&Verdict> = trace.verdicts_for(span).collect();
+    // Both a judge's verdict and the person's that overrides it are listed; the first marked.
+    let verdicts: Vec<(&Verdict, bool)> = (trace.verdicts.iter().enumerate())
+        .filter(|(_, v)| trace.verdict_target(v).is_some_and(|t| t.span_id == span.span_id))
+        .map(|(i, v)| (v, trace.is_overridden(i)))
+        .collect();
     d.section(&format!("Verdicts ({})", verdicts.len()), |d| {
-        for v in &verdicts {
-            verdict(d, v);
+        for &(v, overridden) in &verdicts {
+            verdict(d, v, overridden);
         }
     });
     d.section(&format!("Events ({})", span.events.len()), |d| events(d, span));
@@ -398,8 +402,9 @@ fn tool(d: &mut Doc, span: &SpanRecord) {
     }
 }
 
-/// `groundedness  0.95  pass`, then label and source, then the explanation.
-fn verdict(d: &mut Doc, v: &Verdict) {
+/// `groundedness  0.95  pass`, then label and source (the reviewer of a person's verdict, and
+/// whether a person's verdict overrides this one), then the explanation.
+fn verdict(d: &mut Doc, v: &Verdict, overridden: bool) {
     let t = d.theme;
     let score = v.score.map_or(String::new(), |s| format!("  {s:.2}"));
     let (word, style) = match v.passed {
@@ -418,10 +423,17 @@ fn verdict(d: &mut Doc, v: &Verdict) {
         0,
         INDENT,
     );
-    let about = match &v.label {
+    let mut about = match &v.label {
         Some(l) => format!("label {l} · source {}", v.source.as_str()),
         None => format!("source {}", v.source.as_str()),
     };
+    if let Some(r) = v.reviewer.as_deref() {
+        about.push_str(" · by ");
+        about.push_str(r);
+    }
+    if overridden {
+        about.push_str(" · overridden by a person's verdict");
+    }
     d.block(&[], &about, t.muted, INDENT, INDENT);
     if let Some(e) = v.explanation.as_deref().filter(|e| !e.trim().is_empty()) {
         d.block(&[], e, t.base, INDENT, INDENT);
