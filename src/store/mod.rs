@@ -740,6 +740,55 @@ mod tests {
         s
     }
 
+    fn judged(span: u8, name: &str, passed: bool, human: bool) -> Verdict {
+        use crate::semconv::VerdictSource;
+        Verdict {
+            trace_id: Some(TraceId([1; 16])),
+            target: Some(SpanId([span; 8])),
+            response_id: None,
+            name: std::sync::Arc::from(name),
+            score: None,
+            label: None,
+            explanation: None,
+            passed: Some(passed),
+            source: if human { VerdictSource::Human } else { VerdictSource::SpanEvent },
+            time_unix_nano: 0,
+            reviewer: human.then(|| "alice".into()),
+        }
+    }
+
+    /// (count, fail, reviewed, agreed, overridden_pass, overridden_fail) of `name`.
+    fn row(st: &TraceStore, name: &str) -> (u64, u64, u64, u64, u64, u64) {
+        let r = st.llm_totals().verdicts[name];
+        let h = (r.human_reviewed, r.human_agreed, r.overridden_pass, r.overridden_fail);
+        (r.count, r.fail, h.0, h.1, h.2, h.3)
+    }
+
+    #[test]
+    fn human_verdicts_override_the_judge_in_the_totals_in_any_order() {
+        let mut st = store(1000, usize::MAX);
+        st.insert_spans([span(1, 1, None, 0), span(1, 2, Some(1), 0), span(1, 3, Some(1), 0)]);
+        // Judge fails span 2, a person passes it (a false alarm); the judge fails span 3 alone.
+        st.insert_verdicts([judged(2, "Groundedness", false, false), judged(3, "Groundedness", false, false)]);
+        st.insert_verdicts([judged(2, "groundedness", true, true)]);
+        assert_eq!(row(&st, "Groundedness"), (1, 1, 1, 0, 1, 0));
+        assert_eq!(row(&st, "groundedness"), (1, 0, 0, 0, 0, 0));
+        // The person first, the judge after: a miss (the judge passed what the person failed).
+        st.insert_verdicts([judged(3, "QA", false, true)]);
+        st.insert_verdicts([judged(3, "QA", true, false)]);
+        assert_eq!(row(&st, "QA"), (1, 1, 1, 0, 0, 1));
+        // A re-review that agrees with the judge replaces the earlier review.
+        st.insert_verdicts([judged(3, "QA", true, true)]);
+        assert_eq!(row(&st, "QA"), (1, 0, 1, 1, 0, 0));
+        let t = st.trace(&TraceId([1; 16])).unwrap();
+        let effective: Vec<_> = t.effective_verdicts().map(|v| (&*v.name, v.is_human())).collect();
+        assert_eq!(
+            effective,
+            [("Groundedness", false), ("groundedness", true), ("QA", true)]
+        );
+        assert!(t.is_overridden(0) && !t.is_overridden(1));
+    }
+
     #[test]
     fn spans_of_a_trace_across_batches_and_out_of_order_assemble() {
         let mut st = store(1000, usize::MAX);
