@@ -24,9 +24,9 @@ fn decides(v: &Verdict) -> bool {
 pub fn is_overridden(all: &[Verdict], i: usize) -> bool {
     let v = &all[i];
     let human = v.is_human();
-    all.iter().enumerate().any(|(j, o)| {
-        j != i && decides(o) && same_subject(o, v) && (!human || (j > i && v.passed.is_some()))
-    })
+    all.iter()
+        .enumerate()
+        .any(|(j, o)| j != i && decides(o) && same_subject(o, v) && (!human || (j > i && v.passed.is_some())))
 }
 
 /// The verdicts that count, in their order: all of them when no person judged anything (the

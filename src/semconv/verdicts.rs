@@ -154,9 +154,8 @@ impl VerdictFields {
     /// Whether this is a person's verdict: the annotator kind says HUMAN, or (when no kind is
     /// given) it has the shape of end-user feedback (a feedback name or a thumb label).
     fn is_human(&self, name: &str) -> bool {
-        self.human.unwrap_or_else(|| {
-            is_feedback_name(name) || self.label.as_deref().is_some_and(is_thumb_label)
-        })
+        self.human
+            .unwrap_or_else(|| is_feedback_name(name) || self.label.as_deref().is_some_and(is_thumb_label))
     }
 
     pub fn into_verdict(
@@ -406,7 +405,10 @@ mod tests {
             attr("gen_ai.evaluation.name", Value::Str("Groundedness".into())),
             attr("gen_ai.evaluation.score.label", Value::Str("stale-policy".into())),
             attr("gen_ai.evaluation.score.value", Value::Double(0.0)),
-            attr("gen_ai.evaluation.explanation", Value::Str("old refund rule".into())),
+            attr(
+                "gen_ai.evaluation.explanation",
+                Value::Str("old refund rule".into()),
+            ),
             attr("annotator_kind", Value::Str("human".into())),
             attr("user.name", Value::Str("alice".into())),
         ];
@@ -426,13 +428,22 @@ mod tests {
         let attrs = vec![
             attr("annotations.0.annotation.name", Value::Str("QA".into())),
             attr("annotations.0.annotation.label", Value::Str("correct".into())),
-            attr("annotations.0.annotation.annotator_kind", Value::Str("HUMAN".into())),
+            attr(
+                "annotations.0.annotation.annotator_kind",
+                Value::Str("HUMAN".into()),
+            ),
             attr("annotations.1.annotation.name", Value::Str("QA".into())),
             attr("annotations.1.annotation.score", Value::Double(0.2)),
-            attr("annotations.1.annotation.annotator_kind", Value::Str("LLM".into())),
+            attr(
+                "annotations.1.annotation.annotator_kind",
+                Value::Str("LLM".into()),
+            ),
             attr("evaluations.0.evaluation.name", Value::Str("Tone".into())),
             attr("evaluations.0.evaluation.label", Value::Str("bad".into())),
-            attr("evaluations.0.evaluation.annotator_kind", Value::Str("Human".into())),
+            attr(
+                "evaluations.0.evaluation.annotator_kind",
+                Value::Str("Human".into()),
+            ),
             attr("evaluations.0.evaluation.user.name", Value::Str("bob".into())),
             attr("trace.annotations.0.name", Value::Str("helpful".into())),
             attr("trace.annotations.0.label", Value::Str("no".into())),

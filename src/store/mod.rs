@@ -751,7 +751,11 @@ mod tests {
             label: None,
             explanation: None,
             passed: Some(passed),
-            source: if human { VerdictSource::Human } else { VerdictSource::SpanEvent },
+            source: if human {
+                VerdictSource::Human
+            } else {
+                VerdictSource::SpanEvent
+            },
             time_unix_nano: 0,
             reviewer: human.then(|| "alice".into()),
         }
@@ -760,16 +764,28 @@ mod tests {
     /// (count, fail, reviewed, agreed, overridden_pass, overridden_fail) of `name`.
     fn row(st: &TraceStore, name: &str) -> (u64, u64, u64, u64, u64, u64) {
         let r = st.llm_totals().verdicts[name];
-        let h = (r.human_reviewed, r.human_agreed, r.overridden_pass, r.overridden_fail);
+        let h = (
+            r.human_reviewed,
+            r.human_agreed,
+            r.overridden_pass,
+            r.overridden_fail,
+        );
         (r.count, r.fail, h.0, h.1, h.2, h.3)
     }
 
     #[test]
     fn human_verdicts_override_the_judge_in_the_totals_in_any_order() {
         let mut st = store(1000, usize::MAX);
-        st.insert_spans([span(1, 1, None, 0), span(1, 2, Some(1), 0), span(1, 3, Some(1), 0)]);
+        st.insert_spans([
+            span(1, 1, None, 0),
+            span(1, 2, Some(1), 0),
+            span(1, 3, Some(1), 0),
+        ]);
         // Judge fails span 2, a person passes it (a false alarm); the judge fails span 3 alone.
-        st.insert_verdicts([judged(2, "Groundedness", false, false), judged(3, "Groundedness", false, false)]);
+        st.insert_verdicts([
+            judged(2, "Groundedness", false, false),
+            judged(3, "Groundedness", false, false),
+        ]);
         st.insert_verdicts([judged(2, "groundedness", true, true)]);
         assert_eq!(row(&st, "Groundedness"), (1, 1, 1, 0, 1, 0));
         assert_eq!(row(&st, "groundedness"), (1, 0, 0, 0, 0, 0));
