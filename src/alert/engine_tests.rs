@@ -630,7 +630,8 @@ threshold = 0.3
     for s in 0..120u64 {
         for (k, route) in ["/a", "/b"].into_iter().enumerate() {
             let n = (s * 2 + k as u64) as u32;
-            rig.store.insert_spans(vec![root(n, s, route, "t"), call(n, s, 200, "m", 0.01)]);
+            rig.store
+                .insert_spans(vec![root(n, s, route, "t"), call(n, s, 200, "m", 0.01)]);
             let judge = verdict(n, "Groundedness", 0.2, false);
             let mut batch = vec![judge.clone()];
             if route == "/a" {

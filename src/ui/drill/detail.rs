@@ -1280,6 +1280,53 @@ mod tests {
     }
 
     #[test]
+    fn a_person_overriding_a_verdict_shows_both_with_the_judge_marked() {
+        let mut store = store_of("otel_genai_eval");
+        let (trace_id, judge) = {
+            let (trace, span) = find(&store, |s| s.span_id.to_string() == "609547baa1e4ba2a");
+            let v = trace
+                .verdicts_for(span)
+                .find(|v| &*v.name == "groundedness")
+                .unwrap()
+                .clone();
+            (trace.id, v)
+        };
+        store.insert_verdicts([Verdict {
+            source: crate::semconv::VerdictSource::Human,
+            passed: Some(false),
+            score: Some(0.0),
+            label: Some(Arc::from("stale-policy")),
+            explanation: Some("quotes last year's policy".into()),
+            reviewer: Some("alice".into()),
+            ..judge
+        }]);
+        let trace = store.trace(&trace_id).unwrap();
+        let span = trace
+            .spans
+            .iter()
+            .find(|s| s.span_id.to_string() == "609547baa1e4ba2a")
+            .unwrap();
+        let text = texts(&detail_lines(trace, span, 120, &Theme::default()));
+        let verdicts = section(&text, "Verdicts");
+        assert!(
+            verdicts.iter().any(|l| l == "groundedness  0.95  pass"),
+            "{verdicts:#?}"
+        );
+        assert!(
+            verdicts
+                .iter()
+                .any(|l| l.contains("source span_event") && l.ends_with("overridden by a person's verdict")),
+            "{verdicts:#?}"
+        );
+        assert!(
+            verdicts
+                .iter()
+                .any(|l| l == "  label stale-policy · source human · by alice"),
+            "{verdicts:#?}"
+        );
+    }
+
+    #[test]
     fn verdicts_of_the_eval_fixture_are_listed() {
         let store = store_of("otel_genai_eval");
         let (trace, span) = find(&store, |s| s.span_id.to_string() == "609547baa1e4ba2a");
