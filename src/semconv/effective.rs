@@ -19,23 +19,77 @@ fn decides(v: &Verdict) -> bool {
     v.is_human() && v.passed.is_some()
 }
 
-/// Whether `all[i]` is set aside: an automatic verdict with a deciding human verdict on the same
-/// subject, or a human verdict replaced by a later deciding one.
-pub fn is_overridden(all: &[Verdict], i: usize) -> bool {
-    let v = &all[i];
-    let human = v.is_human();
-    all.iter()
-        .enumerate()
-        .any(|(j, o)| j != i && decides(o) && same_subject(o, v) && (!human || (j > i && v.passed.is_some())))
+/// The latest deciding human verdict of each subject in a list of verdicts: what sets the others
+/// aside. Built once per list (hashing each subject without allocating), so deciding what
+/// counts stays linear however many verdicts or reviews a trace holds.
+pub struct Overrides<'a> {
+    all: &'a [Verdict],
+    /// Subject hash → indices of the latest decider of each subject with that hash.
+    latest: std::collections::HashMap<u64, Vec<usize>>,
 }
 
-/// The verdicts that count, in their order: all of them when no person judged anything (the
-/// common case, one pass over the slice).
+fn subject_hash(v: &Verdict) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    v.target.hash(&mut h);
+    if v.target.is_none() {
+        v.response_id.hash(&mut h);
+    }
+    for b in v.name.bytes() {
+        h.write_u8(b.to_ascii_lowercase());
+    }
+    h.finish()
+}
+
+impl<'a> Overrides<'a> {
+    /// `None` when no person decided anything (the common case: one pass, no allocation).
+    pub fn of(all: &'a [Verdict]) -> Option<Self> {
+        if !all.iter().any(decides) {
+            return None;
+        }
+        let mut latest: std::collections::HashMap<u64, Vec<usize>> = Default::default();
+        for (j, v) in all.iter().enumerate().filter(|(_, v)| decides(v)) {
+            let bucket = latest.entry(subject_hash(v)).or_default();
+            match bucket.iter_mut().find(|k| same_subject(&all[**k], v)) {
+                Some(k) => *k = j,
+                None => bucket.push(j),
+            }
+        }
+        Some(Self { all, latest })
+    }
+
+    fn latest_for(&self, v: &Verdict) -> Option<usize> {
+        self.latest
+            .get(&subject_hash(v))?
+            .iter()
+            .copied()
+            .find(|&j| same_subject(&self.all[j], v))
+    }
+
+    /// Whether `all[i]` is set aside: an automatic verdict with a deciding human verdict on the
+    /// same subject, or a deciding human verdict replaced by a later one.
+    pub fn is_overridden(&self, i: usize) -> bool {
+        let v = &self.all[i];
+        match self.latest_for(v) {
+            None => false,
+            Some(j) if v.is_human() => v.passed.is_some() && j != i,
+            Some(_) => true,
+        }
+    }
+}
+
+/// Whether `all[i]` is set aside (see [`Overrides::is_overridden`]); for many questions about
+/// one list, build [`Overrides`] once.
+pub fn is_overridden(all: &[Verdict], i: usize) -> bool {
+    Overrides::of(all).is_some_and(|o| o.is_overridden(i))
+}
+
+/// The verdicts that count, in their order: all of them when no person judged anything.
 pub fn effective(all: &[Verdict]) -> impl Iterator<Item = &Verdict> {
-    let any_human = all.iter().any(decides);
+    let o = Overrides::of(all);
     all.iter()
         .enumerate()
-        .filter(move |&(i, _)| !any_human || !is_overridden(all, i))
+        .filter(move |&(i, _)| o.as_ref().is_none_or(|o| !o.is_overridden(i)))
         .map(|(_, v)| v)
 }
 
@@ -87,8 +141,11 @@ pub fn comparison(all: &[Verdict], subject: &Verdict) -> Option<Comparison> {
 
 /// The overridden verdicts of the subject of `subject`, as (name, failed).
 pub fn overridden_of(all: &[Verdict], subject: &Verdict) -> Vec<(crate::intern::Sym, bool)> {
+    let Some(o) = Overrides::of(all) else {
+        return Vec::new();
+    };
     (0..all.len())
-        .filter(|&i| same_subject(&all[i], subject) && is_overridden(all, i))
+        .filter(|&i| same_subject(&all[i], subject) && o.is_overridden(i))
         .map(|i| (all[i].name.clone(), all[i].passed == Some(false)))
         .collect()
 }
@@ -166,6 +223,25 @@ mod tests {
         // The later review wins.
         assert_eq!(names(&all), [(2, "QA".into(), true, true)]);
         assert!(comparison(&all, &all[0]).unwrap().agreed());
+    }
+
+    #[test]
+    fn a_note_without_pass_or_fail_overrides_nothing_and_stays() {
+        let mut note = v(2, "QA", true, Human);
+        note.passed = None;
+        let all = [v(2, "QA", false, SpanEvent), note, v(2, "QA", true, Human)];
+        // The judge is overridden by the deciding review; the note stays listed.
+        assert_eq!(effective(&all).count(), 2);
+        assert!(is_overridden(&all, 0) && !is_overridden(&all, 1) && !is_overridden(&all, 2));
+    }
+
+    #[test]
+    fn many_subjects_stay_linear_and_exact() {
+        let mut all: Vec<Verdict> = (0..200u8).map(|s| v(s, "QA", false, SpanEvent)).collect();
+        all.extend((0..200u8).step_by(2).map(|s| v(s, "qa", true, Human)));
+        let o = Overrides::of(&all).unwrap();
+        assert_eq!((0..200).filter(|&i| o.is_overridden(i)).count(), 100);
+        assert_eq!(effective(&all).count(), 200);
     }
 
     #[test]

@@ -57,9 +57,10 @@ pub fn detail_lines(trace: &Trace, span: &SpanRecord, width: u16, theme: &Theme)
     });
     d.section("Tool", |d| tool(d, span));
     // Both a judge's verdict and the person's that overrides it are listed; the first marked.
+    let overrides = crate::semconv::effective::Overrides::of(&trace.verdicts);
     let verdicts: Vec<(&Verdict, bool)> = (trace.verdicts.iter().enumerate())
         .filter(|(_, v)| trace.verdict_target(v).is_some_and(|t| t.span_id == span.span_id))
-        .map(|(i, v)| (v, trace.is_overridden(i)))
+        .map(|(i, v)| (v, overrides.as_ref().is_some_and(|o| o.is_overridden(i))))
         .collect();
     d.section(&format!("Verdicts ({})", verdicts.len()), |d| {
         for &(v, overridden) in &verdicts {
