@@ -9,6 +9,7 @@ pub mod alert;
 pub mod config;
 pub mod config_file;
 pub mod cost;
+pub mod dataset;
 pub mod demo;
 pub mod diff;
 pub mod eval;

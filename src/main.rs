@@ -102,6 +102,32 @@ enum Command {
     /// latency, errors, evaluator fail rates and scores, calls per trace; changes beyond noise
     /// are marked. Exit 1 when one breaks a --fail-on threshold (0 otherwise, 2 on bad input).
     Diff(DiffArgs),
+    /// Write one JSON line per model call of the captured traces a filter keeps (input,
+    /// context, output, verdicts, the person's verdict, the expected label): a regression
+    /// dataset. Exit 2 on bad input or a bad filter.
+    Dataset(DatasetArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct DatasetArgs {
+    /// Captures: OTLP/JSON lines or the Collector's proto files, plain, gzip or zstd; - is stdin.
+    #[arg(required = true, value_name = "CAPTURE")]
+    files: Vec<PathBuf>,
+    /// A reviews file (human verdicts as OTLP/JSON log lines), read with the captures.
+    #[arg(long, value_name = "FILE")]
+    reviews: Vec<PathBuf>,
+    /// Keep the traces this query matches (the screen's `/` filter language).
+    #[arg(long, value_name = "QUERY")]
+    filter: Option<String>,
+    /// Write here instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Stop reading a gzip or zstd capture that inflates to more than N times its size (plus
+    /// 64 MiB): a decompression bomb, not a capture.
+    #[arg(long, value_name = "N", default_value_t = llmwatch::ingest::capture::DEFAULT_MAX_INPUT_RATIO)]
+    max_input_ratio: u64,
+    #[command(flatten)]
+    common: CommonArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -434,7 +460,13 @@ fn main() -> ExitCode {
     };
     if matches!(
         cli.command,
-        Some(Command::Report(_) | Command::Replay(_) | Command::Check(_) | Command::Diff(_))
+        Some(
+            Command::Report(_)
+                | Command::Replay(_)
+                | Command::Check(_)
+                | Command::Diff(_)
+                | Command::Dataset(_)
+        )
     ) {
         tune_memory_for_files();
     }
@@ -444,6 +476,7 @@ fn main() -> ExitCode {
         Some(Command::Check(args)) => check(args),
         Some(Command::Diff(args)) => diff(args),
         Some(Command::Demo(args)) => demo(args),
+        Some(Command::Dataset(args)) => dataset(args),
         None => live(cli.live),
     }
 }
@@ -465,6 +498,35 @@ fn report(args: ReportArgs) -> ExitCode {
         Ok(s)
     }) {
         Ok(_) => ExitCode::SUCCESS,
+        Err(e) => usage_error(e),
+    }
+}
+
+fn dataset(args: DatasetArgs) -> ExitCode {
+    let (semconv, costs) = match load_config(args.common.config.as_ref()) {
+        Ok(c) => c,
+        Err(e) => return usage_error(e),
+    };
+    let mut files = args.files;
+    files.extend(args.reviews);
+    let options = ReportOptions {
+        max_input_ratio: args.max_input_ratio,
+        ..file_options(files, &args.common, semconv, costs)
+    };
+    let mut out: Box<dyn std::io::Write> = match &args.out {
+        Some(path) => match std::fs::File::create(path) {
+            Ok(f) => Box::new(std::io::BufWriter::new(f)),
+            Err(e) => return usage_error(format!("cannot write {}: {e}", path.display())),
+        },
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    match llmwatch::dataset::run(&options, args.filter.as_deref(), &mut out) {
+        Ok(rows) => {
+            if let Some(path) = &args.out {
+                llmwatch::eprintln_escaped!("llmwatch: wrote {rows} rows to {}", path.display());
+            }
+            ExitCode::SUCCESS
+        }
         Err(e) => usage_error(e),
     }
 }

@@ -583,13 +583,17 @@ fn run_keeping(opts: &ReportOptions, out: &mut dyn Write) -> Result<(Summary, Ar
 }
 
 fn verdict_json(v: &Verdict) -> Json {
-    json!({
+    let mut j = json!({
         "name": &*v.name,
         "score": v.score,
         "label": v.label.as_deref(),
         "passed": v.passed,
         "source": v.source.as_str(),
-    })
+    });
+    if let (Some(r), Some(map)) = (v.reviewer.as_deref(), j.as_object_mut()) {
+        map.insert("reviewer".into(), json!(r));
+    }
+    j
 }
 
 /// One normalised span as a JSON object (the `report --spans` line format in DESIGN.md).

@@ -118,6 +118,14 @@ pub struct VerdictRow {
     pub count: u64,
     pub fail: u64,
     pub mean_score: f64,
+    /// Spans a person and this evaluator both judged; `count` and `fail` hold the person's
+    /// verdict in place of the overridden one.
+    pub human_reviewed: u64,
+    pub human_agreed: u64,
+    /// The evaluator failed it, a person passed it (a false alarm).
+    pub overridden_pass: u64,
+    /// The evaluator passed it, a person failed it (a miss).
+    pub overridden_fail: u64,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -254,6 +262,10 @@ fn llm_fields(summary: &mut Summary, llm: &crate::store::totals::LlmTotals) {
             } else {
                 0.0
             },
+            human_reviewed: v.human_reviewed,
+            human_agreed: v.human_agreed,
+            overridden_pass: v.overridden_pass,
+            overridden_fail: v.overridden_fail,
         })
         .collect();
     verdicts.sort_by(|a, b| a.name.cmp(&b.name));

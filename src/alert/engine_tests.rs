@@ -68,6 +68,7 @@ fn verdict(n: u32, name: &str, score: f64, passed: bool) -> Verdict {
         passed: Some(passed),
         source: VerdictSource::LogRecord,
         time_unix_nano: 0,
+        reviewer: None,
     }
 }
 
@@ -609,4 +610,45 @@ threshold = 0.5
         (1, Some(0)),
         "the evaluator saw nothing"
     );
+}
+
+#[test]
+fn eval_fail_rate_takes_the_person_over_the_judge() {
+    let rules = r#"
+[[rule]]
+name = "ungrounded"
+group_by = "route"
+window = "1m"
+metric = "eval_fail_rate"
+evaluator = "groundedness"
+op = ">"
+threshold = 0.3
+"#;
+    let mut rig = Rig::new(rules);
+    // The judge fails every call on /a and /b; on /a a person passes each one (false alarms).
+    // Counting both verdicts, /a would stand at 0.5 and fire too.
+    for s in 0..120u64 {
+        for (k, route) in ["/a", "/b"].into_iter().enumerate() {
+            let n = (s * 2 + k as u64) as u32;
+            rig.store
+                .insert_spans(vec![root(n, s, route, "t"), call(n, s, 200, "m", 0.01)]);
+            let judge = verdict(n, "Groundedness", 0.2, false);
+            let mut batch = vec![judge.clone()];
+            if route == "/a" {
+                batch.push(Verdict {
+                    source: VerdictSource::Human,
+                    passed: Some(true),
+                    score: Some(1.0),
+                    reviewer: Some("alice".into()),
+                    ..judge
+                });
+            }
+            rig.store.insert_verdicts(batch);
+            rig.sync();
+        }
+    }
+    rig.engine.finish();
+    let states = rig.states();
+    assert_eq!(states.len(), 1, "{states:?}");
+    assert_eq!(states[0].1.as_deref(), Some("/b"));
 }

@@ -76,9 +76,9 @@ pub fn samples<'a>(rule: &Rule, trace: &'a Trace, out: &mut Vec<RawSample<'a>>) 
             }
             Metric::EvalFailRate | Metric::EvalMeanScore => {
                 let name = cond.evaluator.as_deref().unwrap_or_default();
+                // A person's verdict counts in place of the judge it overrides.
                 for v in trace
-                    .verdicts
-                    .iter()
+                    .effective_verdicts()
                     .filter(|v| v.name.eq_ignore_ascii_case(name))
                 {
                     let value = match cond.metric {

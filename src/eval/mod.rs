@@ -454,6 +454,7 @@ fn verdict(
         passed: Some(passed),
         source: VerdictSource::Llmwatch,
         time_unix_nano: span.end_unix_nano,
+        reviewer: None,
     }
 }
 

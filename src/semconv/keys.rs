@@ -10,7 +10,8 @@ pub enum Class {
     Known(Concept, u8),
     /// `traceloop.association.properties.<key>`: the suffix may be a cohort key.
     AssociationProperty,
-    /// `annotations.N.annotation.*`, `evaluations.N.evaluation.*` (OpenInference).
+    /// `annotations.N.annotation.*`, `evaluations.N.evaluation.*` (OpenInference), and
+    /// `trace.annotations.N.*`.
     Annotation,
     /// `eval.{metric}` and `eval.{metric}.reason` (FutureAGI legacy).
     LegacyEval,
@@ -221,7 +222,12 @@ pub fn classify(key: &str) -> Class {
         "gen_ai.tool.definitions" => Class::None,
 
         k if k.starts_with("traceloop.association.properties.") => Class::AssociationProperty,
-        k if k.starts_with("annotations.") || k.starts_with("evaluations.") => Class::Annotation,
+        k if k.starts_with("annotations.")
+            || k.starts_with("evaluations.")
+            || k.starts_with("trace.annotations.") =>
+        {
+            Class::Annotation
+        }
         k if k.starts_with("eval.") => Class::LegacyEval,
         k if k.starts_with("gen_ai.tool.") => known(C::ToolKey, 0),
         _ => Class::None,

@@ -6,6 +6,7 @@
 pub mod cohort;
 pub mod content;
 pub mod coverage;
+pub mod effective;
 pub mod keys;
 pub mod normalise;
 pub mod secrets;
@@ -189,6 +190,8 @@ pub struct Verdict {
     pub passed: Option<bool>,
     pub source: VerdictSource,
     pub time_unix_nano: u64,
+    /// Who gave a human verdict (`user.name`), when it says.
+    pub reviewer: Option<Box<str>>,
 }
 
 impl Verdict {

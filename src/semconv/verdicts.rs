@@ -89,11 +89,25 @@ pub fn label_verdict(label: &str) -> Option<bool> {
     match l.as_str() {
         "pass" | "passed" | "true" | "yes" | "correct" | "grounded" | "relevant" | "faithful" | "good"
         | "ok" | "success" | "factual" | "safe" | "not_hallucinated" | "accurate" => Some(true),
+        // End-user feedback shapes (thumbs, up/down, sentiment).
+        "thumbs_up" | "thumbsup" | "up" | "positive" | "\u{1f44d}" => Some(true),
         "fail" | "failed" | "false" | "no" | "incorrect" | "ungrounded" | "not_grounded" | "irrelevant"
         | "unfaithful" | "bad" | "hallucinated" | "hallucination" | "toxic" | "unsafe" | "error"
         | "inaccurate" => Some(false),
+        "thumbs_down" | "thumbsdown" | "down" | "negative" | "\u{1f44e}" => Some(false),
         _ => None,
     }
+}
+
+/// Whether a label is the shape only a person gives (a thumb).
+fn is_thumb_label(label: &str) -> bool {
+    let l = label.trim().to_ascii_lowercase();
+    l.starts_with("thumb") || l == "\u{1f44d}" || l == "\u{1f44e}"
+}
+
+/// Whether an annotator kind names a person (OpenInference `HUMAN`, any case).
+pub fn is_human_kind(kind: &str) -> bool {
+    kind.trim().eq_ignore_ascii_case("human")
 }
 
 /// A score from an int, double, bool (true = 1.0) or string (numbers, "pass"/"fail" too).
@@ -113,6 +127,10 @@ pub struct VerdictFields {
     pub explanation: Option<Box<str>>,
     pub target: Option<SpanId>,
     pub response_id: Option<Box<str>>,
+    /// The annotator kind when given: `Some(true)` for HUMAN, `Some(false)` for LLM/CODE.
+    pub human: Option<bool>,
+    /// `user.name` of the person who gave it.
+    pub reviewer: Option<Box<str>>,
 }
 
 impl VerdictFields {
@@ -126,7 +144,18 @@ impl VerdictFields {
             explanation: text("gen_ai.evaluation.explanation").map(Into::into),
             target: text("gen_ai.evaluation.target_span_id").and_then(parse_span_id),
             response_id: text("gen_ai.response.id").map(Into::into),
+            human: text("annotator_kind")
+                .or_else(|| text("gen_ai.evaluation.annotator_kind"))
+                .map(is_human_kind),
+            reviewer: text("user.name").map(Into::into),
         }
+    }
+
+    /// Whether this is a person's verdict: the annotator kind says HUMAN, or (when no kind is
+    /// given) it has the shape of end-user feedback (a feedback name or a thumb label).
+    fn is_human(&self, name: &str) -> bool {
+        self.human
+            .unwrap_or_else(|| is_feedback_name(name) || self.label.as_deref().is_some_and(is_thumb_label))
     }
 
     pub fn into_verdict(
@@ -137,11 +166,13 @@ impl VerdictFields {
         time_unix_nano: u64,
         rules: &EvaluatorRules,
     ) -> Option<Verdict> {
+        let human = self.name.as_deref().is_some_and(|n| self.is_human(n));
         let name = self.name?;
         if self.score.is_none() && self.label.is_none() {
             return None;
         }
         let passed = rules.passed(&name, self.score, self.label.as_deref());
+        let source = if human { VerdictSource::Human } else { source };
         Some(Verdict {
             trace_id: trace_id.into(),
             target: self.target.or(fallback_target),
@@ -153,6 +184,7 @@ impl VerdictFields {
             passed,
             source,
             time_unix_nano,
+            reviewer: if human { self.reviewer } else { None },
         })
     }
 }
@@ -171,39 +203,55 @@ pub fn parse_span_id(s: &str) -> Option<SpanId> {
 }
 
 /// Groups OpenInference `annotations.N.annotation.F` / `evaluations.N.evaluation.F` attributes
-/// by N into verdict fields.
+/// (also under `trace.`, and `trace.annotations.N.F`) by N into verdict fields; `annotator_kind`
+/// HUMAN makes it a person's verdict, `user.name` its reviewer.
 pub fn annotations(
     attrs: &[Attr],
     keys: &[usize],
     intern: &mut dyn FnMut(&str) -> Sym,
 ) -> Vec<VerdictFields> {
-    let mut groups: BTreeMap<(bool, u32), VerdictFields> = BTreeMap::new();
+    // Keyed by (shape, N): 0 annotations, 1 evaluations, 2 trace annotations.
+    let mut groups: BTreeMap<(u8, u32), VerdictFields> = BTreeMap::new();
     for &i in keys {
         let a = &attrs[i];
-        let mut parts = a.key.splitn(4, '.');
-        let (Some(head), Some(n), Some(mid), Some(field)) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
+        let Some((shape, n, field)) = annotation_key(&a.key) else {
             continue;
         };
-        let ok = matches!(
-            (head, mid),
-            ("annotations", "annotation") | ("evaluations", "evaluation")
-        );
-        let Ok(n) = n.parse::<u32>() else { continue };
-        if !ok {
-            continue;
-        }
-        let g = groups.entry((head == "evaluations", n)).or_default();
+        let g = groups.entry((shape, n)).or_default();
         match field {
             "name" => g.name = as_text(&a.value).map(&mut *intern),
             "score" => g.score = score_of(&a.value),
             "label" => g.label = as_text(&a.value).map(&mut *intern),
             "explanation" => g.explanation = as_text(&a.value).map(Into::into),
+            "annotator_kind" => g.human = as_text(&a.value).map(is_human_kind),
+            "user.name" => g.reviewer = as_text(&a.value).map(Into::into),
             _ => {}
         }
     }
     groups.into_values().collect()
+}
+
+/// (shape, N, field) of an annotation key; `None` for anything else.
+fn annotation_key(key: &str) -> Option<(u8, u32, &str)> {
+    let (trace, key) = match key.strip_prefix("trace.") {
+        Some(rest) => (true, rest),
+        None => (false, key),
+    };
+    let (head, rest) = key.split_once('.')?;
+    let (n, rest) = rest.split_once('.')?;
+    let n = n.parse::<u32>().ok()?;
+    let (shape, mid) = match (head, trace) {
+        ("annotations", false) => (0, "annotation."),
+        ("evaluations", false) => (1, "evaluation."),
+        ("annotations", true) => (2, "annotation."),
+        _ => return None,
+    };
+    match rest.strip_prefix(mid) {
+        Some(field) => Some((shape, n, field)),
+        // `trace.annotations.N.F` without the inner segment.
+        None if trace => Some((shape, n, rest)),
+        None => None,
+    }
 }
 
 /// FutureAGI's legacy keys on the evaluated span: `eval.{metric}` (score) and
@@ -339,6 +387,112 @@ mod tests {
             (got[1].score, got[1].label.as_deref()),
             (Some(1.0), Some("Passed"))
         );
+    }
+
+    fn human_of(f: VerdictFields) -> Option<Verdict> {
+        f.into_verdict(
+            Some(TraceId([1; 16])),
+            Some(SpanId([2; 8])),
+            VerdictSource::LogRecord,
+            0,
+            &EvaluatorRules::default(),
+        )
+    }
+
+    #[test]
+    fn human_annotator_kind_on_evaluation_records_any_case() {
+        let attrs = vec![
+            attr("gen_ai.evaluation.name", Value::Str("Groundedness".into())),
+            attr("gen_ai.evaluation.score.label", Value::Str("stale-policy".into())),
+            attr("gen_ai.evaluation.score.value", Value::Double(0.0)),
+            attr(
+                "gen_ai.evaluation.explanation",
+                Value::Str("old refund rule".into()),
+            ),
+            attr("annotator_kind", Value::Str("human".into())),
+            attr("user.name", Value::Str("alice".into())),
+        ];
+        let v = human_of(VerdictFields::from_otel_attrs(&attrs, &mut intern)).unwrap();
+        assert_eq!(v.source, VerdictSource::Human);
+        assert_eq!(v.passed, Some(false));
+        assert_eq!(v.reviewer.as_deref(), Some("alice"));
+        // An LLM annotator under a feedback-like name stays automatic; its user.name is dropped.
+        let mut llm = attrs.clone();
+        llm[4] = attr("annotator_kind", Value::Str("LLM".into()));
+        let v = human_of(VerdictFields::from_otel_attrs(&llm, &mut intern)).unwrap();
+        assert_eq!((v.source, v.reviewer), (VerdictSource::LogRecord, None));
+    }
+
+    #[test]
+    fn human_openinference_and_trace_annotations() {
+        let attrs = vec![
+            attr("annotations.0.annotation.name", Value::Str("QA".into())),
+            attr("annotations.0.annotation.label", Value::Str("correct".into())),
+            attr(
+                "annotations.0.annotation.annotator_kind",
+                Value::Str("HUMAN".into()),
+            ),
+            attr("annotations.1.annotation.name", Value::Str("QA".into())),
+            attr("annotations.1.annotation.score", Value::Double(0.2)),
+            attr(
+                "annotations.1.annotation.annotator_kind",
+                Value::Str("LLM".into()),
+            ),
+            attr("evaluations.0.evaluation.name", Value::Str("Tone".into())),
+            attr("evaluations.0.evaluation.label", Value::Str("bad".into())),
+            attr(
+                "evaluations.0.evaluation.annotator_kind",
+                Value::Str("Human".into()),
+            ),
+            attr("evaluations.0.evaluation.user.name", Value::Str("bob".into())),
+            attr("trace.annotations.0.name", Value::Str("helpful".into())),
+            attr("trace.annotations.0.label", Value::Str("no".into())),
+            attr("trace.annotations.0.annotator_kind", Value::Str("HUMAN".into())),
+        ];
+        let keys: Vec<usize> = (0..attrs.len()).collect();
+        let got: Vec<Verdict> = annotations(&attrs, &keys, &mut intern)
+            .into_iter()
+            .filter_map(human_of)
+            .collect();
+        let shape: Vec<_> = got
+            .iter()
+            .map(|v| (&*v.name, v.is_human(), v.passed, v.reviewer.as_deref()))
+            .collect();
+        assert_eq!(
+            shape,
+            [
+                ("QA", true, Some(true), None),
+                ("QA", false, Some(false), None),
+                ("Tone", true, Some(false), Some("bob")),
+                ("helpful", true, Some(false), None),
+            ]
+        );
+        assert_eq!(
+            crate::semconv::keys::classify("trace.annotations.0.annotation.name"),
+            crate::semconv::keys::Class::Annotation
+        );
+    }
+
+    #[test]
+    fn feedback_shapes_are_human() {
+        let f = |name: &str, label: &str| VerdictFields {
+            name: Some(intern(name)),
+            label: Some(intern(label)),
+            ..Default::default()
+        };
+        for (name, label, passed) in [
+            ("user_feedback", "thumbs_up", true),
+            ("thumbs", "down", false),
+            ("feedback", "negative", false),
+            ("rating", "thumbs down", false),
+            ("user-rating", "positive", true),
+        ] {
+            let v = human_of(f(name, label)).unwrap();
+            assert_eq!((v.is_human(), v.passed), (true, Some(passed)), "{name} {label}");
+        }
+        assert!(human_of(f("feedback", "down")).unwrap().is_thumbs_down());
+        // Not a feedback shape: stays what it arrived as.
+        assert!(!human_of(f("Groundedness", "up")).unwrap().is_human());
     }
 
     #[test]

@@ -52,6 +52,8 @@ pub struct Trace {
     pub error_spans: u32,
     /// Why this trace is kept longer than plain traffic (empty: a plain trace).
     pub kept: keep::KeepReasons,
+    /// A person judged something in it: only then can a verdict be overridden.
+    has_human: bool,
     /// Listed in the change log since the reader last drained it.
     dirty: bool,
     index: Option<HashMap<SpanId, u32>>,
@@ -71,6 +73,7 @@ impl Trace {
             end_unix_nano: 0,
             error_spans: 0,
             kept: keep::KeepReasons::NONE,
+            has_human: false,
             dirty: false,
             index: None,
             bytes: 0,
@@ -103,6 +106,17 @@ impl Trace {
         self.spans
             .iter()
             .find(|s| s.sem.as_deref().and_then(|m| m.response_id.as_deref()) == Some(rid))
+    }
+
+    /// The verdicts that decide pass/fail: a person's verdict sets aside the automatic ones on
+    /// the same span and evaluator name ([`crate::semconv::effective`]).
+    pub fn effective_verdicts(&self) -> impl Iterator<Item = &Verdict> {
+        crate::semconv::effective::effective(&self.verdicts)
+    }
+
+    /// Whether the verdict at `i` is set aside by a person's verdict.
+    pub fn is_overridden(&self, i: usize) -> bool {
+        self.has_human && crate::semconv::effective::is_overridden(&self.verdicts, i)
     }
 
     /// Verdicts about `span`.
@@ -552,15 +566,34 @@ impl TraceStore {
     }
 
     fn file_verdict(&mut self, v: Verdict) {
+        use crate::semconv::effective::{comparison, overridden_of};
         let Some(trace_id) = v.trace_id else { return };
-        {
-            let trace = self.trace_entry(trace_id);
-            let before = trace.bytes;
-            trace.content_bytes += verdict_heap(&v);
-            trace.verdicts.push(v);
-            trace.recompute_bytes();
-            let after = trace.bytes;
-            self.trace_bytes = self.trace_bytes + after - before;
+        let trace = self.trace_entry(trace_id);
+        let before = trace.bytes;
+        trace.content_bytes += verdict_heap(&v);
+        trace.has_human |= v.is_human();
+        // The totals counted every verdict as it arrived; where a person judged the subject,
+        // the overridden ones are taken back out and the agreement recounted (the subject's
+        // standing before this verdict undone, after it applied).
+        let judged = trace.has_human.then(|| {
+            let undo = (
+                overridden_of(&trace.verdicts, &v),
+                comparison(&trace.verdicts, &v),
+            );
+            (undo, trace.verdicts.len())
+        });
+        trace.verdicts.push(v);
+        let judged = judged.map(|(undo, at)| {
+            let all = &trace.verdicts;
+            let redo = (overridden_of(all, &all[at]), comparison(all, &all[at]));
+            (undo, redo)
+        });
+        trace.recompute_bytes();
+        let after = trace.bytes;
+        self.trace_bytes = self.trace_bytes + after - before;
+        if let Some(((gone, was), (now_gone, now))) = judged {
+            self.llm.adjust_overrides(&gone, was.as_ref(), -1);
+            self.llm.adjust_overrides(&now_gone, now.as_ref(), 1);
         }
     }
 
@@ -640,6 +673,7 @@ fn verdict_heap(v: &Verdict) -> usize {
         + v.label.as_ref().map_or(0, sym_heap_size)
         + v.explanation.as_ref().map_or(0, |e| alloc_size(e.len()))
         + v.response_id.as_ref().map_or(0, |r| alloc_size(r.len()))
+        + v.reviewer.as_ref().map_or(0, |r| alloc_size(r.len()))
 }
 
 #[cfg(test)]
@@ -704,6 +738,71 @@ mod tests {
         s.trace_id.0[..4].copy_from_slice(&trace.to_be_bytes());
         s.trace_id.0[15] = 1;
         s
+    }
+
+    fn judged(span: u8, name: &str, passed: bool, human: bool) -> Verdict {
+        use crate::semconv::VerdictSource;
+        Verdict {
+            trace_id: Some(TraceId([1; 16])),
+            target: Some(SpanId([span; 8])),
+            response_id: None,
+            name: std::sync::Arc::from(name),
+            score: None,
+            label: None,
+            explanation: None,
+            passed: Some(passed),
+            source: if human {
+                VerdictSource::Human
+            } else {
+                VerdictSource::SpanEvent
+            },
+            time_unix_nano: 0,
+            reviewer: human.then(|| "alice".into()),
+        }
+    }
+
+    /// (count, fail, reviewed, agreed, overridden_pass, overridden_fail) of `name`.
+    fn row(st: &TraceStore, name: &str) -> (u64, u64, u64, u64, u64, u64) {
+        let r = st.llm_totals().verdicts[name];
+        let h = (
+            r.human_reviewed,
+            r.human_agreed,
+            r.overridden_pass,
+            r.overridden_fail,
+        );
+        (r.count, r.fail, h.0, h.1, h.2, h.3)
+    }
+
+    #[test]
+    fn human_verdicts_override_the_judge_in_the_totals_in_any_order() {
+        let mut st = store(1000, usize::MAX);
+        st.insert_spans([
+            span(1, 1, None, 0),
+            span(1, 2, Some(1), 0),
+            span(1, 3, Some(1), 0),
+        ]);
+        // Judge fails span 2, a person passes it (a false alarm); the judge fails span 3 alone.
+        st.insert_verdicts([
+            judged(2, "Groundedness", false, false),
+            judged(3, "Groundedness", false, false),
+        ]);
+        st.insert_verdicts([judged(2, "groundedness", true, true)]);
+        assert_eq!(row(&st, "Groundedness"), (1, 1, 1, 0, 1, 0));
+        assert_eq!(row(&st, "groundedness"), (1, 0, 0, 0, 0, 0));
+        // The person first, the judge after: a miss (the judge passed what the person failed).
+        st.insert_verdicts([judged(3, "QA", false, true)]);
+        st.insert_verdicts([judged(3, "QA", true, false)]);
+        assert_eq!(row(&st, "QA"), (1, 1, 1, 0, 0, 1));
+        // A re-review that agrees with the judge replaces the earlier review.
+        st.insert_verdicts([judged(3, "QA", true, true)]);
+        assert_eq!(row(&st, "QA"), (1, 0, 1, 1, 0, 0));
+        let t = st.trace(&TraceId([1; 16])).unwrap();
+        let effective: Vec<_> = t.effective_verdicts().map(|v| (&*v.name, v.is_human())).collect();
+        assert_eq!(
+            effective,
+            [("Groundedness", false), ("groundedness", true), ("QA", true)]
+        );
+        assert!(t.is_overridden(0) && !t.is_overridden(1));
     }
 
     #[test]

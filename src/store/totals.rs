@@ -29,6 +29,13 @@ pub struct VerdictTotals {
     pub fail: u64,
     pub scored: u64,
     pub score_sum: f64,
+    /// Subjects (span × evaluator) a person and this automatic evaluator both judged.
+    pub human_reviewed: u64,
+    pub human_agreed: u64,
+    /// The judge failed it, a person passed it.
+    pub overridden_pass: u64,
+    /// The judge passed it, a person failed it.
+    pub overridden_fail: u64,
 }
 
 #[derive(Debug, Default)]
@@ -104,6 +111,40 @@ impl LlmTotals {
         if let Some(s) = v.score {
             row.scored += 1;
             row.score_sum += s;
+        }
+    }
+
+    /// Applies (`sign` 1) or takes back (`sign` -1) a subject's human standing: its overridden
+    /// verdicts leave `count`/`fail` (a person's verdict wins), its comparison counts agreement.
+    pub fn adjust_overrides(
+        &mut self,
+        overridden: &[(Sym, bool)],
+        cmp: Option<&crate::semconv::effective::Comparison>,
+        sign: i64,
+    ) {
+        let add = |x: &mut u64, n: bool| {
+            if n {
+                *x = x.saturating_add_signed(sign);
+            }
+        };
+        let take = |x: &mut u64, n: bool| {
+            if n {
+                *x = x.saturating_add_signed(-sign);
+            }
+        };
+        for (name, failed) in overridden {
+            if let Some(row) = self.verdicts.get_mut(name) {
+                take(&mut row.count, true);
+                take(&mut row.fail, *failed);
+            }
+        }
+        if let Some(c) = cmp
+            && let Some(row) = self.verdicts.get_mut(&c.name)
+        {
+            add(&mut row.human_reviewed, true);
+            add(&mut row.human_agreed, c.agreed());
+            add(&mut row.overridden_pass, c.overridden_pass());
+            add(&mut row.overridden_fail, c.overridden_fail());
         }
     }
 

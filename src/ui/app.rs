@@ -390,6 +390,26 @@ impl App {
         true
     }
 
+    /// `D`: the model calls of the traces listed (filter and sort as shown) as a dataset file in
+    /// the export directory, and a note saying where.
+    fn write_dataset(&mut self) {
+        let ids: Vec<crate::model::TraceId> = self.index.page(0, self.index.len()).map(|r| r.id).collect();
+        let path = (self.export_dir).join(crate::dataset::screen_file_name(std::time::SystemTime::now()));
+        let written = std::fs::File::create(&path).and_then(|f| {
+            let mut out = std::io::BufWriter::new(f);
+            let store = self.pipeline.store();
+            crate::dataset::write_dataset(ids.iter().filter_map(|id| store.trace(id)), &mut out)
+        });
+        self.ui.note = Some(match written {
+            Ok(n) => format!(
+                "wrote {n} model calls of {} listed traces to {}",
+                ids.len(),
+                path.display()
+            ),
+            Err(e) => format!("could not write {}: {e}", path.display()),
+        });
+    }
+
     /// Opens the trace selected in the list.
     fn open_selected(&mut self) -> bool {
         let Some(id) = self.ui.list.selected else {
@@ -562,6 +582,7 @@ impl App {
                     .unwrap_or(0);
                 self.set_sort(SortKey::ALL[(i + n - 1) % n]);
             }
+            KeyCode::Char('D') => self.write_dataset(),
             KeyCode::Char('p') => self.replay(|c| c.toggle_pause()),
             KeyCode::Char('+' | '>' | '=') => self.replay(|c| c.step_speed(true)),
             KeyCode::Char('-' | '<') => self.replay(|c| c.step_speed(false)),

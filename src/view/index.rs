@@ -549,7 +549,14 @@ fn contribution(series: &mut Series, trace: &Trace, row: &TraceRow) -> Contribut
         });
     }
     let mut verdicts = Vec::with_capacity(trace.verdicts.len());
-    for verdict in &trace.verdicts {
+    for verdict in trace.effective_verdicts() {
+        // A person's verdict that overrides a judge counts under the judge's name (the pane's
+        // row for that evaluator), with whether the two agreed.
+        let compared = verdict
+            .is_human()
+            .then(|| crate::semconv::effective::comparison(&trace.verdicts, verdict))
+            .flatten();
+        let name = compared.as_ref().map_or(&verdict.name, |c| &c.name);
         let target = trace.verdict_target(verdict);
         // At the evaluated call's end; a verdict whose span has not arrived yet at its own time
         // (it moves when the span arrives and the trace is read again).
@@ -563,10 +570,11 @@ fn contribution(series: &mut Series, trace: &Trace, row: &TraceRow) -> Contribut
         let v = values(model, service);
         verdicts.push(VerdictSample {
             second: nanos / 1_000_000_000,
-            evaluator: series.evaluator(&verdict.name),
+            evaluator: series.evaluator(name),
             passed: verdict.passed,
             score: VerdictSample::score_units(verdict.score),
             cohorts: series.cohorts(v.each_ref().map(Option::as_ref)),
+            human: compared.as_ref().map(|c| c.agreed()),
         });
     }
     Contribution {
@@ -1060,6 +1068,7 @@ mod tests {
             passed: Some(passed),
             source,
             time_unix_nano: span(0, 1, None, 100).start_unix_nano,
+            reviewer: None,
         }
     }
 

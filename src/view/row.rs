@@ -130,9 +130,9 @@ impl TraceRow {
         if row.primary_model.is_none() {
             row.primary_model = row.models.first().cloned();
         }
+        // A person's verdict stands in for the judge it overrides.
         row.verdicts = trace
-            .verdicts
-            .iter()
+            .effective_verdicts()
             .filter(|v| v.is_notable())
             .map(|v| VerdictMark {
                 name: v.name.clone(),

@@ -100,6 +100,8 @@ pub struct VerdictSample {
     /// Score in [`SCORE_UNITS`].
     pub score: Option<i64>,
     pub cohorts: [u16; 4],
+    /// A person's verdict set against this evaluator's on the same span: whether they agreed.
+    pub human: Option<bool>,
 }
 
 impl VerdictSample {
@@ -129,6 +131,9 @@ pub struct EvalCounts {
     pub scored: u32,
     /// Sum of the scores, in [`SCORE_UNITS`].
     pub score_sum: i64,
+    /// Spans a person also judged, and how many of those the person agreed on.
+    pub reviewed: u32,
+    pub agreed: u32,
 }
 
 /// One evaluator's verdicts over a window.
@@ -139,6 +144,8 @@ pub struct EvalStats {
     pub failed: u64,
     pub scored: u64,
     pub score_sum: i64,
+    pub reviewed: u64,
+    pub agreed: u64,
 }
 
 impl EvalStats {
@@ -148,6 +155,8 @@ impl EvalStats {
         self.failed += u64::from(c.failed);
         self.scored += u64::from(c.scored);
         self.score_sum = self.score_sum.saturating_add(c.score_sum);
+        self.reviewed += u64::from(c.reviewed);
+        self.agreed += u64::from(c.agreed);
     }
 
     /// Failed over the verdicts that say pass or fail; `None` when none does.
@@ -229,6 +238,12 @@ impl Slot {
             }
         };
         step(&mut e.n);
+        if let Some(agreed) = v.human {
+            step(&mut e.reviewed);
+            if agreed {
+                step(&mut e.agreed);
+            }
+        }
         match v.passed {
             Some(true) => step(&mut e.passed),
             Some(false) => step(&mut e.failed),
@@ -937,6 +952,7 @@ mod tests {
                 passed: Some(passed),
                 score: VerdictSample::score_units(Some(if passed { 0.9 } else { 0.1 })),
                 cohorts,
+                human: None,
             }],
             ..Contribution::default()
         }
@@ -1030,7 +1046,8 @@ mod tests {
                     passed: 0,
                     failed: 60,
                     scored: 60,
-                    score_sum: 6_000_000
+                    score_sum: 6_000_000,
+                    ..EvalStats::default()
                 }
             )]
         );

@@ -510,6 +510,7 @@ impl ExternalEvaluators {
             passed,
             source: VerdictSource::External,
             time_unix_nano: call.span.end_unix_nano,
+            reviewer: None,
         })
     }
 

@@ -56,10 +56,15 @@ pub fn detail_lines(trace: &Trace, span: &SpanRecord, width: u16, theme: &Theme)
         documents(d, &docs)
     });
     d.section("Tool", |d| tool(d, span));
-    let verdicts: Vec<&Verdict> = trace.verdicts_for(span).collect();
+    // Both a judge's verdict and the person's that overrides it are listed; the first marked.
+    let overrides = crate::semconv::effective::Overrides::of(&trace.verdicts);
+    let verdicts: Vec<(&Verdict, bool)> = (trace.verdicts.iter().enumerate())
+        .filter(|(_, v)| trace.verdict_target(v).is_some_and(|t| t.span_id == span.span_id))
+        .map(|(i, v)| (v, overrides.as_ref().is_some_and(|o| o.is_overridden(i))))
+        .collect();
     d.section(&format!("Verdicts ({})", verdicts.len()), |d| {
-        for v in &verdicts {
-            verdict(d, v);
+        for &(v, overridden) in &verdicts {
+            verdict(d, v, overridden);
         }
     });
     d.section(&format!("Events ({})", span.events.len()), |d| events(d, span));
@@ -398,8 +403,9 @@ fn tool(d: &mut Doc, span: &SpanRecord) {
     }
 }
 
-/// `groundedness  0.95  pass`, then label and source, then the explanation.
-fn verdict(d: &mut Doc, v: &Verdict) {
+/// `groundedness  0.95  pass`, then label and source (the reviewer of a person's verdict, and
+/// whether a person's verdict overrides this one), then the explanation.
+fn verdict(d: &mut Doc, v: &Verdict, overridden: bool) {
     let t = d.theme;
     let score = v.score.map_or(String::new(), |s| format!("  {s:.2}"));
     let (word, style) = match v.passed {
@@ -418,10 +424,17 @@ fn verdict(d: &mut Doc, v: &Verdict) {
         0,
         INDENT,
     );
-    let about = match &v.label {
+    let mut about = match &v.label {
         Some(l) => format!("label {l} · source {}", v.source.as_str()),
         None => format!("source {}", v.source.as_str()),
     };
+    if let Some(r) = v.reviewer.as_deref() {
+        about.push_str(" · by ");
+        about.push_str(r);
+    }
+    if overridden {
+        about.push_str(" · overridden by a person's verdict");
+    }
     d.block(&[], &about, t.muted, INDENT, INDENT);
     if let Some(e) = v.explanation.as_deref().filter(|e| !e.trim().is_empty()) {
         d.block(&[], e, t.base, INDENT, INDENT);
@@ -1264,6 +1277,53 @@ mod tests {
         assert!(
             text.iter()
                 .any(|l| l.contains("(the detail shows at most 1 MiB of values)"))
+        );
+    }
+
+    #[test]
+    fn a_person_overriding_a_verdict_shows_both_with_the_judge_marked() {
+        let mut store = store_of("otel_genai_eval");
+        let (trace_id, judge) = {
+            let (trace, span) = find(&store, |s| s.span_id.to_string() == "609547baa1e4ba2a");
+            let v = trace
+                .verdicts_for(span)
+                .find(|v| &*v.name == "groundedness")
+                .unwrap()
+                .clone();
+            (trace.id, v)
+        };
+        store.insert_verdicts([Verdict {
+            source: crate::semconv::VerdictSource::Human,
+            passed: Some(false),
+            score: Some(0.0),
+            label: Some(Arc::from("stale-policy")),
+            explanation: Some("quotes last year's policy".into()),
+            reviewer: Some("alice".into()),
+            ..judge
+        }]);
+        let trace = store.trace(&trace_id).unwrap();
+        let span = trace
+            .spans
+            .iter()
+            .find(|s| s.span_id.to_string() == "609547baa1e4ba2a")
+            .unwrap();
+        let text = texts(&detail_lines(trace, span, 120, &Theme::default()));
+        let verdicts = section(&text, "Verdicts");
+        assert!(
+            verdicts.iter().any(|l| l == "groundedness  0.95  pass"),
+            "{verdicts:#?}"
+        );
+        assert!(
+            verdicts
+                .iter()
+                .any(|l| l.contains("source span_event") && l.ends_with("overridden by a person's verdict")),
+            "{verdicts:#?}"
+        );
+        assert!(
+            verdicts
+                .iter()
+                .any(|l| l == "  label stale-policy · source human · by alice"),
+            "{verdicts:#?}"
         );
     }
 

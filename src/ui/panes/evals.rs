@@ -121,6 +121,25 @@ fn score(x: Option<f64>) -> String {
     }
 }
 
+/// Narrowest evals pane that shows the `human` column.
+const HUMAN_MIN_WIDTH: u16 = 84;
+
+/// `agree 3/4`: of the spans a person also judged, how many the evaluator got the same.
+fn agreement(s: &crate::view::series::EvalStats, theme: &Theme) -> Span<'static> {
+    if s.reviewed == 0 {
+        return Span::styled("", theme.muted);
+    }
+    let style = if s.agreed < s.reviewed {
+        theme.warn
+    } else {
+        theme.base
+    };
+    Span::styled(
+        format!("agree {}/{}", fmt_count(s.agreed), fmt_count(s.reviewed)),
+        style,
+    )
+}
+
 /// Which columns fit: chosen by the pane's own width.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Columns {
@@ -179,6 +198,10 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View, ui: &UiState, theme: &
         return;
     }
     let columns = Columns::for_width(area.width);
+    // `human` (agree n/m): only where a person reviewed something, and only when it fits.
+    let human = columns == Columns::Full
+        && area.width >= HUMAN_MIN_WIDTH
+        && e.rows.iter().any(|r| r.stats.reviewed > 0);
     let rows = e.rows.iter().enumerate().map(|(i, r)| {
         let (name_style, cohort) = match &r.cohort {
             None => (theme.base, Span::styled("all", theme.muted)),
@@ -190,15 +213,20 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View, ui: &UiState, theme: &
         let delta = Cell::from(change(r, theme));
         let spark = Cell::from(Span::styled(rate_sparkline(&r.spark), theme.sparkline));
         let cells = match columns {
-            Columns::Full => vec![
-                name,
-                Cell::from(cohort),
-                n,
-                fail,
-                Cell::from(score(r.stats.mean_score())),
-                spark,
-                delta,
-            ],
+            Columns::Full => {
+                let mut cells = vec![
+                    name,
+                    Cell::from(cohort),
+                    n,
+                    fail,
+                    Cell::from(score(r.stats.mean_score())),
+                ];
+                if human {
+                    cells.push(Cell::from(agreement(&r.stats, theme)));
+                }
+                cells.extend([spark, delta]);
+                cells
+            }
             Columns::Medium => vec![name, Cell::from(cohort), n, fail, spark, delta],
             Columns::Narrow => vec![name, Cell::from(cohort), fail, delta],
         };
@@ -218,7 +246,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View, ui: &UiState, theme: &
         .max()
         .unwrap_or(0);
     let name = Constraint::Length(longest.clamp(9, 22) as u16);
-    let (header, widths): (Vec<&str>, Vec<Constraint>) = match columns {
+    let (mut header, mut widths): (Vec<&str>, Vec<Constraint>) = match columns {
         Columns::Full => (
             vec!["evaluator", e.dim, "n", "fail", "mean", "fail trend", "Δfail"],
             vec![
@@ -252,6 +280,10 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View, ui: &UiState, theme: &
             ],
         ),
     };
+    if human {
+        header.insert(5, "human");
+        widths.insert(5, Constraint::Length(11));
+    }
     let table = Table::new(rows, widths)
         .header(Row::new(header).style(theme.header))
         .column_spacing(1);

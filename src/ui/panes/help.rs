@@ -48,6 +48,7 @@ pub fn keys(ui: &UiState, replay: bool) -> Vec<(&'static str, &'static str)> {
             ("PgUp PgDn  g G", "page; newest / oldest"),
             ("s  S", "sort by time, duration, cost, tokens, failed evals"),
             ("Enter", "open the trace: span tree and details"),
+            ("D", "write the listed traces' LLM calls as a dataset file"),
         ]),
         Pane::Latency => k.extend([
             ("↑ ↓  j k  wheel", "scroll the cohorts"),
