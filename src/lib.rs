@@ -18,6 +18,7 @@ pub mod json_bytes;
 pub mod log;
 pub mod model;
 pub mod replay;
+pub mod review;
 pub mod report;
 pub mod semconv;
 pub mod server;

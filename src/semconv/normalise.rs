@@ -732,11 +732,17 @@ pub fn log_verdict(
     }
     let target = log.span_id.or(f.target);
     f.target = None;
-    f.into_verdict(
-        trace,
-        target,
-        VerdictSource::LogRecord,
-        log.event_time(),
-        &config.evaluators,
-    )
+    let human = super::verdicts::is_human_annotator(&log.attributes);
+    let source = if human {
+        VerdictSource::Human
+    } else {
+        VerdictSource::LogRecord
+    };
+    let mut v = f.into_verdict(trace, target, source, log.event_time(), &config.evaluators)?;
+    if human && v.label.as_deref().and_then(super::verdicts::label_verdict).is_none() {
+        // A person's score is 1 (pass) or 0 (fail) whatever direction the evaluator's own
+        // threshold runs (a review label like `stale-policy` says nothing about pass/fail).
+        v.passed = v.score.map(|s| s >= 0.5).or(v.passed);
+    }
+    Some(v)
 }

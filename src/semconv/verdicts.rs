@@ -83,6 +83,14 @@ pub fn is_feedback_name(name: &str) -> bool {
     l.contains("feedback") || l.contains("thumb") || l == "user_rating" || l == "user-rating"
 }
 
+/// Whether an evaluation log record's attributes say a person made it: OpenInference's
+/// `annotator_kind = "HUMAN"` (what `llmwatch`'s review form writes).
+pub fn is_human_annotator(attrs: &[Attr]) -> bool {
+    find_attr(attrs, "annotator_kind")
+        .and_then(as_text)
+        .is_some_and(|k| k.eq_ignore_ascii_case("HUMAN"))
+}
+
 /// What a label says about pass/fail, when it says anything.
 pub fn label_verdict(label: &str) -> Option<bool> {
     let l = label.trim().to_ascii_lowercase().replace([' ', '-'], "_");

@@ -551,10 +551,32 @@ impl TraceStore {
         self.unanchored.push_back(v);
     }
 
+    /// Marks a held trace as kept for `reason` (and changed, so the screen's rows see it).
+    /// Returns false when the trace is not held or already had that reason.
+    pub fn keep(&mut self, id: &TraceId, reason: keep::KeepReason) -> bool {
+        let Some(trace) = self.traces.get_mut(id) else {
+            return false;
+        };
+        if !trace.kept.insert(reason) {
+            return false;
+        }
+        if let Some(log) = &mut self.changes
+            && !trace.dirty
+        {
+            trace.dirty = true;
+            log.push_touched(*id);
+        }
+        true
+    }
+
     fn file_verdict(&mut self, v: Verdict) {
         let Some(trace_id) = v.trace_id else { return };
         {
             let trace = self.trace_entry(trace_id);
+            // A person looked at it: part 1's retention and the review queue both need to know.
+            if v.is_human() {
+                trace.kept.insert(keep::KeepReason::Human);
+            }
             let before = trace.bytes;
             trace.content_bytes += verdict_heap(&v);
             trace.verdicts.push(v);

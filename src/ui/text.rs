@@ -170,3 +170,31 @@ mod tests {
         assert_eq!(fmt_thousands(12_345_678), "12,345,678");
     }
 }
+
+/// Whether glyphs the terminal may lack (emoji) are spelled in ASCII: `LLMWATCH_ASCII=1`, or
+/// the Linux console (`TERM=linux`), whose font has no emoji. Decided once.
+pub fn ascii_glyphs() -> bool {
+    static ASCII: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ASCII.get_or_init(|| {
+        let set = |k: &str| std::env::var(k).ok();
+        set("LLMWATCH_ASCII").is_some_and(|v| !v.is_empty() && v != "0")
+            || set("TERM").is_some_and(|t| t == "linux")
+    })
+}
+
+/// A person's verdict as a badge: `👤 fail stale-policy` (`[human] fail stale-policy` in
+/// ASCII); the label is left out when it only repeats pass/fail.
+pub fn human_badge(v: &crate::semconv::Verdict, ascii: bool) -> String {
+    let mark = if ascii { "[human]" } else { "👤" };
+    let word = match v.passed {
+        Some(true) => "pass",
+        Some(false) => "fail",
+        None => "?",
+    };
+    match v.label.as_deref().map(str::trim) {
+        Some(l) if !l.is_empty() && !l.eq_ignore_ascii_case(word) => {
+            format!("{mark} {word} {}", clean(l))
+        }
+        _ => format!("{mark} {word}"),
+    }
+}
