@@ -145,3 +145,112 @@ pub fn reviewer() -> String {
         .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
         .unwrap_or_else(|| "unknown".into())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ConvertLimits, Converter};
+    use std::sync::Arc;
+
+    fn review(label: &str, note: &str) -> Review {
+        Review {
+            trace_id: TraceId([0xab; 16]),
+            span_id: SpanId([0xcd; 8]),
+            evaluator: "Groundedness".into(),
+            passed: false,
+            label: label.into(),
+            note: note.into(),
+            reviewer: "ada".into(),
+            event_unix_nano: 1_800_000_000_000_000_000,
+            observed_unix_nano: 1_900_000_000_000_000_000,
+        }
+    }
+
+    fn attr<'a>(r: &'a LogRecord, key: &str) -> Option<&'a any_value::Value> {
+        r.attributes
+            .iter()
+            .find(|a| a.key == key)
+            .and_then(|a| a.value.as_ref()?.value.as_ref())
+    }
+
+    #[test]
+    fn the_line_is_one_otlp_json_logs_request_with_the_review_fields() {
+        let line = review("stale-policy", "quotes the 2023 refund policy").line();
+        assert!(!line.contains('\n'));
+        let req: ExportLogsServiceRequest = serde_json::from_str(&line).unwrap();
+        let rl = &req.resource_logs[0];
+        let service = &rl.resource.as_ref().unwrap().attributes[0];
+        assert_eq!(service.key, "service.name");
+        let r = &rl.scope_logs[0].log_records[0];
+        assert_eq!(r.event_name, "gen_ai.evaluation.result");
+        assert_eq!(r.trace_id, vec![0xab; 16]);
+        assert_eq!(r.span_id, vec![0xcd; 8]);
+        assert_eq!(r.time_unix_nano, 1_800_000_000_000_000_000);
+        let text = |k| match attr(r, k) {
+            Some(any_value::Value::StringValue(s)) => s.as_str(),
+            other => panic!("{k}: {other:?}"),
+        };
+        assert_eq!(text("gen_ai.evaluation.name"), "Groundedness");
+        assert_eq!(text("gen_ai.evaluation.score.label"), "stale-policy");
+        assert_eq!(text("gen_ai.evaluation.explanation"), "quotes the 2023 refund policy");
+        assert_eq!(text("annotator_kind"), "HUMAN");
+        assert_eq!(text("user.name"), "ada");
+        assert_eq!(
+            attr(r, "gen_ai.evaluation.score.value"),
+            Some(&any_value::Value::DoubleValue(0.0))
+        );
+        // Ids are hex in OTLP/JSON, as every OTLP/JSON reader expects.
+        assert!(line.contains(&"ab".repeat(16)), "{line}");
+        assert!(line.contains(&"cd".repeat(8)), "{line}");
+        // No label: pass/fail; no note: no explanation attribute.
+        let plain = review("", " ");
+        let req: ExportLogsServiceRequest = serde_json::from_str(&plain.line()).unwrap();
+        let r = &req.resource_logs[0].scope_logs[0].log_records[0];
+        assert_eq!(
+            attr(r, "gen_ai.evaluation.score.label"),
+            Some(&any_value::Value::StringValue("fail".into()))
+        );
+        assert!(attr(r, "gen_ai.evaluation.explanation").is_none());
+    }
+
+    #[test]
+    fn reading_the_line_back_gives_the_same_human_verdict() {
+        let r = review("stale-policy", "old policy");
+        let mut conv = Converter::new(ConvertLimits::default(), Arc::default(), None);
+        let (mut logs, mut verdicts) = (Vec::new(), Vec::new());
+        conv.convert_logs(serde_json::from_str(&r.line()).unwrap(), &mut logs, &mut verdicts);
+        assert_eq!(verdicts.len(), 1);
+        let v = &verdicts[0];
+        assert_eq!(v.source, VerdictSource::Human);
+        assert_eq!(v.passed, Some(false), "a label that says nothing leaves the score to decide");
+        assert_eq!(v, &r.verdict());
+        // A pass under an evaluator whose threshold runs the other way is still a pass.
+        let mut pass = review("", "");
+        pass.passed = true;
+        pass.evaluator = "HallucinationScore".into();
+        let mut rules = crate::semconv::SemconvConfig::default();
+        rules.evaluators.by_name.insert(
+            "hallucinationscore".into(),
+            crate::semconv::verdicts::EvaluatorRule {
+                threshold: 0.2,
+                higher_is_better: false,
+            },
+        );
+        let mut conv = Converter::new(ConvertLimits::default(), Arc::new(rules), None);
+        verdicts.clear();
+        conv.convert_logs(serde_json::from_str(&pass.line()).unwrap(), &mut logs, &mut verdicts);
+        assert_eq!(verdicts[0].passed, Some(true));
+    }
+
+    #[test]
+    fn the_file_appends_one_synced_line_per_review_and_creates_its_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested").join("reviews.jsonl");
+        let f = file::ReviewsFile::new(&path);
+        f.append(&review("a", "")).unwrap();
+        f.append(&review("b", "")).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.lines().count(), 2);
+        assert!(text.ends_with('\n'));
+    }
+}

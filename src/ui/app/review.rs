@@ -143,9 +143,16 @@ impl App {
 
     /// The trace `r` and Enter act on: the queue's selection when it is shown, else the list's.
     fn selected_trace(&self) -> Option<crate::model::TraceId> {
+        // Before the first frame placed a selection: the row under the cursor.
         match &self.ui.review {
-            Some(q) => q.selected,
-            None => self.ui.list.selected,
+            Some(q) => q
+                .selected
+                .or_else(|| self.index.review_page(q.cursor, 1).next().map(|r| r.id)),
+            None => self
+                .ui
+                .list
+                .selected
+                .or_else(|| self.index.page(self.ui.list.cursor, 1).next().map(|r| r.id)),
         }
     }
 

@@ -24,7 +24,7 @@ pub struct QueueView {
 /// The reason as the "why" column says it.
 fn reason_label(r: KeepReason) -> &'static str {
     match r {
-        KeepReason::AlertExample => "alert",
+        KeepReason::AlertExample => "alert example",
         KeepReason::ThumbsDown => "thumbs-down",
         KeepReason::FailedVerdict => "failed eval",
         KeepReason::Error => "error",
@@ -101,10 +101,10 @@ pub fn render_queue(frame: &mut Frame, area: Rect, q: &QueueView, theme: &Theme)
         }
     });
     let widths = [
-        Constraint::Min(12),
+        Constraint::Length(22),
         Constraint::Length(8),
-        Constraint::Min(10),
-        Constraint::Min(16),
+        Constraint::Fill(1),
+        Constraint::Fill(2),
         Constraint::Length(8),
     ];
     let table = Table::new(rows, widths)
@@ -136,7 +136,7 @@ pub fn render_queue_footer(frame: &mut Frame, area: Rect, note: Option<&str>, th
 /// The review form, centred over `area`.
 pub fn render_form(frame: &mut Frame, area: Rect, form: &ReviewForm, theme: &Theme) {
     let w = area.width.min(64);
-    let h = area.height.min(10);
+    let h = area.height.min(8);
     let r = Rect {
         x: area.x + (area.width - w) / 2,
         y: area.y + (area.height - h) / 2,
@@ -184,7 +184,7 @@ pub fn render_form(frame: &mut Frame, area: Rect, form: &ReviewForm, theme: &The
         Some(e) => Line::styled(clean(e).into_owned(), theme.error),
         None => Line::styled("Tab next field · Enter save · Esc cancel", theme.muted),
     });
-    let title = format!(" Review {} ", clean(&form.span_name));
+    let title = format!(" Review span {} ", clean(&form.span_name));
     let block = Block::bordered()
         .border_type(BorderType::Rounded)
         .border_style(theme.border_focused)
