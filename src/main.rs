@@ -10,10 +10,10 @@ use llmwatch::demo::run::{self, DemoOptions};
 use llmwatch::headless::{self, HeadlessOptions};
 use llmwatch::headless::{StatusSample, status_line};
 use llmwatch::ingest::record::Recorder;
-use llmwatch::review::file::ReviewsFile;
 use llmwatch::ingest::send::Sender;
 use llmwatch::replay::Speed;
 use llmwatch::report::ReportOptions;
+use llmwatch::review::file::ReviewsFile;
 use llmwatch::semconv::SemconvConfig;
 use llmwatch::signals::Interrupts;
 use llmwatch::summary::Summary;
@@ -784,9 +784,21 @@ fn live(cli: LiveArgs) -> ExitCode {
     };
     if let Some(theme) = theme {
         let summary = options.summary_file.clone();
-        let template = file_options(Vec::new(), &cli.common, config.semconv.clone(), config.costs.clone());
+        let template = file_options(
+            Vec::new(),
+            &cli.common,
+            config.semconv.clone(),
+            config.costs.clone(),
+        );
         let reviews = (cli.output.reviews.clone(), template);
-        return live_on_screen(&runtime, config, theme, options.rules, summary.as_deref(), reviews);
+        return live_on_screen(
+            &runtime,
+            config,
+            theme,
+            options.rules,
+            summary.as_deref(),
+            reviews,
+        );
     }
     match runtime.block_on(headless::run(config, options)) {
         Ok(_) => ExitCode::SUCCESS,

@@ -35,7 +35,9 @@ fn populated() -> Arc<Pipeline> {
 }
 
 fn app(p: &Arc<Pipeline>) -> App {
-    let theme = Theme::load(Some("dark")).unwrap().for_depth(ColorDepth::TrueColor);
+    let theme = Theme::load(Some("dark"))
+        .unwrap()
+        .for_depth(ColorDepth::TrueColor);
     App::new(
         p.clone(),
         Feed::Live {
@@ -167,7 +169,11 @@ fn the_form_saves_a_human_verdict_into_the_store_and_a_line_into_the_file() {
     insta::assert_snapshot!("review_form_filled_80x24", screen(&mut a, 80, 24));
     press(&mut a, KeyCode::Enter);
     assert!(a.form.is_none());
-    assert!(a.ui.note.as_deref().is_some_and(|n| n.contains("review saved")), "{:?}", a.ui.note);
+    assert!(
+        a.ui.note.as_deref().is_some_and(|n| n.contains("review saved")),
+        "{:?}",
+        a.ui.note
+    );
 
     // The store holds it as a human verdict about the chosen span; the trace is kept for it.
     {
@@ -227,7 +233,11 @@ fn esc_cancels_the_form_and_writes_nothing() {
     assert!(a.form.is_none());
     assert!(!path.exists());
     let store = p.store();
-    assert!(store.traces_newest_first().all(|t| t.verdicts.iter().all(|v| v.source != VerdictSource::Human)));
+    assert!(
+        store
+            .traces_newest_first()
+            .all(|t| t.verdicts.iter().all(|v| v.source != VerdictSource::Human))
+    );
 }
 
 #[test]
@@ -248,7 +258,11 @@ fn r_in_the_drill_down_reviews_the_selected_span() {
     assert_eq!((f.trace_id, f.span_id), (trace, span));
     press(&mut a, KeyCode::Char('p'));
     press(&mut a, KeyCode::Enter);
-    let msg = a.drill.as_ref().and_then(|d| d.message.clone()).unwrap_or_default();
+    let msg = a
+        .drill
+        .as_ref()
+        .and_then(|d| d.message.clone())
+        .unwrap_or_default();
     assert!(msg.contains("no --reviews file"), "{msg}");
     let store = p.store();
     let t = store.trace(&trace).unwrap();

@@ -1018,10 +1018,15 @@ fn a_review_made_on_the_screen_is_written_and_shows_again_after_a_restart() {
     let record = &line["resourceLogs"][0]["scopeLogs"][0]["logRecords"][0];
     assert_eq!(record["eventName"], "gen_ai.evaluation.result", "{line}");
     assert_eq!(record["traceId"].as_str().map(str::len), Some(32), "{line}");
-    assert!(text.contains("quotes the old refund policy") && text.contains("HUMAN"), "{text}");
+    assert!(
+        text.contains("quotes the old refund policy") && text.contains("HUMAN"),
+        "{text}"
+    );
     // The trace is in the queue now, reviewed; its drill-down shows the badge.
     tmux.keys(&["R"]);
-    tmux.wait_for("the reviewed row", deadline, |s| s.contains("reviewed") && s.contains("human"));
+    tmux.wait_for("the reviewed row", deadline, |s| {
+        s.contains("reviewed") && s.contains("human")
+    });
     tmux.keys(&["Enter"]);
     tmux.wait_for("the badge in the drill-down", deadline, badge);
     tmux.keys(&["Escape"]);
@@ -1033,7 +1038,9 @@ fn a_review_made_on_the_screen_is_written_and_shows_again_after_a_restart() {
     // Again with the same reviews file: the review is read back before the traffic.
     tmux.ok(&["kill-session", "-t", SESSION]);
     start_review_replay(&tmux, &capture, &reviews);
-    tmux.wait_for("the second replay to finish", deadline, |s| s.contains("REPLAY DONE"));
+    tmux.wait_for("the second replay to finish", deadline, |s| {
+        s.contains("REPLAY DONE")
+    });
     tmux.keys(&["R"]);
     tmux.wait_for("the reviewed row after the restart", deadline, |s| {
         s.contains("reviewed") && s.contains("human")
@@ -1042,9 +1049,15 @@ fn a_review_made_on_the_screen_is_written_and_shows_again_after_a_restart() {
     let open = tmux.wait_for("the badge after the restart", deadline, badge);
     assert!(open.contains("Spans "), "{open}");
     tmux.keys(&["Escape"]);
-    tmux.wait_for("the queue after the restart", deadline, |s| s.contains("Review queue"));
+    tmux.wait_for("the queue after the restart", deadline, |s| {
+        s.contains("Review queue")
+    });
     tmux.keys(&["q"]);
     let end = tmux.wait_for("llmwatch to exit", deadline, |s| s.contains("EXITED="));
     assert!(end.contains("EXITED=0"), "{end}");
-    assert_eq!(std::fs::read_to_string(&reviews).unwrap(), text, "loading appends nothing");
+    assert_eq!(
+        std::fs::read_to_string(&reviews).unwrap(),
+        text,
+        "loading appends nothing"
+    );
 }

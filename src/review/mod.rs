@@ -192,7 +192,10 @@ mod tests {
         };
         assert_eq!(text("gen_ai.evaluation.name"), "Groundedness");
         assert_eq!(text("gen_ai.evaluation.score.label"), "stale-policy");
-        assert_eq!(text("gen_ai.evaluation.explanation"), "quotes the 2023 refund policy");
+        assert_eq!(
+            text("gen_ai.evaluation.explanation"),
+            "quotes the 2023 refund policy"
+        );
         assert_eq!(text("annotator_kind"), "HUMAN");
         assert_eq!(text("user.name"), "ada");
         assert_eq!(
@@ -222,7 +225,11 @@ mod tests {
         assert_eq!(verdicts.len(), 1);
         let v = &verdicts[0];
         assert_eq!(v.source, VerdictSource::Human);
-        assert_eq!(v.passed, Some(false), "a label that says nothing leaves the score to decide");
+        assert_eq!(
+            v.passed,
+            Some(false),
+            "a label that says nothing leaves the score to decide"
+        );
         assert_eq!(v, &r.verdict());
         // A pass under an evaluator whose threshold runs the other way is still a pass.
         let mut pass = review("", "");
@@ -238,7 +245,11 @@ mod tests {
         );
         let mut conv = Converter::new(ConvertLimits::default(), Arc::new(rules), None);
         verdicts.clear();
-        conv.convert_logs(serde_json::from_str(&pass.line()).unwrap(), &mut logs, &mut verdicts);
+        conv.convert_logs(
+            serde_json::from_str(&pass.line()).unwrap(),
+            &mut logs,
+            &mut verdicts,
+        );
         assert_eq!(verdicts[0].passed, Some(true));
     }
 

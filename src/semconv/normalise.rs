@@ -739,7 +739,12 @@ pub fn log_verdict(
         VerdictSource::LogRecord
     };
     let mut v = f.into_verdict(trace, target, source, log.event_time(), &config.evaluators)?;
-    if human && v.label.as_deref().and_then(super::verdicts::label_verdict).is_none() {
+    if human
+        && v.label
+            .as_deref()
+            .and_then(super::verdicts::label_verdict)
+            .is_none()
+    {
         // A person's score is 1 (pass) or 0 (fail) whatever direction the evaluator's own
         // threshold runs (a review label like `stale-policy` says nothing about pass/fail).
         v.passed = v.score.map(|s| s >= 0.5).or(v.passed);

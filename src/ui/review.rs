@@ -90,7 +90,9 @@ impl ReviewForm {
         let failing = |s: &&SpanRecord| {
             s.sem.as_deref().is_some_and(|m| m.kind.is_model_call())
                 && (s.status == crate::model::StatusCode::Error
-                    || trace.verdicts_for(s).any(|v| v.passed == Some(false) && !v.is_human()))
+                    || trace
+                        .verdicts_for(s)
+                        .any(|v| v.passed == Some(false) && !v.is_human()))
         };
         let span = trace
             .spans

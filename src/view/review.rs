@@ -25,7 +25,10 @@ impl ReviewQueue {
         if row.spans == 0 {
             return None;
         }
-        let priority = KeepReason::ALL.iter().position(|r| *r == first).unwrap_or(usize::MAX);
+        let priority = KeepReason::ALL
+            .iter()
+            .position(|r| *r == first)
+            .unwrap_or(usize::MAX);
         Some((
             u8::try_from(priority).unwrap_or(u8::MAX),
             Reverse(row.start_unix_nano),

@@ -4,8 +4,8 @@
 use crate::intern::Sym;
 use crate::model::{StatusCode, TraceId};
 use crate::semconv::Kind;
-use crate::semconv::cohort::CohortKey;
 use crate::semconv::Verdict;
+use crate::semconv::cohort::CohortKey;
 use crate::store::Trace;
 use crate::store::keep::KeepReasons;
 
@@ -190,14 +190,10 @@ fn worst_verdict(trace: &Trace) -> Option<WorstVerdict> {
             v.score.map_or(f64::INFINITY, |s| s),
         )
     };
-    let v = trace
-        .verdicts
-        .iter()
-        .filter(|v| v.is_notable())
-        .min_by(|a, b| {
-            let (a, b) = (rank(a), rank(b));
-            a.0.cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.total_cmp(&b.2))
-        })?;
+    let v = trace.verdicts.iter().filter(|v| v.is_notable()).min_by(|a, b| {
+        let (a, b) = (rank(a), rank(b));
+        a.0.cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.total_cmp(&b.2))
+    })?;
     Some(WorstVerdict {
         name: v.name.clone(),
         score: v.score,

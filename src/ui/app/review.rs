@@ -49,12 +49,9 @@ impl App {
     }
 
     pub(super) fn draw_queue(&mut self, frame: &mut Frame) {
-        let [status_area, body, footer] = Layout::vertical([
-            Constraint::Length(1),
-            Constraint::Min(0),
-            Constraint::Length(1),
-        ])
-        .areas(frame.area());
+        let [status_area, body, footer] =
+            Layout::vertical([Constraint::Length(1), Constraint::Min(0), Constraint::Length(1)])
+                .areas(frame.area());
         let visible = panes::review::body_rows(body);
         self.fix_queue(visible);
         let pos = self.ui.review.clone().unwrap_or_default();
@@ -95,7 +92,9 @@ impl App {
         }
         let len = self.index.review_len();
         let page = usize::from(self.ui.areas.trace_rows.height.max(1));
-        let Some(q) = self.ui.review.as_mut() else { return false };
+        let Some(q) = self.ui.review.as_mut() else {
+            return false;
+        };
         let cursor = q.cursor;
         let to = match k.code {
             KeyCode::Esc => {
@@ -157,7 +156,9 @@ impl App {
     }
 
     fn open_queue_selected(&mut self) -> bool {
-        let Some(id) = self.selected_trace() else { return false };
+        let Some(id) = self.selected_trace() else {
+            return false;
+        };
         let store = self.pipeline.store();
         match store.trace(&id) {
             Some(t) => {
@@ -172,7 +173,9 @@ impl App {
     /// `r` on a trace (in the list or the queue): the form for its first failing model call,
     /// else its root.
     pub(super) fn review_selected(&mut self) -> bool {
-        let Some(id) = self.selected_trace() else { return false };
+        let Some(id) = self.selected_trace() else {
+            return false;
+        };
         let form = self.pipeline.store().trace(&id).and_then(ReviewForm::for_trace);
         match form {
             Some(f) => self.form = Some(f),
@@ -183,7 +186,9 @@ impl App {
 
     /// `r` in the drill-down: the form for the selected span.
     pub(super) fn review_drill_span(&mut self) -> bool {
-        let Some(d) = self.drill.as_mut() else { return false };
+        let Some(d) = self.drill.as_mut() else {
+            return false;
+        };
         let form = {
             let store = self.pipeline.store();
             store.trace(&d.trace_id).and_then(|t| {
@@ -199,7 +204,9 @@ impl App {
     }
 
     pub(super) fn form_key(&mut self, k: KeyEvent) -> bool {
-        let Some(form) = self.form.as_mut() else { return false };
+        let Some(form) = self.form.as_mut() else {
+            return false;
+        };
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
@@ -220,7 +227,10 @@ impl App {
 
     /// Files the review as a human verdict and appends it to the reviews file; says how it went.
     pub fn save_review(&mut self, review: &Review) -> String {
-        let written = self.reviews.as_ref().map(|f| f.append(review).map(|()| f.path().to_owned()));
+        let written = self
+            .reviews
+            .as_ref()
+            .map(|f| f.append(review).map(|()| f.path().to_owned()));
         {
             let mut store = self.pipeline.store();
             // Filing a human verdict marks the trace kept (KeepReason::Human) and changed.

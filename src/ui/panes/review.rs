@@ -37,7 +37,9 @@ fn reason_label(r: KeepReason) -> &'static str {
 
 /// `Groundedness 0.31 ✗`, `tone bad ✗` (a label when there is no score), or empty.
 fn worst(row: &TraceRow, theme: &Theme) -> Line<'static> {
-    let Some(w) = &row.worst else { return Line::default() };
+    let Some(w) = &row.worst else {
+        return Line::default();
+    };
     let what = match (w.score, &w.label) {
         (Some(s), _) => format!("{s:.2}"),
         (None, Some(l)) => clean(l).into_owned(),
@@ -60,7 +62,11 @@ pub fn render_queue(frame: &mut Frame, area: Rect, q: &QueueView, theme: &Theme)
     let title = Line::from(vec![
         Span::raw(" Review queue "),
         Span::styled(
-            format!("· {} trace{} kept for a reason ", q.total, if q.total == 1 { "" } else { "s" }),
+            format!(
+                "· {} trace{} kept for a reason ",
+                q.total,
+                if q.total == 1 { "" } else { "s" }
+            ),
             theme.muted,
         ),
     ]);
@@ -84,7 +90,11 @@ pub fn render_queue(frame: &mut Frame, area: Rect, q: &QueueView, theme: &Theme)
                 fmt_clock(r.start_unix_nano / 1_000_000_000),
                 theme.muted,
             )),
-            Cell::from(r.route.as_deref().map_or(String::new(), |s| clean(s).into_owned())),
+            Cell::from(
+                r.route
+                    .as_deref()
+                    .map_or(String::new(), |s| clean(s).into_owned()),
+            ),
             Cell::from(worst(r, theme)),
             Cell::from(reviewed),
         ]);
@@ -159,9 +169,17 @@ pub fn render_form(frame: &mut Frame, area: Rect, form: &ReviewForm, theme: &The
     };
     let mut lines = vec![Line::from(vec![
         Span::styled(format!("{:<10} ", "verdict"), field_style(FormField::Verdict)),
-        choice(form.passed == Some(true), "[p] pass", theme.verdict_pass.add_modifier(Modifier::REVERSED)),
+        choice(
+            form.passed == Some(true),
+            "[p] pass",
+            theme.verdict_pass.add_modifier(Modifier::REVERSED),
+        ),
         Span::raw("  "),
-        choice(form.passed == Some(false), "[f] fail", theme.verdict_fail.add_modifier(Modifier::REVERSED)),
+        choice(
+            form.passed == Some(false),
+            "[f] fail",
+            theme.verdict_fail.add_modifier(Modifier::REVERSED),
+        ),
     ])];
     let texts = [
         (FormField::Label, "label", &form.label, "e.g. stale-policy"),
