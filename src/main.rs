@@ -492,13 +492,20 @@ fn replay(args: ReplayArgs) -> ExitCode {
         Ok(r) => r,
         Err(e) => return usage_error(e),
     };
-    let options = ReportOptions {
+    let mut options = ReportOptions {
         speed: args.speed,
         status_every: Some(args.output.status_every()),
         recorder,
         max_input_ratio: args.max_input_ratio,
         ..file_options(args.files, &args.common, semconv, costs)
     };
+    // Headless, a reviews file named on the command line is one more capture, merged in event
+    // time (a review's time is its span's end). Not written yet: nothing to read.
+    if theme.is_none()
+        && let Some(path) = args.output.reviews.as_ref().filter(|p| p.exists())
+    {
+        options.files.push(path.clone());
+    }
     if let Some(theme) = theme {
         return replay_on_screen(
             options,

@@ -269,3 +269,65 @@ fn r_in_the_drill_down_reviews_the_selected_span() {
     let v = t.verdicts.iter().find(|v| v.is_human()).unwrap();
     assert_eq!((v.target, v.passed), (Some(span), Some(true)));
 }
+
+fn hex(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+/// Headless replay with `--reviews`, and `report CAPTURE REVIEWS`, count the review as a
+/// verdict of its evaluator.
+#[test]
+fn the_reviews_file_is_a_capture_replay_and_report_read() {
+    let fixture = format!("{}/tests/fixtures/otel_genai.jsonl", env!("CARGO_MANIFEST_DIR"));
+    let first: serde_json::Value =
+        serde_json::from_str(std::fs::read_to_string(&fixture).unwrap().lines().next().unwrap()).unwrap();
+    let span = &first["resourceSpans"][0]["scopeSpans"][0]["spans"][0];
+    let review = llmwatch::review::Review {
+        trace_id: TraceId::from_bytes(&hex(span["traceId"].as_str().unwrap())).unwrap(),
+        span_id: llmwatch::model::SpanId::from_bytes(&hex(span["spanId"].as_str().unwrap())).unwrap(),
+        evaluator: "human_review".into(),
+        passed: false,
+        label: "stale-policy".into(),
+        note: "old".into(),
+        reviewer: "ada".into(),
+        event_unix_nano: span["endTimeUnixNano"].as_str().unwrap().parse().unwrap(),
+        observed_unix_nano: 0,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("reviews.jsonl");
+    ReviewsFile::new(&path).append(&review).unwrap();
+    let path = path.to_str().unwrap();
+    let human_row = |stdout: &str| -> Option<(u64, u64)> {
+        let json: serde_json::Value = serde_json::from_str(stdout).unwrap();
+        json["verdicts"]
+            .as_array()?
+            .iter()
+            .find(|v| v["name"] == "human_review")
+            .map(|v| (v["count"].as_u64().unwrap(), v["fail"].as_u64().unwrap()))
+    };
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_llmwatch"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let replayed = run(&[
+        "replay",
+        "--headless",
+        "--speed",
+        "max",
+        &fixture,
+        "--reviews",
+        path,
+    ]);
+    assert_eq!(human_row(&replayed), Some((1, 1)), "{replayed}");
+    let plain = run(&["replay", "--headless", "--speed", "max", &fixture]);
+    assert_eq!(human_row(&plain), None);
+    let reported = run(&["report", &fixture, path]);
+    assert_eq!(human_row(&reported), Some((1, 1)), "{reported}");
+}

@@ -850,6 +850,40 @@ mod tests {
     }
 
     #[test]
+    fn keep_marks_a_held_trace_changed_once_per_new_reason() {
+        use keep::KeepReason;
+        let mut st = store(1000, usize::MAX);
+        st.insert_spans([span(1, 1, None, 0)]);
+        st.track_changes();
+        let mut log = changes::Changes::default();
+        st.take_changes(&mut log);
+        for t in st.trace_ids_newest_first() {
+            st.mark_seen(&t);
+        }
+        let id = TraceId([1; 16]);
+        assert!(!st.keep(&TraceId([9; 16]), KeepReason::Slow), "not held");
+        assert!(st.keep(&id, KeepReason::Slow));
+        assert!(!st.keep(&id, KeepReason::Slow), "already kept for that");
+        st.take_changes(&mut log);
+        assert_eq!(log.touched, vec![id]);
+        // A human verdict keeps its trace too.
+        st.insert_verdicts([Verdict {
+            trace_id: Some(id),
+            target: Some(SpanId([1; 8])),
+            response_id: None,
+            name: "human_review".into(),
+            score: Some(0.0),
+            label: None,
+            explanation: None,
+            passed: Some(false),
+            source: crate::semconv::VerdictSource::Human,
+            time_unix_nano: 0,
+        }]);
+        let kept = st.trace(&id).unwrap().kept;
+        assert!(kept.contains(KeepReason::Human) && kept.contains(KeepReason::Slow));
+    }
+
+    #[test]
     fn aggregates_are_bucketed_by_event_second() {
         let mut st = store(1000, usize::MAX);
         let mut err = span(1, 2, Some(1), 0);
