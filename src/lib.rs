@@ -21,6 +21,7 @@ pub mod log;
 pub mod model;
 pub mod replay;
 pub mod report;
+pub mod review;
 pub mod semconv;
 pub mod server;
 pub mod signals;

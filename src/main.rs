@@ -13,6 +13,7 @@ use llmwatch::ingest::record::Recorder;
 use llmwatch::ingest::send::Sender;
 use llmwatch::replay::Speed;
 use llmwatch::report::ReportOptions;
+use llmwatch::review::file::ReviewsFile;
 use llmwatch::semconv::SemconvConfig;
 use llmwatch::signals::Interrupts;
 use llmwatch::summary::Summary;
@@ -266,6 +267,12 @@ struct OutputArgs {
     /// headless, a line on stderr per alert fired or resolved; the summary lists them.
     #[arg(long, value_name = "RULES.toml")]
     rules: Option<PathBuf>,
+    /// The reviews file: reviews saved on the screen (`r`) are appended to FILE as OTLP/JSON
+    /// log lines (a capture report/replay/check read), and the reviews it holds are shown again
+    /// at start [default: $XDG_DATA_HOME/llmwatch/reviews.jsonl, else
+    /// ~/.local/share/llmwatch/reviews.jsonl]
+    #[arg(long, value_name = "FILE")]
+    reviews: Option<PathBuf>,
 }
 
 impl OutputArgs {
@@ -686,15 +693,29 @@ fn replay(args: ReplayArgs) -> ExitCode {
         Ok(r) => r,
         Err(e) => return usage_error(e),
     };
-    let options = ReportOptions {
+    let mut options = ReportOptions {
         speed: args.speed,
         status_every: Some(args.output.status_every()),
         recorder,
         max_input_ratio: args.max_input_ratio,
         ..file_options(args.files, &args.common, semconv, costs)
     };
+    // Headless, a reviews file named on the command line is one more capture, merged in event
+    // time (a review's time is its span's end). Not written yet: nothing to read.
+    if theme.is_none()
+        && let Some(path) = args.output.reviews.as_ref().filter(|p| p.exists())
+    {
+        options.files.push(path.clone());
+    }
     if let Some(theme) = theme {
-        return replay_on_screen(options, args.speed, theme, rules, args.output.summary.as_deref());
+        return replay_on_screen(
+            options,
+            args.speed,
+            theme,
+            rules,
+            args.output.summary.as_deref(),
+            args.output.reviews.as_ref(),
+        );
     }
     let summary = match rules {
         Some(rules) => {
@@ -726,6 +747,7 @@ fn replay_on_screen(
     theme: Theme,
     rules: Option<RuleSet>,
     summary: Option<&std::path::Path>,
+    reviews: Option<&PathBuf>,
 ) -> ExitCode {
     options.status_every = None;
     // An unreadable file is said before the screen opens, not after it closes.
@@ -735,6 +757,11 @@ fn replay_on_screen(
         }
     }
     let pipeline = llmwatch::report::start_pipeline(&options);
+    // Past reviews go in before the traffic, like a file read first.
+    let reviews = match open_reviews(reviews, &pipeline, &options) {
+        Ok(r) => r,
+        Err(e) => return usage_error(e),
+    };
     let control = Arc::new(llmwatch::replay::ReplayControl::new(speed));
     let files = options.files.iter().map(|f| f.display().to_string()).collect();
     let feeder = {
@@ -760,6 +787,9 @@ fn replay_on_screen(
     if let Some(rules) = rules {
         app.watch_rules(rules, EngineOptions::replay());
     }
+    if let Some(r) = reviews {
+        app.set_reviews(r);
+    }
     let shown = llmwatch::ui::run::run(app, stop);
     control.request_stop();
     let fed = feeder.join();
@@ -773,6 +803,24 @@ fn replay_on_screen(
         Ok(Err(e)) => usage_error(e),
         Err(_) => usage_error("the replay thread panicked"),
     }
+}
+
+/// The screen's reviews file (`--reviews`, else the default path), with the reviews it holds
+/// fed into `pipeline` first so they show again.
+fn open_reviews(
+    path: Option<&PathBuf>,
+    pipeline: &Arc<llmwatch::ingest::handoff::Pipeline>,
+    template: &ReportOptions,
+) -> Result<Option<ReviewsFile>, String> {
+    let Some(path) = path.cloned().or_else(ReviewsFile::default_path) else {
+        return Ok(None);
+    };
+    let file = ReviewsFile::new(path);
+    let loaded = file.load_into(pipeline, template).map_err(|e| e.to_string())?;
+    if loaded > 0 {
+        llmwatch::log!("loaded {loaded} review lines from {}", file.path().display());
+    }
+    Ok(Some(file))
 }
 
 /// The signal flags for a mode whose main thread runs the screen or a generator loop.
@@ -828,11 +876,14 @@ fn demo(args: DemoArgs) -> ExitCode {
             return Ok::<_, anyhow::Error>(None);
         }
         let (store, handoff) = split_budget(args.common.max_spans, args.common.max_memory.0);
-        let pipeline = run::local_pipeline(store, handoff, semconv, costs);
+        let pipeline = run::local_pipeline(store, handoff, semconv.clone(), costs.clone());
         if let Some(r) = args.record.open().map_err(anyhow::Error::msg)? {
             pipeline.set_recorder(r);
         }
         if let Some(theme) = theme {
+            let template = file_options(Vec::new(), &args.common, semconv.clone(), costs.clone());
+            let reviews = open_reviews(args.output.reviews.as_ref(), &pipeline, &template)
+                .map_err(anyhow::Error::msg)?;
             // The generator runs as a task; the screen owns this thread until it quits.
             let feeding = pipeline.clone();
             let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -849,6 +900,9 @@ fn demo(args: DemoArgs) -> ExitCode {
             let mut app = App::new(pipeline.clone(), Feed::Demo { rate: args.rate }, theme);
             if let Some(rules) = rules {
                 app.watch_rules(rules, demo_rules());
+            }
+            if let Some(r) = reviews {
+                app.set_reviews(r);
             }
             let shown = tokio::task::block_in_place(|| llmwatch::ui::run::run(app, stop.clone()));
             done.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -939,7 +993,21 @@ fn live(cli: LiveArgs) -> ExitCode {
     };
     if let Some(theme) = theme {
         let summary = options.summary_file.clone();
-        return live_on_screen(&runtime, config, theme, options.rules, summary.as_deref());
+        let template = file_options(
+            Vec::new(),
+            &cli.common,
+            config.semconv.clone(),
+            config.costs.clone(),
+        );
+        let reviews = (cli.output.reviews.clone(), template);
+        return live_on_screen(
+            &runtime,
+            config,
+            theme,
+            options.rules,
+            summary.as_deref(),
+            reviews,
+        );
     }
     match runtime.block_on(headless::run(config, options)) {
         Ok(_) => ExitCode::SUCCESS,
@@ -954,8 +1022,13 @@ fn live_on_screen(
     theme: Theme,
     rules: Option<RuleSet>,
     summary: Option<&std::path::Path>,
+    (reviews, template): (Option<PathBuf>, ReportOptions),
 ) -> ExitCode {
     let running = match runtime.block_on(llmwatch::server::start(&config)) {
+        Ok(r) => r,
+        Err(e) => return usage_error(e),
+    };
+    let reviews = match open_reviews(reviews.as_ref(), &running.pipeline, &template) {
         Ok(r) => r,
         Err(e) => return usage_error(e),
     };
@@ -977,6 +1050,9 @@ fn live_on_screen(
     let mut app = App::new(running.pipeline.clone(), Feed::Live { listen }, theme);
     if let Some(rules) = rules {
         app.watch_rules(rules, EngineOptions::live());
+    }
+    if let Some(r) = reviews {
+        app.set_reviews(r);
     }
     let shown = llmwatch::ui::run::run(app, stop);
     let mut result = runtime.block_on(running.stop());

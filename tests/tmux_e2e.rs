@@ -958,3 +958,106 @@ fn ctrl_z_and_sigtstp_suspend_and_fg_resumes() {
     assert!(end.contains("EXITED=0"), "{end}");
     assert!(summary.exists(), "summary written");
 }
+
+/// `llmwatch replay --speed max CAPTURE --reviews FILE` in a new 160x48 session.
+fn start_review_replay(tmux: &Tmux, capture: &str, reviews: &std::path::Path) {
+    let command = format!(
+        "TERM=xterm-256color {} replay --speed max {} --reviews {}; echo EXITED=$?; sleep 120",
+        shell_quote(BIN),
+        shell_quote(capture),
+        shell_quote(reviews.to_str().expect("UTF-8 temp path")),
+    );
+    tmux.ok(&[
+        "new-session",
+        "-d",
+        "-s",
+        SESSION,
+        "-x",
+        "160",
+        "-y",
+        "48",
+        "-e",
+        "TERM=xterm-256color",
+        &command,
+    ]);
+}
+
+#[test]
+fn a_review_made_on_the_screen_is_written_and_shows_again_after_a_restart() {
+    if !tmux_installed() {
+        println!("SKIPPED tmux_e2e: tmux is not installed (CI installs it; `apt-get install tmux` here)");
+        return;
+    }
+    let deadline = Instant::now() + Duration::from_secs(40);
+    let dir = tempfile::tempdir().unwrap();
+    let capture = copy_demo("capture.jsonl.gz", dir.path());
+    let reviews = dir.path().join("state").join("reviews.jsonl");
+    let badge = |s: &str| s.contains("👤 fail stale-policy") || s.contains("[human] fail stale-policy");
+    let tmux = Tmux::new();
+    start_review_replay(&tmux, &capture, &reviews);
+    tmux.wait_for("the replay to finish", deadline, |s| {
+        s.contains("REPLAY DONE") && s.contains("Traces · sort:")
+    });
+    tmux.keys(&["R"]);
+    tmux.wait_for("the review queue", deadline, |s| s.contains("Review queue"));
+    // Back to the list; review its selected (newest) trace: fail, a label, a note, Enter.
+    // (Escape and a key sent together read as Alt-key: one at a time.)
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("the trace list", deadline, |s| s.contains("Traces · sort:"));
+    tmux.keys(&["r"]);
+    tmux.wait_for("the review form", deadline, |s| s.contains("Review span"));
+    tmux.keys(&["f"]);
+    tmux.type_text("stale-policy");
+    tmux.keys(&["Tab"]);
+    tmux.type_text("quotes the old refund policy");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the saved note", deadline, |s| s.contains("review saved"));
+    let text = std::fs::read_to_string(&reviews).expect("the reviews file is written");
+    assert_eq!(text.lines().count(), 1, "{text}");
+    let line: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
+    let record = &line["resourceLogs"][0]["scopeLogs"][0]["logRecords"][0];
+    assert_eq!(record["eventName"], "gen_ai.evaluation.result", "{line}");
+    assert_eq!(record["traceId"].as_str().map(str::len), Some(32), "{line}");
+    assert!(
+        text.contains("quotes the old refund policy") && text.contains("HUMAN"),
+        "{text}"
+    );
+    // The trace is in the queue now, reviewed; its drill-down shows the badge.
+    tmux.keys(&["R"]);
+    tmux.wait_for("the reviewed row", deadline, |s| {
+        s.contains("reviewed") && s.contains("human")
+    });
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the badge in the drill-down", deadline, badge);
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("the queue again", deadline, |s| s.contains("Review queue"));
+    tmux.keys(&["q"]);
+    let end = tmux.wait_for("llmwatch to exit", deadline, |s| s.contains("EXITED="));
+    assert!(end.contains("EXITED=0"), "{end}");
+
+    // Again with the same reviews file: the review is read back before the traffic.
+    tmux.ok(&["kill-session", "-t", SESSION]);
+    start_review_replay(&tmux, &capture, &reviews);
+    tmux.wait_for("the second replay to finish", deadline, |s| {
+        s.contains("REPLAY DONE")
+    });
+    tmux.keys(&["R"]);
+    tmux.wait_for("the reviewed row after the restart", deadline, |s| {
+        s.contains("reviewed") && s.contains("human")
+    });
+    tmux.keys(&["Enter"]);
+    let open = tmux.wait_for("the badge after the restart", deadline, badge);
+    assert!(open.contains("Spans "), "{open}");
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("the queue after the restart", deadline, |s| {
+        s.contains("Review queue")
+    });
+    tmux.keys(&["q"]);
+    let end = tmux.wait_for("llmwatch to exit", deadline, |s| s.contains("EXITED="));
+    assert!(end.contains("EXITED=0"), "{end}");
+    assert_eq!(
+        std::fs::read_to_string(&reviews).unwrap(),
+        text,
+        "loading appends nothing"
+    );
+}

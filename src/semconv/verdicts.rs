@@ -171,7 +171,13 @@ impl VerdictFields {
         if self.score.is_none() && self.label.is_none() {
             return None;
         }
-        let passed = rules.passed(&name, self.score, self.label.as_deref());
+        let passed = if human && self.label.as_deref().and_then(label_verdict).is_none() {
+            // A person's score is 1 (pass) or 0 (fail) whatever direction the evaluator's own
+            // threshold runs (a review label like `stale-policy` says nothing about pass/fail).
+            self.score.map(|s| s >= 0.5)
+        } else {
+            rules.passed(&name, self.score, self.label.as_deref())
+        };
         let source = if human { VerdictSource::Human } else { source };
         Some(Verdict {
             trace_id: trace_id.into(),

@@ -565,6 +565,24 @@ impl TraceStore {
         self.unanchored.push_back(v);
     }
 
+    /// Marks a held trace as kept for `reason` (and changed, so the screen's rows see it).
+    /// Returns false when the trace is not held or already had that reason.
+    pub fn keep(&mut self, id: &TraceId, reason: keep::KeepReason) -> bool {
+        let Some(trace) = self.traces.get_mut(id) else {
+            return false;
+        };
+        if !trace.kept.insert(reason) {
+            return false;
+        }
+        if let Some(log) = &mut self.changes
+            && !trace.dirty
+        {
+            trace.dirty = true;
+            log.push_touched(*id);
+        }
+        true
+    }
+
     fn file_verdict(&mut self, v: Verdict) {
         use crate::semconv::effective::{comparison, overridden_of};
         let Some(trace_id) = v.trace_id else { return };
@@ -572,6 +590,10 @@ impl TraceStore {
         let before = trace.bytes;
         trace.content_bytes += verdict_heap(&v);
         trace.has_human |= v.is_human();
+        // A person looked at it: retention and the review queue both need to know.
+        if v.is_human() {
+            trace.kept.insert(keep::KeepReason::Human);
+        }
         // The totals counted every verdict as it arrived; where a person judged the subject,
         // the overridden ones are taken back out and the agreement recounted (the subject's
         // standing before this verdict undone, after it applied).
@@ -924,6 +946,41 @@ mod tests {
         assert_eq!((stats.spans_held, stats.spans_duplicate), (200, 200));
         let t = st.trace(&TraceId([1; 16])).unwrap();
         assert!(t.span(SpanId([150; 8])).is_some());
+    }
+
+    #[test]
+    fn keep_marks_a_held_trace_changed_once_per_new_reason() {
+        use keep::KeepReason;
+        let mut st = store(1000, usize::MAX);
+        st.insert_spans([span(1, 1, None, 0)]);
+        st.track_changes();
+        let mut log = changes::Changes::default();
+        st.take_changes(&mut log);
+        for t in st.trace_ids_newest_first() {
+            st.mark_seen(&t);
+        }
+        let id = TraceId([1; 16]);
+        assert!(!st.keep(&TraceId([9; 16]), KeepReason::Slow), "not held");
+        assert!(st.keep(&id, KeepReason::Slow));
+        assert!(!st.keep(&id, KeepReason::Slow), "already kept for that");
+        st.take_changes(&mut log);
+        assert_eq!(log.touched, vec![id]);
+        // A human verdict keeps its trace too.
+        st.insert_verdicts([Verdict {
+            trace_id: Some(id),
+            target: Some(SpanId([1; 8])),
+            response_id: None,
+            name: "human_review".into(),
+            score: Some(0.0),
+            label: None,
+            explanation: None,
+            passed: Some(false),
+            source: crate::semconv::VerdictSource::Human,
+            time_unix_nano: 0,
+            reviewer: None,
+        }]);
+        let kept = st.trace(&id).unwrap().kept;
+        assert!(kept.contains(KeepReason::Human) && kept.contains(KeepReason::Slow));
     }
 
     #[test]

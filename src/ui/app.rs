@@ -21,6 +21,8 @@ use ratatui::crossterm::event::{
 };
 use std::sync::Arc;
 
+mod review;
+
 /// Where the data comes from, for the status bar and the replay keys.
 pub enum Feed {
     Live {
@@ -58,6 +60,10 @@ pub struct App {
     pub alerts: Option<Engine>,
     /// What the index has still to read after a freeze (the alerts keep reading).
     deferred: Deferred,
+    /// The review form, open over whatever is shown (`r`).
+    pub form: Option<crate::ui::review::ReviewForm>,
+    /// `--reviews`: where saved reviews are appended.
+    reviews: Option<crate::review::file::ReviewsFile>,
 }
 
 impl App {
@@ -82,6 +88,8 @@ impl App {
             dirty: true,
             alerts: None,
             deferred: Deferred::default(),
+            form: None,
+            reviews: None,
         };
         app.index.set_cost_dim(1);
         app.sync();
@@ -309,8 +317,17 @@ impl App {
     pub fn draw(&mut self, frame: &mut Frame) {
         if self.drill.is_some() {
             self.draw_drill(frame);
-            return;
+        } else if self.ui.review.is_some() {
+            self.draw_queue(frame);
+        } else {
+            self.draw_dashboard(frame);
         }
+        if let Some(form) = &self.form {
+            panes::review::render_form(frame, frame.area(), form, &self.theme);
+        }
+    }
+
+    fn draw_dashboard(&mut self, frame: &mut Frame) {
         self.ui.alerts = self.alerts.as_ref().map(Engine::alert_count);
         let layout = panes::layout(frame.area(), &self.ui);
         let budget = layout.budget();
@@ -339,7 +356,11 @@ impl App {
         let Some(view) = view else {
             self.ui.note = Some("the open trace was evicted from the buffer".into());
             self.drill = None;
-            self.draw(frame);
+            if self.ui.review.is_some() {
+                self.draw_queue(frame);
+            } else {
+                self.draw_dashboard(frame);
+            }
             return;
         };
         let status = view::View {
@@ -443,6 +464,12 @@ impl App {
                     self.ui.help = true;
                     return true;
                 }
+                KeyCode::Char('r') => return self.review_drill_span(),
+                KeyCode::Char('R') => {
+                    self.drill = None;
+                    self.open_queue();
+                    return true;
+                }
                 _ => {}
             }
         }
@@ -518,8 +545,14 @@ impl App {
             self.ui.suspend = true;
             return false;
         }
+        if self.form.is_some() {
+            return self.form_key(k);
+        }
         if self.drill.is_some() {
             return self.drill_key(k);
+        }
+        if self.ui.review.is_some() {
+            return self.queue_key(k);
         }
         if self.ui.filter.editing {
             return self.filter_key(k);
@@ -583,6 +616,8 @@ impl App {
                 self.set_sort(SortKey::ALL[(i + n - 1) % n]);
             }
             KeyCode::Char('D') => self.write_dataset(),
+            KeyCode::Char('R') => self.open_queue(),
+            KeyCode::Char('r') if self.ui.focus == Pane::Traces => return self.review_selected(),
             KeyCode::Char('p') => self.replay(|c| c.toggle_pause()),
             KeyCode::Char('+' | '>' | '=') => self.replay(|c| c.step_speed(true)),
             KeyCode::Char('-' | '<') => self.replay(|c| c.step_speed(false)),
@@ -751,6 +786,9 @@ impl App {
     }
 
     fn mouse(&mut self, m: MouseEvent) -> bool {
+        if self.drill.is_none() && self.ui.review.is_some() {
+            return self.queue_mouse(m);
+        }
         if let Some(d) = self.drill.as_mut() {
             let (code, n) = match m.kind {
                 MouseEventKind::ScrollDown => (KeyCode::Down, 3),

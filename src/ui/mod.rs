@@ -5,6 +5,7 @@ pub mod app;
 pub mod drill;
 pub mod osc52;
 pub mod panes;
+pub mod review;
 pub mod run;
 pub mod state;
 pub mod text;

@@ -191,6 +191,8 @@ pub struct UiState {
     pub areas: Areas,
     /// A one-line note for the footer (e.g. the opened trace was evicted).
     pub note: Option<String>,
+    /// The review queue is shown (`R`), with its selection.
+    pub review: Option<crate::ui::review::QueuePos>,
     pub quit: bool,
     /// Ctrl-Z was pressed: the terminal loop suspends the process and clears this.
     pub suspend: bool,
@@ -221,6 +223,7 @@ impl Default for UiState {
             alerts_cursor: 0,
             areas: Areas::default(),
             note: None,
+            review: None,
             quit: false,
             suspend: false,
         }

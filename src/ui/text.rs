@@ -148,6 +148,34 @@ pub fn fmt_clock(unix_secs: u64) -> String {
     format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
 }
 
+/// Whether glyphs the terminal may lack (emoji) are spelled in ASCII: `LLMWATCH_ASCII=1`, or
+/// the Linux console (`TERM=linux`), whose font has no emoji. Decided once.
+pub fn ascii_glyphs() -> bool {
+    static ASCII: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ASCII.get_or_init(|| {
+        let set = |k: &str| std::env::var(k).ok();
+        set("LLMWATCH_ASCII").is_some_and(|v| !v.is_empty() && v != "0")
+            || set("TERM").is_some_and(|t| t == "linux")
+    })
+}
+
+/// A person's verdict as a badge: `👤 fail stale-policy` (`[human] fail stale-policy` in
+/// ASCII); the label is left out when it only repeats pass/fail.
+pub fn human_badge(v: &crate::semconv::Verdict, ascii: bool) -> String {
+    let mark = if ascii { "[human]" } else { "👤" };
+    let word = match v.passed {
+        Some(true) => "pass",
+        Some(false) => "fail",
+        None => "?",
+    };
+    match v.label.as_deref().map(str::trim) {
+        Some(l) if !l.is_empty() && !l.eq_ignore_ascii_case(word) => {
+            format!("{mark} {word} {}", clean(l))
+        }
+        _ => format!("{mark} {word}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,5 +217,29 @@ mod tests {
         assert_eq!(fmt_thousands(999), "999");
         assert_eq!(fmt_thousands(1_204), "1,204");
         assert_eq!(fmt_thousands(12_345_678), "12,345,678");
+    }
+
+    #[test]
+    fn the_human_badge_has_an_ascii_form_and_drops_a_label_that_repeats_the_verdict() {
+        use crate::semconv::{Verdict, VerdictSource};
+        let v = |passed, label: Option<&str>| Verdict {
+            trace_id: None,
+            target: None,
+            response_id: None,
+            name: "Groundedness".into(),
+            score: Some(0.0),
+            label: label.map(Into::into),
+            explanation: None,
+            passed,
+            source: VerdictSource::Human,
+            time_unix_nano: 0,
+            reviewer: None,
+        };
+        let stale = v(Some(false), Some("stale-policy"));
+        assert_eq!(human_badge(&stale, false), "👤 fail stale-policy");
+        assert_eq!(human_badge(&stale, true), "[human] fail stale-policy");
+        assert_eq!(human_badge(&v(Some(true), Some("pass")), true), "[human] pass");
+        // A label from a file is shown cleaned of escape sequences.
+        assert!(!human_badge(&v(Some(false), Some("a\x1b[2Jb")), true).contains('\u{1b}'));
     }
 }

@@ -108,6 +108,8 @@ pub struct TraceIndex {
     query_pending: Vec<TraceId>,
     /// Rows recomputed since start (a measure of refresh work).
     pub refreshed_rows: u64,
+    /// The review queue's order over every held row (the filter does not apply).
+    review: super::review::ReviewQueue,
 }
 
 impl Follower for TraceIndex {
@@ -124,6 +126,7 @@ impl Follower for TraceIndex {
         self.rows.clear();
         self.sorted.clear();
         self.by_cost.clear();
+        self.review.clear();
         self.series = Series::default();
         self.query_pending.clear();
         self.reread.clear();
@@ -234,6 +237,7 @@ impl TraceIndex {
     }
 
     fn unlink(&mut self, e: &Entry) {
+        self.review.remove(&e.row);
         if e.matched {
             self.sorted.remove(&(self.sort.key(&e.row), e.row.seq, e.row.id));
         }
@@ -245,6 +249,7 @@ impl TraceIndex {
     }
 
     fn link(&mut self, e: &Entry) {
+        self.review.insert(&e.row);
         if e.matched {
             self.sorted.insert((self.sort.key(&e.row), e.row.seq, e.row.id));
         }
@@ -401,6 +406,21 @@ impl TraceIndex {
             .skip(start)
             .take(n)
             .filter_map(|(_, _, id)| self.row(id))
+    }
+
+    /// Traces in the review queue (kept for a reason, spans held).
+    pub fn review_len(&self) -> usize {
+        self.review.len()
+    }
+
+    /// The review queue's rows in its order (see [`super::review`]), from `start`.
+    pub fn review_page(&self, start: usize, n: usize) -> impl Iterator<Item = &TraceRow> {
+        self.review.ids(start, n).filter_map(|id| self.row(&id))
+    }
+
+    /// Position of a trace in the review queue; costs O(position).
+    pub fn review_position(&self, id: &TraceId) -> Option<usize> {
+        self.review.position(self.row(id)?)
     }
 
     /// Display position of a row among the filtered rows; costs O(position).

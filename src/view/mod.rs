@@ -4,5 +4,6 @@
 pub mod hist;
 pub mod index;
 pub mod query;
+pub mod review;
 pub mod row;
 pub mod series;

@@ -858,6 +858,9 @@ mod tests {
                 verdict("Faithfulness", Some(0.62), Some(false)),
                 verdict("toxicity", None, Some(true)),
             ],
+            kept: Default::default(),
+            reviewed: false,
+            worst: None,
         }
     }
 
@@ -885,6 +888,9 @@ mod tests {
             costliest_span: None,
             primary_model: None,
             verdicts: vec![],
+            kept: Default::default(),
+            reviewed: false,
+            worst: None,
         }
     }
 

@@ -4,8 +4,10 @@
 use crate::intern::Sym;
 use crate::model::{StatusCode, TraceId};
 use crate::semconv::Kind;
+use crate::semconv::Verdict;
 use crate::semconv::cohort::CohortKey;
 use crate::store::Trace;
+use crate::store::keep::KeepReasons;
 
 /// One verdict as the list needs it.
 #[derive(Clone, Debug, PartialEq)]
@@ -46,6 +48,21 @@ pub struct TraceRow {
     /// The model that cost most (else the first called): the trace's model in one word.
     pub primary_model: Option<Sym>,
     pub verdicts: Vec<VerdictMark>,
+    /// Why the trace is kept longer than plain traffic (the review queue lists these).
+    pub kept: KeepReasons,
+    /// A person has judged some span of it (a human verdict is held).
+    pub reviewed: bool,
+    /// The verdict that looks worst: a failed one (lowest score first), else the lowest score.
+    pub worst: Option<WorstVerdict>,
+}
+
+/// The review queue's "worst verdict" column.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WorstVerdict {
+    pub name: Sym,
+    pub score: Option<f64>,
+    pub label: Option<Sym>,
+    pub passed: Option<bool>,
 }
 
 impl TraceRow {
@@ -91,6 +108,9 @@ impl TraceRow {
             costliest_span: None,
             primary_model: None,
             verdicts: Vec::new(),
+            kept: trace.kept,
+            reviewed: trace.verdicts.iter().any(Verdict::is_human),
+            worst: worst_verdict(trace),
         };
         for span in &trace.spans {
             if span.status == StatusCode::Error {
@@ -158,4 +178,26 @@ impl TraceRow {
     pub fn is_error(&self) -> bool {
         self.error_spans > 0
     }
+}
+
+/// Failed before passed or undecided, then the lowest score; people's verdicts are not the
+/// judge's (the "reviewed" column says those), so they count only when nothing else is held.
+fn worst_verdict(trace: &Trace) -> Option<WorstVerdict> {
+    let rank = |v: &&Verdict| {
+        (
+            v.is_human(),
+            v.passed != Some(false),
+            v.score.map_or(f64::INFINITY, |s| s),
+        )
+    };
+    let v = trace.verdicts.iter().filter(|v| v.is_notable()).min_by(|a, b| {
+        let (a, b) = (rank(a), rank(b));
+        a.0.cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.total_cmp(&b.2))
+    })?;
+    Some(WorstVerdict {
+        name: v.name.clone(),
+        score: v.score,
+        label: v.label.clone(),
+        passed: v.passed,
+    })
 }

@@ -424,6 +424,11 @@ fn verdict(d: &mut Doc, v: &Verdict, overridden: bool) {
         0,
         INDENT,
     );
+    if v.is_human() {
+        // A person's verdict: the same badge as in the tree.
+        let badge = crate::ui::text::human_badge(v, crate::ui::text::ascii_glyphs());
+        d.block(&[], &badge, style, INDENT, INDENT);
+    }
     let mut about = match &v.label {
         Some(l) => format!("label {l} · source {}", v.source.as_str()),
         None => format!("source {}", v.source.as_str()),

@@ -110,6 +110,16 @@ pub fn row_line(trace: &Trace, tree: &SpanTree, n: usize, theme: &Theme) -> Line
         }
     }
     for v in trace.verdicts_for(s).filter(|v| v.is_notable()) {
+        if v.is_human() {
+            let style = if v.passed == Some(false) {
+                theme.verdict_fail
+            } else {
+                theme.verdict_pass
+            };
+            let badge = crate::ui::text::human_badge(v, crate::ui::text::ascii_glyphs());
+            spans.push(Span::styled(format!("  {badge}"), style));
+            continue;
+        }
         let (mark, style) = match v.passed {
             Some(true) => ("✓", theme.verdict_pass),
             Some(false) => ("✗", theme.verdict_fail),

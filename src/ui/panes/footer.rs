@@ -51,6 +51,7 @@ pub fn render(frame: &mut Frame, area: Rect, ui: &UiState, theme: &Theme) {
             ("v", "split"),
             ("space", "pause"),
             ("Tab", "pane"),
+            ("R", "review"),
         ] {
             spans.push(Span::styled(k, theme.accent));
             spans.push(Span::styled(format!(" {what}  "), theme.muted));

@@ -25,6 +25,8 @@ pub fn drill_keys() -> Vec<(&'static str, &'static str)> {
         ("/  n N", "search span names and values; next / previous match"),
         ("y  Y", "copy the span as OTLP/JSON / the trace id (OSC 52)"),
         ("e", "export the trace as OTLP/JSON (llmwatch replay reads it)"),
+        ("r", "review the span: p pass / f fail, label, note; Enter saves"),
+        ("R", "the review queue"),
     ]
 }
 
@@ -41,6 +43,7 @@ pub fn keys(ui: &UiState, replay: bool) -> Vec<(&'static str, &'static str)> {
         ("w  W", "window: 1, 5, 15, 60 minutes"),
         ("/", "filter: model:gpt-4o status:error cost>0.05 dur>2s ..."),
         ("Esc", "clear the filter"),
+        ("R", "review queue: traces kept for a reason; Esc back"),
     ];
     match ui.focus {
         Pane::Traces => k.extend([
@@ -49,6 +52,7 @@ pub fn keys(ui: &UiState, replay: bool) -> Vec<(&'static str, &'static str)> {
             ("s  S", "sort by time, duration, cost, tokens, failed evals"),
             ("Enter", "open the trace: span tree and details"),
             ("D", "write the listed traces' LLM calls as a dataset file"),
+            ("r", "review the trace: p pass / f fail, label, note"),
         ]),
         Pane::Latency => k.extend([
             ("↑ ↓  j k  wheel", "scroll the cohorts"),

@@ -10,6 +10,7 @@ mod footer;
 mod help;
 mod latency;
 mod outliers;
+pub mod review;
 mod status;
 mod traces;
 mod volume;
