@@ -40,6 +40,26 @@ pub struct Summary {
     /// Files read by `report` (absent for live runs).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub input: Option<crate::report::InputStats>,
+    /// `--baseline`: the capture the rules compared against and the cohorts it lacked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<BaselineSection>,
+}
+
+/// The summary's `baseline` section.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct BaselineSection {
+    pub files: Vec<String>,
+    pub spans: u64,
+    pub traces: u64,
+    /// Cohorts the rules saw that the baseline did not have (`rule`, `cohort` as `route=/x`):
+    /// not judged.
+    pub new_cohorts: Vec<NewCohort>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct NewCohort {
+    pub rule: String,
+    pub cohort: String,
 }
 
 /// llmwatch's own evaluators: model calls checked, and calls past the per-second cap
@@ -145,6 +165,9 @@ pub struct AlertRow {
     pub example_trace_ids: Vec<String>,
     /// The line `llmwatch check` prints for it.
     pub line: String,
+    /// The cohort's value over the whole `--baseline` (rules with `compare`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<f64>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]

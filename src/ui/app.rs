@@ -165,7 +165,7 @@ impl App {
                 ex.wait(crate::alert::exec::TIMEOUT);
             }
             let mut summary = Summary::collect(&self.pipeline);
-            summary.alerts = crate::alert::summary_rows(&engine);
+            crate::alert::fill_summary(&mut summary, &engine);
             return summary;
         }
         Summary::collect(&self.pipeline)
