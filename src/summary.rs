@@ -20,6 +20,8 @@ pub struct Summary {
     pub latency_ms: Quantiles,
     pub ttft_ms: Quantiles,
     pub by_model: Vec<ModelRow>,
+    /// Per (route, model) of a trace, the shape of its traces over the whole run.
+    pub by_cohort: Vec<CohortRow>,
     pub verdicts: Vec<VerdictRow>,
     pub alerts: Vec<AlertRow>,
     /// Durations of all spans, whatever their kind.
@@ -130,6 +132,49 @@ pub struct ModelRow {
     pub p50_ms: f64,
     pub p99_ms: f64,
     pub errors: u64,
+}
+
+/// One (route, model) over the whole run: a trace's route is its root's, its model its
+/// costliest call's. The rates are `null` where nothing was counted.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct CohortRow {
+    pub route: String,
+    pub model: String,
+    pub traces: u64,
+    pub llm_calls_per_trace: f64,
+    pub tool_calls_per_trace: f64,
+    pub repeated_tool_calls_per_trace: f64,
+    pub spans_per_trace: f64,
+    pub input_tokens_per_call: Option<f64>,
+    pub output_tokens_per_call: Option<f64>,
+    pub cost_per_call_usd: Option<f64>,
+    pub human_verdicts: u64,
+    pub human_fail_rate: Option<f64>,
+}
+
+impl CohortRow {
+    fn of(route: &str, model: &str, t: &crate::store::shape::ShapeTotals) -> Self {
+        let per = |n: u64, of: u64| (of > 0).then(|| n as f64 / of as f64);
+        let per_trace = |n: u64| round(per(n, t.traces).unwrap_or(0.0), 1e4);
+        Self {
+            route: route.into(),
+            model: model.into(),
+            traces: t.traces,
+            llm_calls_per_trace: per_trace(t.shape.llm_calls),
+            tool_calls_per_trace: per_trace(t.shape.tool_calls),
+            repeated_tool_calls_per_trace: per_trace(t.shape.repeated_tool_calls),
+            spans_per_trace: per_trace(t.shape.spans),
+            input_tokens_per_call: per(t.input_tokens, t.calls_with_usage).map(|v| round(v, 1e2)),
+            output_tokens_per_call: per(t.output_tokens, t.calls_with_usage).map(|v| round(v, 1e2)),
+            cost_per_call_usd: (t.priced_calls > 0).then(|| usd(t.cost_usd / t.priced_calls as f64)),
+            human_verdicts: t.human_verdicts,
+            human_fail_rate: per(t.human_fails, t.human_verdicts).map(|v| round(v, 1e4)),
+        }
+    }
+}
+
+fn round(x: f64, scale: f64) -> f64 {
+    (x * scale).round() / scale
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -342,6 +387,12 @@ impl Summary {
             ..Self::default()
         };
         llm_fields(&mut summary, store.llm_totals());
+        summary.by_cohort = store
+            .cohort_shapes()
+            .rows()
+            .into_iter()
+            .map(|(route, model, t)| CohortRow::of(route, model, t))
+            .collect();
         summary.verdict_targets = VerdictTargets {
             received: store.llm_totals().verdicts_received,
             pending: store.pending_verdicts(),

@@ -244,3 +244,42 @@ fn a_headless_replay_judges_against_the_baseline_too() {
     assert_eq!(s["baseline"]["files"][0].as_str(), Some(f.base.as_str()));
     assert_eq!(s["alerts"].as_array().unwrap().len(), 2, "{out}");
 }
+
+/// The summary's `by_cohort` rows: per route (and model), the trace shapes over the whole run,
+/// traces evicted along the way included.
+#[test]
+fn by_cohort_rows_count_the_whole_run_past_eviction() {
+    let f = files(10, drifted());
+    for max_spans in ["200000", "500"] {
+        let (code, out, err) = llmwatch(&["report", "--max-spans", max_spans, &f.cand]);
+        assert_eq!(code, 0, "{err}");
+        let s: serde_json::Value = serde_json::from_str(&out).unwrap();
+        if max_spans == "500" {
+            assert!(
+                s["spans"]["evicted"].as_u64().unwrap() > 1000,
+                "evicted: {}",
+                s["spans"]
+            );
+        }
+        let rows = s["by_cohort"].as_array().unwrap();
+        let row = |route: &str| rows.iter().find(|r| r["route"] == route).unwrap().clone();
+        assert_eq!(rows.len(), 3, "{rows:?}");
+        let claims = row("/claims");
+        assert_eq!(claims["model"], "gpt-4o-mini");
+        assert_eq!(claims["traces"], 120, "{claims}");
+        assert_eq!(claims["repeated_tool_calls_per_trace"], 3.2, "{claims}");
+        assert_eq!(claims["tool_calls_per_trace"], 5.2, "{claims}");
+        assert_eq!(claims["llm_calls_per_trace"], 2.0, "{claims}");
+        assert_eq!(claims["spans_per_trace"], 8.2, "{claims}");
+        let chat = row("/chat");
+        assert_eq!(chat["repeated_tool_calls_per_trace"], 0.2, "{chat}");
+        assert_eq!(chat["spans_per_trace"], 5.2, "{chat}");
+        let search = row("/search");
+        let ratio = search["input_tokens_per_call"].as_f64().unwrap()
+            / chat["input_tokens_per_call"].as_f64().unwrap();
+        assert!((2.3..2.7).contains(&ratio), "{search} {chat}");
+        assert!(search["cost_per_call_usd"].as_f64().unwrap() > chat["cost_per_call_usd"].as_f64().unwrap());
+        assert_eq!(chat["human_verdicts"], 0);
+        assert!(chat["human_fail_rate"].is_null());
+    }
+}

@@ -4,12 +4,12 @@
 
 use super::rules::{Condition, Filter, GroupKey, Metric, Rule, SpanSel};
 use crate::model::{SpanRecord, StatusCode, Value, find_attr};
+use crate::semconv::Verdict;
 use crate::semconv::cohort::CohortKey;
-use crate::semconv::content::tool_io;
 use crate::semconv::coverage::Coverage;
 use crate::semconv::value::as_label;
-use crate::semconv::{Kind, Verdict};
 use crate::store::Trace;
+use crate::store::shape::{TraceShape, primary_call};
 use std::borrow::Cow;
 
 /// The cohort value of a sample that lacks the rule's `group_by` key.
@@ -134,54 +134,14 @@ fn span_value(cond: &Condition, trace: &Trace, s: &SpanRecord) -> Option<f64> {
 /// A trace-shape metric's value for one trace: its model calls, tool spans, repeated tool
 /// spans or spans.
 pub fn trace_shape(metric: Metric, trace: &Trace) -> f64 {
-    let kind = |s: &SpanRecord| s.sem.as_deref().map(|m| m.kind);
+    let shape = TraceShape::of(trace);
     let n = match metric {
-        Metric::LlmCallsPerTrace => trace
-            .spans
-            .iter()
-            .filter(|s| kind(s).is_some_and(|k| k.is_model_call()))
-            .count(),
-        Metric::ToolCallsPerTrace => trace.spans.iter().filter(|s| kind(s) == Some(Kind::Tool)).count(),
-        Metric::RepeatedToolCallsPerTrace => repeated_tool_calls(trace),
-        _ => trace.spans.len(),
+        Metric::LlmCallsPerTrace => shape.llm_calls,
+        Metric::ToolCallsPerTrace => shape.tool_calls,
+        Metric::RepeatedToolCallsPerTrace => shape.repeated_tool_calls,
+        _ => shape.spans,
     };
     n as f64
-}
-
-/// Tool spans that repeat an earlier tool span of the trace (by start time): the same tool
-/// name and, when both recorded them, the same arguments. A retry loop of five identical
-/// lookups counts four; the same tool asked five different questions counts none.
-pub fn repeated_tool_calls(trace: &Trace) -> usize {
-    let mut tools: Vec<(u64, &str, Option<String>)> = trace
-        .spans
-        .iter()
-        .filter(|s| s.sem.as_deref().is_some_and(|m| m.kind == Kind::Tool))
-        .map(|s| {
-            let name = s
-                .sem
-                .as_deref()
-                .and_then(|m| m.tool.as_deref())
-                .unwrap_or(&*s.name);
-            let args = tool_io(s).map(|(a, _)| a).filter(|a| !a.is_empty());
-            (s.start_unix_nano, name, args)
-        })
-        .collect();
-    if tools.len() < 2 {
-        return 0;
-    }
-    tools.sort_by_key(|t| t.0);
-    let mut repeats = 0;
-    for (i, (_, name, args)) in tools.iter().enumerate() {
-        let again = tools[..i].iter().any(|(_, n, a)| {
-            n == name
-                && match (a, args) {
-                    (Some(x), Some(y)) => x == y,
-                    _ => true,
-                }
-        });
-        repeats += usize::from(again);
-    }
-    repeats
 }
 
 pub fn selects(sel: SpanSel, s: &SpanRecord) -> bool {
@@ -200,20 +160,6 @@ enum Target<'a> {
     /// The whole trace: route and tenant from the root, model and provider of the call that
     /// cost most (else the first call).
     Trace,
-}
-
-fn primary_call(trace: &Trace) -> Option<&SpanRecord> {
-    let calls = || {
-        trace
-            .spans
-            .iter()
-            .filter(|s| s.sem.as_deref().is_some_and(|m| m.kind.is_model_call()))
-    };
-    calls()
-        .filter_map(|s| Some((s.sem.as_deref()?.cost_usd?, s)))
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, s)| s)
-        .or_else(|| calls().next())
 }
 
 fn matches(f: &Filter, trace: &Trace, at: Target, primary: Option<&SpanRecord>) -> bool {
@@ -260,7 +206,7 @@ mod tests {
     use super::*;
     use crate::alert::rules::RuleSet;
     use crate::model::{Attr, SpanId, TraceId};
-    use crate::semconv::{Semantics, TokenUsage, VerdictSource};
+    use crate::semconv::{Kind, Semantics, TokenUsage, VerdictSource};
     use crate::store::test_support::span;
     use crate::store::{StoreLimits, TraceStore};
     use std::sync::Arc;
