@@ -72,6 +72,8 @@ pub struct TraceSample {
     /// Cost in [`COST_UNITS`]; `None` when nothing in the trace was priced.
     pub cost: Option<u64>,
     pub tokens: u64,
+    /// Model calls, tool spans and repeated tool spans in the trace ([`crate::store::shape`]).
+    pub shape: [u32; 3],
     pub cohorts: [u16; 4],
 }
 
@@ -186,6 +188,8 @@ pub struct Slot {
     pub covered: u32,
     pub missing: [u32; 4],
     pub tokens: u64,
+    /// Sums over the slot's traces of model calls, tool spans and repeated tool spans.
+    pub shape: [u32; 3],
     pub dur: SparseHist,
     pub ttft: SparseHist,
     pub cost: SparseHist,
@@ -522,6 +526,13 @@ impl Series {
                 } else {
                     slot.tokens = slot.tokens.saturating_sub(t.tokens);
                 }
+                for (sum, n) in slot.shape.iter_mut().zip(t.shape) {
+                    *sum = if add {
+                        sum.wrapping_add(n)
+                    } else {
+                        sum.wrapping_sub(n)
+                    };
+                }
                 if let Some(cost) = t.cost {
                     if add {
                         slot.cost.add(cost)
@@ -595,6 +606,8 @@ pub struct WindowStats {
     pub calls: u64,
     pub call_errors: u64,
     pub tokens: u64,
+    /// Model calls, tool spans and repeated tool spans of the window's traces.
+    pub shape: [u64; 3],
     /// p50, p95, p99 of call durations, µs.
     pub latency: Option<[u64; 3]>,
     pub ttft: Option<[u64; 3]>,
@@ -641,6 +654,9 @@ impl Reader {
             out.calls += u64::from(slot.calls);
             out.call_errors += u64::from(slot.call_errors);
             out.tokens = out.tokens.saturating_add(slot.tokens);
+            for (sum, n) in out.shape.iter_mut().zip(slot.shape) {
+                *sum += u64::from(n);
+            }
         }
         if latency {
             out.latency = self.merged(&slots, |s| &s.dur).quantiles(QS);
@@ -760,6 +776,7 @@ mod tests {
                 error: false,
                 cost: Some(dur_ms * 100),
                 tokens: 10,
+                shape: [1, 0, 0],
                 cohorts,
             }),
             calls: vec![CallSample {
