@@ -6,8 +6,9 @@ use super::Trace;
 use crate::model::SpanRecord;
 use crate::semconv::Kind;
 use crate::semconv::cohort::CohortKey;
-use crate::semconv::content::tool_io;
+use crate::semconv::content::tool_arguments;
 use foldhash::HashMap;
+use std::borrow::Cow;
 
 /// Most (route, model) rows kept; later ones share one "(other)" row.
 pub const MAX_ROWS: usize = 512;
@@ -41,7 +42,7 @@ impl TraceShape {
 /// name and, when both recorded them, the same arguments. A retry loop of five identical
 /// lookups counts four; the same tool asked five different questions counts none.
 pub fn repeated_tool_calls(trace: &Trace) -> u64 {
-    let mut tools: Vec<(u64, &str, Option<String>)> = trace
+    let mut tools: Vec<(u64, &str, Option<Cow<str>>)> = trace
         .spans
         .iter()
         .filter(|s| s.sem.as_deref().is_some_and(|m| m.kind == Kind::Tool))
@@ -51,7 +52,7 @@ pub fn repeated_tool_calls(trace: &Trace) -> u64 {
                 .as_deref()
                 .and_then(|m| m.tool.as_deref())
                 .unwrap_or(&*s.name);
-            let args = tool_io(s).map(|(a, _)| a).filter(|a| !a.is_empty());
+            let args = tool_arguments(s);
             (s.start_unix_nano, name, args)
         })
         .collect();
