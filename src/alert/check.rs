@@ -101,10 +101,9 @@ impl Watcher {
     /// Cohorts the baseline lacks, seen since the last call, as stderr lines (see
     /// [`super::new_cohort_line`]).
     pub fn new_cohort_lines(&mut self) -> Vec<String> {
-        let rules = self.engine.rules().to_vec();
-        self.engine
-            .take_new_cohorts()
-            .into_iter()
+        let new = self.engine.take_new_cohorts();
+        let rules = self.engine.rules();
+        new.into_iter()
             .map(|(r, c)| super::new_cohort_line(&rules[r], c.as_deref()))
             .collect()
     }
