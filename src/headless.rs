@@ -118,10 +118,14 @@ pub fn status_line(prev: &StatusSample, now: &StatusSample) -> String {
 /// How often headless modes look for alerts.
 pub const ALERT_EVERY: Duration = Duration::from_millis(250);
 
-/// Runs `step` and prints the alert state changes it returns on stderr.
+/// Runs `step` and prints the alert state changes it returns on stderr, and the cohorts the
+/// baseline lacks as they are first seen.
 pub fn print_events(w: &mut Watcher, step: impl FnOnce(&mut Watcher) -> Vec<crate::alert::Event>) {
     for e in step(w) {
         crate::eprintln_escaped!("llmwatch: {}", w.describe(&e));
+    }
+    for line in w.new_cohort_lines() {
+        crate::eprintln_escaped!("llmwatch: {line}");
     }
 }
 
@@ -177,7 +181,7 @@ pub async fn run(config: ServerConfig, options: HeadlessOptions) -> anyhow::Resu
     let mut summary = running.stop().await;
     if let Some(w) = &mut alerts {
         print_events(w, |w| w.finish(&pipeline));
-        summary.alerts = crate::alert::summary_rows(&w.engine);
+        crate::alert::fill_summary(&mut summary, &w.engine);
         // Commands started by the last alerts get their time.
         if let Some(ex) = w.engine.executor() {
             ex.wait(crate::alert::exec::TIMEOUT);

@@ -214,6 +214,10 @@ struct CheckArgs {
     /// Alert rules (TOML, `[[rule]]` entries; see README).
     #[arg(long, value_name = "RULES.toml")]
     rules: PathBuf,
+    /// A capture of known-good traffic (repeat for several files) for rules with `compare =
+    /// "baseline"`: each cohort's value over all of it.
+    #[arg(long, value_name = "FILE")]
+    baseline: Vec<PathBuf>,
     /// Also write the JSON summary (with its `alerts` list) to FILE.
     #[arg(long, value_name = "FILE")]
     summary: Option<PathBuf>,
@@ -273,6 +277,10 @@ struct OutputArgs {
     /// ~/.local/share/llmwatch/reviews.jsonl]
     #[arg(long, value_name = "FILE")]
     reviews: Option<PathBuf>,
+    /// A capture of known-good traffic (repeat for several files) for rules with `compare =
+    /// "baseline"`: read once at start, each cohort's value over all of it.
+    #[arg(long, value_name = "FILE")]
+    baseline: Vec<PathBuf>,
 }
 
 impl OutputArgs {
@@ -391,7 +399,8 @@ fn setup(common: &CommonArgs, output: &OutputArgs, headless: bool) -> Result<Loa
         return Err("--status-interval must be a positive number of seconds".into());
     }
     let (semconv, costs) = load_config(common.config.as_ref())?;
-    let rules = output.load_rules()?;
+    let mut rules = output.load_rules()?;
+    attach_baseline(rules.as_mut(), &output.baseline, common, &semconv, &costs)?;
     if let Some(path) = &output.log {
         llmwatch::log::to_file(path).map_err(|e| format!("cannot open the log {}: {e}", path.display()))?;
     }
@@ -403,6 +412,38 @@ fn setup(common: &CommonArgs, output: &OutputArgs, headless: bool) -> Result<Loa
         eprintln!("llmwatch: not a terminal; running headless (pass --headless to silence this)");
     }
     Ok((semconv, costs, screen.then_some(theme), rules))
+}
+
+/// Reads `--baseline` for the rules that compare against it. A rule with `compare` and no
+/// `--baseline` is refused; a baseline no rule compares against is not read (said once).
+fn attach_baseline(
+    rules: Option<&mut RuleSet>,
+    files: &[PathBuf],
+    common: &CommonArgs,
+    semconv: &Arc<SemconvConfig>,
+    costs: &Arc<CostTable>,
+) -> Result<(), String> {
+    let wanted = rules
+        .as_ref()
+        .and_then(|r| r.baseline_rule())
+        .map(|r| r.name.clone());
+    match (rules, wanted, files.is_empty()) {
+        (_, Some(name), true) => Err(format!(
+            "rule {name:?} compares against a baseline (compare = ...); give --baseline FILE"
+        )),
+        (_, None, false) => {
+            eprintln!("llmwatch: no rule has compare = \"baseline\"; --baseline is not read");
+            Ok(())
+        }
+        (Some(rules), Some(_), false) => {
+            let options = file_options(files.to_vec(), common, semconv.clone(), costs.clone());
+            let baseline = llmwatch::alert::baseline::Baseline::compute(&options, rules)
+                .map_err(|e| format!("baseline: {e}"))?;
+            rules.baseline = Some(Arc::new(baseline));
+            Ok(())
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Writes the summary to `--summary FILE` after the screen closed (the screen prints nothing).
@@ -565,10 +606,13 @@ fn check(args: CheckArgs) -> ExitCode {
         Ok(c) => c,
         Err(e) => return usage_error(e),
     };
-    let rules = match RuleSet::load(&args.rules) {
+    let mut rules = match RuleSet::load(&args.rules) {
         Ok(r) => r,
         Err(e) => return usage_error(e),
     };
+    if let Err(e) = attach_baseline(Some(&mut rules), &args.baseline, &args.common, &semconv, &costs) {
+        return usage_error(e);
+    }
     let options = ReportOptions {
         max_input_ratio: args.max_input_ratio,
         ..file_options(args.files, &args.common, semconv, costs)
@@ -586,6 +630,9 @@ fn check(args: CheckArgs) -> ExitCode {
         && let Err(e) = std::fs::write(path, format!("{}\n", outcome.summary.to_json()))
     {
         return usage_error(format!("cannot write {}: {e}", path.display()));
+    }
+    for line in &outcome.new_cohorts {
+        llmwatch::eprintln_escaped!("llmwatch check: {line}");
     }
     for w in &outcome.warnings {
         llmwatch::eprintln_escaped!("llmwatch check: warning: {w}");
@@ -939,7 +986,7 @@ fn demo(args: DemoArgs) -> ExitCode {
         pipeline.shutdown();
         let mut summary = Summary::collect(&pipeline);
         if let Some(w) = &alerts {
-            summary.alerts = llmwatch::alert::summary_rows(&w.engine);
+            llmwatch::alert::fill_summary(&mut summary, &w.engine);
         }
         Ok(Some((summary, true)))
     });
@@ -1057,7 +1104,11 @@ fn live_on_screen(
     let shown = llmwatch::ui::run::run(app, stop);
     let mut result = runtime.block_on(running.stop());
     match shown {
-        Ok(app) => result.alerts = app.summary().alerts,
+        Ok(app) => {
+            let shown = app.summary();
+            result.alerts = shown.alerts;
+            result.baseline = shown.baseline;
+        }
         Err(e) => return usage_error(format!("the screen failed: {e}")),
     }
     save_summary(&result, summary)

@@ -20,6 +20,8 @@ pub struct Summary {
     pub latency_ms: Quantiles,
     pub ttft_ms: Quantiles,
     pub by_model: Vec<ModelRow>,
+    /// Per (route, model) of a trace, the shape of its traces over the whole run.
+    pub by_cohort: Vec<CohortRow>,
     pub verdicts: Vec<VerdictRow>,
     pub alerts: Vec<AlertRow>,
     /// Durations of all spans, whatever their kind.
@@ -40,6 +42,26 @@ pub struct Summary {
     /// Files read by `report` (absent for live runs).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub input: Option<crate::report::InputStats>,
+    /// `--baseline`: the capture the rules compared against and the cohorts it lacked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<BaselineSection>,
+}
+
+/// The summary's `baseline` section.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct BaselineSection {
+    pub files: Vec<String>,
+    pub spans: u64,
+    pub traces: u64,
+    /// Cohorts the rules saw that the baseline did not have (`rule`, `cohort` as `route=/x`):
+    /// not judged.
+    pub new_cohorts: Vec<NewCohort>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct NewCohort {
+    pub rule: String,
+    pub cohort: String,
 }
 
 /// llmwatch's own evaluators: model calls checked, and calls past the per-second cap
@@ -112,6 +134,49 @@ pub struct ModelRow {
     pub errors: u64,
 }
 
+/// One (route, model) over the whole run: a trace's route is its root's, its model its
+/// costliest call's. The rates are `null` where nothing was counted.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct CohortRow {
+    pub route: String,
+    pub model: String,
+    pub traces: u64,
+    pub llm_calls_per_trace: f64,
+    pub tool_calls_per_trace: f64,
+    pub repeated_tool_calls_per_trace: f64,
+    pub spans_per_trace: f64,
+    pub input_tokens_per_call: Option<f64>,
+    pub output_tokens_per_call: Option<f64>,
+    pub cost_per_call_usd: Option<f64>,
+    pub human_verdicts: u64,
+    pub human_fail_rate: Option<f64>,
+}
+
+impl CohortRow {
+    fn of(route: &str, model: &str, t: &crate::store::shape::ShapeTotals) -> Self {
+        let per = |n: u64, of: u64| (of > 0).then(|| n as f64 / of as f64);
+        let per_trace = |n: u64| round(per(n, t.traces).unwrap_or(0.0), 1e4);
+        Self {
+            route: route.into(),
+            model: model.into(),
+            traces: t.traces,
+            llm_calls_per_trace: per_trace(t.shape.llm_calls),
+            tool_calls_per_trace: per_trace(t.shape.tool_calls),
+            repeated_tool_calls_per_trace: per_trace(t.shape.repeated_tool_calls),
+            spans_per_trace: per_trace(t.shape.spans),
+            input_tokens_per_call: per(t.input_tokens, t.calls_with_usage).map(|v| round(v, 1e2)),
+            output_tokens_per_call: per(t.output_tokens, t.calls_with_usage).map(|v| round(v, 1e2)),
+            cost_per_call_usd: (t.priced_calls > 0).then(|| usd(t.cost_usd / t.priced_calls as f64)),
+            human_verdicts: t.human_verdicts,
+            human_fail_rate: per(t.human_fails, t.human_verdicts).map(|v| round(v, 1e4)),
+        }
+    }
+}
+
+fn round(x: f64, scale: f64) -> f64 {
+    (x * scale).round() / scale
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct VerdictRow {
     pub name: String,
@@ -153,6 +218,9 @@ pub struct AlertRow {
     pub example_trace_ids: Vec<String>,
     /// The line `llmwatch check` prints for it.
     pub line: String,
+    /// The cohort's value over the whole `--baseline` (rules with `compare`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<f64>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -331,6 +399,12 @@ impl Summary {
             ..Self::default()
         };
         llm_fields(&mut summary, store.llm_totals());
+        summary.by_cohort = store
+            .cohort_shapes()
+            .rows()
+            .into_iter()
+            .map(|(route, model, t)| CohortRow::of(route, model, t))
+            .collect();
         summary.verdict_targets = VerdictTargets {
             received: store.llm_totals().verdicts_received,
             pending: store.pending_verdicts(),

@@ -91,6 +91,43 @@ fn populated_screens() {
     insta::assert_snapshot!("populated_160x48", big);
 }
 
+/// A wide latency pane adds the shape of each cohort's traces: model calls, tool spans and
+/// repeated tool spans per trace (the demo's /support/refund agent loops over its tools).
+#[test]
+fn a_wide_latency_pane_shows_calls_tools_and_retries_per_trace() {
+    let p = populated();
+    let mut a = app(&p, "dark");
+    press(&mut a, KeyCode::Char('c'));
+    let s = screen(&mut a, 240, 48);
+    // The pane: from its top-left corner to its bottom border, right of the volume pane.
+    let lines: Vec<Vec<char>> = s.lines().map(|l| l.chars().collect()).collect();
+    let (top, col) = lines
+        .iter()
+        .enumerate()
+        .find_map(|(i, l)| {
+            let text: String = l.iter().collect();
+            text.find("╭ Latency by route")
+                .map(|b| (i, text[..b].chars().count()))
+        })
+        .expect("a latency pane");
+    let pane: Vec<String> = lines[top..]
+        .iter()
+        .map(|l| {
+            let line: String = l[col.min(l.len())..].iter().collect();
+            line.trim_end_matches('"').to_string()
+        })
+        .take_while(|l| !l.starts_with('╰'))
+        .collect();
+    assert!(
+        pane[1].contains("calls/tr tools/tr retry/tr"),
+        "{}",
+        pane.join("\n")
+    );
+    insta::assert_snapshot!("latency_by_route_wide_240x48", pane.join("\n"));
+    // At 160 columns the pane is narrower and keeps its columns (see populated_160x48).
+    assert!(!screen(&mut a, 160, 48).contains("calls/tr"));
+}
+
 #[test]
 fn windows_and_cohorts_switch() {
     let p = populated();

@@ -98,6 +98,16 @@ impl Watcher {
         out
     }
 
+    /// Cohorts the baseline lacks, seen since the last call, as stderr lines (see
+    /// [`super::new_cohort_line`]).
+    pub fn new_cohort_lines(&mut self) -> Vec<String> {
+        let new = self.engine.take_new_cohorts();
+        let rules = self.engine.rules();
+        new.into_iter()
+            .map(|(r, c)| super::new_cohort_line(&rules[r], c.as_deref()))
+            .collect()
+    }
+
     /// A state change as a status line: `ALERT firing groundedness-drop route=/x value=0.55 <
     /// 0.75 at 10:03:12`.
     pub fn describe(&self, e: &Event) -> String {
@@ -124,6 +134,8 @@ pub struct Outcome {
     pub lines: Vec<String>,
     /// See [`Watcher::warnings`].
     pub warnings: Vec<String>,
+    /// Cohorts the baseline lacks (not judged), one line each.
+    pub new_cohorts: Vec<String>,
     pub summary: Summary,
     pub input: InputStats,
 }
@@ -149,6 +161,7 @@ pub fn replay(
 ) -> Result<Outcome, ReportError> {
     let pipeline = report::start_pipeline(opts);
     let mut watcher = Watcher::new(&pipeline, rules, options);
+    let (mut new_cohorts, mut told) = (Vec::new(), 0);
     let feeder = {
         let (pipeline, opts) = (pipeline.clone(), opts.clone());
         std::thread::Builder::new()
@@ -164,6 +177,11 @@ pub fn replay(
         for e in watcher.sync(&pipeline) {
             on_event(watcher.describe(&e));
         }
+        new_cohorts.extend(watcher.new_cohort_lines());
+        for line in &new_cohorts[told..] {
+            on_event(line.clone());
+        }
+        told = new_cohorts.len();
     }
     let input = feeder.join().map_err(|_| ReportError::Read {
         path: "input".into(),
@@ -174,17 +192,24 @@ pub fn replay(
     for e in watcher.finish(&pipeline) {
         on_event(watcher.describe(&e));
     }
+    new_cohorts.extend(watcher.new_cohort_lines());
+    for line in &new_cohorts[told..] {
+        on_event(line.clone());
+    }
     pipeline.shutdown();
-    Ok(outcome(&pipeline, &watcher, input))
+    let mut outcome = outcome(&pipeline, &watcher, input);
+    outcome.new_cohorts = new_cohorts;
+    Ok(outcome)
 }
 
 fn outcome(pipeline: &Arc<Pipeline>, watcher: &Watcher, input: InputStats) -> Outcome {
     let mut summary = Summary::collect(pipeline);
     summary.input = Some(input);
-    summary.alerts = super::summary_rows(&watcher.engine);
+    super::fill_summary(&mut summary, &watcher.engine);
     Outcome {
         lines: summary.alerts.iter().map(|a| a.line.clone()).collect(),
         warnings: watcher.warnings(),
+        new_cohorts: Vec::new(),
         summary,
         input,
     }

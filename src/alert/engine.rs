@@ -12,8 +12,9 @@
 //! so that when the trace changes they are taken out and put in again, like the dashboard's
 //! series; eviction keeps them counted.
 
+use super::baseline::Baseline;
 use super::exec::Executor;
-use super::rules::{Condition, Metric, Op, Rule, RuleSet};
+use super::rules::{Compare, Condition, Metric, Op, Rule, RuleSet};
 use super::sample::{self, NO_VALUE, RawSample};
 use crate::model::TraceId;
 use crate::store::Trace;
@@ -21,6 +22,7 @@ use crate::store::follow::Follower;
 use crate::view::hist::{Merged, SparseHist};
 use foldhash::HashMap;
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
 
 /// Distinct cohort values per rule; later values share one "(other)" cohort.
 pub const MAX_COHORTS: usize = 256;
@@ -92,6 +94,9 @@ struct RuleState {
     buckets: u64,
     cohorts: Vec<String>,
     ids: HashMap<String, u16>,
+    /// Per cohort, per condition: the baseline's value for conditions that compare against
+    /// it (`None`: not compared, or the baseline never had the cohort).
+    base: Vec<Vec<Option<Reading>>>,
     /// (condition, cohort) → bucket index → bucket.
     series: HashMap<(u8, u16), BTreeMap<u64, Bucket>>,
     /// The next window to judge ends before this bucket; `None` until data arrives.
@@ -115,6 +120,7 @@ impl RuleState {
             buckets: rule.window_secs.div_ceil(step),
             cohorts: Vec::new(),
             ids: HashMap::default(),
+            base: Vec::new(),
             series: HashMap::default(),
             next_end: None,
             judged: None,
@@ -125,10 +131,11 @@ impl RuleState {
         }
     }
 
-    fn cohort(&mut self, value: Option<&str>) -> u16 {
+    /// The cohort's id, and whether it is new.
+    fn cohort(&mut self, value: Option<&str>) -> (u16, bool) {
         let value = value.unwrap_or("");
         if let Some(id) = self.ids.get(value) {
-            return *id;
+            return (*id, false);
         }
         let name = if self.cohorts.len() + 1 >= MAX_COHORTS {
             "(other)"
@@ -136,12 +143,28 @@ impl RuleState {
             value
         };
         if let Some(id) = self.ids.get(name) {
-            return *id;
+            return (*id, false);
         }
         let id = self.cohorts.len() as u16;
         self.cohorts.push(name.to_string());
         self.ids.insert(name.to_string(), id);
-        id
+        (id, true)
+    }
+
+    /// What condition `ci` of a cohort is held against: its threshold, or the threshold
+    /// applied to the cohort's baseline value (`None`: not judged, the baseline lacks the
+    /// cohort or has fewer than `min_samples` of it).
+    fn limit(&self, ci: usize, cohort: u16, cond: &Condition) -> Option<f64> {
+        let base = || {
+            let b = self.base.get(cohort as usize)?.get(ci).copied().flatten()?;
+            let enough = counts(cond.metric) || b.samples >= cond.min_samples;
+            b.value.filter(|_| enough)
+        };
+        match cond.compare {
+            Compare::Value => Some(cond.threshold),
+            Compare::Baseline => base().map(|b| b * cond.threshold),
+            Compare::BaselineDiff => base().map(|b| b + cond.threshold),
+        }
     }
 
     /// A sample landed in `bucket`: windows not judged yet that hold it will be.
@@ -180,6 +203,8 @@ pub struct Reading {
     /// `None` when the window held nothing to measure.
     pub value: Option<f64>,
     pub samples: u64,
+    /// The cohort's value over the whole baseline, for a condition that compares against it.
+    pub baseline: Option<f64>,
 }
 
 /// A (rule, cohort) that has fired at least once: its state now and its first firing.
@@ -237,6 +262,12 @@ pub struct Engine {
     dropped_seen: Option<u64>,
     scratch: Merged,
     executor: Option<Executor>,
+    baseline: Option<Arc<Baseline>>,
+    /// (rule, cohort) seen by a rule comparing against the baseline that the baseline lacks:
+    /// not judged; reported once each.
+    new_cohorts: Vec<(usize, Option<String>)>,
+    /// New cohorts not yet taken by [`Self::take_new_cohorts`].
+    new_unread: usize,
 }
 
 fn wall_now() -> u64 {
@@ -263,7 +294,59 @@ impl Engine {
             dropped_seen: None,
             scratch: Merged::default(),
             executor,
+            baseline: set.baseline,
+            new_cohorts: Vec::new(),
+            new_unread: 0,
         }
+    }
+
+    pub fn baseline(&self) -> Option<&Baseline> {
+        self.baseline.as_deref()
+    }
+
+    /// Cohorts the baseline lacks, (rule, cohort value), in the order they were first seen.
+    pub fn new_cohorts(&self) -> &[(usize, Option<String>)] {
+        &self.new_cohorts
+    }
+
+    /// New cohorts since the last call.
+    pub fn take_new_cohorts(&mut self) -> Vec<(usize, Option<String>)> {
+        let from = self.new_cohorts.len() - self.new_unread;
+        self.new_unread = 0;
+        self.new_cohorts[from..].to_vec()
+    }
+
+    /// Rule `r`'s id for a cohort value; a new cohort gets its baseline values looked up, and
+    /// is noted when the baseline lacks it for a condition that compares against it.
+    fn cohort_id(&mut self, r: usize, value: Option<&str>) -> u16 {
+        let st = &mut self.states[r];
+        let (id, new) = st.cohort(value);
+        if !new {
+            return id;
+        }
+        let rule = &self.rules[r];
+        let name = st.cohorts[id as usize].clone();
+        let base: Vec<Option<Reading>> = rule
+            .conditions
+            .iter()
+            .enumerate()
+            .map(|(ci, c)| {
+                let b = self.baseline.as_ref().filter(|_| c.compare.uses_baseline())?;
+                b.get(r, ci, &name)
+            })
+            .collect();
+        let lacking = rule
+            .conditions
+            .iter()
+            .zip(&base)
+            .any(|(c, b)| c.compare.uses_baseline() && b.is_none());
+        st.base.push(base);
+        if lacking {
+            let cohort = rule.group_by.is_some().then_some(name);
+            self.new_cohorts.push((r, cohort));
+            self.new_unread += 1;
+        }
+        id
     }
 
     pub fn rules(&self) -> &[Rule] {
@@ -345,8 +428,13 @@ impl Engine {
         for r in 0..self.rules.len() {
             for (ci, cond) in self.rules[r].conditions.iter().enumerate() {
                 if cond.metric == Metric::Dropped {
+                    let cohort = self.states[r].cohort(None).0;
+                    if self.states[r].base.len() <= cohort as usize {
+                        self.states[r]
+                            .base
+                            .push(vec![None; self.rules[r].conditions.len()]);
+                    }
                     let st = &mut self.states[r];
-                    let cohort = st.cohort(None);
                     let s = Sample {
                         rule: r as u16,
                         cond: ci as u8,
@@ -455,7 +543,15 @@ impl Engine {
             let mut holds = true;
             for (ci, cond) in rule.conditions.iter().enumerate() {
                 let series = st.series.get(&(ci as u8, cohort));
-                let (reading, ok) = read(cond, series, lo, end, covered, &mut self.scratch);
+                let limit = st.limit(ci, cohort, cond);
+                let (mut reading, ok) = read(cond, limit, series, lo, end, covered, &mut self.scratch);
+                if cond.compare.uses_baseline() {
+                    reading.baseline = st
+                        .base
+                        .get(cohort as usize)
+                        .and_then(|b| b[ci])
+                        .and_then(|b| b.value);
+                }
                 holds &= ok;
                 readings.push(reading);
             }
@@ -544,11 +640,12 @@ impl Engine {
         for r in 0..self.rules.len() {
             raw.clear();
             sample::samples(&self.rules[r], trace, &mut raw);
-            let st = &mut self.states[r];
             for s in &raw {
                 if self.max_second.is_some_and(|max| s.second > max) {
                     continue;
                 }
+                let cohort = self.cohort_id(r, s.cohort.as_deref());
+                let st = &mut self.states[r];
                 let cond = &self.rules[r].conditions[s.cond];
                 st.seen[s.cond] += 1;
                 if s.cohort.as_deref().is_some_and(|c| c != NO_VALUE) {
@@ -557,7 +654,7 @@ impl Engine {
                 let sample = Sample {
                     rule: r as u16,
                     cond: s.cond as u8,
-                    cohort: st.cohort(s.cohort.as_deref()),
+                    cohort,
                     bucket: s.second / st.step,
                     value: s.value,
                 };
@@ -629,7 +726,7 @@ fn is_quantile(m: Metric) -> bool {
 /// Adds or takes out one sample.
 fn apply(st: &mut RuleState, cond: &Condition, s: &Sample, trace: Option<TraceId>, add: bool) {
     let key = (s.cond, s.cohort);
-    let past = crosses(cond, s.value);
+    let past = crosses(cond, st.limit(s.cond as usize, s.cohort, cond), s.value);
     if add {
         let b = st.series.entry(key).or_default().entry(s.bucket).or_default();
         b.n += 1;
@@ -667,21 +764,23 @@ fn apply(st: &mut RuleState, cond: &Condition, s: &Sample, trace: Option<TraceId
     }
 }
 
-/// Whether one sample is itself past the threshold (a trace worth showing as an example, and
+/// Whether one sample is itself past the limit (a trace worth showing as an example, and
 /// what exact quantile decisions count).
-fn crosses(cond: &Condition, value: f64) -> bool {
+fn crosses(cond: &Condition, limit: Option<f64>, value: f64) -> bool {
+    let Some(limit) = limit else { return false };
     match cond.metric {
         // Durations are kept in µs, thresholds are in ms.
-        Metric::Latency(_) | Metric::Ttft(_) => cond.op.holds(value / 1000.0, cond.threshold),
+        Metric::Latency(_) | Metric::Ttft(_) => cond.op.holds(value / 1000.0, limit),
         Metric::SpansPerSecond | Metric::Dropped => true,
-        _ => cond.op.holds(value, cond.threshold),
+        _ => cond.op.holds(value, limit),
     }
 }
 
 /// A condition's value over buckets `lo..end` of one series (`covered` seconds of it since the
-/// rule's first data), and whether the condition holds there.
+/// rule's first data), and whether it is past `limit` there (never without a limit).
 fn read(
     cond: &Condition,
+    limit: Option<f64>,
     series: Option<&BTreeMap<u64, Bucket>>,
     lo: u64,
     end: u64,
@@ -711,8 +810,9 @@ fn read(
         let reading = Reading {
             value: Some(value),
             samples,
+            baseline: None,
         };
-        return (reading, cond.op.holds(value, cond.threshold));
+        return (reading, limit.is_some_and(|l| cond.op.holds(value, l)));
     }
     if n == 0 {
         return (Reading::default(), false);
@@ -723,6 +823,10 @@ fn read(
             _ => Some(sum / n as f64),
         },
         samples: n,
+        baseline: None,
+    };
+    let Some(limit) = limit else {
+        return (reading, false);
     };
     let holds = n >= cond.min_samples
         && match cond.metric {
@@ -737,7 +841,7 @@ fn read(
                     past >= rank
                 }
             }
-            _ => reading.value.is_some_and(|v| cond.op.holds(v, cond.threshold)),
+            _ => reading.value.is_some_and(|v| cond.op.holds(v, limit)),
         };
     (reading, holds)
 }

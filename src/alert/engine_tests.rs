@@ -612,6 +612,129 @@ threshold = 0.5
     );
 }
 
+const COST_VS_BASELINE: &str = r#"
+[[rule]]
+name = "cost-drift"
+metric = "cost_per_trace_usd"
+compare = "baseline"
+group_by = "route"
+window = "60s"
+op = ">"
+threshold = 1.5
+min_samples = 5
+"#;
+
+/// Routes /a, /b, /thin and /new, one trace a second each for two minutes, all at $0.02.
+/// The baseline says /a cost $0.01 (so it is at 2x), /b $0.02 (1x), /thin $0.005 but from
+/// only 3 traces (fewer than `min_samples`), and never saw /new.
+fn against_baseline(rules: &str) -> Rig {
+    let mut set = RuleSet::parse(rules).unwrap();
+    let mut b = super::baseline::Baseline::default();
+    b.set(0, 0, "/a", 0.01, 100);
+    b.set(0, 0, "/b", 0.02, 100);
+    b.set(0, 0, "/thin", 0.005, 3);
+    set.baseline = Some(Arc::new(b));
+    let mut rig = Rig {
+        store: TraceStore::new(StoreLimits {
+            max_spans: 100_000,
+            max_bytes: 256 << 20,
+        }),
+        watch: Watch::default(),
+        engine: Engine::new(
+            set,
+            EngineOptions {
+                settle_secs: 0,
+                exec: false,
+                wall_clock: false,
+            },
+        ),
+    };
+    for s in 0..120u64 {
+        for (k, route) in ["/a", "/b", "/thin", "/new"].into_iter().enumerate() {
+            let n = (s * 4 + k as u64) as u32;
+            rig.put(vec![call(n, s, 100, "m", 0.02), root(n, s, route, "acme")]);
+        }
+    }
+    rig.engine.finish();
+    rig
+}
+
+#[test]
+fn a_baseline_rule_judges_each_cohort_against_its_own_baseline() {
+    let rig = against_baseline(COST_VS_BASELINE);
+    let fired: Vec<Option<String>> = rig.states().into_iter().map(|s| s.1).collect();
+    assert_eq!(
+        fired,
+        vec![Some("/a".to_string())],
+        "only /a is 50% above its baseline"
+    );
+    let alert = rig.engine.alerts()[0];
+    let r = alert.first_readings[0];
+    assert_eq!(r.baseline, Some(0.01));
+    let line = super::check_line(&rig.engine.rules()[0], alert);
+    assert!(
+        line.starts_with("cost-drift route=/a value=0.02 > 1.5x baseline 0.01 from "),
+        "{line}"
+    );
+    // /new is reported once; /thin is in the baseline (too thin to judge), so not new.
+    assert_eq!(rig.engine.new_cohorts(), &[(0, Some("/new".to_string()))]);
+    let mut summary = crate::summary::Summary::default();
+    super::fill_summary(&mut summary, &rig.engine);
+    assert_eq!(summary.alerts[0].baseline, Some(0.01));
+    let section = summary.baseline.unwrap();
+    assert_eq!(section.new_cohorts.len(), 1);
+    assert_eq!(section.new_cohorts[0].cohort, "route=/new");
+}
+
+#[test]
+fn baseline_diff_is_a_difference_in_points() {
+    let rules = r#"
+[[rule]]
+name = "errors-up"
+metric = "error_rate"
+compare = "baseline_diff"
+window = "60s"
+op = ">"
+threshold = 0.10
+"#;
+    let mut set = RuleSet::parse(rules).unwrap();
+    let mut b = super::baseline::Baseline::default();
+    b.set(0, 0, "", 0.05, 1000);
+    set.baseline = Some(Arc::new(b));
+    let mut rig = Rig {
+        store: TraceStore::new(StoreLimits {
+            max_spans: 100_000,
+            max_bytes: 256 << 20,
+        }),
+        watch: Watch::default(),
+        engine: Engine::new(set, EngineOptions::replay()),
+    };
+    // 10% of traces fail for the first two minutes (5 points above: quiet), then 20% (15
+    // points: fires).
+    for s in 0..240u64 {
+        for k in 0..10u64 {
+            let n = (s * 10 + k) as u32;
+            let fail = k < if s < 120 { 1 } else { 2 };
+            let mut c = call(n, s, 100, "m", 0.01);
+            if fail {
+                c.status = StatusCode::Error;
+            }
+            rig.put(vec![c, root(n, s, "/x", "acme")]);
+        }
+    }
+    rig.engine.finish();
+    let states = rig.states();
+    assert_eq!(states.len(), 1, "{states:?}");
+    assert!(
+        states[0].3 >= 120,
+        "fires only once the rate is 15 points up: {states:?}"
+    );
+    let alert = rig.engine.alerts()[0];
+    let line = super::check_line(&rig.engine.rules()[0], alert);
+    assert!(line.contains("> baseline 0.05 + 0.1 from"), "{line}");
+    assert!(rig.engine.new_cohorts().is_empty());
+}
+
 #[test]
 fn eval_fail_rate_takes_the_person_over_the_judge() {
     let rules = r#"

@@ -4,6 +4,7 @@
 //! rule and cohort in event time, and fires and resolves; [`exec`] runs a rule's command on
 //! fire. `llmwatch check` ([`check`]) replays files through the same engine as a CI gate.
 
+pub mod baseline;
 pub mod check;
 pub mod engine;
 pub mod exec;
@@ -11,7 +12,7 @@ pub mod rules;
 pub mod sample;
 
 pub use engine::{Alert, Engine, EngineOptions, Event, Reading};
-pub use rules::{Rule, RuleSet, RulesError};
+pub use rules::{Compare, Rule, RuleSet, RulesError};
 
 use crate::summary::AlertRow;
 use serde_json::json;
@@ -67,7 +68,8 @@ pub fn cohort_label(rule: &Rule, alert: &Alert) -> String {
     }
 }
 
-/// `value=0.55 < 0.75` for each condition (joined by "and").
+/// `value=0.55 < 0.75` for each condition (joined by "and"); against a baseline
+/// `value=3.1 > 1.5x baseline 1.02` (a ratio) or `value=0.25 > baseline 0.12 + 0.1` (points).
 pub fn comparison(rule: &Rule, readings: &[Reading]) -> String {
     rule.conditions
         .iter()
@@ -79,7 +81,19 @@ pub fn comparison(rule: &Rule, readings: &[Reading]) -> String {
                 "value"
             };
             let v = r.value.map_or_else(|| "-".into(), num);
-            format!("{name}={v} {} {}", c.op.as_str(), num(c.threshold))
+            let op = c.op.as_str();
+            let base = r.baseline.map_or_else(|| "-".into(), num);
+            match c.compare {
+                Compare::Value => format!("{name}={v} {op} {}", num(c.threshold)),
+                Compare::Baseline => format!("{name}={v} {op} {}x baseline {base}", num(c.threshold)),
+                Compare::BaselineDiff => {
+                    let sign = if c.threshold < 0.0 { '-' } else { '+' };
+                    format!(
+                        "{name}={v} {op} baseline {base} {sign} {}",
+                        num(c.threshold.abs())
+                    )
+                }
+            }
         })
         .collect::<Vec<_>>()
         .join(" and ")
@@ -138,6 +152,49 @@ pub fn alert_json(rule: &Rule, alert: &Alert) -> serde_json::Value {
     })
 }
 
+/// What the rules add to a summary: the `alerts` list and, with `--baseline`, the `baseline`
+/// section.
+pub fn fill_summary(summary: &mut crate::summary::Summary, engine: &Engine) {
+    summary.alerts = summary_rows(engine);
+    summary.baseline = engine.baseline().map(|b| crate::summary::BaselineSection {
+        files: b.files.clone(),
+        spans: b.spans,
+        traces: b.traces,
+        new_cohorts: engine
+            .new_cohorts()
+            .iter()
+            .map(|(r, cohort)| crate::summary::NewCohort {
+                rule: engine.rules()[*r].name.clone(),
+                cohort: new_cohort_label(&engine.rules()[*r], cohort.as_deref()),
+            })
+            .collect(),
+    });
+}
+
+/// `route=/claims`, or empty for a rule without `group_by`.
+fn new_cohort_label(rule: &Rule, cohort: Option<&str>) -> String {
+    match (&rule.group_by, cohort) {
+        (Some(k), Some(v)) => format!("{k}={v}"),
+        _ => String::new(),
+    }
+}
+
+/// The stderr line for a cohort the baseline lacks: `baseline: new cohort route=/x for rule
+/// "tool-retries" (not in the baseline, not judged)`, escaped.
+pub fn new_cohort_line(rule: &Rule, cohort: Option<&str>) -> String {
+    let label = new_cohort_label(rule, cohort);
+    let label = if label.is_empty() {
+        "(all traffic)".into()
+    } else {
+        label
+    };
+    format!(
+        "baseline: new cohort {} for rule \"{}\" (not in the baseline, not judged)",
+        crate::text::escape(&label),
+        crate::text::escape(&rule.name)
+    )
+}
+
 /// The summary's `alerts` list: each (rule, cohort) that fired, by first firing.
 pub fn summary_rows(engine: &Engine) -> Vec<AlertRow> {
     let mut alerts = engine.alerts();
@@ -168,6 +225,7 @@ pub fn summary_rows(engine: &Engine) -> Vec<AlertRow> {
                 next_action: rule.next_action.clone(),
                 example_trace_ids: a.examples.iter().map(|t| t.to_string()).collect(),
                 line: check_line(rule, a),
+                baseline: first.baseline,
             }
         })
         .collect()

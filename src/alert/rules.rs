@@ -68,6 +68,23 @@ pub enum Metric {
     Dropped,
     /// Share of model calls with a parent, a model, a prompt version and a route.
     Coverage,
+    /// Mean model calls per trace.
+    LlmCallsPerTrace,
+    /// Mean tool spans per trace.
+    ToolCallsPerTrace,
+    /// Mean, per trace, of tool spans repeating an earlier tool span of the trace (same tool,
+    /// and the same arguments when both recorded them): retries and loops.
+    RepeatedToolCallsPerTrace,
+    /// Mean spans per trace.
+    SpansPerTrace,
+    /// Mean input tokens of the model calls that report usage.
+    InputTokensPerCall,
+    /// Mean output tokens of the model calls that report usage.
+    OutputTokensPerCall,
+    /// Mean cost of the priced model calls, in USD.
+    CostPerCall,
+    /// Share of human verdicts (reviews, user feedback) that failed.
+    HumanFailRate,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -87,7 +104,8 @@ impl Quantile {
     }
 }
 
-const METRIC_NAMES: [(&str, Metric); 16] = [
+/// Every metric by its name, as the README lists them.
+const METRIC_NAMES: [(&str, Metric); 22] = [
     ("latency_p50_ms", Metric::Latency(Quantile::P50)),
     ("latency_p95_ms", Metric::Latency(Quantile::P95)),
     ("latency_p99_ms", Metric::Latency(Quantile::P99)),
@@ -102,9 +120,21 @@ const METRIC_NAMES: [(&str, Metric); 16] = [
     ("spans_per_s", Metric::SpansPerSecond),
     ("dropped", Metric::Dropped),
     ("coverage", Metric::Coverage),
-    // Spellings people reach for.
+    ("llm_calls_per_trace", Metric::LlmCallsPerTrace),
+    ("tool_calls_per_trace", Metric::ToolCallsPerTrace),
+    ("repeated_tool_calls_per_trace", Metric::RepeatedToolCallsPerTrace),
+    ("spans_per_trace", Metric::SpansPerTrace),
+    ("input_tokens_per_call", Metric::InputTokensPerCall),
+    ("output_tokens_per_call", Metric::OutputTokensPerCall),
+    ("cost_per_call_usd", Metric::CostPerCall),
+    ("human_fail_rate", Metric::HumanFailRate),
+];
+
+/// Spellings people reach for.
+const METRIC_ALIASES: [(&str, Metric); 3] = [
     ("cost_per_trace", Metric::CostPerTrace),
     ("spans_per_second", Metric::SpansPerSecond),
+    ("cost_per_call", Metric::CostPerCall),
 ];
 
 impl Metric {
@@ -119,17 +149,21 @@ impl Metric {
         let key = s.trim().to_ascii_lowercase();
         METRIC_NAMES
             .iter()
+            .chain(&METRIC_ALIASES)
             .find(|(n, _)| *n == key)
             .map(|(_, m)| *m)
             .ok_or_else(|| {
-                let names: Vec<&str> = METRIC_NAMES[..14].iter().map(|(n, _)| *n).collect();
+                let names: Vec<&str> = METRIC_NAMES.iter().map(|(n, _)| *n).collect();
                 format!("unknown metric {s:?} (one of {})", names.join(", "))
             })
     }
 
     /// A share in 0..=1.
     pub fn is_rate(self) -> bool {
-        matches!(self, Self::ErrorRate | Self::EvalFailRate | Self::Coverage)
+        matches!(
+            self,
+            Self::ErrorRate | Self::EvalFailRate | Self::Coverage | Self::HumanFailRate
+        )
     }
 
     pub fn is_eval(self) -> bool {
@@ -138,8 +172,20 @@ impl Metric {
 
     /// Measured per trace rather than per span.
     pub fn per_trace(self, kind: &Option<SpanSel>) -> bool {
-        matches!(self, Self::CostPerTrace | Self::TokensPerTrace)
+        self.trace_shape()
+            || matches!(self, Self::CostPerTrace | Self::TokensPerTrace)
             || (self == Self::ErrorRate && kind.is_none())
+    }
+
+    /// One sample per trace counting its spans: calls, tools, repeats, all spans.
+    pub fn trace_shape(self) -> bool {
+        matches!(
+            self,
+            Self::LlmCallsPerTrace
+                | Self::ToolCallsPerTrace
+                | Self::RepeatedToolCallsPerTrace
+                | Self::SpansPerTrace
+        )
     }
 
     /// Measured over the whole traffic, never per cohort.
@@ -269,6 +315,34 @@ impl Op {
     }
 }
 
+/// What a condition's threshold is measured against.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Compare {
+    /// The window's value against the threshold itself.
+    #[default]
+    Value,
+    /// The window's value divided by the cohort's value over the whole `--baseline`: 1.5 is
+    /// 50% above it.
+    Baseline,
+    /// For rates: the window's value minus the baseline's, in points (0.10 = 10 points).
+    BaselineDiff,
+}
+
+impl Compare {
+    fn parse(s: &str) -> Result<Self, String> {
+        Ok(match s.trim().to_ascii_lowercase().as_str() {
+            "value" | "threshold" => Self::Value,
+            "baseline" => Self::Baseline,
+            "baseline_diff" => Self::BaselineDiff,
+            _ => return Err(format!("unknown compare {s:?} (one of baseline, baseline_diff)")),
+        })
+    }
+
+    pub fn uses_baseline(self) -> bool {
+        self != Self::Value
+    }
+}
+
 /// A filter: the key's value must be one of `values`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Filter {
@@ -286,6 +360,7 @@ pub struct Condition {
     pub op: Op,
     pub threshold: f64,
     pub min_samples: u64,
+    pub compare: Compare,
 }
 
 impl Condition {
@@ -314,6 +389,9 @@ pub struct Rule {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RuleSet {
     pub rules: Vec<Rule>,
+    /// What `compare = "baseline"` conditions are judged against (`--baseline`), measured
+    /// with these very rules.
+    pub baseline: Option<std::sync::Arc<super::baseline::Baseline>>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -342,6 +420,7 @@ struct RawCondition {
     op: Option<String>,
     threshold: Option<f64>,
     min_samples: Option<i64>,
+    compare: Option<String>,
 }
 
 /// A rule as written: its own condition's fields spelled out again, because serde cannot deny
@@ -358,6 +437,7 @@ struct RawRule {
     op: Option<String>,
     threshold: Option<f64>,
     min_samples: Option<i64>,
+    compare: Option<String>,
     group_by: Option<String>,
     window: Option<String>,
     owner: Option<String>,
@@ -404,7 +484,17 @@ impl RuleSet {
             }
             rules.push(rule);
         }
-        Ok(Self { rules })
+        Ok(Self {
+            rules,
+            baseline: None,
+        })
+    }
+
+    /// The first rule that compares against a baseline (it needs `--baseline`).
+    pub fn baseline_rule(&self) -> Option<&Rule> {
+        self.rules
+            .iter()
+            .find(|r| r.conditions.iter().any(|c| c.compare.uses_baseline()))
     }
 }
 
@@ -440,6 +530,7 @@ fn build(r: RawRule) -> Result<Rule, String> {
         op: r.op,
         threshold: r.threshold,
         min_samples: r.min_samples,
+        compare: r.compare,
     };
     let conditions = match r.all {
         Some(all) => {
@@ -508,6 +599,7 @@ fn merge(shared: &RawCondition, c: RawCondition) -> RawCondition {
         op: c.op,
         threshold: c.threshold,
         min_samples: c.min_samples.or(shared.min_samples),
+        compare: c.compare.or_else(|| shared.compare.clone()),
     }
 }
 
@@ -518,7 +610,39 @@ fn condition(c: RawCondition) -> Result<Condition, String> {
     if !threshold.is_finite() {
         return Err("`threshold` must be a finite number".into());
     }
-    if metric.is_rate() && !(0.0..=1.0).contains(&threshold) {
+    let compare = c
+        .compare
+        .as_deref()
+        .map(Compare::parse)
+        .transpose()?
+        .unwrap_or_default();
+    match compare {
+        Compare::Value => {}
+        _ if metric.global() => {
+            return Err("`dropped` has no baseline; it takes no `compare`".into());
+        }
+        Compare::Baseline if threshold <= 0.0 => {
+            return Err(format!(
+                "compare = \"baseline\" takes a ratio to the baseline (1.5 is 50% above it), not {threshold}"
+            ));
+        }
+        Compare::Baseline => {}
+        Compare::BaselineDiff if !metric.is_rate() => {
+            return Err(format!(
+                "compare = \"baseline_diff\" is for rates (error_rate, eval_fail_rate, human_fail_rate, \
+                 coverage), not {}; use compare = \"baseline\" (a ratio)",
+                metric.name()
+            ));
+        }
+        Compare::BaselineDiff if !(-1.0..=1.0).contains(&threshold) => {
+            return Err(format!(
+                "compare = \"baseline_diff\" takes a difference of shares in -1..1 but the threshold is \
+                 {threshold} (write 10 points as 0.10)"
+            ));
+        }
+        Compare::BaselineDiff => {}
+    }
+    if metric.is_rate() && compare == Compare::Value && !(0.0..=1.0).contains(&threshold) {
         return Err(format!(
             "{} is a share in 0..1 but the threshold is {threshold} (write 5% as 0.05)",
             metric.name()
@@ -542,7 +666,12 @@ fn condition(c: RawCondition) -> Result<Condition, String> {
     if let Some(k) = span_kind {
         let allowed = match metric {
             Metric::CostPerTrace | Metric::TokensPerTrace | Metric::Dropped => false,
-            Metric::Ttft(_) | Metric::Coverage => k == SpanSel::Llm,
+            m if m.trace_shape() => false,
+            Metric::Ttft(_)
+            | Metric::Coverage
+            | Metric::InputTokensPerCall
+            | Metric::OutputTokensPerCall
+            | Metric::CostPerCall => k == SpanSel::Llm,
             _ => true,
         };
         if !allowed {
@@ -584,6 +713,7 @@ fn condition(c: RawCondition) -> Result<Condition, String> {
         op,
         threshold,
         min_samples,
+        compare,
     })
 }
 
@@ -768,6 +898,76 @@ threshold = 800
     }
 
     #[test]
+    fn the_new_metrics_and_compare_parse() {
+        let set = RuleSet::parse(
+            r#"
+[[rule]]
+name = "tool-retries"
+metric = "repeated_tool_calls_per_trace"
+compare = "baseline"
+group_by = "prompt_version"
+where = { route = "/claims" }
+window = "10m"
+op = ">"
+threshold = 1.5
+[[rule]]
+name = "people-unhappy"
+metric = "human_fail_rate"
+compare = "baseline_diff"
+window = "1h"
+op = ">"
+threshold = 0.10
+[[rule]]
+name = "retries-and-cost"
+group_by = "route"
+window = "10m"
+compare = "baseline"
+[[rule.all]]
+metric = "cost_per_call_usd"
+op = ">"
+threshold = 1.3
+[[rule.all]]
+metric = "llm_calls_per_trace"
+compare = "value"
+op = ">"
+threshold = 6
+"#,
+        )
+        .unwrap();
+        let r = &set.rules;
+        assert_eq!(r[0].conditions[0].metric, Metric::RepeatedToolCallsPerTrace);
+        assert_eq!(r[0].conditions[0].compare, Compare::Baseline);
+        assert_eq!(r[0].group_by, Some(GroupKey::Cohort(CohortKey::PromptVersion)));
+        assert_eq!(r[1].conditions[0].compare, Compare::BaselineDiff);
+        assert!(r[1].conditions[0].metric.is_rate());
+        assert_eq!(
+            (r[2].conditions[0].compare, r[2].conditions[1].compare),
+            (Compare::Baseline, Compare::Value),
+            "the rule's compare is the default of its conditions"
+        );
+        assert_eq!(set.baseline_rule().map(|r| r.name.as_str()), Some("tool-retries"));
+        for name in [
+            "llm_calls_per_trace",
+            "tool_calls_per_trace",
+            "repeated_tool_calls_per_trace",
+            "spans_per_trace",
+            "input_tokens_per_call",
+            "output_tokens_per_call",
+            "cost_per_call_usd",
+            "human_fail_rate",
+        ] {
+            let m = Metric::parse(name).unwrap();
+            assert_eq!(m.name(), name);
+        }
+        assert!(
+            RuleSet::parse("[[rule]]\nname='r'\nmetric='error_rate'\nwindow='1m'\nop='>'\nthreshold=0.1\n")
+                .unwrap()
+                .baseline_rule()
+                .is_none()
+        );
+    }
+
+    #[test]
     fn windows() {
         assert_eq!(parse_window("90s"), Ok(90));
         assert_eq!(parse_window("5m"), Ok(300));
@@ -845,6 +1045,38 @@ threshold = 800
                 "another rule is named",
             ),
             ("[[rule]\nname='a'", "line 1"),
+            (
+                &format!("{base}metric='error_rate'\ncompare='previous'\n"),
+                "unknown compare \"previous\"",
+            ),
+            (
+                &format!("{base}metric='input_tokens_per_call'\ncompare='baseline_diff'\n"),
+                "is for rates",
+            ),
+            (
+                "[[rule]]\nname='r'\nwindow='5m'\nop='>'\nthreshold=0\nmetric='spans_per_trace'\ncompare='baseline'\n",
+                "takes a ratio",
+            ),
+            (
+                "[[rule]]\nname='r'\nwindow='5m'\nop='>'\nthreshold=10\nmetric='error_rate'\ncompare='baseline_diff'\n",
+                "write 10 points as 0.10",
+            ),
+            (
+                &format!("{base}metric='dropped'\ncompare='baseline'\n"),
+                "takes no `compare`",
+            ),
+            (
+                &format!("{base}metric='tool_calls_per_trace'\nspan_kind='tool'\n"),
+                "does not apply",
+            ),
+            (
+                &format!("{base}metric='cost_per_call_usd'\nspan_kind='tool'\n"),
+                "does not apply",
+            ),
+            (
+                &format!("{base}metric='human_fail_rate'\nevaluator='G'\n"),
+                "`evaluator` applies to eval_*",
+            ),
         ];
         for (body, want) in cases {
             let e = err(body);

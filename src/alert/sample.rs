@@ -4,10 +4,12 @@
 
 use super::rules::{Condition, Filter, GroupKey, Metric, Rule, SpanSel};
 use crate::model::{SpanRecord, StatusCode, Value, find_attr};
+use crate::semconv::Verdict;
 use crate::semconv::cohort::CohortKey;
 use crate::semconv::coverage::Coverage;
 use crate::semconv::value::as_label;
 use crate::store::Trace;
+use crate::store::shape::{TraceShape, primary_call};
 use std::borrow::Cow;
 
 /// The cohort value of a sample that lacks the rule's `group_by` key.
@@ -74,16 +76,18 @@ pub fn samples<'a>(rule: &Rule, trace: &'a Trace, out: &mut Vec<RawSample<'a>>) 
                     push(Target::Trace, trace_second, tokens as f64);
                 }
             }
-            Metric::EvalFailRate | Metric::EvalMeanScore => {
+            m if m.trace_shape() => push(Target::Trace, trace_second, trace_shape(m, trace)),
+            Metric::EvalFailRate | Metric::EvalMeanScore | Metric::HumanFailRate => {
                 let name = cond.evaluator.as_deref().unwrap_or_default();
+                let wanted = |v: &&Verdict| match cond.metric {
+                    Metric::HumanFailRate => v.is_human(),
+                    _ => v.name.eq_ignore_ascii_case(name),
+                };
                 // A person's verdict counts in place of the judge it overrides.
-                for v in trace
-                    .effective_verdicts()
-                    .filter(|v| v.name.eq_ignore_ascii_case(name))
-                {
+                for v in trace.effective_verdicts().filter(wanted) {
                     let value = match cond.metric {
-                        Metric::EvalFailRate => v.passed.map(|p| f64::from(u8::from(!p))),
-                        _ => v.score.filter(|s| s.is_finite()),
+                        Metric::EvalMeanScore => v.score.filter(|s| s.is_finite()),
+                        _ => v.passed.map(|p| f64::from(u8::from(!p))),
                     };
                     let Some(value) = value else { continue };
                     let target = trace.verdict_target(v);
@@ -121,8 +125,24 @@ fn span_value(cond: &Condition, trace: &Trace, s: &SpanRecord) -> Option<f64> {
         Metric::ErrorRate => Some(f64::from(u8::from(s.status == StatusCode::Error))),
         Metric::SpansPerSecond => Some(1.0),
         Metric::Coverage => Coverage::of(trace, s).map(|c| f64::from(u8::from(c.complete()))),
+        Metric::InputTokensPerCall => s.sem.as_deref()?.usage.map(|u| u.input as f64),
+        Metric::OutputTokensPerCall => s.sem.as_deref()?.usage.map(|u| u.output as f64),
+        Metric::CostPerCall => s.sem.as_deref()?.cost_usd,
         _ => None,
     }
+}
+
+/// A trace-shape metric's value for one trace: its model calls, tool spans, repeated tool
+/// spans or spans.
+pub fn trace_shape(metric: Metric, trace: &Trace) -> f64 {
+    let shape = TraceShape::of(trace);
+    let n = match metric {
+        Metric::LlmCallsPerTrace => shape.llm_calls,
+        Metric::ToolCallsPerTrace => shape.tool_calls,
+        Metric::RepeatedToolCallsPerTrace => shape.repeated_tool_calls,
+        _ => shape.spans,
+    };
+    n as f64
 }
 
 pub fn selects(sel: SpanSel, s: &SpanRecord) -> bool {
@@ -141,20 +161,6 @@ enum Target<'a> {
     /// The whole trace: route and tenant from the root, model and provider of the call that
     /// cost most (else the first call).
     Trace,
-}
-
-fn primary_call(trace: &Trace) -> Option<&SpanRecord> {
-    let calls = || {
-        trace
-            .spans
-            .iter()
-            .filter(|s| s.sem.as_deref().is_some_and(|m| m.kind.is_model_call()))
-    };
-    calls()
-        .filter_map(|s| Some((s.sem.as_deref()?.cost_usd?, s)))
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, s)| s)
-        .or_else(|| calls().next())
 }
 
 fn matches(f: &Filter, trace: &Trace, at: Target, primary: Option<&SpanRecord>) -> bool {
@@ -193,5 +199,199 @@ fn attr<'a>(s: &'a SpanRecord, key: &str) -> Option<Cow<'a, str>> {
         Value::Sym(t) => Some(Cow::Borrowed(&**t)),
         Value::Bool(b) => Some(Cow::Owned(b.to_string())),
         other => as_label(other).map(Cow::Owned),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alert::rules::RuleSet;
+    use crate::model::{Attr, SpanId, TraceId};
+    use crate::semconv::{Kind, Semantics, TokenUsage, VerdictSource};
+    use crate::store::test_support::span;
+    use crate::store::{StoreLimits, TraceStore};
+    use std::sync::Arc;
+
+    fn sem(kind: Kind) -> Semantics {
+        Semantics {
+            kind,
+            ..Semantics::default()
+        }
+    }
+
+    fn with(mut s: SpanRecord, sem: Semantics) -> SpanRecord {
+        s.sem = Some(Box::new(sem));
+        s
+    }
+
+    /// A root on `/claims`, two model calls (100/10 and 300/30 tokens, $0.01 and $0.03) and
+    /// the tool spans `tools` gives: (span id, tool name, arguments).
+    fn trace(tools: &[(u8, &str, Option<&str>)]) -> TraceStore {
+        let mut spans = vec![
+            with(
+                span(1, 1, None, 0),
+                Semantics {
+                    route: Some(Arc::from("/claims")),
+                    ..Semantics::default()
+                },
+            ),
+            with(
+                span(1, 2, Some(1), 1),
+                Semantics {
+                    usage: Some(TokenUsage {
+                        input: 100,
+                        output: 10,
+                        ..TokenUsage::default()
+                    }),
+                    cost_usd: Some(0.01),
+                    ..sem(Kind::Llm)
+                },
+            ),
+            with(
+                span(1, 3, Some(1), 2),
+                Semantics {
+                    usage: Some(TokenUsage {
+                        input: 300,
+                        output: 30,
+                        ..TokenUsage::default()
+                    }),
+                    cost_usd: Some(0.03),
+                    ..sem(Kind::Llm)
+                },
+            ),
+        ];
+        for (i, (id, name, args)) in tools.iter().enumerate() {
+            let mut s = with(
+                span(1, *id, Some(1), 3 + i as u64),
+                Semantics {
+                    tool: Some(Arc::from(*name)),
+                    ..sem(Kind::Tool)
+                },
+            );
+            if let Some(a) = args {
+                s.attributes = Box::new([Attr {
+                    key: Arc::from("gen_ai.tool.call.arguments"),
+                    value: Value::Str((*a).into()),
+                }]);
+            }
+            spans.push(s);
+        }
+        let mut store = TraceStore::new(StoreLimits {
+            max_spans: 1000,
+            max_bytes: 1 << 24,
+        });
+        store.insert_spans(spans);
+        store
+    }
+
+    fn values(metric: &str, store: &TraceStore) -> Vec<(Option<String>, f64)> {
+        let rules = RuleSet::parse(&format!(
+            "[[rule]]\nname='r'\nmetric='{metric}'\ngroup_by='route'\nwindow='1m'\nop='>'\nthreshold=0.5\n"
+        ))
+        .unwrap();
+        let t = store.trace(&TraceId([1; 16])).unwrap();
+        let mut out = Vec::new();
+        samples(&rules.rules[0], t, &mut out);
+        out.into_iter()
+            .map(|s| (s.cohort.map(|c| c.into_owned()), s.value))
+            .collect()
+    }
+
+    fn one(metric: &str, store: &TraceStore) -> f64 {
+        let v = values(metric, store);
+        assert_eq!(v.len(), 1, "{metric}: one sample per trace, got {v:?}");
+        assert_eq!(
+            v[0].0.as_deref(),
+            Some("/claims"),
+            "the trace's cohort is its root's"
+        );
+        v[0].1
+    }
+
+    #[test]
+    fn trace_shape_metrics_count_calls_tools_and_spans() {
+        let store = trace(&[(4, "search", None), (5, "lookup", None)]);
+        assert_eq!(one("llm_calls_per_trace", &store), 2.0);
+        assert_eq!(one("tool_calls_per_trace", &store), 2.0);
+        assert_eq!(one("spans_per_trace", &store), 5.0);
+        assert_eq!(one("repeated_tool_calls_per_trace", &store), 0.0);
+        let bare = trace(&[]);
+        assert_eq!(
+            one("tool_calls_per_trace", &bare),
+            0.0,
+            "a trace without tools reads 0"
+        );
+    }
+
+    #[test]
+    fn a_retry_loop_without_arguments_repeats_by_tool_name() {
+        let store = trace(&[
+            (4, "lookup_policy", None),
+            (5, "lookup_policy", None),
+            (6, "lookup_policy", None),
+            (7, "send_email", None),
+        ]);
+        assert_eq!(one("repeated_tool_calls_per_trace", &store), 2.0);
+    }
+
+    #[test]
+    fn recorded_arguments_must_match_for_a_repeat() {
+        let store = trace(&[
+            (4, "lookup", Some(r#"{"id": 1}"#)),
+            (5, "lookup", Some(r#"{"id": 2}"#)),
+            (6, "lookup", Some(r#"{"id": 1}"#)),
+            (7, "lookup", Some(r#"{"id": 1}"#)),
+            (8, "other", Some(r#"{"id": 1}"#)),
+        ]);
+        // Spans 6 and 7 repeat span 4; span 5 asked something else, span 8 is another tool.
+        assert_eq!(one("repeated_tool_calls_per_trace", &store), 2.0);
+    }
+
+    #[test]
+    fn per_call_metrics_take_one_sample_per_model_call() {
+        let store = trace(&[(4, "search", None)]);
+        let input: Vec<f64> = values("input_tokens_per_call", &store)
+            .iter()
+            .map(|v| v.1)
+            .collect();
+        assert_eq!(input, vec![100.0, 300.0]);
+        let output: Vec<f64> = values("output_tokens_per_call", &store)
+            .iter()
+            .map(|v| v.1)
+            .collect();
+        assert_eq!(output, vec![10.0, 30.0]);
+        let cost: Vec<f64> = values("cost_per_call_usd", &store).iter().map(|v| v.1).collect();
+        assert_eq!(cost, vec![0.01, 0.03]);
+        assert!(
+            values("input_tokens_per_call", &store)
+                .iter()
+                .all(|v| v.0.as_deref() == Some("/claims")),
+            "calls inherit the root's route"
+        );
+    }
+
+    #[test]
+    fn human_fail_rate_reads_only_human_verdicts() {
+        let mut store = trace(&[]);
+        let verdict = |name: &str, passed: bool, source: VerdictSource| Verdict {
+            trace_id: Some(TraceId([1; 16])),
+            target: Some(SpanId([2; 8])),
+            response_id: None,
+            name: Arc::from(name),
+            score: None,
+            label: None,
+            explanation: None,
+            passed: Some(passed),
+            source,
+            time_unix_nano: 0,
+            reviewer: None,
+        };
+        store.insert_verdicts(vec![
+            verdict("user_feedback", false, VerdictSource::Human),
+            verdict("review", true, VerdictSource::Human),
+            verdict("Groundedness", false, VerdictSource::LogRecord),
+        ]);
+        let v: Vec<f64> = values("human_fail_rate", &store).iter().map(|v| v.1).collect();
+        assert_eq!(v, vec![1.0, 0.0], "the evaluator's verdict is not a person's");
     }
 }

@@ -695,6 +695,27 @@ pub fn tags(span: &SpanRecord) -> Vec<String> {
     out
 }
 
+/// Where a tool span's arguments are, in order of preference.
+const TOOL_ARGUMENT_KEYS: [&str; 4] = [
+    "gen_ai.tool.call.arguments",
+    "input.value",
+    "traceloop.entity.input",
+    "langfuse.observation.input",
+];
+
+/// A tool span's arguments as [`tool_io`] reads them, borrowed when they are a string (the
+/// alert rules and the view compare them for every tool span of every changed trace).
+pub fn tool_arguments(span: &SpanRecord) -> Option<std::borrow::Cow<'_, str>> {
+    TOOL_ARGUMENT_KEYS.iter().find_map(|k| {
+        let v = find_attr(&span.attributes, k)?;
+        let text = match v.as_str() {
+            Some(t) => std::borrow::Cow::Borrowed(t),
+            None => std::borrow::Cow::Owned(value_text(v)),
+        };
+        (!text.trim().is_empty()).then_some(text)
+    })
+}
+
 /// A tool span's arguments and result, each from the first source that has it:
 /// `gen_ai.tool.call.arguments` / `.result` (OTel GenAI), `input.value` / `output.value`
 /// (OpenInference, traceAI), `traceloop.entity.input` / `.output` (OpenLLMetry),
@@ -715,12 +736,7 @@ pub fn tool_io(span: &SpanRecord) -> Option<(String, String)> {
                 .filter(|t| !t.trim().is_empty())
         })
     };
-    let args = first([
-        "gen_ai.tool.call.arguments",
-        "input.value",
-        "traceloop.entity.input",
-        "langfuse.observation.input",
-    ]);
+    let args = first(TOOL_ARGUMENT_KEYS);
     let result = first([
         "gen_ai.tool.call.result",
         "output.value",

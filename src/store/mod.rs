@@ -6,6 +6,7 @@ pub mod changes;
 pub mod follow;
 pub mod histogram;
 pub mod keep;
+pub mod shape;
 pub mod timeline;
 pub mod totals;
 pub mod tree;
@@ -231,6 +232,8 @@ pub struct TraceStore {
     timeline: Timeline,
     durations: LogHistogram,
     llm: LlmTotals,
+    /// Trace shapes of evicted traces, per (route, model) (see [`Self::cohort_shapes`]).
+    evicted_shapes: shape::CohortShapes,
     /// Held spans by `gen_ai.response.id`, to anchor verdicts that name only a response id.
     by_response_id: foldhash::HashMap<Box<str>, TraceId>,
     /// Verdicts naming only a response id whose span has not arrived, oldest first; bounded.
@@ -257,6 +260,7 @@ impl TraceStore {
             timeline: Timeline::default(),
             durations: LogHistogram::default(),
             llm: LlmTotals::default(),
+            evicted_shapes: shape::CohortShapes::default(),
             by_response_id: foldhash::HashMap::default(),
             unanchored: VecDeque::new(),
             anchor_bytes: 0,
@@ -366,6 +370,16 @@ impl TraceStore {
     /// Whole-run LLM totals (calls, tokens, cost, per model, verdicts).
     pub fn llm_totals(&self) -> &LlmTotals {
         &self.llm
+    }
+
+    /// Whole-run trace shapes per (route, model): the evicted traces' and the held ones'.
+    /// Reads every held trace: for the end of a run, not for every frame.
+    pub fn cohort_shapes(&self) -> shape::CohortShapes {
+        let mut all = self.evicted_shapes.clone();
+        for t in self.traces.values() {
+            all.add_trace(t);
+        }
+        all
     }
 
     /// Verdicts held whose target span has not arrived (yet).
@@ -660,6 +674,7 @@ impl TraceStore {
             if !trace.spans.is_empty() {
                 self.stats.traces_evicted += 1;
             }
+            self.evicted_shapes.add_trace(&trace);
         }
         if let Some(log) = &mut self.changes {
             if trace.dirty {

@@ -156,6 +156,11 @@ impl App {
             );
             engine.advance();
             changed |= !engine.take_events().is_empty();
+            // The screen owns the terminal: cohorts the baseline lacks go to the log.
+            for (r, cohort) in engine.take_new_cohorts() {
+                let line = crate::alert::new_cohort_line(&engine.rules()[r], cohort.as_deref());
+                crate::log!("{line}");
+            }
         }
         self.dirty |= changed;
         changed
@@ -173,7 +178,7 @@ impl App {
                 ex.wait(crate::alert::exec::TIMEOUT);
             }
             let mut summary = Summary::collect(&self.pipeline);
-            summary.alerts = crate::alert::summary_rows(&engine);
+            crate::alert::fill_summary(&mut summary, &engine);
             return summary;
         }
         Summary::collect(&self.pipeline)

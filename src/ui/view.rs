@@ -103,6 +103,8 @@ pub struct LatencyRow {
     /// p99 in the window before, for the change column.
     pub prev_p99: Option<u64>,
     pub spark: Vec<Option<u64>>,
+    /// Per trace of the cohort in the window: model calls, tool spans, repeated tool spans.
+    pub per_trace: Option<[f64; 3]>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -330,6 +332,7 @@ pub fn latency(
                 ttft: cur.ttft,
                 prev_p99: prev.latency.map(|l| l[2]),
                 spark: reader.p99_spark(s, window, now, spark),
+                per_trace: (cur.traces > 0).then(|| cur.shape.map(|n| n as f64 / cur.traces as f64)),
             })
         })
         .collect();

@@ -549,6 +549,10 @@ fn contribution(series: &mut Series, trace: &Trace, row: &TraceRow) -> Contribut
         error: row.is_error(),
         cost: cost_units(row.cost_usd),
         tokens: row.tokens(),
+        shape: {
+            let s = crate::store::shape::TraceShape::of(trace);
+            [s.llm_calls, s.tool_calls, s.repeated_tool_calls].map(|n| n.min(u64::from(u32::MAX)) as u32)
+        },
         cohorts: series.cohorts(trace_values.each_ref().map(Option::as_ref)),
     });
     let mut calls = Vec::new();

@@ -72,6 +72,8 @@ pub struct TraceSample {
     /// Cost in [`COST_UNITS`]; `None` when nothing in the trace was priced.
     pub cost: Option<u64>,
     pub tokens: u64,
+    /// Model calls, tool spans and repeated tool spans in the trace ([`crate::store::shape`]).
+    pub shape: [u32; 3],
     pub cohorts: [u16; 4],
 }
 
@@ -200,6 +202,8 @@ pub struct Slot {
     /// Summed cost of the model calls ending in the slot, in [`COST_UNITS`]: the spend, split
     /// by the call's own model (a trace's cost sits under its costliest model only).
     pub spend: u64,
+    /// Sums over the slot's traces of model calls, tool spans and repeated tool spans.
+    pub shape: [u32; 3],
     pub dur: SparseHist,
     pub ttft: SparseHist,
     pub cost: SparseHist,
@@ -542,6 +546,13 @@ impl Series {
                 } else {
                     slot.tokens = slot.tokens.saturating_sub(t.tokens);
                 }
+                for (sum, n) in slot.shape.iter_mut().zip(t.shape) {
+                    *sum = if add {
+                        sum.wrapping_add(n)
+                    } else {
+                        sum.wrapping_sub(n)
+                    };
+                }
                 if let Some(cost) = t.cost {
                     if add {
                         slot.cost.add(cost)
@@ -620,6 +631,8 @@ pub struct WindowStats {
     pub calls: u64,
     pub call_errors: u64,
     pub tokens: u64,
+    /// Model calls, tool spans and repeated tool spans of the window's traces.
+    pub shape: [u64; 3],
     /// p50, p95, p99 of call durations, µs.
     pub latency: Option<[u64; 3]>,
     pub ttft: Option<[u64; 3]>,
@@ -682,6 +695,9 @@ impl Reader {
             out.calls += u64::from(slot.calls);
             out.call_errors += u64::from(slot.call_errors);
             out.tokens = out.tokens.saturating_add(slot.tokens);
+            for (sum, n) in out.shape.iter_mut().zip(slot.shape) {
+                *sum += u64::from(n);
+            }
         }
         if latency {
             out.latency = self.merged(&slots, |s| &s.dur).quantiles(QS);
@@ -814,6 +830,7 @@ mod tests {
                 error: false,
                 cost: Some(dur_ms * 100),
                 tokens: 10,
+                shape: [1, 0, 0],
                 cohorts,
             }),
             calls: vec![CallSample {

@@ -1,5 +1,7 @@
 //! Latency by cohort: p50/p95/p99 of model-call duration and of time to first token over the
-//! window, the change of p99 against the window before, and a sparkline of p99.
+//! window, the change of p99 against the window before, and a sparkline of p99; where the pane
+//! is wide enough, the shape of the cohort's traces (model calls, tool spans and repeated tool
+//! spans per trace: retries show here before they show in cost).
 
 use super::{focused, pane_block};
 use crate::ui::state::{Pane, UiState};
@@ -56,6 +58,8 @@ fn change(row: &LatencyRow, theme: &Theme) -> Span<'static> {
 /// Which columns fit: chosen by the pane's own width.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Columns {
+    /// Full, and calls, tools and retries per trace before the change
+    Wide,
     /// cohort, calls, p50 p95 p99, ttft p50 p95 p99, change, sparkline
     Full,
     /// cohort, calls, p50 p95 p99, ttft p99, change, sparkline
@@ -67,6 +71,7 @@ enum Columns {
 impl Columns {
     fn for_width(w: u16) -> Self {
         match w {
+            w if w >= 124 => Self::Wide,
             w if w >= 86 => Self::Full,
             w if w >= 62 => Self::Medium,
             _ => Self::Narrow,
@@ -77,7 +82,7 @@ impl Columns {
 pub fn render(frame: &mut Frame, area: Rect, view: &View, ui: &UiState, theme: &Theme, wide: bool) {
     let l = &view.latency;
     let columns = Columns::for_width(area.width);
-    let title = if wide && columns == Columns::Full {
+    let title = if wide && matches!(columns, Columns::Full | Columns::Wide) {
         format!(
             " Latency by {} · {} · model calls (c: cohort) ",
             l.dim,
@@ -104,7 +109,30 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View, ui: &UiState, theme: &
             Style::default()
         };
         let calls = Cell::from(Span::styled(fmt_count(r.calls), err));
+        let per_trace = |i: usize| {
+            let v = r.per_trace.map(|p| p[i]);
+            let style = match (i, v) {
+                (2, Some(v)) if v >= 1.0 => theme.warn,
+                _ => Style::default(),
+            };
+            Cell::from(Span::styled(v.map_or("-".into(), |v| format!("{v:.1}")), style))
+        };
         let cells = match columns {
+            Columns::Wide => vec![
+                name,
+                calls,
+                q(r.latency, 0),
+                q(r.latency, 1),
+                q(r.latency, 2),
+                q(r.ttft, 0),
+                q(r.ttft, 1),
+                q(r.ttft, 2),
+                per_trace(0),
+                per_trace(1),
+                per_trace(2),
+                Cell::from(change(r, theme)),
+                spark,
+            ],
             Columns::Full => vec![
                 name,
                 calls,
@@ -139,6 +167,29 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View, ui: &UiState, theme: &
     });
     let spark = Constraint::Length(spark_width(area.width) as u16);
     let (header, widths): (Vec<&str>, Vec<Constraint>) = match columns {
+        Columns::Wide => (
+            vec![
+                "cohort",
+                "calls",
+                "p50",
+                "p95",
+                "p99",
+                "ttft50",
+                "ttft95",
+                "ttft99",
+                "calls/tr",
+                "tools/tr",
+                "retry/tr",
+                "Δp99",
+                "p99 trend",
+            ],
+            [Constraint::Min(12), Constraint::Length(5)]
+                .into_iter()
+                .chain([Constraint::Length(6); 6])
+                .chain([Constraint::Length(8); 3])
+                .chain([Constraint::Length(5), spark])
+                .collect(),
+        ),
         Columns::Full => (
             vec![
                 "cohort",
