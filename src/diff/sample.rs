@@ -3,66 +3,13 @@
 //! the verdicts per evaluator.
 
 use crate::model::{SpanRecord, StatusCode};
-use crate::semconv::Kind;
 use crate::semconv::cohort::CohortKey;
 use crate::store::Trace;
+use crate::store::shape::{TraceShape, primary_call};
 use std::collections::BTreeMap;
 
 /// The cohort value of traces (or calls) without one.
 pub const NONE: &str = "(none)";
-
-/// Attributes that hold a tool call's arguments, most specific first.
-const ARGUMENT_KEYS: [&str; 3] = [
-    "gen_ai.tool.call.arguments",
-    "tool_call.function.arguments",
-    "input.value",
-];
-
-/// A trace's shape: how many model calls and tool spans, and how many tool spans repeat an
-/// earlier one.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Shape {
-    pub llm_calls: u32,
-    pub tool_calls: u32,
-    /// Tool spans that repeat an earlier tool span of the trace with the same tool name and,
-    /// when recorded, the same arguments: retries and loops.
-    pub repeated_tool_calls: u32,
-}
-
-fn tool_arguments(span: &SpanRecord) -> Option<String> {
-    let v = ARGUMENT_KEYS.iter().find_map(|k| span.attr(k))?;
-    Some(match v.as_str() {
-        Some(s) => s.to_string(),
-        None => format!("{v:?}"),
-    })
-}
-
-impl Shape {
-    pub fn of(trace: &Trace) -> Self {
-        let mut out = Shape::default();
-        // Tool spans in start order, so "earlier" means earlier in the trace, whatever order
-        // the spans arrived in.
-        let mut tools: Vec<(&SpanRecord, &str)> = Vec::new();
-        for s in &trace.spans {
-            let Some(sem) = s.sem.as_deref() else { continue };
-            if sem.kind.is_model_call() {
-                out.llm_calls += 1;
-            } else if sem.kind == Kind::Tool {
-                let name = sem.tool.as_deref().unwrap_or(&s.name);
-                tools.push((s, name));
-            }
-        }
-        tools.sort_by_key(|(s, _)| (s.start_unix_nano, s.span_id));
-        out.tool_calls = tools.len() as u32;
-        let mut seen: std::collections::HashSet<(&str, Option<String>)> = Default::default();
-        for (s, name) in tools {
-            if !seen.insert((name, tool_arguments(s))) {
-                out.repeated_tool_calls += 1;
-            }
-        }
-        out
-    }
-}
 
 /// One evaluator's verdicts in a cohort.
 #[derive(Clone, Debug, Default)]
@@ -94,25 +41,14 @@ pub struct CohortSamples {
 /// One side's samples by cohort value.
 pub type Side = BTreeMap<String, CohortSamples>;
 
-/// The model a trace is counted under with `--by model`: its costliest call's (the dashboard
-/// does the same), else its first call's.
-fn primary_model(trace: &Trace) -> Option<String> {
-    trace
-        .spans
-        .iter()
-        .filter_map(|s| {
-            let sem = s.sem.as_deref()?;
-            Some((sem.cost_usd.unwrap_or(-1.0), sem.model()?))
-        })
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, m)| m.to_string())
-}
-
 /// The trace's cohort value: the root's (inherited as the cohort says), else the first span
 /// that has one.
 fn trace_cohort(by: CohortKey, trace: &Trace) -> String {
     if by == CohortKey::Model {
-        return primary_model(trace).unwrap_or_else(|| NONE.to_string());
+        // Its costliest call's model (the dashboard does the same), else its first call's.
+        return primary_call(trace)
+            .and_then(|c| c.sem.as_deref()?.model())
+            .map_or_else(|| NONE.to_string(), |m| m.to_string());
     }
     trace
         .root()
@@ -128,7 +64,7 @@ pub fn add_trace(side: &mut Side, by: CohortKey, trace: &Trace) {
         return;
     }
     let cohort = trace_cohort(by, trace);
-    let shape = Shape::of(trace);
+    let shape = TraceShape::of(trace);
     let own = |s: &SpanRecord| -> String {
         match by {
             CohortKey::Model => by.value(trace, s).map(|v| v.into_owned()),
@@ -155,7 +91,8 @@ pub fn add_trace(side: &mut Side, by: CohortKey, trace: &Trace) {
             row.ttft_ms.push(t as f64 / 1e6);
         }
     }
-    for v in &trace.verdicts {
+    // A person's verdict counts in place of the judge it overrides, as everywhere else.
+    for v in trace.effective_verdicts() {
         let key = match (by, trace.verdict_target(v)) {
             (CohortKey::Model, Some(target)) => own(target),
             _ => cohort.clone(),
@@ -180,9 +117,9 @@ pub fn add_trace(side: &mut Side, by: CohortKey, trace: &Trace) {
     if let Some(c) = cost {
         row.cost_per_trace.push(c);
     }
-    row.llm_calls.push(f64::from(shape.llm_calls));
-    row.tool_calls.push(f64::from(shape.tool_calls));
-    row.repeated_tool_calls.push(f64::from(shape.repeated_tool_calls));
+    row.llm_calls.push(shape.llm_calls as f64);
+    row.tool_calls.push(shape.tool_calls as f64);
+    row.repeated_tool_calls.push(shape.repeated_tool_calls as f64);
 }
 
 #[cfg(test)]
@@ -190,7 +127,7 @@ mod tests {
     use super::*;
     use crate::intern::Sym;
     use crate::model::{Attr, SpanId, Value};
-    use crate::semconv::Semantics;
+    use crate::semconv::{Kind, Semantics};
     use crate::store::{StoreLimits, TraceStore};
 
     /// A span of trace 1 starting at `start` s: a tool call (`tool`, with `args` when given) or
@@ -218,11 +155,11 @@ mod tests {
         s
     }
 
-    fn shape(spans: Vec<SpanRecord>) -> Shape {
+    fn shape(spans: Vec<SpanRecord>) -> TraceShape {
         let mut store = TraceStore::new(StoreLimits::default());
         store.insert_spans(spans);
         let trace = store.traces_newest_first().next().unwrap();
-        Shape::of(trace)
+        TraceShape::of(trace)
     }
 
     #[test]
@@ -240,18 +177,20 @@ mod tests {
         ]);
         assert_eq!(
             s,
-            Shape {
+            TraceShape {
                 llm_calls: 2,
                 tool_calls: 6,
                 // lookup {"id":1} once more; search (no arguments recorded) twice more.
                 repeated_tool_calls: 3,
+                spans: 8,
             }
         );
         assert_eq!(
             shape(vec![span(2, 1, None, None)]),
-            Shape {
+            TraceShape {
                 llm_calls: 1,
-                ..Shape::default()
+                spans: 1,
+                ..TraceShape::default()
             }
         );
     }

@@ -40,7 +40,8 @@ impl TraceShape {
 
 /// Tool spans that repeat an earlier tool span of the trace (by start time): the same tool
 /// name and, when both recorded them, the same arguments. A retry loop of five identical
-/// lookups counts four; the same tool asked five different questions counts none.
+/// lookups counts four; the same tool asked five different questions counts none. Linear in
+/// the trace's tool spans (a hostile trace of 20,000 tool calls costs 20,000 lookups).
 pub fn repeated_tool_calls(trace: &Trace) -> u64 {
     let mut tools: Vec<(u64, &str, Option<Cow<str>>)> = trace
         .spans
@@ -52,24 +53,38 @@ pub fn repeated_tool_calls(trace: &Trace) -> u64 {
                 .as_deref()
                 .and_then(|m| m.tool.as_deref())
                 .unwrap_or(&*s.name);
-            let args = tool_arguments(s);
-            (s.start_unix_nano, name, args)
+            (s.start_unix_nano, name, tool_arguments(s))
         })
         .collect();
     if tools.len() < 2 {
         return 0;
     }
     tools.sort_by_key(|t| t.0);
+    /// What the earlier spans of one tool name recorded.
+    #[derive(Default)]
+    struct Earlier<'a> {
+        /// One of them recorded no arguments: it matches any later call.
+        without_arguments: bool,
+        arguments: foldhash::HashSet<&'a str>,
+    }
+    let mut seen: HashMap<&str, Earlier> = HashMap::default();
     let mut repeats = 0;
-    for (i, (_, name, args)) in tools.iter().enumerate() {
-        let again = tools[..i].iter().any(|(_, n, a)| {
-            n == name
-                && match (a, args) {
-                    (Some(x), Some(y)) => x == y,
-                    _ => true,
-                }
-        });
+    for (_, name, args) in &tools {
+        let known = seen.contains_key(name);
+        let earlier = seen.entry(name).or_default();
+        let again = known
+            && match args {
+                // A call without recorded arguments repeats any earlier call of its tool.
+                None => true,
+                Some(a) => earlier.without_arguments || earlier.arguments.contains(&**a),
+            };
         repeats += u64::from(again);
+        match args {
+            None => earlier.without_arguments = true,
+            Some(a) => {
+                earlier.arguments.insert(a);
+            }
+        }
     }
     repeats
 }
