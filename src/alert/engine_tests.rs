@@ -91,6 +91,7 @@ impl Rig {
             store: TraceStore::new(StoreLimits {
                 max_spans,
                 max_bytes: 256 << 20,
+                keep_share: 0.5,
             }),
             watch: Watch::default(),
             engine: Engine::new(

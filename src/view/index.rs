@@ -656,6 +656,7 @@ mod tests {
         TraceStore::new(StoreLimits {
             max_spans: 1000,
             max_bytes: 64 << 20,
+            keep_share: 0.5,
         })
     }
 
@@ -746,6 +747,7 @@ mod tests {
         let mut st = TraceStore::new(StoreLimits {
             max_spans: 4,
             max_bytes: 64 << 20,
+            keep_share: 0.5,
         });
         let mut index = TraceIndex::default();
         index.sync(&mut st);
@@ -834,6 +836,7 @@ mod tests {
         let mut st = TraceStore::new(StoreLimits {
             max_spans: REBUILD_CHUNK + 100,
             max_bytes: 256 << 20,
+            keep_share: 0.5,
         });
         for i in 0..(REBUILD_CHUNK as u32 + 100) {
             let mut s = llm(0, 2, 1, u64::from(i % 200), "m", 0.01);
@@ -884,6 +887,7 @@ mod tests {
         let mut st = TraceStore::new(StoreLimits {
             max_spans: 10_000,
             max_bytes: 256 << 20,
+            keep_share: 0.5,
         });
         let n = REBUILD_CHUNK as u32 + 10;
         for i in 0..n {
@@ -936,6 +940,7 @@ mod tests {
         let mut st = TraceStore::new(StoreLimits {
             max_spans: 2,
             max_bytes: 64 << 20,
+            keep_share: 0.5,
         });
         let mut index = TraceIndex::default();
         index.sync(&mut st);
@@ -952,6 +957,7 @@ mod tests {
         let mut st = TraceStore::new(StoreLimits {
             max_spans: 1,
             max_bytes: 64 << 20,
+            keep_share: 0.5,
         });
         st.track_changes_limited(100);
         for i in 0..60u32 {

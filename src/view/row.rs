@@ -6,6 +6,7 @@ use crate::model::{StatusCode, TraceId};
 use crate::semconv::Kind;
 use crate::semconv::cohort::CohortKey;
 use crate::store::Trace;
+use crate::store::keep::KeepReasons;
 
 /// One verdict as the list needs it.
 #[derive(Clone, Debug, PartialEq)]
@@ -46,6 +47,8 @@ pub struct TraceRow {
     /// The model that cost most (else the first called): the trace's model in one word.
     pub primary_model: Option<Sym>,
     pub verdicts: Vec<VerdictMark>,
+    /// Why the store keeps the trace longer (failure-biased retention); empty for a plain one.
+    pub kept: KeepReasons,
 }
 
 impl TraceRow {
@@ -91,6 +94,7 @@ impl TraceRow {
             costliest_span: None,
             primary_model: None,
             verdicts: Vec::new(),
+            kept: trace.kept,
         };
         for span in &trace.spans {
             if span.status == StatusCode::Error {
