@@ -114,7 +114,8 @@ fn twenty_failing_traces_outlive_twenty_thousand_plain_ones_under_max_spans_5000
         .iter()
         .map(|r| r.name())
         .collect();
-    (names.sort(), all.sort());
+    names.sort();
+    all.sort();
     assert_eq!(names, all);
     assert_eq!(held["slow"], 0);
     assert_eq!(r["evicted_kept"], 0);
@@ -134,4 +135,45 @@ fn keep_share_outside_zero_to_one_is_refused() {
     let (code, _, stderr) = llmwatch(&["report", "--keep-share", "1.5", "x.jsonl"]);
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("expected a share from 0 to 1"), "{stderr}");
+}
+
+#[test]
+fn the_demo_captures_alert_examples_and_incidents_are_kept() {
+    let capture = format!("{}/demo/capture.jsonl.gz", env!("CARGO_MANIFEST_DIR"));
+    let rules = format!("{}/demo/alerts.toml", env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let summary = dir.path().join("summary.json");
+    let (code, out, err) = llmwatch(&[
+        "check",
+        &capture,
+        "--rules",
+        &rules,
+        "--summary",
+        summary.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{out}\n{err}");
+    let s: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    let mut examples: Vec<&str> = s["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|a| a["example_trace_ids"].as_array().unwrap())
+        .map(|id| id.as_str().unwrap())
+        .collect();
+    examples.sort_unstable();
+    examples.dedup();
+    assert!(!examples.is_empty());
+    let held = &s["retention"]["held_traces_by_reason"];
+    eprintln!("demo capture, check: {held}");
+    // Nothing was evicted, so every example named at the end is held and kept (earlier
+    // windows' examples too).
+    assert_eq!(s["retention"]["evicted_plain"], 0);
+    assert!(
+        held["alert_example"].as_u64().unwrap() >= examples.len() as u64,
+        "{held}"
+    );
+    // The scripted incidents: a cost spike and a latency regression.
+    assert!(held["cost_outlier"].as_u64().unwrap() > 0, "{held}");
+    assert!(held["slow"].as_u64().unwrap() > 0, "{held}");
+    assert!(held["failed_verdict"].as_u64().unwrap() > 0, "{held}");
 }

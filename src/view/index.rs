@@ -675,6 +675,26 @@ mod tests {
     }
 
     #[test]
+    fn a_trace_kept_from_outside_reaches_its_row_and_the_kept_filter() {
+        use crate::store::keep::KeepReason;
+        let mut st = store();
+        let mut index = TraceIndex::default();
+        st.insert_spans([root(1, 9, "/support"), root(2, 10, "/support")]);
+        index.sync(&mut st);
+        index.set_query(Some(Query::parse("kept:alert_example").unwrap()), &st);
+        assert_eq!(index.len(), 0);
+        // An alert names trace 2 as its example: the change log hands the row over again.
+        st.keep(TraceId([2; 16]), KeepReason::AlertExample);
+        assert!(index.sync(&mut st));
+        assert_eq!(index.len(), 1);
+        let row = index.row(&TraceId([2; 16])).unwrap();
+        assert!(row.kept.contains(KeepReason::AlertExample));
+        st.unkeep(TraceId([2; 16]), KeepReason::AlertExample);
+        index.sync(&mut st);
+        assert_eq!(index.len(), 0);
+    }
+
+    #[test]
     fn a_frozen_index_catches_up_with_what_changed_while_another_follower_read_on() {
         /// Counts what it is handed.
         #[derive(Default)]
