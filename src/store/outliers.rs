@@ -115,7 +115,9 @@ pub struct CostSlot(Option<(u16, u16)>);
 /// Median and MAD of trace cost per route, over each route's last [`RING`] traces.
 #[derive(Debug, Default)]
 pub struct CostBaselines {
-    index: HashMap<Option<Sym>, u16>,
+    index: HashMap<Sym, u16>,
+    /// The cohort of traces that name no route.
+    no_route: Option<u16>,
     routes: Vec<RouteCosts>,
     scratch: Vec<f64>,
 }
@@ -129,16 +131,27 @@ impl CostBaselines {
         }
         let r = match slot.0 {
             Some((r, _)) => r,
-            None => match self.index.get(&route.cloned()) {
-                Some(r) => *r,
-                None if self.routes.len() < MAX_COHORTS => {
-                    let r = self.routes.len() as u16;
-                    self.index.insert(route.cloned(), r);
-                    self.routes.push(RouteCosts::default());
-                    r
+            None => {
+                let known = match route {
+                    Some(name) => self.index.get(&**name).copied(),
+                    None => self.no_route,
+                };
+                match known {
+                    Some(r) => r,
+                    None if self.routes.len() < MAX_COHORTS => {
+                        let r = self.routes.len() as u16;
+                        match route {
+                            Some(name) => {
+                                self.index.insert(name.clone(), r);
+                            }
+                            None => self.no_route = Some(r),
+                        }
+                        self.routes.push(RouteCosts::default());
+                        r
+                    }
+                    None => return false,
                 }
-                None => return false,
-            },
+            }
         };
         let rc = &mut self.routes[r as usize];
         match slot.0 {
@@ -172,7 +185,7 @@ impl CostBaselines {
     }
 
     pub fn bytes(&self) -> usize {
-        self.index.capacity() * (size_of::<(Option<Sym>, u16)>() + 1)
+        self.index.capacity() * (size_of::<(Sym, u16)>() + 1)
             + self.routes.capacity() * size_of::<RouteCosts>()
             + self.routes.iter().map(|r| r.ring.capacity()).sum::<usize>() * size_of::<(TraceId, f64)>()
             + self.scratch.capacity() * size_of::<f64>()
