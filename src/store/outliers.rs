@@ -4,11 +4,11 @@
 //! both are approximations of what the screen computes over a window:
 //!
 //! - p99 per model comes from a log-linear histogram of every call seen this run (6.25%
-//!   bucket error), recomputed every [`RECOMPUTE_EVERY`] calls of that model, judged once the
+//!   bucket error), recomputed every [`P99_EVERY`] calls of that model, judged once the
 //!   model has [`MIN_CALLS`] calls.
 //! - The cost baseline per route is the median and MAD of the last [`RING`] traces' costs (the
 //!   outlier pane's rule, `cost >= 3 × median` or `cost > median + 5 × MAD`), recomputed every
-//!   [`RECOMPUTE_EVERY`] updates, judged once the route has [`MIN_TRACES`] traces. A trace's
+//!   [`BASELINE_EVERY`] updates, judged once the route has [`MIN_TRACES`] traces. A trace's
 //!   entry in the ring is updated in place while its later calls arrive, so a trace is judged
 //!   on its cost so far.
 //!
@@ -25,8 +25,12 @@ pub const MIN_CALLS: u64 = 100;
 pub const MIN_TRACES: usize = 20;
 /// Trace costs held per route.
 pub const RING: usize = 256;
-/// Updates between two recomputations of a p99 or a median/MAD.
-pub const RECOMPUTE_EVERY: u32 = 32;
+/// Calls of a model between two recomputations of its p99 (a walk over the histogram).
+pub const P99_EVERY: u32 = 64;
+/// Cost updates of a route between two recomputations of its median and MAD (two selections
+/// over the ring: the dearest part of the detectors, so done rarely; the baseline lags by at
+/// most half a ring).
+pub const BASELINE_EVERY: u32 = 128;
 /// Models (and, apart, routes) tracked at most.
 pub const MAX_COHORTS: usize = 256;
 
@@ -43,7 +47,7 @@ impl ModelLatency {
     fn observe(&mut self, micros: u64) -> bool {
         self.hist.record(micros);
         self.since += 1;
-        if self.hist.count() >= MIN_CALLS && (self.since >= RECOMPUTE_EVERY || self.p99_bucket.is_none()) {
+        if self.hist.count() >= MIN_CALLS && (self.since >= P99_EVERY || self.p99_bucket.is_none()) {
             self.p99_bucket = self.hist.quantile(0.99).map(index_of);
             self.since = 0;
         }
@@ -173,7 +177,7 @@ impl CostBaselines {
         }
         rc.since += 1;
         let enough = rc.ring.len() >= MIN_TRACES;
-        if enough && (rc.since >= RECOMPUTE_EVERY || rc.baseline.is_none()) {
+        if enough && (rc.since >= BASELINE_EVERY || rc.baseline.is_none()) {
             rc.recompute(&mut self.scratch);
         }
         match rc.baseline {
