@@ -810,9 +810,9 @@ impl TraceStore {
     /// their share go first.
     fn enforce_limits(&mut self) {
         while self.over_limits() {
-            let oldest_kept = Self::front(&self.traces, &mut self.kept, true);
-            if let Some((_, id)) = oldest_kept
-                && self.kept_over_share()
+            // The share check is two compares; the kept queue is only looked at when it matters.
+            if self.kept_over_share()
+                && let Some((_, id)) = Self::front(&self.traces, &mut self.kept, true)
             {
                 self.kept.pop_front();
                 self.evict_trace(id);
@@ -820,18 +820,20 @@ impl TraceStore {
             }
             let oldest_plain = Self::front(&self.traces, &mut self.plain, false);
             let oldest_log = self.loose_logs.front().map(|(seq, _)| *seq);
-            match (oldest_plain, oldest_log, oldest_kept) {
-                (Some((t, _)), Some(l), _) if l < t => self.evict_loose_log(),
-                (Some((_, id)), _, _) => {
+            match (oldest_plain, oldest_log) {
+                (Some((t, _)), Some(l)) if l < t => self.evict_loose_log(),
+                (Some((_, id)), _) => {
                     self.plain.pop_front();
                     self.evict_trace(id);
                 }
-                (None, Some(_), _) => self.evict_loose_log(),
-                (None, None, Some((_, id))) => {
-                    self.kept.pop_front();
-                    self.evict_trace(id);
-                }
-                (None, None, None) => break,
+                (None, Some(_)) => self.evict_loose_log(),
+                (None, None) => match Self::front(&self.traces, &mut self.kept, true) {
+                    Some((_, id)) => {
+                        self.kept.pop_front();
+                        self.evict_trace(id);
+                    }
+                    None => break,
+                },
             }
         }
         self.compact_queues();
