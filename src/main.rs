@@ -335,6 +335,27 @@ struct CommonArgs {
     /// 512MiB, 2GiB.
     #[arg(long, value_name = "SIZE", default_value = "512MiB")]
     max_memory: ByteSize,
+    /// Most of the span and memory limits that traces kept for a reason (errors, failed
+    /// verdicts, slow or costly calls, reviews, alert examples) may hold, 0 to 1; plain traces
+    /// are evicted before kept ones until kept ones pass this share.
+    #[arg(long, value_name = "SHARE", default_value_t = llmwatch::store::keep::DEFAULT_KEEP_SHARE, value_parser = parse_share)]
+    keep_share: f64,
+}
+
+impl CommonArgs {
+    /// The store's and the hand-off's limits from `--max-spans`, `--max-memory`, `--keep-share`.
+    fn budgets(&self) -> (llmwatch::store::StoreLimits, llmwatch::config::HandoffLimits) {
+        let (mut store, handoff) = split_budget(self.max_spans, self.max_memory.0);
+        store.keep_share = self.keep_share;
+        (store, handoff)
+    }
+}
+
+fn parse_share(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
+        _ => Err(format!("expected a share from 0 to 1 (e.g. 0.5), not {s:?}")),
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -586,7 +607,7 @@ fn file_options(
     semconv: Arc<SemconvConfig>,
     costs: Arc<CostTable>,
 ) -> ReportOptions {
-    let (store, handoff) = split_budget(common.max_spans, common.max_memory.0);
+    let (store, handoff) = common.budgets();
     ReportOptions {
         files,
         spans: false,
@@ -922,7 +943,7 @@ fn demo(args: DemoArgs) -> ExitCode {
             eprintln!("llmwatch: demo sent {} s of traffic", driver.seconds());
             return Ok::<_, anyhow::Error>(None);
         }
-        let (store, handoff) = split_budget(args.common.max_spans, args.common.max_memory.0);
+        let (store, handoff) = args.common.budgets();
         let pipeline = run::local_pipeline(store, handoff, semconv.clone(), costs.clone());
         if let Some(r) = args.record.open().map_err(anyhow::Error::msg)? {
             pipeline.set_recorder(r);
@@ -1013,7 +1034,7 @@ fn live(cli: LiveArgs) -> ExitCode {
         Ok(r) => r,
         Err(e) => return usage_error(e),
     };
-    let (store, handoff) = split_budget(cli.common.max_spans, cli.common.max_memory.0);
+    let (store, handoff) = cli.common.budgets();
     let config = ServerConfig {
         grpc: cli.grpc.0,
         http: cli.http.0,

@@ -31,6 +31,7 @@ pub struct Summary {
     pub requests: RequestSnapshot,
     pub truncation: Truncation,
     pub memory: Memory,
+    pub retention: Retention,
     pub verdict_targets: VerdictTargets,
     pub builtin_evaluations: BuiltinEvaluations,
     /// `[[external]]` evaluators: what happened to the calls they chose.
@@ -264,6 +265,32 @@ pub struct Memory {
     pub traces_evicted: u64,
 }
 
+/// Failure-biased retention: held traces per keep reason (a trace counted once per reason it
+/// has, every reason listed), and whole traces evicted, plain and kept.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct Retention {
+    /// `--keep-share`: most of the limits kept traces hold when something must go.
+    pub keep_share: f64,
+    pub held_traces_by_reason: ReasonCounts,
+    pub evicted_plain: u64,
+    pub evicted_kept: u64,
+}
+
+/// Counts per keep reason, written as an object (reason name: count) in priority order.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ReasonCounts(pub [u64; crate::store::keep::KeepReason::ALL.len()]);
+
+impl Serialize for ReasonCounts {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for r in crate::store::keep::KeepReason::ALL {
+            map.serialize_entry(r.name(), &self.0[r as usize])?;
+        }
+        map.end()
+    }
+}
+
 fn quantiles_ms(h: &crate::store::histogram::LogHistogram) -> Quantiles {
     let q = |p| h.quantile(p).map_or(0.0, |us| us as f64 / 1000.0);
     Quantiles {
@@ -395,6 +422,15 @@ impl Summary {
                 max_spans: limits.max_spans as u64,
                 traces_held: st.traces_held,
                 traces_evicted: st.traces_evicted,
+            },
+            retention: {
+                let r = store.retention();
+                Retention {
+                    keep_share: r.keep_share,
+                    held_traces_by_reason: ReasonCounts(r.held_by_reason),
+                    evicted_plain: r.evicted_plain,
+                    evicted_kept: r.evicted_kept,
+                }
             },
             ..Self::default()
         };

@@ -80,13 +80,13 @@ fn keep_some(p: &Pipeline) -> Vec<TraceId> {
     let ids = traces(p);
     let (a, b, c, d, e) = (ids[10], ids[20], ids[30], ids[40], ids[50]);
     let mut store = p.store();
-    assert!(store.keep(&a, KeepReason::Slow));
-    assert!(store.keep(&b, KeepReason::FailedVerdict));
-    assert!(store.keep(&b, KeepReason::Error));
-    assert!(store.keep(&c, KeepReason::AlertExample));
-    assert!(store.keep(&d, KeepReason::FailedVerdict));
-    assert!(store.keep(&e, KeepReason::CostOutlier));
-    assert!(!store.keep(&e, KeepReason::CostOutlier), "a reason is held once");
+    assert!(store.keep(a, KeepReason::Slow));
+    assert!(store.keep(b, KeepReason::FailedVerdict));
+    assert!(store.keep(b, KeepReason::Error));
+    assert!(store.keep(c, KeepReason::AlertExample));
+    assert!(store.keep(d, KeepReason::FailedVerdict));
+    assert!(store.keep(e, KeepReason::CostOutlier));
+    assert!(!store.keep(e, KeepReason::CostOutlier), "a reason is held once");
     // Alert example first; failed verdicts newest first (d is newer than b); cost; slow.
     vec![c, d, b, e, a]
 }
@@ -138,7 +138,7 @@ fn the_queue_is_kept_from_the_index_not_rebuilt_per_frame() {
     assert_eq!(a.index.refreshed_rows, before, "drawing the queue reads no trace");
     // A new reason re-reads only that trace.
     let id = traces(&p)[60];
-    p.store().keep(&id, KeepReason::ThumbsDown);
+    p.store().keep(id, KeepReason::ThumbsDown);
     a.sync();
     assert_eq!(a.index.refreshed_rows, before + 1);
     // Second: after the alert example, before the failed verdicts.

@@ -17,6 +17,19 @@ use std::time::Duration;
 /// How often a watcher looks at the store.
 pub const EVERY: Duration = Duration::from_millis(50);
 
+/// Keeps the example traces of the alerts that fired since the last call in the store, so they
+/// outlive plain traffic (failure-biased retention).
+pub fn keep_examples(engine: &mut Engine, pipeline: &Pipeline) {
+    let ids = engine.take_new_examples();
+    if ids.is_empty() {
+        return;
+    }
+    let mut store = pipeline.store();
+    for id in ids {
+        store.keep(id, crate::store::keep::KeepReason::AlertExample);
+    }
+}
+
 /// The alert engine fed from a pipeline's change log.
 pub struct Watcher {
     watch: Watch,
@@ -49,6 +62,7 @@ impl Watcher {
         self.engine
             .observe_dropped(c.spans.dropped.load(Relaxed) + c.logs.dropped.load(Relaxed));
         self.engine.advance();
+        keep_examples(&mut self.engine, pipeline);
         self.engine.take_events()
     }
 
@@ -57,6 +71,7 @@ impl Watcher {
         pipeline.flush();
         let mut events = self.sync(pipeline);
         self.engine.finish();
+        keep_examples(&mut self.engine, pipeline);
         events.extend(self.engine.take_events());
         events
     }

@@ -30,6 +30,8 @@ pub const MAX_COHORTS: usize = 256;
 const EXAMPLES: usize = 3;
 /// State changes kept for the screen.
 const MAX_EVENTS: usize = 200;
+/// Example ids held for the store between two syncs at most (a few per firing window).
+const MAX_NEW_EXAMPLES: usize = 4096;
 /// Watching live traffic, how far the rules' clock may fall behind the wall clock when traffic
 /// stops (so a rule on a traffic drop can fire).
 pub const MAX_LAG_SECS: u64 = 30;
@@ -268,6 +270,8 @@ pub struct Engine {
     new_cohorts: Vec<(usize, Option<String>)>,
     /// New cohorts not yet taken by [`Self::take_new_cohorts`].
     new_unread: usize,
+    /// Example traces of windows judged since [`Self::take_new_examples`], for the store to keep.
+    new_examples: Vec<TraceId>,
 }
 
 fn wall_now() -> u64 {
@@ -297,6 +301,7 @@ impl Engine {
             baseline: set.baseline,
             new_cohorts: Vec::new(),
             new_unread: 0,
+            new_examples: Vec::new(),
         }
     }
 
@@ -408,6 +413,12 @@ impl Engine {
     }
 
     /// State changes since the last call, in time order.
+    /// The example traces of alerts that fired since the last call (failure-biased retention
+    /// keeps them in the store); may repeat ids.
+    pub fn take_new_examples(&mut self) -> Vec<TraceId> {
+        std::mem::take(&mut self.new_examples)
+    }
+
     pub fn take_events(&mut self) -> Vec<Event> {
         let n = self.unread.min(self.events.len());
         self.unread = 0;
@@ -591,6 +602,9 @@ impl Engine {
                 }
                 alert.readings = readings.clone();
                 if !examples.is_empty() {
+                    if self.new_examples.len() < MAX_NEW_EXAMPLES {
+                        self.new_examples.extend(&examples);
+                    }
                     alert.examples = examples;
                 }
             } else {

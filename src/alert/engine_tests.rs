@@ -92,6 +92,7 @@ impl Rig {
             store: TraceStore::new(StoreLimits {
                 max_spans,
                 max_bytes: 256 << 20,
+                keep_share: 0.5,
             }),
             watch: Watch::default(),
             engine: Engine::new(
@@ -638,6 +639,7 @@ fn against_baseline(rules: &str) -> Rig {
         store: TraceStore::new(StoreLimits {
             max_spans: 100_000,
             max_bytes: 256 << 20,
+            keep_share: crate::store::keep::DEFAULT_KEEP_SHARE,
         }),
         watch: Watch::default(),
         engine: Engine::new(
@@ -705,6 +707,7 @@ threshold = 0.10
         store: TraceStore::new(StoreLimits {
             max_spans: 100_000,
             max_bytes: 256 << 20,
+            keep_share: crate::store::keep::DEFAULT_KEEP_SHARE,
         }),
         watch: Watch::default(),
         engine: Engine::new(set, EngineOptions::replay()),

@@ -279,6 +279,7 @@ mod tests {
         let mut store = TraceStore::new(StoreLimits {
             max_spans: 1000,
             max_bytes: 1 << 24,
+            keep_share: crate::store::keep::DEFAULT_KEEP_SHARE,
         });
         store.insert_spans(spans);
         store

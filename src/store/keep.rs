@@ -102,6 +102,32 @@ impl KeepReasons {
     }
 }
 
+/// The reasons one verdict gives to keep its trace: failed (any source), a user's thumbs-down,
+/// a person's verdict, and a built-in latency budget missed (slow).
+pub fn verdict_reasons(v: &crate::semconv::Verdict) -> KeepReasons {
+    let failed = v.passed == Some(false);
+    let mut set = KeepReasons::NONE;
+    if failed {
+        set.insert(KeepReason::FailedVerdict);
+    }
+    if v.is_thumbs_down() {
+        set.insert(KeepReason::ThumbsDown);
+    }
+    if v.is_human() {
+        set.insert(KeepReason::Human);
+    }
+    if failed
+        && v.source == crate::semconv::VerdictSource::Llmwatch
+        && &*v.name == crate::eval::names::LATENCY_BUDGET
+    {
+        set.insert(KeepReason::Slow);
+    }
+    set
+}
+
+/// Share of the store's limits kept traces may hold when something must go (`--keep-share`).
+pub const DEFAULT_KEEP_SHARE: f64 = 0.5;
+
 impl FromIterator<KeepReason> for KeepReasons {
     fn from_iter<I: IntoIterator<Item = KeepReason>>(iter: I) -> Self {
         let mut set = KeepReasons::NONE;

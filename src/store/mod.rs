@@ -1,20 +1,32 @@
 //! The bounded trace store: spans grouped by trace in arrival order, whole oldest traces evicted
 //! when the span count or the memory estimate passes its limit, and per-second aggregates kept
 //! as spans arrive.
+//!
+//! Eviction is failure-biased: a trace with a [`keep::KeepReason`] (an error, a failed verdict,
+//! a slow call, a cost outlier, a person's verdict, an alert's example...) is *kept*, and plain
+//! traces go first. Two FIFO queues hold the order (plain by arrival, kept by the time each
+//! became kept); a trace moving from one to the other leaves a stale entry behind, skipped
+//! (by its sequence number) when it reaches the front, and the queues are compacted when stale
+//! entries outnumber live ones, so eviction stays O(1) amortised. Kept traces never hold more
+//! than `keep_share` of either limit when something has to go: past it the oldest kept trace
+//! goes first, so new traffic always has room.
 
 pub mod changes;
 pub mod follow;
 pub mod histogram;
 pub mod keep;
+pub mod outliers;
 pub mod shape;
 pub mod timeline;
 pub mod totals;
 pub mod tree;
 
+use crate::intern::Sym;
 use crate::model::{LogRecord, SpanId, SpanRecord, StatusCode, TraceId};
 use crate::semconv::Verdict;
 use foldhash::HashMap;
 use histogram::LogHistogram;
+use keep::KeepReason;
 use std::collections::VecDeque;
 use timeline::Timeline;
 use totals::LlmTotals;
@@ -22,10 +34,12 @@ use totals::LlmTotals;
 /// Above this many spans a trace keeps a span-id index; below it a scan is cheaper.
 const INDEX_THRESHOLD: usize = 32;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct StoreLimits {
     pub max_spans: usize,
     pub max_bytes: usize,
+    /// Most of either limit kept traces hold when something has to be evicted (0..=1).
+    pub keep_share: f64,
 }
 
 impl Default for StoreLimits {
@@ -55,6 +69,11 @@ pub struct Trace {
     pub kept: keep::KeepReasons,
     /// A person judged something in it: only then can a verdict be overridden.
     has_human: bool,
+    /// The first route a span named: the trace's cohort for the cost baseline.
+    route: Option<Sym>,
+    /// Sum of the priced spans so far, and where it sits in the route's baseline.
+    cost_so_far: f64,
+    cost_slot: outliers::CostSlot,
     /// Listed in the change log since the reader last drained it.
     dirty: bool,
     index: Option<HashMap<SpanId, u32>>,
@@ -75,6 +94,9 @@ impl Trace {
             error_spans: 0,
             kept: keep::KeepReasons::NONE,
             has_human: false,
+            route: None,
+            cost_so_far: 0.0,
+            cost_slot: outliers::CostSlot::default(),
             dirty: false,
             index: None,
             bytes: 0,
@@ -169,9 +191,14 @@ impl Trace {
             self.error_spans += 1;
         }
         self.content_bytes += span.mem_bytes as usize;
+        self.cost_so_far += span_cost(&span);
+        if self.route.is_none() {
+            self.route = span.sem.as_deref().and_then(|m| m.route.clone());
+        }
         if let Some(i) = self.position(span.span_id) {
             let old = std::mem::replace(&mut self.spans[i], span);
             self.content_bytes -= old.mem_bytes as usize;
+            self.cost_so_far -= span_cost(&old);
             if old.status == StatusCode::Error {
                 self.error_spans -= 1;
             }
@@ -192,6 +219,33 @@ impl Trace {
             );
         }
         None
+    }
+}
+
+fn span_cost(s: &SpanRecord) -> f64 {
+    s.sem
+        .as_deref()
+        .and_then(|m| m.cost_usd)
+        .filter(|c| c.is_finite())
+        .unwrap_or(0.0)
+}
+
+/// Failure-biased retention for the summary: held traces per keep reason (a trace counted once
+/// per reason it has) and whole traces evicted, plain and kept.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct RetentionStats {
+    /// Indexed by `KeepReason as usize`.
+    pub held_by_reason: [u64; KeepReason::ALL.len()],
+    /// Held traces with at least one reason.
+    pub kept_traces: u64,
+    pub evicted_plain: u64,
+    pub evicted_kept: u64,
+    pub keep_share: f64,
+}
+
+impl RetentionStats {
+    pub fn held(&self, r: KeepReason) -> u64 {
+        self.held_by_reason[r as usize]
     }
 }
 
@@ -221,8 +275,17 @@ pub struct StoreStats {
 pub struct TraceStore {
     limits: StoreLimits,
     traces: HashMap<TraceId, Trace>,
-    /// Trace ids in first-arrival order. Traces only ever leave from the front.
-    order: VecDeque<TraceId>,
+    /// Plain traces (no keep reason) by first arrival, as (seq, id); an entry whose trace is
+    /// gone or kept is stale. Traces only ever leave from the front.
+    plain: VecDeque<(u64, TraceId)>,
+    /// Kept traces in the order they became kept, as (seq, id); stale entries as in `plain`.
+    kept: VecDeque<(u64, TraceId)>,
+    /// Spans and bytes held by kept traces, for the share cap.
+    kept_spans: u64,
+    kept_bytes: usize,
+    retention: RetentionStats,
+    slow_calls: outliers::SlowCalls,
+    cost_baselines: outliers::CostBaselines,
     /// Logs that name no trace, in arrival order with their sequence number.
     loose_logs: VecDeque<(u64, LogRecord)>,
     loose_log_bytes: usize,
@@ -251,7 +314,16 @@ impl TraceStore {
         Self {
             limits,
             traces: HashMap::default(),
-            order: VecDeque::new(),
+            plain: VecDeque::new(),
+            kept: VecDeque::new(),
+            kept_spans: 0,
+            kept_bytes: 0,
+            retention: RetentionStats {
+                keep_share: limits.keep_share,
+                ..RetentionStats::default()
+            },
+            slow_calls: outliers::SlowCalls::default(),
+            cost_baselines: outliers::CostBaselines::default(),
             loose_logs: VecDeque::new(),
             loose_log_bytes: 0,
             seq: 0,
@@ -295,6 +367,8 @@ impl TraceStore {
             + self.loose_log_bytes
             + self.table_bytes()
             + self.timeline.bytes()
+            + self.slow_calls.bytes()
+            + self.cost_baselines.bytes()
             + self.external_bytes
             + self.changes.as_ref().map_or(0, changes::Changes::bytes)
     }
@@ -315,9 +389,9 @@ impl TraceStore {
         }
     }
 
-    /// Held trace ids, newest first arrival first.
+    /// Held trace ids, newest first arrival first. Sorts: O(n log n), for exports and tests.
     pub fn trace_ids_newest_first(&self) -> Vec<TraceId> {
-        self.order.iter().rev().copied().collect()
+        self.traces_newest_first().map(|t| t.id).collect()
     }
 
     /// The reader has seen this trace as it is now: its next change is logged.
@@ -349,7 +423,7 @@ impl TraceStore {
     fn table_bytes(&self) -> usize {
         // hashbrown: one control byte per bucket, buckets ≈ capacity * 8/7.
         self.traces.capacity() * 8 / 7 * (size_of::<(TraceId, Trace)>() + 1)
-            + self.order.capacity() * size_of::<TraceId>()
+            + (self.plain.capacity() + self.kept.capacity()) * size_of::<(u64, TraceId)>()
             + self.loose_logs.capacity() * size_of::<(u64, LogRecord)>()
     }
 
@@ -408,9 +482,92 @@ impl TraceStore {
         self.traces.get(id)
     }
 
-    /// Held traces, newest first arrival first.
+    /// Held traces, newest first arrival first. Sorts: O(n log n), for exports and tests.
     pub fn traces_newest_first(&self) -> impl Iterator<Item = &Trace> {
-        self.order.iter().rev().filter_map(|id| self.traces.get(id))
+        let mut all: Vec<&Trace> = self.traces.values().collect();
+        all.sort_unstable_by_key(|t| std::cmp::Reverse(t.seq));
+        all.into_iter()
+    }
+
+    /// Failure-biased retention so far.
+    pub fn retention(&self) -> RetentionStats {
+        self.retention
+    }
+
+    /// Keeps trace `id` for reason `r` (an alert's example, the review queue). Nothing happens
+    /// for a trace not held.
+    /// Keeps a held trace for `r` (and marks it changed, so the screen's rows see it); false
+    /// when the trace is not held or already had that reason.
+    pub fn keep(&mut self, id: TraceId, r: KeepReason) -> bool {
+        self.add_reason(id, r)
+    }
+
+    /// Takes reason `r` back; a trace left with no reason is plain again (it joins the plain
+    /// queue as if it had just arrived).
+    pub fn unkeep(&mut self, id: TraceId, r: KeepReason) {
+        let Some(t) = self.traces.get_mut(&id) else { return };
+        if !t.kept.contains(r) {
+            return;
+        }
+        t.kept.remove(r);
+        self.retention.held_by_reason[r as usize] -= 1;
+        if t.kept.is_empty() {
+            self.plain.push_back((t.seq, id));
+            self.retention.kept_traces -= 1;
+            self.kept_spans -= t.spans.len() as u64;
+            self.kept_bytes -= t.bytes;
+        }
+        Self::touch(&mut self.changes, t);
+        self.compact_queues();
+    }
+
+    fn add_reason(&mut self, id: TraceId, r: KeepReason) -> bool {
+        let Some(t) = self.traces.get_mut(&id) else {
+            return false;
+        };
+        let was_plain = t.kept.is_empty();
+        if !t.kept.insert(r) {
+            return false;
+        }
+        self.retention.held_by_reason[r as usize] += 1;
+        if was_plain {
+            self.kept.push_back((t.seq, id));
+            self.retention.kept_traces += 1;
+            self.kept_spans += t.spans.len() as u64;
+            self.kept_bytes += t.bytes;
+        }
+        Self::touch(&mut self.changes, t);
+        self.compact_queues();
+        true
+    }
+
+    /// Lists a changed trace in the change log (once until the reader sees it).
+    fn touch(changes: &mut Option<changes::Changes>, t: &mut Trace) {
+        if let Some(log) = changes
+            && !t.dirty
+        {
+            t.dirty = true;
+            log.push_touched(t.id);
+        }
+    }
+
+    /// Drops stale queue entries once they outnumber the live ones: each compaction is paid for
+    /// by as many pushes, so O(1) amortised.
+    fn compact_queues(&mut self) {
+        let kept = self.retention.kept_traces as usize;
+        let plain = self.traces.len() - kept;
+        let traces = &self.traces;
+        if self.plain.len() > 2 * plain + 64 {
+            self.plain
+                .retain(|(seq, id)| traces.get(id).is_some_and(|t| t.seq == *seq && t.kept.is_empty()));
+        }
+        if self.kept.len() > 2 * kept + 64 {
+            self.kept.retain(|(seq, id)| {
+                traces
+                    .get(id)
+                    .is_some_and(|t| t.seq == *seq && !t.kept.is_empty())
+            });
+        }
     }
 
     /// Logs that name no trace, oldest first.
@@ -419,19 +576,29 @@ impl TraceStore {
     }
 
     fn trace_entry(&mut self, id: TraceId) -> &mut Trace {
-        let seq = &mut self.seq;
-        let order = &mut self.order;
-        let trace = self.traces.entry(id).or_insert_with(|| {
+        Self::entry_in(
+            &mut self.traces,
+            &mut self.seq,
+            &mut self.plain,
+            &mut self.changes,
+            id,
+        )
+    }
+
+    /// [`Self::trace_entry`] on the fields it needs, so the caller can use the others.
+    fn entry_in<'a>(
+        traces: &'a mut HashMap<TraceId, Trace>,
+        seq: &mut u64,
+        plain: &mut VecDeque<(u64, TraceId)>,
+        changes: &mut Option<changes::Changes>,
+        id: TraceId,
+    ) -> &'a mut Trace {
+        let trace = traces.entry(id).or_insert_with(|| {
             *seq += 1;
-            order.push_back(id);
+            plain.push_back((*seq, id));
             Trace::new(id, *seq)
         });
-        if let Some(log) = &mut self.changes
-            && !trace.dirty
-        {
-            trace.dirty = true;
-            log.push_touched(id);
-        }
+        Self::touch(changes, trace);
         trace
     }
 
@@ -441,6 +608,13 @@ impl TraceStore {
             let micros = span.duration_nanos() / 1_000;
             let is_error = span.status == StatusCode::Error;
             let max_second = self.max_event_second;
+            let slow = match span.sem.as_deref() {
+                Some(m) if m.kind.is_model_call() => m
+                    .model()
+                    .is_some_and(|model| self.slow_calls.observe(model, micros)),
+                _ => false,
+            };
+            let priced = span.sem.as_deref().is_some_and(|m| m.cost_usd.is_some());
 
             let response_id = span.sem.as_deref().and_then(|m| m.response_id.clone());
             // Whole-run totals count a re-sent span once.
@@ -451,14 +625,43 @@ impl TraceStore {
             if !resent {
                 self.llm.record_span(&span);
             }
-            let trace = self.trace_entry(span.trace_id);
+            let trace = Self::entry_in(
+                &mut self.traces,
+                &mut self.seq,
+                &mut self.plain,
+                &mut self.changes,
+                span.trace_id,
+            );
             let before = trace.bytes;
             let first_span = trace.spans.is_empty();
             let trace_id = trace.id;
+            let spans_before = trace.spans.len();
             let replaced = trace.upsert(span);
             trace.recompute_bytes();
             let after = trace.bytes;
+            let added = (trace.spans.len() - spans_before) as u64;
+            let was_kept = !trace.kept.is_empty();
+            let outlier = priced
+                && self.cost_baselines.observe(
+                    trace.route.as_ref(),
+                    trace_id,
+                    &mut trace.cost_slot,
+                    trace.cost_so_far,
+                );
             self.trace_bytes = self.trace_bytes + after - before;
+            if was_kept {
+                self.kept_bytes = self.kept_bytes + after - before;
+                self.kept_spans += added;
+            }
+            for (hit, reason) in [
+                (is_error, KeepReason::Error),
+                (slow, KeepReason::Slow),
+                (outlier, KeepReason::CostOutlier),
+            ] {
+                if hit {
+                    self.add_reason(trace_id, reason);
+                }
+            }
 
             self.stats.spans_inserted += 1;
             if let Some(old) = &replaced {
@@ -499,7 +702,11 @@ impl TraceStore {
                     trace.logs.push(log);
                     trace.recompute_bytes();
                     let after = trace.bytes;
+                    let kept = !trace.kept.is_empty();
                     self.trace_bytes = self.trace_bytes + after - before;
+                    if kept {
+                        self.kept_bytes = self.kept_bytes + after - before;
+                    }
                 }
                 None => {
                     self.seq += 1;
@@ -579,57 +786,48 @@ impl TraceStore {
         self.unanchored.push_back(v);
     }
 
-    /// Marks a held trace as kept for `reason` (and changed, so the screen's rows see it).
-    /// Returns false when the trace is not held or already had that reason.
-    pub fn keep(&mut self, id: &TraceId, reason: keep::KeepReason) -> bool {
-        let Some(trace) = self.traces.get_mut(id) else {
-            return false;
-        };
-        if !trace.kept.insert(reason) {
-            return false;
-        }
-        if let Some(log) = &mut self.changes
-            && !trace.dirty
-        {
-            trace.dirty = true;
-            log.push_touched(*id);
-        }
-        true
-    }
-
     fn file_verdict(&mut self, v: Verdict) {
         use crate::semconv::effective::{comparison, overridden_of};
         let Some(trace_id) = v.trace_id else { return };
-        let trace = self.trace_entry(trace_id);
-        let before = trace.bytes;
-        trace.content_bytes += verdict_heap(&v);
-        trace.has_human |= v.is_human();
-        // A person looked at it: retention and the review queue both need to know.
-        if v.is_human() {
-            trace.kept.insert(keep::KeepReason::Human);
-        }
-        // The totals counted every verdict as it arrived; where a person judged the subject,
-        // the overridden ones are taken back out and the agreement recounted (the subject's
-        // standing before this verdict undone, after it applied).
-        let judged = trace.has_human.then(|| {
-            let undo = (
-                overridden_of(&trace.verdicts, &v),
-                comparison(&trace.verdicts, &v),
-            );
-            (undo, trace.verdicts.len())
-        });
-        trace.verdicts.push(v);
-        let judged = judged.map(|(undo, at)| {
-            let all = &trace.verdicts;
-            let redo = (overridden_of(all, &all[at]), comparison(all, &all[at]));
-            (undo, redo)
-        });
-        trace.recompute_bytes();
-        let after = trace.bytes;
-        self.trace_bytes = self.trace_bytes + after - before;
+        let reasons = keep::verdict_reasons(&v);
+        let judged = {
+            let trace = self.trace_entry(trace_id);
+            let before = trace.bytes;
+            trace.content_bytes += verdict_heap(&v);
+            trace.has_human |= v.is_human();
+            // The totals counted every verdict as it arrived; where a person judged the
+            // subject, the overridden ones are taken back out and the agreement recounted (the
+            // subject's standing before this verdict undone, after it applied).
+            let judged = trace.has_human.then(|| {
+                let undo = (
+                    overridden_of(&trace.verdicts, &v),
+                    comparison(&trace.verdicts, &v),
+                );
+                (undo, trace.verdicts.len())
+            });
+            trace.verdicts.push(v);
+            let judged = judged.map(|(undo, at)| {
+                let all = &trace.verdicts;
+                let redo = (overridden_of(all, &all[at]), comparison(all, &all[at]));
+                (undo, redo)
+            });
+            trace.recompute_bytes();
+            let after = trace.bytes;
+            let kept = !trace.kept.is_empty();
+            self.trace_bytes = self.trace_bytes + after - before;
+            if kept {
+                self.kept_bytes = self.kept_bytes + after - before;
+            }
+            judged
+        };
         if let Some(((gone, was), (now_gone, now))) = judged {
             self.llm.adjust_overrides(&gone, was.as_ref(), -1);
             self.llm.adjust_overrides(&now_gone, now.as_ref(), 1);
+        }
+        // A person looked at it, a verdict failed, a user complained: retention and the review
+        // queue both need to know.
+        for r in reasons.iter() {
+            self.add_reason(trace_id, r);
         }
     }
 
@@ -639,26 +837,66 @@ impl TraceStore {
             || self.bytes_held() > self.limits.max_bytes
     }
 
-    /// Evicts whole oldest items (a trace, or a loose log) until both limits hold.
-    fn enforce_limits(&mut self) {
-        while self.over_limits() {
-            let oldest_trace = self
-                .order
-                .front()
-                .and_then(|id| self.traces.get(id))
-                .map(|t| t.seq);
-            let oldest_log = self.loose_logs.front().map(|(seq, _)| *seq);
-            match (oldest_trace, oldest_log) {
-                (Some(t), Some(l)) if l < t => self.evict_loose_log(),
-                (Some(_), _) => self.evict_oldest_trace(),
-                (None, Some(_)) => self.evict_loose_log(),
-                (None, None) => break,
-            }
-        }
+    /// Kept traces hold more than their share of either limit.
+    fn kept_over_share(&self) -> bool {
+        let share = self.limits.keep_share;
+        self.kept_spans as f64 > share * self.limits.max_spans as f64
+            || self.kept_bytes as f64 > share * self.limits.max_bytes as f64
     }
 
-    fn evict_oldest_trace(&mut self) {
-        let Some(id) = self.order.pop_front() else { return };
+    /// The oldest live entry of a queue (stale ones are dropped on the way).
+    fn front(
+        traces: &HashMap<TraceId, Trace>,
+        queue: &mut VecDeque<(u64, TraceId)>,
+        kept: bool,
+    ) -> Option<(u64, TraceId)> {
+        while let Some(&(seq, id)) = queue.front() {
+            if traces
+                .get(&id)
+                .is_some_and(|t| t.seq == seq && t.kept.is_empty() != kept)
+            {
+                return Some((seq, id));
+            }
+            queue.pop_front();
+        }
+        None
+    }
+
+    /// Evicts whole oldest items until both limits hold: plain traces and loose logs first
+    /// (oldest first), then kept traces (oldest kept first), except that kept traces over
+    /// their share go first.
+    fn enforce_limits(&mut self) {
+        while self.over_limits() {
+            // The share check is two compares; the kept queue is only looked at when it matters.
+            if self.kept_over_share()
+                && let Some((_, id)) = Self::front(&self.traces, &mut self.kept, true)
+            {
+                self.kept.pop_front();
+                self.evict_trace(id);
+                continue;
+            }
+            let oldest_plain = Self::front(&self.traces, &mut self.plain, false);
+            let oldest_log = self.loose_logs.front().map(|(seq, _)| *seq);
+            match (oldest_plain, oldest_log) {
+                (Some((t, _)), Some(l)) if l < t => self.evict_loose_log(),
+                (Some((_, id)), _) => {
+                    self.plain.pop_front();
+                    self.evict_trace(id);
+                }
+                (None, Some(_)) => self.evict_loose_log(),
+                (None, None) => match Self::front(&self.traces, &mut self.kept, true) {
+                    Some((_, id)) => {
+                        self.kept.pop_front();
+                        self.evict_trace(id);
+                    }
+                    None => break,
+                },
+            }
+        }
+        self.compact_queues();
+    }
+
+    fn evict_trace(&mut self, id: TraceId) {
         let Some(trace) = self.traces.remove(&id) else {
             return;
         };
@@ -671,8 +909,22 @@ impl TraceStore {
                 .iter()
                 .filter(|v| trace.verdict_target(v).is_none())
                 .count() as u64;
+            let kept = !trace.kept.is_empty();
+            if kept {
+                self.retention.kept_traces -= 1;
+                self.kept_spans -= trace.spans.len() as u64;
+                self.kept_bytes -= trace.bytes;
+                for r in trace.kept.iter() {
+                    self.retention.held_by_reason[r as usize] -= 1;
+                }
+            }
             if !trace.spans.is_empty() {
                 self.stats.traces_evicted += 1;
+                if kept {
+                    self.retention.evicted_kept += 1;
+                } else {
+                    self.retention.evicted_plain += 1;
+                }
             }
             self.evicted_shapes.add_trace(&trace);
         }
@@ -766,7 +1018,11 @@ mod tests {
     use super::*;
 
     fn store(max_spans: usize, max_bytes: usize) -> TraceStore {
-        TraceStore::new(StoreLimits { max_spans, max_bytes })
+        TraceStore::new(StoreLimits {
+            max_spans,
+            max_bytes,
+            keep_share: 0.5,
+        })
     }
 
     fn span_in(trace: u32, id: u8, parent: Option<u8>, start: u64) -> SpanRecord {
@@ -975,9 +1231,9 @@ mod tests {
             st.mark_seen(&t);
         }
         let id = TraceId([1; 16]);
-        assert!(!st.keep(&TraceId([9; 16]), KeepReason::Slow), "not held");
-        assert!(st.keep(&id, KeepReason::Slow));
-        assert!(!st.keep(&id, KeepReason::Slow), "already kept for that");
+        assert!(!st.keep(TraceId([9; 16]), KeepReason::Slow), "not held");
+        assert!(st.keep(id, KeepReason::Slow));
+        assert!(!st.keep(id, KeepReason::Slow), "already kept for that");
         st.take_changes(&mut log);
         assert_eq!(log.touched, vec![id]);
         // A human verdict keeps its trace too.
@@ -1013,5 +1269,311 @@ mod tests {
         assert_eq!(st.durations().count(), 3);
         let p50 = st.durations().quantile(0.5).unwrap() as f64;
         assert!((p50 - 250_000.0).abs() / 250_000.0 < 0.0625, "{p50}");
+    }
+}
+
+#[cfg(test)]
+mod retention_tests {
+    use super::keep::{KeepReason, KeepReasons};
+    use super::test_support::span;
+    use super::*;
+    use crate::semconv::{Kind, Semantics, VerdictSource};
+
+    fn store(max_spans: usize, keep_share: f64) -> TraceStore {
+        TraceStore::new(StoreLimits {
+            max_spans,
+            max_bytes: usize::MAX,
+            keep_share,
+        })
+    }
+
+    fn tid(n: u32) -> TraceId {
+        let mut t = TraceId([0; 16]);
+        t.0[..4].copy_from_slice(&n.to_be_bytes());
+        t.0[15] = 1;
+        t
+    }
+
+    fn one(n: u32, error: bool) -> SpanRecord {
+        let mut s = span(0, 1, None, u64::from(n));
+        s.trace_id = tid(n);
+        if error {
+            s.status = StatusCode::Error;
+        }
+        s
+    }
+
+    /// A model call of `model` on `route` taking `millis`, costing `cost`.
+    fn call(n: u32, model: &str, route: &str, millis: u64, cost: Option<f64>) -> SpanRecord {
+        let mut s = one(n, false);
+        s.end_unix_nano = s.start_unix_nano + millis * 1_000_000;
+        s.sem = Some(Box::new(Semantics {
+            kind: Kind::Llm,
+            request_model: Some(model.into()),
+            route: Some(route.into()),
+            cost_usd: cost,
+            ..Semantics::default()
+        }));
+        s
+    }
+
+    fn verdict(n: u32, name: &str, passed: Option<bool>, source: VerdictSource) -> Verdict {
+        Verdict {
+            trace_id: Some(tid(n)),
+            target: Some(SpanId([1; 8])),
+            response_id: None,
+            name: name.into(),
+            score: None,
+            label: None,
+            explanation: None,
+            passed,
+            source,
+            time_unix_nano: 0,
+            reviewer: None,
+        }
+    }
+
+    fn held(st: &TraceStore) -> Vec<u32> {
+        let mut ids: Vec<u32> = st
+            .traces
+            .keys()
+            .map(|t| u32::from_be_bytes(t.0[..4].try_into().unwrap()))
+            .collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    fn reasons(st: &TraceStore, n: u32) -> KeepReasons {
+        st.trace(&tid(n)).map_or(KeepReasons::NONE, |t| t.kept)
+    }
+
+    /// Every retention counter recomputed from the traces held, and the store's own counters.
+    fn check(st: &TraceStore) {
+        let r = st.retention();
+        for reason in KeepReason::ALL {
+            let n = st.traces.values().filter(|t| t.kept.contains(reason)).count() as u64;
+            assert_eq!(r.held(reason), n, "{reason:?}");
+        }
+        let kept: Vec<&Trace> = st.traces.values().filter(|t| !t.kept.is_empty()).collect();
+        assert_eq!(r.kept_traces, kept.len() as u64);
+        assert_eq!(
+            st.kept_spans,
+            kept.iter().map(|t| t.spans.len() as u64).sum::<u64>()
+        );
+        assert_eq!(st.kept_bytes, kept.iter().map(|t| t.bytes).sum::<usize>());
+        assert_eq!(st.trace_bytes, st.traces.values().map(|t| t.bytes).sum::<usize>());
+        let s = st.stats();
+        assert_eq!(s.traces_evicted, r.evicted_plain + r.evicted_kept);
+        assert_eq!(
+            s.spans_held,
+            st.traces.values().map(|t| t.spans.len() as u64).sum::<u64>()
+        );
+        assert_eq!(
+            s.spans_held + s.spans_evicted + s.spans_duplicate,
+            s.spans_inserted
+        );
+        // Stale queue entries never outnumber live ones by much (O(1) amortised eviction).
+        let plain = st.traces.len() - kept.len();
+        assert!(
+            st.plain.len() <= 2 * plain + 65,
+            "{} plain entries for {plain}",
+            st.plain.len()
+        );
+        assert!(
+            st.kept.len() <= 2 * kept.len() + 65,
+            "{} kept entries",
+            st.kept.len()
+        );
+    }
+
+    #[test]
+    fn plain_traces_are_evicted_before_kept_ones_oldest_first() {
+        let mut st = store(10, 0.5);
+        st.insert_spans([one(0, true), one(1, false), one(2, true)]);
+        for n in 3..30 {
+            st.insert_spans([one(n, false)]);
+            check(&st);
+        }
+        assert_eq!(held(&st), vec![0, 2, 22, 23, 24, 25, 26, 27, 28, 29]);
+        assert_eq!(
+            reasons(&st, 0).iter().collect::<Vec<_>>(),
+            vec![KeepReason::Error]
+        );
+        let r = st.retention();
+        assert_eq!(
+            (r.held(KeepReason::Error), r.evicted_plain, r.evicted_kept),
+            (2, 20, 0)
+        );
+        // Kept traffic past its share pushes out the oldest kept traces.
+        for n in 30..40 {
+            st.insert_spans([one(n, true)]);
+        }
+        assert_eq!(held(&st), vec![25, 26, 27, 28, 29, 35, 36, 37, 38, 39]);
+        check(&st);
+    }
+
+    #[test]
+    fn kept_traces_never_take_more_than_their_share_when_something_must_go() {
+        let mut st = store(10, 0.5);
+        for n in 0..20 {
+            st.insert_spans([one(n, true)]);
+        }
+        // Only kept traffic so far: it may fill the store.
+        assert_eq!(held(&st), (10..20).collect::<Vec<_>>());
+        for n in 20..40 {
+            st.insert_spans([one(n, false)]);
+            check(&st);
+        }
+        // Past the share the oldest kept went first; then plain ones, oldest first.
+        assert_eq!(held(&st), vec![15, 16, 17, 18, 19, 35, 36, 37, 38, 39]);
+        let r = st.retention();
+        assert_eq!((r.evicted_kept, r.evicted_plain), (15, 15));
+
+        // Share 0: kept traces go first; share 1: plain ones always go first.
+        let mut none = store(4, 0.0);
+        let mut all = store(4, 1.0);
+        for st in [&mut none, &mut all] {
+            for n in 0..8 {
+                st.insert_spans([one(n, n % 2 == 0)]);
+                check(st);
+            }
+        }
+        assert_eq!(held(&none), vec![1, 3, 5, 7]);
+        assert_eq!(held(&all), vec![0, 2, 4, 6]);
+    }
+
+    #[test]
+    fn the_share_applies_to_bytes_too() {
+        let mut st = TraceStore::new(StoreLimits {
+            max_spans: usize::MAX,
+            max_bytes: 2 * 1024 * 1024,
+            keep_share: 0.25,
+        });
+        for n in 0..2_000 {
+            let mut s = one(n, n % 2 == 0);
+            // One event second: the timeline's per-second histograms stay out of the way.
+            (s.start_unix_nano, s.end_unix_nano) =
+                (one(0, false).start_unix_nano, one(0, false).end_unix_nano);
+            s.mem_bytes = 3_000;
+            st.insert_spans([s]);
+            assert!(st.bytes_held() <= 2 * 1024 * 1024, "{}", st.bytes_held());
+        }
+        check(&st);
+        assert!(st.kept_bytes <= 2 * 1024 * 1024 / 4 + 4_000, "{}", st.kept_bytes);
+        assert!(st.retention().evicted_kept > 0 && st.retention().evicted_plain > 0);
+    }
+
+    #[test]
+    fn verdicts_keep_their_trace_for_failing_thumbs_down_human_and_slow() {
+        use crate::eval::names::LATENCY_BUDGET;
+        let mut st = store(1000, 0.5);
+        for n in 0..6 {
+            st.insert_spans([one(n, false)]);
+        }
+        st.insert_verdicts([
+            verdict(0, "Groundedness", Some(false), VerdictSource::LogRecord),
+            verdict(1, "Groundedness", Some(true), VerdictSource::LogRecord),
+            verdict(2, "user_feedback", Some(false), VerdictSource::Human),
+            verdict(3, "human_review", Some(true), VerdictSource::Human),
+            verdict(4, LATENCY_BUDGET, Some(false), VerdictSource::Llmwatch),
+            verdict(5, "json_valid", Some(true), VerdictSource::Llmwatch),
+        ]);
+        let names = |st: &TraceStore, n| reasons(st, n).iter().map(KeepReason::name).collect::<Vec<_>>();
+        assert_eq!(names(&st, 0), ["failed_verdict"]);
+        assert!(names(&st, 1).is_empty());
+        assert_eq!(names(&st, 2), ["thumbs_down", "failed_verdict", "human"]);
+        assert_eq!(names(&st, 3), ["human"]);
+        assert_eq!(names(&st, 4), ["failed_verdict", "slow"]);
+        assert!(names(&st, 5).is_empty());
+        // A verdict that arrives before its trace's spans keeps it as well.
+        st.insert_verdicts([verdict(99, "x", Some(false), VerdictSource::External)]);
+        st.insert_spans([one(99, false)]);
+        assert_eq!(names(&st, 99), ["failed_verdict"]);
+        check(&st);
+    }
+
+    #[test]
+    fn a_call_over_its_models_p99_and_a_cost_outlier_are_kept() {
+        let mut st = store(100_000, 0.5);
+        // 200 ordinary calls: 1 s, $0.01 each, on one route.
+        for n in 0..200 {
+            st.insert_spans([call(n, "m", "/chat", 1_000 + u64::from(n % 10), Some(0.01))]);
+        }
+        assert_eq!(st.retention().kept_traces, 0, "nothing stands out yet");
+        st.insert_spans([call(1000, "m", "/chat", 9_000, Some(0.01))]);
+        st.insert_spans([call(1001, "m", "/chat", 1_000, Some(0.2))]);
+        // A second call brings a trace over the baseline later.
+        st.insert_spans([call(1002, "m", "/chat", 1_000, Some(0.01))]);
+        assert!(reasons(&st, 1002).is_empty());
+        let mut second = call(1002, "m", "/chat", 1_000, Some(0.05));
+        second.span_id = SpanId([2; 8]);
+        st.insert_spans([second]);
+        // Another model and another route have baselines of their own.
+        st.insert_spans([call(1003, "other", "/other", 9_000, Some(0.2))]);
+        assert_eq!(reasons(&st, 1000).iter().collect::<Vec<_>>(), [KeepReason::Slow]);
+        assert_eq!(
+            reasons(&st, 1001).iter().collect::<Vec<_>>(),
+            [KeepReason::CostOutlier]
+        );
+        assert_eq!(
+            reasons(&st, 1002).iter().collect::<Vec<_>>(),
+            [KeepReason::CostOutlier]
+        );
+        assert!(reasons(&st, 1003).is_empty());
+        check(&st);
+    }
+
+    #[test]
+    fn keep_and_unkeep_from_outside_mark_the_trace_changed_and_move_it_between_queues() {
+        let mut st = store(3, 0.5);
+        st.track_changes();
+        let mut log = changes::Changes::default();
+        st.insert_spans([one(0, false), one(1, false), one(2, false)]);
+        st.take_changes(&mut log);
+        st.keep(tid(0), KeepReason::AlertExample);
+        st.keep(tid(0), KeepReason::ReviewQueue);
+        st.keep(tid(77), KeepReason::AlertExample); // not held: nothing happens
+        st.take_changes(&mut log);
+        assert_eq!(log.touched, vec![tid(0)]);
+        assert_eq!(st.retention().kept_traces, 1);
+        st.insert_spans([one(3, false)]);
+        assert_eq!(
+            held(&st),
+            vec![0, 2, 3],
+            "the alert's example outlived an older plain trace"
+        );
+        st.unkeep(tid(0), KeepReason::AlertExample);
+        assert_eq!(
+            reasons(&st, 0).iter().collect::<Vec<_>>(),
+            [KeepReason::ReviewQueue]
+        );
+        st.unkeep(tid(0), KeepReason::ReviewQueue);
+        st.take_changes(&mut log);
+        assert!(log.touched.contains(&tid(0)));
+        check(&st);
+        // Plain again, it queues as the newest plain trace.
+        st.insert_spans([one(4, false)]);
+        assert_eq!(held(&st), vec![0, 3, 4]);
+        st.insert_spans([one(5, false), one(6, false)]);
+        assert_eq!(held(&st), vec![4, 5, 6]);
+        check(&st);
+    }
+
+    #[test]
+    fn stale_queue_entries_stay_bounded_under_a_flood_of_kept_traffic() {
+        let mut st = store(100, 0.5);
+        for n in 0..10 {
+            st.insert_spans([one(n, false)]);
+        }
+        for n in 10..50_000 {
+            st.insert_spans([one(n, true)]);
+            if n % 997 == 0 {
+                check(&st);
+            }
+        }
+        check(&st);
+        // The ten plain traces were never pushed out by kept ones under their share.
+        assert!(held(&st).starts_with(&(0..10).collect::<Vec<_>>()));
+        assert_eq!(st.retention().kept_traces, 90);
     }
 }

@@ -155,6 +155,7 @@ impl App {
                     + c.logs.dropped.load(std::sync::atomic::Ordering::Relaxed),
             );
             engine.advance();
+            crate::alert::check::keep_examples(engine, &self.pipeline);
             changed |= !engine.take_events().is_empty();
             // The screen owns the terminal: cohorts the baseline lacks go to the log.
             for (r, cohort) in engine.take_new_cohorts() {
@@ -173,6 +174,7 @@ impl App {
         self.sync();
         if let Some(mut engine) = self.alerts.take() {
             engine.finish();
+            crate::alert::check::keep_examples(&mut engine, &self.pipeline);
             // Commands started by the last alerts get their time.
             if let Some(ex) = engine.executor() {
                 ex.wait(crate::alert::exec::TIMEOUT);

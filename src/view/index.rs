@@ -689,6 +689,7 @@ mod tests {
         TraceStore::new(StoreLimits {
             max_spans: 1000,
             max_bytes: 64 << 20,
+            keep_share: 0.5,
         })
     }
 
@@ -704,6 +705,26 @@ mod tests {
                     .stats(dim.series(id), W, series.newest(), false)
                     .calls
             })
+    }
+
+    #[test]
+    fn a_trace_kept_from_outside_reaches_its_row_and_the_kept_filter() {
+        use crate::store::keep::KeepReason;
+        let mut st = store();
+        let mut index = TraceIndex::default();
+        st.insert_spans([root(1, 9, "/support"), root(2, 10, "/support")]);
+        index.sync(&mut st);
+        index.set_query(Some(Query::parse("kept:alert_example").unwrap()), &st);
+        assert_eq!(index.len(), 0);
+        // An alert names trace 2 as its example: the change log hands the row over again.
+        st.keep(TraceId([2; 16]), KeepReason::AlertExample);
+        assert!(index.sync(&mut st));
+        assert_eq!(index.len(), 1);
+        let row = index.row(&TraceId([2; 16])).unwrap();
+        assert!(row.kept.contains(KeepReason::AlertExample));
+        st.unkeep(TraceId([2; 16]), KeepReason::AlertExample);
+        index.sync(&mut st);
+        assert_eq!(index.len(), 0);
     }
 
     #[test]
@@ -779,6 +800,7 @@ mod tests {
         let mut st = TraceStore::new(StoreLimits {
             max_spans: 4,
             max_bytes: 64 << 20,
+            keep_share: 0.5,
         });
         let mut index = TraceIndex::default();
         index.sync(&mut st);
@@ -867,6 +889,7 @@ mod tests {
         let mut st = TraceStore::new(StoreLimits {
             max_spans: REBUILD_CHUNK + 100,
             max_bytes: 256 << 20,
+            keep_share: 0.5,
         });
         for i in 0..(REBUILD_CHUNK as u32 + 100) {
             let mut s = llm(0, 2, 1, u64::from(i % 200), "m", 0.01);
@@ -917,6 +940,7 @@ mod tests {
         let mut st = TraceStore::new(StoreLimits {
             max_spans: 10_000,
             max_bytes: 256 << 20,
+            keep_share: 0.5,
         });
         let n = REBUILD_CHUNK as u32 + 10;
         for i in 0..n {
@@ -969,6 +993,7 @@ mod tests {
         let mut st = TraceStore::new(StoreLimits {
             max_spans: 2,
             max_bytes: 64 << 20,
+            keep_share: 0.5,
         });
         let mut index = TraceIndex::default();
         index.sync(&mut st);
@@ -985,6 +1010,7 @@ mod tests {
         let mut st = TraceStore::new(StoreLimits {
             max_spans: 1,
             max_bytes: 64 << 20,
+            keep_share: 0.5,
         });
         st.track_changes_limited(100);
         for i in 0..60u32 {

@@ -18,6 +18,7 @@
 
 use crate::semconv::cohort::CohortKey;
 use crate::semconv::value::contains_ci;
+use crate::store::keep::KeepReason;
 use std::fmt;
 use std::ops::Range;
 use std::str::FromStr;
@@ -27,7 +28,7 @@ use super::row::TraceRow;
 /// The field names a query understands (aliases aside), as listed in the unknown-field message.
 pub const FIELDS: &[&str] = &[
     "model", "provider", "route", "service", "tenant", "prompt", "name", "status", "has", "eval", "cost",
-    "dur", "tokens", "in", "out", "spans", "calls", "errors",
+    "dur", "tokens", "in", "out", "spans", "calls", "errors", "kept",
 ];
 
 /// What `has:` accepts.
@@ -89,6 +90,8 @@ enum Pred {
         error: bool,
     },
     Has(Has),
+    /// Kept for this reason (failure-biased retention); `None` means for any reason.
+    Kept(Option<KeepReason>),
     Num {
         field: NumField,
         op: Op,
@@ -230,6 +233,7 @@ enum Field {
     Status,
     Has,
     Eval,
+    Kept,
 }
 
 impl Field {
@@ -254,6 +258,7 @@ impl Field {
             "spans" => Field::Num(NumField::Spans),
             "calls" | "llm_calls" => Field::Num(NumField::Calls),
             "errors" | "error_spans" => Field::Num(NumField::Errors),
+            "kept" => Field::Kept,
             _ => return None,
         })
     }
@@ -344,6 +349,8 @@ impl Pred {
                 Has::Prompt => row.prompt_version.is_some(),
                 Has::Model => !row.models.is_empty(),
             },
+            Pred::Kept(None) => !row.kept.is_empty(),
+            Pred::Kept(Some(r)) => row.kept.contains(*r),
             Pred::Num { field, op, value } => {
                 let actual = match field {
                     NumField::Cost => match row.cost_usd {
@@ -588,6 +595,21 @@ fn parse_field(key: &str, op: RawOp, value: &str) -> Result<(Pred, bool), String
             };
             Ok((Pred::Has(what), invert))
         }
+        Field::Kept => {
+            if !matches!(op, RawOp::Colon | RawOp::Eq | RawOp::Ne) {
+                return Err(format!("use `{key}:reason` ({})", kept_values()));
+            }
+            let (v, _) = unquote(value);
+            let lv = v.to_ascii_lowercase();
+            let reason = match lv.as_str() {
+                "any" => None,
+                _ => match KeepReason::from_name(&lv) {
+                    Some(r) => Some(r),
+                    None => return Err(format!("unknown `{key}:{v}` (use {})", kept_values())),
+                },
+            };
+            Ok((Pred::Kept(reason), invert))
+        }
         Field::Eval => {
             if !matches!(op, RawOp::Colon | RawOp::Eq) {
                 return Err(eval_usage(key));
@@ -610,6 +632,13 @@ fn parse_field(key: &str, op: RawOp, value: &str) -> Result<(Pred, bool), String
             ))
         }
     }
+}
+
+/// What `kept:` accepts: `any` and every keep reason's name.
+fn kept_values() -> String {
+    let mut names = vec!["any"];
+    names.extend(KeepReason::ALL.iter().map(|r| r.name()));
+    names.join(", ")
 }
 
 fn eval_usage(key: &str) -> String {
@@ -817,6 +846,7 @@ mod tests {
     use super::*;
     use crate::intern::Sym;
     use crate::model::TraceId;
+    use crate::store::keep::KeepReasons;
     use crate::view::row::VerdictMark;
 
     fn sym(s: &str) -> Sym {
@@ -858,7 +888,7 @@ mod tests {
                 verdict("Faithfulness", Some(0.62), Some(false)),
                 verdict("toxicity", None, Some(true)),
             ],
-            kept: Default::default(),
+            kept: [KeepReason::FailedVerdict].into_iter().collect(),
             reviewed: false,
             worst: None,
         }
@@ -888,7 +918,9 @@ mod tests {
             costliest_span: None,
             primary_model: None,
             verdicts: vec![],
-            kept: Default::default(),
+            kept: [KeepReason::Error, KeepReason::AlertExample]
+                .into_iter()
+                .collect(),
             reviewed: false,
             worst: None,
         }
@@ -941,6 +973,39 @@ mod tests {
             name: name.map(Into::into),
             test,
         }
+    }
+
+    #[test]
+    fn kept_filters_by_keep_reason_and_lists_the_reasons_on_error() {
+        assert_eq!(pred("kept:error"), Pred::Kept(Some(KeepReason::Error)));
+        assert_eq!(
+            pred("kept=Alert_Example"),
+            Pred::Kept(Some(KeepReason::AlertExample))
+        );
+        assert_eq!(pred("kept:any"), Pred::Kept(None));
+        assert!(hit("kept:failed_verdict", &row()));
+        assert!(!hit("kept:failed_verdict", &bare()));
+        assert!(hit("kept:alert_example kept:error", &bare()));
+        assert!(hit("kept:any", &row()) && hit("kept:any", &bare()));
+        assert!(hit("-kept:error", &row()));
+        assert!(hit("kept!=error", &row()));
+        let mut plain = row();
+        plain.kept = KeepReasons::NONE;
+        assert!(!hit("kept:any", &plain));
+        assert!(hit("-kept:any", &plain));
+        let (span, message) = err("model:x kept:broken");
+        assert_eq!(span, 8..19);
+        assert_eq!(
+            message,
+            "unknown `kept:broken` (use any, alert_example, thumbs_down, failed_verdict, error, \
+             cost_outlier, slow, human, review_queue)"
+        );
+        assert!(
+            err("kept>1")
+                .1
+                .starts_with("use `kept:reason` (any, alert_example")
+        );
+        assert!(err("nope:1").1.contains(", kept)"));
     }
 
     #[test]
@@ -1240,7 +1305,7 @@ mod tests {
         assert_eq!(
             msg,
             "unknown field `colour` (fields: model, provider, route, service, tenant, prompt, name, \
-             status, has, eval, cost, dur, tokens, in, out, spans, calls, errors)"
+             status, has, eval, cost, dur, tokens, in, out, spans, calls, errors, kept)"
         );
         assert_eq!(err("-colour>3").0, 0..9);
         assert!(err("http://x").1.starts_with("unknown field `http`"));

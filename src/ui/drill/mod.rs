@@ -421,6 +421,7 @@ mod tests {
         let mut st = TraceStore::new(StoreLimits {
             max_spans: 4,
             max_bytes: 64 << 20,
+            keep_share: 0.5,
         });
         st.insert_spans([
             span(1, 1, None, 0),
