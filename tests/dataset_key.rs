@@ -78,3 +78,57 @@ fn d_writes_the_listed_traces_as_a_dataset_and_says_where() {
         );
     }
 }
+
+/// `D` in the review queue writes the queue's traces (those kept for a reason), not the list's.
+#[test]
+fn d_in_the_review_queue_writes_the_queued_traces() {
+    let (store, handoff) = split_budget(200_000, 512 << 20);
+    let p = local_pipeline(
+        store,
+        handoff,
+        Arc::new(SemconvConfig::default()),
+        Arc::new(CostTable::bundled()),
+    );
+    fill(&p, 42, 20.0, START, 150);
+    let theme = Theme::load(None).unwrap().for_depth(ColorDepth::TrueColor);
+    let mut app = App::new(p.clone(), Feed::Demo { rate: 20.0 }, theme);
+    let dir = tempfile::tempdir().unwrap();
+    app.export_dir = dir.path().to_path_buf();
+    screen(&mut app, 160, 48);
+    press(&mut app, KeyCode::Char('R'));
+    screen(&mut app, 160, 48);
+    press(&mut app, KeyCode::Char('D'));
+    let s = screen(&mut app, 200, 48);
+    assert!(s.contains("wrote ") && s.contains("llmwatch-dataset-"), "{s}");
+    let files: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1);
+    let written: std::collections::BTreeSet<String> = std::fs::read_to_string(&files[0])
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["trace_id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    let store = p.store();
+    let held: Vec<_> = store
+        .traces_newest_first()
+        .filter(|t| !t.spans.is_empty())
+        .collect();
+    let kept: std::collections::BTreeSet<String> = held
+        .iter()
+        .filter(|t| !t.kept.is_empty())
+        .map(|t| t.id.to_string())
+        .collect();
+    assert!(!written.is_empty(), "the demo's failures are queued");
+    assert!(written.is_subset(&kept), "only queued traces: {written:?}");
+    assert!(
+        kept.len() < held.len(),
+        "some traces are plain, so the list would differ"
+    );
+}

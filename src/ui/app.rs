@@ -420,8 +420,15 @@ impl App {
 
     /// `D`: the model calls of the traces listed (filter and sort as shown) as a dataset file in
     /// the export directory, and a note saying where.
+    /// `D` in the trace list: the listed traces' model calls as a dataset file.
     fn write_dataset(&mut self) {
         let ids: Vec<crate::model::TraceId> = self.index.page(0, self.index.len()).map(|r| r.id).collect();
+        self.write_dataset_of(&ids);
+    }
+
+    /// Writes the model calls of `ids` (those still held) to `./llmwatch-dataset-<time>.jsonl`
+    /// and says where on the note line.
+    pub(super) fn write_dataset_of(&mut self, ids: &[crate::model::TraceId]) {
         let path = (self.export_dir).join(crate::dataset::screen_file_name(std::time::SystemTime::now()));
         let written = std::fs::File::create(&path).and_then(|f| {
             let mut out = std::io::BufWriter::new(f);

@@ -108,6 +108,11 @@ impl App {
             }
             KeyCode::Enter => return self.open_queue_selected(),
             KeyCode::Char('r') => return self.review_selected(),
+            KeyCode::Char('D') => {
+                let ids: Vec<_> = self.index.review_page(0, len).map(|r| r.id).collect();
+                self.write_dataset_of(&ids);
+                return true;
+            }
             KeyCode::Up | KeyCode::Char('k') => cursor.saturating_sub(1),
             KeyCode::Down | KeyCode::Char('j') => cursor + 1,
             KeyCode::PageUp => cursor.saturating_sub(page),

@@ -133,6 +133,7 @@ pub fn render_queue_footer(frame: &mut Frame, area: Rect, note: Option<&str>, th
     for (k, what) in [
         ("Enter", "open"),
         ("r", "review"),
+        ("D", "dataset"),
         ("↑↓", "move"),
         ("Esc", "back"),
         ("q", "quit"),
