@@ -64,6 +64,8 @@ pub struct App {
     pub form: Option<crate::ui::review::ReviewForm>,
     /// `--reviews`: where saved reviews are appended.
     reviews: Option<crate::review::file::ReviewsFile>,
+    /// `--baseline`: every cohort over the whole baseline, computed once.
+    baseline: Option<crate::ui::baseline::BaselineRows>,
 }
 
 impl App {
@@ -90,6 +92,7 @@ impl App {
             deferred: Deferred::default(),
             form: None,
             reviews: None,
+            baseline: None,
         };
         app.index.set_cost_dim(1);
         app.sync();
@@ -103,6 +106,14 @@ impl App {
     /// Sends clipboard sequences somewhere else than the terminal (tests).
     pub fn set_clipboard(&mut self, sink: ClipboardSink) {
         self.clipboard = sink;
+    }
+
+    /// Compares the latency and evals panes against `baseline` (the default; `b` toggles
+    /// back to the window before), and says so in the status bar.
+    pub fn set_baseline(&mut self, baseline: crate::ui::baseline::BaselineRows) {
+        self.baseline = Some(baseline);
+        self.ui.against_baseline = Some(true);
+        self.dirty = true;
     }
 
     /// Watches `rules`: the alerts pane, the status banner, and the summary's alerts.
@@ -252,7 +263,7 @@ impl App {
             self.ui.alerts_cursor = a.cursor;
         }
         let list = &self.ui.list;
-        View {
+        let mut view = View {
             alerts,
             status: view::status(
                 &self.status.0,
@@ -284,7 +295,13 @@ impl App {
                 total: self.index.total(),
                 sort: self.index.sort(),
             },
+        };
+        if let Some(base) = &self.baseline {
+            view.status.baseline = base.files.clone();
+            let against = self.ui.against_baseline.unwrap_or(false).then_some(base);
+            view::against(&mut view, against, self.ui.latency_dim, window);
         }
+        view
     }
 
     /// Keeps the selection on the same trace as rows arrive, and the cursor on screen.
@@ -600,6 +617,9 @@ impl App {
                 self.ui.evals_offset = 0;
             }
             KeyCode::Char('v') => self.ui.split = self.ui.split.next(),
+            KeyCode::Char('b') if self.baseline.is_some() => {
+                self.ui.against_baseline = self.ui.against_baseline.map(|b| !b);
+            }
             KeyCode::Char(c @ ('s' | 'S')) if self.ui.focus == Pane::Evals => {
                 self.ui.evals_sort = self.ui.evals_sort.step(c == 's');
                 self.ui.evals_cursor = 0;
