@@ -175,6 +175,20 @@ fn delta_p99_against_the_baseline_is_the_cohorts_own_change() {
     );
     assert_eq!(search.prev_p99, Some(p99(&search)));
     assert_eq!(refunds.prev_p99, None);
+    // The cost pane: each outlier's cohort median over the baseline (every trace of a route
+    // costs the same, so it is the trace's own cost); /refunds has none.
+    let base = view.outliers.base.as_ref().unwrap();
+    assert!(!view.outliers.rows.is_empty());
+    for (o, b) in view.outliers.rows.iter().zip(base) {
+        match &*o.cohort {
+            "/refunds" => assert_eq!(*b, None),
+            _ => {
+                let (b, cost) = (b.unwrap(), o.row.cost_usd.unwrap());
+                // Within the cost histogram bucket's width.
+                assert!((b / cost - 1.0).abs() < 0.05, "{b} {cost}");
+            }
+        }
+    }
     let text = screen(&mut app, 160, 48);
     let pct = ((p99(&claims) as f64 / base99 as f64 - 1.0) * 100.0).round();
     assert!((pct - 50.0).abs() <= 2.0, "{pct}");

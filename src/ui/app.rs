@@ -285,6 +285,7 @@ impl App {
                 rows: self
                     .index
                     .outliers(&mut self.reader, window, budget.outlier_rows.max(1)),
+                base: None,
             },
             evals,
             traces: view::TracesView {
@@ -299,7 +300,13 @@ impl App {
         if let Some(base) = &self.baseline {
             view.status.baseline = base.files.clone();
             let against = self.ui.against_baseline.unwrap_or(false).then_some(base);
-            view::against(&mut view, against, self.ui.latency_dim, window);
+            view::against(
+                &mut view,
+                against,
+                self.ui.latency_dim,
+                self.index.cost_dim(),
+                window,
+            );
         }
         view
     }

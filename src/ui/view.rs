@@ -124,6 +124,9 @@ pub struct LatencyView {
 pub struct OutlierView {
     pub dim: &'static str,
     pub rows: Vec<Outlier>,
+    /// Compared against a baseline: per row, its cohort's median trace cost over the whole
+    /// baseline, USD (`None` inside: the baseline lacks the cohort).
+    pub base: Option<Vec<Option<f64>>>,
 }
 
 /// One row of the evals pane: an evaluator over all cohorts, or in one cohort.
@@ -541,12 +544,19 @@ pub fn alerts(engine: &crate::alert::Engine, cursor: usize, rows: usize) -> Aler
 /// Turns the latency and evals panes' references into the baseline's value of each row's
 /// cohort over the whole baseline; a cohort the baseline lacks gets none (`new`). Lookups
 /// only: the baseline's rows were computed once.
-pub fn against(view: &mut View, base: Option<&BaselineRows>, dim: usize, window: Window) {
+pub fn against(view: &mut View, base: Option<&BaselineRows>, dim: usize, cost_dim: usize, window: Window) {
     let Some(base) = base else {
         view.latency.vs = Some(format!("prev {}", window.label()));
         view.evals.vs = view.latency.vs.clone();
         return;
     };
+    view.outliers.base = Some(
+        view.outliers
+            .rows
+            .iter()
+            .map(|o| base.cohort(cost_dim, &o.cohort).and_then(|c| c.median_cost()))
+            .collect(),
+    );
     view.latency.vs = Some("baseline".into());
     view.evals.vs = Some("baseline".into());
     for r in &mut view.latency.rows {
