@@ -70,11 +70,12 @@ fn press(app: &mut App, c: char) {
 }
 
 /// One trace per route every 5 s for `minutes`: a root span with `app.route` and one model
-/// call lasting exactly the route's milliseconds.
-fn fixed_capture(path: &Path, minutes: u64, routes: &[(&str, u64)]) {
+/// call lasting exactly the route's milliseconds, judged by `relevance`: trace `k` fails when
+/// `k % every == 0` (the route's third figure).
+fn fixed_capture(path: &Path, minutes: u64, routes: &[(&str, u64, u64)]) {
     let mut out = String::new();
     for k in 0..minutes * 12 {
-        for (r, (route, ms)) in routes.iter().enumerate() {
+        for (r, (route, ms, every)) in routes.iter().enumerate() {
             let trace = format!("{:016x}{:016x}", 0xf1_u64 + r as u64, k + 1);
             let t0 = (START_SECS + k * 5) * 1_000_000_000 + r as u64 * 1_000_000;
             let attr = |key: &str, v: Value| json!({"key": key, "value": v});
@@ -94,7 +95,8 @@ fn fixed_capture(path: &Path, minutes: u64, routes: &[(&str, u64)]) {
                 }
                 s
             };
-            let spans = vec![
+            let fail = k % every == 0;
+            let mut spans = vec![
                 span(
                     1,
                     None,
@@ -118,6 +120,15 @@ fn fixed_capture(path: &Path, minutes: u64, routes: &[(&str, u64)]) {
                     ],
                 ),
             ];
+            spans[1]["events"] = json!([{
+                "timeUnixNano": (t0 + 5_000_000 + ms * 1_000_000).to_string(),
+                "name": "gen_ai.evaluation.result",
+                "attributes": [
+                    attr("gen_ai.evaluation.name", json!({"stringValue": "relevance"})),
+                    attr("gen_ai.evaluation.score.value", json!({"doubleValue": if fail { 0.0 } else { 1.0 }})),
+                    attr("gen_ai.evaluation.score.label", json!({"stringValue": if fail { "fail" } else { "pass" }})),
+                ],
+            }]);
             let line = json!({"resourceSpans": [{
                 "resource": {"attributes": [attr("service.name", json!({"stringValue": "claims-agent"}))]},
                 "scopeSpans": [{"spans": spans}],
@@ -144,11 +155,12 @@ fn delta_p99_against_the_baseline_is_the_cohorts_own_change() {
     // Baseline: /claims 1000 ms, /search 800 ms. Now: /claims 1500 ms (p99 +50%), /search the
     // same, and /refunds the baseline never had. Every call of a cohort lasts the same, so
     // each p99 is that duration's histogram bucket: 1500/1000 - 1 = +50%.
-    fixed_capture(&base, 10, &[("/claims", 1000), ("/search", 800)]);
+    // Relevance fails 1 in 10 of /claims over the whole baseline (12 of 120: 10%), 1 in 4 now.
+    fixed_capture(&base, 10, &[("/claims", 1000, 10), ("/search", 800, 5)]);
     fixed_capture(
         &now,
         10,
-        &[("/claims", 1500), ("/search", 800), ("/refunds", 300)],
+        &[("/claims", 1500, 4), ("/search", 800, 5), ("/refunds", 300, 5)],
     );
     let mut app = app(&now, std::slice::from_ref(&base));
     app.ui.latency_dim = 1;
@@ -189,7 +201,36 @@ fn delta_p99_against_the_baseline_is_the_cohorts_own_change() {
             }
         }
     }
+    // The evals pane: /claims' Δfail is its fail rate now minus 12/120 over the baseline.
+    assert_eq!(view.evals.vs.as_deref(), Some("baseline"));
+    let claims_eval = view
+        .evals
+        .rows
+        .iter()
+        .find(|r| r.cohort.as_deref() == Some("/claims"))
+        .unwrap_or_else(|| panic!("{:#?}", view.evals.rows));
+    assert_eq!(claims_eval.prev.fail_rate(), Some(0.1));
+    let now_rate = claims_eval.stats.fail_rate().unwrap();
+    assert!((now_rate - 0.25).abs() < 0.02, "{now_rate}");
+    let pp = ((now_rate - 0.1) * 100.0).round();
+    let refunds_eval = view
+        .evals
+        .rows
+        .iter()
+        .find(|r| r.cohort.as_deref() == Some("/refunds"));
+    assert_eq!(refunds_eval.map(|r| r.prev.fail_rate()), Some(None));
     let text = screen(&mut app, 160, 48);
+    let evals_line = |text: &str, cohort: &str| {
+        text.lines()
+            .find(|l| l.contains(&format!("relevance {cohort} ")))
+            .map(|l| l.to_string())
+            .unwrap_or_else(|| panic!("no relevance {cohort} in\n{text}"))
+    };
+    assert!(
+        evals_line(&text, "/claims").contains(&format!("▲{pp:.0}pp")),
+        "{text}"
+    );
+    assert!(evals_line(&text, "/refunds").contains("new"), "{text}");
     let pct = ((p99(&claims) as f64 / base99 as f64 - 1.0) * 100.0).round();
     assert!((pct - 50.0).abs() <= 2.0, "{pct}");
     assert!(
