@@ -392,7 +392,7 @@ impl App {
             }
             return;
         };
-        let status = view::View {
+        let mut status = view::View {
             status: view::status(
                 &self.status.0,
                 &self.status.1,
@@ -406,6 +406,9 @@ impl App {
             alerts: self.alerts.as_ref().map(|e| view::alerts(e, 0, 1)),
             ..Default::default()
         };
+        if let Some(base) = &self.baseline {
+            status.status.baseline = base.files.clone();
+        }
         frame.render_widget(
             ratatui::widgets::Block::new().style(self.theme.base),
             frame.area(),
