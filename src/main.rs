@@ -409,8 +409,15 @@ fn load_config(path: Option<&PathBuf>) -> Result<(Arc<SemconvConfig>, Arc<CostTa
     Ok((Arc::new(file.semconv()), Arc::new(file.costs())))
 }
 
-/// Semantic settings, prices, the theme when a screen is shown, and the alert rules.
-type Loaded = (Arc<SemconvConfig>, Arc<CostTable>, Option<Theme>, Option<RuleSet>);
+/// Semantic settings, prices, the theme when a screen is shown, the alert rules, and the
+/// screen's baseline rows (`--baseline` with the screen).
+type Loaded = (
+    Arc<SemconvConfig>,
+    Arc<CostTable>,
+    Option<Theme>,
+    Option<RuleSet>,
+    Option<llmwatch::ui::baseline::BaselineRows>,
+);
 
 /// What every running mode checks and loads first: the status interval, the config file, the
 /// log file and, for the screen, the theme. `None` for the theme means headless: asked for, or
@@ -421,18 +428,27 @@ fn setup(common: &CommonArgs, output: &OutputArgs, headless: bool) -> Result<Loa
     }
     let (semconv, costs) = load_config(common.config.as_ref())?;
     let mut rules = output.load_rules()?;
-    attach_baseline(rules.as_mut(), &output.baseline, common, &semconv, &costs)?;
+    let screen = !headless && std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
+    attach_baseline(rules.as_mut(), &output.baseline, common, &semconv, &costs, screen)?;
+    // The screen compares its panes against the baseline: read once more into its own index.
+    let base = if screen && !output.baseline.is_empty() {
+        let options = file_options(output.baseline.clone(), common, semconv.clone(), costs.clone());
+        let rows =
+            llmwatch::ui::baseline::BaselineRows::load(&options).map_err(|e| format!("baseline: {e}"))?;
+        Some(rows)
+    } else {
+        None
+    };
     if let Some(path) = &output.log {
         llmwatch::log::to_file(path).map_err(|e| format!("cannot open the log {}: {e}", path.display()))?;
     }
     let theme = Theme::load(output.theme.as_deref())
         .map_err(|e| e.to_string())?
         .for_depth(ColorDepth::detect());
-    let screen = !headless && std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
     if !headless && !screen {
         eprintln!("llmwatch: not a terminal; running headless (pass --headless to silence this)");
     }
-    Ok((semconv, costs, screen.then_some(theme), rules))
+    Ok((semconv, costs, screen.then_some(theme), rules, base))
 }
 
 /// Reads `--baseline` for the rules that compare against it. A rule with `compare` and no
@@ -443,6 +459,7 @@ fn attach_baseline(
     common: &CommonArgs,
     semconv: &Arc<SemconvConfig>,
     costs: &Arc<CostTable>,
+    screen: bool,
 ) -> Result<(), String> {
     let wanted = rules
         .as_ref()
@@ -453,7 +470,10 @@ fn attach_baseline(
             "rule {name:?} compares against a baseline (compare = ...); give --baseline FILE"
         )),
         (_, None, false) => {
-            eprintln!("llmwatch: no rule has compare = \"baseline\"; --baseline is not read");
+            // The screen reads it for its panes.
+            if !screen {
+                eprintln!("llmwatch: no rule has compare = \"baseline\"; --baseline is not read");
+            }
             Ok(())
         }
         (Some(rules), Some(_), false) => {
@@ -631,7 +651,14 @@ fn check(args: CheckArgs) -> ExitCode {
         Ok(r) => r,
         Err(e) => return usage_error(e),
     };
-    if let Err(e) = attach_baseline(Some(&mut rules), &args.baseline, &args.common, &semconv, &costs) {
+    if let Err(e) = attach_baseline(
+        Some(&mut rules),
+        &args.baseline,
+        &args.common,
+        &semconv,
+        &costs,
+        false,
+    ) {
         return usage_error(e);
     }
     let options = ReportOptions {
@@ -753,7 +780,7 @@ fn diff(args: DiffArgs) -> ExitCode {
 }
 
 fn replay(args: ReplayArgs) -> ExitCode {
-    let (semconv, costs, theme, rules) = match setup(&args.common, &args.output, args.output.headless) {
+    let (semconv, costs, theme, rules, base) = match setup(&args.common, &args.output, args.output.headless) {
         Ok(c) => c,
         Err(e) => return usage_error(e),
     };
@@ -779,7 +806,7 @@ fn replay(args: ReplayArgs) -> ExitCode {
         return replay_on_screen(
             options,
             args.speed,
-            theme,
+            (theme, base),
             rules,
             args.output.summary.as_deref(),
             args.output.reviews.as_ref(),
@@ -812,7 +839,7 @@ fn replay(args: ReplayArgs) -> ExitCode {
 fn replay_on_screen(
     mut options: ReportOptions,
     speed: Speed,
-    theme: Theme,
+    (theme, base): (Theme, Option<llmwatch::ui::baseline::BaselineRows>),
     rules: Option<RuleSet>,
     summary: Option<&std::path::Path>,
     reviews: Option<&PathBuf>,
@@ -852,6 +879,9 @@ fn replay_on_screen(
         },
         theme,
     );
+    if let Some(base) = base {
+        app.set_baseline(base);
+    }
     if let Some(rules) = rules {
         app.watch_rules(rules, EngineOptions::replay());
     }
@@ -910,7 +940,7 @@ fn demo(args: DemoArgs) -> ExitCode {
     }
     // Sending shows nothing.
     let quiet = args.output.headless || args.send.is_some();
-    let (semconv, costs, theme, rules) = match setup(&args.common, &args.output, quiet) {
+    let (semconv, costs, theme, rules, base) = match setup(&args.common, &args.output, quiet) {
         Ok(c) => c,
         Err(e) => return usage_error(e),
     };
@@ -966,6 +996,9 @@ fn demo(args: DemoArgs) -> ExitCode {
                 Ok::<_, anyhow::Error>(())
             });
             let mut app = App::new(pipeline.clone(), Feed::Demo { rate: args.rate }, theme);
+            if let Some(base) = base {
+                app.set_baseline(base);
+            }
             if let Some(rules) = rules {
                 app.watch_rules(rules, demo_rules());
             }
@@ -1026,7 +1059,7 @@ fn live(cli: LiveArgs) -> ExitCode {
     if cli.grpc.0.is_none() && cli.http.0.is_none() {
         return usage_error("both receivers are off; nothing to do");
     }
-    let (semconv, costs, theme, rules) = match setup(&cli.common, &cli.output, cli.output.headless) {
+    let (semconv, costs, theme, rules, base) = match setup(&cli.common, &cli.output, cli.output.headless) {
         Ok(c) => c,
         Err(e) => return usage_error(e),
     };
@@ -1071,7 +1104,7 @@ fn live(cli: LiveArgs) -> ExitCode {
         return live_on_screen(
             &runtime,
             config,
-            theme,
+            (theme, base),
             options.rules,
             summary.as_deref(),
             reviews,
@@ -1087,7 +1120,7 @@ fn live(cli: LiveArgs) -> ExitCode {
 fn live_on_screen(
     runtime: &tokio::runtime::Runtime,
     config: ServerConfig,
-    theme: Theme,
+    (theme, base): (Theme, Option<llmwatch::ui::baseline::BaselineRows>),
     rules: Option<RuleSet>,
     summary: Option<&std::path::Path>,
     (reviews, template): (Option<PathBuf>, ReportOptions),
@@ -1116,6 +1149,9 @@ fn live_on_screen(
         Err(e) => return usage_error(e),
     };
     let mut app = App::new(running.pipeline.clone(), Feed::Live { listen }, theme);
+    if let Some(base) = base {
+        app.set_baseline(base);
+    }
     if let Some(rules) = rules {
         app.watch_rules(rules, EngineOptions::live());
     }

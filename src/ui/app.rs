@@ -64,6 +64,8 @@ pub struct App {
     pub form: Option<crate::ui::review::ReviewForm>,
     /// `--reviews`: where saved reviews are appended.
     reviews: Option<crate::review::file::ReviewsFile>,
+    /// `--baseline`: every cohort over the whole baseline, computed once.
+    baseline: Option<crate::ui::baseline::BaselineRows>,
 }
 
 impl App {
@@ -90,6 +92,7 @@ impl App {
             deferred: Deferred::default(),
             form: None,
             reviews: None,
+            baseline: None,
         };
         app.index.set_cost_dim(1);
         app.sync();
@@ -103,6 +106,14 @@ impl App {
     /// Sends clipboard sequences somewhere else than the terminal (tests).
     pub fn set_clipboard(&mut self, sink: ClipboardSink) {
         self.clipboard = sink;
+    }
+
+    /// Compares the latency and evals panes against `baseline` (the default; `b` toggles
+    /// back to the window before), and says so in the status bar.
+    pub fn set_baseline(&mut self, baseline: crate::ui::baseline::BaselineRows) {
+        self.baseline = Some(baseline);
+        self.ui.against_baseline = Some(true);
+        self.dirty = true;
     }
 
     /// Watches `rules`: the alerts pane, the status banner, and the summary's alerts.
@@ -254,7 +265,7 @@ impl App {
             self.ui.alerts_cursor = a.cursor;
         }
         let list = &self.ui.list;
-        View {
+        let mut view = View {
             alerts,
             status: view::status(
                 &self.status.0,
@@ -276,6 +287,7 @@ impl App {
                 rows: self
                     .index
                     .outliers(&mut self.reader, window, budget.outlier_rows.max(1)),
+                base: None,
             },
             evals,
             traces: view::TracesView {
@@ -286,7 +298,19 @@ impl App {
                 total: self.index.total(),
                 sort: self.index.sort(),
             },
+        };
+        if let Some(base) = &self.baseline {
+            view.status.baseline = base.files.clone();
+            let against = self.ui.against_baseline.unwrap_or(false).then_some(base);
+            view::against(
+                &mut view,
+                against,
+                self.ui.latency_dim,
+                self.index.cost_dim(),
+                window,
+            );
         }
+        view
     }
 
     /// Keeps the selection on the same trace as rows arrive, and the cursor on screen.
@@ -370,7 +394,7 @@ impl App {
             }
             return;
         };
-        let status = view::View {
+        let mut status = view::View {
             status: view::status(
                 &self.status.0,
                 &self.status.1,
@@ -384,6 +408,9 @@ impl App {
             alerts: self.alerts.as_ref().map(|e| view::alerts(e, 0, 1)),
             ..Default::default()
         };
+        if let Some(base) = &self.baseline {
+            status.status.baseline = base.files.clone();
+        }
         frame.render_widget(
             ratatui::widgets::Block::new().style(self.theme.base),
             frame.area(),
@@ -609,6 +636,9 @@ impl App {
                 self.ui.evals_offset = 0;
             }
             KeyCode::Char('v') => self.ui.split = self.ui.split.next(),
+            KeyCode::Char('b') if self.baseline.is_some() => {
+                self.ui.against_baseline = self.ui.against_baseline.map(|b| !b);
+            }
             KeyCode::Char(c @ ('s' | 'S')) if self.ui.focus == Pane::Evals => {
                 self.ui.evals_sort = self.ui.evals_sort.step(c == 's');
                 self.ui.evals_cursor = 0;

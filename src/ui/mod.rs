@@ -2,6 +2,7 @@
 //! knows nothing of the terminal; [`app::App`] pulls changes when told and draws bounded views.
 
 pub mod app;
+pub mod baseline;
 pub mod drill;
 pub mod osc52;
 pub mod panes;

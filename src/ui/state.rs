@@ -194,6 +194,9 @@ pub struct UiState {
     /// The review queue is shown (`R`), with its selection.
     pub review: Option<crate::ui::review::QueuePos>,
     pub quit: bool,
+    /// With `--baseline`: whether the change columns compare against it (`b` toggles);
+    /// `None` without a baseline.
+    pub against_baseline: Option<bool>,
     /// Ctrl-Z was pressed: the terminal loop suspends the process and clears this.
     pub suspend: bool,
 }
@@ -225,6 +228,7 @@ impl Default for UiState {
             note: None,
             review: None,
             quit: false,
+            against_baseline: None,
             suspend: false,
         }
     }

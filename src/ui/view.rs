@@ -4,6 +4,7 @@
 use super::state::EvalSort;
 use crate::headless::StatusSample;
 use crate::intern::Sym;
+use crate::ui::baseline::BaselineRows;
 use crate::ui::text::fmt_spend;
 use crate::view::index::{Outlier, SortKey, TraceIndex};
 use crate::view::row::TraceRow;
@@ -50,6 +51,8 @@ pub struct StatusView {
     pub clock: Option<u64>,
     /// `--record`: the recording's state.
     pub record: Option<crate::ingest::record::RecordState>,
+    /// `--baseline`: the files given.
+    pub baseline: Vec<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -100,8 +103,10 @@ pub struct LatencyRow {
     /// p50, p95, p99 of call duration (µs).
     pub latency: Option<[u64; 3]>,
     pub ttft: Option<[u64; 3]>,
-    /// p99 in the window before, for the change column.
+    /// p99 in the window before (or over the baseline), for the change column.
     pub prev_p99: Option<u64>,
+    /// p50, p95, p99 of the cohort over the whole baseline, when compared against it.
+    pub base: Option<[u64; 3]>,
     pub spark: Vec<Option<u64>>,
     /// Per trace of the cohort in the window: model calls, tool spans, repeated tool spans.
     pub per_trace: Option<[f64; 3]>,
@@ -110,6 +115,8 @@ pub struct LatencyRow {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LatencyView {
     pub dim: &'static str,
+    /// With `--baseline`: what the change column compares against (`baseline`, `prev 5m`).
+    pub vs: Option<String>,
     pub rows: Vec<LatencyRow>,
 }
 
@@ -117,6 +124,9 @@ pub struct LatencyView {
 pub struct OutlierView {
     pub dim: &'static str,
     pub rows: Vec<Outlier>,
+    /// Compared against a baseline: per row, its cohort's median trace cost over the whole
+    /// baseline, USD (`None` inside: the baseline lacks the cohort).
+    pub base: Option<Vec<Option<f64>>>,
 }
 
 /// One row of the evals pane: an evaluator over all cohorts, or in one cohort.
@@ -128,7 +138,7 @@ pub struct EvalRow {
     pub evaluator_id: u16,
     pub cohort_id: Option<u16>,
     pub stats: EvalStats,
-    /// The same over the window before.
+    /// The same over the window before (or over the baseline).
     pub prev: EvalStats,
     /// Fail rate per point across the window (filled for the visible rows only).
     pub spark: Vec<Option<f64>>,
@@ -144,6 +154,8 @@ impl EvalRow {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EvalsView {
     pub dim: &'static str,
+    /// With `--baseline`: what the change column compares against (`baseline`, `prev 5m`).
+    pub vs: Option<String>,
     pub sort: EvalSort,
     pub coverage: CoverageStats,
     /// The visible rows, from `offset`.
@@ -245,6 +257,7 @@ pub fn status(
         bad_requests: now.bad_requests,
         clock,
         record: now.record,
+        baseline: Vec::new(),
     }
 }
 
@@ -331,6 +344,7 @@ pub fn latency(
                 latency: cur.latency,
                 ttft: cur.ttft,
                 prev_p99: prev.latency.map(|l| l[2]),
+                base: None,
                 spark: reader.p99_spark(s, window, now, spark),
                 per_trace: (cur.traces > 0).then(|| cur.shape.map(|n| n as f64 / cur.traces as f64)),
             })
@@ -339,6 +353,7 @@ pub fn latency(
     rows.sort_by(|a, b| b.calls.cmp(&a.calls).then_with(|| a.cohort.cmp(&b.cohort)));
     LatencyView {
         dim: DIMS[dim].as_str(),
+        vs: None,
         rows,
     }
 }
@@ -479,6 +494,7 @@ pub fn evals(
         .collect();
     EvalsView {
         dim: DIMS[dim].as_str(),
+        vs: None,
         sort,
         coverage: index.coverage(window, now),
         rows,
@@ -521,5 +537,37 @@ pub fn alerts(engine: &crate::alert::Engine, cursor: usize, rows: usize) -> Aler
         offset,
         cursor,
         total,
+    }
+}
+
+/// What the change columns compare against: the baseline (`Some`) or the window before.
+/// Turns the latency and evals panes' references into the baseline's value of each row's
+/// cohort over the whole baseline; a cohort the baseline lacks gets none (`new`). Lookups
+/// only: the baseline's rows were computed once.
+pub fn against(view: &mut View, base: Option<&BaselineRows>, dim: usize, cost_dim: usize, window: Window) {
+    let Some(base) = base else {
+        view.latency.vs = Some(format!("prev {}", window.label()));
+        view.evals.vs = view.latency.vs.clone();
+        return;
+    };
+    view.outliers.base = Some(
+        view.outliers
+            .rows
+            .iter()
+            .map(|o| base.cohort(cost_dim, &o.cohort).and_then(|c| c.median_cost()))
+            .collect(),
+    );
+    view.latency.vs = Some("baseline".into());
+    view.evals.vs = Some("baseline".into());
+    for r in &mut view.latency.rows {
+        r.base = base.cohort(dim, &r.cohort).and_then(|c| c.stats.latency);
+        r.prev_p99 = r.base.map(|l| l[2]);
+    }
+    for r in &mut view.evals.rows {
+        let cohort = match &r.cohort {
+            Some(c) => base.cohort(dim, c),
+            None => Some(base.all()),
+        };
+        r.prev = cohort.and_then(|c| c.eval(&r.evaluator)).unwrap_or_default();
     }
 }

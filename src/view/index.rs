@@ -6,8 +6,8 @@
 use super::query::Query;
 use super::row::TraceRow;
 use super::series::{
-    COST_UNITS, CallSample, Contribution, CoverageStats, DIMS, Reader, Series, TraceSample, VerdictSample,
-    Window,
+    COST_UNITS, CallSample, Contribution, CoverageStats, DIMS, EvalStats, Reader, Series, TraceSample,
+    VerdictSample, Window, WindowStats,
 };
 use crate::intern::Sym;
 use crate::model::{StatusCode, TraceId, Value};
@@ -482,6 +482,23 @@ impl TraceIndex {
     /// [`Series::coverage`]; `newest` is usually [`Series::newest`]).
     pub fn coverage(&self, window: Window, newest: u64) -> CoverageStats {
         self.series.coverage(window, newest)
+    }
+
+    /// Cohort `id` of dimension `dim` (`None`: all traffic) aggregated over the whole time
+    /// range the index holds rather than a window: what a baseline index read once reports
+    /// per cohort. Totals, quantiles and cost, and verdicts per evaluator id.
+    pub fn whole(
+        &self,
+        reader: &mut Reader,
+        dim: usize,
+        id: Option<u16>,
+    ) -> (WindowStats, Vec<(u16, EvalStats)>) {
+        let s = match id {
+            Some(id) => self.series.dim(dim).series(id),
+            None => &self.series.total,
+        };
+        let newest = self.series.newest();
+        (reader.whole(s, newest), Reader::evals_whole(s, newest))
     }
 
     /// A trace's cost over the median cost of its cohort (in the outlier pane's dimension) over

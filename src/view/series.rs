@@ -386,6 +386,14 @@ impl CohortSeries {
         range.map(move |t| ring.slot(t))
     }
 
+    /// Every slot the coarsest ring still holds up to `newest`, oldest first: the whole time
+    /// range the series reaches (two hours), for a store read once and never advanced.
+    pub fn held(&self, newest: u64) -> impl Iterator<Item = &Slot> {
+        let ring = &self.coarse;
+        let last = newest / ring.res;
+        (last.saturating_sub(ring.len() - 1).max(1)..=last).filter_map(move |t| ring.slot(t))
+    }
+
     /// Seconds one slot of `window` covers.
     pub fn resolution(&self, window: Window, detail: Detail) -> u64 {
         self.span(window, 0, false, detail).0.res
@@ -675,6 +683,13 @@ impl Reader {
         self.read(s, window, newest, false, false, true)
     }
 
+    /// Totals, call quantiles and the cost baseline over every slot the series holds
+    /// ([`CohortSeries::held`]), not a window.
+    pub fn whole(&mut self, s: &CohortSeries, newest: u64) -> WindowStats {
+        let slots: Vec<&Slot> = s.held(newest).collect();
+        self.over(&slots, true, true)
+    }
+
     fn read(
         &mut self,
         s: &CohortSeries,
@@ -684,12 +699,16 @@ impl Reader {
         latency: bool,
         cost: bool,
     ) -> WindowStats {
-        let mut out = WindowStats::default();
         let slots: Vec<&Slot> = s
             .slots(window, newest, previous, Detail::Summary)
             .flatten()
             .collect();
-        for slot in &slots {
+        self.over(&slots, latency, cost)
+    }
+
+    fn over(&mut self, slots: &[&Slot], latency: bool, cost: bool) -> WindowStats {
+        let mut out = WindowStats::default();
+        for slot in slots {
             out.traces += u64::from(slot.traces);
             out.trace_errors += u64::from(slot.trace_errors);
             out.calls += u64::from(slot.calls);
@@ -700,11 +719,11 @@ impl Reader {
             }
         }
         if latency {
-            out.latency = self.merged(&slots, |s| &s.dur).quantiles(QS);
-            out.ttft = self.merged(&slots, |s| &s.ttft).quantiles(QS);
+            out.latency = self.merged(slots, |s| &s.dur).quantiles(QS);
+            out.ttft = self.merged(slots, |s| &s.ttft).quantiles(QS);
         }
         if cost {
-            let m = self.merged(&slots, |s| &s.cost);
+            let m = self.merged(slots, |s| &s.cost);
             out.priced_traces = m.count();
             out.cost = m.median_mad();
         }
@@ -743,8 +762,17 @@ impl Reader {
     /// Verdicts per evaluator over the window (or the one before it), by evaluator id; only
     /// evaluators with verdicts in the window.
     pub fn evals(s: &CohortSeries, window: Window, newest: u64, previous: bool) -> Vec<(u16, EvalStats)> {
+        Self::evals_over(s.slots(window, newest, previous, Detail::Summary).flatten())
+    }
+
+    /// Verdicts per evaluator over every slot the series holds ([`CohortSeries::held`]).
+    pub fn evals_whole(s: &CohortSeries, newest: u64) -> Vec<(u16, EvalStats)> {
+        Self::evals_over(s.held(newest))
+    }
+
+    fn evals_over<'a>(slots: impl Iterator<Item = &'a Slot>) -> Vec<(u16, EvalStats)> {
         let mut out: Vec<(u16, EvalStats)> = Vec::new();
-        for slot in s.slots(window, newest, previous, Detail::Summary).flatten() {
+        for slot in slots {
             for c in &slot.evals {
                 match out.iter_mut().find(|(id, _)| *id == c.evaluator) {
                     Some((_, st)) => st.add(c),

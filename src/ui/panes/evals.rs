@@ -184,6 +184,16 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View, ui: &UiState, theme: &
     } else {
         format!(" Evals by {} · {window} · {} ", e.dim, e.sort.label())
     };
+    // With a baseline, the title says what Δfail is against (`b` toggles).
+    let title = match &e.vs {
+        Some(vs) if area.width >= 76 => format!(
+            " Evals by {} · {window} · Δ vs {vs} · sort: {} (s) ",
+            e.dim,
+            e.sort.label()
+        ),
+        Some(vs) => format!(" Evals by {} · {window} · Δ vs {vs} ", e.dim),
+        None => title,
+    };
     let focus = focused(ui, Pane::Evals);
     let block = pane_block(title, focus, theme);
     let inner = block.inner(area);

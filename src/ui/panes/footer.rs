@@ -56,6 +56,10 @@ pub fn render(frame: &mut Frame, area: Rect, ui: &UiState, theme: &Theme) {
             spans.push(Span::styled(k, theme.accent));
             spans.push(Span::styled(format!(" {what}  "), theme.muted));
         }
+        if ui.against_baseline.is_some() {
+            spans.push(Span::styled("b", theme.accent));
+            spans.push(Span::styled(" vs baseline/prev  ", theme.muted));
+        }
         Line::from(spans)
     };
     frame.render_widget(Paragraph::new(line).style(theme.status_bar), area);

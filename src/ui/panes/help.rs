@@ -81,6 +81,9 @@ pub fn keys(ui: &UiState, replay: bool) -> Vec<(&'static str, &'static str)> {
             ("Enter", "open its worst example trace"),
         ]),
     }
+    if ui.against_baseline.is_some() {
+        k.push(("b", "Δ columns: against the baseline / the window before"));
+    }
     if replay {
         k.extend([
             ("p", "pause / resume the replay"),

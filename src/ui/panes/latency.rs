@@ -91,6 +91,11 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View, ui: &UiState, theme: &
     } else {
         format!(" Latency by {} · {} ", l.dim, ui.window().label())
     };
+    // With a baseline, the title says what Δp99 is against (`b` toggles).
+    let title = match &l.vs {
+        Some(vs) => format!("{}· Δ vs {vs} ", title.trim_end_matches(' ').to_string() + " "),
+        None => title,
+    };
     let block = pane_block(title, focused(ui, Pane::Latency), theme);
     if l.rows.is_empty() {
         let p = Paragraph::new(Line::styled("no model calls in this window", theme.muted)).block(block);
@@ -130,6 +135,17 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View, ui: &UiState, theme: &
                 per_trace(0),
                 per_trace(1),
                 per_trace(2),
+                Cell::from(change(r, theme)),
+                spark,
+            ],
+            Columns::Full if l.vs.as_deref() == Some("baseline") => vec![
+                name,
+                calls,
+                q(r.latency, 0),
+                q(r.latency, 1),
+                q(r.latency, 2),
+                q(r.ttft, 2),
+                q(r.base, 2),
                 Cell::from(change(r, theme)),
                 spark,
             ],
@@ -187,6 +203,24 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View, ui: &UiState, theme: &
                 .into_iter()
                 .chain([Constraint::Length(6); 6])
                 .chain([Constraint::Length(8); 3])
+                .chain([Constraint::Length(5), spark])
+                .collect(),
+        ),
+        Columns::Full if l.vs.as_deref() == Some("baseline") => (
+            vec![
+                "cohort",
+                "calls",
+                "p50",
+                "p95",
+                "p99",
+                "ttft99",
+                "base99",
+                "Δp99",
+                "p99 trend",
+            ],
+            [Constraint::Min(12), Constraint::Length(5)]
+                .into_iter()
+                .chain([Constraint::Length(6); 5])
                 .chain([Constraint::Length(5), spark])
                 .collect(),
         ),

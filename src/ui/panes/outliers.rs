@@ -34,6 +34,8 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View, ui: &UiState, theme: &
     // The cohort column already says the route (or model) when that is the baseline's cohort.
     let show_route = wide && o.dim != "route";
     let show_model = wide && o.dim != "model";
+    // With a baseline: the cohort's median over the whole baseline, where the pane has room.
+    let base = o.base.as_ref().filter(|_| area.width >= 70);
     let rows = o.rows.iter().enumerate().map(|(i, x)| {
         let r = &x.row;
         let high = x.multiple >= 3.0 || r.cost_usd.unwrap_or(0.0) > x.median_usd + 5.0 * x.mad_usd;
@@ -55,8 +57,14 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View, ui: &UiState, theme: &
             Cell::from(Span::styled(cost, if high { theme.error } else { theme.base })),
             Cell::from(Span::styled(mult, if high { theme.error } else { theme.warn })),
             Cell::from(format!("med {}", fmt_usd(x.median_usd))),
-            Cell::from(clean(&x.cohort).into_owned()),
         ];
+        if let Some(base) = base {
+            cells.push(match base.get(i).copied().flatten() {
+                Some(usd) => Cell::from(format!("base {}", fmt_usd(usd))),
+                None => Cell::from(Span::styled("new", theme.muted)),
+            });
+        }
+        cells.push(Cell::from(clean(&x.cohort).into_owned()));
         if show_route {
             cells.push(Cell::from(text(r.route.as_ref())));
         }
@@ -74,13 +82,18 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View, ui: &UiState, theme: &
             row
         }
     });
-    let mut header = vec!["cost", "×base", "baseline", o.dim];
+    let mut header = vec!["cost", "×base", "baseline"];
     let mut widths = vec![
         Constraint::Length(8),
         Constraint::Length(6),
         Constraint::Length(12),
-        Constraint::Min(10),
     ];
+    if base.is_some() {
+        header.push("--baseline");
+        widths.push(Constraint::Length(13));
+    }
+    header.push(o.dim);
+    widths.push(Constraint::Min(10));
     if show_route {
         header.push("route");
         widths.push(Constraint::Min(10));

@@ -16,8 +16,10 @@
 //! | 35      | the replayed file's `…/capture.jsonl.gz` is cut to 16 columns               |
 //! | 40      | losses shorten to `evict N drop N rej N`                                    |
 //! | 38, 55  | the recording's size shortens to `rec`, then goes (`rec BEHIND` / `rec ERROR` stay) |
+//! | 36      | `baseline: …/base.jsonl` is cut to 16 columns                               |
 //! | 42      | the origin goes: file name, `N files`, listen ports, demo note              |
 //! | 43      | the spend headline goes                                                     |
+//! | 44      | `baseline: FILE` / `baseline: N files` goes                                 |
 //! | 45      | rates go                                                                    |
 //! | 50      | the live clock goes                                                         |
 //! | 60      | `buf` shortens to `buf N%`                                                  |
@@ -297,6 +299,24 @@ fn segments(view: &View, theme: &Theme) -> Vec<Segment> {
             v.error_pct().unwrap_or(0.0)
         );
         out.push(Segment::new(theme.status_bar, [(32, full), (43, v.spend_text())]));
+    }
+    // `--baseline`: what the panes compare against; gives way after the origin, before rates.
+    match s.baseline.as_slice() {
+        [] => {}
+        [one] => {
+            let short = last_component(&clean(one));
+            out.push(Segment::new(
+                theme.muted,
+                [
+                    (36, format!("baseline: {short}")),
+                    (44, format!("baseline: {}", cut(&short, FILE_CUT))),
+                ],
+            ));
+        }
+        many => out.push(Segment::new(
+            theme.muted,
+            [(44, format!("baseline: {} files", many.len()))],
+        )),
     }
     out.push(Segment::new(
         if fill >= 90.0 {
