@@ -80,6 +80,14 @@ fn keep_some(p: &Pipeline) -> Vec<TraceId> {
     let ids = traces(p);
     let (a, b, c, d, e) = (ids[10], ids[20], ids[30], ids[40], ids[50]);
     let mut store = p.store();
+    // The demo's own failures keep traces too (failure-biased retention): start from a queue
+    // of exactly these five.
+    for id in &ids {
+        let reasons: Vec<KeepReason> = store.trace(id).map_or(vec![], |t| t.kept.iter().collect());
+        for r in reasons {
+            store.unkeep(*id, r);
+        }
+    }
     assert!(store.keep(a, KeepReason::Slow));
     assert!(store.keep(b, KeepReason::FailedVerdict));
     assert!(store.keep(b, KeepReason::Error));
