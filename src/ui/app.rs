@@ -474,9 +474,14 @@ impl App {
 
     /// Opens the trace selected in the list.
     fn open_selected(&mut self) -> bool {
-        let Some(id) = self.ui.list.selected else {
-            return false;
-        };
+        match self.ui.list.selected {
+            Some(id) => self.open_trace(id),
+            None => false,
+        }
+    }
+
+    /// Opens trace `id`'s drill-down, or says it was evicted.
+    pub(super) fn open_trace(&mut self, id: crate::model::TraceId) -> bool {
         let store = self.pipeline.store();
         match store.trace(&id) {
             Some(t) => {

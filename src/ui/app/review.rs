@@ -161,18 +161,10 @@ impl App {
     }
 
     fn open_queue_selected(&mut self) -> bool {
-        let Some(id) = self.selected_trace() else {
-            return false;
-        };
-        let store = self.pipeline.store();
-        match store.trace(&id) {
-            Some(t) => {
-                self.drill = Some(crate::ui::drill::Drill::open(t));
-                self.ui.note = None;
-            }
-            None => self.ui.note = Some("that trace was evicted from the buffer".into()),
+        match self.selected_trace() {
+            Some(id) => self.open_trace(id),
+            None => false,
         }
-        true
     }
 
     /// `r` on a trace (in the list or the queue): the form for its first failing model call,
