@@ -108,6 +108,8 @@ pub struct ServerConfig {
     pub costs: Arc<CostTable>,
     /// `--record`: append everything accepted as OTLP/JSON lines.
     pub recorder: Option<Arc<crate::ingest::record::Recorder>>,
+    /// `--forward`: send everything accepted upstream.
+    pub forward: Option<crate::forward::ForwardConfig>,
     /// Open connections per receiver, and how long one may wait for a request.
     pub connections: crate::ingest::conn::ConnectionLimits,
 }
@@ -126,6 +128,7 @@ impl Default for ServerConfig {
             semconv: Arc::default(),
             costs: Arc::new(CostTable::bundled()),
             recorder: None,
+            forward: None,
             connections: crate::ingest::conn::ConnectionLimits::default(),
         }
     }

@@ -40,6 +40,8 @@ pub struct StatusSample {
     pub verdicts: u64,
     /// `--record`: the recording's state (None without it).
     pub record: Option<crate::ingest::record::RecordState>,
+    /// `--forward`: the forwarding queues' state (None without it).
+    pub forward: Option<crate::forward::ForwardState>,
 }
 
 impl StatusSample {
@@ -77,6 +79,7 @@ impl StatusSample {
             unpriced_calls: llm.2,
             verdicts: llm.3,
             record: pipeline.recorder().map(|r| r.state()),
+            forward: pipeline.forwarder().map(|f| f.state()),
         }
     }
 }
@@ -219,6 +222,7 @@ mod tests {
             unpriced_calls: 0,
             verdicts: 0,
             record: None,
+            forward: None,
         };
         let now = StatusSample {
             at: t0 + Duration::from_secs(5),

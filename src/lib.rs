@@ -13,6 +13,7 @@ pub mod dataset;
 pub mod demo;
 pub mod diff;
 pub mod eval;
+pub mod forward;
 pub mod headless;
 pub mod ingest;
 pub mod intern;

@@ -322,6 +322,59 @@ impl RecordArgs {
     }
 }
 
+/// `--forward`, for the live monitor.
+#[derive(Debug, clap::Args)]
+struct ForwardArgs {
+    /// Send everything accepted upstream to URL as well (repeatable; LLMWATCH_FORWARD takes a
+    /// comma-separated list): http://HOST:4318 or any http URL with a path is OTLP/HTTP,
+    /// another bare http://HOST:PORT or grpc://HOST:PORT is gRPC; ?protocol=grpc|http and
+    /// ?compression=none override. See docs/fleet.md.
+    #[arg(long, value_name = "URL", env = "LLMWATCH_FORWARD", value_delimiter = ',')]
+    forward: Vec<String>,
+    /// A header sent with every forwarded export, to every target (repeatable), e.g.
+    /// authorization=Bearer\ TOKEN.
+    #[arg(long, value_name = "KEY=VALUE", requires = "forward")]
+    forward_header: Vec<String>,
+    /// Bytes each target may hold not yet forwarded; past it receivers refuse requests (429 /
+    /// UNAVAILABLE, retried by exporters), so nothing acknowledged is dropped.
+    #[arg(long, value_name = "SIZE", default_value = "64MiB")]
+    forward_queue: ByteSize,
+    /// How long exit waits for the forwarding queues to drain (then says what was left).
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = llmwatch::eval::external::config::parse_duration)]
+    forward_drain: Duration,
+}
+
+impl ForwardArgs {
+    fn config(&self) -> Result<Option<llmwatch::forward::ForwardConfig>, String> {
+        let urls: Vec<&str> = self
+            .forward
+            .iter()
+            .map(|u| u.trim())
+            .filter(|u| !u.is_empty())
+            .collect();
+        if urls.is_empty() {
+            return Ok(None);
+        }
+        let targets = urls
+            .iter()
+            .map(|u| llmwatch::forward::Target::parse(u))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| e.to_string())?;
+        let headers = self
+            .forward_header
+            .iter()
+            .map(|h| llmwatch::forward::Header::parse(h))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| e.to_string())?;
+        Ok(Some(llmwatch::forward::ForwardConfig {
+            targets,
+            headers,
+            queue_bytes: self.forward_queue.0,
+            drain: self.forward_drain,
+        }))
+    }
+}
+
 /// Settings shared by the live monitor and report.
 #[derive(Debug, clap::Args)]
 struct CommonArgs {
@@ -372,6 +425,8 @@ struct LiveArgs {
     common: CommonArgs,
     #[command(flatten)]
     record: RecordArgs,
+    #[command(flatten)]
+    forward: ForwardArgs,
     /// Largest request body accepted, compressed or decompressed (413 / RESOURCE_EXHAUSTED).
     #[arg(long, value_name = "SIZE", default_value = "16MiB")]
     max_request_size: ByteSize,
@@ -1067,6 +1122,10 @@ fn live(cli: LiveArgs) -> ExitCode {
         Ok(r) => r,
         Err(e) => return usage_error(e),
     };
+    let forward = match cli.forward.config() {
+        Ok(f) => f,
+        Err(e) => return usage_error(e),
+    };
     let (store, handoff) = cli.common.budgets();
     let config = ServerConfig {
         grpc: cli.grpc.0,
@@ -1080,6 +1139,7 @@ fn live(cli: LiveArgs) -> ExitCode {
         semconv,
         costs,
         recorder,
+        forward,
         connections: connection_limits(cli.max_connections),
     };
     let options = HeadlessOptions {

@@ -21,6 +21,8 @@ pub enum StartError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("cannot forward: {0}")]
+    Forward(String),
 }
 
 /// Live receivers and their pipeline. Dropping it without [`Running::stop`] aborts them.
@@ -69,6 +71,11 @@ pub async fn start(config: &ServerConfig) -> Result<Running, StartError> {
     pipeline.start_external(&config.semconv.external);
     if let Some(r) = &config.recorder {
         pipeline.set_recorder(r.clone());
+    }
+    if let Some(f) = &config.forward {
+        let forwarder = Arc::new(crate::forward::Forwarder::new(f));
+        forwarder.start().map_err(StartError::Forward)?;
+        pipeline.set_forwarder(forwarder);
     }
     let (shutdown, rx) = watch::channel(false);
     let mut tasks = Vec::new();
@@ -122,8 +129,9 @@ fn tracing_fallback(protocol: &str, e: &dyn std::fmt::Display) {
 }
 
 impl Running {
-    /// Stops accepting, lets in-flight requests finish (up to a grace period), stores everything
-    /// accepted, and returns the final summary.
+    /// Stops accepting, lets in-flight requests finish (up to a grace period), gives the
+    /// forwarding queues their drain time, stores everything accepted, and returns the final
+    /// summary.
     pub async fn stop(mut self) -> Summary {
         let _ = self.shutdown.send(true);
         for task in self.tasks.drain(..) {
@@ -131,6 +139,9 @@ impl Running {
             if tokio::time::timeout(GRACE, task).await.is_err() {
                 abort.abort();
             }
+        }
+        if let Some(f) = self.pipeline.forwarder() {
+            f.drain().await;
         }
         let pipeline = self.pipeline.clone();
         tokio::task::spawn_blocking(move || {

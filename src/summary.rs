@@ -40,6 +40,10 @@ pub struct Summary {
     /// shutdown has written out every queued line.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub record: Option<crate::ingest::record::RecordStats>,
+    /// `--forward`: per target what was sent, retried, refused, and left queued (absent
+    /// without it). Collected after the queues were given their drain time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub forward: Option<crate::forward::ForwardStats>,
     /// Files read by `report` (absent for live runs).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub input: Option<crate::report::InputStats>,
@@ -451,6 +455,7 @@ impl Summary {
             skipped_over_rate: c.truncation.unevaluated_calls.load(Relaxed),
         };
         summary.record = pipeline.recorder().map(|r| r.stats());
+        summary.forward = pipeline.forwarder().map(|f| f.stats());
         if let Some(e) = pipeline.external() {
             let by_evaluator = e.counts();
             let mut total = crate::eval::external::Counts::default();

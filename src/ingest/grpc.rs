@@ -8,6 +8,7 @@ use super::conn::{ConnectionLimits, Gate, PrefaceDeadline};
 use super::counters::Outcome;
 use super::handoff::Pipeline;
 use super::{Accepted, OVERLOADED_MESSAGE, Overloaded, auth};
+use crate::forward::{Encoding, Payload};
 use bytes::Buf;
 use opentelemetry_proto::tonic::collector::logs::v1::{
     ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
@@ -64,7 +65,11 @@ trait Method: Send + Sync + 'static {
     type Response: Message + Send + 'static;
     const NAME: &'static str;
     const SIGNAL: Signal;
-    fn export(receiver: &GrpcReceiver, request: Self::Request) -> Result<Response<Self::Response>, Status>;
+    fn export(
+        receiver: &GrpcReceiver,
+        request: Self::Request,
+        raw: Option<Payload>,
+    ) -> Result<Response<Self::Response>, Status>;
 }
 
 struct Traces;
@@ -77,8 +82,12 @@ impl Method for Traces {
     const NAME: &'static str = "opentelemetry.proto.collector.trace.v1.TraceService";
     const SIGNAL: Signal = Signal::Traces;
 
-    fn export(r: &GrpcReceiver, request: Self::Request) -> Result<Response<Self::Response>, Status> {
-        let result = super::export_traces(&r.pipeline, request);
+    fn export(
+        r: &GrpcReceiver,
+        request: Self::Request,
+        raw: Option<Payload>,
+    ) -> Result<Response<Self::Response>, Status> {
+        let result = super::export_traces_received(&r.pipeline, request, raw);
         r.answer(result, |a| ExportTraceServiceResponse {
             partial_success: (a.rejected.count > 0).then(|| ExportTracePartialSuccess {
                 rejected_spans: a.rejected.count as i64,
@@ -94,8 +103,12 @@ impl Method for Logs {
     const NAME: &'static str = "opentelemetry.proto.collector.logs.v1.LogsService";
     const SIGNAL: Signal = Signal::Logs;
 
-    fn export(r: &GrpcReceiver, request: Self::Request) -> Result<Response<Self::Response>, Status> {
-        let result = super::export_logs(&r.pipeline, request);
+    fn export(
+        r: &GrpcReceiver,
+        request: Self::Request,
+        raw: Option<Payload>,
+    ) -> Result<Response<Self::Response>, Status> {
+        let result = super::export_logs_received(&r.pipeline, request, raw);
         r.answer(result, |a| ExportLogsServiceResponse {
             partial_success: (a.rejected.count > 0).then(|| ExportLogsPartialSuccess {
                 rejected_log_records: a.rejected.count as i64,
@@ -111,8 +124,12 @@ impl Method for Metrics {
     const NAME: &'static str = "opentelemetry.proto.collector.metrics.v1.MetricsService";
     const SIGNAL: Signal = Signal::Metrics;
 
-    fn export(r: &GrpcReceiver, request: Self::Request) -> Result<Response<Self::Response>, Status> {
-        let result = super::export_metrics(&r.pipeline, &request);
+    fn export(
+        r: &GrpcReceiver,
+        request: Self::Request,
+        raw: Option<Payload>,
+    ) -> Result<Response<Self::Response>, Status> {
+        let result = super::export_metrics_received(&r.pipeline, &request, raw);
         r.answer(result, |_| ExportMetricsServiceResponse {
             partial_success: None,
         })
@@ -122,6 +139,8 @@ impl Method for Metrics {
 /// A decoded request with the part of the decode budget it holds until it is handed over.
 struct Bounded<T> {
     request: T,
+    /// `--forward`: the request's bytes as they arrived (decompressed).
+    raw: Option<Payload>,
     _reservation: Reservation,
 }
 
@@ -188,10 +207,17 @@ impl<M: Method> Decoder for BoundedDecoder<M> {
                 }
             }
         })?;
+        // Bytes share the frame: keeping them for forwarding copies nothing.
+        let raw = self.pipeline.forwarder().map(|_| Payload {
+            signal: M::SIGNAL.capture(),
+            encoding: Encoding::Protobuf,
+            bytes: bytes.clone(),
+        });
         let request = M::Request::decode(bytes)
             .map_err(|e| Status::invalid_argument(format!("invalid OTLP protobuf: {e}")))?;
         Ok(Some(Bounded {
             request,
+            raw,
             _reservation: reservation,
         }))
     }
@@ -226,7 +252,7 @@ impl<M: Method> UnaryService<Bounded<M::Request>> for Export<M> {
 
     fn call(&mut self, request: Request<Bounded<M::Request>>) -> Self::Future {
         let bounded = request.into_inner();
-        let answer = M::export(&self.0, bounded.request);
+        let answer = M::export(&self.0, bounded.request, bounded.raw);
         // The reservation (dropped here) covered decoding and converting; the hand-off
         // accounts for the records from now on.
         std::future::ready(answer)

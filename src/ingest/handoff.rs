@@ -252,6 +252,8 @@ pub struct Pipeline {
     pub decode_budget: Arc<crate::ingest::bound::DecodeBudget>,
     /// `--record`: everything accepted is appended here as OTLP/JSON lines.
     recorder: std::sync::OnceLock<Arc<crate::ingest::record::Recorder>>,
+    /// `--forward`: everything accepted is queued for these upstreams.
+    forwarder: std::sync::OnceLock<Arc<crate::forward::Forwarder>>,
     max_clock_skew_secs: Option<u64>,
     worker: Mutex<Option<JoinHandle<()>>>,
     /// External evaluators whose workers this pipeline started (see [`Pipeline::start_external`]).
@@ -279,6 +281,7 @@ impl Pipeline {
             converters,
             decode_budget: crate::ingest::bound::DecodeBudget::new(limits.decode_bytes),
             recorder: std::sync::OnceLock::new(),
+            forwarder: std::sync::OnceLock::new(),
             max_clock_skew_secs,
             worker: Mutex::new(None),
             external: std::sync::OnceLock::new(),
@@ -299,6 +302,15 @@ impl Pipeline {
 
     pub fn recorder(&self) -> Option<&Arc<crate::ingest::record::Recorder>> {
         self.recorder.get()
+    }
+
+    /// Forwards everything accepted from now on (set once, before traffic arrives).
+    pub fn set_forwarder(&self, forwarder: Arc<crate::forward::Forwarder>) {
+        let _ = self.forwarder.set(forwarder);
+    }
+
+    pub fn forwarder(&self) -> Option<&Arc<crate::forward::Forwarder>> {
+        self.forwarder.get()
     }
 
     /// Starts the workers of the external evaluators the converters select for (the same

@@ -8,6 +8,7 @@ use super::conn::{self, Activity, Admitted, ConnectionLimits, Gate};
 use super::counters::Outcome;
 use super::handoff::Pipeline;
 use super::{Accepted, OVERLOADED_MESSAGE, Overloaded, auth};
+use crate::forward::{Encoding, Payload};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
@@ -50,21 +51,6 @@ mod code {
     pub const UNIMPLEMENTED: i32 = 12;
     pub const UNAVAILABLE: i32 = 14;
     pub const UNAUTHENTICATED: i32 = 16;
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Encoding {
-    Protobuf,
-    Json,
-}
-
-impl Encoding {
-    fn content_type(self) -> &'static str {
-        match self {
-            Self::Protobuf => "application/x-protobuf",
-            Self::Json => "application/json",
-        }
-    }
 }
 
 #[derive(Clone)]
@@ -268,15 +254,18 @@ where
     Ok((request, reservation))
 }
 
+/// A decoded request, the encoding to answer in, the part of the decode budget it holds, and
+/// (for `--forward`) the request as it arrived.
+type Received<T> = (T, Encoding, Reservation, Option<Payload>);
+
 /// The signal-independent part of handling a POST: auth, media type, size, decompression and
-/// decoding. Returns the decoded request, the encoding to answer in, and the part of the
-/// decode budget it holds.
+/// decoding.
 async fn receive<T>(
     state: &HttpState,
     signal: Signal,
     headers: &HeaderMap,
     body: Body,
-) -> Result<(T, Encoding, Reservation), Response>
+) -> Result<Received<T>, Response>
 where
     T: Message + Default + serde::de::DeserializeOwned,
 {
@@ -320,11 +309,17 @@ where
                 )
             })??;
         let plain = decompress(headers, raw, state.max_request_bytes)?;
-        decode::<T>(&state.pipeline, signal, encoding, &plain)
+        let (req, reservation) = decode::<T>(&state.pipeline, signal, encoding, &plain)?;
+        let forward = state.pipeline.forwarder().map(|_| Payload {
+            signal: signal.capture(),
+            encoding,
+            bytes: plain,
+        });
+        Ok::<_, Refusal>((req, reservation, forward))
     }
     .await;
     match decoded {
-        Ok((req, reservation)) => Ok((req, encoding, reservation)),
+        Ok((req, reservation, forward)) => Ok((req, encoding, reservation, forward)),
         Err(r) => Err(r.into_response(&state.pipeline, encoding)),
     }
 }
@@ -375,12 +370,12 @@ fn respond<R: Message + 'static>(
 }
 
 async fn traces(State(state): State<HttpState>, headers: HeaderMap, body: Body) -> Response {
-    let (req, enc, _reserved) =
+    let (req, enc, _reserved, raw) =
         match receive::<ExportTraceServiceRequest>(&state, Signal::Traces, &headers, body).await {
             Ok(r) => r,
             Err(resp) => return resp,
         };
-    let result = super::export_traces(&state.pipeline, req);
+    let result = super::export_traces_received(&state.pipeline, req, raw);
     respond(
         &state.pipeline,
         enc,
@@ -396,12 +391,12 @@ async fn traces(State(state): State<HttpState>, headers: HeaderMap, body: Body) 
 }
 
 async fn logs(State(state): State<HttpState>, headers: HeaderMap, body: Body) -> Response {
-    let (req, enc, _reserved) =
+    let (req, enc, _reserved, raw) =
         match receive::<ExportLogsServiceRequest>(&state, Signal::Logs, &headers, body).await {
             Ok(r) => r,
             Err(resp) => return resp,
         };
-    let result = super::export_logs(&state.pipeline, req);
+    let result = super::export_logs_received(&state.pipeline, req, raw);
     respond(
         &state.pipeline,
         enc,
@@ -417,12 +412,12 @@ async fn logs(State(state): State<HttpState>, headers: HeaderMap, body: Body) ->
 }
 
 async fn metrics(State(state): State<HttpState>, headers: HeaderMap, body: Body) -> Response {
-    let (req, enc, _reserved) =
+    let (req, enc, _reserved, raw) =
         match receive::<ExportMetricsServiceRequest>(&state, Signal::Metrics, &headers, body).await {
             Ok(r) => r,
             Err(resp) => return resp,
         };
-    let result = super::export_metrics(&state.pipeline, &req);
+    let result = super::export_metrics_received(&state.pipeline, &req, raw);
     respond(
         &state.pipeline,
         enc,

@@ -14,6 +14,7 @@ pub mod otlp_json;
 pub mod record;
 pub mod send;
 
+use crate::forward::Payload;
 use crate::model::convert::{self, Rejections, borrowed};
 use crate::model::{Converter, LogRecord, SpanRecord};
 use counters::{Outcome, SignalCounters};
@@ -22,6 +23,7 @@ use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::metrics::v1::metric::Data;
+use prost::Message;
 use record::Recorder;
 use std::sync::atomic::Ordering::Relaxed;
 
@@ -65,6 +67,8 @@ pub struct Prepared {
     line: Option<(String, u64)>,
     /// Calls external evaluators chose, queued once the spans are accepted.
     external: Vec<crate::eval::external::Job>,
+    /// `--forward`: the request to queue for the upstreams once it is accepted.
+    forward: Option<Payload>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,14 +100,33 @@ fn convert_with(
     })
 }
 
+/// What `--forward` sends (nothing without it): the request as it arrived when the receiver
+/// kept it, else the decoded request encoded as protobuf.
+fn forward_payload(
+    pipeline: &Pipeline,
+    signal: capture::Signal,
+    received: usize,
+    raw: Option<Payload>,
+    encode: impl FnOnce() -> Vec<u8>,
+) -> Option<Payload> {
+    pipeline.forwarder()?;
+    (received > 0).then(|| {
+        raw.unwrap_or_else(|| Payload {
+            signal,
+            encoding: crate::forward::Encoding::Protobuf,
+            bytes: encode().into(),
+        })
+    })
+}
+
 pub fn prepare_traces(pipeline: &Pipeline, req: ExportTraceServiceRequest) -> Prepared {
-    prepare_traces_with(pipeline, req, true)
+    prepare_traces_with(pipeline, req, true, None)
 }
 
 /// [`prepare_traces`] without the built-in evaluators: the caller runs [`evaluate_prepared`]
 /// on each request, in the order they are offered (the evaluators' per-second cap is shared).
 pub fn prepare_traces_unevaluated(pipeline: &Pipeline, req: ExportTraceServiceRequest) -> Prepared {
-    prepare_traces_with(pipeline, req, false)
+    prepare_traces_with(pipeline, req, false, None)
 }
 
 /// Runs the built-in evaluators on prepared spans (nothing for logs and metrics) and counts the
@@ -121,8 +144,17 @@ pub fn evaluate_prepared(pipeline: &Pipeline, p: &mut Prepared, config: &crate::
     }
 }
 
-fn prepare_traces_with(pipeline: &Pipeline, mut req: ExportTraceServiceRequest, evaluate: bool) -> Prepared {
+fn prepare_traces_with(
+    pipeline: &Pipeline,
+    mut req: ExportTraceServiceRequest,
+    evaluate: bool,
+    raw: Option<Payload>,
+) -> Prepared {
     let received = convert::count_spans(&req);
+    // As it arrived: spans refused for their ids too, which the upstream refuses the same way.
+    let forward = forward_payload(pipeline, capture::Signal::Traces, received, raw, || {
+        req.encode_to_vec()
+    });
     let rejected = convert::validate_traces(&mut req);
     let items = received - rejected.count as usize;
     let line = pipeline
@@ -152,11 +184,23 @@ fn prepare_traces_with(pipeline: &Pipeline, mut req: ExportTraceServiceRequest, 
         work,
         line,
         external,
+        forward,
     }
 }
 
-pub fn prepare_logs(pipeline: &Pipeline, mut req: ExportLogsServiceRequest) -> Prepared {
+pub fn prepare_logs(pipeline: &Pipeline, req: ExportLogsServiceRequest) -> Prepared {
+    prepare_logs_with(pipeline, req, None)
+}
+
+fn prepare_logs_with(
+    pipeline: &Pipeline,
+    mut req: ExportLogsServiceRequest,
+    raw: Option<Payload>,
+) -> Prepared {
     let received = convert::count_logs(&req);
+    let forward = forward_payload(pipeline, capture::Signal::Logs, received, raw, || {
+        req.encode_to_vec()
+    });
     let rejected = convert::validate_logs(&mut req);
     let items = received - rejected.count as usize;
     let line = pipeline
@@ -180,6 +224,7 @@ pub fn prepare_logs(pipeline: &Pipeline, mut req: ExportLogsServiceRequest) -> P
         work,
         line,
         external: Vec::new(),
+        forward,
     }
 }
 
@@ -307,11 +352,20 @@ pub fn prepare_converted(c: Converted) -> Prepared {
         work: (items > 0).then_some((work, items, bytes)),
         line: None,
         external: Vec::new(),
+        forward: None,
     }
 }
 
 /// Metrics are accepted and counted (data points) but not stored yet.
 pub fn prepare_metrics(pipeline: &Pipeline, req: &ExportMetricsServiceRequest) -> Prepared {
+    prepare_metrics_with(pipeline, req, None)
+}
+
+fn prepare_metrics_with(
+    pipeline: &Pipeline,
+    req: &ExportMetricsServiceRequest,
+    raw: Option<Payload>,
+) -> Prepared {
     let points: usize = req
         .resource_metrics
         .iter()
@@ -333,6 +387,14 @@ pub fn prepare_metrics(pipeline: &Pipeline, req: &ExportMetricsServiceRequest) -
         work: None,
         line: pipeline.recorder().map(|_| Recorder::encode_metrics(req)),
         external: Vec::new(),
+        // Forwarded whole, even with no data points (a metric's metadata alone is data too).
+        forward: forward_payload(
+            pipeline,
+            capture::Signal::Metrics,
+            req.resource_metrics.len(),
+            raw,
+            || req.encode_to_vec(),
+        ),
     }
 }
 
@@ -348,6 +410,17 @@ pub fn offer_prepared(pipeline: &Pipeline, p: Prepared, when_full: WhenFull) -> 
     // store refuses: what is accepted is recorded, and nothing is dropped after acknowledging.
     let reservation = match (pipeline.recorder(), &p.line) {
         (Some(r), Some((line, _))) => match r.reserve(line.len(), when_full == WhenFull::Wait) {
+            Ok(reservation) => Some(reservation),
+            Err(_) => {
+                counters.dropped.fetch_add(items as u64, Relaxed);
+                return Err(Overloaded);
+            }
+        },
+        _ => None,
+    };
+    // The same for every forwarding target's queue: acknowledged means queued upstream.
+    let forwarding = match (pipeline.forwarder(), &p.forward) {
+        (Some(f), Some(payload)) => match f.reserve(payload.bytes.len()) {
             Ok(reservation) => Some(reservation),
             Err(_) => {
                 counters.dropped.fetch_add(items as u64, Relaxed);
@@ -375,6 +448,9 @@ pub fn offer_prepared(pipeline: &Pipeline, p: Prepared, when_full: WhenFull) -> 
         };
         reservation.commit(&line, redacted, (signal, items as u64));
     }
+    if let (Some(reservation), Some(payload)) = (forwarding, p.forward) {
+        reservation.commit(payload);
+    }
     // Only accepted spans are evaluated; files wait for room in the evaluators' queues as they
     // wait for the ingest thread, receivers never do.
     if !p.external.is_empty()
@@ -386,9 +462,16 @@ pub fn offer_prepared(pipeline: &Pipeline, p: Prepared, when_full: WhenFull) -> 
 }
 
 /// Whether a receiver's request of `n` items is refused before any work: the hand-off is
-/// clearly full, or the recording is behind.
+/// clearly full, the recording is behind, or a forwarding queue is full.
 fn refused_early(pipeline: &Pipeline, n: usize) -> bool {
-    n > 0 && (!pipeline.handoff.has_room(n, 0) || pipeline.recorder().is_some_and(|r| r.refuses()))
+    if n == 0 {
+        return false;
+    }
+    if let Some(f) = pipeline.forwarder().filter(|f| f.refuses()) {
+        f.count_refusal();
+        return true;
+    }
+    !pipeline.handoff.has_room(n, 0) || pipeline.recorder().is_some_and(|r| r.refuses())
 }
 
 /// A receiver's request refused before any work because the hand-off is clearly full: the
@@ -401,6 +484,23 @@ fn refuse_early(counters: &SignalCounters, received: usize) -> Result<Accepted, 
 
 pub fn export_traces(pipeline: &Pipeline, req: ExportTraceServiceRequest) -> Result<Accepted, Overloaded> {
     export_traces_with(pipeline, req, WhenFull::Refuse)
+}
+
+/// A receiver's export: `raw` is the request as it arrived, kept for `--forward`.
+pub fn export_traces_received(
+    pipeline: &Pipeline,
+    req: ExportTraceServiceRequest,
+    raw: Option<Payload>,
+) -> Result<Accepted, Overloaded> {
+    let n = convert::count_spans(&req);
+    if refused_early(pipeline, n) {
+        return refuse_early(&pipeline.counters.spans, n);
+    }
+    offer_prepared(
+        pipeline,
+        prepare_traces_with(pipeline, req, true, raw),
+        WhenFull::Refuse,
+    )
 }
 
 pub fn export_traces_with(
@@ -417,6 +517,19 @@ pub fn export_traces_with(
 
 pub fn export_logs(pipeline: &Pipeline, req: ExportLogsServiceRequest) -> Result<Accepted, Overloaded> {
     export_logs_with(pipeline, req, WhenFull::Refuse)
+}
+
+/// A receiver's export: `raw` is the request as it arrived, kept for `--forward`.
+pub fn export_logs_received(
+    pipeline: &Pipeline,
+    req: ExportLogsServiceRequest,
+    raw: Option<Payload>,
+) -> Result<Accepted, Overloaded> {
+    let n = convert::count_logs(&req);
+    if refused_early(pipeline, n) {
+        return refuse_early(&pipeline.counters.logs, n);
+    }
+    offer_prepared(pipeline, prepare_logs_with(pipeline, req, raw), WhenFull::Refuse)
 }
 
 pub fn export_logs_with(
@@ -437,5 +550,18 @@ pub fn export_metrics(
     pipeline: &Pipeline,
     req: &ExportMetricsServiceRequest,
 ) -> Result<Accepted, Overloaded> {
-    offer_prepared(pipeline, prepare_metrics(pipeline, req), WhenFull::Refuse)
+    export_metrics_received(pipeline, req, None)
+}
+
+/// A receiver's export: `raw` is the request as it arrived, kept for `--forward`.
+pub fn export_metrics_received(
+    pipeline: &Pipeline,
+    req: &ExportMetricsServiceRequest,
+    raw: Option<Payload>,
+) -> Result<Accepted, Overloaded> {
+    offer_prepared(
+        pipeline,
+        prepare_metrics_with(pipeline, req, raw),
+        WhenFull::Refuse,
+    )
 }

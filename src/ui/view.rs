@@ -51,6 +51,8 @@ pub struct StatusView {
     pub clock: Option<u64>,
     /// `--record`: the recording's state.
     pub record: Option<crate::ingest::record::RecordState>,
+    /// `--forward`: the forwarding queues' state.
+    pub forward: Option<crate::forward::ForwardState>,
     /// `--baseline`: the files given.
     pub baseline: Vec<String>,
 }
@@ -257,6 +259,7 @@ pub fn status(
         bad_requests: now.bad_requests,
         clock,
         record: now.record,
+        forward: now.forward,
         baseline: Vec::new(),
     }
 }

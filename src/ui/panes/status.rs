@@ -16,6 +16,7 @@
 //! | 35      | the replayed file's `…/capture.jsonl.gz` is cut to 16 columns               |
 //! | 40      | losses shorten to `evict N drop N rej N`                                    |
 //! | 38, 55  | the recording's size shortens to `rec`, then goes (`rec BEHIND` / `rec ERROR` stay) |
+//! | 39, 56  | the forwarding queue's size shortens to `fwd`, then goes (`fwd RETRY` / `fwd FULL` stay) |
 //! | 36      | `baseline: …/base.jsonl` is cut to 16 columns                               |
 //! | 42      | the origin goes: file name, `N files`, listen ports, demo note              |
 //! | 43      | the spend headline goes                                                     |
@@ -36,6 +37,7 @@
 //! 40 columns or fewer). A new segment (say the recording's state) picks its `until` levels
 //! against this table.
 
+use crate::forward::ForwardState;
 use crate::ingest::record::RecordState;
 use crate::ui::text::{clean, fmt_clock, fmt_count};
 use crate::ui::theme::Theme;
@@ -349,6 +351,9 @@ fn segments(view: &View, theme: &Theme) -> Vec<Segment> {
     if let Some(rec) = s.record {
         out.push(record_segment(rec, theme));
     }
+    if let Some(fwd) = s.forward {
+        out.push(forward_segment(fwd, theme));
+    }
     out.extend(origin);
     // The replay's clock is in its badge.
     if let Some(c) = s.clock.filter(|_| !replay) {
@@ -462,6 +467,29 @@ fn record_segment(rec: RecordState, theme: &Theme) -> Segment {
         RecordState::Failed => Segment::new(
             theme.error,
             [(85, "rec ERROR".to_string()), (ALWAYS, "recE".to_string())],
+        ),
+    }
+}
+
+/// `--forward`: what waits to be forwarded, or that an upstream is being retried, or that a
+/// queue is full and the receivers refuse (as important as the loss counters). Gives way just
+/// after the recording's size, which it sits beside.
+fn forward_segment(state: ForwardState, theme: &Theme) -> Segment {
+    match state {
+        ForwardState::Sending(bytes) => Segment::new(
+            theme.status_bar,
+            [
+                (39, format!("fwd {:.1} MiB", bytes as f64 / (1024.0 * 1024.0))),
+                (56, "fwd".to_string()),
+            ],
+        ),
+        ForwardState::Retrying => Segment::new(
+            theme.warn,
+            [(85, "fwd RETRY".to_string()), (ALWAYS, "fwdR".to_string())],
+        ),
+        ForwardState::Full => Segment::new(
+            theme.error,
+            [(85, "fwd FULL".to_string()), (ALWAYS, "fwdF".to_string())],
         ),
     }
 }
