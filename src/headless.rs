@@ -115,7 +115,18 @@ pub fn status_line(prev: &StatusSample, now: &StatusSample) -> String {
         now.dropped,
         now.rejected,
         now.bad_requests,
-    )
+    ) + &forward_part(now.forward)
+}
+
+/// `--forward`: what waits, or that an upstream is retried, or that the receivers refuse.
+fn forward_part(state: Option<crate::forward::ForwardState>) -> String {
+    use crate::forward::ForwardState;
+    match state {
+        None => String::new(),
+        Some(ForwardState::Sending(bytes)) => format!(" | forward {:.1} MiB queued", mib(bytes)),
+        Some(ForwardState::Retrying) => " | forward RETRYING".to_string(),
+        Some(ForwardState::Full) => " | forward FULL (refusing requests)".to_string(),
+    }
 }
 
 /// How often headless modes look for alerts.

@@ -125,3 +125,43 @@ fn firing_alert_with_a_long_replay_path() {
     assert!(bar(&v, 160).contains("▲ 2 ALERTS cost-spike route="), "{s}");
     insta::assert_snapshot!("alert_long_path", s);
 }
+
+/// `--forward`: the bytes waiting give way early; a retrying or full queue stays, in its most
+/// compact form at 40 columns.
+#[test]
+fn live_forwarding_states() {
+    use llmwatch::forward::ForwardState;
+    let listen = vec![
+        "grpc 127.0.0.1:4317".to_string(),
+        "http 127.0.0.1:4318".to_string(),
+    ];
+    let mut out = String::new();
+    for (name, state) in [
+        ("sending", ForwardState::Sending(3 << 20)),
+        ("retrying", ForwardState::Retrying),
+        ("full", ForwardState::Full),
+    ] {
+        let mut v = view(Source::Live {
+            listen: listen.clone(),
+        });
+        v.status.forward = Some(state);
+        let s = bars(&v);
+        match state {
+            ForwardState::Sending(_) => assert!(bar(&v, 160).contains("fwd 3.0 MiB"), "{s}"),
+            ForwardState::Retrying => {
+                assert!(
+                    s.lines().all(|l| l.contains("fwd RETRY") || l.contains("fwdR")),
+                    "{s}"
+                )
+            }
+            ForwardState::Full => {
+                assert!(
+                    s.lines().all(|l| l.contains("fwd FULL") || l.contains("fwdF")),
+                    "{s}"
+                )
+            }
+        }
+        out.push_str(&format!("{name}\n{s}"));
+    }
+    insta::assert_snapshot!("live_forwarding", out);
+}

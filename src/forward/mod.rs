@@ -112,17 +112,21 @@ pub struct Reservation<'a> {
 
 impl Reservation<'_> {
     /// Queues the request at every target.
-    pub fn commit(self, payload: Payload) {
+    pub fn commit(mut self, payload: Payload) {
         let payload = Arc::new(payload);
         for u in &self.forwarder.upstreams {
             u.queue.push(payload.clone());
         }
-        std::mem::forget(self);
+        // The room now belongs to the queued request: nothing to give back on drop.
+        self.bytes = 0;
     }
 }
 
 impl Drop for Reservation<'_> {
     fn drop(&mut self) {
+        if self.bytes == 0 {
+            return;
+        }
         for u in &self.forwarder.upstreams {
             u.queue.release(self.bytes);
         }

@@ -72,7 +72,7 @@ impl Target {
             Some(i) => (&rest[..i], &rest[i..]),
             None => (rest, ""),
         };
-        let port = authority.rsplit_once(':').map(|(host, port)| (host, port));
+        let port = authority.rsplit_once(':');
         let valid_port = port.is_some_and(|(host, p)| {
             !host.is_empty() && !p.is_empty() && p.parse::<u16>().is_ok_and(|n| n > 0)
         });
