@@ -26,7 +26,8 @@ type HttpClient =
 
 pub enum Client {
     Grpc(Channel),
-    Http(HttpClient),
+    // Boxed: the pooled client is large, and there is one per target.
+    Http(Box<HttpClient>),
 }
 
 impl Client {
@@ -48,7 +49,7 @@ impl Client {
                 let client =
                     hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
                         .build(connector);
-                Ok(Self::Http(client))
+                Ok(Self::Http(Box::new(client)))
             }
         }
     }
