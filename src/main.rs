@@ -332,7 +332,7 @@ struct ForwardArgs {
     #[arg(long, value_name = "URL", env = "LLMWATCH_FORWARD", value_delimiter = ',')]
     forward: Vec<String>,
     /// A header sent with every forwarded export, to every target (repeatable), e.g.
-    /// authorization=Bearer\ TOKEN.
+    /// x-scope-orgid=team-a.
     #[arg(long, value_name = "KEY=VALUE", requires = "forward")]
     forward_header: Vec<String>,
     /// Bytes each target may hold not yet forwarded; past it receivers refuse requests (429 /

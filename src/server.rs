@@ -158,6 +158,9 @@ impl Drop for Running {
         for task in &self.tasks {
             task.abort();
         }
+        if let Some(f) = self.pipeline.forwarder() {
+            f.abort();
+        }
         // The ingest thread holds the pipeline too; closing the hand-off lets it finish and exit.
         self.pipeline.close();
     }

@@ -291,3 +291,67 @@ fn b_stopped_for_10s_gets_everything_a_acknowledged_over_http() {
     // Not the OTLP/HTTP port 4318: the protocol is named.
     outage(|_, http| format!("http://127.0.0.1:{http}?protocol=http"));
 }
+
+/// `--forward-header` reaches the upstream (here its bearer token), and an upstream that
+/// refuses for good (401 / UNAUTHENTICATED) counts the requests as failed, says so once, and
+/// does not hold the queue.
+#[test]
+fn headers_reach_the_upstream_and_refusals_for_good_are_counted() {
+    let b = spawn_headless(&["--auth-token", "s3cret"], &[]);
+    let with = spawn_headless(
+        &[
+            "--forward",
+            &format!("http://{}", b.grpc),
+            "--forward-header",
+            "authorization=Bearer s3cret",
+        ],
+        &[],
+    );
+    let without = spawn_headless(&["--forward", &format!("http://{}?protocol=http", b.http)], &[]);
+    let body = prost::Message::encode_to_vec(&llm_batch(1, 20, 5, now_nanos()));
+    for a in [&with, &without] {
+        assert_eq!(
+            post(a.http, "/v1/traces", "application/x-protobuf", &body).status,
+            200
+        );
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut said = Vec::new();
+    while said.is_empty() && Instant::now() < deadline {
+        said.extend(
+            without
+                .stderr_so_far()
+                .into_iter()
+                .filter(|l| l.contains("refused")),
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(said.len(), 1, "{said:?}");
+    assert!(said[0].contains("HTTP 401"), "{said:?}");
+    let (with_out, ok1) = with.terminate();
+    let (without_out, ok2) = without.terminate();
+    let (b_out, ok3) = b.terminate();
+    assert!(ok1 && ok2 && ok3);
+    let target = |out: &str| summary_of(out)["forward"]["targets"][0].clone();
+    let (t_with, t_without) = (target(&with_out), target(&without_out));
+    assert_eq!(
+        (
+            t_with["sent_requests"].as_u64(),
+            t_with["failed_requests"].as_u64()
+        ),
+        (Some(1), Some(0))
+    );
+    assert_eq!(
+        (
+            t_without["sent_requests"].as_u64(),
+            t_without["failed_requests"].as_u64(),
+            t_without["queued_requests"].as_u64()
+        ),
+        (Some(0), Some(1), Some(0))
+    );
+    assert_eq!(
+        summary_of(&b_out)["spans"]["accepted"],
+        20,
+        "only the request with the token"
+    );
+}

@@ -235,6 +235,13 @@ impl Forwarder {
         }
     }
 
+    /// Stops the senders now, whatever is queued (the receivers were dropped without a stop).
+    pub fn abort(&self) {
+        for t in self.tasks.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
+            t.abort();
+        }
+    }
+
     /// At exit, once the receivers have stopped: waits up to the drain time for every queue to
     /// empty, then stops the senders and logs what each target was left without.
     pub async fn drain(&self) {
@@ -246,10 +253,7 @@ impl Forwarder {
         while self.upstreams.iter().any(|u| u.queue.held_requests() > 0) && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        let tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|e| e.into_inner()));
-        for t in tasks {
-            t.abort();
-        }
+        self.abort();
         for u in &self.upstreams {
             let (n, bytes) = (u.queue.held_requests(), u.queue.held_bytes());
             if n > 0 {
