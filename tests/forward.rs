@@ -355,3 +355,36 @@ fn headers_reach_the_upstream_and_refusals_for_good_are_counted() {
         "only the request with the token"
     );
 }
+
+/// A bad target, on the command line or in `LLMWATCH_FORWARD`, is a usage error (exit 2) with
+/// the reason on one line, before anything listens.
+#[test]
+fn bad_targets_are_usage_errors() {
+    let run = |args: &[&str], env: Option<&str>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_llmwatch"));
+        cmd.args(["--headless", "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0"])
+            .args(args)
+            .env_remove("LLMWATCH_FORWARD")
+            .stdin(Stdio::null());
+        if let Some(v) = env {
+            cmd.env("LLMWATCH_FORWARD", v);
+        }
+        let out = cmd.output().expect("run llmwatch");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, err) = run(&["--forward", "https://c:4318"], None);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("invalid --forward URL \"https://c:4318\""), "{err}");
+    let (code, err) = run(&[], Some("http://c:4317, http://c:4317?protocol=thrift"));
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("protocol is grpc or http"), "{err}");
+    let (code, err) = run(
+        &["--forward", "http://c:4317", "--forward-header", "novalue"],
+        None,
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("invalid --forward-header \"novalue\""), "{err}");
+}
