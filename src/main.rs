@@ -219,7 +219,7 @@ struct CheckArgs {
     /// Captures: OTLP/JSON lines or the Collector's proto files, plain, gzip or zstd; - is stdin.
     #[arg(required = true, value_name = "FILE")]
     files: Vec<PathBuf>,
-    /// Alert rules (TOML, `[[rule]]` entries; see README).
+    /// Alert rules (TOML, `[[rule]]` entries; see docs/alerts.md).
     #[arg(long, value_name = "RULES.toml")]
     rules: PathBuf,
     /// A capture of known-good traffic (repeat for several files) for rules with `compare =

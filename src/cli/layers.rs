@@ -192,7 +192,18 @@ fn find_config(cmd: &Command, args: &[OsString]) -> Result<Option<ConfigFile>, C
 /// refuses is reported with the file's path.
 pub fn parse<T: CommandFactory + FromArgMatches>(args: Vec<OsString>) -> Result<Parsed<T>, ParseError> {
     let cmd = with_env(T::command());
-    let config = find_config(&cmd, &args)?;
+    let config = match find_config(&cmd, &args) {
+        Ok(c) => c,
+        Err(e) => {
+            // Help and version need no config: a broken file must not hide them.
+            if let Err(shown) = cmd.clone().try_get_matches_from(&args)
+                && !shown.use_stderr()
+            {
+                return Err(shown.into());
+            }
+            return Err(e.into());
+        }
+    };
     let from_file = match &config {
         Some(c) => file_options(&cmd, c)?,
         None => BTreeMap::new(),
