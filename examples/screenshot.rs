@@ -1,4 +1,4 @@
-//! The README's picture of the dashboard: three minutes of the demo's traffic (fixed seed and
+//! The README's picture of the dashboard: ten minutes of the demo's traffic (fixed seed and
 //! start time, so the same picture every run) drawn by the real `App` at 160x48, written as
 //! `DIR/screen.svg` (colours) and `DIR/screen.txt`. Run by `scripts/screenshot.sh`.
 
@@ -16,8 +16,9 @@ use std::sync::Arc;
 
 /// 2027-01-15 08:00:00 UTC.
 const START: u64 = 1_800_000_000_000_000_000;
-/// Seconds of traffic: past the cost spike at 60 s, so the outliers pane has something to show.
-const SECONDS: u64 = 180;
+/// Seconds of traffic: ten minutes, past the first incidents, and long enough for the 5-minute
+/// window to have a window before it (the Δ columns).
+const SECONDS: u64 = 600;
 const RATE: f64 = 20.0;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -62,7 +62,7 @@ fn completions_for_every_shell_are_generated_and_bash_parses_its_own() {
         let (stdout, stderr) = text(&out);
         assert!(out.status.success(), "{shell}: {stderr}");
         assert!(stdout.len() > 1000 && stdout.contains("llmwatch"), "{shell}");
-        for word in ["replay", "--max-memory", "completions"] {
+        for word in ["replay", "max-memory", "completions"] {
             assert!(stdout.contains(word), "{shell} completes {word}");
         }
         if shell == "bash" {
