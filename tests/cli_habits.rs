@@ -45,9 +45,9 @@ fn row(report: &str, name: &str) -> (String, String) {
         .lines()
         .find(|l| l.split_whitespace().next() == Some(name))
         .unwrap_or_else(|| panic!("no {name} row in\n{report}"));
-    let mut cols = line.splitn(2, ' ').nth(1).unwrap().trim_start().splitn(2, "  ");
-    let value = cols.next().unwrap().trim().to_string();
-    let from = cols.next().unwrap_or("").trim().to_string();
+    let rest = line.split_once(' ').unwrap().1.trim_start();
+    let (value, from) = rest.split_once("  ").unwrap_or((rest, ""));
+    let (value, from) = (value.trim().to_string(), from.trim().to_string());
     (value, from)
 }
 

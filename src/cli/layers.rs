@@ -235,7 +235,7 @@ fn blame_file(
     };
     let long = arg
         .trim_start_matches("--")
-        .split(|c: char| c == ' ' || c == '=')
+        .split([' ', '='])
         .next()
         .unwrap_or("");
     let Some(values) = from_file.get(long) else {
@@ -245,7 +245,7 @@ fn blame_file(
         .get(ContextKind::InvalidValue)
         .map(|v| v.to_string())
         .unwrap_or_default();
-    if !values.iter().any(|v| *v == given) {
+    if !values.contains(&given) {
         return e.into();
     }
     let rendered = e.render().to_string();
