@@ -256,6 +256,15 @@ fn the_default_config_file_is_read_and_its_errors_name_it() {
         "{stderr}"
     );
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    // Help and the version still show with a broken file.
+    for flag in ["--help", "--version"] {
+        let out = llmwatch(home.path()).arg(flag).output().unwrap();
+        assert!(
+            out.status.success() && out.stdout.len() > 10,
+            "{flag}: {}",
+            text(&out).1
+        );
+    }
 
     // A file named on the command line (or by LLMWATCH_CONFIG) is read instead.
     let good = home.path().join("good.toml");
