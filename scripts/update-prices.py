@@ -18,6 +18,7 @@ Only the Python standard library and pip are needed.
 from __future__ import annotations
 
 import argparse
+import datetime
 import hashlib
 import json
 import math
@@ -201,6 +202,8 @@ def convert(upstream: dict, version: str, sha256: str) -> tuple[dict, dict]:
         "sha256": sha256,
         "modes": list(MODES),
         "generated_by": "scripts/update-prices.py",
+        # `llmwatch --version` shows it (build.rs reads it).
+        "date": datetime.date.today().isoformat(),
     }
     return {"_source": source, **models}, stats
 

@@ -1,6 +1,6 @@
-//! The TOML config file (`--config FILE`): cohort keys, evaluator thresholds, built-in and
-//! external evaluators, and price overrides. Unknown keys are errors, so a typo is reported
-//! instead of silently ignored.
+//! The TOML config file (`--config FILE`, else the default path): cohort keys, evaluator
+//! thresholds, built-in and external evaluators, price overrides and command-line options
+//! (`[options]`). Unknown keys are errors, so a typo is reported instead of silently ignored.
 //!
 //! ```toml
 //! [cohorts]
@@ -47,6 +47,10 @@ pub struct FileConfig {
     /// Commands run on a share of the LLM calls (`[[external]]`, see `eval::external`).
     #[serde(default)]
     pub external: Vec<crate::eval::external::ExternalConfig>,
+    /// Command-line options by their long name (`max-memory = "1GiB"`): below flags and
+    /// `LLMWATCH_*` variables, above the defaults (`cli::layers` applies them).
+    #[serde(default)]
+    pub options: BTreeMap<String, toml::Value>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -66,6 +70,21 @@ pub enum ConfigError {
 }
 
 impl FileConfig {
+    /// Where the config file is read from when `--config` is not given:
+    /// `$XDG_CONFIG_HOME/llmwatch/config.toml`, else `~/.config/llmwatch/config.toml`.
+    pub fn default_path() -> Option<std::path::PathBuf> {
+        let var = |k: &str| {
+            std::env::var_os(k)
+                .filter(|v| !v.is_empty())
+                .map(std::path::PathBuf::from)
+        };
+        // The XDG spec: a relative XDG_CONFIG_HOME is invalid and ignored.
+        let base = var("XDG_CONFIG_HOME")
+            .filter(|p| p.is_absolute())
+            .or_else(|| var("HOME").map(|h| h.join(".config")))?;
+        Some(base.join("llmwatch").join("config.toml"))
+    }
+
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.display().to_string(),

@@ -6,6 +6,7 @@
 //! the screen) reads the store.
 
 pub mod alert;
+pub mod cli;
 pub mod config;
 pub mod config_file;
 pub mod cost;

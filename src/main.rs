@@ -72,7 +72,7 @@ fn tune_memory_for_files() {
 #[derive(Debug, Parser)]
 #[command(
     name = "llmwatch",
-    version,
+    version = llmwatch::cli::VERSION,
     about,
     long_about = None,
     args_override_self = true,
@@ -107,6 +107,13 @@ enum Command {
     /// context, output, verdicts, the person's verdict, the expected label): a regression
     /// dataset. Exit 2 on bad input or a bad filter.
     Dataset(DatasetArgs),
+    /// Print the shell completion script (bash, zsh, fish, elvish, powershell) on stdout.
+    Completions(llmwatch::cli::generate::CompletionsArgs),
+    /// Print the man page (roff) on stdout, or write one page per command into --dir.
+    Man(llmwatch::cli::generate::ManArgs),
+    /// Print the live monitor's effective configuration (these options, LLMWATCH_* variables,
+    /// the config file, defaults) and where each value came from.
+    Config(LiveArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -174,8 +181,9 @@ struct DemoArgs {
     #[arg(long, value_name = "SECS")]
     duration: Option<u64>,
     /// Send the traffic to another receiver instead of showing it: http://HOST:4317 (gRPC) or
-    /// http://HOST:4318 / .../v1/traces (HTTP).
-    #[arg(long, value_name = "URL")]
+    /// http://HOST:4318 / .../v1/traces (HTTP). Without URL: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
+    /// or OTEL_EXPORTER_OTLP_ENDPOINT, with OTEL_EXPORTER_OTLP_PROTOCOL and _HEADERS.
+    #[arg(long, value_name = "URL", num_args = 0..=1, default_missing_value = "")]
     send: Option<String>,
     #[command(flatten)]
     output: OutputArgs,
@@ -211,7 +219,7 @@ struct CheckArgs {
     /// Captures: OTLP/JSON lines or the Collector's proto files, plain, gzip or zstd; - is stdin.
     #[arg(required = true, value_name = "FILE")]
     files: Vec<PathBuf>,
-    /// Alert rules (TOML, `[[rule]]` entries; see README).
+    /// Alert rules (TOML, `[[rule]]` entries; see docs/alerts.md).
     #[arg(long, value_name = "RULES.toml")]
     rules: PathBuf,
     /// A capture of known-good traffic (repeat for several files) for rules with `compare =
@@ -455,9 +463,11 @@ fn parse_listen(s: &str) -> Result<Listen, String> {
         .map_err(|e| format!("{e}: expected HOST:PORT such as 127.0.0.1:4317, or off"))
 }
 
-/// The semantic settings and prices from `--config`, or the defaults.
+/// The semantic settings and prices from `--config` (or `LLMWATCH_CONFIG`), else the default
+/// config file when it exists, or the defaults.
 fn load_config(path: Option<&PathBuf>) -> Result<(Arc<SemconvConfig>, Arc<CostTable>), String> {
-    let file = match path {
+    let default = || FileConfig::default_path().filter(|p| p.exists());
+    let file = match path.cloned().or_else(default).as_ref() {
         Some(p) => FileConfig::load(p).map_err(|e| e.to_string())?,
         None => FileConfig::default(),
     };
@@ -592,16 +602,28 @@ fn command_line() -> Vec<std::ffi::OsString> {
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse_from(command_line()) {
-        Ok(cli) => cli,
+    // Flags over LLMWATCH_* variables over the config file's [options] over defaults.
+    let parsed = match llmwatch::cli::parse::<Cli>(command_line()) {
+        Ok(parsed) => parsed,
         // Help and version are our own text, printed as clap prints them.
-        Err(e) if !e.use_stderr() => e.exit(),
+        Err(llmwatch::cli::ParseError::Clap(e)) if !e.use_stderr() => e.exit(),
         // A usage error quotes the argument it rejects: escaped like every printed line.
-        Err(e) => {
+        Err(llmwatch::cli::ParseError::Clap(e)) => {
             eprint!("{}", llmwatch::text::escape_lines(&e.render().to_string()));
             return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
         }
+        Err(e) => return usage_error(e),
     };
+    match &parsed.cli.command {
+        Some(Command::Completions(args)) => return completions(&parsed.command, args.shell),
+        Some(Command::Man(args)) => return man(&parsed.command, args.dir.as_deref()),
+        Some(Command::Config(_)) => {
+            print!("{}", llmwatch::cli::show::render(&parsed, "config"));
+            return ExitCode::SUCCESS;
+        }
+        _ => {}
+    }
+    let cli = parsed.cli;
     if matches!(
         cli.command,
         Some(
@@ -621,7 +643,29 @@ fn main() -> ExitCode {
         Some(Command::Diff(args)) => diff(args),
         Some(Command::Demo(args)) => demo(args),
         Some(Command::Dataset(args)) => dataset(args),
+        Some(Command::Completions(_) | Command::Man(_) | Command::Config(_)) => ExitCode::SUCCESS,
         None => live(cli.live),
+    }
+}
+
+fn completions(cmd: &clap::Command, shell: llmwatch::cli::generate::Shell) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    match llmwatch::cli::generate::completions(cmd.clone(), shell, &mut out) {
+        Ok(()) => ExitCode::SUCCESS,
+        // The reader went away (`| head`): nothing to say.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => usage_error(format!("cannot write the completions: {e}")),
+    }
+}
+
+fn man(cmd: &clap::Command, dir: Option<&std::path::Path>) -> ExitCode {
+    let written = match dir {
+        Some(dir) => llmwatch::cli::generate::man_pages(cmd.clone(), dir),
+        None => llmwatch::cli::generate::man(cmd.clone(), &mut std::io::stdout().lock()),
+    };
+    match written {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => usage_error(format!("cannot write the man page: {e}")),
     }
 }
 
@@ -1014,8 +1058,11 @@ fn demo(args: DemoArgs) -> ExitCode {
         let stop = signal_flags(theme.is_some() && args.send.is_none()).map_err(anyhow::Error::msg)?;
         let stopped = || stop.stop_requested();
         let mut driver = run::Driver::new(&options);
-        if let Some(url) = &args.send {
-            let mut sender = Sender::connect(url).await?;
+        if let Some(send) = &args.send {
+            let to = llmwatch::cli::otel_env::resolve(send, |k| std::env::var(k).ok())
+                .map_err(anyhow::Error::msg)?;
+            let url = &to.url;
+            let mut sender = Sender::connect_with(url, to.protocol, to.headers).await?;
             llmwatch::eprintln_escaped!(
                 "llmwatch: demo sending to {url} ({} spans/s, speed {})",
                 args.rate,

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """An example llmwatch external evaluator: is the answer grounded in the retrieved context?
 
-llmwatch runs it once per chosen LLM call (see `[[external]]` in README.md) with one JSON
+llmwatch runs it once per chosen LLM call (see `[[external]]` in docs/evaluators.md) with one JSON
 object on stdin (the call: input, output, context, tool_results, model, attributes, ...) and
 reads one JSON verdict from stdout. This judge is deterministic and needs only the standard
 library:

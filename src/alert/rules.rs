@@ -104,7 +104,7 @@ impl Quantile {
     }
 }
 
-/// Every metric by its name, as the README lists them.
+/// Every metric by its name, as docs/alerts.md lists them.
 const METRIC_NAMES: [(&str, Metric); 22] = [
     ("latency_p50_ms", Metric::Latency(Quantile::P50)),
     ("latency_p95_ms", Metric::Latency(Quantile::P95)),

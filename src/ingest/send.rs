@@ -58,18 +58,47 @@ pub enum Sender {
         url: String,
         traces: Box<TraceServiceClient<Channel>>,
         logs: Box<LogsServiceClient<Channel>>,
+        headers: Headers,
     },
     Http {
         url: String,
         authority: String,
         base: String,
+        headers: Headers,
     },
 }
 
+/// Extra request headers (gRPC metadata), e.g. `Authorization: Bearer ...` for a receiver
+/// started with `--auth-token`; names and values free of CR and LF (see `cli::otel_env`).
+pub type Headers = Vec<(String, String)>;
+
 impl Sender {
     pub async fn connect(url: &str) -> Result<Self, SendError> {
+        Self::connect_with(url, None, Vec::new()).await
+    }
+
+    /// Like `connect`, with the protocol given instead of told by the URL, and headers sent
+    /// with every request.
+    pub async fn connect_with(
+        url: &str,
+        protocol: Option<Protocol>,
+        headers: Headers,
+    ) -> Result<Self, SendError> {
         let (authority, path) = split_url(url)?;
-        match protocol_of(url)? {
+        // Header lines are written as they are: a CR or LF would split the request.
+        if let Some((name, _)) = headers
+            .iter()
+            .find(|(k, v)| k.is_empty() || k.chars().chain(v.chars()).any(char::is_control))
+        {
+            return Err(SendError::Url(format!(
+                "{url}: header {name:?}: empty or holds a control character"
+            )));
+        }
+        let protocol = match protocol {
+            Some(p) => p,
+            None => protocol_of(url)?,
+        };
+        match protocol {
             Protocol::Grpc => {
                 let channel = tonic::transport::Endpoint::from_shared(format!("http://{authority}"))
                     .map_err(|e| SendError::Url(format!("{url}: {e}")))?
@@ -83,6 +112,7 @@ impl Sender {
                     url: url.into(),
                     traces: Box::new(TraceServiceClient::new(channel.clone())),
                     logs: Box::new(LogsServiceClient::new(channel)),
+                    headers,
                 })
             }
             Protocol::Http => {
@@ -97,6 +127,7 @@ impl Sender {
                     url: url.into(),
                     authority,
                     base,
+                    headers,
                 })
             }
         }
@@ -104,21 +135,57 @@ impl Sender {
 
     pub async fn send_traces(&mut self, req: ExportTraceServiceRequest) -> Result<(), SendError> {
         match self {
-            Self::Grpc { url, traces, .. } => traces.export(req).await.map(|_| ()).map_err(refused(url)),
-            Self::Http { url, authority, base } => {
-                post(url, authority, &format!("{base}/v1/traces"), &req.encode_to_vec()).await
+            Self::Grpc {
+                url, traces, headers, ..
+            } => {
+                let req = with_metadata(req, headers, url)?;
+                traces.export(req).await.map(|_| ()).map_err(refused(url))
+            }
+            Self::Http {
+                url,
+                authority,
+                base,
+                headers,
+            } => {
+                let path = format!("{base}/v1/traces");
+                post(url, authority, &path, headers, &req.encode_to_vec()).await
             }
         }
     }
 
     pub async fn send_logs(&mut self, req: ExportLogsServiceRequest) -> Result<(), SendError> {
         match self {
-            Self::Grpc { url, logs, .. } => logs.export(req).await.map(|_| ()).map_err(refused(url)),
-            Self::Http { url, authority, base } => {
-                post(url, authority, &format!("{base}/v1/logs"), &req.encode_to_vec()).await
+            Self::Grpc {
+                url, logs, headers, ..
+            } => {
+                let req = with_metadata(req, headers, url)?;
+                logs.export(req).await.map(|_| ()).map_err(refused(url))
+            }
+            Self::Http {
+                url,
+                authority,
+                base,
+                headers,
+            } => {
+                let path = format!("{base}/v1/logs");
+                post(url, authority, &path, headers, &req.encode_to_vec()).await
             }
         }
     }
+}
+
+/// A gRPC request carrying `headers` as metadata (names lowercased, as HTTP/2 wants them).
+fn with_metadata<T>(message: T, headers: &Headers, url: &str) -> Result<tonic::Request<T>, SendError> {
+    use tonic::metadata::{MetadataKey, MetadataValue};
+    let mut req = tonic::Request::new(message);
+    for (name, value) in headers {
+        let bad = |what: &str| SendError::Url(format!("{url}: header {name:?}: {what}"));
+        let key = MetadataKey::from_bytes(name.to_ascii_lowercase().as_bytes())
+            .map_err(|_| bad("not a valid header name"))?;
+        let value = MetadataValue::try_from(value.as_str()).map_err(|_| bad("not a valid header value"))?;
+        req.metadata_mut().insert(key, value);
+    }
+    Ok(req)
 }
 
 fn refused(url: &str) -> impl FnOnce(tonic::Status) -> SendError + '_ {
@@ -129,7 +196,13 @@ fn refused(url: &str) -> impl FnOnce(tonic::Status) -> SendError + '_ {
 }
 
 /// One HTTP/1.1 POST of a protobuf body on a fresh connection; success is any 2xx.
-async fn post(url: &str, authority: &str, path: &str, body: &[u8]) -> Result<(), SendError> {
+async fn post(
+    url: &str,
+    authority: &str,
+    path: &str,
+    headers: &Headers,
+    body: &[u8],
+) -> Result<(), SendError> {
     let connect_err = |e: std::io::Error| SendError::Connect {
         url: url.into(),
         message: e.to_string(),
@@ -137,9 +210,10 @@ async fn post(url: &str, authority: &str, path: &str, body: &[u8]) -> Result<(),
     let mut stream = tokio::net::TcpStream::connect(authority)
         .await
         .map_err(connect_err)?;
+    let extra: String = headers.iter().map(|(k, v)| format!("{k}: {v}\r\n")).collect();
     let head = format!(
         "POST {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/x-protobuf\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n",
+         Content-Length: {}\r\n{extra}Connection: close\r\n\r\n",
         body.len()
     );
     stream.write_all(head.as_bytes()).await.map_err(connect_err)?;

@@ -9,6 +9,7 @@ pub mod panes;
 pub mod review;
 pub mod run;
 pub mod state;
+pub mod svg;
 pub mod text;
 pub mod theme;
 pub mod view;
