@@ -10,6 +10,7 @@ pub mod counters;
 pub mod grpc;
 pub mod handoff;
 pub mod http;
+pub mod metrics;
 pub mod otlp_json;
 pub mod record;
 pub mod send;
@@ -65,6 +66,8 @@ pub struct Prepared {
     line: Option<(String, u64)>,
     /// Calls external evaluators chose, queued once the spans are accepted.
     external: Vec<crate::eval::external::Job>,
+    /// Metric points, kept in the metric store once accepted.
+    metrics: Vec<crate::store::metrics::MetricSample>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -152,6 +155,7 @@ fn prepare_traces_with(pipeline: &Pipeline, mut req: ExportTraceServiceRequest, 
         work,
         line,
         external,
+        metrics: Vec::new(),
     }
 }
 
@@ -180,6 +184,7 @@ pub fn prepare_logs(pipeline: &Pipeline, mut req: ExportLogsServiceRequest) -> P
         work,
         line,
         external: Vec::new(),
+        metrics: Vec::new(),
     }
 }
 
@@ -307,10 +312,11 @@ pub fn prepare_converted(c: Converted) -> Prepared {
         work: (items > 0).then_some((work, items, bytes)),
         line: None,
         external: Vec::new(),
+        metrics: Vec::new(),
     }
 }
 
-/// Metrics are accepted and counted (data points) but not stored yet.
+/// Metrics are counted (data points) and converted for the metric store.
 pub fn prepare_metrics(pipeline: &Pipeline, req: &ExportMetricsServiceRequest) -> Prepared {
     let points: usize = req
         .resource_metrics
@@ -333,10 +339,11 @@ pub fn prepare_metrics(pipeline: &Pipeline, req: &ExportMetricsServiceRequest) -
         work: None,
         line: pipeline.recorder().map(|_| Recorder::encode_metrics(req)),
         external: Vec::new(),
+        metrics: metrics::samples(req),
     }
 }
 
-/// Offers prepared records to the store (metrics are only counted), records the request when
+/// Offers prepared records to the store (metric points to the metric store), records the request when
 /// it was accepted, and keeps the counters.
 pub fn offer_prepared(pipeline: &Pipeline, p: Prepared, when_full: WhenFull) -> Result<Accepted, Overloaded> {
     let counters = p.counters(pipeline);
@@ -367,6 +374,9 @@ pub fn offer_prepared(pipeline: &Pipeline, p: Prepared, when_full: WhenFull) -> 
         }
     }
     counters.accepted.fetch_add(items as u64, Relaxed);
+    if !p.metrics.is_empty() {
+        pipeline.metrics().insert(p.metrics);
+    }
     if let (Some(reservation), Some((line, redacted))) = (reservation, p.line) {
         let signal = match p.kind {
             PreparedKind::Spans => capture::Signal::Traces,
@@ -431,7 +441,7 @@ pub fn export_logs_with(
     offer_prepared(pipeline, prepare_logs(pipeline, req), when_full)
 }
 
-/// Metrics are accepted and counted (data points) but not stored yet; refused only when the
+/// Metrics are counted (data points) and kept in the metric store; refused only when the
 /// recording is behind.
 pub fn export_metrics(
     pipeline: &Pipeline,
