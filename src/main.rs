@@ -210,7 +210,8 @@ struct ReplayArgs {
 }
 
 fn parse_trace_id(s: &str) -> Result<llmwatch::model::TraceId, String> {
-    llmwatch::model::TraceId::from_hex(s).ok_or_else(|| "a trace id is 32 hex digits, not all zero".to_string())
+    llmwatch::model::TraceId::from_hex(s)
+        .ok_or_else(|| "a trace id is 32 hex digits, not all zero".to_string())
 }
 
 #[derive(Debug, clap::Args)]

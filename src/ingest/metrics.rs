@@ -9,16 +9,17 @@ use opentelemetry_proto::tonic::metrics::v1::{
     metric::Data, number_data_point,
 };
 
-/// Point attributes that make a series of their own; any others fold into it. `service.name`
-/// comes from the resource.
-pub const SERIES_KEYS: [&str; 8] = [
+/// Point attributes that make a series of their own, in the order they are shown; any others
+/// fold into the series. `service.name` comes from the resource.
+pub const SERIES_KEYS: [&str; 9] = [
+    "gen_ai.request.model",
+    "gen_ai.token.type",
+    "error.type",
     "gen_ai.operation.name",
     "gen_ai.provider.name",
     "gen_ai.system",
-    "gen_ai.request.model",
-    "gen_ai.token.type",
     "server.address",
-    "error.type",
+    "service.name",
     "http.route",
 ];
 
@@ -42,13 +43,14 @@ fn scalar(v: &Option<AnyValue>) -> Option<String> {
 fn series_attrs(service: Option<&str>, attrs: &[KeyValue]) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = attrs
         .iter()
-        .filter(|kv| SERIES_KEYS.contains(&kv.key.as_str()))
+        .filter(|kv| kv.key != "service.name" && SERIES_KEYS.contains(&kv.key.as_str()))
         .filter_map(|kv| Some((kv.key.clone(), scalar(&kv.value)?)))
         .collect();
     if let Some(s) = service {
         out.push(("service.name".into(), s.to_string()));
     }
-    out.sort();
+    let rank = |k: &str| SERIES_KEYS.iter().position(|s| *s == k).unwrap_or(usize::MAX);
+    out.sort_by(|a, b| (rank(&a.0), &a.1).cmp(&(rank(&b.0), &b.1)));
     out.dedup_by(|a, b| a.0 == b.0);
     out
 }
@@ -91,7 +93,12 @@ pub fn samples(req: &ExportMetricsServiceRequest) -> Vec<MetricSample> {
             match &m.data {
                 Some(Data::Gauge(g)) => {
                     for p in &g.data_points {
-                        push(&p.attributes, p.start_time_unix_nano, p.time_unix_nano, Point::Gauge(number(&p.value)));
+                        push(
+                            &p.attributes,
+                            p.start_time_unix_nano,
+                            p.time_unix_nano,
+                            Point::Gauge(number(&p.value)),
+                        );
                     }
                 }
                 Some(Data::Sum(s)) => {
@@ -262,7 +269,11 @@ mod tests {
         };
         let attrs = series_attrs(
             Some("svc"),
-            &[kv("gen_ai.request.model", "gpt-4o"), kv("http.method", "GET"), kv("gen_ai.token.type", "input")],
+            &[
+                kv("gen_ai.request.model", "gpt-4o"),
+                kv("http.method", "GET"),
+                kv("gen_ai.token.type", "input"),
+            ],
         );
         assert_eq!(
             attrs,

@@ -4,6 +4,8 @@
 
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::logs::v1::logs_service_client::LogsServiceClient;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_client::MetricsServiceClient;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 use prost::Message;
@@ -58,6 +60,7 @@ pub enum Sender {
         url: String,
         traces: Box<TraceServiceClient<Channel>>,
         logs: Box<LogsServiceClient<Channel>>,
+        metrics: Box<MetricsServiceClient<Channel>>,
     },
     Http {
         url: String,
@@ -82,7 +85,8 @@ impl Sender {
                 Ok(Self::Grpc {
                     url: url.into(),
                     traces: Box::new(TraceServiceClient::new(channel.clone())),
-                    logs: Box::new(LogsServiceClient::new(channel)),
+                    logs: Box::new(LogsServiceClient::new(channel.clone())),
+                    metrics: Box::new(MetricsServiceClient::new(channel)),
                 })
             }
             Protocol::Http => {
@@ -116,6 +120,21 @@ impl Sender {
             Self::Grpc { url, logs, .. } => logs.export(req).await.map(|_| ()).map_err(refused(url)),
             Self::Http { url, authority, base } => {
                 post(url, authority, &format!("{base}/v1/logs"), &req.encode_to_vec()).await
+            }
+        }
+    }
+
+    pub async fn send_metrics(&mut self, req: ExportMetricsServiceRequest) -> Result<(), SendError> {
+        match self {
+            Self::Grpc { url, metrics, .. } => metrics.export(req).await.map(|_| ()).map_err(refused(url)),
+            Self::Http { url, authority, base } => {
+                post(
+                    url,
+                    authority,
+                    &format!("{base}/v1/metrics"),
+                    &req.encode_to_vec(),
+                )
+                .await
             }
         }
     }

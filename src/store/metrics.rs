@@ -42,7 +42,10 @@ pub struct MetricSample {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Point {
     Gauge(f64),
-    Sum { value: f64, cumulative: bool },
+    Sum {
+        value: f64,
+        cumulative: bool,
+    },
     /// Explicit bounds (ascending) and `bounds.len() + 1` counts; exponential histograms are
     /// converted to this shape.
     Histogram {
@@ -95,7 +98,9 @@ impl Buckets {
                 let lower_bound = i.checked_sub(1).and_then(|j| self.bounds.get(j)).copied();
                 let lo = match lower_bound {
                     Some(b) => self.min.map_or(b, |m| m.max(b)),
-                    None => self.min.unwrap_or_else(|| upper_bound.map_or(0.0, |u| u.min(0.0))),
+                    None => self
+                        .min
+                        .unwrap_or_else(|| upper_bound.map_or(0.0, |u| u.min(0.0))),
                 };
                 let hi = match upper_bound {
                     Some(b) => self.max.map_or(b, |m| m.min(b)),
@@ -305,7 +310,9 @@ impl MetricStore {
                         },
                     );
                     match prev {
-                        Some(Last::Sum { start, value: old }) if start == s.start_unix_nano && value >= old => {
+                        Some(Last::Sum { start, value: old })
+                            if start == s.start_unix_nano && value >= old =>
+                        {
                             value - old
                         }
                         _ => value,
@@ -342,7 +349,9 @@ impl MetricStore {
                     );
                     match prev {
                         Some(Last::Histogram { start, buckets: old })
-                            if start == s.start_unix_nano && old.bounds == now.bounds && now.count >= old.count =>
+                            if start == s.start_unix_nano
+                                && old.bounds == now.bounds
+                                && now.count >= old.count =>
                         {
                             Buckets {
                                 counts: now
@@ -419,7 +428,10 @@ mod tests {
         MetricSample {
             name: "m".into(),
             unit: "1".into(),
-            attrs: attrs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            attrs: attrs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             stream,
             start_unix_nano: start,
             time_unix_nano: time,
@@ -514,12 +526,16 @@ mod tests {
             sample(&[], 7, 0, 10 * S, hist(&[1, 0, 0], &bounds, true)),
             sample(&[], 7, 0, 20 * S, hist(&[1, 3, 0], &bounds, true)),
         ]);
-        let Value::Histogram(b) = &m.series()[0].value else { panic!() };
+        let Value::Histogram(b) = &m.series()[0].value else {
+            panic!()
+        };
         assert_eq!(b.counts, vec![1, 3, 0]);
         assert_eq!(b.count, 4);
         // Delta histograms add.
         m.insert([sample(&[], 8, 0, 20 * S, hist(&[0, 0, 2], &bounds, false))]);
-        let Value::Histogram(b) = &m.series()[0].value else { panic!() };
+        let Value::Histogram(b) = &m.series()[0].value else {
+            panic!()
+        };
         assert_eq!(b.counts, vec![1, 3, 2]);
     }
 

@@ -747,7 +747,9 @@ impl TraceStore {
 
     fn resolve_log(&self, r: &LogRef) -> Option<&LogRecord> {
         match *r {
-            LogRef::InTrace { id, trace_seq, idx, .. } => self
+            LogRef::InTrace {
+                id, trace_seq, idx, ..
+            } => self
                 .traces
                 .get(&id)
                 .filter(|t| t.seq == trace_seq)
@@ -999,8 +1001,16 @@ impl TraceStore {
 /// seen again does not alias) or among the loose logs.
 #[derive(Clone, Copy, Debug)]
 enum LogRef {
-    InTrace { n: u64, id: TraceId, trace_seq: u64, idx: u32 },
-    Loose { n: u64, seq: u64 },
+    InTrace {
+        n: u64,
+        id: TraceId,
+        trace_seq: u64,
+        idx: u32,
+    },
+    Loose {
+        n: u64,
+        seq: u64,
+    },
 }
 
 impl LogRef {

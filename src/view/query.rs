@@ -434,7 +434,9 @@ impl Pred {
                     || contains_ci(r.service, needle)
                     || r.name.is_some_and(|n| contains_ci(n, needle))
                     || r.model.is_some_and(|m| contains_ci(m, needle))
-                    || r.attrs.iter().any(|(k, v)| contains_ci(k, needle) || contains_ci(v, needle))
+                    || r.attrs
+                        .iter()
+                        .any(|(k, v)| contains_ci(k, needle) || contains_ci(v, needle))
             }
             Pred::Str { field, needle, exact } => {
                 let hit = |s: &str| {
@@ -1705,7 +1707,9 @@ mod tests {
     #[test]
     fn trace_prefix_matches_rows_and_records_and_wants_eight_hex_digits() {
         let mut r = row();
-        r.id = crate::model::TraceId([0x0a, 0xf7, 0x65, 0x19, 0x16, 0xcd, 0x43, 0xdd, 0, 0, 0, 0, 0, 0, 0, 1]);
+        r.id = crate::model::TraceId([
+            0x0a, 0xf7, 0x65, 0x19, 0x16, 0xcd, 0x43, 0xdd, 0, 0, 0, 0, 0, 0, 0, 1,
+        ]);
         assert!(hit("trace:0af76519", &r));
         assert!(hit("trace:0AF7651916CD43DD", &r));
         assert!(!hit("trace:0af76518", &r));

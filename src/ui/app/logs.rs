@@ -67,6 +67,13 @@ fn line(n: u64, log: &LogRecord, body: String, attrs: &[(String, String)]) -> Lo
             .take(ATTRS_SHOWN)
             .map(|(k, v)| format!("{}={}", clean(k), clean(v))),
     );
+    // An event without a body (the demo's evaluation results) says what it is in the body's
+    // place.
+    let (body, shown) = if body.is_empty() {
+        (shown.join(" "), Vec::new())
+    } else {
+        (body, shown)
+    };
     LogLine {
         n,
         severity_number: log.severity_number,
@@ -81,7 +88,12 @@ fn line(n: u64, log: &LogRecord, body: String, attrs: &[(String, String)]) -> Lo
 
 /// The page of `list` over the store's logs: rows `offset..offset + visible` of the logs that
 /// pass `query`, newest first, no newer than `list.top` while not following.
-pub fn page(store: &crate::store::TraceStore, list: &RecordList, query: Option<&Query>, visible: usize) -> LogsView {
+pub fn page(
+    store: &crate::store::TraceStore,
+    list: &RecordList,
+    query: Option<&Query>,
+    visible: usize,
+) -> LogsView {
     let held = store.stats().logs_held;
     let mut view = LogsView {
         held,
@@ -148,7 +160,13 @@ impl App {
             footer,
             &self.ui,
             &self.ui.logs.filter,
-            &[("?", "help"), ("q", "quit"), ("/", "filter"), ("f", "follow"), ("Enter", "open trace")],
+            &[
+                ("?", "help"),
+                ("q", "quit"),
+                ("/", "filter"),
+                ("f", "follow"),
+                ("Enter", "open trace"),
+            ],
             &self.theme,
         );
     }

@@ -53,11 +53,20 @@ fn record<'a>(s: &'a Series) -> Record<'a> {
 }
 
 fn line(s: &Series, newest_slot: u64, spark_points: usize) -> MetricLine {
+    // A sum's newest slot is still filling: the line ends at the last complete one rather
+    // than dip at "now" (means and gauges do not dip).
+    let newest_slot = match s.value {
+        Value::Sum(_) => newest_slot.saturating_sub(1),
+        _ => newest_slot,
+    };
     let (value, count) = match &s.value {
         Value::Gauge(v) | Value::Sum(v) => (fmt_in_unit(*v, &s.unit), "-".to_string()),
         Value::Histogram(b) => {
             let q = |p| b.quantile(p).map_or("-".to_string(), |v| fmt_in_unit(v, &s.unit));
-            (format!("p50 {} p95 {}", q(0.5), q(0.95)), fmt_number(b.count as f64))
+            (
+                format!("p50 {} p95 {}", q(0.5), q(0.95)),
+                fmt_number(b.count as f64),
+            )
         }
     };
     MetricLine {
@@ -124,7 +133,13 @@ impl App {
         } else if list.cursor >= list.offset + visible {
             list.offset = list.cursor + 1 - visible;
         }
-        let mut view = page(&self.pipeline.metrics(), query.as_ref(), list.offset, visible, spark);
+        let mut view = page(
+            &self.pipeline.metrics(),
+            query.as_ref(),
+            list.offset,
+            visible,
+            spark,
+        );
         view.cursor = list.cursor;
         self.draw_screen_status(frame, status_area);
         panes::metrics::render(frame, body, &view, &self.theme);

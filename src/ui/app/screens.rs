@@ -82,12 +82,23 @@ impl App {
             body,
         );
         let none = FilterInput::default();
-        panes::footer::render_with(frame, footer, &self.ui, &none, &[("?", "help"), ("q", "quit")], &self.theme);
+        panes::footer::render_with(
+            frame,
+            footer,
+            &self.ui,
+            &none,
+            &[("?", "help"), ("q", "quit")],
+            &self.theme,
+        );
     }
 
     /// Keys of the logs, metrics and sessions views that are not their own: quit, help,
     /// `/` (the view's own filter), Esc (clears it), `R` review queue, replay's `p` `+` `-`.
-    pub(super) fn record_common_key(&mut self, k: KeyEvent, list: fn(&mut UiState) -> &mut RecordList) -> bool {
+    pub(super) fn record_common_key(
+        &mut self,
+        k: KeyEvent,
+        list: fn(&mut UiState) -> &mut RecordList,
+    ) -> bool {
         match k.code {
             KeyCode::Char('q') => self.ui.quit = true,
             KeyCode::Char('?') => self.ui.help = true,
@@ -117,7 +128,11 @@ impl App {
     }
 
     /// Typing the `/` filter of a logs or metrics view (same editing as the trace list's).
-    pub(super) fn record_filter_key(&mut self, k: KeyEvent, list: fn(&mut UiState) -> &mut RecordList) -> bool {
+    pub(super) fn record_filter_key(
+        &mut self,
+        k: KeyEvent,
+        list: fn(&mut UiState) -> &mut RecordList,
+    ) -> bool {
         let l = list(&mut self.ui);
         let f = &mut l.filter;
         let byte = |s: &str, c: usize| s.char_indices().nth(c).map_or(s.len(), |(i, _)| i);

@@ -123,7 +123,11 @@ pub fn render(frame: &mut Frame, area: Rect, v: &LogsView, theme: &Theme) {
     let trace_w = 8;
     let fixed = 5 + 12 + service_w + trace_w + 4;
     let rest = inner.saturating_sub(fixed + 1);
-    let (body_w, attrs_w) = if wide { (rest * 3 / 5, rest - rest * 3 / 5 - 1) } else { (rest, 0) };
+    let (body_w, attrs_w) = if wide {
+        (rest * 3 / 5, rest - rest * 3 / 5 - 1)
+    } else {
+        (rest, 0)
+    };
     let rows = v.rows.iter().enumerate().map(|(i, r)| {
         let mut cells = vec![
             Cell::from(Span::styled(

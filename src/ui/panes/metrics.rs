@@ -91,7 +91,11 @@ pub fn render(frame: &mut Frame, area: Rect, v: &MetricsView, theme: &Theme) {
     let mut title = vec![Span::raw(" Metrics ")];
     title.push(if v.filtered {
         Span::styled(
-            format!("{} of {} series match ", fmt_count(v.matched as u64), fmt_count(v.total as u64)),
+            format!(
+                "{} of {} series match ",
+                fmt_count(v.matched as u64),
+                fmt_count(v.total as u64)
+            ),
             theme.accent,
         )
     } else {
@@ -125,12 +129,16 @@ pub fn render(frame: &mut Frame, area: Rect, v: &MetricsView, theme: &Theme) {
     let attrs_w = rest.saturating_sub(name_w);
     let rows = v.rows.iter().enumerate().map(|(i, r)| {
         // Narrow screens show the attributes on the name's line after it, when room is left.
-        let name = if wide {
-            cut(&r.name, name_w)
-        } else if r.attrs.is_empty() {
+        // Narrow screens show the attributes after the name, which leaves off the GenAI
+        // prefix every such name shares.
+        let name = if wide || r.attrs.is_empty() {
             cut(&r.name, name_w)
         } else {
-            cut(&format!("{} {}", r.name, r.attrs), name_w)
+            let short = ["gen_ai.client.", "gen_ai.server."]
+                .iter()
+                .find_map(|p| r.name.strip_prefix(p))
+                .unwrap_or(&r.name);
+            cut(&format!("{short} {}", r.attrs), name_w)
         };
         let mut cells = vec![Cell::from(name)];
         if wide {
@@ -161,7 +169,10 @@ pub fn render(frame: &mut Frame, area: Rect, v: &MetricsView, theme: &Theme) {
         widths.push(Constraint::Length(count_w as u16));
         header.push("count");
     }
-    widths.extend([Constraint::Length(unit_w as u16), Constraint::Length(spark_w as u16)]);
+    widths.extend([
+        Constraint::Length(unit_w as u16),
+        Constraint::Length(spark_w as u16),
+    ]);
     header.extend(["unit", "trend"]);
     let table = Table::new(rows, widths)
         .header(Row::new(header).style(theme.header))
