@@ -13,8 +13,8 @@ use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_client::
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use opentelemetry_proto::tonic::metrics::v1::{
     AggregationTemporality, ExponentialHistogram, ExponentialHistogramDataPoint, Gauge, Histogram,
-    HistogramDataPoint, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum, exponential_histogram_data_point,
-    metric::Data, number_data_point,
+    HistogramDataPoint, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum,
+    exponential_histogram_data_point, metric::Data, number_data_point,
 };
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use prost::Message;
@@ -60,7 +60,10 @@ fn counter(value: i64, at: u64, method: &str) -> Metric {
         data: Some(Data::Sum(Sum {
             data_points: vec![NumberDataPoint {
                 // The method is not a series key: two methods fold into one series.
-                attributes: vec![kv("gen_ai.request.model", "gpt-4o"), kv("http.request.method", method)],
+                attributes: vec![
+                    kv("gen_ai.request.model", "gpt-4o"),
+                    kv("http.request.method", method),
+                ],
                 start_time_unix_nano: T0,
                 time_unix_nano: T0 + at * S,
                 value: Some(number_data_point::Value::AsInt(value)),
@@ -80,7 +83,10 @@ fn durations(counts: Vec<u64>, at: u64) -> Metric {
         unit: "s".into(),
         data: Some(Data::Histogram(Histogram {
             data_points: vec![HistogramDataPoint {
-                attributes: vec![kv("gen_ai.request.model", "gpt-4o"), kv("gen_ai.operation.name", "chat")],
+                attributes: vec![
+                    kv("gen_ai.request.model", "gpt-4o"),
+                    kv("gen_ai.operation.name", "chat"),
+                ],
                 start_time_unix_nano: T0,
                 time_unix_nano: T0 + at * S,
                 count: counts.iter().sum(),
@@ -134,7 +140,9 @@ fn gauge(v: f64) -> Metric {
 }
 
 fn metrics_screen(pipeline: &Arc<llmwatch::ingest::handoff::Pipeline>, w: u16, h: u16) -> String {
-    let theme = Theme::load(Some("dark")).unwrap().for_depth(ColorDepth::TrueColor);
+    let theme = Theme::load(Some("dark"))
+        .unwrap()
+        .for_depth(ColorDepth::TrueColor);
     let mut app = App::new(pipeline.clone(), Feed::Live { listen: vec![] }, theme);
     app.handle(&Event::Key(KeyEvent::new(KeyCode::Char('4'), KeyModifiers::NONE)));
     let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
@@ -153,9 +161,10 @@ async fn metrics_sent_over_http_and_grpc_show_in_the_metrics_view() {
             vec![counter(a, at, "GET"), counter(b, at, "POST"), durations(hist, at)],
         );
         let body = req.encode_to_vec();
-        let resp = tokio::task::spawn_blocking(move || post(addr, "/v1/metrics", "application/x-protobuf", &body))
-            .await
-            .unwrap();
+        let resp =
+            tokio::task::spawn_blocking(move || post(addr, "/v1/metrics", "application/x-protobuf", &body))
+                .await
+                .unwrap();
         assert_eq!(resp.status, 200);
     }
     // gRPC: an exponential histogram and a gauge.
@@ -194,7 +203,10 @@ async fn metrics_sent_over_http_and_grpc_show_in_the_metrics_view() {
     }
     // The exponential histogram's p50 falls in (0.25, 0.5].
     let ttft = big.lines().find(|l| l.contains("time_to_first_token")).unwrap();
-    assert!(ttft.contains("p50 3") || ttft.contains("p50 4") || ttft.contains("p50 2"), "{ttft}");
+    assert!(
+        ttft.contains("p50 3") || ttft.contains("p50 4") || ttft.contains("p50 2"),
+        "{ttft}"
+    );
     running.stop().await;
 }
 
@@ -203,7 +215,10 @@ fn metrics_in_a_capture_reach_the_view_in_replay() {
     use llmwatch::config::split_budget;
     let (store, handoff) = split_budget(200_000, 512 << 20);
     let opts = llmwatch::report::ReportOptions {
-        files: vec![std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/capture/collector.metrics.jsonl")],
+        files: vec![
+            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/capture/collector.metrics.jsonl"),
+        ],
         spans: false,
         speed: llmwatch::replay::Speed::Max,
         status_every: None,

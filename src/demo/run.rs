@@ -76,7 +76,7 @@ pub fn feed_local(pipeline: &Pipeline, batch: DemoBatch) {
         let _ = ingest::export_logs_with(pipeline, logs, WhenFull::Wait);
     }
     if let Some(metrics) = batch.metrics {
-        let _ = ingest::export_metrics(pipeline, &metrics);
+        let _ = ingest::export_metrics_with(pipeline, &metrics, WhenFull::Wait);
     }
 }
 

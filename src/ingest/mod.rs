@@ -447,5 +447,14 @@ pub fn export_metrics(
     pipeline: &Pipeline,
     req: &ExportMetricsServiceRequest,
 ) -> Result<Accepted, Overloaded> {
-    offer_prepared(pipeline, prepare_metrics(pipeline, req), WhenFull::Refuse)
+    export_metrics_with(pipeline, req, WhenFull::Refuse)
+}
+
+/// [`export_metrics`] for a local source that may wait for the recording (the demo).
+pub fn export_metrics_with(
+    pipeline: &Pipeline,
+    req: &ExportMetricsServiceRequest,
+    when_full: WhenFull,
+) -> Result<Accepted, Overloaded> {
+    offer_prepared(pipeline, prepare_metrics(pipeline, req), when_full)
 }
