@@ -37,7 +37,10 @@ fn record_keys(screen: Screen) -> Vec<(&'static str, &'static str)> {
         ("?", "this help; any key closes it"),
         ("1 2 3 4", "views: overview, sessions, logs, metrics"),
         ("↑ ↓  j k  PgUp PgDn  g G", "move the selection"),
-        ("/", "filter this view: service:api severity>=warn body:timeout trace:0af76519 text"),
+        (
+            "/",
+            "filter this view: service:api severity>=warn body:timeout trace:0af76519 text",
+        ),
         ("Esc", "clear the filter"),
         ("R", "review queue"),
     ];
@@ -65,7 +68,10 @@ pub fn keys(ui: &UiState, replay: bool) -> Vec<(&'static str, &'static str)> {
         ),
         ("space", "pause the view (data keeps arriving and is counted)"),
         ("w  W", "window: 1, 5, 15, 60 minutes"),
-        ("/", "filter: model:gpt-4o status:error cost>0.05 dur>2s trace:0af76519 ..."),
+        (
+            "/",
+            "filter: model:gpt-4o status:error cost>0.05 dur>2s trace:0af76519 ...",
+        ),
         ("Esc", "clear the filter"),
         ("R", "review queue: traces kept for a reason; Esc back"),
     ];
