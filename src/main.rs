@@ -206,12 +206,20 @@ struct ReplayArgs {
     /// 64 MiB): a decompression bomb, not a capture. Real OTLP captures compress 10-30 times.
     #[arg(long, value_name = "N", default_value_t = llmwatch::ingest::capture::DEFAULT_MAX_INPUT_RATIO)]
     max_input_ratio: u64,
+    /// Start on this trace's drill-down once it has arrived (32 hex digits; the screen only).
+    #[arg(long, value_name = "TRACE_ID", value_parser = parse_trace_id)]
+    open: Option<llmwatch::model::TraceId>,
     #[command(flatten)]
     output: OutputArgs,
     #[command(flatten)]
     record: RecordArgs,
     #[command(flatten)]
     common: CommonArgs,
+}
+
+fn parse_trace_id(s: &str) -> Result<llmwatch::model::TraceId, String> {
+    llmwatch::model::TraceId::from_hex(s)
+        .ok_or_else(|| "a trace id is 32 hex digits, not all zero".to_string())
 }
 
 #[derive(Debug, clap::Args)]
@@ -909,7 +917,11 @@ fn replay(args: ReplayArgs) -> ExitCode {
             rules,
             args.output.summary.as_deref(),
             args.output.reviews.as_ref(),
+            args.open,
         );
+    }
+    if args.open.is_some() {
+        return usage_error("--open opens a trace on the screen: drop --headless");
     }
     let summary = match rules {
         Some(rules) => {
@@ -942,6 +954,7 @@ fn replay_on_screen(
     rules: Option<RuleSet>,
     summary: Option<&std::path::Path>,
     reviews: Option<&PathBuf>,
+    open: Option<llmwatch::model::TraceId>,
 ) -> ExitCode {
     options.status_every = None;
     // An unreadable file is said before the screen opens, not after it closes.
@@ -986,6 +999,9 @@ fn replay_on_screen(
     }
     if let Some(r) = reviews {
         app.set_reviews(r);
+    }
+    if let Some(id) = open {
+        app.open_when_arrived(id);
     }
     let shown = llmwatch::ui::run::run(app, stop);
     control.request_stop();

@@ -1097,3 +1097,107 @@ fn a_review_made_on_the_screen_is_written_and_shows_again_after_a_restart() {
         "loading appends nothing"
     );
 }
+
+/// The views on the number keys and the jump to a trace by id on the real screen: a replay
+/// started with `--open TRACE_ID` opens on that trace; `3` logs, `4` metrics, `1` overview,
+/// each named in the footer; `/trace:PREFIX` Enter opens the one trace it matches. An id that
+/// is not in the files is said on the footer once the replay is done.
+#[test]
+fn number_keys_views_and_trace_jump_in_tmux() {
+    if !tmux_installed() {
+        println!("SKIPPED tmux_e2e: tmux is not installed (CI installs it; `apt-get install tmux` here)");
+        return;
+    }
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let dir = tempfile::tempdir().unwrap();
+    let capture = copy_demo("capture.jsonl.gz", dir.path());
+    // Two trace ids from the capture: one to open at start, one to jump to with the filter.
+    let (code, spans, err) = common::run_llmwatch(&["report", "--spans", &capture]);
+    assert_eq!(code, 0, "{err}");
+    let ids: Vec<String> = spans
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v["trace_id"].as_str().map(str::to_string))
+        .collect();
+    let (first, jump) = (
+        ids[0].clone(),
+        ids.iter().rev().find(|i| **i != ids[0]).unwrap().clone(),
+    );
+    let tmux = Tmux::new();
+    let command = format!(
+        "TERM=xterm-256color {} replay --speed max --open {first} {}; echo EXITED=$?; sleep 120",
+        shell_quote(BIN),
+        shell_quote(&capture),
+    );
+    tmux.ok(&[
+        "new-session",
+        "-d",
+        "-s",
+        SESSION,
+        "-x",
+        "160",
+        "-y",
+        "48",
+        "-e",
+        "TERM=xterm-256color",
+        &command,
+    ]);
+    tmux.wait_for("the drill-down of the --open trace", deadline, |s| {
+        s.contains("Spans ") && s.contains(&first)
+    });
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("the overview", deadline, |s| {
+        s.contains("Traces · sort:") && s.contains("[1 overview] 2 sessions 3 logs 4 metrics")
+    });
+    tmux.keys(&["3"]);
+    tmux.wait_for("the logs view", deadline, |s| {
+        s.contains("Logs · newest first") && s.contains("[3 logs]") && s.contains("gen_ai.evaluation")
+    });
+    tmux.keys(&["4"]);
+    tmux.wait_for("the metrics view", deadline, |s| {
+        s.contains("┏ Metrics") && s.contains("[4 metrics]")
+    });
+    tmux.keys(&["1"]);
+    // The trace to jump to is the capture's last: wait until it has been read.
+    tmux.wait_for("the overview again, the replay done", deadline, |s| {
+        s.contains("Traces · sort:") && s.contains("REPLAY DONE")
+    });
+    tmux.keys(&["/"]);
+    tmux.type_text(&format!("trace:{}", &jump[..12]));
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the drill-down of the trace typed", deadline, |s| {
+        s.contains("Spans ") && s.contains(&jump)
+    });
+    tmux.keys(&["q"]);
+    let end = tmux.wait_for("llmwatch to exit", deadline, |s| s.contains("EXITED="));
+    assert!(end.contains("EXITED=0"), "{end}");
+
+    // An id the files do not hold: said once everything is read.
+    let missing = "0123456789abcdef0123456789abcdef";
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let tmux = Tmux::new();
+    let command = format!(
+        "TERM=xterm-256color {} replay --speed max --open {missing} {}; echo EXITED=$?; sleep 120",
+        shell_quote(BIN),
+        shell_quote(&capture),
+    );
+    tmux.ok(&[
+        "new-session",
+        "-d",
+        "-s",
+        SESSION,
+        "-x",
+        "160",
+        "-y",
+        "48",
+        "-e",
+        "TERM=xterm-256color",
+        &command,
+    ]);
+    tmux.wait_for("the note that the trace never arrived", deadline, |s| {
+        s.contains(&format!("trace {missing} is not in the replayed files"))
+    });
+    tmux.keys(&["q"]);
+    let end = tmux.wait_for("llmwatch to exit", deadline, |s| s.contains("EXITED="));
+    assert!(end.contains("EXITED=0"), "{end}");
+}

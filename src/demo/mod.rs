@@ -25,6 +25,7 @@
 //! trace belongs to the incident window of the second it ends in.
 
 mod content;
+pub mod metrics;
 mod otlp;
 mod rng;
 pub mod run;
@@ -63,6 +64,8 @@ pub struct DemoBatch {
     pub traces: ExportTraceServiceRequest,
     /// Evaluation results sent as log records; `None` for a second without any.
     pub logs: Option<ExportLogsServiceRequest>,
+    /// The OTel GenAI client metrics of the second's model calls; `None` without any.
+    pub metrics: Option<opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest>,
 }
 
 impl DemoBatch {
@@ -221,10 +224,12 @@ impl DemoGenerator {
                 logs[service].push(log);
             }
         }
+        let metrics = metrics::metrics_request(&spans, start, end, resource);
         DemoBatch {
             end_unix_nano: end,
             traces: traces_request(spans),
             logs: logs_request(logs),
+            metrics,
         }
     }
 }

@@ -75,6 +75,9 @@ pub fn feed_local(pipeline: &Pipeline, batch: DemoBatch) {
     if let Some(logs) = batch.logs {
         let _ = ingest::export_logs_with(pipeline, logs, WhenFull::Wait);
     }
+    if let Some(metrics) = batch.metrics {
+        let _ = ingest::export_metrics_with(pipeline, &metrics, WhenFull::Wait);
+    }
 }
 
 /// A pipeline without receivers for the local demo: event time, no clock-skew guard (at
@@ -100,6 +103,9 @@ pub async fn send(sender: &mut Sender, batch: DemoBatch) -> Result<(), SendError
     sender.send_traces(batch.traces).await?;
     if let Some(logs) = batch.logs {
         sender.send_logs(logs).await?;
+    }
+    if let Some(metrics) = batch.metrics {
+        sender.send_metrics(metrics).await?;
     }
     Ok(())
 }

@@ -245,6 +245,8 @@ impl ConverterPool {
 /// The store, the counters and the hand-off: what receivers and readers share.
 pub struct Pipeline {
     pub store: Mutex<TraceStore>,
+    /// Metric series, apart from the trace store (own fixed bound, see its module).
+    pub metrics: Mutex<crate::store::metrics::MetricStore>,
     pub counters: Counters,
     pub handoff: Handoff,
     pub converters: ConverterPool,
@@ -271,6 +273,7 @@ impl Pipeline {
         let (tx, rx) = mpsc::channel();
         let pipeline = Arc::new(Self {
             store: Mutex::new(store),
+            metrics: Mutex::new(crate::store::metrics::MetricStore::default()),
             counters: Counters::default(),
             handoff: Handoff {
                 tx: Mutex::new(Some(tx)),
@@ -350,6 +353,10 @@ impl Pipeline {
 
     pub fn store(&self) -> MutexGuard<'_, TraceStore> {
         lock(&self.store)
+    }
+
+    pub fn metrics(&self) -> MutexGuard<'_, crate::store::metrics::MetricStore> {
+        lock(&self.metrics)
     }
 
     /// Blocks until everything offered before this call is in the store.

@@ -10,6 +10,7 @@ pub mod counters;
 pub mod grpc;
 pub mod handoff;
 pub mod http;
+pub mod metrics;
 pub mod otlp_json;
 pub mod record;
 pub mod send;
@@ -69,6 +70,8 @@ pub struct Prepared {
     external: Vec<crate::eval::external::Job>,
     /// `--forward`: the request to queue for the upstreams once it is accepted.
     forward: Option<Payload>,
+    /// Metric points, kept in the metric store once accepted.
+    metrics: Vec<crate::store::metrics::MetricSample>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -185,6 +188,7 @@ fn prepare_traces_with(
         line,
         external,
         forward,
+        metrics: Vec::new(),
     }
 }
 
@@ -225,6 +229,7 @@ fn prepare_logs_with(
         line,
         external: Vec::new(),
         forward,
+        metrics: Vec::new(),
     }
 }
 
@@ -353,10 +358,11 @@ pub fn prepare_converted(c: Converted) -> Prepared {
         line: None,
         external: Vec::new(),
         forward: None,
+        metrics: Vec::new(),
     }
 }
 
-/// Metrics are accepted and counted (data points) but not stored yet.
+/// Metrics are counted (data points) and converted for the metric store.
 pub fn prepare_metrics(pipeline: &Pipeline, req: &ExportMetricsServiceRequest) -> Prepared {
     prepare_metrics_with(pipeline, req, None)
 }
@@ -395,10 +401,11 @@ fn prepare_metrics_with(
             raw,
             || req.encode_to_vec(),
         ),
+        metrics: metrics::samples(req),
     }
 }
 
-/// Offers prepared records to the store (metrics are only counted), records the request when
+/// Offers prepared records to the store (metric points to the metric store), records the request when
 /// it was accepted, and keeps the counters.
 pub fn offer_prepared(pipeline: &Pipeline, p: Prepared, when_full: WhenFull) -> Result<Accepted, Overloaded> {
     let counters = p.counters(pipeline);
@@ -440,6 +447,9 @@ pub fn offer_prepared(pipeline: &Pipeline, p: Prepared, when_full: WhenFull) -> 
         }
     }
     counters.accepted.fetch_add(items as u64, Relaxed);
+    if !p.metrics.is_empty() {
+        pipeline.metrics().insert(p.metrics);
+    }
     if let (Some(reservation), Some((line, redacted))) = (reservation, p.line) {
         let signal = match p.kind {
             PreparedKind::Spans => capture::Signal::Traces,
@@ -544,7 +554,7 @@ pub fn export_logs_with(
     offer_prepared(pipeline, prepare_logs(pipeline, req), when_full)
 }
 
-/// Metrics are accepted and counted (data points) but not stored yet; refused only when the
+/// Metrics are counted (data points) and kept in the metric store; refused only when the
 /// recording is behind.
 pub fn export_metrics(
     pipeline: &Pipeline,
@@ -564,4 +574,13 @@ pub fn export_metrics_received(
         prepare_metrics_with(pipeline, req, raw),
         WhenFull::Refuse,
     )
+}
+
+/// [`export_metrics`] for a local source that may wait for the recording (the demo).
+pub fn export_metrics_with(
+    pipeline: &Pipeline,
+    req: &ExportMetricsServiceRequest,
+    when_full: WhenFull,
+) -> Result<Accepted, Overloaded> {
+    offer_prepared(pipeline, prepare_metrics(pipeline, req), when_full)
 }

@@ -4,6 +4,8 @@
 
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::logs::v1::logs_service_client::LogsServiceClient;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_client::MetricsServiceClient;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 use prost::Message;
@@ -59,6 +61,7 @@ pub enum Sender {
         traces: Box<TraceServiceClient<Channel>>,
         logs: Box<LogsServiceClient<Channel>>,
         headers: Headers,
+        metrics: Box<MetricsServiceClient<Channel>>,
     },
     Http {
         url: String,
@@ -111,7 +114,8 @@ impl Sender {
                 Ok(Self::Grpc {
                     url: url.into(),
                     traces: Box::new(TraceServiceClient::new(channel.clone())),
-                    logs: Box::new(LogsServiceClient::new(channel)),
+                    logs: Box::new(LogsServiceClient::new(channel.clone())),
+                    metrics: Box::new(MetricsServiceClient::new(channel)),
                     headers,
                 })
             }
@@ -168,6 +172,26 @@ impl Sender {
                 headers,
             } => {
                 let path = format!("{base}/v1/logs");
+                post(url, authority, &path, headers, &req.encode_to_vec()).await
+            }
+        }
+    }
+
+    pub async fn send_metrics(&mut self, req: ExportMetricsServiceRequest) -> Result<(), SendError> {
+        match self {
+            Self::Grpc {
+                url, metrics, headers, ..
+            } => {
+                let req = with_metadata(req, headers, url)?;
+                metrics.export(req).await.map(|_| ()).map_err(refused(url))
+            }
+            Self::Http {
+                url,
+                authority,
+                base,
+                headers,
+            } => {
+                let path = format!("{base}/v1/metrics");
                 post(url, authority, &path, headers, &req.encode_to_vec()).await
             }
         }

@@ -49,6 +49,13 @@ impl TraceId {
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, IdError> {
         parse_fixed(bytes, "trace_id").map(Self)
     }
+
+    /// A trace id as typed: 32 hex digits (either case).
+    pub fn from_hex(s: &str) -> Option<Self> {
+        let mut bytes = [0u8; 16];
+        const_hex::decode_to_slice(s.trim(), &mut bytes).ok()?;
+        Self::from_bytes(&bytes).ok()
+    }
 }
 
 impl SpanId {

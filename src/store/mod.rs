@@ -15,6 +15,7 @@ pub mod changes;
 pub mod follow;
 pub mod histogram;
 pub mod keep;
+pub mod metrics;
 pub mod outliers;
 pub mod shape;
 pub mod timeline;
@@ -289,6 +290,10 @@ pub struct TraceStore {
     /// Logs that name no trace, in arrival order with their sequence number.
     loose_logs: VecDeque<(u64, LogRecord)>,
     loose_log_bytes: usize,
+    /// Every held log in arrival order (the logs view reads it newest first); entries whose
+    /// log was evicted are skipped when read and dropped when the queue grows past twice the
+    /// logs held.
+    log_order: VecDeque<LogRef>,
     seq: u64,
     trace_bytes: usize,
     external_bytes: usize,
@@ -326,6 +331,7 @@ impl TraceStore {
             cost_baselines: outliers::CostBaselines::default(),
             loose_logs: VecDeque::new(),
             loose_log_bytes: 0,
+            log_order: VecDeque::new(),
             seq: 0,
             trace_bytes: 0,
             external_bytes: 0,
@@ -425,6 +431,7 @@ impl TraceStore {
         self.traces.capacity() * 8 / 7 * (size_of::<(TraceId, Trace)>() + 1)
             + (self.plain.capacity() + self.kept.capacity()) * size_of::<(u64, TraceId)>()
             + self.loose_logs.capacity() * size_of::<(u64, LogRecord)>()
+            + self.log_order.capacity() * size_of::<LogRef>()
     }
 
     pub fn stats(&self) -> StoreStats {
@@ -694,11 +701,18 @@ impl TraceStore {
                 bucket.logs += 1;
             }
             self.stats.logs_inserted += 1;
+            let n = self.stats.logs_inserted;
             match log.trace_id {
                 Some(id) => {
                     let trace = self.trace_entry(id);
                     let before = trace.bytes;
                     trace.content_bytes += log.mem_bytes as usize;
+                    let at = LogRef::InTrace {
+                        n,
+                        id,
+                        trace_seq: trace.seq,
+                        idx: u32::try_from(trace.logs.len()).unwrap_or(u32::MAX),
+                    };
                     trace.logs.push(log);
                     trace.recompute_bytes();
                     let after = trace.bytes;
@@ -707,15 +721,53 @@ impl TraceStore {
                     if kept {
                         self.kept_bytes = self.kept_bytes + after - before;
                     }
+                    self.log_order.push_back(at);
                 }
                 None => {
                     self.seq += 1;
                     self.loose_log_bytes += log.mem_bytes as usize;
                     self.loose_logs.push_back((self.seq, log));
+                    self.log_order.push_back(LogRef::Loose { n, seq: self.seq });
                 }
             }
         }
         self.enforce_limits();
+        self.compact_log_order();
+    }
+
+    /// Drops the log order's entries for evicted logs once they outnumber the held ones.
+    fn compact_log_order(&mut self) {
+        let held = (self.stats.logs_inserted - self.stats.logs_evicted) as usize;
+        if self.log_order.len() > 2 * held + 64 {
+            let mut order = std::mem::take(&mut self.log_order);
+            order.retain(|r| self.resolve_log(r).is_some());
+            self.log_order = order;
+        }
+    }
+
+    fn resolve_log(&self, r: &LogRef) -> Option<&LogRecord> {
+        match *r {
+            LogRef::InTrace {
+                id, trace_seq, idx, ..
+            } => self
+                .traces
+                .get(&id)
+                .filter(|t| t.seq == trace_seq)
+                .and_then(|t| t.logs.get(idx as usize)),
+            LogRef::Loose { seq, .. } => {
+                let at = self.loose_logs.binary_search_by_key(&seq, |(s, _)| *s).ok()?;
+                self.loose_logs.get(at).map(|(_, l)| l)
+            }
+        }
+    }
+
+    /// Held logs, newest arrival first, each with its arrival number (1 for the first log
+    /// ever inserted): the logs view's order.
+    pub fn logs_newest_first(&self) -> impl Iterator<Item = (u64, &LogRecord)> {
+        self.log_order
+            .iter()
+            .rev()
+            .filter_map(|r| self.resolve_log(r).map(|l| (r.n(), l)))
     }
 
     /// Indexes a span's response id and files the verdicts that were waiting for it.
@@ -941,6 +993,30 @@ impl TraceStore {
         if let Some((_, log)) = self.loose_logs.pop_front() {
             self.loose_log_bytes -= log.mem_bytes as usize;
             self.stats.logs_evicted += 1;
+        }
+    }
+}
+
+/// Where a held log is: in a trace (by the trace's arrival sequence, so a trace evicted and
+/// seen again does not alias) or among the loose logs.
+#[derive(Clone, Copy, Debug)]
+enum LogRef {
+    InTrace {
+        n: u64,
+        id: TraceId,
+        trace_seq: u64,
+        idx: u32,
+    },
+    Loose {
+        n: u64,
+        seq: u64,
+    },
+}
+
+impl LogRef {
+    fn n(&self) -> u64 {
+        match *self {
+            LogRef::InTrace { n, .. } | LogRef::Loose { n, .. } => n,
         }
     }
 }
@@ -1205,6 +1281,14 @@ mod tests {
         assert!(st.bytes_held() <= 2 * 1024 * 1024);
         assert!(stats.logs_evicted > 0);
         assert_eq!(stats.logs_held + stats.logs_evicted, 10_001);
+        // The log order lists exactly the held logs, newest first, and stays bounded.
+        let order: Vec<u64> = st.logs_newest_first().map(|(n, _)| n).collect();
+        assert_eq!(order.len() as u64, stats.logs_held);
+        assert_eq!(order.first(), Some(&10_001));
+        assert!(order.windows(2).all(|w| w[0] > w[1]));
+        assert!(st.log_order.len() as u64 <= 2 * stats.logs_held + 64);
+        // Whatever is listed resolves to a held log.
+        assert!(st.logs_newest_first().all(|(_, l)| l.mem_bytes == 1_000));
     }
 
     #[test]

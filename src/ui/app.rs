@@ -21,7 +21,10 @@ use ratatui::crossterm::event::{
 };
 use std::sync::Arc;
 
+mod logs;
+mod metrics;
 mod review;
+mod screens;
 
 /// Where the data comes from, for the status bar and the replay keys.
 pub enum Feed {
@@ -66,6 +69,8 @@ pub struct App {
     reviews: Option<crate::review::file::ReviewsFile>,
     /// `--baseline`: every cohort over the whole baseline, computed once.
     baseline: Option<crate::ui::baseline::BaselineRows>,
+    /// `replay --open`: the trace to open once it has arrived.
+    pending_open: Option<crate::model::TraceId>,
 }
 
 impl App {
@@ -93,6 +98,7 @@ impl App {
             form: None,
             reviews: None,
             baseline: None,
+            pending_open: None,
         };
         app.index.set_cost_dim(1);
         app.sync();
@@ -174,8 +180,39 @@ impl App {
                 crate::log!("{line}");
             }
         }
+        changed |= self.open_pending();
         self.dirty |= changed;
         changed
+    }
+
+    /// Opens trace `id`'s drill-down as soon as it has arrived (`replay --open`); when the
+    /// replay ends without it, says so on the note line.
+    pub fn open_when_arrived(&mut self, id: crate::model::TraceId) {
+        self.pending_open = Some(id);
+        self.open_pending();
+    }
+
+    fn open_pending(&mut self) -> bool {
+        let Some(id) = self.pending_open else {
+            return false;
+        };
+        if self.pipeline.store().trace(&id).is_some() {
+            self.pending_open = None;
+            return self.open_trace(id);
+        }
+        let done = matches!(&self.feed, Feed::Replay { control, .. } if control.done());
+        if done {
+            // Everything read has reached the store once the feed is done and flushed.
+            self.pipeline.flush();
+            if self.pipeline.store().trace(&id).is_some() {
+                self.pending_open = None;
+                return self.open_trace(id);
+            }
+            self.pending_open = None;
+            self.ui.note = Some(format!("trace {id} is not in the replayed files (--open)"));
+            return true;
+        }
+        false
     }
 
     /// The JSON summary of what was received, with the alerts that fired (every window judged
@@ -351,10 +388,24 @@ impl App {
         } else if self.ui.review.is_some() {
             self.draw_queue(frame);
         } else {
-            self.draw_dashboard(frame);
+            self.draw_screen(frame);
         }
         if let Some(form) = &self.form {
             panes::review::render_form(frame, frame.area(), form, &self.theme);
+        }
+    }
+
+    /// The view on the number keys that is shown.
+    fn draw_screen(&mut self, frame: &mut Frame) {
+        use super::state::Screen;
+        match self.ui.screen {
+            Screen::Overview => return self.draw_dashboard(frame),
+            Screen::Sessions => self.draw_sessions(frame),
+            Screen::Logs => self.draw_logs(frame),
+            Screen::Metrics => self.draw_metrics(frame),
+        }
+        if self.ui.help {
+            panes::render_help(frame, &self.ui, &View::default(), &self.theme, false);
         }
     }
 
@@ -390,7 +441,7 @@ impl App {
             if self.ui.review.is_some() {
                 self.draw_queue(frame);
             } else {
-                self.draw_dashboard(frame);
+                self.draw_screen(frame);
             }
             return;
         };
@@ -470,6 +521,27 @@ impl App {
             ),
             Err(e) => format!("could not write {}: {e}", path.display()),
         });
+    }
+
+    /// Opens the only trace the list holds, or says how many match.
+    fn open_single_match(&mut self) -> bool {
+        match self.index.len() {
+            1 => {
+                let id = self.index.page(0, 1).next().map(|r| r.id);
+                match id {
+                    Some(id) => self.open_trace(id),
+                    None => true,
+                }
+            }
+            0 => {
+                self.ui.note = Some("no held trace has that id (evicted, or not arrived yet)".into());
+                true
+            }
+            n => {
+                self.ui.note = Some(format!("{n} traces match: type more of the id"));
+                true
+            }
+        }
     }
 
     /// Opens the trace selected in the list.
@@ -598,6 +670,11 @@ impl App {
             return self.drill_key(k);
         }
         if self.ui.review.is_some() {
+            // The number keys leave the queue for that view.
+            if !self.ui.help && self.screen_key(k) {
+                self.ui.review = None;
+                return true;
+            }
             return self.queue_key(k);
         }
         if self.ui.filter.editing {
@@ -610,6 +687,23 @@ impl App {
                 self.ui.quit = true;
             }
             return true;
+        }
+        use super::state::Screen;
+        let editing = match self.ui.screen {
+            Screen::Logs => self.ui.logs.filter.editing,
+            Screen::Metrics => self.ui.metrics.filter.editing,
+            _ => false,
+        };
+        if !editing && self.screen_key(k) {
+            return true;
+        }
+        match self.ui.screen {
+            Screen::Overview => {}
+            Screen::Logs => return self.logs_key(k),
+            Screen::Metrics => return self.metrics_key(k),
+            // The sessions view plugs in here; until then it takes only the common keys.
+            Screen::Sessions if matches!(k.code, KeyCode::Char('/') | KeyCode::Esc) => return false,
+            Screen::Sessions => return self.record_common_key(k, |ui| &mut ui.logs),
         }
         match k.code {
             KeyCode::Char('q') => self.ui.quit = true,
@@ -838,6 +932,20 @@ impl App {
         if self.drill.is_none() && self.ui.review.is_some() {
             return self.queue_mouse(m);
         }
+        if self.drill.is_none() && self.ui.screen != super::state::Screen::Overview {
+            // The logs and metrics lists scroll with the wheel.
+            let code = match m.kind {
+                MouseEventKind::ScrollDown => KeyCode::Down,
+                MouseEventKind::ScrollUp => KeyCode::Up,
+                _ => return false,
+            };
+            let k = KeyEvent::new(code, KeyModifiers::NONE);
+            return match self.ui.screen {
+                super::state::Screen::Logs => self.logs_key(k),
+                super::state::Screen::Metrics => self.metrics_key(k),
+                _ => false,
+            };
+        }
         if let Some(d) = self.drill.as_mut() {
             let (code, n) = match m.kind {
                 MouseEventKind::ScrollDown => (KeyCode::Down, 3),
@@ -895,7 +1003,13 @@ impl App {
             KeyCode::Enter => {
                 let text = f.text.clone();
                 match Query::parse(&text) {
-                    Ok(_) => self.apply_filter(text),
+                    Ok(q) => {
+                        self.apply_filter(text);
+                        // `trace:ID` that leaves one trace opens it.
+                        if q.trace_prefix().is_some() {
+                            return self.open_single_match();
+                        }
+                    }
                     Err(e) => f.error = Some(e),
                 }
                 return true;

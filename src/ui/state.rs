@@ -41,6 +41,75 @@ impl Pane {
     }
 }
 
+/// The views on number keys (k9s, btop habits): `1` overview, `2` sessions, `3` logs, `4`
+/// metrics. The review queue (`R`) and the drill-down open over whichever is shown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Screen {
+    #[default]
+    Overview,
+    /// Traces grouped by session; drawn by the sessions view when it is built in, else a
+    /// placeholder (see `App::draw_sessions`).
+    Sessions,
+    Logs,
+    Metrics,
+}
+
+impl Screen {
+    pub const ALL: [Screen; 4] = [Screen::Overview, Screen::Sessions, Screen::Logs, Screen::Metrics];
+
+    /// The number key that shows it.
+    pub fn key(self) -> char {
+        match self {
+            Screen::Overview => '1',
+            Screen::Sessions => '2',
+            Screen::Logs => '3',
+            Screen::Metrics => '4',
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Screen::Overview => "overview",
+            Screen::Sessions => "sessions",
+            Screen::Logs => "logs",
+            Screen::Metrics => "metrics",
+        }
+    }
+
+    pub fn from_key(c: char) -> Option<Screen> {
+        Self::ALL.into_iter().find(|s| s.key() == c)
+    }
+}
+
+/// A list of records (logs, metric series) with its own filter: the selection by display
+/// position, the first visible row, and whether it follows the newest rows.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RecordList {
+    pub filter: FilterInput,
+    /// Logs: stuck to the newest log (`f` toggles); the list stops growing at the top while
+    /// off, so the selection stays put.
+    pub follow: bool,
+    /// Logs: while not following, the newest arrival number shown.
+    pub top: u64,
+    pub cursor: usize,
+    pub offset: usize,
+    /// Rows the list showed at the last draw (paging).
+    pub visible: usize,
+}
+
+impl Default for RecordList {
+    fn default() -> Self {
+        Self {
+            filter: FilterInput::default(),
+            follow: true,
+            top: u64::MAX,
+            cursor: 0,
+            offset: 0,
+            visible: 1,
+        }
+    }
+}
+
 /// What the volume chart splits its traces by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Split {
@@ -199,6 +268,10 @@ pub struct UiState {
     pub against_baseline: Option<bool>,
     /// Ctrl-Z was pressed: the terminal loop suspends the process and clears this.
     pub suspend: bool,
+    /// The view on the number keys.
+    pub screen: Screen,
+    pub logs: RecordList,
+    pub metrics: RecordList,
 }
 
 impl Default for UiState {
@@ -230,6 +303,9 @@ impl Default for UiState {
             quit: false,
             against_baseline: None,
             suspend: false,
+            screen: Screen::Overview,
+            logs: RecordList::default(),
+            metrics: RecordList::default(),
         }
     }
 }

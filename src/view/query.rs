@@ -28,8 +28,26 @@ use super::row::TraceRow;
 /// The field names a query understands (aliases aside), as listed in the unknown-field message.
 pub const FIELDS: &[&str] = &[
     "model", "provider", "route", "service", "tenant", "prompt", "name", "status", "has", "eval", "cost",
-    "dur", "tokens", "in", "out", "spans", "calls", "errors", "kept",
+    "dur", "tokens", "in", "out", "spans", "calls", "errors", "kept", "trace", "severity", "body",
 ];
+
+/// Shortest trace id prefix `trace:` takes (hex digits).
+pub const MIN_TRACE_PREFIX: usize = 8;
+
+/// A log record or a metric series as the filter sees it (the logs and metrics views): the
+/// fields a trace row has that such a record lacks match nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Record<'a> {
+    pub trace_id: Option<&'a crate::model::TraceId>,
+    pub service: &'a str,
+    pub model: Option<&'a str>,
+    /// The event or metric name.
+    pub name: Option<&'a str>,
+    pub severity_number: i32,
+    pub severity_text: &'a str,
+    pub body: &'a str,
+    pub attrs: &'a [(String, String)],
+}
 
 /// What `has:` accepts.
 const HAS_VALUES: &str = "cost, verdicts, errors, unpriced, route, tenant, prompt, model";
@@ -92,6 +110,12 @@ enum Pred {
     Has(Has),
     /// Kept for this reason (failure-biased retention); `None` means for any reason.
     Kept(Option<KeepReason>),
+    /// A trace id prefix, lowercase hex.
+    Trace(String),
+    /// A log severity range (OTLP severity numbers, inclusive).
+    Severity(i32, i32),
+    /// Lowercased needle in a log body.
+    Body(String),
     Num {
         field: NumField,
         op: Op,
@@ -234,6 +258,9 @@ enum Field {
     Has,
     Eval,
     Kept,
+    Trace,
+    Severity,
+    Body,
 }
 
 impl Field {
@@ -259,6 +286,9 @@ impl Field {
             "calls" | "llm_calls" => Field::Num(NumField::Calls),
             "errors" | "error_spans" => Field::Num(NumField::Errors),
             "kept" => Field::Kept,
+            "trace" | "trace_id" | "traceid" => Field::Trace,
+            "severity" | "level" => Field::Severity,
+            "body" => Field::Body,
             _ => return None,
         })
     }
@@ -294,6 +324,19 @@ impl Query {
     /// the row's names, and only once every row-only term has matched.
     pub fn matches(&self, row: &TraceRow, content: &mut dyn FnMut(&str) -> bool) -> bool {
         self.terms.iter().all(|t| t.pred.test(row, content) != t.negated)
+    }
+
+    /// Whether a log record or metric series passes every term.
+    pub fn matches_record(&self, r: &Record<'_>) -> bool {
+        self.terms.iter().all(|t| t.pred.test_record(r) != t.negated)
+    }
+
+    /// The trace id prefix of a `trace:` term, when the query has one (not negated).
+    pub fn trace_prefix(&self) -> Option<&str> {
+        self.terms.iter().find_map(|t| match &t.pred {
+            Pred::Trace(p) if !t.negated => Some(p.as_str()),
+            _ => None,
+        })
     }
 
     /// The source text.
@@ -349,6 +392,9 @@ impl Pred {
                 Has::Prompt => row.prompt_version.is_some(),
                 Has::Model => !row.models.is_empty(),
             },
+            Pred::Trace(prefix) => id_starts_with(&row.id, prefix),
+            // Log fields: a trace row has none.
+            Pred::Severity(..) | Pred::Body(_) => false,
             Pred::Kept(None) => !row.kept.is_empty(),
             Pred::Kept(Some(r)) => row.kept.contains(*r),
             Pred::Num { field, op, value } => {
@@ -378,6 +424,77 @@ impl Pred {
             }),
         }
     }
+}
+
+impl Pred {
+    fn test_record(&self, r: &Record<'_>) -> bool {
+        match self {
+            Pred::Text(needle) => {
+                contains_ci(r.body, needle)
+                    || contains_ci(r.service, needle)
+                    || r.name.is_some_and(|n| contains_ci(n, needle))
+                    || r.model.is_some_and(|m| contains_ci(m, needle))
+                    || r.attrs
+                        .iter()
+                        .any(|(k, v)| contains_ci(k, needle) || contains_ci(v, needle))
+            }
+            Pred::Str { field, needle, exact } => {
+                let hit = |s: &str| {
+                    if *exact {
+                        eq_ci(s, needle)
+                    } else {
+                        contains_ci(s, needle)
+                    }
+                };
+                match field {
+                    StrField::Service => hit(r.service),
+                    StrField::Model => r.model.is_some_and(hit),
+                    StrField::Name => r.name.is_some_and(hit),
+                    StrField::Provider => r
+                        .attrs
+                        .iter()
+                        .any(|(k, v)| (k == "gen_ai.provider.name" || k == "gen_ai.system") && hit(v)),
+                    StrField::Route | StrField::Tenant | StrField::Prompt => false,
+                }
+            }
+            Pred::Status { error } => (r.severity_number >= SEVERITY_ERROR) == *error,
+            Pred::Trace(prefix) => r.trace_id.is_some_and(|id| id_starts_with(id, prefix)),
+            Pred::Severity(lo, hi) => {
+                (*lo..=*hi).contains(&r.severity_number)
+                    // Records with only a severity text are judged by it.
+                    || (r.severity_number == 0 && severity_range(r.severity_text) == Some((*lo, *hi)))
+            }
+            Pred::Body(needle) => contains_ci(r.body, needle),
+            Pred::Has(_) | Pred::Kept(_) | Pred::Num { .. } | Pred::Eval { .. } => false,
+        }
+    }
+}
+
+/// OTLP's first ERROR severity number.
+const SEVERITY_ERROR: i32 = 17;
+
+/// The severity numbers of a level name (OTLP: TRACE 1-4 ... FATAL 21-24).
+fn severity_range(name: &str) -> Option<(i32, i32)> {
+    let n = name.trim().to_ascii_lowercase();
+    let level = match n.trim_end_matches(|c: char| c.is_ascii_digit()) {
+        "trace" => 0,
+        "debug" => 1,
+        "info" => 2,
+        "warn" | "warning" => 3,
+        "error" | "err" => 4,
+        "fatal" | "critical" => 5,
+        _ => return None,
+    };
+    Some((1 + 4 * level, 4 + 4 * level))
+}
+
+/// Whether `id`'s lowercase hex starts with `prefix` (lowercase hex digits), without formatting.
+fn id_starts_with(id: &crate::model::TraceId, prefix: &str) -> bool {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    prefix.bytes().enumerate().all(|(i, c)| {
+        id.0.get(i / 2)
+            .is_some_and(|b| HEX[usize::from(if i % 2 == 0 { b >> 4 } else { b & 0xf })] == c)
+    })
 }
 
 /// Free text over the row's names: root, service, route, tenant, prompt version, models,
@@ -609,6 +726,41 @@ fn parse_field(key: &str, op: RawOp, value: &str) -> Result<(Pred, bool), String
                 },
             };
             Ok((Pred::Kept(reason), invert))
+        }
+        Field::Trace => {
+            let (v, _) = unquote(value);
+            let v = v.to_ascii_lowercase();
+            if !matches!(op, RawOp::Colon | RawOp::Eq | RawOp::Ne)
+                || v.len() < MIN_TRACE_PREFIX
+                || v.len() > 32
+                || !v.bytes().all(|b| b.is_ascii_hexdigit())
+            {
+                return Err(format!(
+                    "`{key}:` takes {MIN_TRACE_PREFIX} to 32 hex digits of a trace id"
+                ));
+            }
+            Ok((Pred::Trace(v), invert))
+        }
+        Field::Severity => {
+            let (v, _) = unquote(value);
+            let (lo, hi) = severity_range(&v).ok_or_else(|| {
+                format!("`{key}` is a level: trace, debug, info, warn, error or fatal, not `{v}`")
+            })?;
+            let pred = match op {
+                RawOp::Colon | RawOp::Eq | RawOp::Ne => Pred::Severity(lo, hi),
+                RawOp::Ge => Pred::Severity(lo, 24),
+                RawOp::Gt => Pred::Severity(hi + 1, 24),
+                RawOp::Le => Pred::Severity(1, hi),
+                RawOp::Lt => Pred::Severity(1, lo - 1),
+            };
+            Ok((pred, invert))
+        }
+        Field::Body => {
+            if !matches!(op, RawOp::Colon | RawOp::Ne) {
+                return Err(format!("`{key}` is text: use `{key}:part`"));
+            }
+            let (v, _) = unquote(value);
+            Ok((Pred::Body(v.to_lowercase()), invert))
         }
         Field::Eval => {
             if !matches!(op, RawOp::Colon | RawOp::Eq) {
@@ -1005,7 +1157,7 @@ mod tests {
                 .1
                 .starts_with("use `kept:reason` (any, alert_example")
         );
-        assert!(err("nope:1").1.contains(", kept)"));
+        assert!(err("nope:1").1.contains(", kept, trace, severity, body)"));
     }
 
     #[test]
@@ -1305,7 +1457,7 @@ mod tests {
         assert_eq!(
             msg,
             "unknown field `colour` (fields: model, provider, route, service, tenant, prompt, name, \
-             status, has, eval, cost, dur, tokens, in, out, spans, calls, errors, kept)"
+             status, has, eval, cost, dur, tokens, in, out, spans, calls, errors, kept, trace, severity, body)"
         );
         assert_eq!(err("-colour>3").0, 0..9);
         assert!(err("http://x").1.starts_with("unknown field `http`"));
@@ -1550,5 +1702,55 @@ mod tests {
         let mut r = bare();
         r.tenant = Some(sym("Société Générale"));
         assert!(hit("tenant:générale", &r) && hit("GÉNÉRALE", &r) && hit("tenant=\"société générale\"", &r));
+    }
+
+    #[test]
+    fn trace_prefix_matches_rows_and_records_and_wants_eight_hex_digits() {
+        let mut r = row();
+        r.id = crate::model::TraceId([
+            0x0a, 0xf7, 0x65, 0x19, 0x16, 0xcd, 0x43, 0xdd, 0, 0, 0, 0, 0, 0, 0, 1,
+        ]);
+        assert!(hit("trace:0af76519", &r));
+        assert!(hit("trace:0AF7651916CD43DD", &r));
+        assert!(!hit("trace:0af76518", &r));
+        assert!(hit("-trace:0af76518", &r));
+        assert_eq!(q("trace:0af76519").trace_prefix(), Some("0af76519"));
+        assert_eq!(q("model:gpt").trace_prefix(), None);
+        assert!(err("trace:0af7").1.contains("8 to 32 hex digits"));
+        assert!(err("trace:0af7651x").1.contains("hex digits"));
+        let rec = Record {
+            trace_id: Some(&r.id),
+            ..Record::default()
+        };
+        assert!(q("trace:0af76519").matches_record(&rec));
+        assert!(!q("trace:0af76519").matches_record(&Record::default()));
+    }
+
+    #[test]
+    fn log_fields_match_records_not_trace_rows() {
+        let attrs = vec![("http.route".to_string(), "/chat".to_string())];
+        let rec = Record {
+            service: "api",
+            severity_number: 17,
+            severity_text: "ERROR",
+            body: "upstream timed out",
+            attrs: &attrs,
+            ..Record::default()
+        };
+        assert!(q("severity:error").matches_record(&rec));
+        assert!(q("severity>=warn").matches_record(&rec));
+        assert!(!q("severity:info").matches_record(&rec));
+        assert!(q("body:timed service:api").matches_record(&rec));
+        assert!(q("/chat").matches_record(&rec));
+        assert!(q("status:error").matches_record(&rec));
+        assert!(!q("cost>0").matches_record(&rec));
+        // Only a severity text: judged by it.
+        let text_only = Record {
+            severity_text: "warn",
+            ..Record::default()
+        };
+        assert!(q("severity:warn").matches_record(&text_only));
+        assert!(!hit("severity:error", &row()));
+        assert!(err("severity:loud").1.contains("level"));
     }
 }

@@ -591,7 +591,7 @@ fn label(label: &str) -> String {
 
 /// An attribute value as text: strings as they are, scalars printed, arrays and maps as
 /// compact JSON-like text (order kept), short bytes as hex.
-fn value_text(v: &Value) -> Cow<'_, str> {
+pub(crate) fn value_text(v: &Value) -> Cow<'_, str> {
     match v {
         Value::Str(s) => Cow::Borrowed(s),
         Value::Sym(s) => Cow::Borrowed(s),

@@ -1,7 +1,7 @@
 //! The bottom line: the filter being typed (with its error inline), the filter in force, or
-//! the main keys.
+//! the views on the number keys (the current one marked) and the main keys.
 
-use crate::ui::state::UiState;
+use crate::ui::state::{FilterInput, Screen, UiState};
 use crate::ui::text::clean;
 use crate::ui::theme::Theme;
 use ratatui::Frame;
@@ -9,8 +9,49 @@ use ratatui::layout::{Position, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
+/// The dashboard's keys (the overview).
+const OVERVIEW_KEYS: &[(&str, &str)] = &[
+    ("?", "help"),
+    ("q", "quit"),
+    ("/", "filter"),
+    ("s", "sort"),
+    ("w", "window"),
+    ("c", "cohort"),
+    ("v", "split"),
+    ("space", "pause"),
+    ("Tab", "pane"),
+    ("R", "review"),
+];
+
+/// The views on the number keys, the shown one in brackets: `[1 overview] 2 sessions ...`.
+pub fn views(current: Screen, theme: &Theme) -> Vec<Span<'static>> {
+    let mut spans = Vec::new();
+    for s in Screen::ALL {
+        if s == current {
+            spans.push(Span::styled(format!("[{} {}]", s.key(), s.label()), theme.accent));
+            spans.push(Span::raw(" "));
+        } else {
+            spans.push(Span::styled(s.key().to_string(), theme.accent));
+            spans.push(Span::styled(format!(" {} ", s.label()), theme.muted));
+        }
+    }
+    spans.push(Span::raw(" "));
+    spans
+}
+
 pub fn render(frame: &mut Frame, area: Rect, ui: &UiState, theme: &Theme) {
-    let f = &ui.filter;
+    render_with(frame, area, ui, &ui.filter, OVERVIEW_KEYS, theme);
+}
+
+/// The footer of a view with its own filter and keys (logs, metrics).
+pub fn render_with(
+    frame: &mut Frame,
+    area: Rect,
+    ui: &UiState,
+    f: &FilterInput,
+    keys: &[(&str, &str)],
+    theme: &Theme,
+) {
     let line = if f.editing {
         let mut spans = vec![
             Span::styled("/", theme.accent),
@@ -41,22 +82,12 @@ pub fn render(frame: &mut Frame, area: Rect, ui: &UiState, theme: &Theme) {
             ));
             spans.push(Span::styled("(Esc clears)  ", theme.muted));
         }
-        for (k, what) in [
-            ("?", "help"),
-            ("q", "quit"),
-            ("/", "filter"),
-            ("s", "sort"),
-            ("w", "window"),
-            ("c", "cohort"),
-            ("v", "split"),
-            ("space", "pause"),
-            ("Tab", "pane"),
-            ("R", "review"),
-        ] {
-            spans.push(Span::styled(k, theme.accent));
+        spans.extend(views(ui.screen, theme));
+        for (k, what) in keys {
+            spans.push(Span::styled(*k, theme.accent));
             spans.push(Span::styled(format!(" {what}  "), theme.muted));
         }
-        if ui.against_baseline.is_some() {
+        if ui.screen == Screen::Overview && ui.against_baseline.is_some() {
             spans.push(Span::styled("b", theme.accent));
             spans.push(Span::styled(" vs baseline/prev  ", theme.muted));
         }

@@ -1,6 +1,6 @@
 //! The `?` overlay: every key that works in the current context.
 
-use crate::ui::state::{Pane, UiState};
+use crate::ui::state::{Pane, Screen, UiState};
 use crate::ui::theme::Theme;
 use crate::ui::view::{Source, View};
 use ratatui::Frame;
@@ -30,18 +30,48 @@ pub fn drill_keys() -> Vec<(&'static str, &'static str)> {
     ]
 }
 
+/// Keys of the logs and metrics views.
+fn record_keys(screen: Screen) -> Vec<(&'static str, &'static str)> {
+    let mut k = vec![
+        ("q  Ctrl-C", "quit (the terminal is restored)"),
+        ("?", "this help; any key closes it"),
+        ("1 2 3 4", "views: overview, sessions, logs, metrics"),
+        ("↑ ↓  j k  PgUp PgDn  g G", "move the selection"),
+        (
+            "/",
+            "filter this view: service:api severity>=warn body:timeout trace:0af76519 text",
+        ),
+        ("Esc", "clear the filter"),
+        ("R", "review queue"),
+    ];
+    if screen == Screen::Logs {
+        k.extend([
+            ("f", "follow the newest log (moving down pins the list)"),
+            ("Enter", "open the log's trace"),
+        ]);
+    }
+    k
+}
+
 pub fn keys(ui: &UiState, replay: bool) -> Vec<(&'static str, &'static str)> {
+    if matches!(ui.screen, Screen::Logs | Screen::Metrics) {
+        return record_keys(ui.screen);
+    }
     let mut k = vec![
         ("q  Ctrl-C", "quit (the terminal is restored)"),
         ("Ctrl-Z", "suspend to the shell; fg comes back"),
         ("?", "this help; any key closes it"),
+        ("1 2 3 4", "views: overview, sessions, logs, metrics"),
         (
             "Tab  Shift-Tab  h l",
             "focus the next / previous pane (or click it)",
         ),
         ("space", "pause the view (data keeps arriving and is counted)"),
         ("w  W", "window: 1, 5, 15, 60 minutes"),
-        ("/", "filter: model:gpt-4o status:error cost>0.05 dur>2s ..."),
+        (
+            "/",
+            "filter: model:gpt-4o status:error cost>0.05 dur>2s trace:0af76519 ...",
+        ),
         ("Esc", "clear the filter"),
         ("R", "review queue: traces kept for a reason; Esc back"),
     ];

@@ -6,9 +6,11 @@
 mod alerts;
 pub mod drill;
 mod evals;
-mod footer;
+pub mod footer;
 mod help;
 mod latency;
+pub mod logs;
+pub mod metrics;
 mod outliers;
 pub mod review;
 mod status;
