@@ -1,6 +1,7 @@
 //! The bottom line: the filter being typed (with its error inline), the filter in force, or
-//! the main keys.
+//! the current mode's keys (from [`crate::ui::keys`], as many as fit).
 
+use crate::ui::keys::{self, Mode};
 use crate::ui::state::UiState;
 use crate::ui::text::clean;
 use crate::ui::theme::Theme;
@@ -9,7 +10,12 @@ use ratatui::layout::{Position, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-pub fn render(frame: &mut Frame, area: Rect, ui: &UiState, theme: &Theme) {
+pub fn render(frame: &mut Frame, area: Rect, ui: &UiState, replay: bool, theme: &Theme) {
+    let ctx = keys::Context {
+        replay,
+        baseline: ui.against_baseline.is_some(),
+        focus: ui.focus,
+    };
     let f = &ui.filter;
     let line = if f.editing {
         let mut spans = vec![
@@ -18,7 +24,12 @@ pub fn render(frame: &mut Frame, area: Rect, ui: &UiState, theme: &Theme) {
         ];
         match &f.error {
             Some(e) => spans.push(Span::styled(format!("  ✗ {}", clean(&e.message)), theme.error)),
-            None => spans.push(Span::styled("  Enter apply · Esc cancel", theme.muted)),
+            None => {
+                let typed: usize = spans.iter().map(Span::width).sum::<usize>() + 2;
+                let width = usize::from(area.width).saturating_sub(typed);
+                spans.push(Span::raw("  "));
+                spans.extend(keys::footer_spans(Mode::Filter, &ctx, width, theme));
+            }
         }
         // Display width (wide characters take two cells), saturating for absurdly long input.
         let typed: String = f.text.chars().take(f.cursor).collect();
@@ -41,25 +52,9 @@ pub fn render(frame: &mut Frame, area: Rect, ui: &UiState, theme: &Theme) {
             ));
             spans.push(Span::styled("(Esc clears)  ", theme.muted));
         }
-        for (k, what) in [
-            ("?", "help"),
-            ("q", "quit"),
-            ("/", "filter"),
-            ("s", "sort"),
-            ("w", "window"),
-            ("c", "cohort"),
-            ("v", "split"),
-            ("space", "pause"),
-            ("Tab", "pane"),
-            ("R", "review"),
-        ] {
-            spans.push(Span::styled(k, theme.accent));
-            spans.push(Span::styled(format!(" {what}  "), theme.muted));
-        }
-        if ui.against_baseline.is_some() {
-            spans.push(Span::styled("b", theme.accent));
-            spans.push(Span::styled(" vs baseline/prev  ", theme.muted));
-        }
+        let used: usize = spans.iter().map(Span::width).sum();
+        let width = usize::from(area.width).saturating_sub(used);
+        spans.extend(keys::footer_spans(Mode::Overview, &ctx, width, theme));
         Line::from(spans)
     };
     frame.render_widget(Paragraph::new(line).style(theme.status_bar), area);

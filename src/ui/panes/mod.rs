@@ -145,9 +145,17 @@ pub fn render(frame: &mut Frame, layout: &Layout, view: &View, ui: &UiState, the
         evals::render(frame, layout.evals, view, ui, theme);
     }
     traces::render(frame, layout.traces, view, ui, theme, layout.wide);
-    footer::render(frame, layout.footer, ui, theme);
+    let replay = matches!(view.status.source, Some(crate::ui::view::Source::Replay { .. }));
+    footer::render(frame, layout.footer, ui, replay, theme);
     if ui.help {
-        help::render(frame, frame.area(), ui, view, theme, false);
+        help::render(
+            frame,
+            frame.area(),
+            ui,
+            view,
+            theme,
+            crate::ui::keys::Mode::Overview,
+        );
     }
 }
 
@@ -156,9 +164,9 @@ pub fn render_status(frame: &mut Frame, area: Rect, view: &View, theme: &Theme) 
     status::render(frame, area, view, theme);
 }
 
-/// The help overlay over the whole frame; `drill` lists the drill-down's keys.
-pub fn render_help(frame: &mut Frame, ui: &UiState, view: &View, theme: &Theme, drill: bool) {
-    help::render(frame, frame.area(), ui, view, theme, drill);
+/// The help overlay over the whole frame, listing `mode`'s keys.
+pub fn render_help(frame: &mut Frame, ui: &UiState, view: &View, theme: &Theme, mode: crate::ui::keys::Mode) {
+    help::render(frame, frame.area(), ui, view, theme, mode);
 }
 
 /// A pane's frame: rounded border, highlighted when focused, title in the accent colour.

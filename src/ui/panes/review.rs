@@ -2,6 +2,7 @@
 
 use super::pane_block;
 use crate::store::keep::KeepReason;
+use crate::ui::keys::{self, Context, Mode};
 use crate::ui::review::{FormField, ReviewForm};
 use crate::ui::text::{clean, fmt_clock};
 use crate::ui::theme::Theme;
@@ -130,17 +131,9 @@ pub fn render_queue_footer(frame: &mut Frame, area: Rect, note: Option<&str>, th
     if let Some(n) = note {
         spans.push(Span::styled(format!("{}  ", clean(n)), theme.warn));
     }
-    for (k, what) in [
-        ("Enter", "open"),
-        ("r", "review"),
-        ("D", "dataset"),
-        ("↑↓", "move"),
-        ("Esc", "back"),
-        ("q", "quit"),
-    ] {
-        spans.push(Span::styled(k, theme.accent));
-        spans.push(Span::styled(format!(" {what}  "), theme.muted));
-    }
+    let used: usize = spans.iter().map(Span::width).sum();
+    let width = usize::from(area.width).saturating_sub(used);
+    spans.extend(keys::footer_spans(Mode::Queue, &Context::default(), width, theme));
     frame.render_widget(Paragraph::new(Line::from(spans)).style(theme.status_bar), area);
 }
 

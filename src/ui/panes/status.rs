@@ -232,7 +232,11 @@ fn segments(view: &View, theme: &Theme) -> Vec<Segment> {
     };
     let (badge, badge_style) = if s.frozen {
         (
-            vec![(ALWAYS, format!(" PAUSED +{} ", fmt_count(s.arrived_while_frozen)))],
+            // The count is of spans (what the receivers count), said so.
+            vec![(
+                ALWAYS,
+                format!(" PAUSED +{} spans ", fmt_count(s.arrived_while_frozen)),
+            )],
             theme.badge_paused,
         )
     } else {
