@@ -342,6 +342,16 @@ impl TraceStore {
         }
     }
 
+    /// The cost-outlier rule of the `cost_outlier` keep reason (the outlier pane reads it
+    /// from here, so both judge alike).
+    pub fn cost_rule(&self) -> outliers::CostRule {
+        self.cost_baselines.rule
+    }
+
+    pub fn set_cost_rule(&mut self, rule: outliers::CostRule) {
+        self.cost_baselines.rule = rule;
+    }
+
     pub fn limits(&self) -> StoreLimits {
         self.limits
     }

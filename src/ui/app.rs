@@ -95,6 +95,8 @@ impl App {
             baseline: None,
         };
         app.index.set_cost_dim(1);
+        let rule = app.pipeline.store().cost_rule();
+        app.index.set_cost_rule(rule);
         app.sync();
         app
     }
@@ -282,12 +284,16 @@ impl App {
                 self.ui.latency_dim,
                 budget.spark_points,
             ),
-            outliers: view::OutlierView {
-                dim: DIMS[self.index.cost_dim()].as_str(),
-                rows: self
-                    .index
-                    .outliers(&mut self.reader, window, budget.outlier_rows.max(1)),
-                base: None,
+            outliers: {
+                let (rows, counts) =
+                    self.index
+                        .outliers_counted(&mut self.reader, window, budget.outlier_rows.max(1));
+                view::OutlierView {
+                    dim: DIMS[self.index.cost_dim()].as_str(),
+                    rows,
+                    counts,
+                    base: None,
+                }
             },
             evals,
             traces: view::TracesView {
@@ -418,7 +424,13 @@ impl App {
         panes::render_status(frame, status_area, &status, &self.theme);
         panes::drill::render(frame, &l, &view, &self.theme);
         if self.ui.help {
-            panes::render_help(frame, &self.ui, &status, &self.theme, true);
+            panes::render_help(
+                frame,
+                &self.ui,
+                &status,
+                &self.theme,
+                crate::ui::keys::Mode::Drill,
+            );
         }
     }
 
@@ -668,7 +680,8 @@ impl App {
             KeyCode::Char('R') => self.open_queue(),
             KeyCode::Char('r') if self.ui.focus == Pane::Traces => return self.review_selected(),
             KeyCode::Char('p') => self.replay(|c| c.toggle_pause()),
-            KeyCode::Char('+' | '>' | '=') => self.replay(|c| c.step_speed(true)),
+            // `=` is compare's (DESIGN); speed keeps `+`/`-` and `>`/`<`.
+            KeyCode::Char('+' | '>') => self.replay(|c| c.step_speed(true)),
             KeyCode::Char('-' | '<') => self.replay(|c| c.step_speed(false)),
             KeyCode::Enter => return self.enter(),
             _ => return self.navigate(k.code),

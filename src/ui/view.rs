@@ -6,9 +6,10 @@ use crate::headless::StatusSample;
 use crate::intern::Sym;
 use crate::ui::baseline::BaselineRows;
 use crate::ui::text::fmt_spend;
-use crate::view::index::{Outlier, SortKey, TraceIndex};
+use crate::view::index::{Outlier, OutlierCounts, SortKey, TraceIndex};
 use crate::view::row::TraceRow;
 use crate::view::series::{CoverageStats, DIMS, EvalStats, Reader, Window};
+use crate::view::stats;
 use std::cmp::Ordering;
 
 /// What the status bar says about where data comes from.
@@ -105,6 +106,9 @@ pub struct LatencyRow {
     pub ttft: Option<[u64; 3]>,
     /// p99 in the window before (or over the baseline), for the change column.
     pub prev_p99: Option<u64>,
+    /// Calls in the window before (or in the baseline): the change needs
+    /// [`crate::view::stats::MIN_SAMPLES`] on both sides.
+    pub prev_calls: u64,
     /// p50, p95, p99 of the cohort over the whole baseline, when compared against it.
     pub base: Option<[u64; 3]>,
     pub spark: Vec<Option<u64>>,
@@ -124,6 +128,8 @@ pub struct LatencyView {
 pub struct OutlierView {
     pub dim: &'static str,
     pub rows: Vec<Outlier>,
+    /// What the window held to judge (said when no row is listed).
+    pub counts: OutlierCounts,
     /// Compared against a baseline: per row, its cohort's median trace cost over the whole
     /// baseline, USD (`None` inside: the baseline lacks the cohort).
     pub base: Option<Vec<Option<f64>>>,
@@ -145,9 +151,25 @@ pub struct EvalRow {
 }
 
 impl EvalRow {
-    /// Change of the fail rate against the window before (0.10 = 10 points worse).
+    /// Change of the fail rate against the window before (0.10 = 10 points worse); `None`
+    /// unless both sides have [`stats::MIN_SAMPLES`] judged verdicts.
     pub fn change(&self) -> Option<f64> {
+        let judged = |s: &EvalStats| s.passed + s.failed;
+        if !stats::enough(judged(&self.stats), judged(&self.prev)) {
+            return None;
+        }
         Some(self.stats.fail_rate()? - self.prev.fail_rate()?)
+    }
+
+    /// The two-proportion z of the fail rate against the window before (positive: worse).
+    pub fn change_z(&self) -> Option<f64> {
+        let (a, b) = (&self.stats, &self.prev);
+        stats::two_proportion_z(a.failed, a.passed + a.failed, b.failed, b.passed + b.failed)
+    }
+
+    /// Whether the fail rate changed by more than chance ([`stats::SIGNIFICANT_Z`]).
+    pub fn significant(&self) -> bool {
+        self.change_z().is_some_and(|z| z.abs() >= stats::SIGNIFICANT_Z)
     }
 }
 
@@ -344,6 +366,7 @@ pub fn latency(
                 latency: cur.latency,
                 ttft: cur.ttft,
                 prev_p99: prev.latency.map(|l| l[2]),
+                prev_calls: prev.calls,
                 base: None,
                 spark: reader.p99_spark(s, window, now, spark),
                 per_trace: (cur.traces > 0).then(|| cur.shape.map(|n| n as f64 / cur.traces as f64)),
@@ -427,6 +450,15 @@ fn eval_order(sort: EvalSort, a: &EvalRow, b: &EvalRow) -> Ordering {
     }
     let high_first = |a: Option<f64>, b: Option<f64>| some_first(a, b, |a, b| b.total_cmp(&a));
     let by_key = match sort {
+        // Significant rows first (largest rise first), then the steady ones by fail rate.
+        EvalSort::Significant => b
+            .significant()
+            .cmp(&a.significant())
+            .then_with(|| {
+                let z = |r: &EvalRow| r.significant().then(|| r.change_z()).flatten();
+                high_first(z(a), z(b))
+            })
+            .then_with(|| high_first(a.stats.fail_rate(), b.stats.fail_rate())),
         EvalSort::FailRate => high_first(a.stats.fail_rate(), b.stats.fail_rate()),
         EvalSort::Change => high_first(a.change(), b.change())
             .then_with(|| high_first(a.stats.fail_rate(), b.stats.fail_rate())),
@@ -560,8 +592,10 @@ pub fn against(view: &mut View, base: Option<&BaselineRows>, dim: usize, cost_di
     view.latency.vs = Some("baseline".into());
     view.evals.vs = Some("baseline".into());
     for r in &mut view.latency.rows {
-        r.base = base.cohort(dim, &r.cohort).and_then(|c| c.stats.latency);
+        let cohort = base.cohort(dim, &r.cohort);
+        r.base = cohort.and_then(|c| c.stats.latency);
         r.prev_p99 = r.base.map(|l| l[2]);
+        r.prev_calls = cohort.map_or(0, |c| c.stats.calls);
     }
     for r in &mut view.evals.rows {
         let cohort = match &r.cohort {

@@ -83,21 +83,27 @@ pub fn coverage_line(c: &CoverageStats, theme: &Theme) -> Line<'static> {
     Line::from(spans)
 }
 
-/// `▲12pp` (worse, red), `▼5pp` (better), `=` under a point, `new` without a window before.
+/// `▲12pp` (worse, red), `▼5pp` (better), `=` under a point, `·` when either side has fewer
+/// than [`crate::view::stats::MIN_SAMPLES`] judged verdicts. A change that is not significant
+/// ([`EvalRow::significant`]) is shown muted.
 fn change(row: &EvalRow, theme: &Theme) -> Span<'static> {
-    if row.stats.fail_rate().is_some() && row.prev.fail_rate().is_none() {
-        return Span::styled("new", theme.muted);
-    }
     let Some(d) = row.change() else {
-        return Span::raw("");
+        return Span::styled("·", theme.muted);
     };
+    let significant = row.significant();
     let pp = d * 100.0;
     if pp.abs() < 1.0 {
         Span::styled("=", theme.muted)
     } else if pp > 0.0 {
-        Span::styled(format!("▲{pp:.0}pp"), theme.error)
+        Span::styled(
+            format!("▲{pp:.0}pp"),
+            if significant { theme.error } else { theme.muted },
+        )
     } else {
-        Span::styled(format!("▼{:.0}pp", -pp), theme.ok)
+        Span::styled(
+            format!("▼{:.0}pp", -pp),
+            if significant { theme.ok } else { theme.muted },
+        )
     }
 }
 
@@ -248,6 +254,8 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View, ui: &UiState, theme: &
         }
     });
     let spark = Constraint::Length(spark_width(area.width) as u16);
+    // The header says what Δ is against: the window before, or the baseline.
+    let delta_header = super::latency::delta_header(e.vs.as_deref());
     // As wide as the longest name shown (within bounds); the cohort takes the rest.
     let longest = e
         .rows
@@ -258,7 +266,15 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View, ui: &UiState, theme: &
     let name = Constraint::Length(longest.clamp(9, 22) as u16);
     let (mut header, mut widths): (Vec<&str>, Vec<Constraint>) = match columns {
         Columns::Full => (
-            vec!["evaluator", e.dim, "n", "fail", "mean", "fail trend", "Δfail"],
+            vec![
+                "evaluator",
+                e.dim,
+                "n",
+                "fail",
+                "mean",
+                "fail trend",
+                delta_header,
+            ],
             vec![
                 name,
                 Constraint::Min(10),
@@ -270,7 +286,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View, ui: &UiState, theme: &
             ],
         ),
         Columns::Medium => (
-            vec!["evaluator", e.dim, "n", "fail", "trend", "Δfail"],
+            vec!["evaluator", e.dim, "n", "fail", "trend", delta_header],
             vec![
                 name,
                 Constraint::Min(8),
@@ -281,7 +297,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View, ui: &UiState, theme: &
             ],
         ),
         Columns::Narrow => (
-            vec!["evaluator", e.dim, "fail", "Δfail"],
+            vec!["evaluator", e.dim, "fail", delta_header],
             vec![
                 Constraint::Min(8),
                 Constraint::Min(6),

@@ -8,6 +8,7 @@ use crate::ui::state::{Pane, UiState};
 use crate::ui::text::{clean, fmt_count, fmt_micros};
 use crate::ui::theme::Theme;
 use crate::ui::view::{LatencyRow, View};
+use crate::view::stats;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Style;
@@ -37,11 +38,15 @@ pub fn sparkline(points: &[Option<u64>]) -> String {
         .collect()
 }
 
-/// `▲ 35%`, `▼ 12%`, or `=` for changes under 5%.
+/// `▲ 35%`, `▼ 12%`, `=` for changes under 5%, or `·` when either side has fewer than
+/// [`stats::MIN_SAMPLES`] calls (a p99 of a few calls says nothing).
 fn change(row: &LatencyRow, theme: &Theme) -> Span<'static> {
     let (Some(now), Some(prev)) = (row.latency.map(|l| l[2]), row.prev_p99) else {
-        return Span::styled("new", theme.muted);
+        return Span::styled("·", theme.muted);
     };
+    if !stats::enough(row.calls, row.prev_calls) {
+        return Span::styled("·", theme.muted);
+    }
     let pct = (now as f64 / prev.max(1) as f64 - 1.0) * 100.0;
     if pct.abs() < 5.0 {
         Span::styled("=", theme.muted)
@@ -52,6 +57,14 @@ fn change(row: &LatencyRow, theme: &Theme) -> Span<'static> {
         )
     } else {
         Span::styled(format!("▼{:.0}%", -pct), theme.ok)
+    }
+}
+
+/// The change column's header: `Δprev` (p99 against the window before) or `Δbase`.
+pub fn delta_header(vs: Option<&str>) -> &'static str {
+    match vs {
+        Some("baseline") => "Δbase",
+        _ => "Δprev",
     }
 }
 
@@ -182,6 +195,8 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View, ui: &UiState, theme: &
         Row::new(cells)
     });
     let spark = Constraint::Length(spark_width(area.width) as u16);
+    // The header says what the change is against: the window before, or the baseline.
+    let delta = delta_header(l.vs.as_deref());
     let (header, widths): (Vec<&str>, Vec<Constraint>) = match columns {
         Columns::Wide => (
             vec![
@@ -196,14 +211,14 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View, ui: &UiState, theme: &
                 "calls/tr",
                 "tools/tr",
                 "retry/tr",
-                "Δp99",
+                delta,
                 "p99 trend",
             ],
             [Constraint::Min(12), Constraint::Length(5)]
                 .into_iter()
                 .chain([Constraint::Length(6); 6])
                 .chain([Constraint::Length(8); 3])
-                .chain([Constraint::Length(5), spark])
+                .chain([Constraint::Length(6), spark])
                 .collect(),
         ),
         Columns::Full if l.vs.as_deref() == Some("baseline") => (
@@ -215,13 +230,13 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View, ui: &UiState, theme: &
                 "p99",
                 "ttft99",
                 "base99",
-                "Δp99",
+                delta,
                 "p99 trend",
             ],
             [Constraint::Min(12), Constraint::Length(5)]
                 .into_iter()
                 .chain([Constraint::Length(6); 5])
-                .chain([Constraint::Length(5), spark])
+                .chain([Constraint::Length(6), spark])
                 .collect(),
         ),
         Columns::Full => (
@@ -234,25 +249,25 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View, ui: &UiState, theme: &
                 "ttft50",
                 "ttft95",
                 "ttft99",
-                "Δp99",
+                delta,
                 "p99 trend",
             ],
             [Constraint::Min(12), Constraint::Length(5)]
                 .into_iter()
                 .chain([Constraint::Length(6); 6])
-                .chain([Constraint::Length(5), spark])
+                .chain([Constraint::Length(6), spark])
                 .collect(),
         ),
         Columns::Medium => (
-            vec!["cohort", "calls", "p50", "p95", "p99", "ttft99", "Δp99", "trend"],
+            vec!["cohort", "calls", "p50", "p95", "p99", "ttft99", delta, "trend"],
             [Constraint::Min(10), Constraint::Length(5)]
                 .into_iter()
                 .chain([Constraint::Length(6); 4])
-                .chain([Constraint::Length(5), spark])
+                .chain([Constraint::Length(6), spark])
                 .collect(),
         ),
         Columns::Narrow => (
-            vec!["cohort", "p50", "p99", "Δp99", "trend"],
+            vec!["cohort", "p50", "p99", delta, "trend"],
             vec![
                 Constraint::Min(8),
                 Constraint::Length(6),

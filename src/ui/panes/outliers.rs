@@ -1,5 +1,7 @@
 //! Cost outliers: traces furthest above their cohort's cost baseline (median and MAD of trace
-//! cost over the window). Unpriced calls are marked, never counted as free.
+//! cost over the window) under [`crate::store::outliers::CostRule`], the rule retention keeps
+//! `cost_outlier` traces by; ranked by the excess over the median. Unpriced calls are marked,
+//! never counted as free.
 
 use super::{focused, pane_block};
 use crate::ui::state::{Pane, UiState};
@@ -27,7 +29,9 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View, ui: &UiState, theme: &
     let focus = focused(ui, Pane::Outliers);
     let block = pane_block(title, focus, theme);
     if o.rows.is_empty() {
-        let p = Paragraph::new(Line::styled("no priced traces in this window", theme.muted)).block(block);
+        let p = Paragraph::new(Line::styled(empty_text(&o.counts), theme.muted))
+            .wrap(ratatui::widgets::Wrap { trim: true })
+            .block(block);
         frame.render_widget(p, area);
         return;
     }
@@ -38,9 +42,8 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View, ui: &UiState, theme: &
     let base = o.base.as_ref().filter(|_| area.width >= 70);
     let rows = o.rows.iter().enumerate().map(|(i, x)| {
         let r = &x.row;
-        let high = x.multiple >= 3.0 || r.cost_usd.unwrap_or(0.0) > x.median_usd + 5.0 * x.mad_usd;
         let mult = if x.multiple.is_finite() {
-            format!("{:.1}×", x.multiple)
+            format!("{:.0}×", x.multiple)
         } else {
             "∞".to_string()
         };
@@ -54,8 +57,9 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View, ui: &UiState, theme: &
             .map_or(String::new(), |(n, c)| format!("{} {}", clean(n), fmt_usd(*c)));
         let text = |s: Option<&crate::intern::Sym>| s.map_or(String::new(), |s| clean(s).into_owned());
         let mut cells = vec![
-            Cell::from(Span::styled(cost, if high { theme.error } else { theme.base })),
-            Cell::from(Span::styled(mult, if high { theme.error } else { theme.warn })),
+            Cell::from(Span::styled(cost, theme.error)),
+            Cell::from(Span::styled(format!("+{}", fmt_usd(x.excess_usd)), theme.error)),
+            Cell::from(Span::styled(mult, theme.warn)),
             Cell::from(format!("med {}", fmt_usd(x.median_usd))),
         ];
         if let Some(base) = base {
@@ -82,10 +86,11 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View, ui: &UiState, theme: &
             row
         }
     });
-    let mut header = vec!["cost", "×base", "baseline"];
+    let mut header = vec!["cost", "over med", "×med", "baseline"];
     let mut widths = vec![
         Constraint::Length(8),
-        Constraint::Length(6),
+        Constraint::Length(9),
+        Constraint::Length(5),
         Constraint::Length(12),
     ];
     if base.is_some() {
@@ -113,4 +118,43 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View, ui: &UiState, theme: &
         .column_spacing(1)
         .block(block);
     frame.render_widget(table, area);
+}
+
+/// What an empty pane says: nothing priced, too few priced traces for a baseline, or nothing
+/// past the rule.
+fn empty_text(c: &crate::view::index::OutlierCounts) -> String {
+    use crate::store::outliers::{MIN_MULTIPLE, MIN_TRACES};
+    match (c.priced, c.baselines) {
+        (0, _) => "no priced traces in this window".into(),
+        (1, 0) => format!("1 priced trace (need {MIN_TRACES} in a cohort for a baseline)"),
+        (n, 0) => format!("{n} priced traces (need {MIN_TRACES} in a cohort for a baseline)"),
+        (n, _) => format!(
+            "no outliers in {n} priced traces (≥{MIN_MULTIPLE:.0}× the cohort median and ≥{} over it)",
+            fmt_usd(c.floor_usd)
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::view::index::OutlierCounts;
+
+    #[test]
+    fn an_empty_pane_says_why() {
+        let c = |priced, baselines| {
+            empty_text(&OutlierCounts {
+                priced,
+                baselines,
+                floor_usd: 0.01,
+            })
+        };
+        assert_eq!(c(0, 0), "no priced traces in this window");
+        assert_eq!(c(1, 0), "1 priced trace (need 20 in a cohort for a baseline)");
+        assert_eq!(c(7, 0), "7 priced traces (need 20 in a cohort for a baseline)");
+        assert_eq!(
+            c(300, 2),
+            "no outliers in 300 priced traces (≥3× the cohort median and ≥$0.010 over it)"
+        );
+    }
 }
