@@ -70,6 +70,9 @@ pub struct VolumeView {
     pub headline: crate::view::series::Headline,
     /// Spend of each split line, USD, in the order of `lines` (empty when not split).
     pub line_spend: Vec<f64>,
+    /// Traces per second of event time at the chart's right edge (the status bar sets it
+    /// beside the wall-clock rate where the two can differ).
+    pub event_rate: Option<f64>,
 }
 
 impl VolumeView {
@@ -287,19 +290,32 @@ pub fn volume(index: &TraceIndex, window: Window, split: Option<usize>, points: 
     let series = index.series();
     let now = series.newest();
     let res = series.total.resolution(window, crate::view::series::Detail::Fine);
+    // Seconds each point covers. The newest slot is still filling: only the part of it up to
+    // the newest second counts, so steady traffic draws level up to "now" instead of dipping.
+    let slots = window.secs.div_ceil(res).max(1) as usize;
+    let elapsed = now % res + 1;
+    let spans: Vec<f64> = crate::view::series::groups(slots, points)
+        .map(|r| {
+            let full = r.len() as u64 * res;
+            let cut = if r.end == slots { res - elapsed } else { 0 };
+            full.saturating_sub(cut).max(1) as f64
+        })
+        .collect();
     let to_points = |vol: &[(u64, u64)], errors: bool| -> Vec<(f64, f64)> {
         let n = vol.len().max(1);
-        let per = window.secs.div_ceil(res) as f64 / n as f64 * res as f64;
         vol.iter()
             .enumerate()
             .map(|(i, (t, e))| {
                 let x = -(window.secs as f64) + (i as f64 + 1.0) * window.secs as f64 / n as f64;
+                let per = spans.get(i).copied().unwrap_or(res as f64);
                 (x, (if errors { *e } else { *t }) as f64 / per)
             })
             .collect()
     };
     let total = Reader::volume(&series.total, window, now, points);
+    let event_rate = to_points(&total, false).last().map(|p| p.1);
     let mut view = VolumeView {
+        event_rate,
         window: window.label(),
         window_secs: window.secs,
         traces: total.iter().map(|v| v.0).sum(),
@@ -603,5 +619,52 @@ pub fn against(view: &mut View, base: Option<&BaselineRows>, dim: usize, cost_di
             None => Some(base.all()),
         };
         r.prev = cohort.and_then(|c| c.eval(&r.evaluator)).unwrap_or_default();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::TraceId;
+    use crate::store::test_support::span;
+    use crate::store::{StoreLimits, TraceStore};
+
+    /// One root span a second from second 0 to `last` (trace ids from a counter).
+    fn steady(last: u64) -> TraceIndex {
+        let mut st = TraceStore::new(StoreLimits {
+            max_spans: 10_000,
+            max_bytes: 64 << 20,
+            keep_share: 0.5,
+        });
+        for sec in 0..=last {
+            let mut s = span(0, 1, None, sec);
+            let mut id = [0u8; 16];
+            id[..8].copy_from_slice(&(sec + 1).to_be_bytes());
+            s.trace_id = TraceId(id);
+            st.insert_spans([s]);
+        }
+        let mut index = TraceIndex::default();
+        index.sync(&mut st);
+        index
+    }
+
+    #[test]
+    fn steady_traffic_draws_level_up_to_now_in_every_window() {
+        // The clock stops 15 s into a 30 s slot (15m and 60m windows): that slot holds half a
+        // slot's traces and must not be drawn as a full one.
+        let index = steady(3_614);
+        assert_eq!(index.series().newest() % 30, 14);
+        for secs in Window::CHOICES {
+            let v = volume(&index, Window { secs }, None, 30);
+            let pts = &v.lines[0].1;
+            let last = pts.last().map(|p| p.1).unwrap_or(0.0);
+            assert!(
+                (last - 1.0).abs() < 0.01,
+                "{secs}s window: last point {last} in {pts:?}"
+            );
+            for (x, y) in pts {
+                assert!((y - 1.0).abs() < 0.01, "{secs}s window: {y}/s at {x} in {pts:?}");
+            }
+        }
     }
 }

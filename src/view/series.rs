@@ -747,6 +747,7 @@ impl Reader {
         newest: u64,
         points: usize,
     ) -> Vec<Option<u64>> {
+        let newest = complete(s, window, newest);
         let slots: Vec<Option<&Slot>> = s.slots(window, newest, false, Detail::Summary).collect();
         groups(slots.len(), points)
             .map(|r| {
@@ -797,6 +798,7 @@ impl Reader {
         evaluator: u16,
         points: usize,
     ) -> Vec<Option<f64>> {
+        let newest = complete(s, window, newest);
         let slots: Vec<Option<&Slot>> = s.slots(window, newest, false, Detail::Summary).collect();
         groups(slots.len(), points)
             .map(|r| {
@@ -837,8 +839,15 @@ impl Reader {
     }
 }
 
+/// The last second of the newest complete slot before `newest` (sparklines end there: the
+/// slot holding `newest` is still filling, and drawn as a full one it would dip).
+fn complete(s: &CohortSeries, window: Window, newest: u64) -> u64 {
+    let res = s.resolution(window, Detail::Summary);
+    newest.saturating_sub(newest % res + 1)
+}
+
 /// `n` items split into at most `points` contiguous groups of near-equal size.
-fn groups(n: usize, points: usize) -> impl Iterator<Item = std::ops::Range<usize>> {
+pub fn groups(n: usize, points: usize) -> impl Iterator<Item = std::ops::Range<usize>> {
     let points = points.clamp(1, n.max(1));
     (0..points).map(move |g| g * n / points..(g + 1) * n / points)
 }

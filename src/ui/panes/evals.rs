@@ -3,7 +3,7 @@
 //! change against the window before. The first line is the window's trace coverage: the
 //! share of model calls carrying a parent, a model, a prompt version and a route.
 
-use super::{focused, pane_block};
+use super::{focused, pane_block, unfiltered_mark};
 use crate::semconv::coverage::Coverage;
 use crate::ui::state::{Pane, UiState};
 use crate::ui::text::{clean, fmt_count, fmt_thousands};
@@ -201,7 +201,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View, ui: &UiState, theme: &
         None => title,
     };
     let focus = focused(ui, Pane::Evals);
-    let block = pane_block(title, focus, theme);
+    let block = unfiltered_mark(pane_block(title, focus, theme), ui, theme);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let [cov, body] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);

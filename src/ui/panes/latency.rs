@@ -3,7 +3,7 @@
 //! is wide enough, the shape of the cohort's traces (model calls, tool spans and repeated tool
 //! spans per trace: retries show here before they show in cost).
 
-use super::{focused, pane_block};
+use super::{focused, pane_block, unfiltered_mark};
 use crate::ui::state::{Pane, UiState};
 use crate::ui::text::{clean, fmt_count, fmt_micros};
 use crate::ui::theme::Theme;
@@ -109,7 +109,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View, ui: &UiState, theme: &
         Some(vs) => format!("{}· Δ vs {vs} ", title.trim_end_matches(' ').to_string() + " "),
         None => title,
     };
-    let block = pane_block(title, focused(ui, Pane::Latency), theme);
+    let block = unfiltered_mark(pane_block(title, focused(ui, Pane::Latency), theme), ui, theme);
     if l.rows.is_empty() {
         let p = Paragraph::new(Line::styled("no model calls in this window", theme.muted)).block(block);
         frame.render_widget(p, area);

@@ -182,6 +182,15 @@ pub fn pane_block<'a>(title: impl Into<ratatui::text::Line<'a>>, focused: bool, 
         .title_style(if focused { theme.accent } else { theme.header })
 }
 
+/// The filter narrows the trace list only: the panes that aggregate every trace say so on
+/// their bottom border while a filter is in force (never over their title or data).
+pub fn unfiltered_mark<'a>(block: Block<'a>, ui: &UiState, theme: &Theme) -> Block<'a> {
+    if ui.filter.applied.is_empty() {
+        return block;
+    }
+    block.title_bottom(ratatui::text::Line::styled(" unfiltered: all traces ", theme.warn).right_aligned())
+}
+
 pub fn focused(ui: &UiState, pane: Pane) -> bool {
     ui.focus == pane
 }

@@ -3,7 +3,7 @@
 //! `cost_outlier` traces by; ranked by the excess over the median. Unpriced calls are marked,
 //! never counted as free.
 
-use super::{focused, pane_block};
+use super::{focused, pane_block, unfiltered_mark};
 use crate::ui::state::{Pane, UiState};
 use crate::ui::text::{clean, fmt_count, fmt_usd};
 use crate::ui::theme::Theme;
@@ -27,7 +27,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View, ui: &UiState, theme: &
         format!(" Cost outliers · by {} · {} ", o.dim, ui.window().label())
     };
     let focus = focused(ui, Pane::Outliers);
-    let block = pane_block(title, focus, theme);
+    let block = unfiltered_mark(pane_block(title, focus, theme), ui, theme);
     if o.rows.is_empty() {
         let p = Paragraph::new(Line::styled(empty_text(&o.counts), theme.muted))
             .wrap(ratatui::widgets::Wrap { trim: true })

@@ -249,6 +249,7 @@ fn segments(view: &View, theme: &Theme) -> Vec<Segment> {
     };
     let lost = s.evicted + s.dropped + s.rejected;
     let replay = matches!(s.source, Some(Source::Replay { .. }));
+    let demo = matches!(s.source, Some(Source::Demo { .. }));
     let mut out = vec![Segment::new(badge_style, badge)];
     // A firing alert matters more than anything after the badge.
     if let Some(a) = &view.alerts
@@ -283,15 +284,30 @@ fn segments(view: &View, theme: &Theme) -> Vec<Segment> {
     if replay && let Some(o) = origin.take() {
         out.push(o);
     }
+    // Replayed or generated traffic runs on its own clock: the receive rate (wall clock) and
+    // the chart's rate (event time) differ, so both are said and labelled.
+    let event = view.volume.event_rate.filter(|_| replay || demo);
     out.push(Segment::new(
         theme.status_bar,
-        [
-            (
-                30,
-                format!("{:.0} spans/s {:.1} traces/s", s.spans_per_sec, s.traces_per_sec),
-            ),
-            (45, format!("{:.0} spans/s", s.spans_per_sec)),
-        ],
+        match event {
+            Some(e) => vec![
+                (
+                    30,
+                    format!(
+                        "{:.0} spans/s · {:.1}/s wall · {e:.1}/s event",
+                        s.spans_per_sec, s.traces_per_sec
+                    ),
+                ),
+                (45, format!("{:.1}/s wall · {e:.1}/s event", s.traces_per_sec)),
+            ],
+            None => vec![
+                (
+                    30,
+                    format!("{:.0} spans/s {:.1} traces/s", s.spans_per_sec, s.traces_per_sec),
+                ),
+                (45, format!("{:.0} spans/s", s.spans_per_sec)),
+            ],
+        },
     ));
     // What the window's traffic costs, once there is any.
     let v = &view.volume;
