@@ -1114,7 +1114,8 @@ mod tests {
         let hour = Reader::evals(&s.total, Window { secs: 3600 }, s.newest(), false);
         assert_eq!(hour[0].1.n, 180);
         // The sparkline: no failures in the first half of the 2-minute window, 75% after.
-        let spark = Reader::fail_spark(&s.total, Window { secs: 120 }, s.newest(), g, 2);
+        // Sparklines end at the last complete slot: a second later, the newest one is.
+        let spark = Reader::fail_spark(&s.total, Window { secs: 120 }, s.newest() + 1, g, 2);
         assert_eq!(spark.len(), 2);
         assert_eq!(spark[0], Some(0.0));
         assert!((spark[1].unwrap() - 0.75).abs() < 1e-9, "{spark:?}");
