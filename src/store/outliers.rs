@@ -191,6 +191,13 @@ pub struct CostBaselines {
 }
 
 impl CostBaselines {
+    pub fn with_rule(rule: CostRule) -> Self {
+        Self {
+            rule,
+            ..Self::default()
+        }
+    }
+
     /// Records that trace `id` (of `route`) has cost `cost` so far; true when that is an
     /// outlier of its route.
     pub fn observe(&mut self, route: Option<&Sym>, id: TraceId, slot: &mut CostSlot, cost: f64) -> bool {

@@ -635,6 +635,7 @@ mod tests {
             max_spans: 10_000,
             max_bytes: 64 << 20,
             keep_share: 0.5,
+            cost_floor_usd: crate::store::outliers::DEFAULT_FLOOR_USD,
         });
         for sec in 0..=last {
             let mut s = span(0, 1, None, sec);

@@ -751,6 +751,7 @@ mod tests {
             max_spans: 1000,
             max_bytes: 64 << 20,
             keep_share: 0.5,
+            cost_floor_usd: crate::store::outliers::DEFAULT_FLOOR_USD,
         })
     }
 
@@ -862,6 +863,7 @@ mod tests {
             max_spans: 4,
             max_bytes: 64 << 20,
             keep_share: 0.5,
+            cost_floor_usd: crate::store::outliers::DEFAULT_FLOOR_USD,
         });
         let mut index = TraceIndex::default();
         index.sync(&mut st);
@@ -951,6 +953,7 @@ mod tests {
             max_spans: REBUILD_CHUNK + 100,
             max_bytes: 256 << 20,
             keep_share: 0.5,
+            cost_floor_usd: crate::store::outliers::DEFAULT_FLOOR_USD,
         });
         for i in 0..(REBUILD_CHUNK as u32 + 100) {
             let mut s = llm(0, 2, 1, u64::from(i % 200), "m", 0.01);
@@ -1002,6 +1005,7 @@ mod tests {
             max_spans: 10_000,
             max_bytes: 256 << 20,
             keep_share: 0.5,
+            cost_floor_usd: crate::store::outliers::DEFAULT_FLOOR_USD,
         });
         let n = REBUILD_CHUNK as u32 + 10;
         for i in 0..n {
@@ -1055,6 +1059,7 @@ mod tests {
             max_spans: 2,
             max_bytes: 64 << 20,
             keep_share: 0.5,
+            cost_floor_usd: crate::store::outliers::DEFAULT_FLOOR_USD,
         });
         let mut index = TraceIndex::default();
         index.sync(&mut st);
@@ -1072,6 +1077,7 @@ mod tests {
             max_spans: 1,
             max_bytes: 64 << 20,
             keep_share: 0.5,
+            cost_floor_usd: crate::store::outliers::DEFAULT_FLOOR_USD,
         });
         st.track_changes_limited(100);
         for i in 0..60u32 {

@@ -191,6 +191,19 @@ pub fn unfiltered_mark<'a>(block: Block<'a>, ui: &UiState, theme: &Theme) -> Blo
     block.title_bottom(ratatui::text::Line::styled(" unfiltered: all traces ", theme.warn).right_aligned())
 }
 
+/// The widths a [`ratatui::widgets::Table`] with these constraints and one column of spacing
+/// gives its columns in `width` cells (the same layout it runs), so text can be fitted with a
+/// `…` before the table would cut it without one.
+pub fn column_widths(width: u16, constraints: &[ratatui::layout::Constraint]) -> Vec<usize> {
+    ratatui::layout::Layout::horizontal(constraints.iter().copied())
+        .flex(ratatui::layout::Flex::Start)
+        .spacing(1)
+        .split(Rect::new(0, 0, width, 1))
+        .iter()
+        .map(|r| usize::from(r.width))
+        .collect()
+}
+
 pub fn focused(ui: &UiState, pane: Pane) -> bool {
     ui.focus == pane
 }

@@ -5,7 +5,7 @@
 
 use super::{focused, pane_block, unfiltered_mark};
 use crate::ui::state::{Pane, UiState};
-use crate::ui::text::{clean, fmt_count, fmt_usd};
+use crate::ui::text::{clean, fit, fit_middle, fmt_count, fmt_usd, width as text_width};
 use crate::ui::theme::Theme;
 use crate::ui::view::View;
 use ratatui::Frame;
@@ -40,55 +40,9 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View, ui: &UiState, theme: &
     let show_model = wide && o.dim != "model";
     // With a baseline: the cohort's median over the whole baseline, where the pane has room.
     let base = o.base.as_ref().filter(|_| area.width >= 70);
-    let rows = o.rows.iter().enumerate().map(|(i, x)| {
-        let r = &x.row;
-        let mult = if x.multiple.is_finite() {
-            format!("{:.0}×", x.multiple)
-        } else {
-            "∞".to_string()
-        };
-        let mut cost = fmt_usd(r.cost_usd.unwrap_or(0.0));
-        if r.unpriced_calls > 0 {
-            cost.push('+');
-        }
-        let span = r
-            .costliest_span
-            .as_ref()
-            .map_or(String::new(), |(n, c)| format!("{} {}", clean(n), fmt_usd(*c)));
-        let text = |s: Option<&crate::intern::Sym>| s.map_or(String::new(), |s| clean(s).into_owned());
-        let mut cells = vec![
-            Cell::from(Span::styled(cost, theme.error)),
-            Cell::from(Span::styled(format!("+{}", fmt_usd(x.excess_usd)), theme.error)),
-            Cell::from(Span::styled(mult, theme.warn)),
-            Cell::from(format!("med {}", fmt_usd(x.median_usd))),
-        ];
-        if let Some(base) = base {
-            cells.push(match base.get(i).copied().flatten() {
-                Some(usd) => Cell::from(format!("base {}", fmt_usd(usd))),
-                None => Cell::from(Span::styled("new", theme.muted)),
-            });
-        }
-        cells.push(Cell::from(clean(&x.cohort).into_owned()));
-        if show_route {
-            cells.push(Cell::from(text(r.route.as_ref())));
-        }
-        if show_model {
-            cells.push(Cell::from(text(r.primary_model.as_ref())));
-        }
-        if wide {
-            cells.push(Cell::from(fmt_count(r.tokens())));
-        }
-        cells.push(Cell::from(span));
-        let row = Row::new(cells);
-        if focus && i == ui.outlier_cursor {
-            row.style(theme.selection)
-        } else {
-            row
-        }
-    });
     let mut header = vec!["cost", "over med", "×med", "baseline"];
     let mut widths = vec![
-        Constraint::Length(8),
+        Constraint::Length(9),
         Constraint::Length(9),
         Constraint::Length(5),
         Constraint::Length(12),
@@ -113,6 +67,67 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View, ui: &UiState, theme: &
     }
     header.push("costliest span");
     widths.push(Constraint::Min(14));
+    let cw = super::column_widths(area.width.saturating_sub(2), &widths);
+    let rows = o.rows.iter().enumerate().map(|(i, x)| {
+        let r = &x.row;
+        // Never cut: past 999× the column says so rather than losing digits.
+        let mult = match x.multiple {
+            m if !m.is_finite() => "∞".to_string(),
+            m if m >= 999.5 => ">999×".to_string(),
+            m => format!("{m:.0}×"),
+        };
+        let mut cost = fmt_usd(r.cost_usd.unwrap_or(0.0));
+        if r.unpriced_calls > 0 {
+            cost.push('+');
+        }
+        // The span's name gives way to its cost: the amount is never cut.
+        let span = r.costliest_span.as_ref().map_or(String::new(), |(n, c)| {
+            let usd = fmt_usd(*c);
+            let room = cw[cw.len() - 1].saturating_sub(text_width(&usd) + 1);
+            if room == 0 {
+                usd
+            } else {
+                format!("{} {usd}", fit(&clean(n), room))
+            }
+        });
+        let text = |s: Option<&crate::intern::Sym>| s.map_or(String::new(), |s| clean(s).into_owned());
+        let mut col = 4 + usize::from(base.is_some());
+        let mut cells = vec![
+            Cell::from(Span::styled(cost, theme.error)),
+            Cell::from(Span::styled(format!("+{}", fmt_usd(x.excess_usd)), theme.error)),
+            Cell::from(Span::styled(mult, theme.warn)),
+            Cell::from(format!("med {}", fmt_usd(x.median_usd))),
+        ];
+        if let Some(base) = base {
+            cells.push(match base.get(i).copied().flatten() {
+                Some(usd) => Cell::from(format!("base {}", fmt_usd(usd))),
+                None => Cell::from(Span::styled("new", theme.muted)),
+            });
+        }
+        cells.push(Cell::from(super::latency::fit_cohort(
+            &clean(&x.cohort),
+            o.dim,
+            cw[col],
+        )));
+        col += 1;
+        if show_route {
+            cells.push(Cell::from(fit(&text(r.route.as_ref()), cw[col])));
+            col += 1;
+        }
+        if show_model {
+            cells.push(Cell::from(fit_middle(&text(r.primary_model.as_ref()), cw[col])));
+        }
+        if wide {
+            cells.push(Cell::from(fmt_count(r.tokens())));
+        }
+        cells.push(Cell::from(span));
+        let row = Row::new(cells);
+        if focus && i == ui.outlier_cursor {
+            row.style(theme.selection)
+        } else {
+            row
+        }
+    });
     let table = Table::new(rows, widths)
         .header(Row::new(header).style(theme.header))
         .column_spacing(1)
