@@ -160,11 +160,12 @@ fn spend_headline_and_spend_by_model() {
     press(&mut a, KeyCode::Char('v'));
     let big = screen(&mut a, 160, 48);
     assert!(big.contains("Volume 5m · by model $3.29 · $39/h"), "{big}");
-    let legend: Vec<&str> = big.lines().filter(|l| l.contains("││gpt-4o")).collect();
-    assert!(
-        legend.len() >= 2 && legend.iter().all(|l| l.contains(" $")),
-        "{big}"
-    );
+    // The legend is a line above the plot: each model with its spend.
+    let legend = big
+        .lines()
+        .find(|l| l.contains("━ gpt-4o"))
+        .unwrap_or_else(|| panic!("{big}"));
+    assert!(legend.matches(" $").count() >= 2, "{legend}");
     insta::assert_snapshot!("spend_by_model_160x48", big);
     let small = screen(&mut a, 80, 24);
     assert!(small.contains("$39/h"), "{small}");
@@ -418,6 +419,22 @@ fn replay_shows_its_position_and_obeys_pause_and_speed_keys() {
     let s = screen(&mut a, 80, 24);
     assert!(s.contains("REPLAY 10x 08:02:02 (63%)"), "{s}");
     insta::assert_snapshot!("replay_80x24", s);
+    // The replay's own keys are in the footer even at 80 columns, and help lists them.
+    let footer = s.lines().last().unwrap();
+    assert!(
+        footer.contains("p pause") && footer.contains("+/- speed"),
+        "{footer}"
+    );
+    let wide = screen(&mut a, 160, 48);
+    let status = wide.lines().next().unwrap();
+    assert!(
+        status.contains("/s wall · ") && status.contains("/s event"),
+        "{status}"
+    );
+    insta::assert_snapshot!("replay_160x48", wide);
+    // `=` is compare's, not a speed key.
+    press(&mut a, KeyCode::Char('='));
+    assert_eq!(control.speed(), Speed::Times(10.0));
     press(&mut a, KeyCode::Char('+'));
     assert_eq!(control.speed(), Speed::Times(20.0));
     press(&mut a, KeyCode::Char('-'));
@@ -499,6 +516,17 @@ fn evals_pane_sorts_with_s() {
             .filter(|r| r.cohort.is_none())
             .collect::<Vec<_>>()
     };
+    // The default: significant changes first, then the steady rows by fail rate.
+    assert_eq!(a.ui.evals_sort, EvalSort::Significant);
+    let sig: Vec<bool> = alls(&a).iter().map(|r| r.significant()).collect();
+    assert!(sig.windows(2).all(|w| w[0] >= w[1]), "significant first: {sig:?}");
+    let steady: Vec<f64> = alls(&a)
+        .iter()
+        .filter(|r| !r.significant())
+        .map(|r| r.stats.fail_rate().unwrap_or(-1.0))
+        .collect();
+    assert!(steady.windows(2).all(|w| w[0] >= w[1]), "{steady:?}");
+    press(&mut a, KeyCode::Char('s'));
     assert_eq!(a.ui.evals_sort, EvalSort::FailRate);
     let by_rate: Vec<f64> = alls(&a)
         .iter()

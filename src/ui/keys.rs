@@ -152,7 +152,7 @@ pub const OVERVIEW: &[KeyRow] = &[
     when(
         shown(
             "s  S",
-            "sort the list by time, duration, cost, tokens, failed evals",
+            "sort by time, duration, cost, tokens, failed evals (the list)",
             ("s", "sort"),
             8,
         ),

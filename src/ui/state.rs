@@ -99,7 +99,7 @@ impl EvalSort {
 
     pub fn label(self) -> &'static str {
         match self {
-            Self::Significant => "change, then fail rate",
+            Self::Significant => "change first",
             Self::FailRate => "fail rate",
             Self::Change => "Δ fail rate",
             Self::Count => "verdicts",
