@@ -428,10 +428,16 @@ fn replay_shows_its_position_and_obeys_pause_and_speed_keys() {
     // Both rates, labelled, where there is room; squeezed, the event rate stays, labelled.
     let widest = screen(&mut a, 240, 48);
     let status = widest.lines().next().unwrap();
-    assert!(status.contains("/s wall · ") && status.contains("/s event"), "{status}");
+    assert!(
+        status.contains("/s wall · ") && status.contains("/s event"),
+        "{status}"
+    );
     let wide = screen(&mut a, 160, 48);
     let status = wide.lines().next().unwrap();
-    assert!(status.contains("/s event") && !status.contains("traces/s"), "{status}");
+    assert!(
+        status.contains("/s event") && !status.contains("traces/s"),
+        "{status}"
+    );
     insta::assert_snapshot!("replay_160x48", wide);
     // `=` is compare's, not a speed key.
     press(&mut a, KeyCode::Char('='));
