@@ -52,6 +52,7 @@ fn insert_evict(bencher: Bencher) {
         max_spans: 5_000,
         max_bytes: usize::MAX,
         keep_share: 0.5,
+        cost_floor_usd: llmwatch::store::outliers::DEFAULT_FLOOR_USD,
     });
     let mut round = 0u64;
     for _ in 0..20 {

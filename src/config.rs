@@ -82,6 +82,7 @@ pub fn split_budget(max_spans: usize, max_memory: usize) -> (StoreLimits, Handof
         max_spans: max_spans.max(1),
         max_bytes: max_memory.saturating_sub(handoff.max_bytes).max(1),
         keep_share: crate::store::keep::DEFAULT_KEEP_SHARE,
+        cost_floor_usd: crate::store::outliers::DEFAULT_FLOOR_USD,
     };
     (store, handoff)
 }

@@ -3,6 +3,8 @@
 //! (`[options]`). Unknown keys are errors, so a typo is reported instead of silently ignored.
 //!
 //! ```toml
+//! cost_outlier_floor = 0.05
+//!
 //! [cohorts]
 //! route = ["app.route", "http.route"]
 //! tenant = ["tenant.id"]
@@ -51,6 +53,10 @@ pub struct FileConfig {
     /// `LLMWATCH_*` variables, above the defaults (`cli::layers` applies them).
     #[serde(default)]
     pub options: BTreeMap<String, toml::Value>,
+    /// The cost-outlier rule's floor on a trace's excess over its cohort's median, USD
+    /// (`--cost-outlier-floor` wins over it).
+    #[serde(default)]
+    pub cost_outlier_floor: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -102,6 +108,13 @@ impl FileConfig {
             .map_err(|e| e.to_string().split_whitespace().collect::<Vec<_>>().join(" "))?;
         if let Some(b) = &file.builtin {
             b.validate().map_err(|e| format!("[builtin]: {e}"))?;
+        }
+        if let Some(usd) = file.cost_outlier_floor
+            && !(usd.is_finite() && usd >= 0.0)
+        {
+            return Err(format!(
+                "cost_outlier_floor: expected an amount in USD, 0 or more, not {usd}"
+            ));
         }
         for (i, e) in file.external.iter().enumerate() {
             e.validate(i)?;
@@ -163,6 +176,15 @@ impl FileConfig {
 mod tests {
     use super::*;
     use crate::cost::Usage;
+
+    #[test]
+    fn the_cost_outlier_floor_is_an_amount() {
+        let c = FileConfig::parse("cost_outlier_floor = 0.05\n").unwrap();
+        assert_eq!(c.cost_outlier_floor, Some(0.05));
+        assert_eq!(FileConfig::parse("").unwrap().cost_outlier_floor, None);
+        let e = FileConfig::parse("cost_outlier_floor = -1.0\n").unwrap_err();
+        assert!(e.contains("cost_outlier_floor"), "{e}");
+    }
 
     #[test]
     fn a_full_config_parses() {

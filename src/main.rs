@@ -409,14 +409,37 @@ struct CommonArgs {
     /// are evicted before kept ones until kept ones pass this share.
     #[arg(long, value_name = "SHARE", default_value_t = llmwatch::store::keep::DEFAULT_KEEP_SHARE, value_parser = parse_share)]
     keep_share: f64,
+    /// A cost outlier costs at least this much (USD) over its cohort's median, besides 3x the
+    /// median and a robust score of 3.5 (the outlier pane and retention's cost_outlier reason).
+    /// Default 0.01, or cost_outlier_floor in the config.
+    #[arg(long, value_name = "USD", value_parser = parse_usd)]
+    cost_outlier_floor: Option<f64>,
 }
 
 impl CommonArgs {
-    /// The store's and the hand-off's limits from `--max-spans`, `--max-memory`, `--keep-share`.
+    /// The store's and the hand-off's limits from `--max-spans`, `--max-memory`, `--keep-share`,
+    /// and the cost-outlier floor (`--cost-outlier-floor`, else the config's).
     fn budgets(&self) -> (llmwatch::store::StoreLimits, llmwatch::config::HandoffLimits) {
         let (mut store, handoff) = split_budget(self.max_spans, self.max_memory.0);
         store.keep_share = self.keep_share;
+        // The config was read (and any error in it reported) by `setup` before this runs.
+        let from_config = || {
+            let path = self.config.as_ref()?;
+            FileConfig::load(path).ok()?.cost_outlier_floor
+        };
+        if let Some(usd) = self.cost_outlier_floor.or_else(from_config) {
+            store.cost_floor_usd = usd;
+        }
         (store, handoff)
+    }
+}
+
+fn parse_usd(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        _ => Err(format!(
+            "expected an amount in USD, 0 or more (e.g. 0.01), not {s:?}"
+        )),
     }
 }
 

@@ -160,11 +160,12 @@ fn spend_headline_and_spend_by_model() {
     press(&mut a, KeyCode::Char('v'));
     let big = screen(&mut a, 160, 48);
     assert!(big.contains("Volume 5m · by model $3.29 · $39/h"), "{big}");
-    let legend: Vec<&str> = big.lines().filter(|l| l.contains("││gpt-4o")).collect();
-    assert!(
-        legend.len() >= 2 && legend.iter().all(|l| l.contains(" $")),
-        "{big}"
-    );
+    // The legend is a line above the plot: each model with its spend.
+    let legend = big
+        .lines()
+        .find(|l| l.contains("━ gpt-4o"))
+        .unwrap_or_else(|| panic!("{big}"));
+    assert!(legend.matches(" $").count() >= 2, "{legend}");
     insta::assert_snapshot!("spend_by_model_160x48", big);
     let small = screen(&mut a, 80, 24);
     assert!(small.contains("$39/h"), "{small}");
@@ -418,6 +419,29 @@ fn replay_shows_its_position_and_obeys_pause_and_speed_keys() {
     let s = screen(&mut a, 80, 24);
     assert!(s.contains("REPLAY 10x 08:02:02 (63%)"), "{s}");
     insta::assert_snapshot!("replay_80x24", s);
+    // The replay's own keys are in the footer even at 80 columns, and help lists them.
+    let footer = s.lines().last().unwrap();
+    assert!(
+        footer.contains("p pause") && footer.contains("+/- speed"),
+        "{footer}"
+    );
+    // Both rates, labelled, where there is room; squeezed, the event rate stays, labelled.
+    let widest = screen(&mut a, 240, 48);
+    let status = widest.lines().next().unwrap();
+    assert!(
+        status.contains("/s wall · ") && status.contains("/s event"),
+        "{status}"
+    );
+    let wide = screen(&mut a, 160, 48);
+    let status = wide.lines().next().unwrap();
+    assert!(
+        status.contains("/s event") && !status.contains("traces/s"),
+        "{status}"
+    );
+    insta::assert_snapshot!("replay_160x48", wide);
+    // `=` is compare's, not a speed key.
+    press(&mut a, KeyCode::Char('='));
+    assert_eq!(control.speed(), Speed::Times(10.0));
     press(&mut a, KeyCode::Char('+'));
     assert_eq!(control.speed(), Speed::Times(20.0));
     press(&mut a, KeyCode::Char('-'));
@@ -499,6 +523,17 @@ fn evals_pane_sorts_with_s() {
             .filter(|r| r.cohort.is_none())
             .collect::<Vec<_>>()
     };
+    // The default: significant changes first, then the steady rows by fail rate.
+    assert_eq!(a.ui.evals_sort, EvalSort::Significant);
+    let sig: Vec<bool> = alls(&a).iter().map(|r| r.significant()).collect();
+    assert!(sig.windows(2).all(|w| w[0] >= w[1]), "significant first: {sig:?}");
+    let steady: Vec<f64> = alls(&a)
+        .iter()
+        .filter(|r| !r.significant())
+        .map(|r| r.stats.fail_rate().unwrap_or(-1.0))
+        .collect();
+    assert!(steady.windows(2).all(|w| w[0] >= w[1]), "{steady:?}");
+    press(&mut a, KeyCode::Char('s'));
     assert_eq!(a.ui.evals_sort, EvalSort::FailRate);
     let by_rate: Vec<f64> = alls(&a)
         .iter()
@@ -751,4 +786,176 @@ fn ctrl_z_suspends_through_the_terminal_then_redraws() {
     assert_eq!(steps.last(), Some(&Step::Draw), "{steps:?}");
     assert!(!a.ui.quit && !a.ui.suspend);
     drop(tx);
+}
+
+/// Long names nothing on screen has room for, beside the demo's own.
+const LONG_ROUTE: &str = "/zz/organizations/acme-corporation/projects/support-chat";
+const LONG_TENANT: &str = "zz-tenant-with-an-extraordinarily-long-identifier";
+const LONG_SERVICE: &str = "zz-customer-support-orchestrator-eu-west-1";
+const LONG_EVALUATOR: &str = "ZetaGroundingCitationCheckLongName";
+const LONG_MODEL: &str = "claude-sonnet-4-5-20250929";
+
+/// Every value the screens may show that could be cut: the long ones and the demo's.
+const NAMES: &[&str] = &[
+    LONG_ROUTE,
+    LONG_TENANT,
+    LONG_SERVICE,
+    LONG_EVALUATOR,
+    LONG_MODEL,
+    "claude-sonnet-4-5",
+    "claude-haiku-4-5-20251001",
+    "claude-haiku-4-5",
+    "gpt-4o-mini-2024-07-18",
+    "gpt-4o-mini",
+    "gpt-4o-2024-08-06",
+    "gpt-4o",
+    "o4-mini",
+    "text-embedding-3-small",
+    "/support/order-status",
+    "/support/refund",
+    "/support/triage",
+    "/research/brief",
+    "research-assistant",
+    "support-agent",
+    "HallucinationScore",
+    "Groundedness",
+];
+
+/// `n` traces of one priced chat call each under the long names, a second apart from
+/// `start_s` (unix seconds); the last costs a hundred times the others.
+fn long_named(start_s: u64, n: u64) -> String {
+    let attr = |k: &str, v: &str| serde_json::json!({"key": k, "value": {"stringValue": v}});
+    let int = |k: &str, v: u64| serde_json::json!({"key": k, "value": {"intValue": v.to_string()}});
+    let spans: Vec<serde_json::Value> = (0..n)
+        .map(|i| {
+            let t = (start_s + i) * 1_000_000_000;
+            let input = if i + 1 == n { 100_000 } else { 1_000 };
+            serde_json::json!({
+                "traceId": format!("{:032x}", 0x7a7a_0000 + i),
+                "spanId": format!("{:016x}", 0x7a00 + i),
+                "name": format!("chat {LONG_MODEL}"),
+                "kind": 3,
+                "startTimeUnixNano": t.to_string(),
+                "endTimeUnixNano": (t + 1_500_000_000).to_string(),
+                "attributes": [
+                    attr("gen_ai.operation.name", "chat"),
+                    attr("gen_ai.provider.name", "anthropic"),
+                    attr("gen_ai.request.model", LONG_MODEL),
+                    int("gen_ai.usage.input_tokens", input),
+                    int("gen_ai.usage.output_tokens", 200),
+                    attr("tenant.id", LONG_TENANT),
+                    attr("app.route", LONG_ROUTE),
+                ],
+                "events": [{
+                    "name": "gen_ai.evaluation.result",
+                    "timeUnixNano": (t + 1_500_000_000).to_string(),
+                    "attributes": [
+                        attr("gen_ai.evaluation.name", LONG_EVALUATOR),
+                        {"key": "gen_ai.evaluation.score.value", "value": {"doubleValue": 0.25}},
+                        attr("gen_ai.evaluation.score.label", "fail"),
+                    ],
+                }],
+                "status": {},
+            })
+        })
+        .collect();
+    serde_json::json!({"resourceSpans": [{
+        "resource": {"attributes": [attr("service.name", LONG_SERVICE)]},
+        "scopeSpans": [{"scope": {"name": "test"}, "spans": spans}],
+    }]})
+    .to_string()
+}
+
+/// Where a name shows on `line`, it shows whole (followed by a non-name character) or cut with
+/// `…` right after what is shown of it. Names are found by their first six characters.
+fn assert_cuts_marked(line: &str, screen: &str) {
+    let chars: Vec<char> = line.chars().collect();
+    let word = |c: char| c.is_alphanumeric() || matches!(c, '-' | '_' | '/' | '.' | ':');
+    for start in 0..chars.len() {
+        if start > 0 && word(chars[start - 1]) {
+            continue;
+        }
+        let rest = &chars[start..];
+        let mut best: Option<(usize, bool)> = None;
+        for name in NAMES {
+            let n: Vec<char> = name.chars().collect();
+            if rest.len() < 6 || n.len() < 6 || rest[..6] != n[..6] {
+                continue;
+            }
+            let k = rest.iter().zip(&n).take_while(|(a, b)| a == b).count();
+            let whole = k == n.len() && rest.get(k).is_none_or(|c| !word(*c));
+            if whole {
+                best = Some((k, true));
+                break;
+            }
+            if best.is_none_or(|(b, _)| k > b) {
+                best = Some((k, false));
+            }
+        }
+        if let Some((k, false)) = best {
+            assert_eq!(
+                rest.get(k),
+                Some(&'…'),
+                "a name cut without …: {:?} in line {line:?}\n{screen}",
+                rest.iter().take(k + 1).collect::<String>()
+            );
+        }
+    }
+}
+
+/// No amount is cut: every `$` is followed by a whole amount as `fmt_usd` / `fmt_spend` write
+/// them (`$0.0012`, `$0.012`, `$1.84`, `$1,204`, `<$0.0001`).
+fn assert_amounts_whole(line: &str, screen: &str) {
+    for (i, _) in line.match_indices('$') {
+        let amount: String = line[i + 1..]
+            .chars()
+            .take_while(|c| c.is_ascii_digit() || matches!(c, '.' | ','))
+            .collect();
+        let ok = match amount.split_once('.') {
+            None => !amount.is_empty() && !amount.ends_with(','),
+            Some((int, frac)) => match (int, frac.len()) {
+                ("0", 3 | 4) => true,
+                ("0", 2) => !frac.starts_with('0'),
+                (_, 2 | 3) => true,
+                _ => false,
+            },
+        };
+        assert!(ok, "an amount cut: ${amount:?} in line {line:?}\n{screen}");
+    }
+}
+
+#[test]
+fn nothing_is_cut_without_a_mark_at_any_width() {
+    let p = populated();
+    let t0 = START / 1_000_000_000 + 150;
+    let req = llmwatch::ingest::otlp_json::traces(long_named(t0, 30).as_bytes()).unwrap();
+    llmwatch::ingest::export_traces_with(&p, req, llmwatch::ingest::WhenFull::Wait).unwrap();
+    p.flush();
+    let mut a = app(&p, "dark");
+    let check = |a: &mut App, w: u16, h: u16, what: &str| {
+        let s = screen(a, w, h);
+        assert!(
+            s.contains("…"),
+            "{what} {w}x{h}: long names are cut somewhere\n{s}"
+        );
+        for line in s.lines() {
+            assert_cuts_marked(line, &s);
+            assert_amounts_whole(line, &s);
+        }
+    };
+    for (dim, what) in [(0, "by model"), (1, "by route"), (3, "by tenant")] {
+        while a.ui.latency_dim != dim {
+            press(&mut a, KeyCode::Char('c'));
+        }
+        for w in [80, 100, 120, 160] {
+            for h in [24, 48] {
+                check(&mut a, w, h, what);
+            }
+        }
+    }
+    // The review queue holds the long-named traces too (failed verdicts, the cost outlier).
+    press(&mut a, KeyCode::Char('R'));
+    for w in [80, 100, 120, 160] {
+        check(&mut a, w, 24, "queue");
+    }
 }

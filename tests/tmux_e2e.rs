@@ -523,7 +523,7 @@ fn dashboard_in_tmux_shows_traffic_and_obeys_keys() {
     // 6. Pause: the view freezes, arrivals are counted on the badge; space resumes.
     tmux.keys(&["Space"]);
     let screen = tmux.wait_for("the PAUSED badge", deadline, |s| {
-        s.lines().next().is_some_and(|l| l.contains(" PAUSED +0 "))
+        s.lines().next().is_some_and(|l| l.contains(" PAUSED +0 spans "))
     });
     assert!(
         !screen.lines().next().unwrap().contains(" LIVE "),
@@ -545,7 +545,7 @@ fn dashboard_in_tmux_shows_traffic_and_obeys_keys() {
     let screen = tmux.wait_for("the arrivals counted while paused", deadline, |s| {
         s.lines()
             .next()
-            .is_some_and(|l| l.contains(&format!(" PAUSED +{PER_TRACE} ")))
+            .is_some_and(|l| l.contains(&format!(" PAUSED +{PER_TRACE} spans ")))
     });
     assert_eq!(
         trace_counts(&screen),
@@ -668,6 +668,12 @@ fn replay_in_tmux_shows_its_position_and_obeys_pause_and_speed() {
         assert!(status.contains(counter), "{counter} missing:\n{screen}");
     }
     assert!(screen.contains("Traces · sort:"), "{screen}");
+    // The footer names the replay's own keys.
+    let footer = screen.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
+    assert!(
+        footer.contains("p pause") && footer.contains("+/- speed"),
+        "replay keys missing from the footer:\n{screen}"
+    );
     tmux.keys(&["+"]);
     tmux.wait_for("the speed to step up to 10x", deadline, |s| {
         s.contains("REPLAY 10x ")

@@ -93,6 +93,7 @@ impl Rig {
                 max_spans,
                 max_bytes: 256 << 20,
                 keep_share: 0.5,
+                cost_floor_usd: crate::store::outliers::DEFAULT_FLOOR_USD,
             }),
             watch: Watch::default(),
             engine: Engine::new(
@@ -640,6 +641,7 @@ fn against_baseline(rules: &str) -> Rig {
             max_spans: 100_000,
             max_bytes: 256 << 20,
             keep_share: crate::store::keep::DEFAULT_KEEP_SHARE,
+            cost_floor_usd: crate::store::outliers::DEFAULT_FLOOR_USD,
         }),
         watch: Watch::default(),
         engine: Engine::new(
@@ -708,6 +710,7 @@ threshold = 0.10
             max_spans: 100_000,
             max_bytes: 256 << 20,
             keep_share: crate::store::keep::DEFAULT_KEEP_SHARE,
+            cost_floor_usd: crate::store::outliers::DEFAULT_FLOOR_USD,
         }),
         watch: Watch::default(),
         engine: Engine::new(set, EngineOptions::replay()),

@@ -280,6 +280,7 @@ mod tests {
             max_spans: 1000,
             max_bytes: 1 << 24,
             keep_share: crate::store::keep::DEFAULT_KEEP_SHARE,
+            cost_floor_usd: crate::store::outliers::DEFAULT_FLOOR_USD,
         });
         store.insert_spans(spans);
         store

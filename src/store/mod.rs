@@ -41,6 +41,9 @@ pub struct StoreLimits {
     pub max_bytes: usize,
     /// Most of either limit kept traces hold when something has to be evicted (0..=1).
     pub keep_share: f64,
+    /// The cost-outlier rule's floor on a trace's excess over its cohort's median, USD
+    /// (`--cost-outlier-floor`, `cost_outlier_floor` in the config).
+    pub cost_floor_usd: f64,
 }
 
 impl Default for StoreLimits {
@@ -328,7 +331,9 @@ impl TraceStore {
                 ..RetentionStats::default()
             },
             slow_calls: outliers::SlowCalls::default(),
-            cost_baselines: outliers::CostBaselines::default(),
+            cost_baselines: outliers::CostBaselines::with_rule(outliers::CostRule {
+                floor_usd: limits.cost_floor_usd,
+            }),
             loose_logs: VecDeque::new(),
             loose_log_bytes: 0,
             log_order: VecDeque::new(),
@@ -346,6 +351,16 @@ impl TraceStore {
             changes: None,
             stats: StoreStats::default(),
         }
+    }
+
+    /// The cost-outlier rule of the `cost_outlier` keep reason (the outlier pane reads it
+    /// from here, so both judge alike).
+    pub fn cost_rule(&self) -> outliers::CostRule {
+        self.cost_baselines.rule
+    }
+
+    pub fn set_cost_rule(&mut self, rule: outliers::CostRule) {
+        self.cost_baselines.rule = rule;
     }
 
     pub fn limits(&self) -> StoreLimits {
@@ -1098,6 +1113,7 @@ mod tests {
             max_spans,
             max_bytes,
             keep_share: 0.5,
+            cost_floor_usd: crate::store::outliers::DEFAULT_FLOOR_USD,
         })
     }
 
@@ -1368,6 +1384,7 @@ mod retention_tests {
             max_spans,
             max_bytes: usize::MAX,
             keep_share,
+            cost_floor_usd: outliers::DEFAULT_FLOOR_USD,
         })
     }
 
@@ -1532,6 +1549,7 @@ mod retention_tests {
             max_spans: usize::MAX,
             max_bytes: 2 * 1024 * 1024,
             keep_share: 0.25,
+            cost_floor_usd: crate::store::outliers::DEFAULT_FLOOR_USD,
         });
         for n in 0..2_000 {
             let mut s = one(n, n % 2 == 0);

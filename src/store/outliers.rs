@@ -6,11 +6,11 @@
 //! - p99 per model comes from a log-linear histogram of every call seen this run (6.25%
 //!   bucket error), recomputed every [`P99_EVERY`] calls of that model, judged once the
 //!   model has [`MIN_CALLS`] calls.
-//! - The cost baseline per route is the median and MAD of the last [`RING`] traces' costs (the
-//!   outlier pane's rule, `cost >= 3 × median` or `cost > median + 5 × MAD`), recomputed every
-//!   [`BASELINE_EVERY`] updates, judged once the route has [`MIN_TRACES`] traces. A trace's
-//!   entry in the ring is updated in place while its later calls arrive, so a trace is judged
-//!   on its cost so far.
+//! - The cost baseline per route is the median and MAD of the last [`RING`] traces' costs,
+//!   recomputed every [`BASELINE_EVERY`] updates, judged once the route has [`MIN_TRACES`]
+//!   traces by [`CostRule`], the one rule the outlier pane applies too. A trace's entry in the
+//!   ring is updated in place while its later calls arrive, so a trace is judged on its cost
+//!   so far.
 //!
 //! Past [`MAX_COHORTS`] models (or routes) new ones are not judged: memory stays bounded.
 
@@ -33,6 +33,69 @@ pub const P99_EVERY: u32 = 64;
 pub const BASELINE_EVERY: u32 = 128;
 /// Models (and, apart, routes) tracked at most.
 pub const MAX_COHORTS: usize = 256;
+
+/// The default floor on a cost outlier's excess over its cohort's median, USD
+/// (`--cost-outlier-floor`, `cost_outlier_floor` in the config).
+pub const DEFAULT_FLOOR_USD: f64 = 0.01;
+/// A cost outlier costs at least this multiple of its cohort's median.
+pub const MIN_MULTIPLE: f64 = 3.0;
+/// ... and scores at least this robust z ([`robust_z`]; 3.5 is Iglewicz and Hoaglin's cut for
+/// the MAD-based score).
+pub const MIN_SCORE: f64 = 3.5;
+
+/// The cost-outlier rule shared by the outlier pane and retention's `cost_outlier` reason: a
+/// trace is an outlier of its cohort (median `m`, MAD `mad` of trace cost) when its excess
+/// `cost − m` is at least the floor, its cost at least [`MIN_MULTIPLE`] × `m`, and its robust
+/// score at least [`MIN_SCORE`]. Ranked by excess: a cent over a tenth-of-a-cent median is
+/// 10× but not an incident; seven cents over one is.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CostRule {
+    pub floor_usd: f64,
+}
+
+impl Default for CostRule {
+    fn default() -> Self {
+        Self {
+            floor_usd: DEFAULT_FLOOR_USD,
+        }
+    }
+}
+
+/// How a trace's cost stands against its cohort.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Judged {
+    /// Cost over the median, USD.
+    pub excess: f64,
+    /// Cost over the median (∞ over a zero median).
+    pub multiple: f64,
+    /// The robust z-score ([`robust_z`]).
+    pub score: f64,
+}
+
+impl CostRule {
+    /// The trace's standing when it is an outlier under this rule, else `None`. A cohort whose
+    /// median is zero (free or unpriced) has no baseline to be a multiple of.
+    pub fn judge(&self, cost: f64, median: f64, mad: f64) -> Option<Judged> {
+        if !(cost.is_finite() && median.is_finite() && median > 0.0) {
+            return None;
+        }
+        let j = Judged {
+            excess: cost - median,
+            multiple: cost / median,
+            score: robust_z(cost, median, mad),
+        };
+        (j.excess >= self.floor_usd && j.multiple >= MIN_MULTIPLE && j.score >= MIN_SCORE).then_some(j)
+    }
+}
+
+/// The robust z-score of `x` against a cohort with median `m` and MAD `mad`: `(x − m) /
+/// (1.4826 · MAD)` (1.4826 makes the MAD a standard deviation for normal data). A MAD of zero
+/// (most of the cohort costs the same) falls back to 1% of the median, so a trace well above a
+/// flat cohort still scores, without dividing by zero.
+pub fn robust_z(x: f64, m: f64, mad: f64) -> f64 {
+    let scale = (1.4826 * mad).max(m.abs() * 0.01).max(f64::MIN_POSITIVE);
+    (x - m) / scale
+}
 
 #[derive(Debug, Default)]
 struct ModelLatency {
@@ -119,6 +182,7 @@ pub struct CostSlot(Option<(u16, u16)>);
 /// Median and MAD of trace cost per route, over each route's last [`RING`] traces.
 #[derive(Debug, Default)]
 pub struct CostBaselines {
+    pub rule: CostRule,
     index: HashMap<Sym, u16>,
     /// The cohort of traces that name no route.
     no_route: Option<u16>,
@@ -127,6 +191,13 @@ pub struct CostBaselines {
 }
 
 impl CostBaselines {
+    pub fn with_rule(rule: CostRule) -> Self {
+        Self {
+            rule,
+            ..Self::default()
+        }
+    }
+
     /// Records that trace `id` (of `route`) has cost `cost` so far; true when that is an
     /// outlier of its route.
     pub fn observe(&mut self, route: Option<&Sym>, id: TraceId, slot: &mut CostSlot, cost: f64) -> bool {
@@ -181,9 +252,7 @@ impl CostBaselines {
             rc.recompute(&mut self.scratch);
         }
         match rc.baseline {
-            Some((median, mad)) if enough && median > 0.0 => {
-                cost >= 3.0 * median || cost > median + 5.0 * mad
-            }
+            Some((median, mad)) if enough => self.rule.judge(cost, median, mad).is_some(),
             _ => false,
         }
     }
@@ -245,6 +314,25 @@ mod tests {
             f.observe(None, tid(i), &mut CostSlot::default(), 0.0);
         }
         assert!(!f.observe(None, tid(99), &mut CostSlot::default(), 0.5));
+    }
+
+    #[test]
+    fn the_rule_needs_a_floor_a_multiple_and_a_score() {
+        let rule = CostRule::default();
+        // 18.8× a $0.00008 median is $0.0015 over it: under the cent floor.
+        assert_eq!(rule.judge(0.0015, 0.00008, 0.00002), None);
+        // $0.07 against $0.009 (7.8×, far out): an outlier, ranked by its excess.
+        let j = rule.judge(0.07, 0.009, 0.002).unwrap();
+        assert!((j.excess - 0.061).abs() < 1e-9 && j.multiple > 7.0 && j.score > MIN_SCORE);
+        // 1.8× is not an outlier however far above the floor.
+        assert_eq!(rule.judge(1.8, 1.0, 0.01), None);
+        // A wide cohort: 3.2× but within its spread.
+        assert_eq!(rule.judge(0.32, 0.1, 0.1), None);
+        // A configured floor.
+        let tight = CostRule { floor_usd: 0.1 };
+        assert_eq!(tight.judge(0.07, 0.009, 0.002), None);
+        // A free cohort has no multiple.
+        assert_eq!(rule.judge(0.5, 0.0, 0.0), None);
     }
 
     #[test]

@@ -101,6 +101,8 @@ impl App {
             pending_open: None,
         };
         app.index.set_cost_dim(1);
+        let rule = app.pipeline.store().cost_rule();
+        app.index.set_cost_rule(rule);
         app.sync();
         app
     }
@@ -319,12 +321,16 @@ impl App {
                 self.ui.latency_dim,
                 budget.spark_points,
             ),
-            outliers: view::OutlierView {
-                dim: DIMS[self.index.cost_dim()].as_str(),
-                rows: self
-                    .index
-                    .outliers(&mut self.reader, window, budget.outlier_rows.max(1)),
-                base: None,
+            outliers: {
+                let (rows, counts) =
+                    self.index
+                        .outliers_counted(&mut self.reader, window, budget.outlier_rows.max(1));
+                view::OutlierView {
+                    dim: DIMS[self.index.cost_dim()].as_str(),
+                    rows,
+                    counts,
+                    base: None,
+                }
             },
             evals,
             traces: view::TracesView {
@@ -405,7 +411,13 @@ impl App {
             Screen::Metrics => self.draw_metrics(frame),
         }
         if self.ui.help {
-            panes::render_help(frame, &self.ui, &View::default(), &self.theme, false);
+            let mode = match self.ui.screen {
+                Screen::Logs => crate::ui::keys::Mode::Logs,
+                Screen::Metrics => crate::ui::keys::Mode::Metrics,
+                _ => crate::ui::keys::Mode::Overview,
+            };
+            let replay = self.is_replay();
+            panes::help::render_for(frame, frame.area(), &self.ui, replay, &self.theme, mode);
         }
     }
 
@@ -469,7 +481,13 @@ impl App {
         panes::render_status(frame, status_area, &status, &self.theme);
         panes::drill::render(frame, &l, &view, &self.theme);
         if self.ui.help {
-            panes::render_help(frame, &self.ui, &status, &self.theme, true);
+            panes::render_help(
+                frame,
+                &self.ui,
+                &status,
+                &self.theme,
+                crate::ui::keys::Mode::Drill,
+            );
         }
     }
 
@@ -762,7 +780,8 @@ impl App {
             KeyCode::Char('R') => self.open_queue(),
             KeyCode::Char('r') if self.ui.focus == Pane::Traces => return self.review_selected(),
             KeyCode::Char('p') => self.replay(|c| c.toggle_pause()),
-            KeyCode::Char('+' | '>' | '=') => self.replay(|c| c.step_speed(true)),
+            // `=` is compare's (DESIGN); speed keeps `+`/`-` and `>`/`<`.
+            KeyCode::Char('+' | '>') => self.replay(|c| c.step_speed(true)),
             KeyCode::Char('-' | '<') => self.replay(|c| c.step_speed(false)),
             KeyCode::Enter => return self.enter(),
             _ => return self.navigate(k.code),

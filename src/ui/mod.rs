@@ -4,6 +4,7 @@
 pub mod app;
 pub mod baseline;
 pub mod drill;
+pub mod keys;
 pub mod osc52;
 pub mod panes;
 pub mod review;

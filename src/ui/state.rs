@@ -140,8 +140,12 @@ impl Split {
 /// What the evals pane sorts its evaluators (and within each, its cohorts) by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum EvalSort {
-    /// Highest fail rate first.
+    /// Significant changes of the fail rate against the window before (or the baseline)
+    /// first, largest rise first ([`crate::view::stats::two_proportion_z`]); then the steady
+    /// rows by fail rate.
     #[default]
+    Significant,
+    /// Highest fail rate first.
     FailRate,
     /// Largest rise of the fail rate against the window before first.
     Change,
@@ -153,10 +157,18 @@ pub enum EvalSort {
 }
 
 impl EvalSort {
-    pub const ALL: [EvalSort; 5] = [Self::FailRate, Self::Change, Self::Count, Self::Mean, Self::Name];
+    pub const ALL: [EvalSort; 6] = [
+        Self::Significant,
+        Self::FailRate,
+        Self::Change,
+        Self::Count,
+        Self::Mean,
+        Self::Name,
+    ];
 
     pub fn label(self) -> &'static str {
         match self {
+            Self::Significant => "change first",
             Self::FailRate => "fail rate",
             Self::Change => "Δ fail rate",
             Self::Count => "verdicts",

@@ -70,6 +70,66 @@ fn skip_string(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
     }
 }
 
+/// Display width of `s` in terminal cells (wide characters take two).
+pub fn width(s: &str) -> usize {
+    ratatui::text::Span::raw(s).width()
+}
+
+/// `s` in at most `max` cells: whole when it fits, else cut at the end with `…` (the one
+/// truncation mark on screen: nothing is cut without it). Numbers and costs are not passed
+/// here; their columns are sized to hold them, and a column that does not fit is dropped.
+pub fn fit(s: &str, max: usize) -> String {
+    if width(s) <= max {
+        return s.to_string();
+    }
+    if max == 0 {
+        return String::new();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in s.chars() {
+        let w = width(c.encode_utf8(&mut [0; 4]));
+        if used + w + 1 > max {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    out.push('…');
+    out
+}
+
+/// `s` in at most `max` cells, cut in the middle (`claude-son…4-5`): for model names, whose
+/// version sits at the end.
+pub fn fit_middle(s: &str, max: usize) -> String {
+    if width(s) <= max {
+        return s.to_string();
+    }
+    if max < 6 {
+        return fit(s, max);
+    }
+    let chars: Vec<char> = s.chars().collect();
+    // A quarter of the room for the tail, the rest for the head.
+    let tail_room = (max - 1) / 4;
+    let mut tail = Vec::new();
+    let mut used = 0;
+    for &c in chars.iter().rev() {
+        let w = width(c.encode_utf8(&mut [0; 4]));
+        if used + w > tail_room {
+            break;
+        }
+        tail.push(c);
+        used += w;
+    }
+    tail.reverse();
+    let head = fit(
+        &chars[..chars.len() - tail.len()].iter().collect::<String>(),
+        max - used,
+    );
+    // `fit` ended the head with the mark; the tail follows it.
+    format!("{head}{}", tail.into_iter().collect::<String>())
+}
+
 /// Milliseconds from microseconds: `850µs`, `12ms`, `1.24s`, `3m05s`.
 pub fn fmt_micros(us: u64) -> String {
     if us < 1_000 {
@@ -179,6 +239,27 @@ pub fn human_badge(v: &crate::semconv::Verdict, ascii: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_cut_ends_in_the_mark_and_fits() {
+        assert_eq!(fit("the agent retries on error", 12), "the agent r…");
+        assert_eq!(fit("short", 12), "short");
+        assert_eq!(fit("abc", 0), "");
+        assert_eq!(fit("abcdef", 1), "…");
+        // Wide characters count two cells.
+        assert_eq!(fit("日本語テキスト", 7), "日本語…");
+        assert_eq!(fit_middle("claude-sonnet-4-5", 14), "claude-son…4-5");
+        assert_eq!(fit_middle("text-embedding-3-small", 14), "text-embed…all");
+        assert_eq!(fit_middle("gpt-4o", 14), "gpt-4o");
+        for max in 0..30 {
+            for s in ["claude-sonnet-4-5-20250929", "a", "日本語テキスト日本語"] {
+                for cut in [fit(s, max), fit_middle(s, max)] {
+                    assert!(width(&cut) <= max, "{cut:?} in {max}");
+                    assert!(cut == s || cut.contains('…') || max == 0, "{cut:?}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn escape_sequences_never_reach_the_screen() {

@@ -6,9 +6,10 @@ use crate::headless::StatusSample;
 use crate::intern::Sym;
 use crate::ui::baseline::BaselineRows;
 use crate::ui::text::fmt_spend;
-use crate::view::index::{Outlier, SortKey, TraceIndex};
+use crate::view::index::{Outlier, OutlierCounts, SortKey, TraceIndex};
 use crate::view::row::TraceRow;
 use crate::view::series::{CoverageStats, DIMS, EvalStats, Reader, Window};
+use crate::view::stats;
 use std::cmp::Ordering;
 
 /// What the status bar says about where data comes from.
@@ -71,6 +72,9 @@ pub struct VolumeView {
     pub headline: crate::view::series::Headline,
     /// Spend of each split line, USD, in the order of `lines` (empty when not split).
     pub line_spend: Vec<f64>,
+    /// Traces per second of event time at the chart's right edge (the status bar sets it
+    /// beside the wall-clock rate where the two can differ).
+    pub event_rate: Option<f64>,
 }
 
 impl VolumeView {
@@ -107,6 +111,9 @@ pub struct LatencyRow {
     pub ttft: Option<[u64; 3]>,
     /// p99 in the window before (or over the baseline), for the change column.
     pub prev_p99: Option<u64>,
+    /// Calls in the window before (or in the baseline): the change needs
+    /// [`crate::view::stats::MIN_SAMPLES`] on both sides.
+    pub prev_calls: u64,
     /// p50, p95, p99 of the cohort over the whole baseline, when compared against it.
     pub base: Option<[u64; 3]>,
     pub spark: Vec<Option<u64>>,
@@ -126,6 +133,8 @@ pub struct LatencyView {
 pub struct OutlierView {
     pub dim: &'static str,
     pub rows: Vec<Outlier>,
+    /// What the window held to judge (said when no row is listed).
+    pub counts: OutlierCounts,
     /// Compared against a baseline: per row, its cohort's median trace cost over the whole
     /// baseline, USD (`None` inside: the baseline lacks the cohort).
     pub base: Option<Vec<Option<f64>>>,
@@ -147,9 +156,25 @@ pub struct EvalRow {
 }
 
 impl EvalRow {
-    /// Change of the fail rate against the window before (0.10 = 10 points worse).
+    /// Change of the fail rate against the window before (0.10 = 10 points worse); `None`
+    /// unless both sides have [`stats::MIN_SAMPLES`] judged verdicts.
     pub fn change(&self) -> Option<f64> {
+        let judged = |s: &EvalStats| s.passed + s.failed;
+        if !stats::enough(judged(&self.stats), judged(&self.prev)) {
+            return None;
+        }
         Some(self.stats.fail_rate()? - self.prev.fail_rate()?)
+    }
+
+    /// The two-proportion z of the fail rate against the window before (positive: worse).
+    pub fn change_z(&self) -> Option<f64> {
+        let (a, b) = (&self.stats, &self.prev);
+        stats::two_proportion_z(a.failed, a.passed + a.failed, b.failed, b.passed + b.failed)
+    }
+
+    /// Whether the fail rate changed by more than chance ([`stats::SIGNIFICANT_Z`]).
+    pub fn significant(&self) -> bool {
+        self.change_z().is_some_and(|z| z.abs() >= stats::SIGNIFICANT_Z)
     }
 }
 
@@ -268,19 +293,32 @@ pub fn volume(index: &TraceIndex, window: Window, split: Option<usize>, points: 
     let series = index.series();
     let now = series.newest();
     let res = series.total.resolution(window, crate::view::series::Detail::Fine);
+    // Seconds each point covers. The newest slot is still filling: only the part of it up to
+    // the newest second counts, so steady traffic draws level up to "now" instead of dipping.
+    let slots = window.secs.div_ceil(res).max(1) as usize;
+    let elapsed = now % res + 1;
+    let spans: Vec<f64> = crate::view::series::groups(slots, points)
+        .map(|r| {
+            let full = r.len() as u64 * res;
+            let cut = if r.end == slots { res - elapsed } else { 0 };
+            full.saturating_sub(cut).max(1) as f64
+        })
+        .collect();
     let to_points = |vol: &[(u64, u64)], errors: bool| -> Vec<(f64, f64)> {
         let n = vol.len().max(1);
-        let per = window.secs.div_ceil(res) as f64 / n as f64 * res as f64;
         vol.iter()
             .enumerate()
             .map(|(i, (t, e))| {
                 let x = -(window.secs as f64) + (i as f64 + 1.0) * window.secs as f64 / n as f64;
+                let per = spans.get(i).copied().unwrap_or(res as f64);
                 (x, (if errors { *e } else { *t }) as f64 / per)
             })
             .collect()
     };
     let total = Reader::volume(&series.total, window, now, points);
+    let event_rate = to_points(&total, false).last().map(|p| p.1);
     let mut view = VolumeView {
+        event_rate,
         window: window.label(),
         window_secs: window.secs,
         traces: total.iter().map(|v| v.0).sum(),
@@ -347,6 +385,7 @@ pub fn latency(
                 latency: cur.latency,
                 ttft: cur.ttft,
                 prev_p99: prev.latency.map(|l| l[2]),
+                prev_calls: prev.calls,
                 base: None,
                 spark: reader.p99_spark(s, window, now, spark),
                 per_trace: (cur.traces > 0).then(|| cur.shape.map(|n| n as f64 / cur.traces as f64)),
@@ -430,6 +469,15 @@ fn eval_order(sort: EvalSort, a: &EvalRow, b: &EvalRow) -> Ordering {
     }
     let high_first = |a: Option<f64>, b: Option<f64>| some_first(a, b, |a, b| b.total_cmp(&a));
     let by_key = match sort {
+        // Significant rows first (largest rise first), then the steady ones by fail rate.
+        EvalSort::Significant => b
+            .significant()
+            .cmp(&a.significant())
+            .then_with(|| {
+                let z = |r: &EvalRow| r.significant().then(|| r.change_z()).flatten();
+                high_first(z(a), z(b))
+            })
+            .then_with(|| high_first(a.stats.fail_rate(), b.stats.fail_rate())),
         EvalSort::FailRate => high_first(a.stats.fail_rate(), b.stats.fail_rate()),
         EvalSort::Change => high_first(a.change(), b.change())
             .then_with(|| high_first(a.stats.fail_rate(), b.stats.fail_rate())),
@@ -563,8 +611,10 @@ pub fn against(view: &mut View, base: Option<&BaselineRows>, dim: usize, cost_di
     view.latency.vs = Some("baseline".into());
     view.evals.vs = Some("baseline".into());
     for r in &mut view.latency.rows {
-        r.base = base.cohort(dim, &r.cohort).and_then(|c| c.stats.latency);
+        let cohort = base.cohort(dim, &r.cohort);
+        r.base = cohort.and_then(|c| c.stats.latency);
         r.prev_p99 = r.base.map(|l| l[2]);
+        r.prev_calls = cohort.map_or(0, |c| c.stats.calls);
     }
     for r in &mut view.evals.rows {
         let cohort = match &r.cohort {
@@ -572,5 +622,53 @@ pub fn against(view: &mut View, base: Option<&BaselineRows>, dim: usize, cost_di
             None => Some(base.all()),
         };
         r.prev = cohort.and_then(|c| c.eval(&r.evaluator)).unwrap_or_default();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::TraceId;
+    use crate::store::test_support::span;
+    use crate::store::{StoreLimits, TraceStore};
+
+    /// One root span a second from second 0 to `last` (trace ids from a counter).
+    fn steady(last: u64) -> TraceIndex {
+        let mut st = TraceStore::new(StoreLimits {
+            max_spans: 10_000,
+            max_bytes: 64 << 20,
+            keep_share: 0.5,
+            cost_floor_usd: crate::store::outliers::DEFAULT_FLOOR_USD,
+        });
+        for sec in 0..=last {
+            let mut s = span(0, 1, None, sec);
+            let mut id = [0u8; 16];
+            id[..8].copy_from_slice(&(sec + 1).to_be_bytes());
+            s.trace_id = TraceId(id);
+            st.insert_spans([s]);
+        }
+        let mut index = TraceIndex::default();
+        index.sync(&mut st);
+        index
+    }
+
+    #[test]
+    fn steady_traffic_draws_level_up_to_now_in_every_window() {
+        // The clock stops 15 s into a 30 s slot (15m and 60m windows): that slot holds half a
+        // slot's traces and must not be drawn as a full one.
+        let index = steady(3_614);
+        assert_eq!(index.series().newest() % 30, 14);
+        for secs in Window::CHOICES {
+            let v = volume(&index, Window { secs }, None, 30);
+            let pts = &v.lines[0].1;
+            let last = pts.last().map(|p| p.1).unwrap_or(0.0);
+            assert!(
+                (last - 1.0).abs() < 0.01,
+                "{secs}s window: last point {last} in {pts:?}"
+            );
+            for (x, y) in pts {
+                assert!((y - 1.0).abs() < 0.01, "{secs}s window: {y}/s at {x} in {pts:?}");
+            }
+        }
     }
 }

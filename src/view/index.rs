@@ -14,6 +14,7 @@ use crate::model::{StatusCode, TraceId, Value};
 use crate::semconv::coverage::Coverage;
 use crate::semconv::value::contains_ci;
 use crate::store::follow::{Both, Deferred, Follower, Nobody, Watch};
+use crate::store::outliers::{CostRule, MIN_TRACES};
 use crate::store::{Trace, TraceStore};
 use foldhash::HashMap;
 use std::collections::BTreeSet;
@@ -85,6 +86,21 @@ pub struct Outlier {
     pub mad_usd: f64,
     /// Cost over the cohort median.
     pub multiple: f64,
+    /// Cost minus the cohort median, USD: what the rows are ranked by.
+    pub excess_usd: f64,
+    /// The robust (MAD-based) score of the cost in its cohort.
+    pub score: f64,
+}
+
+/// What the outlier pane says when it lists nothing: how many priced traces the window
+/// holds, and in how many cohorts there are enough of them for a baseline.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct OutlierCounts {
+    pub priced: u64,
+    /// Cohorts with at least [`crate::store::outliers::MIN_TRACES`] priced traces.
+    pub baselines: usize,
+    /// The rule's floor on the excess, USD.
+    pub floor_usd: f64,
 }
 
 #[derive(Debug, Default)]
@@ -94,6 +110,8 @@ pub struct TraceIndex {
     sort: SortKey,
     /// Which of [`DIMS`] the outlier baselines group by.
     cost_dim: usize,
+    /// What makes a trace a cost outlier.
+    cost_rule: CostRule,
     /// Per cohort id of `cost_dim`: priced traces by cost.
     by_cost: Vec<BTreeSet<Ordered>>,
     query: Option<Query>,
@@ -430,52 +448,78 @@ impl TraceIndex {
         Some(self.sorted.range(k..).count() - 1)
     }
 
-    /// The traces furthest above their cohort's cost baseline (median and MAD of trace cost
-    /// over the window), most extreme first.
+    /// The cost outliers of the window under [`CostRule`] (the rule retention's
+    /// `cost_outlier` reason uses too), largest excess over the cohort median first. A cohort
+    /// is judged once it has [`MIN_TRACES`] priced traces in the window.
     pub fn outliers(&self, reader: &mut Reader, window: Window, limit: usize) -> Vec<Outlier> {
+        self.outliers_counted(reader, window, limit).0
+    }
+
+    /// [`Self::outliers`], with what the window held to judge.
+    pub fn outliers_counted(
+        &self,
+        reader: &mut Reader,
+        window: Window,
+        limit: usize,
+    ) -> (Vec<Outlier>, OutlierCounts) {
         const PER_COHORT: usize = 3;
         const WALK: usize = 64;
         let now = self.series.newest();
         let from = now.saturating_sub(window.secs - 1) * 1_000_000_000;
         let dim = self.series.dim(self.cost_dim);
         let mut out = Vec::new();
+        let mut counts = OutlierCounts {
+            priced: reader.cost(&self.series.total, window, now).priced_traces,
+            baselines: 0,
+            floor_usd: self.cost_rule.floor_usd,
+        };
         for (i, set) in self.by_cost.iter().enumerate() {
-            if set.is_empty() {
+            if set.is_empty() || i >= dim.len() {
                 continue;
             }
             let stats = reader.cost(dim.series(i as u16), window, now);
-            // A cohort that costs nothing (a free or unpriced-at-$0 model) has no multiple.
-            let Some((median, mad)) = stats.cost.filter(|(m, _)| *m > 0) else {
+            if stats.priced_traces < MIN_TRACES as u64 {
+                continue;
+            }
+            counts.baselines += 1;
+            let Some((median, mad)) = stats.cost else {
                 continue;
             };
             let median_usd = median as f64 / COST_UNITS;
-            let recent = set
+            let mad_usd = mad as f64 / COST_UNITS;
+            // The cohort's dearest traces first (the set is ordered by cost).
+            let judged = set
                 .iter()
                 .rev()
                 .take(WALK)
                 .filter_map(|(_, _, id)| self.row(id))
-                .filter(|r| r.start_unix_nano >= from && r.cost_usd.unwrap_or(0.0) > median_usd)
+                .filter(|r| r.start_unix_nano >= from)
+                .filter_map(|r| Some((r, self.cost_rule.judge(r.cost_usd?, median_usd, mad_usd)?)))
                 .take(PER_COHORT);
-            for row in recent {
+            for (row, j) in judged {
                 out.push(Outlier {
                     row: row.clone(),
                     cohort: dim.name(i as u16).clone(),
                     median_usd,
-                    mad_usd: mad as f64 / COST_UNITS,
-                    multiple: row.cost_usd.unwrap_or(0.0) / median_usd,
+                    mad_usd,
+                    multiple: j.multiple,
+                    excess_usd: j.excess,
+                    score: j.score,
                 });
             }
         }
         out.sort_by(|a, b| {
-            b.multiple.total_cmp(&a.multiple).then(
-                b.row
-                    .cost_usd
-                    .unwrap_or(0.0)
-                    .total_cmp(&a.row.cost_usd.unwrap_or(0.0)),
-            )
+            b.excess_usd
+                .total_cmp(&a.excess_usd)
+                .then(b.multiple.total_cmp(&a.multiple))
         });
         out.truncate(limit);
-        out
+        (out, counts)
+    }
+
+    /// The rule [`Self::outliers`] judges by (the store's, so the pane and retention agree).
+    pub fn set_cost_rule(&mut self, rule: CostRule) {
+        self.cost_rule = rule;
     }
 
     /// Trace coverage of the model calls in `window` ending at `newest` (see
@@ -707,6 +751,7 @@ mod tests {
             max_spans: 1000,
             max_bytes: 64 << 20,
             keep_share: 0.5,
+            cost_floor_usd: crate::store::outliers::DEFAULT_FLOOR_USD,
         })
     }
 
@@ -818,6 +863,7 @@ mod tests {
             max_spans: 4,
             max_bytes: 64 << 20,
             keep_share: 0.5,
+            cost_floor_usd: crate::store::outliers::DEFAULT_FLOOR_USD,
         });
         let mut index = TraceIndex::default();
         index.sync(&mut st);
@@ -907,6 +953,7 @@ mod tests {
             max_spans: REBUILD_CHUNK + 100,
             max_bytes: 256 << 20,
             keep_share: 0.5,
+            cost_floor_usd: crate::store::outliers::DEFAULT_FLOOR_USD,
         });
         for i in 0..(REBUILD_CHUNK as u32 + 100) {
             let mut s = llm(0, 2, 1, u64::from(i % 200), "m", 0.01);
@@ -958,6 +1005,7 @@ mod tests {
             max_spans: 10_000,
             max_bytes: 256 << 20,
             keep_share: 0.5,
+            cost_floor_usd: crate::store::outliers::DEFAULT_FLOOR_USD,
         });
         let n = REBUILD_CHUNK as u32 + 10;
         for i in 0..n {
@@ -1011,6 +1059,7 @@ mod tests {
             max_spans: 2,
             max_bytes: 64 << 20,
             keep_share: 0.5,
+            cost_floor_usd: crate::store::outliers::DEFAULT_FLOOR_USD,
         });
         let mut index = TraceIndex::default();
         index.sync(&mut st);
@@ -1028,6 +1077,7 @@ mod tests {
             max_spans: 1,
             max_bytes: 64 << 20,
             keep_share: 0.5,
+            cost_floor_usd: crate::store::outliers::DEFAULT_FLOOR_USD,
         });
         st.track_changes_limited(100);
         for i in 0..60u32 {
@@ -1099,28 +1149,33 @@ mod tests {
     }
 
     #[test]
-    fn outliers_rank_traces_by_their_multiple_of_the_cohort_median() {
+    fn outliers_follow_the_cost_rule_and_rank_by_excess() {
         let mut st = store();
         let mut index = TraceIndex::default();
         index.set_cost_dim(1);
         index.sync(&mut st);
-        for t in 1..=9u8 {
+        for t in 1..=24u8 {
             st.insert_spans([root(t, u64::from(t), "/a"), llm(t, 2, 1, u64::from(t), "m", 0.01)]);
         }
-        st.insert_spans([root(10, 10, "/a"), llm(10, 2, 1, 10, "m", 0.08)]);
-        for t in 11..=15u8 {
+        // 8× the median and $0.07 over it: an outlier. 1.5×: not one.
+        st.insert_spans([root(30, 30, "/a"), llm(30, 2, 1, 30, "m", 0.08)]);
+        st.insert_spans([root(31, 31, "/a"), llm(31, 2, 1, 31, "m", 0.015)]);
+        // Five traces are too few for a baseline, however dear.
+        for t in 40..=44u8 {
             st.insert_spans([root(t, u64::from(t), "/b"), llm(t, 2, 1, u64::from(t), "m", 1.0)]);
         }
+        st.insert_spans([root(45, 45, "/b"), llm(45, 2, 1, 45, "m", 50.0)]);
         index.sync(&mut st);
-        let out = index.outliers(&mut Reader::default(), W, 3);
-        assert_eq!(out[0].row.id.0[0], 10, "{out:?}");
+        let (out, counts) = index.outliers_counted(&mut Reader::default(), W, 3);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(out[0].row.id.0[0], 30, "{out:?}");
         assert_eq!(&*out[0].cohort, "/a");
         assert!((out[0].multiple - 8.0).abs() < 0.6, "{}", out[0].multiple);
-        assert_eq!(
-            out.len(),
-            1,
-            "traces at or below their cohort's median are not outliers: {out:?}"
-        );
+        assert!((out[0].excess_usd - 0.07).abs() < 0.006, "{}", out[0].excess_usd);
+        assert_eq!((counts.priced, counts.baselines), (32, 1));
+        // A floor above the excess hides it.
+        index.set_cost_rule(CostRule { floor_usd: 0.1 });
+        assert!(index.outliers(&mut Reader::default(), W, 3).is_empty());
     }
 
     fn verdict(t: u8, target: Option<u8>, name: &str, passed: bool, source: VerdictSource) -> Verdict {

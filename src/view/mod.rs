@@ -7,3 +7,4 @@ pub mod query;
 pub mod review;
 pub mod row;
 pub mod series;
+pub mod stats;

@@ -747,6 +747,7 @@ impl Reader {
         newest: u64,
         points: usize,
     ) -> Vec<Option<u64>> {
+        let newest = complete(s, window, newest);
         let slots: Vec<Option<&Slot>> = s.slots(window, newest, false, Detail::Summary).collect();
         groups(slots.len(), points)
             .map(|r| {
@@ -797,6 +798,7 @@ impl Reader {
         evaluator: u16,
         points: usize,
     ) -> Vec<Option<f64>> {
+        let newest = complete(s, window, newest);
         let slots: Vec<Option<&Slot>> = s.slots(window, newest, false, Detail::Summary).collect();
         groups(slots.len(), points)
             .map(|r| {
@@ -837,8 +839,15 @@ impl Reader {
     }
 }
 
+/// The last second of the newest complete slot before `newest` (sparklines end there: the
+/// slot holding `newest` is still filling, and drawn as a full one it would dip).
+fn complete(s: &CohortSeries, window: Window, newest: u64) -> u64 {
+    let res = s.resolution(window, Detail::Summary);
+    newest.saturating_sub(newest % res + 1)
+}
+
 /// `n` items split into at most `points` contiguous groups of near-equal size.
-fn groups(n: usize, points: usize) -> impl Iterator<Item = std::ops::Range<usize>> {
+pub fn groups(n: usize, points: usize) -> impl Iterator<Item = std::ops::Range<usize>> {
     let points = points.clamp(1, n.max(1));
     (0..points).map(move |g| g * n / points..(g + 1) * n / points)
 }
@@ -1105,7 +1114,8 @@ mod tests {
         let hour = Reader::evals(&s.total, Window { secs: 3600 }, s.newest(), false);
         assert_eq!(hour[0].1.n, 180);
         // The sparkline: no failures in the first half of the 2-minute window, 75% after.
-        let spark = Reader::fail_spark(&s.total, Window { secs: 120 }, s.newest(), g, 2);
+        // Sparklines end at the last complete slot: a second later, the newest one is.
+        let spark = Reader::fail_spark(&s.total, Window { secs: 120 }, s.newest() + 1, g, 2);
         assert_eq!(spark.len(), 2);
         assert_eq!(spark[0], Some(0.0));
         assert!((spark[1].unwrap() - 0.75).abs() < 1e-9, "{spark:?}");

@@ -160,13 +160,8 @@ impl App {
             footer,
             &self.ui,
             &self.ui.logs.filter,
-            &[
-                ("?", "help"),
-                ("q", "quit"),
-                ("/", "filter"),
-                ("f", "follow"),
-                ("Enter", "open trace"),
-            ],
+            crate::ui::keys::Mode::Logs,
+            self.is_replay(),
             &self.theme,
         );
     }

@@ -148,7 +148,8 @@ impl App {
             footer,
             &self.ui,
             &self.ui.metrics.filter,
-            &[("?", "help"), ("q", "quit"), ("/", "filter"), ("j/k", "move")],
+            crate::ui::keys::Mode::Metrics,
+            self.is_replay(),
             &self.theme,
         );
     }

@@ -82,6 +82,15 @@ impl App {
         panes::render_status(frame, status_area, &status, &self.theme);
         panes::review::render_queue(frame, body, &view, &self.theme);
         panes::review::render_queue_footer(frame, footer, self.ui.note.as_deref(), &self.theme);
+        if self.ui.help {
+            panes::render_help(
+                frame,
+                &self.ui,
+                &status,
+                &self.theme,
+                crate::ui::keys::Mode::Queue,
+            );
+        }
         self.ui.areas.trace_rows.height = u16::try_from(visible).unwrap_or(u16::MAX);
     }
 
@@ -104,6 +113,10 @@ impl App {
             }
             KeyCode::Char('q') => {
                 self.ui.quit = true;
+                return true;
+            }
+            KeyCode::Char('?') => {
+                self.ui.help = true;
                 return true;
             }
             KeyCode::Enter => return self.open_queue_selected(),

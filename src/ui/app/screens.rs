@@ -87,7 +87,8 @@ impl App {
             footer,
             &self.ui,
             &none,
-            &[("?", "help"), ("q", "quit")],
+            crate::ui::keys::Mode::Help,
+            self.is_replay(),
             &self.theme,
         );
     }

@@ -422,6 +422,7 @@ mod tests {
             max_spans: 4,
             max_bytes: 64 << 20,
             keep_share: 0.5,
+            cost_floor_usd: crate::store::outliers::DEFAULT_FLOOR_USD,
         });
         st.insert_spans([
             span(1, 1, None, 0),

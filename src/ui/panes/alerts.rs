@@ -2,7 +2,7 @@
 //! with its value against the threshold, since when, its owner and next action. Enter opens
 //! the alert's worst example trace.
 
-use super::{focused, pane_block};
+use super::{focused, pane_block, unfiltered_mark};
 use crate::ui::state::{Pane, UiState};
 use crate::ui::text::{clean, fmt_clock};
 use crate::ui::theme::Theme;
@@ -33,7 +33,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View, ui: &UiState, theme: &
         }
     );
     let focus = focused(ui, Pane::Alerts);
-    let block = pane_block(title, focus, theme);
+    let block = unfiltered_mark(pane_block(title, focus, theme), ui, theme);
     if a.lines.is_empty() {
         let p = Paragraph::new(Line::styled("no alert has fired", theme.muted)).block(block);
         frame.render_widget(p, area);

@@ -5,6 +5,7 @@
 use super::pane_block;
 use crate::store::Trace;
 use crate::ui::drill::{Drill, DrillFocus, detail::breadcrumbs, rows};
+use crate::ui::keys::{self, Context, Mode};
 use crate::ui::text::clean;
 use crate::ui::theme::Theme;
 use ratatui::Frame;
@@ -175,29 +176,25 @@ pub fn render(frame: &mut Frame, l: &DrillLayout, v: &DrillView, theme: &Theme) 
     frame.render_widget(detail, l.detail);
 
     let footer = if let Some(text) = &v.search {
-        Line::from(vec![
+        let mut spans = vec![
             Span::styled("/", theme.accent),
             Span::raw(clean(text).into_owned()),
-            Span::styled("  Enter find · Esc cancel · n/N next/previous", theme.muted),
-        ])
+            Span::raw("  "),
+        ];
+        let used: usize = spans.iter().map(Span::width).sum();
+        let width = usize::from(l.footer.width).saturating_sub(used);
+        spans.extend(keys::footer_spans(
+            Mode::DrillSearch,
+            &Context::default(),
+            width,
+            theme,
+        ));
+        Line::from(spans)
     } else if let Some(m) = &v.message {
         Line::styled(format!(" {}", clean(m)), theme.accent)
     } else {
-        let mut spans = Vec::new();
-        for (k, what) in [
-            ("Esc", "back"),
-            ("?", "help"),
-            ("←→", "fold"),
-            ("/", "search"),
-            ("y", "copy span"),
-            ("Y", "copy id"),
-            ("e", "export"),
-            ("C/E", "collapse/expand all"),
-        ] {
-            spans.push(Span::styled(k, theme.accent));
-            spans.push(Span::styled(format!(" {what}  "), theme.muted));
-        }
-        Line::from(spans)
+        let width = usize::from(l.footer.width);
+        Line::from(keys::footer_spans(Mode::Drill, &Context::default(), width, theme))
     };
     frame.render_widget(Paragraph::new(footer).style(theme.status_bar), l.footer);
 }

@@ -3,10 +3,10 @@
 //! change against the window before. The first line is the window's trace coverage: the
 //! share of model calls carrying a parent, a model, a prompt version and a route.
 
-use super::{focused, pane_block};
+use super::{focused, pane_block, unfiltered_mark};
 use crate::semconv::coverage::Coverage;
 use crate::ui::state::{Pane, UiState};
-use crate::ui::text::{clean, fmt_count, fmt_thousands};
+use crate::ui::text::{clean, fit, fmt_count, fmt_thousands};
 use crate::ui::theme::Theme;
 use crate::ui::view::{EvalRow, View};
 use crate::view::series::CoverageStats;
@@ -83,21 +83,27 @@ pub fn coverage_line(c: &CoverageStats, theme: &Theme) -> Line<'static> {
     Line::from(spans)
 }
 
-/// `▲12pp` (worse, red), `▼5pp` (better), `=` under a point, `new` without a window before.
+/// `▲12pp` (worse, red), `▼5pp` (better), `=` under a point, `·` when either side has fewer
+/// than [`crate::view::stats::MIN_SAMPLES`] judged verdicts. A change that is not significant
+/// ([`EvalRow::significant`]) is shown muted.
 fn change(row: &EvalRow, theme: &Theme) -> Span<'static> {
-    if row.stats.fail_rate().is_some() && row.prev.fail_rate().is_none() {
-        return Span::styled("new", theme.muted);
-    }
     let Some(d) = row.change() else {
-        return Span::raw("");
+        return Span::styled("·", theme.muted);
     };
+    let significant = row.significant();
     let pp = d * 100.0;
     if pp.abs() < 1.0 {
         Span::styled("=", theme.muted)
     } else if pp > 0.0 {
-        Span::styled(format!("▲{pp:.0}pp"), theme.error)
+        Span::styled(
+            format!("▲{pp:.0}pp"),
+            if significant { theme.error } else { theme.muted },
+        )
     } else {
-        Span::styled(format!("▼{:.0}pp", -pp), theme.ok)
+        Span::styled(
+            format!("▼{:.0}pp", -pp),
+            if significant { theme.ok } else { theme.muted },
+        )
     }
 }
 
@@ -195,7 +201,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View, ui: &UiState, theme: &
         None => title,
     };
     let focus = focused(ui, Pane::Evals);
-    let block = pane_block(title, focus, theme);
+    let block = unfiltered_mark(pane_block(title, focus, theme), ui, theme);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let [cov, body] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
@@ -212,12 +218,73 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View, ui: &UiState, theme: &
     let human = columns == Columns::Full
         && area.width >= HUMAN_MIN_WIDTH
         && e.rows.iter().any(|r| r.stats.reviewed > 0);
+    let spark = Constraint::Length(spark_width(area.width) as u16);
+    // The header says what Δ is against: the window before, or the baseline.
+    let delta_header = super::latency::delta_header(e.vs.as_deref());
+    // As wide as the longest name shown (within bounds); the cohort takes the rest.
+    let longest = e
+        .rows
+        .iter()
+        .map(|r| r.evaluator.chars().count())
+        .max()
+        .unwrap_or(0);
+    let name = Constraint::Length(longest.clamp(9, 22) as u16);
+    let (mut header, mut widths): (Vec<&str>, Vec<Constraint>) = match columns {
+        Columns::Full => (
+            vec![
+                "evaluator",
+                e.dim,
+                "n",
+                "fail",
+                "mean",
+                "fail trend",
+                delta_header,
+            ],
+            vec![
+                name,
+                Constraint::Min(10),
+                Constraint::Length(6),
+                Constraint::Length(4),
+                Constraint::Length(5),
+                spark,
+                Constraint::Length(6),
+            ],
+        ),
+        Columns::Medium => (
+            vec!["evaluator", e.dim, "n", "fail", "trend", delta_header],
+            vec![
+                name,
+                Constraint::Min(8),
+                Constraint::Length(6),
+                Constraint::Length(4),
+                spark,
+                Constraint::Length(6),
+            ],
+        ),
+        Columns::Narrow => (
+            vec!["evaluator", e.dim, "fail", delta_header],
+            vec![
+                Constraint::Min(8),
+                Constraint::Min(6),
+                Constraint::Length(4),
+                Constraint::Length(6),
+            ],
+        ),
+    };
+    if human {
+        header.insert(5, "human");
+        widths.insert(5, Constraint::Length(11));
+    }
+    let cw = super::column_widths(body.width, &widths);
     let rows = e.rows.iter().enumerate().map(|(i, r)| {
         let (name_style, cohort) = match &r.cohort {
             None => (theme.base, Span::styled("all", theme.muted)),
-            Some(c) => (theme.muted, Span::raw(clean(c).into_owned())),
+            Some(c) => (
+                theme.muted,
+                Span::raw(super::latency::fit_cohort(&clean(c), e.dim, cw[1])),
+            ),
         };
-        let name = Cell::from(Span::styled(clean(&r.evaluator).into_owned(), name_style));
+        let name = Cell::from(Span::styled(fit(&clean(&r.evaluator), cw[0]), name_style));
         let n = Cell::from(fmt_count(r.stats.n));
         let fail = Cell::from(fail_rate(r, theme));
         let delta = Cell::from(change(r, theme));
@@ -247,53 +314,6 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View, ui: &UiState, theme: &
             row.style(Style::default())
         }
     });
-    let spark = Constraint::Length(spark_width(area.width) as u16);
-    // As wide as the longest name shown (within bounds); the cohort takes the rest.
-    let longest = e
-        .rows
-        .iter()
-        .map(|r| r.evaluator.chars().count())
-        .max()
-        .unwrap_or(0);
-    let name = Constraint::Length(longest.clamp(9, 22) as u16);
-    let (mut header, mut widths): (Vec<&str>, Vec<Constraint>) = match columns {
-        Columns::Full => (
-            vec!["evaluator", e.dim, "n", "fail", "mean", "fail trend", "Δfail"],
-            vec![
-                name,
-                Constraint::Min(10),
-                Constraint::Length(5),
-                Constraint::Length(4),
-                Constraint::Length(5),
-                spark,
-                Constraint::Length(6),
-            ],
-        ),
-        Columns::Medium => (
-            vec!["evaluator", e.dim, "n", "fail", "trend", "Δfail"],
-            vec![
-                name,
-                Constraint::Min(8),
-                Constraint::Length(5),
-                Constraint::Length(4),
-                spark,
-                Constraint::Length(6),
-            ],
-        ),
-        Columns::Narrow => (
-            vec!["evaluator", e.dim, "fail", "Δfail"],
-            vec![
-                Constraint::Min(8),
-                Constraint::Min(6),
-                Constraint::Length(4),
-                Constraint::Length(6),
-            ],
-        ),
-    };
-    if human {
-        header.insert(5, "human");
-        widths.insert(5, Constraint::Length(11));
-    }
     let table = Table::new(rows, widths)
         .header(Row::new(header).style(theme.header))
         .column_spacing(1);

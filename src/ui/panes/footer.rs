@@ -1,6 +1,8 @@
 //! The bottom line: the filter being typed (with its error inline), the filter in force, or
-//! the views on the number keys (the current one marked) and the main keys.
+//! the views on the number keys (the current one marked) and the current mode's keys (from
+//! [`crate::ui::keys`], as many as fit).
 
+use crate::ui::keys::{self, Mode};
 use crate::ui::state::{FilterInput, Screen, UiState};
 use crate::ui::text::clean;
 use crate::ui::theme::Theme;
@@ -9,49 +11,45 @@ use ratatui::layout::{Position, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-/// The dashboard's keys (the overview).
-const OVERVIEW_KEYS: &[(&str, &str)] = &[
-    ("?", "help"),
-    ("q", "quit"),
-    ("/", "filter"),
-    ("s", "sort"),
-    ("w", "window"),
-    ("c", "cohort"),
-    ("v", "split"),
-    ("space", "pause"),
-    ("Tab", "pane"),
-    ("R", "review"),
-];
-
-/// The views on the number keys, the shown one in brackets: `[1 overview] 2 sessions ...`.
-pub fn views(current: Screen, theme: &Theme) -> Vec<Span<'static>> {
+/// The views on the number keys, the shown one in brackets: `[1 overview] 2 sessions ...`;
+/// under 120 columns the others by number only (`?` names them all).
+pub fn views(current: Screen, wide: bool, theme: &Theme) -> Vec<Span<'static>> {
     let mut spans = Vec::new();
     for s in Screen::ALL {
         if s == current {
             spans.push(Span::styled(format!("[{} {}]", s.key(), s.label()), theme.accent));
             spans.push(Span::raw(" "));
-        } else {
+        } else if wide {
             spans.push(Span::styled(s.key().to_string(), theme.accent));
             spans.push(Span::styled(format!(" {} ", s.label()), theme.muted));
+        } else {
+            spans.push(Span::styled(format!("{} ", s.key()), theme.accent));
         }
     }
     spans.push(Span::raw(" "));
     spans
 }
 
-pub fn render(frame: &mut Frame, area: Rect, ui: &UiState, theme: &Theme) {
-    render_with(frame, area, ui, &ui.filter, OVERVIEW_KEYS, theme);
+/// The dashboard's footer.
+pub fn render(frame: &mut Frame, area: Rect, ui: &UiState, replay: bool, theme: &Theme) {
+    render_with(frame, area, ui, &ui.filter, Mode::Overview, replay, theme);
 }
 
-/// The footer of a view with its own filter and keys (logs, metrics).
+/// The footer of a view with its own filter and key table (logs, metrics, sessions).
 pub fn render_with(
     frame: &mut Frame,
     area: Rect,
     ui: &UiState,
     f: &FilterInput,
-    keys: &[(&str, &str)],
+    mode: Mode,
+    replay: bool,
     theme: &Theme,
 ) {
+    let ctx = keys::Context {
+        replay,
+        baseline: ui.against_baseline.is_some(),
+        focus: ui.focus,
+    };
     let line = if f.editing {
         let mut spans = vec![
             Span::styled("/", theme.accent),
@@ -59,7 +57,12 @@ pub fn render_with(
         ];
         match &f.error {
             Some(e) => spans.push(Span::styled(format!("  ✗ {}", clean(&e.message)), theme.error)),
-            None => spans.push(Span::styled("  Enter apply · Esc cancel", theme.muted)),
+            None => {
+                let typed: usize = spans.iter().map(Span::width).sum::<usize>() + 2;
+                let width = usize::from(area.width).saturating_sub(typed);
+                spans.push(Span::raw("  "));
+                spans.extend(keys::footer_spans(Mode::Filter, &ctx, width, theme));
+            }
         }
         // Display width (wide characters take two cells), saturating for absurdly long input.
         let typed: String = f.text.chars().take(f.cursor).collect();
@@ -82,15 +85,10 @@ pub fn render_with(
             ));
             spans.push(Span::styled("(Esc clears)  ", theme.muted));
         }
-        spans.extend(views(ui.screen, theme));
-        for (k, what) in keys {
-            spans.push(Span::styled(*k, theme.accent));
-            spans.push(Span::styled(format!(" {what}  "), theme.muted));
-        }
-        if ui.screen == Screen::Overview && ui.against_baseline.is_some() {
-            spans.push(Span::styled("b", theme.accent));
-            spans.push(Span::styled(" vs baseline/prev  ", theme.muted));
-        }
+        spans.extend(views(ui.screen, area.width >= 120, theme));
+        let used: usize = spans.iter().map(Span::width).sum();
+        let width = usize::from(area.width).saturating_sub(used);
+        spans.extend(keys::footer_spans(mode, &ctx, width, theme));
         Line::from(spans)
     };
     frame.render_widget(Paragraph::new(line).style(theme.status_bar), area);

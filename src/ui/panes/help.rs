@@ -1,6 +1,8 @@
-//! The `?` overlay: every key that works in the current context.
+//! The `?` overlay: every key of the current mode's table ([`crate::ui::keys`]) that works in
+//! the current context.
 
-use crate::ui::state::{Pane, Screen, UiState};
+use crate::ui::keys::{self, Context, Mode};
+use crate::ui::state::UiState;
 use crate::ui::theme::Theme;
 use crate::ui::view::{Source, View};
 use ratatui::Frame;
@@ -8,130 +10,24 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Wrap};
 
-/// (keys, what they do) for the focused pane and the source.
-pub fn drill_keys() -> Vec<(&'static str, &'static str)> {
-    vec![
-        ("Esc", "back to the trace list (as you left it)"),
-        ("q  Ctrl-C", "quit"),
-        (
-            "↑ ↓  j k  PgUp PgDn  g G",
-            "move in the tree (Tab: scroll the detail)",
-        ),
-        ("Enter  space", "fold / unfold the span"),
-        ("← →  h l", "fold (or go to the parent) / unfold"),
-        ("C  E", "collapse all / expand all"),
-        ("x  v", "next error span / next failed verdict"),
-        ("$  s", "most expensive span / slowest span"),
-        ("/  n N", "search span names and values; next / previous match"),
-        ("y  Y", "copy the span as OTLP/JSON / the trace id (OSC 52)"),
-        ("e", "export the trace as OTLP/JSON (llmwatch replay reads it)"),
-        ("r", "review the span: p pass / f fail, label, note; Enter saves"),
-        ("R", "the review queue"),
-    ]
-}
-
-/// Keys of the logs and metrics views.
-fn record_keys(screen: Screen) -> Vec<(&'static str, &'static str)> {
-    let mut k = vec![
-        ("q  Ctrl-C", "quit (the terminal is restored)"),
-        ("?", "this help; any key closes it"),
-        ("1 2 3 4", "views: overview, sessions, logs, metrics"),
-        ("↑ ↓  j k  PgUp PgDn  g G", "move the selection"),
-        (
-            "/",
-            "filter this view: service:api severity>=warn body:timeout trace:0af76519 text",
-        ),
-        ("Esc", "clear the filter"),
-        ("R", "review queue"),
-    ];
-    if screen == Screen::Logs {
-        k.extend([
-            ("f", "follow the newest log (moving down pins the list)"),
-            ("Enter", "open the log's trace"),
-        ]);
-    }
-    k
-}
-
-pub fn keys(ui: &UiState, replay: bool) -> Vec<(&'static str, &'static str)> {
-    if matches!(ui.screen, Screen::Logs | Screen::Metrics) {
-        return record_keys(ui.screen);
-    }
-    let mut k = vec![
-        ("q  Ctrl-C", "quit (the terminal is restored)"),
-        ("Ctrl-Z", "suspend to the shell; fg comes back"),
-        ("?", "this help; any key closes it"),
-        ("1 2 3 4", "views: overview, sessions, logs, metrics"),
-        (
-            "Tab  Shift-Tab  h l",
-            "focus the next / previous pane (or click it)",
-        ),
-        ("space", "pause the view (data keeps arriving and is counted)"),
-        ("w  W", "window: 1, 5, 15, 60 minutes"),
-        (
-            "/",
-            "filter: model:gpt-4o status:error cost>0.05 dur>2s trace:0af76519 ...",
-        ),
-        ("Esc", "clear the filter"),
-        ("R", "review queue: traces kept for a reason; Esc back"),
-    ];
-    match ui.focus {
-        Pane::Traces => k.extend([
-            ("↑ ↓  j k  wheel", "move the selection"),
-            ("PgUp PgDn  g G", "page; newest / oldest"),
-            ("s  S", "sort by time, duration, cost, tokens, failed evals"),
-            ("Enter", "open the trace: span tree and details"),
-            ("D", "write the listed traces' LLM calls as a dataset file"),
-            ("r", "review the trace: p pass / f fail, label, note"),
-        ]),
-        Pane::Latency => k.extend([
-            ("↑ ↓  j k  wheel", "scroll the cohorts"),
-            ("c", "cohort: model, route, service, tenant"),
-        ]),
-        Pane::Outliers => k.extend([
-            ("↑ ↓  j k", "choose an outlier"),
-            ("Enter", "select that trace in the list"),
-            ("c", "baseline cohort: model, route, service, tenant"),
-        ]),
-        Pane::Evals => k.extend([
-            ("↑ ↓  j k  wheel", "choose an evaluator or evaluator × cohort row"),
-            (
-                "s  S",
-                "sort by fail rate, Δ fail rate, verdicts, mean score, name",
-            ),
-            ("c", "cohort: model, route, service, tenant (as the latency pane)"),
-            (
-                "Enter",
-                "list that row's failing traces (Enter again opens the first)",
-            ),
-        ]),
-        Pane::Volume => k.extend([("v", "split: all, by service, by model")]),
-        Pane::Alerts => k.extend([
-            ("↑ ↓  j k  wheel", "choose an alert (firing first)"),
-            ("Enter", "open its worst example trace"),
-        ]),
-    }
-    if ui.against_baseline.is_some() {
-        k.push(("b", "Δ columns: against the baseline / the window before"));
-    }
-    if replay {
-        k.extend([
-            ("p", "pause / resume the replay"),
-            ("+  -", "replay faster / slower"),
-        ]);
-    }
-    k
-}
-
-pub fn render(frame: &mut Frame, area: Rect, ui: &UiState, view: &View, theme: &Theme, drill: bool) {
+pub fn render(frame: &mut Frame, area: Rect, ui: &UiState, view: &View, theme: &Theme, mode: Mode) {
     let replay = matches!(view.status.source, Some(Source::Replay { .. }));
-    let keys = if drill { drill_keys() } else { keys(ui, replay) };
-    let lines: Vec<Line> = keys
+    render_for(frame, area, ui, replay, theme, mode);
+}
+
+/// [`render`] for the views that have no dashboard view at hand (logs, metrics, sessions).
+pub fn render_for(frame: &mut Frame, area: Rect, ui: &UiState, replay: bool, theme: &Theme, mode: Mode) {
+    let ctx = Context {
+        replay,
+        baseline: ui.against_baseline.is_some(),
+        focus: ui.focus,
+    };
+    let lines: Vec<Line> = keys::help_rows(mode, &ctx)
         .iter()
-        .map(|(k, what)| {
+        .map(|r| {
             Line::from(vec![
-                Span::styled(format!("{k:>19} "), theme.accent),
-                Span::styled(*what, theme.base),
+                Span::styled(format!("{:>19} ", r.keys), theme.accent),
+                Span::styled(r.what, theme.base),
             ])
         })
         .collect();

@@ -3,11 +3,12 @@
 //! is wide enough, the shape of the cohort's traces (model calls, tool spans and repeated tool
 //! spans per trace: retries show here before they show in cost).
 
-use super::{focused, pane_block};
+use super::{focused, pane_block, unfiltered_mark};
 use crate::ui::state::{Pane, UiState};
-use crate::ui::text::{clean, fmt_count, fmt_micros};
+use crate::ui::text::{clean, fit, fit_middle, fmt_count, fmt_micros};
 use crate::ui::theme::Theme;
 use crate::ui::view::{LatencyRow, View};
+use crate::view::stats;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Style;
@@ -37,11 +38,15 @@ pub fn sparkline(points: &[Option<u64>]) -> String {
         .collect()
 }
 
-/// `▲ 35%`, `▼ 12%`, or `=` for changes under 5%.
+/// `▲ 35%`, `▼ 12%`, `=` for changes under 5%, or `·` when either side has fewer than
+/// [`stats::MIN_SAMPLES`] calls (a p99 of a few calls says nothing).
 fn change(row: &LatencyRow, theme: &Theme) -> Span<'static> {
     let (Some(now), Some(prev)) = (row.latency.map(|l| l[2]), row.prev_p99) else {
-        return Span::styled("new", theme.muted);
+        return Span::styled("·", theme.muted);
     };
+    if !stats::enough(row.calls, row.prev_calls) {
+        return Span::styled("·", theme.muted);
+    }
     let pct = (now as f64 / prev.max(1) as f64 - 1.0) * 100.0;
     if pct.abs() < 5.0 {
         Span::styled("=", theme.muted)
@@ -52,6 +57,24 @@ fn change(row: &LatencyRow, theme: &Theme) -> Span<'static> {
         )
     } else {
         Span::styled(format!("▼{:.0}%", -pct), theme.ok)
+    }
+}
+
+/// The change column's header: `Δprev` (p99 against the window before) or `Δbase`.
+pub fn delta_header(vs: Option<&str>) -> &'static str {
+    match vs {
+        Some("baseline") => "Δbase",
+        _ => "Δprev",
+    }
+}
+
+/// A cohort value in `max` cells: models shorten in the middle (`claude-son…4-5`), other
+/// values at the end; every cut ends in `…`.
+pub fn fit_cohort(value: &str, dim: &str, max: usize) -> String {
+    if dim == "model" {
+        fit_middle(value, max)
+    } else {
+        fit(value, max)
     }
 }
 
@@ -96,7 +119,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View, ui: &UiState, theme: &
         Some(vs) => format!("{}· Δ vs {vs} ", title.trim_end_matches(' ').to_string() + " "),
         None => title,
     };
-    let block = pane_block(title, focused(ui, Pane::Latency), theme);
+    let block = unfiltered_mark(pane_block(title, focused(ui, Pane::Latency), theme), ui, theme);
     if l.rows.is_empty() {
         let p = Paragraph::new(Line::styled("no model calls in this window", theme.muted)).block(block);
         frame.render_widget(p, area);
@@ -105,8 +128,92 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View, ui: &UiState, theme: &
     let q = |v: Option<[u64; 3]>, i: usize| Cell::from(v.map_or("-".to_string(), |v| fmt_micros(v[i])));
     let visible = usize::from(area.height.saturating_sub(3));
     let start = ui.latency_offset.min(l.rows.len().saturating_sub(visible.max(1)));
+    let spark = Constraint::Length(spark_width(area.width) as u16);
+    // The header says what the change is against: the window before, or the baseline.
+    let delta = delta_header(l.vs.as_deref());
+    let (header, widths): (Vec<&str>, Vec<Constraint>) = match columns {
+        Columns::Wide => (
+            vec![
+                "cohort",
+                "calls",
+                "p50",
+                "p95",
+                "p99",
+                "ttft50",
+                "ttft95",
+                "ttft99",
+                "calls/tr",
+                "tools/tr",
+                "retry/tr",
+                delta,
+                "p99 trend",
+            ],
+            [Constraint::Min(12), Constraint::Length(6)]
+                .into_iter()
+                .chain([Constraint::Length(6); 6])
+                .chain([Constraint::Length(8); 3])
+                .chain([Constraint::Length(6), spark])
+                .collect(),
+        ),
+        Columns::Full if l.vs.as_deref() == Some("baseline") => (
+            vec![
+                "cohort",
+                "calls",
+                "p50",
+                "p95",
+                "p99",
+                "ttft99",
+                "base99",
+                delta,
+                "p99 trend",
+            ],
+            [Constraint::Min(12), Constraint::Length(6)]
+                .into_iter()
+                .chain([Constraint::Length(6); 5])
+                .chain([Constraint::Length(6), spark])
+                .collect(),
+        ),
+        Columns::Full => (
+            vec![
+                "cohort",
+                "calls",
+                "p50",
+                "p95",
+                "p99",
+                "ttft50",
+                "ttft95",
+                "ttft99",
+                delta,
+                "p99 trend",
+            ],
+            [Constraint::Min(12), Constraint::Length(6)]
+                .into_iter()
+                .chain([Constraint::Length(6); 6])
+                .chain([Constraint::Length(6), spark])
+                .collect(),
+        ),
+        Columns::Medium => (
+            vec!["cohort", "calls", "p50", "p95", "p99", "ttft99", delta, "trend"],
+            [Constraint::Min(10), Constraint::Length(6)]
+                .into_iter()
+                .chain([Constraint::Length(6); 4])
+                .chain([Constraint::Length(6), spark])
+                .collect(),
+        ),
+        Columns::Narrow => (
+            vec!["cohort", "p50", "p99", delta, "trend"],
+            vec![
+                Constraint::Min(8),
+                Constraint::Length(6),
+                Constraint::Length(6),
+                Constraint::Length(6),
+                spark,
+            ],
+        ),
+    };
+    let cw = super::column_widths(area.width.saturating_sub(2), &widths);
     let rows = l.rows.iter().skip(start).take(visible).map(|r| {
-        let name = Cell::from(clean(&r.cohort).into_owned());
+        let name = Cell::from(fit_cohort(&clean(&r.cohort), l.dim, cw[0]));
         let spark = Cell::from(Span::styled(sparkline(&r.spark), theme.sparkline));
         let err = if r.errors > 0 {
             theme.error
@@ -181,87 +288,6 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View, ui: &UiState, theme: &
         };
         Row::new(cells)
     });
-    let spark = Constraint::Length(spark_width(area.width) as u16);
-    let (header, widths): (Vec<&str>, Vec<Constraint>) = match columns {
-        Columns::Wide => (
-            vec![
-                "cohort",
-                "calls",
-                "p50",
-                "p95",
-                "p99",
-                "ttft50",
-                "ttft95",
-                "ttft99",
-                "calls/tr",
-                "tools/tr",
-                "retry/tr",
-                "Δp99",
-                "p99 trend",
-            ],
-            [Constraint::Min(12), Constraint::Length(5)]
-                .into_iter()
-                .chain([Constraint::Length(6); 6])
-                .chain([Constraint::Length(8); 3])
-                .chain([Constraint::Length(5), spark])
-                .collect(),
-        ),
-        Columns::Full if l.vs.as_deref() == Some("baseline") => (
-            vec![
-                "cohort",
-                "calls",
-                "p50",
-                "p95",
-                "p99",
-                "ttft99",
-                "base99",
-                "Δp99",
-                "p99 trend",
-            ],
-            [Constraint::Min(12), Constraint::Length(5)]
-                .into_iter()
-                .chain([Constraint::Length(6); 5])
-                .chain([Constraint::Length(5), spark])
-                .collect(),
-        ),
-        Columns::Full => (
-            vec![
-                "cohort",
-                "calls",
-                "p50",
-                "p95",
-                "p99",
-                "ttft50",
-                "ttft95",
-                "ttft99",
-                "Δp99",
-                "p99 trend",
-            ],
-            [Constraint::Min(12), Constraint::Length(5)]
-                .into_iter()
-                .chain([Constraint::Length(6); 6])
-                .chain([Constraint::Length(5), spark])
-                .collect(),
-        ),
-        Columns::Medium => (
-            vec!["cohort", "calls", "p50", "p95", "p99", "ttft99", "Δp99", "trend"],
-            [Constraint::Min(10), Constraint::Length(5)]
-                .into_iter()
-                .chain([Constraint::Length(6); 4])
-                .chain([Constraint::Length(5), spark])
-                .collect(),
-        ),
-        Columns::Narrow => (
-            vec!["cohort", "p50", "p99", "Δp99", "trend"],
-            vec![
-                Constraint::Min(8),
-                Constraint::Length(6),
-                Constraint::Length(6),
-                Constraint::Length(6),
-                spark,
-            ],
-        ),
-    };
     let table = Table::new(rows, widths)
         .header(Row::new(header).style(theme.header))
         .column_spacing(1)

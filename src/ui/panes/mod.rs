@@ -7,7 +7,7 @@ mod alerts;
 pub mod drill;
 mod evals;
 pub mod footer;
-mod help;
+pub mod help;
 mod latency;
 pub mod logs;
 pub mod metrics;
@@ -147,9 +147,17 @@ pub fn render(frame: &mut Frame, layout: &Layout, view: &View, ui: &UiState, the
         evals::render(frame, layout.evals, view, ui, theme);
     }
     traces::render(frame, layout.traces, view, ui, theme, layout.wide);
-    footer::render(frame, layout.footer, ui, theme);
+    let replay = matches!(view.status.source, Some(crate::ui::view::Source::Replay { .. }));
+    footer::render(frame, layout.footer, ui, replay, theme);
     if ui.help {
-        help::render(frame, frame.area(), ui, view, theme, false);
+        help::render(
+            frame,
+            frame.area(),
+            ui,
+            view,
+            theme,
+            crate::ui::keys::Mode::Overview,
+        );
     }
 }
 
@@ -158,9 +166,9 @@ pub fn render_status(frame: &mut Frame, area: Rect, view: &View, theme: &Theme) 
     status::render(frame, area, view, theme);
 }
 
-/// The help overlay over the whole frame; `drill` lists the drill-down's keys.
-pub fn render_help(frame: &mut Frame, ui: &UiState, view: &View, theme: &Theme, drill: bool) {
-    help::render(frame, frame.area(), ui, view, theme, drill);
+/// The help overlay over the whole frame, listing `mode`'s keys.
+pub fn render_help(frame: &mut Frame, ui: &UiState, view: &View, theme: &Theme, mode: crate::ui::keys::Mode) {
+    help::render(frame, frame.area(), ui, view, theme, mode);
 }
 
 /// A pane's frame: rounded border, highlighted when focused, title in the accent colour.
@@ -174,6 +182,28 @@ pub fn pane_block<'a>(title: impl Into<ratatui::text::Line<'a>>, focused: bool, 
         .border_style(theme.border_for(focused))
         .title(title)
         .title_style(if focused { theme.accent } else { theme.header })
+}
+
+/// The filter narrows the trace list only: the panes that aggregate every trace say so on
+/// their bottom border while a filter is in force (never over their title or data).
+pub fn unfiltered_mark<'a>(block: Block<'a>, ui: &UiState, theme: &Theme) -> Block<'a> {
+    if ui.filter.applied.is_empty() {
+        return block;
+    }
+    block.title_bottom(ratatui::text::Line::styled(" unfiltered: all traces ", theme.warn).right_aligned())
+}
+
+/// The widths a [`ratatui::widgets::Table`] with these constraints and one column of spacing
+/// gives its columns in `width` cells (the same layout it runs), so text can be fitted with a
+/// `…` before the table would cut it without one.
+pub fn column_widths(width: u16, constraints: &[ratatui::layout::Constraint]) -> Vec<usize> {
+    ratatui::layout::Layout::horizontal(constraints.iter().copied())
+        .flex(ratatui::layout::Flex::Start)
+        .spacing(1)
+        .split(Rect::new(0, 0, width, 1))
+        .iter()
+        .map(|r| usize::from(r.width))
+        .collect()
 }
 
 pub fn focused(ui: &UiState, pane: Pane) -> bool {

@@ -2,8 +2,9 @@
 
 use super::pane_block;
 use crate::store::keep::KeepReason;
+use crate::ui::keys::{self, Context, Mode};
 use crate::ui::review::{FormField, ReviewForm};
-use crate::ui::text::{clean, fmt_clock};
+use crate::ui::text::{clean, fit, fmt_clock, width as text_width};
 use crate::ui::theme::Theme;
 use crate::view::row::TraceRow;
 use ratatui::Frame;
@@ -36,7 +37,9 @@ fn reason_label(r: KeepReason) -> &'static str {
 }
 
 /// `Groundedness 0.31 ✗`, `tone bad ✗` (a label when there is no score), or empty.
-fn worst(row: &TraceRow, theme: &Theme) -> Line<'static> {
+/// The worst verdict in `max` cells: the evaluator's name gives way (with `…`) to the score
+/// and the mark, which are never cut.
+fn worst(row: &TraceRow, theme: &Theme, max: usize) -> Line<'static> {
     let Some(w) = &row.worst else {
         return Line::default();
     };
@@ -50,7 +53,9 @@ fn worst(row: &TraceRow, theme: &Theme) -> Line<'static> {
         Some(false) => ("✗", theme.verdict_fail),
         None => ("?", theme.muted),
     };
-    Line::from(Span::styled(format!("{} {what} {mark}", clean(&w.name)), style))
+    let tail = format!(" {what} {mark}");
+    let name = fit(&clean(&w.name), max.saturating_sub(text_width(&tail)));
+    Line::from(Span::styled(format!("{name}{tail}"), style))
 }
 
 /// Body rows of the queue table in `area` (border and header taken off).
@@ -77,6 +82,14 @@ pub fn render_queue(frame: &mut Frame, area: Rect, q: &QueueView, theme: &Theme)
         frame.render_widget(Paragraph::new(Line::styled(msg, theme.muted)).block(block), area);
         return;
     }
+    let widths = [
+        Constraint::Length(22),
+        Constraint::Length(8),
+        Constraint::Fill(1),
+        Constraint::Fill(2),
+        Constraint::Length(8),
+    ];
+    let cw = super::column_widths(area.width.saturating_sub(2), &widths);
     let rows = q.rows.iter().enumerate().map(|(i, r)| {
         let why: Vec<&str> = r.kept.iter().map(reason_label).collect();
         let reviewed = if r.reviewed {
@@ -85,17 +98,18 @@ pub fn render_queue(frame: &mut Frame, area: Rect, q: &QueueView, theme: &Theme)
             Span::styled("-", theme.muted)
         };
         let row = Row::new(vec![
-            Cell::from(Span::styled(why.join(", "), theme.warn)),
+            Cell::from(Span::styled(fit(&why.join(", "), cw[0]), theme.warn)),
             Cell::from(Span::styled(
                 fmt_clock(r.start_unix_nano / 1_000_000_000),
                 theme.muted,
             )),
-            Cell::from(
-                r.route
+            Cell::from(fit(
+                &r.route
                     .as_deref()
                     .map_or(String::new(), |s| clean(s).into_owned()),
-            ),
-            Cell::from(worst(r, theme)),
+                cw[2],
+            )),
+            Cell::from(worst(r, theme, cw[3])),
             Cell::from(reviewed),
         ]);
         let row = if r.reviewed {
@@ -110,13 +124,6 @@ pub fn render_queue(frame: &mut Frame, area: Rect, q: &QueueView, theme: &Theme)
             row
         }
     });
-    let widths = [
-        Constraint::Length(22),
-        Constraint::Length(8),
-        Constraint::Fill(1),
-        Constraint::Fill(2),
-        Constraint::Length(8),
-    ];
     let table = Table::new(rows, widths)
         .header(Row::new(["why", "time", "route", "worst verdict", "reviewed"]).style(theme.header))
         .column_spacing(1)
@@ -130,17 +137,9 @@ pub fn render_queue_footer(frame: &mut Frame, area: Rect, note: Option<&str>, th
     if let Some(n) = note {
         spans.push(Span::styled(format!("{}  ", clean(n)), theme.warn));
     }
-    for (k, what) in [
-        ("Enter", "open"),
-        ("r", "review"),
-        ("D", "dataset"),
-        ("↑↓", "move"),
-        ("Esc", "back"),
-        ("q", "quit"),
-    ] {
-        spans.push(Span::styled(k, theme.accent));
-        spans.push(Span::styled(format!(" {what}  "), theme.muted));
-    }
+    let used: usize = spans.iter().map(Span::width).sum();
+    let width = usize::from(area.width).saturating_sub(used);
+    spans.extend(keys::footer_spans(Mode::Queue, &Context::default(), width, theme));
     frame.render_widget(Paragraph::new(Line::from(spans)).style(theme.status_bar), area);
 }
 

@@ -234,7 +234,11 @@ fn segments(view: &View, theme: &Theme) -> Vec<Segment> {
     };
     let (badge, badge_style) = if s.frozen {
         (
-            vec![(ALWAYS, format!(" PAUSED +{} ", fmt_count(s.arrived_while_frozen)))],
+            // The count is of spans (what the receivers count), said so.
+            vec![(
+                ALWAYS,
+                format!(" PAUSED +{} spans ", fmt_count(s.arrived_while_frozen)),
+            )],
             theme.badge_paused,
         )
     } else {
@@ -247,6 +251,7 @@ fn segments(view: &View, theme: &Theme) -> Vec<Segment> {
     };
     let lost = s.evicted + s.dropped + s.rejected;
     let replay = matches!(s.source, Some(Source::Replay { .. }));
+    let demo = matches!(s.source, Some(Source::Demo { .. }));
     let mut out = vec![Segment::new(badge_style, badge)];
     // A firing alert matters more than anything after the badge.
     if let Some(a) = &view.alerts
@@ -281,15 +286,31 @@ fn segments(view: &View, theme: &Theme) -> Vec<Segment> {
     if replay && let Some(o) = origin.take() {
         out.push(o);
     }
+    // Replayed or generated traffic runs on its own clock: the receive rate (wall clock) and
+    // the chart's rate (event time) differ, so both are said and labelled.
+    let event = view.volume.event_rate.filter(|_| replay || demo);
     out.push(Segment::new(
         theme.status_bar,
-        [
-            (
-                30,
-                format!("{:.0} spans/s {:.1} traces/s", s.spans_per_sec, s.traces_per_sec),
-            ),
-            (45, format!("{:.0} spans/s", s.spans_per_sec)),
-        ],
+        match event {
+            Some(e) => vec![
+                (
+                    30,
+                    format!(
+                        "{:.0} spans/s · {:.1}/s wall · {e:.1}/s event",
+                        s.spans_per_sec, s.traces_per_sec
+                    ),
+                ),
+                // Squeezed, the chart's own rate stays (what a replayed path gives way after).
+                (45, format!("{e:.1}/s event")),
+            ],
+            None => vec![
+                (
+                    30,
+                    format!("{:.0} spans/s {:.1} traces/s", s.spans_per_sec, s.traces_per_sec),
+                ),
+                (45, format!("{:.0} spans/s", s.spans_per_sec)),
+            ],
+        },
     ));
     // What the window's traffic costs, once there is any.
     let v = &view.volume;

@@ -3,7 +3,7 @@
 
 use super::{focused, pane_block};
 use crate::ui::state::{Pane, UiState};
-use crate::ui::text::{clean, fmt_clock, fmt_count, fmt_nanos, fmt_usd};
+use crate::ui::text::{clean, fit, fit_middle, fmt_clock, fmt_count, fmt_nanos, fmt_usd};
 use crate::ui::theme::Theme;
 use crate::ui::view::View;
 use crate::view::row::TraceRow;
@@ -67,6 +67,38 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View, ui: &UiState, theme: &
         frame.render_widget(Paragraph::new(Line::styled(msg, theme.muted)).block(block), area);
         return;
     }
+    let (header, widths) = if wide {
+        (
+            vec![
+                "time", "", "name", "route", "models", "dur", "tokens", "cost", "evals",
+            ],
+            vec![
+                Constraint::Length(8),
+                Constraint::Length(1),
+                Constraint::Min(16),
+                Constraint::Min(12),
+                Constraint::Min(12),
+                Constraint::Length(7),
+                Constraint::Length(6),
+                Constraint::Length(9),
+                Constraint::Length(8),
+            ],
+        )
+    } else {
+        (
+            vec!["time", "", "name", "dur", "tokens", "cost", "evals"],
+            vec![
+                Constraint::Length(8),
+                Constraint::Length(1),
+                Constraint::Min(12),
+                Constraint::Length(7),
+                Constraint::Length(6),
+                Constraint::Length(9),
+                Constraint::Length(8),
+            ],
+        )
+    };
+    let cw = super::column_widths(area.width.saturating_sub(2), &widths);
     let rows = t.rows.iter().enumerate().map(|(i, r)| {
         let name = r
             .root_name
@@ -87,17 +119,22 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View, ui: &UiState, theme: &
                 theme.muted,
             )),
             Cell::from(err),
-            Cell::from(name),
+            Cell::from(fit(&name, cw[2])),
         ];
         if wide {
-            cells.push(Cell::from(
-                r.route
+            cells.push(Cell::from(fit(
+                &r.route
                     .as_deref()
                     .map_or(String::new(), |s| clean(s).into_owned()),
-            ));
-            cells.push(Cell::from(
-                clean(&r.models.iter().map(|m| &**m).collect::<Vec<_>>().join(",")).into_owned(),
-            ));
+                cw[3],
+            )));
+            // One model shortens in the middle (its version is at the end); several at the end.
+            let models = clean(&r.models.iter().map(|m| &**m).collect::<Vec<_>>().join(",")).into_owned();
+            cells.push(Cell::from(if r.models.len() == 1 {
+                fit_middle(&models, cw[4])
+            } else {
+                fit(&models, cw[4])
+            }));
         }
         cells.extend([
             Cell::from(fmt_nanos(r.duration_nanos)),
@@ -112,37 +149,6 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View, ui: &UiState, theme: &
             row
         }
     });
-    let (header, widths) = if wide {
-        (
-            vec![
-                "time", "", "name", "route", "models", "dur", "tokens", "cost", "evals",
-            ],
-            vec![
-                Constraint::Length(8),
-                Constraint::Length(1),
-                Constraint::Min(16),
-                Constraint::Min(12),
-                Constraint::Min(12),
-                Constraint::Length(7),
-                Constraint::Length(6),
-                Constraint::Length(8),
-                Constraint::Length(8),
-            ],
-        )
-    } else {
-        (
-            vec!["time", "", "name", "dur", "tokens", "cost", "evals"],
-            vec![
-                Constraint::Length(8),
-                Constraint::Length(1),
-                Constraint::Min(12),
-                Constraint::Length(7),
-                Constraint::Length(6),
-                Constraint::Length(8),
-                Constraint::Length(8),
-            ],
-        )
-    };
     let table = Table::new(rows, widths)
         .header(Row::new(header).style(theme.header))
         .column_spacing(1)

@@ -2,7 +2,7 @@
 //! service or model with `v` (each line's legend then says its spend). The title says what the
 //! window costs (`$1.84 · $22/h`), tokens per minute and the error rate.
 
-use super::{focused, pane_block};
+use super::{focused, pane_block, unfiltered_mark};
 use crate::ui::state::{Pane, UiState};
 use crate::ui::text::{clean, fmt_count, fmt_spend};
 use crate::ui::theme::Theme;
@@ -11,7 +11,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Axis, Chart, Dataset, GraphType, LegendPosition, Paragraph};
+use ratatui::widgets::{Axis, Chart, Dataset, GraphType, Paragraph};
 
 /// The title's parts in their order on screen, each with its rank and its forms (fullest
 /// first). When the pane is narrow, the parts are taken by rank in their shortest form (the
@@ -79,7 +79,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View, ui: &UiState, theme: &
         s => format!("· {} ", s.label()),
     };
     let title = Line::from(title(v, &split, area.width.saturating_sub(2).into(), theme));
-    let block = pane_block(title, focused(ui, Pane::Volume), theme);
+    let block = unfiltered_mark(pane_block(title, focused(ui, Pane::Volume), theme), ui, theme);
     if v.traces == 0 {
         let p = Paragraph::new(Line::styled("no traces in this window yet", theme.muted)).block(block);
         frame.render_widget(p, area);
@@ -127,22 +127,77 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View, ui: &UiState, theme: &
     let x_axis = Axis::default()
         .style(theme.muted)
         .bounds([-(v.window_secs as f64), 0.0])
-        .labels([Span::raw(format!("-{}", v.window)), Span::raw("now")]);
+        // The x axis is event time (the spans' own clock), which a replay or the demo runs
+        // at its own pace: said where there is room.
+        .labels([
+            Span::raw(format!("-{}", v.window)),
+            Span::raw(if area.width >= 60 {
+                "now (event time)"
+            } else {
+                "now"
+            }),
+        ]);
     let y_axis = Axis::default()
         .style(theme.muted)
         .bounds([0.0, top])
         .labels([Span::raw("0"), Span::raw(format!("{top:.1}/s"))]);
-    let legend = (v.lines.len() > 1 || v.error_traces > 0) && area.height >= 8;
+    // The legend is a line of its own above the plot, never over the data: each line's
+    // colour and name (split: and its spend), entries that do not fit left out and counted.
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let mut entries: Vec<(String, ratatui::style::Style)> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let style = if v.lines.len() == 1 {
+                theme.chart_traces
+            } else {
+                theme.series(i)
+            };
+            (n.clone(), style)
+        })
+        .collect();
+    if v.error_traces > 0 {
+        entries.push(("errors".into(), theme.chart_errors));
+    }
+    let legend = (v.lines.len() > 1 || v.error_traces > 0) && inner.height >= 4;
+    let plot = if legend {
+        let [top, rest] = ratatui::layout::Layout::vertical([
+            ratatui::layout::Constraint::Length(1),
+            ratatui::layout::Constraint::Min(0),
+        ])
+        .areas(inner);
+        frame.render_widget(Paragraph::new(legend_line(&entries, top.width, theme)), top);
+        rest
+    } else {
+        inner
+    };
     let chart = Chart::new(datasets)
-        .block(block)
         .x_axis(x_axis)
         .y_axis(y_axis)
-        .legend_position(legend.then_some(LegendPosition::TopLeft))
-        // Split, the legend is where each line's spend is said: it may cover more of the
-        // chart (six lines and the errors need eight rows).
-        .hidden_legend_constraints((
-            ratatui::layout::Constraint::Percentage(60),
-            ratatui::layout::Constraint::Percentage(if v.line_spend.is_empty() { 60 } else { 80 }),
-        ));
-    frame.render_widget(chart, area);
+        .legend_position(None);
+    frame.render_widget(chart, plot);
+}
+
+/// `━ name  ━ name  +2 more`: as many entries as fit in `width`, in order; never a cut name.
+fn legend_line(entries: &[(String, ratatui::style::Style)], width: u16, theme: &Theme) -> Line<'static> {
+    let width = usize::from(width);
+    let w = |s: &str| Span::raw(s.to_string()).width();
+    let mut spans = Vec::new();
+    let mut used = 0;
+    for (i, (name, style)) in entries.iter().enumerate() {
+        let entry = 2 + w(name) + 2;
+        let left = entries.len() - i - 1;
+        // Room for this entry, and for the "+N more" that would follow it.
+        let more = if left > 0 { w(&format!("+{left} more")) } else { 0 };
+        if used + entry + more > width {
+            let rest = entries.len() - i;
+            spans.push(Span::styled(format!("+{rest} more"), theme.muted));
+            break;
+        }
+        spans.push(Span::styled("━ ", *style));
+        spans.push(Span::styled(format!("{name}  "), theme.muted));
+        used += entry;
+    }
+    Line::from(spans)
 }
