@@ -21,7 +21,9 @@ use ratatui::crossterm::event::{
 };
 use std::sync::Arc;
 
+pub mod compare;
 mod review;
+mod sessions;
 
 /// Where the data comes from, for the status bar and the replay keys.
 pub enum Feed {
@@ -66,6 +68,10 @@ pub struct App {
     reviews: Option<crate::review::file::ReviewsFile>,
     /// `--baseline`: every cohort over the whole baseline, computed once.
     baseline: Option<crate::ui::baseline::BaselineRows>,
+    /// Two traces side by side (`=` on a second trace).
+    compare: Option<compare::CompareScreen>,
+    /// The open session's turns as last read from the store.
+    conversation: sessions::ConversationCache,
 }
 
 impl App {
@@ -93,6 +99,8 @@ impl App {
             form: None,
             reviews: None,
             baseline: None,
+            compare: None,
+            conversation: Default::default(),
         };
         app.index.set_cost_dim(1);
         app.sync();
@@ -348,8 +356,12 @@ impl App {
     pub fn draw(&mut self, frame: &mut Frame) {
         if self.drill.is_some() {
             self.draw_drill(frame);
+        } else if self.compare.is_some() {
+            self.draw_compare(frame);
         } else if self.ui.review.is_some() {
             self.draw_queue(frame);
+        } else if self.ui.screen == super::state::Screen::Sessions {
+            self.draw_sessions(frame);
         } else {
             self.draw_dashboard(frame);
         }
@@ -597,6 +609,9 @@ impl App {
         if self.drill.is_some() {
             return self.drill_key(k);
         }
+        if self.compare.is_some() {
+            return self.compare_key(k);
+        }
         if self.ui.review.is_some() {
             return self.queue_key(k);
         }
@@ -610,6 +625,9 @@ impl App {
                 self.ui.quit = true;
             }
             return true;
+        }
+        if self.ui.screen == super::state::Screen::Sessions {
+            return self.sessions_key(k);
         }
         match k.code {
             KeyCode::Char('q') => self.ui.quit = true,
@@ -666,9 +684,16 @@ impl App {
             }
             KeyCode::Char('D') => self.write_dataset(),
             KeyCode::Char('R') => self.open_queue(),
+            KeyCode::Char('2') => self.open_sessions(),
             KeyCode::Char('r') if self.ui.focus == Pane::Traces => return self.review_selected(),
+            KeyCode::Char('=') => {
+                return match self.ui.list.selected.or_else(|| self.index.page(0, 1).next().map(|r| r.id)) {
+                    Some(id) => self.mark_or_compare(id),
+                    None => false,
+                };
+            }
             KeyCode::Char('p') => self.replay(|c| c.toggle_pause()),
-            KeyCode::Char('+' | '>' | '=') => self.replay(|c| c.step_speed(true)),
+            KeyCode::Char('+' | '>') => self.replay(|c| c.step_speed(true)),
             KeyCode::Char('-' | '<') => self.replay(|c| c.step_speed(false)),
             KeyCode::Enter => return self.enter(),
             _ => return self.navigate(k.code),
@@ -835,6 +860,18 @@ impl App {
     }
 
     fn mouse(&mut self, m: MouseEvent) -> bool {
+        if self.drill.is_none()
+            && (self.compare.is_some()
+                || (self.ui.review.is_none() && self.ui.screen == super::state::Screen::Sessions))
+        {
+            // The wheel moves the selection as the arrow keys do.
+            let code = match m.kind {
+                MouseEventKind::ScrollDown => KeyCode::Down,
+                MouseEventKind::ScrollUp => KeyCode::Up,
+                _ => return false,
+            };
+            return self.key(KeyEvent::new(code, KeyModifiers::NONE));
+        }
         if self.drill.is_none() && self.ui.review.is_some() {
             return self.queue_mouse(m);
         }

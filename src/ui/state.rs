@@ -41,6 +41,33 @@ impl Pane {
     }
 }
 
+/// Which view the number keys show (`1` overview, `2` sessions).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Screen {
+    #[default]
+    Overview,
+    Sessions,
+}
+
+/// The sessions view's list position, and the session open as a conversation.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SessionsPos {
+    pub selected: Option<crate::intern::Sym>,
+    pub cursor: usize,
+    pub offset: usize,
+    /// The session shown as a conversation (Enter), with its selected turn.
+    pub open: Option<ConversationPos>,
+}
+
+/// Where the user is in a conversation: the selected turn (0 = oldest) and the first line on
+/// screen.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ConversationPos {
+    pub session: crate::intern::Sym,
+    pub turn: usize,
+    pub scroll: usize,
+}
+
 /// What the volume chart splits its traces by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Split {
@@ -199,6 +226,11 @@ pub struct UiState {
     pub against_baseline: Option<bool>,
     /// Ctrl-Z was pressed: the terminal loop suspends the process and clears this.
     pub suspend: bool,
+    /// The view on screen (number keys).
+    pub screen: Screen,
+    pub sessions: SessionsPos,
+    /// The trace `=` marked to compare with the next one `=` is pressed on.
+    pub compare_mark: Option<TraceId>,
 }
 
 impl Default for UiState {
@@ -230,6 +262,9 @@ impl Default for UiState {
             quit: false,
             against_baseline: None,
             suspend: false,
+            screen: Screen::Overview,
+            sessions: SessionsPos::default(),
+            compare_mark: None,
         }
     }
 }

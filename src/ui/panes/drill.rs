@@ -57,6 +57,8 @@ pub struct DrillView {
     /// Index in `rows` of the selection.
     pub cursor: Option<usize>,
     pub total_rows: usize,
+    /// The GenAI-only tree is shown (`a`).
+    pub genai_only: bool,
     /// 1-based position of the selection among all rows.
     pub position: usize,
     pub detail: Vec<Line<'static>>,
@@ -114,6 +116,7 @@ pub fn build(
         crumbs,
         cursor: drill.cursor.checked_sub(drill.offset),
         total_rows: drill.tree.rows.len(),
+        genai_only: drill.tree.genai_only,
         position: drill.cursor + 1,
         rows,
         detail,
@@ -145,13 +148,14 @@ pub fn render(frame: &mut Frame, l: &DrillLayout, v: &DrillView, theme: &Theme) 
     );
 
     let tree_focus = v.focus == DrillFocus::Tree;
+    let which = if v.genai_only { "GenAI spans" } else { "Spans" };
     let title = if l.tree.width >= 90 {
         format!(
-            " Spans {}/{} (Enter fold · x error · v failed eval · $ dearest · s slowest) ",
+            " {which} {}/{} (Enter fold · x error · v failed eval · $ dearest · s slowest) ",
             v.position, v.total_rows
         )
     } else {
-        format!(" Spans {}/{} ", v.position, v.total_rows)
+        format!(" {which} {}/{} ", v.position, v.total_rows)
     };
     let rows = v.rows.iter().enumerate().map(|(i, (main, bar))| {
         let row = Row::new(vec![Cell::from(main.clone()), Cell::from(bar.clone())]);
@@ -193,6 +197,7 @@ pub fn render(frame: &mut Frame, l: &DrillLayout, v: &DrillView, theme: &Theme) 
             ("Y", "copy id"),
             ("e", "export"),
             ("C/E", "collapse/expand all"),
+            ("a", "GenAI only"),
         ] {
             spans.push(Span::styled(k, theme.accent));
             spans.push(Span::styled(format!(" {what}  "), theme.muted));

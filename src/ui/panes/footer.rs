@@ -52,6 +52,8 @@ pub fn render(frame: &mut Frame, area: Rect, ui: &UiState, theme: &Theme) {
             ("space", "pause"),
             ("Tab", "pane"),
             ("R", "review"),
+            ("2", "sessions"),
+            ("=", "compare"),
         ] {
             spans.push(Span::styled(k, theme.accent));
             spans.push(Span::styled(format!(" {what}  "), theme.muted));

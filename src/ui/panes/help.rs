@@ -20,6 +20,7 @@ pub fn drill_keys() -> Vec<(&'static str, &'static str)> {
         ("Enter  space", "fold / unfold the span"),
         ("← →  h l", "fold (or go to the parent) / unfold"),
         ("C  E", "collapse all / expand all"),
+        ("a", "GenAI-only tree: hide HTTP, DB and framework spans / show all"),
         ("x  v", "next error span / next failed verdict"),
         ("$  s", "most expensive span / slowest span"),
         ("/  n N", "search span names and values; next / previous match"),
@@ -30,7 +31,37 @@ pub fn drill_keys() -> Vec<(&'static str, &'static str)> {
     ]
 }
 
+/// The sessions view's keys (`2`), in its list or in a conversation.
+pub fn sessions_keys(conversation: bool) -> Vec<(&'static str, &'static str)> {
+    let mut k = vec![
+        ("q  Ctrl-C", "quit"),
+        ("?", "this help; any key closes it"),
+    ];
+    if conversation {
+        k.extend([
+            ("↑ ↓  j k  g G", "choose a turn"),
+            ("Enter  o", "open the turn's trace (Esc comes back here)"),
+            ("=", "mark the turn's trace; = on another trace compares the two"),
+            ("Esc", "back to the sessions"),
+            ("1", "the overview"),
+        ]);
+    } else {
+        k.extend([
+            ("↑ ↓  j k  PgUp PgDn  g G", "choose a session"),
+            ("Enter", "show the session as a conversation"),
+            ("s  S", "sort by last turn, turns, cost, tokens, failed evals, errors"),
+            ("/", "filter: sessions with a matching trace are listed"),
+            ("Esc  1", "clear the filter / back to the overview"),
+            ("R", "the review queue"),
+        ]);
+    }
+    k
+}
+
 pub fn keys(ui: &UiState, replay: bool) -> Vec<(&'static str, &'static str)> {
+    if ui.screen == crate::ui::state::Screen::Sessions {
+        return sessions_keys(ui.sessions.open.is_some());
+    }
     let mut k = vec![
         ("q  Ctrl-C", "quit (the terminal is restored)"),
         ("Ctrl-Z", "suspend to the shell; fg comes back"),
@@ -44,6 +75,7 @@ pub fn keys(ui: &UiState, replay: bool) -> Vec<(&'static str, &'static str)> {
         ("/", "filter: model:gpt-4o status:error cost>0.05 dur>2s ..."),
         ("Esc", "clear the filter"),
         ("R", "review queue: traces kept for a reason; Esc back"),
+        ("2", "sessions: traces grouped by session, shown as conversations"),
     ];
     match ui.focus {
         Pane::Traces => k.extend([
@@ -53,6 +85,7 @@ pub fn keys(ui: &UiState, replay: bool) -> Vec<(&'static str, &'static str)> {
             ("Enter", "open the trace: span tree and details"),
             ("D", "write the listed traces' LLM calls as a dataset file"),
             ("r", "review the trace: p pass / f fail, label, note"),
+            ("=", "mark the trace; = on another compares the two side by side"),
         ]),
         Pane::Latency => k.extend([
             ("↑ ↓  j k  wheel", "scroll the cohorts"),

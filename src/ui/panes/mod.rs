@@ -11,6 +11,8 @@ mod help;
 mod latency;
 mod outliers;
 pub mod review;
+pub mod compare;
+pub mod sessions;
 mod status;
 mod traces;
 mod volume;
@@ -152,6 +154,11 @@ pub fn render(frame: &mut Frame, layout: &Layout, view: &View, ui: &UiState, the
 }
 
 /// The status bar alone (the drill-down screen shares it).
+/// The dashboard's bottom line (the filter being typed shows here on every view).
+pub fn render_footer(frame: &mut Frame, area: Rect, ui: &UiState, theme: &Theme) {
+    footer::render(frame, area, ui, theme);
+}
+
 pub fn render_status(frame: &mut Frame, area: Rect, view: &View, theme: &Theme) {
     status::render(frame, area, view, theme);
 }
