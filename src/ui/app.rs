@@ -687,7 +687,12 @@ impl App {
             KeyCode::Char('2') => self.open_sessions(),
             KeyCode::Char('r') if self.ui.focus == Pane::Traces => return self.review_selected(),
             KeyCode::Char('=') => {
-                return match self.ui.list.selected.or_else(|| self.index.page(0, 1).next().map(|r| r.id)) {
+                return match self
+                    .ui
+                    .list
+                    .selected
+                    .or_else(|| self.index.page(0, 1).next().map(|r| r.id))
+                {
                     Some(id) => self.mark_or_compare(id),
                     None => false,
                 };

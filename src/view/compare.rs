@@ -76,7 +76,9 @@ fn side(trace: &Trace, s: &SpanRecord) -> Side {
     }
     Side {
         duration_nanos: s.duration_nanos(),
-        tokens: sem.and_then(|m| m.usage).map(|u| u.input.saturating_add(u.output)),
+        tokens: sem
+            .and_then(|m| m.usage)
+            .map(|u| u.input.saturating_add(u.output)),
         cost_usd: sem.and_then(|m| m.cost_usd),
         passed,
         error: s.status == StatusCode::Error,
@@ -199,11 +201,7 @@ fn by_occurrence<T: PartialEq>(a: &[T], b: &[T]) -> Vec<(Option<usize>, Option<u
             None => out.push((Some(i), None)),
         }
     }
-    out.extend(
-        (0..b.len())
-            .filter(|&j| !taken[j])
-            .map(|j| (None, Some(j))),
-    );
+    out.extend((0..b.len()).filter(|&j| !taken[j]).map(|j| (None, Some(j))));
     out
 }
 
@@ -297,7 +295,11 @@ mod tests {
         assert_eq!(difference(&s(100, None), &s(130, None)), Difference::Slower);
         assert_eq!(difference(&s(130, None), &s(100, None)), Difference::Faster);
         assert_eq!(difference(&s(100, None), &s(110, None)), Difference::Same);
-        assert_eq!(difference(&s(1, None), &s(3, None)), Difference::Same, "2 ms apart");
+        assert_eq!(
+            difference(&s(1, None), &s(3, None)),
+            Difference::Same,
+            "2 ms apart"
+        );
         assert_eq!(
             difference(&s(100, Some(true)), &s(100, Some(false))),
             Difference::VerdictFlipped

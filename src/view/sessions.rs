@@ -155,7 +155,9 @@ impl SessionIndex {
     /// Takes a row's trace (as it was inserted) out of its session; an empty session goes.
     pub fn remove(&mut self, row: &TraceRow, matched: bool) {
         let Some(id) = &row.session else { return };
-        let Some(s) = self.sessions.get_mut(id) else { return };
+        let Some(s) = self.sessions.get_mut(id) else {
+            return;
+        };
         s.turns.remove(&(row.start_unix_nano, row.seq, row.id));
         if let Some(c) = super::index::cost_units(row.cost_usd) {
             s.cost_units = s.cost_units.saturating_sub(c);
@@ -294,7 +296,11 @@ mod tests {
         for r in [&a1, &a2, &b1, &none] {
             ix.insert(r, true);
         }
-        assert_eq!((ix.len(), ix.total()), (2, 2), "a trace without a session is in none");
+        assert_eq!(
+            (ix.len(), ix.total()),
+            (2, 2),
+            "a trace without a session is in none"
+        );
         let ids: Vec<&str> = ix.page(0, 10).map(|s| &*s.id).collect();
         assert_eq!(ids, ["a", "b"], "newest last turn first");
         let a = ix.get("a").unwrap();

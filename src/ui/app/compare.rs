@@ -28,6 +28,16 @@ pub struct CompareScreen {
 }
 
 impl App {
+    /// The two traces side by side, (marked first, second), when a comparison is open.
+    pub fn comparing(&self) -> Option<(TraceId, TraceId)> {
+        self.compare.as_ref().map(|c| (c.left, c.right))
+    }
+
+    /// The open comparison's aligned rows.
+    pub fn compare_rows(&self) -> &[Row] {
+        self.compare.as_ref().map_or(&[], |c| &c.rows)
+    }
+
     /// `=` on trace `id`: marks it, clears the mark when it is the marked one, else opens the
     /// comparison of the marked trace (left) with this one (right).
     pub(super) fn mark_or_compare(&mut self, id: TraceId) -> bool {

@@ -370,7 +370,9 @@ pub fn turn_of(t: &Trace) -> Turn {
     let tools = tools
         .into_iter()
         .map(|s| {
-            let args = content::tool_arguments(s).map(|a| a.into_owned()).unwrap_or_default();
+            let args = content::tool_arguments(s)
+                .map(|a| a.into_owned())
+                .unwrap_or_default();
             (s.name.clone(), args, s.status == crate::model::StatusCode::Error)
         })
         .collect();

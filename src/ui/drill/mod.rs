@@ -290,7 +290,7 @@ impl Drill {
                 self.message = self
                     .tree
                     .genai_only
-                    .then(|| "GenAI spans only (model calls, tools, retrievals, agents, evaluators); a shows all".into());
+                    .then(|| "GenAI spans only; a shows all".into());
             }
             KeyCode::Char('C') => {
                 self.tree.collapse_all(trace, true);

@@ -354,6 +354,42 @@ mod tests {
     }
 
     #[test]
+    fn the_genai_tree_hangs_kept_spans_under_their_nearest_kept_ancestor() {
+        use crate::semconv::{Kind, Semantics};
+        let with = |mut s: crate::model::SpanRecord, kind: Kind| {
+            s.sem = Some(Box::new(Semantics {
+                kind,
+                ..Default::default()
+            }));
+            s
+        };
+        // 1 root (http) -> 2 chain -> 3 llm -> 4 db; 2 -> 5 http client -> 6 tool; 1 -> 7 agent.
+        let st = trace_of(vec![
+            span(4, 1, None, 0),
+            with(span(4, 2, Some(1), 1), Kind::Chain),
+            with(span(4, 3, Some(2), 2), Kind::Llm),
+            span(4, 4, Some(3), 3),
+            span(4, 5, Some(2), 4),
+            with(span(4, 6, Some(5), 5), Kind::Tool),
+            with(span(4, 7, Some(1), 6), Kind::Agent),
+        ]);
+        let t = only(&st);
+        let shape = |tree: &SpanTree| -> Vec<(u8, usize)> {
+            tree.nodes
+                .iter()
+                .filter_map(|n| n.span().map(|i| (t.spans[i].span_id.0[0], n.depth)))
+                .collect()
+        };
+        let all = SpanTree::build(t, HashSet::default());
+        assert_eq!(shape(&all).len(), 7);
+        let genai = SpanTree::build_with(t, HashSet::default(), true);
+        assert_eq!(shape(&genai), vec![(1, 0), (3, 1), (6, 1), (7, 1)]);
+        assert_eq!(genai.nodes[0].end, 4, "the root's subtree holds the kept spans");
+        assert!(!genai.nodes[1].has_children(1));
+        assert_eq!(genai.rows, vec![0, 1, 2, 3]);
+    }
+
+    #[test]
     fn a_deep_chain_builds_without_recursion() {
         let mut spans = vec![span(2, 0, None, 0)];
         let n = 20_000u32;

@@ -53,23 +53,25 @@ pub fn body_rows(area: Rect) -> usize {
 }
 
 fn head_line(label: &str, h: &Head, width: usize, theme: &Theme) -> Line<'static> {
-    let id = h.id.map(|i| i.to_string()).unwrap_or_default();
-    let figures = format!(
-        " · {} · {} · {} · {} tok · {} spans{} · {}",
+    let mut figures = format!(
+        " · {} · {} · {} · {} tok · {} spans",
         fmt_clock(h.start / 1_000_000_000),
         fmt_nanos(h.duration_nanos),
         h.cost_usd.map_or_else(|| "-".into(), fmt_usd),
         fmt_count(h.tokens),
         h.spans,
-        if h.failed > 0 {
-            format!(" · {} failed", h.failed)
-        } else {
-            String::new()
-        },
-        id.chars().take(16).collect::<String>(),
     );
-    // The name gives way first; the figures are never cut mid-number.
-    let room = width.saturating_sub(Span::raw(&figures).width() + 3);
+    if h.failed > 0 {
+        figures.push_str(&format!(" · {} failed", h.failed));
+    }
+    // The name keeps at least 8 columns; the trace id comes only when it fits whole, and the
+    // figures are never cut.
+    let id = h.id.map(|i| format!(" · {i}")).unwrap_or_default();
+    let fixed = label.len() + 2 + Span::raw(&figures).width();
+    if fixed + Span::raw(&id).width() + 16 <= width {
+        figures.push_str(&id);
+    }
+    let room = width.saturating_sub(Span::raw(&figures).width() + label.len() + 2);
     Line::from(vec![
         Span::styled(format!(" {label} "), theme.accent),
         Span::styled(fit(&clean(&h.root), room.max(8)), theme.header),
@@ -132,8 +134,7 @@ fn usd(s: Option<&Side>) -> String {
 }
 
 pub fn render(frame: &mut Frame, area: Rect, c: &CompareScreen, theme: &Theme) {
-    let [heads, table_area] =
-        Layout::vertical([Constraint::Length(2), Constraint::Min(0)]).areas(area);
+    let [heads, table_area] = Layout::vertical([Constraint::Length(2), Constraint::Min(0)]).areas(area);
     let w = usize::from(heads.width);
     frame.render_widget(
         Paragraph::new(vec![
@@ -142,11 +143,7 @@ pub fn render(frame: &mut Frame, area: Rect, c: &CompareScreen, theme: &Theme) {
         ]),
         heads,
     );
-    let differ = c
-        .rows
-        .iter()
-        .filter(|r| r.difference != Difference::Same)
-        .count();
+    let differ = c.rows.iter().filter(|r| r.difference != Difference::Same).count();
     let title = Line::from(vec![
         Span::raw(" Compare A ↔ B "),
         Span::styled(

@@ -20,7 +20,10 @@ pub fn drill_keys() -> Vec<(&'static str, &'static str)> {
         ("Enter  space", "fold / unfold the span"),
         ("← →  h l", "fold (or go to the parent) / unfold"),
         ("C  E", "collapse all / expand all"),
-        ("a", "GenAI-only tree: hide HTTP, DB and framework spans / show all"),
+        (
+            "a",
+            "GenAI-only tree: hide HTTP, DB and framework spans / show all",
+        ),
         ("x  v", "next error span / next failed verdict"),
         ("$  s", "most expensive span / slowest span"),
         ("/  n N", "search span names and values; next / previous match"),
@@ -33,10 +36,7 @@ pub fn drill_keys() -> Vec<(&'static str, &'static str)> {
 
 /// The sessions view's keys (`2`), in its list or in a conversation.
 pub fn sessions_keys(conversation: bool) -> Vec<(&'static str, &'static str)> {
-    let mut k = vec![
-        ("q  Ctrl-C", "quit"),
-        ("?", "this help; any key closes it"),
-    ];
+    let mut k = vec![("q  Ctrl-C", "quit"), ("?", "this help; any key closes it")];
     if conversation {
         k.extend([
             ("↑ ↓  j k  g G", "choose a turn"),
@@ -49,7 +49,10 @@ pub fn sessions_keys(conversation: bool) -> Vec<(&'static str, &'static str)> {
         k.extend([
             ("↑ ↓  j k  PgUp PgDn  g G", "choose a session"),
             ("Enter", "show the session as a conversation"),
-            ("s  S", "sort by last turn, turns, cost, tokens, failed evals, errors"),
+            (
+                "s  S",
+                "sort by last turn, turns, cost, tokens, failed evals, errors",
+            ),
             ("/", "filter: sessions with a matching trace are listed"),
             ("Esc  1", "clear the filter / back to the overview"),
             ("R", "the review queue"),

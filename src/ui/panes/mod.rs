@@ -4,6 +4,7 @@
 //! and on narrow ones whichever of the two was focused last.
 
 mod alerts;
+pub mod compare;
 pub mod drill;
 mod evals;
 mod footer;
@@ -11,7 +12,6 @@ mod help;
 mod latency;
 mod outliers;
 pub mod review;
-pub mod compare;
 pub mod sessions;
 mod status;
 mod traces;

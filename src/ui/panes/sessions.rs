@@ -224,7 +224,11 @@ fn turn_lines(n: usize, t: &Turn, selected: bool, width: usize, theme: &Theme) -
         fmt_count(t.tokens),
     );
     if t.errors > 0 {
-        head.push_str(&format!(" · {} error span{}", t.errors, if t.errors == 1 { "" } else { "s" }));
+        head.push_str(&format!(
+            " · {} error span{}",
+            t.errors,
+            if t.errors == 1 { "" } else { "s" }
+        ));
     }
     let id = format!(" · trace {}", t.trace_id);
     let style = if selected { theme.selection } else { theme.header };
@@ -254,7 +258,14 @@ fn turn_lines(n: usize, t: &Turn, selected: bool, width: usize, theme: &Theme) -
                     used += w;
                     end = i + c.len_utf8();
                 }
-                let p = rest[..end].to_string();
+                // Break at the last space that fits, unless the word fills the line.
+                if end < rest.len()
+                    && let Some(space) = rest[..end].rfind(' ')
+                    && space > 0
+                {
+                    end = space + 1;
+                }
+                let p = rest[..end].trim_end().to_string();
                 rest = &rest[end..];
                 p
             };
