@@ -189,10 +189,10 @@ impl TraceRow {
 
 /// A context value (session, user) from the root span, else from the first span that has it.
 fn from_root_or_first(trace: &Trace, pick: fn(&crate::semconv::Semantics) -> Option<&str>) -> Option<Sym> {
-    fn get<'a>(
-        s: &'a crate::model::SpanRecord,
+    fn get(
+        s: &crate::model::SpanRecord,
         pick: fn(&crate::semconv::Semantics) -> Option<&str>,
-    ) -> Option<&'a str> {
+    ) -> Option<&str> {
         s.sem.as_deref().and_then(pick).filter(|v| !v.is_empty())
     }
     trace

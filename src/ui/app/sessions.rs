@@ -20,11 +20,14 @@ use ratatui::layout::{Constraint, Layout};
 /// At most this many of a session's turns (the newest) are shown as a conversation.
 pub const MAX_TURNS: usize = 200;
 
+/// (trace, spans, verdicts) of each turn read.
+type TurnKeys = Vec<(TraceId, usize, usize)>;
+
 /// A conversation as last read from the store, and what it was read from.
 #[derive(Debug, Default)]
 pub struct ConversationCache {
     /// (session, turns with their span and verdict counts) the turns were read from.
-    key: Option<(Sym, Vec<(TraceId, usize, usize)>)>,
+    key: Option<(Sym, TurnKeys)>,
     pub turns: Vec<Turn>,
 }
 
