@@ -1207,3 +1207,78 @@ fn number_keys_views_and_trace_jump_in_tmux() {
     let end = tmux.wait_for("llmwatch to exit", deadline, |s| s.contains("EXITED="));
     assert!(end.contains("EXITED=0"), "{end}");
 }
+
+#[test]
+fn sessions_compare_and_the_genai_tree_on_the_real_screen() {
+    if !tmux_installed() {
+        println!("SKIPPED tmux_e2e: tmux is not installed (CI installs it; `apt-get install tmux` here)");
+        return;
+    }
+    let deadline = Instant::now() + Duration::from_secs(40);
+    let dir = tempfile::tempdir().unwrap();
+    let capture = copy_demo("capture.jsonl.gz", dir.path());
+    let tmux = Tmux::new();
+    let command = format!(
+        "TERM=xterm-256color {} replay --speed max {}; echo EXITED=$?; sleep 120",
+        shell_quote(BIN),
+        shell_quote(&capture),
+    );
+    tmux.ok(&[
+        "new-session",
+        "-d",
+        "-s",
+        SESSION,
+        "-x",
+        "160",
+        "-y",
+        "48",
+        "-e",
+        "TERM=xterm-256color",
+        &command,
+    ]);
+    tmux.wait_for("the replay to finish", deadline, |s| s.contains("DONE"));
+    // 2: the sessions, one row per session with its turns.
+    tmux.keys(&["2"]);
+    let list = tmux.wait_for("the sessions list", deadline, |s| {
+        s.contains("Sessions ·") && s.contains("sess-")
+    });
+    assert!(list.contains("turns") && list.contains("failed"), "{list}");
+    // Enter: the selected session as a conversation, opened on its newest turn.
+    tmux.keys(&["Enter"]);
+    let conversation = tmux.wait_for("the conversation", deadline, |s| {
+        s.contains("Session sess-") && s.contains("▶ turn")
+    });
+    assert!(
+        conversation.contains("user") && conversation.contains("assistant"),
+        "{conversation}"
+    );
+    // = marks the turn; on a session of one turn the trace list gives the second trace.
+    tmux.keys(&["="]);
+    tmux.wait_for("the mark", deadline, |s| s.contains("marked trace"));
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("the sessions list again", deadline, |s| s.contains("Sessions ·"));
+    tmux.keys(&["1"]);
+    tmux.wait_for("the overview", deadline, |s| s.contains("Traces · sort:"));
+    tmux.keys(&["j"]);
+    tmux.keys(&["="]);
+    let compare = tmux.wait_for("the comparison", deadline, |s| s.contains("Compare A ↔ B"));
+    assert!(compare.contains(" A ") && compare.contains(" B "), "{compare}");
+    // = in the comparison clears the mark and goes back.
+    tmux.keys(&["="]);
+    tmux.wait_for("the overview after the comparison", deadline, |s| {
+        s.contains("Traces · sort:") && s.contains("compare mark cleared")
+    });
+    // a in the drill-down: the GenAI-only tree, and back.
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the drill-down", deadline, |s| {
+        s.contains("Spans ") && s.contains("Identity")
+    });
+    tmux.keys(&["a"]);
+    tmux.wait_for("the GenAI-only tree", deadline, |s| s.contains("GenAI spans "));
+    tmux.keys(&["a"]);
+    tmux.wait_for("the whole tree", deadline, |s| !s.contains("GenAI spans "));
+    tmux.keys(&["Escape"]);
+    tmux.keys(&["q"]);
+    let end = tmux.wait_for("llmwatch to exit", deadline, |s| s.contains("EXITED="));
+    assert!(end.contains("EXITED=0"), "{end}");
+}

@@ -203,6 +203,9 @@ pub(crate) struct Tr {
     pub(crate) logs: Vec<(usize, LogRecord)>,
     /// The clock: where the next step starts.
     t: u64,
+    /// Plumbing spans among `spans` (the tools' HTTP calls), which the demo's span rate does
+    /// not count: adding them left the traffic it draws as it was.
+    plumbing: usize,
 }
 
 struct Who {
@@ -352,11 +355,13 @@ impl Traffic {
         out.push(s("user.id", who.user.as_str()));
     }
 
-    /// Generates one whole trace into `self.tr` (cleared first); returns its span count.
+    /// Generates one whole trace into `self.tr` (cleared first); returns its span count, plumbing
+    /// spans left out.
     pub(crate) fn trace(&mut self, elapsed_secs: u64, active: Active) -> usize {
         self.tr.spans.clear();
         self.tr.logs.clear();
         self.tr.t = 0;
+        self.tr.plumbing = 0;
         self.tr.trace_id = self.rng.id::<16>();
         self.slow = if active.slow_model {
             self.rng.uniform(3.0, 5.0)
@@ -379,7 +384,7 @@ impl Traffic {
             "/research/brief" => self.research(&who, bad),
             _ => self.docs(&who, bad, stale),
         }
-        self.tr.spans.len()
+        self.tr.spans.len() - self.tr.plumbing
     }
 
     // ---- building blocks -------------------------------------------------------------------
@@ -618,7 +623,32 @@ impl Traffic {
             }
         }
         span.attributes = a;
+        let failed = span.status.is_some();
         self.push(scope, span);
+        self.tool_backend(scope, id, name, start, ms, failed);
+    }
+
+    /// The HTTP call a tool makes to its backend: plumbing under the tool span, as
+    /// auto-instrumented HTTP clients emit it (the drill-down's GenAI-only tree hides it). Its
+    /// id and times derive from the tool's, so the random sequence (and every other span of
+    /// the demo) stays as it was.
+    fn tool_backend(&mut self, scope: Scope, tool: [u8; 8], name: &str, start: u64, ms: f64, failed: bool) {
+        let mut id = tool;
+        id[0] ^= 0xa5;
+        id[7] ^= 0x5a;
+        let mut span = self.span(id, Some(tool), "GET".into(), CLIENT, start);
+        span.start_time_unix_nano = start + ns(ms * 0.1);
+        span.end_time_unix_nano = start + ns(ms * 0.9);
+        span.attributes = vec![
+            s("http.request.method", "GET"),
+            s("server.address", "tools.internal"),
+            s("url.full", format!("https://tools.internal/v1/{name}")),
+            i("http.response.status_code", if failed { 500 } else { 200 }),
+        ];
+        // The tool span carries the error; its HTTP call says only the status code, so error
+        // counts stay one per failure.
+        self.push(scope, span);
+        self.tr.plumbing += 1;
     }
 
     /// An OTel `invoke_agent` root span over everything generated so far.

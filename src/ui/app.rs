@@ -21,10 +21,12 @@ use ratatui::crossterm::event::{
 };
 use std::sync::Arc;
 
+pub mod compare;
 mod logs;
 mod metrics;
 mod review;
 mod screens;
+mod sessions;
 
 /// Where the data comes from, for the status bar and the replay keys.
 pub enum Feed {
@@ -71,6 +73,10 @@ pub struct App {
     baseline: Option<crate::ui::baseline::BaselineRows>,
     /// `replay --open`: the trace to open once it has arrived.
     pending_open: Option<crate::model::TraceId>,
+    /// Two traces side by side (`=` on a second trace).
+    compare: Option<compare::CompareScreen>,
+    /// The open session's turns as last read from the store.
+    conversation: sessions::ConversationCache,
 }
 
 impl App {
@@ -99,6 +105,8 @@ impl App {
             reviews: None,
             baseline: None,
             pending_open: None,
+            compare: None,
+            conversation: Default::default(),
         };
         app.index.set_cost_dim(1);
         let rule = app.pipeline.store().cost_rule();
@@ -391,6 +399,8 @@ impl App {
     pub fn draw(&mut self, frame: &mut Frame) {
         if self.drill.is_some() {
             self.draw_drill(frame);
+        } else if self.compare.is_some() {
+            self.draw_compare(frame);
         } else if self.ui.review.is_some() {
             self.draw_queue(frame);
         } else {
@@ -414,7 +424,9 @@ impl App {
             let mode = match self.ui.screen {
                 Screen::Logs => crate::ui::keys::Mode::Logs,
                 Screen::Metrics => crate::ui::keys::Mode::Metrics,
-                _ => crate::ui::keys::Mode::Overview,
+                Screen::Sessions if self.ui.sessions.open.is_some() => crate::ui::keys::Mode::Conversation,
+                Screen::Sessions => crate::ui::keys::Mode::Sessions,
+                Screen::Overview => crate::ui::keys::Mode::Overview,
             };
             let replay = self.is_replay();
             panes::help::render_for(frame, frame.area(), &self.ui, replay, &self.theme, mode);
@@ -687,6 +699,9 @@ impl App {
         if self.drill.is_some() {
             return self.drill_key(k);
         }
+        if self.compare.is_some() {
+            return self.compare_key(k);
+        }
         if self.ui.review.is_some() {
             // The number keys leave the queue for that view.
             if !self.ui.help && self.screen_key(k) {
@@ -719,9 +734,7 @@ impl App {
             Screen::Overview => {}
             Screen::Logs => return self.logs_key(k),
             Screen::Metrics => return self.metrics_key(k),
-            // The sessions view plugs in here; until then it takes only the common keys.
-            Screen::Sessions if matches!(k.code, KeyCode::Char('/') | KeyCode::Esc) => return false,
-            Screen::Sessions => return self.record_common_key(k, |ui| &mut ui.logs),
+            Screen::Sessions => return self.sessions_key(k),
         }
         match k.code {
             KeyCode::Char('q') => self.ui.quit = true,
@@ -779,6 +792,17 @@ impl App {
             KeyCode::Char('D') => self.write_dataset(),
             KeyCode::Char('R') => self.open_queue(),
             KeyCode::Char('r') if self.ui.focus == Pane::Traces => return self.review_selected(),
+            KeyCode::Char('=') => {
+                return match self
+                    .ui
+                    .list
+                    .selected
+                    .or_else(|| self.index.page(0, 1).next().map(|r| r.id))
+                {
+                    Some(id) => self.mark_or_compare(id),
+                    None => false,
+                };
+            }
             KeyCode::Char('p') => self.replay(|c| c.toggle_pause()),
             // `=` is compare's (DESIGN); speed keeps `+`/`-` and `>`/`<`.
             KeyCode::Char('+' | '>') => self.replay(|c| c.step_speed(true)),
@@ -948,6 +972,18 @@ impl App {
     }
 
     fn mouse(&mut self, m: MouseEvent) -> bool {
+        if self.drill.is_none()
+            && (self.compare.is_some()
+                || (self.ui.review.is_none() && self.ui.screen == super::state::Screen::Sessions))
+        {
+            // The wheel moves the selection as the arrow keys do.
+            let code = match m.kind {
+                MouseEventKind::ScrollDown => KeyCode::Down,
+                MouseEventKind::ScrollUp => KeyCode::Up,
+                _ => return false,
+            };
+            return self.key(KeyEvent::new(code, KeyModifiers::NONE));
+        }
         if self.drill.is_none() && self.ui.review.is_some() {
             return self.queue_mouse(m);
         }

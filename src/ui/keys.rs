@@ -28,6 +28,12 @@ pub enum Mode {
     Logs,
     /// The metrics view (`4`).
     Metrics,
+    /// The sessions view (`2`): one row per session.
+    Sessions,
+    /// A session shown as a conversation.
+    Conversation,
+    /// Two traces side by side (`=` twice).
+    Compare,
 }
 
 /// When a row applies, beyond its mode.
@@ -225,6 +231,15 @@ pub const OVERVIEW: &[KeyRow] = &[
         ),
         When::Focus(LIST),
     ),
+    when(
+        shown(
+            "=",
+            "mark the trace; = on another compares the two side by side",
+            ("=", "compare"),
+            16,
+        ),
+        When::Focus(LIST),
+    ),
     when(row("↑ ↓  j k  wheel", "scroll the rows"), When::Focus(SCROLLED)),
     when(row("↑ ↓  j k", "choose an outlier"), When::Focus(OUTLIERS)),
     when(
@@ -267,6 +282,12 @@ pub const DRILL: &[KeyRow] = &[
         "collapse all / expand all",
         ("C/E", "collapse/expand all"),
         7,
+    ),
+    shown(
+        "a",
+        "GenAI-only tree: hide HTTP, DB and framework spans / show all",
+        ("a", "GenAI only"),
+        8,
     ),
     row("x  v", "next error span / next failed verdict"),
     row("$  s", "most expensive span / slowest span"),
@@ -314,7 +335,62 @@ pub const QUEUE: &[KeyRow] = &[
     shown("↑ ↓  j k", "move", ("↑↓", "move"), 3),
     shown("Esc", "back to the dashboard", ("Esc", "back"), 4),
     shown("q  Ctrl-C", "quit", ("q", "quit"), 5),
+    row("=", "mark the trace; = on another compares the two side by side"),
     VIEWS,
+];
+
+/// The sessions view's list.
+pub const SESSIONS: &[KeyRow] = &[
+    shown("Enter", "show the session as a conversation", ("Enter", "conversation"), 0),
+    shown(
+        "s  S",
+        "sort by last turn, turns, cost, tokens, failed evals, errors",
+        ("s", "sort"),
+        1,
+    ),
+    shown(
+        "/",
+        "filter: sessions with a matching trace are listed",
+        ("/", "filter"),
+        2,
+    ),
+    shown("↑ ↓  j k  PgUp PgDn  g G", "choose a session", ("↑↓", "move"), 3),
+    shown("Esc  1", "clear the filter / back to the overview", ("Esc", "back"), 4),
+    shown("?", "this help; any key closes it", ("?", "help"), 5),
+    shown("q  Ctrl-C", "quit", ("q", "quit"), 6),
+    row("R", "the review queue"),
+    VIEWS,
+];
+
+/// A session as a conversation.
+pub const CONVERSATION: &[KeyRow] = &[
+    shown(
+        "Enter  o",
+        "open the turn's trace (Esc comes back here)",
+        ("Enter/o", "open trace"),
+        0,
+    ),
+    shown(
+        "=",
+        "mark the turn's trace; = on another trace compares the two",
+        ("=", "mark/compare"),
+        1,
+    ),
+    shown("↑ ↓  j k  g G", "choose a turn", ("↑↓", "turn"), 2),
+    shown("Esc", "back to the sessions", ("Esc", "sessions"), 3),
+    shown("?", "this help; any key closes it", ("?", "help"), 4),
+    shown("q  Ctrl-C", "quit", ("q", "quit"), 5),
+    VIEWS,
+];
+
+/// Two traces side by side.
+pub const COMPARE: &[KeyRow] = &[
+    shown("↑ ↓  j k  PgUp PgDn  g G", "move", ("↑↓", "move"), 0),
+    shown("n", "next difference", ("n", "next difference"), 1),
+    shown("Esc", "back (the mark stays)", ("Esc", "back"), 2),
+    shown("=", "clear the mark", ("=", "clear the mark"), 3),
+    shown("?", "this help; any key closes it", ("?", "help"), 4),
+    shown("q  Ctrl-C", "quit", ("q", "quit"), 5),
 ];
 
 /// The number keys: every view takes them (the footer names the views itself).
@@ -396,6 +472,9 @@ pub fn table(mode: Mode) -> &'static [KeyRow] {
         Mode::Help => HELP,
         Mode::Logs => LOGS,
         Mode::Metrics => METRICS,
+        Mode::Sessions => SESSIONS,
+        Mode::Conversation => CONVERSATION,
+        Mode::Compare => COMPARE,
     }
 }
 
@@ -445,7 +524,7 @@ pub fn footer_spans(mode: Mode, ctx: &Context, width: usize, theme: &Theme) -> V
 mod tests {
     use super::*;
 
-    const MODES: [Mode; 8] = [
+    const MODES: [Mode; 11] = [
         Mode::Overview,
         Mode::Drill,
         Mode::DrillSearch,
@@ -454,6 +533,9 @@ mod tests {
         Mode::Help,
         Mode::Logs,
         Mode::Metrics,
+        Mode::Sessions,
+        Mode::Conversation,
+        Mode::Compare,
     ];
 
     fn contexts() -> Vec<Context> {

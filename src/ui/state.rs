@@ -47,8 +47,7 @@ impl Pane {
 pub enum Screen {
     #[default]
     Overview,
-    /// Traces grouped by session; drawn by the sessions view when it is built in, else a
-    /// placeholder (see `App::draw_sessions`).
+    /// Traces grouped by session, and a session as a conversation.
     Sessions,
     Logs,
     Metrics,
@@ -108,6 +107,25 @@ impl Default for RecordList {
             visible: 1,
         }
     }
+}
+
+/// The sessions view's list position, and the session open as a conversation.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SessionsPos {
+    pub selected: Option<crate::intern::Sym>,
+    pub cursor: usize,
+    pub offset: usize,
+    /// The session shown as a conversation (Enter), with its selected turn.
+    pub open: Option<ConversationPos>,
+}
+
+/// Where the user is in a conversation: the selected turn (0 = oldest) and the first line on
+/// screen.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ConversationPos {
+    pub session: crate::intern::Sym,
+    pub turn: usize,
+    pub scroll: usize,
 }
 
 /// What the volume chart splits its traces by.
@@ -284,6 +302,9 @@ pub struct UiState {
     pub screen: Screen,
     pub logs: RecordList,
     pub metrics: RecordList,
+    pub sessions: SessionsPos,
+    /// The trace `=` marked to compare with the next one `=` is pressed on.
+    pub compare_mark: Option<TraceId>,
 }
 
 impl Default for UiState {
@@ -318,6 +339,8 @@ impl Default for UiState {
             screen: Screen::Overview,
             logs: RecordList::default(),
             metrics: RecordList::default(),
+            sessions: SessionsPos::default(),
+            compare_mark: None,
         }
     }
 }

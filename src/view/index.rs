@@ -59,7 +59,7 @@ impl SortKey {
     }
 }
 
-fn cost_units(usd: Option<f64>) -> Option<u64> {
+pub(super) fn cost_units(usd: Option<f64>) -> Option<u64> {
     usd.map(|c| (c.max(0.0) * COST_UNITS).round() as u64)
 }
 
@@ -128,6 +128,9 @@ pub struct TraceIndex {
     pub refreshed_rows: u64,
     /// The review queue's order over every held row (the filter does not apply).
     review: super::review::ReviewQueue,
+    /// Held traces grouped by session, for the sessions view (the filter decides which are
+    /// listed).
+    sessions: super::sessions::SessionIndex,
 }
 
 impl Follower for TraceIndex {
@@ -145,6 +148,7 @@ impl Follower for TraceIndex {
         self.sorted.clear();
         self.by_cost.clear();
         self.review.clear();
+        self.sessions.clear();
         self.series = Series::default();
         self.query_pending.clear();
         self.reread.clear();
@@ -256,6 +260,7 @@ impl TraceIndex {
 
     fn unlink(&mut self, e: &Entry) {
         self.review.remove(&e.row);
+        self.sessions.remove(&e.row, e.matched);
         if e.matched {
             self.sorted.remove(&(self.sort.key(&e.row), e.row.seq, e.row.id));
         }
@@ -268,6 +273,7 @@ impl TraceIndex {
 
     fn link(&mut self, e: &Entry) {
         self.review.insert(&e.row);
+        self.sessions.insert(&e.row, e.matched);
         if e.matched {
             self.sorted.insert((self.sort.key(&e.row), e.row.seq, e.row.id));
         }
@@ -369,6 +375,8 @@ impl TraceIndex {
                 let key = (self.sort.key(&e.row), e.row.seq, e.row.id);
                 if let Some(e) = self.rows.get_mut(&id) {
                     e.matched = true;
+                    self.sessions.remove(&e.row, false);
+                    self.sessions.insert(&e.row, true);
                 }
                 self.sorted.insert(key);
             }
@@ -390,6 +398,20 @@ impl TraceIndex {
             .filter(|e| e.matched)
             .map(|e| (sort.key(&e.row), e.row.seq, e.row.id))
             .collect();
+        // Which sessions are listed follows the filter.
+        self.sessions.clear();
+        for e in self.rows.values() {
+            self.sessions.insert(&e.row, e.matched);
+        }
+    }
+
+    /// Held traces grouped by session (the sessions view).
+    pub fn sessions(&self) -> &super::sessions::SessionIndex {
+        &self.sessions
+    }
+
+    pub fn set_session_sort(&mut self, sort: super::sessions::SessionSort) {
+        self.sessions.set_sort(sort);
     }
 
     /// Groups the outlier baselines by another dimension (an index into [`DIMS`]).

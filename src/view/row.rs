@@ -31,6 +31,11 @@ pub struct TraceRow {
     pub route: Option<Sym>,
     pub tenant: Option<Sym>,
     pub prompt_version: Option<Sym>,
+    /// The session or conversation the trace is a turn of: the root's, else the first
+    /// span's that says (a session id on the root wins over a per-run conversation id).
+    pub session: Option<Sym>,
+    /// The end user: the root's, else the first span's that says.
+    pub user: Option<Sym>,
     /// Distinct models called, in first-call order.
     pub models: Vec<Sym>,
     pub providers: Vec<Sym>,
@@ -96,6 +101,8 @@ impl TraceRow {
             route: inherited(CohortKey::Route),
             tenant: inherited(CohortKey::Tenant),
             prompt_version: inherited(CohortKey::PromptVersion),
+            session: from_root_or_first(trace, |s| s.session.as_deref()),
+            user: from_root_or_first(trace, |s| s.user.as_deref()),
             models: Vec::new(),
             providers: Vec::new(),
             spans: trace.spans.len() as u32,
@@ -178,6 +185,21 @@ impl TraceRow {
     pub fn is_error(&self) -> bool {
         self.error_spans > 0
     }
+}
+
+/// A context value (session, user) from the root span, else from the first span that has it.
+fn from_root_or_first(trace: &Trace, pick: fn(&crate::semconv::Semantics) -> Option<&str>) -> Option<Sym> {
+    fn get(
+        s: &crate::model::SpanRecord,
+        pick: fn(&crate::semconv::Semantics) -> Option<&str>,
+    ) -> Option<&str> {
+        s.sem.as_deref().and_then(pick).filter(|v| !v.is_empty())
+    }
+    trace
+        .root()
+        .and_then(|r| get(r, pick))
+        .or_else(|| trace.spans.iter().find_map(|s| get(s, pick)))
+        .map(Sym::from)
 }
 
 /// Failed before passed or undecided, then the lowest score; people's verdicts are not the

@@ -121,6 +121,15 @@ impl App {
             }
             KeyCode::Enter => return self.open_queue_selected(),
             KeyCode::Char('r') => return self.review_selected(),
+            KeyCode::Char('=') => {
+                return match q
+                    .selected
+                    .or_else(|| self.index.review_page(cursor, 1).next().map(|r| r.id))
+                {
+                    Some(id) => self.mark_or_compare(id),
+                    None => false,
+                };
+            }
             KeyCode::Char('D') => {
                 let ids: Vec<_> = self.index.review_page(0, len).map(|r| r.id).collect();
                 self.write_dataset_of(&ids);

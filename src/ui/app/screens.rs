@@ -4,7 +4,7 @@
 
 use super::App;
 use crate::ui::panes;
-use crate::ui::state::{FilterInput, RecordList, Screen, UiState};
+use crate::ui::state::{RecordList, Screen, UiState};
 use crate::view::query::Query;
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -68,29 +68,6 @@ impl App {
             status.status.baseline = base.files.clone();
         }
         panes::render_status(frame, area, &status, &self.theme);
-    }
-
-    /// `2` until the sessions view is built in: says so (the hook it plugs into).
-    pub(super) fn draw_sessions(&mut self, frame: &mut Frame) {
-        let (status_area, body, footer) = self.screen_areas(frame);
-        self.draw_screen_status(frame, status_area);
-        let block = panes::pane_block(" Sessions ", true, &self.theme);
-        frame.render_widget(
-            ratatui::widgets::Paragraph::new("the sessions view is not built into this binary")
-                .style(self.theme.muted)
-                .block(block),
-            body,
-        );
-        let none = FilterInput::default();
-        panes::footer::render_with(
-            frame,
-            footer,
-            &self.ui,
-            &none,
-            crate::ui::keys::Mode::Help,
-            self.is_replay(),
-            &self.theme,
-        );
     }
 
     /// Keys of the logs, metrics and sessions views that are not their own: quit, help,

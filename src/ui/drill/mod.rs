@@ -99,8 +99,28 @@ impl Drill {
         if trace.spans.len() == self.tree.built_from && trace.seq == self.tree.seq {
             return;
         }
+        self.rebuild(trace, self.tree.genai_only);
+    }
+
+    /// Builds the tree again (new spans, or the GenAI-only toggle), the selection staying on
+    /// its span, or on its nearest shown ancestor when the toggle hid it.
+    fn rebuild(&mut self, trace: &Trace, genai_only: bool) {
         let collapsed = std::mem::take(&mut self.tree.collapsed);
-        self.tree = SpanTree::build(trace, collapsed);
+        self.tree = SpanTree::build_with(trace, collapsed, genai_only);
+        let shown = |d: &Self, id: SpanId| d.row_of(trace, id);
+        let mut target = self.selected;
+        // Bounded: parent ids may form a cycle.
+        for _ in 0..=trace.spans.len() {
+            match target {
+                Some(id) if shown(self, id).is_none() => {
+                    target = trace.span(id).and_then(|s| s.parent_span_id);
+                }
+                _ => break,
+            }
+        }
+        if target.is_some() {
+            self.selected = target;
+        }
         let line = self.cursor.saturating_sub(self.offset);
         match self.selected.and_then(|id| self.row_of(trace, id)) {
             Some(row) => {
@@ -264,6 +284,13 @@ impl Drill {
             KeyCode::Char('s') => {
                 let f = self.jump_to_max(trace, |i| Some(trace.spans[i].duration_nanos() as f64));
                 self.say(f, "span");
+            }
+            KeyCode::Char('a') => {
+                self.rebuild(trace, !self.tree.genai_only);
+                self.message = self
+                    .tree
+                    .genai_only
+                    .then(|| "GenAI spans only; a shows all".into());
             }
             KeyCode::Char('C') => {
                 self.tree.collapse_all(trace, true);

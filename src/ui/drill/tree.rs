@@ -6,6 +6,10 @@
 //! scrolls as fast as a small one. (tui-tree-widget flattens every open node, cloning its
 //! whole path, recursively on every frame: O(spans x depth) per frame and a stack overflow on
 //! a deep chain, which is why this view does its own flattening.)
+//!
+//! The GenAI-only tree (`a`) leaves out spans that are neither model calls, tools,
+//! retrievals, agents, embeddings nor evaluators (HTTP, DB and framework plumbing); a kept span
+//! hangs under its nearest kept ancestor, so the structure stays. Top-level spans always stay.
 
 use crate::model::SpanId;
 use crate::store::Trace;
@@ -55,6 +59,8 @@ pub struct SpanTree {
     pub collapsed: HashSet<SpanId>,
     /// The span count the tree was built from (a change means new spans arrived).
     pub built_from: usize,
+    /// Only GenAI spans are shown (see the module text).
+    pub genai_only: bool,
     /// The trace's arrival sequence: a different one means the trace was evicted and its id
     /// seen again, so every span index is stale.
     pub seq: u64,
@@ -62,7 +68,28 @@ pub struct SpanTree {
 
 impl SpanTree {
     pub fn build(trace: &Trace, collapsed: HashSet<SpanId>) -> Self {
-        let order = build(&trace.spans);
+        Self::build_with(trace, collapsed, false)
+    }
+
+    /// [`Self::build`], with only the GenAI spans when `genai_only`.
+    pub fn build_with(trace: &Trace, collapsed: HashSet<SpanId>, genai_only: bool) -> Self {
+        let mut order = build(&trace.spans);
+        if genai_only {
+            // Original depths of the kept ancestors of the node being looked at.
+            let mut kept: Vec<usize> = Vec::new();
+            order.retain_mut(|n| {
+                while kept.last().is_some_and(|&d| d >= n.depth) {
+                    kept.pop();
+                }
+                if n.depth > 0 && !is_genai(&trace.spans[n.index]) {
+                    return false;
+                }
+                let depth = kept.len();
+                kept.push(n.depth);
+                n.depth = depth;
+                true
+            });
+        }
         let mut nodes: Vec<Node> = Vec::with_capacity(order.len() + 2);
         // `build` lists real roots first, then orphans, then cycle members: each kind of
         // top-level node without a real parent goes under one group heading.
@@ -113,6 +140,7 @@ impl SpanTree {
             rows: Vec::new(),
             collapsed,
             built_from: trace.spans.len(),
+            genai_only,
             seq: trace.seq,
         };
         tree.refresh_rows(trace);
@@ -207,6 +235,24 @@ impl SpanTree {
             .rev()
             .find(|&a| self.nodes[a].depth + 1 == depth && self.nodes[a].end > node)
     }
+}
+
+/// A span the GenAI-only tree keeps: a model call, tool, retrieval, agent, embedding or
+/// evaluator.
+pub fn is_genai(span: &crate::model::SpanRecord) -> bool {
+    use crate::semconv::Kind;
+    span.sem.as_deref().is_some_and(|m| {
+        matches!(
+            m.kind,
+            Kind::Llm
+                | Kind::Embedding
+                | Kind::Rerank
+                | Kind::Tool
+                | Kind::Retrieval
+                | Kind::Agent
+                | Kind::Evaluator
+        )
+    })
 }
 
 /// The critical path: starting at the root, the time each span spends waiting on nobody (its
@@ -305,6 +351,42 @@ mod tests {
         assert_eq!(tree.rows.len(), 5);
         assert_eq!(tree.parent(2), Some(1));
         assert_eq!(tree.parent(4), Some(3));
+    }
+
+    #[test]
+    fn the_genai_tree_hangs_kept_spans_under_their_nearest_kept_ancestor() {
+        use crate::semconv::{Kind, Semantics};
+        let with = |mut s: crate::model::SpanRecord, kind: Kind| {
+            s.sem = Some(Box::new(Semantics {
+                kind,
+                ..Default::default()
+            }));
+            s
+        };
+        // 1 root (http) -> 2 chain -> 3 llm -> 4 db; 2 -> 5 http client -> 6 tool; 1 -> 7 agent.
+        let st = trace_of(vec![
+            span(4, 1, None, 0),
+            with(span(4, 2, Some(1), 1), Kind::Chain),
+            with(span(4, 3, Some(2), 2), Kind::Llm),
+            span(4, 4, Some(3), 3),
+            span(4, 5, Some(2), 4),
+            with(span(4, 6, Some(5), 5), Kind::Tool),
+            with(span(4, 7, Some(1), 6), Kind::Agent),
+        ]);
+        let t = only(&st);
+        let shape = |tree: &SpanTree| -> Vec<(u8, usize)> {
+            tree.nodes
+                .iter()
+                .filter_map(|n| n.span().map(|i| (t.spans[i].span_id.0[0], n.depth)))
+                .collect()
+        };
+        let all = SpanTree::build(t, HashSet::default());
+        assert_eq!(shape(&all).len(), 7);
+        let genai = SpanTree::build_with(t, HashSet::default(), true);
+        assert_eq!(shape(&genai), vec![(1, 0), (3, 1), (6, 1), (7, 1)]);
+        assert_eq!(genai.nodes[0].end, 4, "the root's subtree holds the kept spans");
+        assert!(!genai.nodes[1].has_children(1));
+        assert_eq!(genai.rows, vec![0, 1, 2, 3]);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! and on narrow ones whichever of the two was focused last.
 
 mod alerts;
+pub mod compare;
 pub mod drill;
 mod evals;
 pub mod footer;
@@ -13,6 +14,7 @@ pub mod logs;
 pub mod metrics;
 mod outliers;
 pub mod review;
+pub mod sessions;
 mod status;
 mod traces;
 mod volume;
@@ -162,6 +164,8 @@ pub fn render(frame: &mut Frame, layout: &Layout, view: &View, ui: &UiState, the
 }
 
 /// The status bar alone (the drill-down screen shares it).
+/// The dashboard's bottom line (the filter being typed shows here on every view).
+
 pub fn render_status(frame: &mut Frame, area: Rect, view: &View, theme: &Theme) {
     status::render(frame, area, view, theme);
 }

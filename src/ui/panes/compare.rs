@@ -1,0 +1,258 @@
+//! Two traces side by side (`=`): a heading line per trace (A is the one marked first), then
+//! the aligned span trees, one row per step with both sides' duration, verdict and, on wide
+//! screens, tokens and cost; the difference column says slower or faster, a flipped verdict
+//! or a step only one side took, highlighted.
+
+use super::pane_block;
+use super::sessions::fit;
+use crate::model::TraceId;
+use crate::store::Trace;
+use crate::ui::app::compare::CompareScreen;
+use crate::ui::text::{clean, fmt_clock, fmt_count, fmt_nanos, fmt_usd};
+use crate::ui::theme::Theme;
+use crate::view::compare::{Difference, Side};
+use crate::view::row::TraceRow;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph, Row, Table};
+
+/// A side's heading figures.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Head {
+    pub id: Option<TraceId>,
+    pub root: String,
+    pub start: u64,
+    pub duration_nanos: u64,
+    pub cost_usd: Option<f64>,
+    pub tokens: u64,
+    pub spans: u32,
+    pub failed: usize,
+}
+
+impl Head {
+    pub fn of(t: &Trace) -> Head {
+        let r = TraceRow::from_trace(t);
+        Head {
+            id: Some(t.id),
+            root: r.root_name.as_deref().unwrap_or("(root missing)").to_string(),
+            start: r.start_unix_nano,
+            duration_nanos: r.duration_nanos,
+            cost_usd: r.cost_usd,
+            tokens: r.tokens(),
+            spans: r.spans,
+            failed: r.failed_verdicts(),
+        }
+    }
+}
+
+/// Table body rows in the body `area` (two heading lines, border and table header off).
+pub fn body_rows(area: Rect) -> usize {
+    usize::from(area.height.saturating_sub(5)).max(1)
+}
+
+fn head_line(label: &str, h: &Head, width: usize, theme: &Theme) -> Line<'static> {
+    let mut figures = format!(
+        " · {} · {} · {} · {} tok · {} spans",
+        fmt_clock(h.start / 1_000_000_000),
+        fmt_nanos(h.duration_nanos),
+        h.cost_usd.map_or_else(|| "-".into(), fmt_usd),
+        fmt_count(h.tokens),
+        h.spans,
+    );
+    if h.failed > 0 {
+        figures.push_str(&format!(" · {} failed", h.failed));
+    }
+    // The name keeps at least 8 columns; the trace id comes only when it fits whole, and the
+    // figures are never cut.
+    let id = h.id.map(|i| format!(" · {i}")).unwrap_or_default();
+    let fixed = label.len() + 2 + Span::raw(&figures).width();
+    if fixed + Span::raw(&id).width() + 16 <= width {
+        figures.push_str(&id);
+    }
+    let room = width.saturating_sub(Span::raw(&figures).width() + label.len() + 2);
+    Line::from(vec![
+        Span::styled(format!(" {label} "), theme.accent),
+        Span::styled(fit(&clean(&h.root), room.max(8)), theme.header),
+        Span::styled(figures, theme.muted),
+    ])
+}
+
+fn verdict(s: Option<&Side>, theme: &Theme) -> Span<'static> {
+    match s.and_then(|s| s.passed) {
+        Some(true) => Span::styled("✓", theme.verdict_pass),
+        Some(false) => Span::styled("✗", theme.verdict_fail),
+        None => Span::raw(" "),
+    }
+}
+
+fn change(l: Option<&Side>, r: Option<&Side>, d: Difference, theme: &Theme) -> Span<'static> {
+    match (l, r) {
+        (Some(a), Some(b)) => {
+            let text = if d == Difference::VerdictFlipped {
+                "verdict".to_string()
+            } else if a.duration_nanos == 0 {
+                "·".to_string()
+            } else {
+                let pct = (b.duration_nanos as f64 / a.duration_nanos as f64 - 1.0) * 100.0;
+                if pct.abs() >= 999.5 {
+                    format!("{:.0}×", b.duration_nanos as f64 / a.duration_nanos as f64)
+                } else {
+                    format!("{pct:+.0}%")
+                }
+            };
+            let style = match d {
+                Difference::Slower => theme.error,
+                Difference::Faster => theme.ok,
+                Difference::VerdictFlipped => theme.warn,
+                _ => theme.muted,
+            };
+            Span::styled(text, style)
+        }
+        (Some(_), None) => Span::styled("only A", theme.warn),
+        _ => Span::styled("only B", theme.warn),
+    }
+}
+
+fn dur(s: Option<&Side>) -> String {
+    s.map_or_else(|| "—".into(), |s| fmt_nanos(s.duration_nanos))
+}
+
+fn tok(s: Option<&Side>) -> String {
+    match s {
+        None => "—".into(),
+        Some(s) => s.tokens.map_or_else(|| "".into(), fmt_count),
+    }
+}
+
+fn usd(s: Option<&Side>) -> String {
+    match s {
+        None => "—".into(),
+        Some(s) => s.cost_usd.map_or_else(|| "".into(), fmt_usd),
+    }
+}
+
+pub fn render(frame: &mut Frame, area: Rect, c: &CompareScreen, theme: &Theme) {
+    let [heads, table_area] = Layout::vertical([Constraint::Length(2), Constraint::Min(0)]).areas(area);
+    let w = usize::from(heads.width);
+    frame.render_widget(
+        Paragraph::new(vec![
+            head_line("A", &c.heads[0], w, theme),
+            head_line("B", &c.heads[1], w, theme),
+        ]),
+        heads,
+    );
+    let differ = c.rows.iter().filter(|r| r.difference != Difference::Same).count();
+    let title = Line::from(vec![
+        Span::raw(" Compare A ↔ B "),
+        Span::styled(
+            format!(
+                "· {} steps · {differ} differ (n: next) · slower/faster: ≥20% and ≥5ms ",
+                c.rows.len()
+            ),
+            theme.muted,
+        ),
+    ]);
+    let block = pane_block(title, true, theme);
+    let wide = table_area.width >= 120;
+    let visible = body_rows(area);
+    let rows = c
+        .rows
+        .iter()
+        .enumerate()
+        .skip(c.offset)
+        .take(visible)
+        .map(|(i, r)| {
+            let (l, rt) = (r.left.as_ref(), r.right.as_ref());
+            let indent = "  ".repeat(r.depth.min(12));
+            let name_style = match r.difference {
+                Difference::OnlyLeft | Difference::OnlyRight => theme.muted,
+                _ => Style::new(),
+            };
+            let error = l.is_some_and(|s| s.error) || rt.is_some_and(|s| s.error);
+            let mut cells = vec![Cell::from(Line::from(vec![
+                Span::raw(indent),
+                Span::styled(
+                    clean(&r.name).into_owned(),
+                    if error { theme.error } else { name_style },
+                ),
+                Span::styled(format!(" {}", r.kind.as_str()), theme.muted),
+            ]))];
+            cells.push(Cell::from(Line::from(dur(l)).right_aligned()));
+            cells.push(Cell::from(Line::from(dur(rt)).right_aligned()));
+            cells.push(Cell::from(
+                Line::from(change(l, rt, r.difference, theme)).right_aligned(),
+            ));
+            if wide {
+                cells.push(Cell::from(Line::from(tok(l)).right_aligned()));
+                cells.push(Cell::from(Line::from(tok(rt)).right_aligned()));
+                cells.push(Cell::from(Line::from(usd(l)).right_aligned()));
+                cells.push(Cell::from(Line::from(usd(rt)).right_aligned()));
+            }
+            cells.push(Cell::from(Line::from(vec![
+                verdict(l, theme),
+                Span::raw(" "),
+                verdict(rt, theme),
+            ])));
+            let row = Row::new(cells);
+            if i == c.cursor {
+                row.style(theme.selection)
+            } else {
+                row
+            }
+        });
+    let (widths, header): (Vec<Constraint>, Vec<&str>) = if wide {
+        (
+            vec![
+                Constraint::Fill(1),
+                Constraint::Length(8),
+                Constraint::Length(8),
+                Constraint::Length(7),
+                Constraint::Length(7),
+                Constraint::Length(7),
+                Constraint::Length(9),
+                Constraint::Length(9),
+                Constraint::Length(5),
+            ],
+            vec!["step", "A", "B", "Δ", "tok A", "tok B", "cost A", "cost B", "A B"],
+        )
+    } else {
+        (
+            vec![
+                Constraint::Fill(1),
+                Constraint::Length(8),
+                Constraint::Length(8),
+                Constraint::Length(7),
+                Constraint::Length(5),
+            ],
+            vec!["step", "A", "B", "Δ", "A B"],
+        )
+    };
+    let header = Row::new(
+        header
+            .into_iter()
+            .enumerate()
+            .map(|(i, h)| {
+                if i == 0 {
+                    Cell::from(h)
+                } else {
+                    Cell::from(Line::from(h).right_aligned())
+                }
+            })
+            .collect::<Vec<_>>(),
+    )
+    .style(theme.header);
+    let table = Table::new(rows, widths)
+        .header(header)
+        .column_spacing(1)
+        .block(block);
+    frame.render_widget(table, table_area);
+}
+
+/// The comparison's footer: its key table ([`crate::ui::keys::COMPARE`]), as many as fit.
+pub fn render_footer(frame: &mut Frame, area: Rect, theme: &Theme) {
+    use crate::ui::keys::{Context, Mode, footer_spans};
+    let spans = footer_spans(Mode::Compare, &Context::default(), usize::from(area.width), theme);
+    frame.render_widget(Paragraph::new(Line::from(spans)).style(theme.status_bar), area);
+}
