@@ -110,6 +110,8 @@ pub struct ServerConfig {
     pub recorder: Option<Arc<crate::ingest::record::Recorder>>,
     /// Open connections per receiver, and how long one may wait for a request.
     pub connections: crate::ingest::conn::ConnectionLimits,
+    /// `--source`: `clickhouse://` URLs tailed into the pipeline beside the receivers.
+    pub sources: Vec<String>,
 }
 
 impl Default for ServerConfig {
@@ -127,6 +129,7 @@ impl Default for ServerConfig {
             costs: Arc::new(CostTable::bundled()),
             recorder: None,
             connections: crate::ingest::conn::ConnectionLimits::default(),
+            sources: Vec::new(),
         }
     }
 }
