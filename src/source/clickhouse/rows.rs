@@ -3,8 +3,8 @@
 //!
 //! The exporter stores every attribute value as text (`AsString`: numbers, booleans, and arrays
 //! and maps as JSON). Numbers and booleans stay text here: the normaliser's lenient value rules
-//! (`semconv::value`) read token counts, costs and scores from text as from numbers. Arrays and
-//! maps written as JSON become OTLP arrays and maps again, since nothing else would read them.
+//! (`semconv::value`) read token counts, costs and scores from text as from numbers. Arrays of
+//! plain values written as JSON become OTLP arrays again (see [`text_value`]).
 //! With the `json: true` schema attributes arrive as one JSON object with dotted keys nested;
 //! it is flattened back to dotted keys.
 
@@ -158,13 +158,15 @@ fn any_value(v: Json) -> Option<AnyValue> {
     Some(AnyValue { value: Some(value) })
 }
 
-/// A text value as the exporter wrote it: `[...]` and `{...}` that parse as JSON were arrays and
-/// maps; everything else stays text.
+/// A text value as the exporter wrote it. An array of plain values written as JSON (`["stop"]`)
+/// was an array: it becomes one again, since nothing downstream reads arrays from text. Anything
+/// else stays text, JSON objects and arrays of objects included: they are as often text that
+/// holds JSON (`input.value`, `gen_ai.input.messages`), which the normaliser parses itself.
 fn text_value(s: String) -> AnyValue {
-    let t = s.trim_start();
-    if (t.starts_with('[') || t.starts_with('{'))
-        && let Ok(j @ (Json::Array(_) | Json::Object(_))) = serde_json::from_str::<Json>(&s)
-        && let Some(v) = any_value(j)
+    if s.starts_with('[')
+        && let Ok(Json::Array(items)) = serde_json::from_str::<Json>(&s)
+        && items.iter().all(|i| matches!(i, Json::String(_) | Json::Number(_) | Json::Bool(_)))
+        && let Some(v) = any_value(Json::Array(items))
     {
         return v;
     }
