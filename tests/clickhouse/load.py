@@ -17,8 +17,9 @@ JSON). With --json the tables have JSON attribute columns and attributes go in a
 The logs table gets the `EventName` column that later exporter releases write (the cited DDL
 lacks it); --no-event-name leaves it out.
 
-Usage: load.py URL DATABASE [--json] [--old-enums] [--shift-to-now] [--no-create]
-               [--no-event-name] CAPTURE...
+Usage: load.py URL DATABASE [--json] [--old-enums] [--shift-to-now [--ago=SECONDS]]
+               [--no-create] [--no-event-name] CAPTURE...
+  --shift-to-now moves the spans' times so the newest starts a second (plus SECONDS) ago.
   URL is the HTTP interface (http://127.0.0.1:8123). Prints "spans N logs M".
 """
 
@@ -308,10 +309,11 @@ def main():
                         for r in sl.get("logRecords", []):
                             logs.append((service, res, scope, r))
     shift = 0
+    ago = next((int(f.split("=", 1)[1]) for f in flags if f.startswith("--ago=")), 0)
     if "--shift-to-now" in flags:
         starts = [int(s.get("startTimeUnixNano") or 0) for _, _, _, s in traces]
         if starts:
-            shift = time.time_ns() - max(starts) - 10**9
+            shift = time.time_ns() - max(starts) - 10**9 - ago * 10**9
     q = '"%s"' % db
     if "--no-create" not in flags:
         run(url, "CREATE DATABASE IF NOT EXISTS %s" % q)
