@@ -796,8 +796,9 @@ fn diff(args: DiffArgs) -> ExitCode {
             );
         }
     }
-    let names =
-        |files: &[PathBuf]| -> Vec<String> { files.iter().map(|f| f.display().to_string()).collect() };
+    let names = |files: &[PathBuf]| -> Vec<String> {
+        files.iter().map(|f| llmwatch::source::input_name(f)).collect()
+    };
     let (baseline_files, candidate_files) = (names(&args.baseline), names(&args.candidate));
     let heading = table::Heading {
         by: by.as_str(),
@@ -906,7 +907,11 @@ fn replay_on_screen(
         Err(e) => return usage_error(e),
     };
     let control = Arc::new(llmwatch::replay::ReplayControl::new(speed));
-    let files = options.files.iter().map(|f| f.display().to_string()).collect();
+    let files = options
+        .files
+        .iter()
+        .map(|f| llmwatch::source::input_name(f))
+        .collect();
     let feeder = {
         let (pipeline, control) = (pipeline.clone(), control.clone());
         std::thread::spawn(move || {

@@ -291,10 +291,36 @@ fn a_query_error_is_one_line_with_clickhouses_message() {
 }
 
 #[test]
+fn one_trace_by_id_and_one_service() {
+    let front = Front::start();
+    front.load("one", &[], &captures());
+    let spans = llmwatch(&["report", "--spans", fixture("otel_genai.jsonl").to_str().unwrap()]);
+    let first: Value = serde_json::from_str(spans.stdout.lines().next().expect("a span")).expect("span JSON");
+    let trace_id = first["trace_id"].as_str().expect("trace_id");
+    let in_files = spans
+        .stdout
+        .lines()
+        .filter(|l| l.contains(&format!("\"trace_id\":\"{trace_id}\"")))
+        .count();
+    // Through the exporter's otel_traces_trace_id_ts lookup table, which load.py creates.
+    let one = report(&[&front.url("one", &format!("trace_id={trace_id}"))]);
+    assert_eq!(one["traces"], 1);
+    assert_eq!(one["spans"]["accepted"].as_u64(), Some(in_files as u64));
+    let service = first["service"].as_str().expect("service");
+    let by_service = report(&[&front.url("one", &format!("service={service}"))]);
+    let from_file = report(&[fixture("otel_genai.jsonl").to_str().unwrap()]);
+    assert_eq!(by_service["spans"]["accepted"], from_file["spans"]["accepted"]);
+}
+
+#[test]
 fn since_and_from_to_select_by_timestamp() {
     let front = Front::start();
     // The spans of one capture an hour ago...
-    front.load("t", &["--shift-to-now", "--ago=3600"], &[fixture("otel_genai.jsonl")]);
+    front.load(
+        "t",
+        &["--shift-to-now", "--ago=3600"],
+        &[fixture("otel_genai.jsonl")],
+    );
     // ...and another's now.
     front.load(
         "t",

@@ -5,8 +5,9 @@ POST or GET on /, the query from the `query` URL parameter and/or the body (for 
 parameter holds the statement and the body its data, as with ClickHouse), `database` (the
 default database of the query), `default_format`, gzip answers when `enable_http_compression=1`
 and `Accept-Encoding: gzip`, errors as HTTP 500 (404 for an unknown table) with the
-`X-ClickHouse-Exception-Code` header and ClickHouse's message as the body, results streamed in
-chunks as chDB produces them.
+`X-ClickHouse-Exception-Code` header and ClickHouse's message as the body, answers sent in
+HTTP chunks (computed whole first: chDB cannot interleave two streaming queries of one session,
+and llmwatch reads the spans and the logs tables at once).
 
 Usage: front.py DATA_DIR  -- prints "PORT n" on stdout once listening on 127.0.0.1:n.
 """
@@ -22,6 +23,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from chdb import session
 
 LOCK = threading.Lock()
+# Bytes per HTTP chunk of an answer.
+CHUNK = 256 * 1024
 SESSION = None
 
 
@@ -54,38 +57,27 @@ class Handler(BaseHTTPRequestHandler):
             try:
                 if database:
                     SESSION.query("USE " + "`" + database.replace("`", "\\`") + "`")
-                if re.match(r"\s*(SELECT|WITH)\b", sql, re.I):
-                    chunks = iter_chunks(SESSION.send_query(sql, fmt))
-                else:
-                    # chDB streams only SELECTs; the rest (DESC, DDL, INSERT) answers at once.
-                    result = SESSION.query(sql, fmt)
-                    chunks = iter([result.bytes()] if result.bytes() else [])
-                first = next(chunks, None)
+                # chDB cannot interleave two streaming queries of one session, and a client
+                # reads several answers at once (llmwatch: spans and logs): the answer is
+                # computed here and sent in chunks outside the lock.
+                result = SESSION.query(sql, fmt)
             except Exception as e:  # chDB raises ChdbError with ClickHouse's own message
                 self.fail(str(e))
                 return
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain; charset=UTF-8")
-            self.send_header("Transfer-Encoding", "chunked")
-            if gz:
-                self.send_header("Content-Encoding", "gzip")
-            self.end_headers()
-            compress = zlib.compressobj(6, zlib.DEFLATED, 31) if gz else None
-            try:
-                data = first
-                while data is not None:
-                    self.write_chunk(compress.compress(data) if compress else data)
-                    data = next(chunks, None)
-            except Exception as e:
-                # Mid-stream, as ClickHouse does: the exception text in the body.
-                self.write_chunk(self.encode(compress, ("\n" + str(e) + "\n").encode()))
-            if compress:
-                self.write_chunk(compress.flush())
-            self.wfile.write(b"0\r\n\r\n")
-
-    @staticmethod
-    def encode(compress, data):
-        return compress.compress(data) if compress else data
+        data = memoryview(result.bytes())
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain; charset=UTF-8")
+        self.send_header("Transfer-Encoding", "chunked")
+        if gz:
+            self.send_header("Content-Encoding", "gzip")
+        self.end_headers()
+        compress = zlib.compressobj(6, zlib.DEFLATED, 31) if gz else None
+        for at in range(0, len(data), CHUNK):
+            piece = bytes(data[at:at + CHUNK])
+            self.write_chunk(compress.compress(piece) if compress else piece)
+        if compress:
+            self.write_chunk(compress.flush())
+        self.wfile.write(b"0\r\n\r\n")
 
     def write_chunk(self, data):
         if data:
@@ -103,17 +95,6 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
-
-
-def iter_chunks(stream):
-    while True:
-        chunk = stream.fetch()
-        if chunk is None:
-            return
-        data = chunk.bytes()
-        if not data:
-            return
-        yield data
 
 
 def main():

@@ -165,7 +165,9 @@ fn any_value(v: Json) -> Option<AnyValue> {
 fn text_value(s: String) -> AnyValue {
     if s.starts_with('[')
         && let Ok(Json::Array(items)) = serde_json::from_str::<Json>(&s)
-        && items.iter().all(|i| matches!(i, Json::String(_) | Json::Number(_) | Json::Bool(_)))
+        && items
+            .iter()
+            .all(|i| matches!(i, Json::String(_) | Json::Number(_) | Json::Bool(_)))
         && let Some(v) = any_value(Json::Array(items))
     {
         return v;

@@ -58,6 +58,22 @@ pub fn is_clickhouse(s: &str) -> bool {
         .is_some_and(|p| p.eq_ignore_ascii_case("clickhouse://"))
 }
 
+/// The URL as given, less the password (`user:secret@host` becomes `user@host`).
+pub fn without_password(url: &str) -> String {
+    let Some(rest) = url.get(13..) else {
+        return url.to_string();
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    match rest[..authority_end].rsplit_once('@') {
+        Some((userinfo, _)) if userinfo.contains(':') => {
+            let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
+            let at = rest[..authority_end].rfind('@').unwrap_or(0);
+            format!("{}{user}{}", &url[..13], &rest[at..])
+        }
+        _ => url.to_string(),
+    }
+}
+
 /// Parses the URL; the password comes from the URL or else from `env_password`
 /// (`LLMWATCH_CLICKHOUSE_PASSWORD`).
 pub fn parse(url: &str, env_password: Option<String>) -> Result<Target, Error> {
@@ -269,6 +285,15 @@ mod tests {
         assert!(err("clickhouse://h/db?from=1';DROP").contains("bad time"));
         assert!(err("clickhouse://h:x/db").contains("bad port"));
         assert!(err("clickhouse://h/db?since=soon").contains("duration"));
+    }
+
+    #[test]
+    fn the_password_is_left_out_of_names() {
+        assert_eq!(
+            without_password("clickhouse://bob:se:cret@h:1/db?table=t"),
+            "clickhouse://bob@h:1/db?table=t"
+        );
+        assert_eq!(without_password("clickhouse://h/db"), "clickhouse://h/db");
     }
 
     #[test]
