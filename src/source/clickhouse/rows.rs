@@ -145,12 +145,10 @@ fn any_value(v: Json) -> Option<AnyValue> {
         Json::Object(map) => V::KvlistValue(KeyValueList {
             values: map
                 .into_iter()
-                .filter_map(|(key, v)| {
-                    Some(KeyValue {
-                        key,
-                        value: any_value(v),
-                        ..Default::default()
-                    })
+                .map(|(key, v)| KeyValue {
+                    key,
+                    value: any_value(v),
+                    ..Default::default()
                 })
                 .collect(),
         }),
