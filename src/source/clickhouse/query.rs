@@ -65,9 +65,10 @@ fn conditions(target: &Target, cursor: Cursor, trace_lookup: Option<&str>) -> Ve
             // those partitions.
             let table = format!("{}.{}", ident(&target.database), ident(lookup));
             let id = literal(id);
+            // Compared at whole seconds, as stored there and as the sort key has them.
             w.push(format!(
-                "Timestamp >= (SELECT min(Start) FROM {table} WHERE TraceId = {id}) \
-                 AND Timestamp < (SELECT max(End) FROM {table} WHERE TraceId = {id}) + 1"
+                "toDateTime(Timestamp) >= (SELECT min(Start) FROM {table} WHERE TraceId = {id}) \
+                 AND toDateTime(Timestamp) <= (SELECT max(End) FROM {table} WHERE TraceId = {id})"
             ));
         }
     }
