@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Creates (or refreshes) a Python venv at VENV_DIR with the pinned OpenTelemetry SDK and OTLP
-# exporters from scripts/python-requirements.txt. Idempotent: a marker file in the venv holds the
+# exporters, and chDB for the ClickHouse tests, from scripts/python-requirements.txt. Idempotent: a marker file in the venv holds the
 # requirement list it was built from, so a re-run with unchanged pins returns at once.
 set -euo pipefail
 

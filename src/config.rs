@@ -113,6 +113,8 @@ pub struct ServerConfig {
     pub forward: Option<crate::forward::ForwardConfig>,
     /// Open connections per receiver, and how long one may wait for a request.
     pub connections: crate::ingest::conn::ConnectionLimits,
+    /// `--source`: `clickhouse://` URLs tailed into the pipeline beside the receivers.
+    pub sources: Vec<String>,
 }
 
 impl Default for ServerConfig {
@@ -131,6 +133,7 @@ impl Default for ServerConfig {
             recorder: None,
             forward: None,
             connections: crate::ingest::conn::ConnectionLimits::default(),
+            sources: Vec::new(),
         }
     }
 }

@@ -27,6 +27,7 @@ pub mod review;
 pub mod semconv;
 pub mod server;
 pub mod signals;
+pub mod source;
 pub mod store;
 pub mod summary;
 pub mod text;

@@ -414,9 +414,52 @@ struct CommonArgs {
     /// Default 0.01, or cost_outlier_floor in the config.
     #[arg(long, value_name = "USD", value_parser = parse_usd)]
     cost_outlier_floor: Option<f64>,
+    /// ClickHouse sources: only rows of the last DURATION (90s, 15m, 2h, 7d); live: where the
+    /// tail starts.
+    #[arg(long, value_name = "DURATION", value_parser = parse_since)]
+    since: Option<String>,
+    /// ClickHouse sources: only rows at or after TIME (2026-12-07T04:00:00Z or unix seconds).
+    #[arg(long, value_name = "TIME")]
+    from: Option<String>,
+    /// ClickHouse sources: only rows before TIME.
+    #[arg(long, value_name = "TIME", requires = "from")]
+    to: Option<String>,
+}
+
+fn parse_since(s: &str) -> Result<String, String> {
+    llmwatch::source::clickhouse::url::parse_duration(s)
+        .map(|_| s.to_string())
+        .ok_or_else(|| format!("expected a duration like 90s, 15m, 2h or 7d, not {s:?}"))
 }
 
 impl CommonArgs {
+    /// `--since`, `--from`, `--to` added to every `clickhouse://` source as URL options (files
+    /// are left as they are).
+    fn source_range(&self, files: Vec<PathBuf>) -> Vec<PathBuf> {
+        let options: Vec<String> = [("since", &self.since), ("from", &self.from), ("to", &self.to)]
+            .into_iter()
+            .filter_map(|(k, v)| {
+                Some(format!(
+                    "{k}={}",
+                    llmwatch::source::clickhouse::url::encode(v.as_ref()?)
+                ))
+            })
+            .collect();
+        if options.is_empty() {
+            return files;
+        }
+        files
+            .into_iter()
+            .map(|f| match f.to_str() {
+                Some(url) if llmwatch::source::clickhouse::is_clickhouse(url) => {
+                    let sep = if url.contains('?') { '&' } else { '?' };
+                    PathBuf::from(format!("{url}{sep}{}", options.join("&")))
+                }
+                _ => f,
+            })
+            .collect()
+    }
+
     /// The store's and the hand-off's limits from `--max-spans`, `--max-memory`, `--keep-share`,
     /// and the cost-outlier floor (`--cost-outlier-floor`, else the config's).
     fn budgets(&self) -> (llmwatch::store::StoreLimits, llmwatch::config::HandoffLimits) {
@@ -480,6 +523,11 @@ struct LiveArgs {
         hide_env_values = true
     )]
     auth_token: Option<String>,
+    /// Also tail a ClickHouse table of the Collector's clickhouseexporter
+    /// (clickhouse://[USER[:PASSWORD]@]HOST[:PORT]/DATABASE[?table=..&logs_table=..]), every 2 s;
+    /// repeatable. Password also from LLMWATCH_CLICKHOUSE_PASSWORD.
+    #[arg(long, value_name = "URL")]
+    source: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -759,7 +807,7 @@ fn file_options(
 ) -> ReportOptions {
     let (store, handoff) = common.budgets();
     ReportOptions {
-        files,
+        files: common.source_range(files),
         spans: false,
         speed: Speed::Max,
         status_every: None,
@@ -878,8 +926,9 @@ fn diff(args: DiffArgs) -> ExitCode {
             );
         }
     }
-    let names =
-        |files: &[PathBuf]| -> Vec<String> { files.iter().map(|f| f.display().to_string()).collect() };
+    let names = |files: &[PathBuf]| -> Vec<String> {
+        files.iter().map(|f| llmwatch::source::input_name(f)).collect()
+    };
     let (baseline_files, candidate_files) = (names(&args.baseline), names(&args.candidate));
     let heading = table::Heading {
         by: by.as_str(),
@@ -993,7 +1042,11 @@ fn replay_on_screen(
         Err(e) => return usage_error(e),
     };
     let control = Arc::new(llmwatch::replay::ReplayControl::new(speed));
-    let files = options.files.iter().map(|f| f.display().to_string()).collect();
+    let files = options
+        .files
+        .iter()
+        .map(|f| llmwatch::source::input_name(f))
+        .collect();
     let feeder = {
         let (pipeline, control) = (pipeline.clone(), control.clone());
         std::thread::spawn(move || {
@@ -1212,6 +1265,20 @@ fn live(cli: LiveArgs) -> ExitCode {
         Ok(f) => f,
         Err(e) => return usage_error(e),
     };
+    let sources = cli
+        .common
+        .source_range(cli.source.iter().map(PathBuf::from).collect());
+    let mut source_urls = Vec::with_capacity(sources.len());
+    for source in sources {
+        let url = source.to_string_lossy().into_owned();
+        // Checked before anything starts: a wrong URL or table is a usage error, not a log line.
+        let checked = llmwatch::source::clickhouse::target(&url)
+            .and_then(|t| llmwatch::source::clickhouse::Tables::describe(&t).map(|_| ()));
+        if let Err(e) = checked {
+            return usage_error(format!("--source: {e}"));
+        }
+        source_urls.push(url);
+    }
     let (store, handoff) = cli.common.budgets();
     let config = ServerConfig {
         grpc: cli.grpc.0,
@@ -1227,6 +1294,7 @@ fn live(cli: LiveArgs) -> ExitCode {
         recorder,
         forward,
         connections: connection_limits(cli.max_connections),
+        sources: source_urls,
     };
     let options = HeadlessOptions {
         status_interval: cli.output.status_every(),

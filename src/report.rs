@@ -12,6 +12,7 @@ use crate::model::{ConvertLimits, Converter, SpanRecord};
 use crate::replay::{self, Merge, Pacer, Speed};
 use crate::semconv::cohort::CohortKey;
 use crate::semconv::{SemconvConfig, Verdict};
+use crate::source::clickhouse;
 use crate::store::{StoreLimits, Trace, TraceStore};
 use crate::summary::Summary;
 use serde_json::{Value as Json, json};
@@ -327,6 +328,26 @@ fn open_counted(
     Ok((reader, size))
 }
 
+/// A `clickhouse://` source as captures: one reader per table (spans, and logs when the logs
+/// table exists), merged by event time like the files of one capture.
+fn open_clickhouse(url: &str) -> Result<Vec<CaptureReader>, ReportError> {
+    let fail = |name: String, e: &dyn std::fmt::Display| ReportError::Read {
+        path: name,
+        source: std::io::Error::other(e.to_string()),
+    };
+    let name = clickhouse::target(url).map_or_else(|_| "clickhouse://".to_string(), |t| t.display_name());
+    let opened = clickhouse::open(url).map_err(|e| fail(name, &e))?;
+    opened
+        .into_iter()
+        .map(|o| {
+            CaptureReader::from_reader(&o.name, o.reader, Some(o.signal)).map_err(|e| ReportError::Read {
+                path: e.name,
+                source: e.source,
+            })
+        })
+        .collect()
+}
+
 /// Feeds the files through `pipeline` in event-time order at the options' pace; `control` (the
 /// screen's) can pause, change speed and stop, and is told the position and progress.
 pub fn feed_files(
@@ -349,6 +370,10 @@ fn feed_files_in(
     let mut readers: Vec<CaptureReader> = Vec::with_capacity(opts.files.len());
     let mut total = 0;
     for path in &opts.files {
+        if let Some(url) = path.to_str().filter(|p| clickhouse::is_clickhouse(p)) {
+            readers.extend(open_clickhouse(url)?);
+            continue;
+        }
         let (reader, size) = open_counted(path, &bytes_read, opts.max_input_ratio)?;
         total += size;
         readers.push(reader);

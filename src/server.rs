@@ -32,6 +32,9 @@ pub struct Running {
     pub pipeline: Arc<Pipeline>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
+    /// The `--source` tails: told to stop, then joined, before the pipeline is drained.
+    tails: Vec<std::thread::JoinHandle<()>>,
+    tails_stop: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// How long stop waits for open connections to finish before cutting them.
@@ -113,13 +116,62 @@ pub async fn start(config: &ServerConfig) -> Result<Running, StartError> {
             }
         }));
     }
+    let tails_stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let tails = config
+        .sources
+        .iter()
+        .filter_map(|url| start_tail(url.clone(), &pipeline, &tails_stop))
+        .collect();
     Ok(Running {
         grpc_addr,
         http_addr,
         pipeline,
         shutdown,
         tasks,
+        tails,
+        tails_stop,
     })
+}
+
+/// Tails a `clickhouse://` source on a thread of its own (its HTTP client blocks), offering
+/// what it reads as a receiver would, waiting rather than dropping when the pipeline is full.
+fn start_tail(
+    url: String,
+    pipeline: &Arc<Pipeline>,
+    stop: &Arc<std::sync::atomic::AtomicBool>,
+) -> Option<std::thread::JoinHandle<()>> {
+    use crate::ingest::capture::Message;
+    use crate::source::clickhouse;
+    let (pipeline, stop) = (pipeline.clone(), stop.clone());
+    let spawned = std::thread::Builder::new()
+        .name("llmwatch-source".into())
+        .spawn(move || {
+            let opened = clickhouse::target(&url)
+                .and_then(|t| clickhouse::Tables::describe(&t).map(|tables| (t, tables)));
+            let (target, tables) = match opened {
+                Ok(o) => o,
+                Err(e) => {
+                    crate::log!("--source: {e}");
+                    return;
+                }
+            };
+            let options = clickhouse::tail::TailOptions::default();
+            clickhouse::tail::run(target, tables, options, &stop, |message| {
+                let prepared = match message {
+                    Message::Traces(req) => crate::ingest::prepare_traces(&pipeline, req),
+                    Message::Logs(req) => crate::ingest::prepare_logs(&pipeline, req),
+                    _ => return,
+                };
+                let _ = crate::ingest::offer_prepared(&pipeline, prepared, crate::ingest::WhenFull::Wait);
+            });
+        });
+    match spawned {
+        Ok(handle) => Some(handle),
+        Err(e) => {
+            crate::log!("--source: cannot start a thread: {e}");
+            None
+        }
+    }
 }
 
 /// A server task failing after start is rare (the listener was already bound); it is reported
@@ -134,6 +186,14 @@ impl Running {
     /// summary.
     pub async fn stop(mut self) -> Summary {
         let _ = self.shutdown.send(true);
+        self.tails_stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let tails = std::mem::take(&mut self.tails);
+        let _ = tokio::task::spawn_blocking(move || {
+            for tail in tails {
+                let _ = tail.join();
+            }
+        })
+        .await;
         for task in self.tasks.drain(..) {
             let abort = task.abort_handle();
             if tokio::time::timeout(GRACE, task).await.is_err() {
@@ -155,6 +215,7 @@ impl Running {
 
 impl Drop for Running {
     fn drop(&mut self) {
+        self.tails_stop.store(true, std::sync::atomic::Ordering::Relaxed);
         for task in &self.tasks {
             task.abort();
         }

@@ -86,7 +86,7 @@ impl Baseline {
         follow(&pipeline, &mut watch, &mut collector);
         pipeline.shutdown();
         let summary = Summary::collect(&pipeline);
-        let files: Vec<String> = opts.files.iter().map(|f| f.display().to_string()).collect();
+        let files: Vec<String> = opts.files.iter().map(|f| crate::source::input_name(f)).collect();
         let refuse = |why: String| ReportError::Read {
             path: files.join(" "),
             source: std::io::Error::other(why),

@@ -83,7 +83,7 @@ impl BaselineRows {
             }
         }
         pipeline.shutdown();
-        let files: Vec<String> = opts.files.iter().map(|f| f.display().to_string()).collect();
+        let files: Vec<String> = opts.files.iter().map(|f| crate::source::input_name(f)).collect();
         let refuse = |why: &str| ReportError::Read {
             path: files.join(" "),
             source: std::io::Error::other(why.to_string()),
