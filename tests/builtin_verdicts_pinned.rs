@@ -19,8 +19,9 @@ use std::sync::Arc;
 
 /// FNV-1a over the text: stable across builds and platforms.
 fn fnv(text: &str) -> u64 {
-    text.bytes()
-        .fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// One line per verdict, every field the evaluators set, in the order they came.
@@ -87,7 +88,10 @@ fn fixture_captures() {
         ("tests/fixtures/otel_genai.jsonl", (5, 5617528718060701149)),
         ("tests/fixtures/openinference.jsonl", (5, 1852993345986713127)),
         ("tests/fixtures/otel_genai_eval.jsonl", (5, 9845513603867993138)),
-        ("tests/fixtures/capture/collector.traces.jsonl", (0, 14695981039346656037)),
+        (
+            "tests/fixtures/capture/collector.traces.jsonl",
+            (0, 14695981039346656037),
+        ),
     ];
     let got: Vec<_> = cases
         .iter()

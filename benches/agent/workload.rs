@@ -39,33 +39,140 @@ impl Rng {
 }
 
 const NOUNS: [&str; 48] = [
-    "order", "parcel", "invoice", "refund", "warehouse", "carrier", "address", "subscription",
-    "account", "password", "voucher", "discount", "shipment", "delivery", "return", "exchange",
-    "warranty", "battery", "charger", "headphones", "laptop", "monitor", "keyboard", "firmware",
-    "router", "payment", "card", "bank", "transfer", "currency", "customs", "duty", "label",
-    "tracking", "courier", "locker", "pickup", "store", "receipt", "serial", "model", "plan",
-    "upgrade", "trial", "region", "policy", "agent", "ticket",
+    "order",
+    "parcel",
+    "invoice",
+    "refund",
+    "warehouse",
+    "carrier",
+    "address",
+    "subscription",
+    "account",
+    "password",
+    "voucher",
+    "discount",
+    "shipment",
+    "delivery",
+    "return",
+    "exchange",
+    "warranty",
+    "battery",
+    "charger",
+    "headphones",
+    "laptop",
+    "monitor",
+    "keyboard",
+    "firmware",
+    "router",
+    "payment",
+    "card",
+    "bank",
+    "transfer",
+    "currency",
+    "customs",
+    "duty",
+    "label",
+    "tracking",
+    "courier",
+    "locker",
+    "pickup",
+    "store",
+    "receipt",
+    "serial",
+    "model",
+    "plan",
+    "upgrade",
+    "trial",
+    "region",
+    "policy",
+    "agent",
+    "ticket",
 ];
 const VERBS: [&str; 24] = [
-    "ships", "arrives", "requires", "includes", "covers", "excludes", "activates", "expires",
-    "renews", "replaces", "refunds", "charges", "confirms", "notifies", "updates", "blocks",
-    "supports", "delays", "processes", "verifies", "cancels", "restores", "transfers", "applies",
+    "ships",
+    "arrives",
+    "requires",
+    "includes",
+    "covers",
+    "excludes",
+    "activates",
+    "expires",
+    "renews",
+    "replaces",
+    "refunds",
+    "charges",
+    "confirms",
+    "notifies",
+    "updates",
+    "blocks",
+    "supports",
+    "delays",
+    "processes",
+    "verifies",
+    "cancels",
+    "restores",
+    "transfers",
+    "applies",
 ];
 const QUALIFIERS: [&str; 24] = [
-    "within two business days", "after inspection", "for unused items", "in most regions",
-    "before dispatch", "once the carrier scans it", "at no extra cost", "for premium members",
-    "during peak season", "outside the European Union", "with the original packaging",
-    "unless the seal is broken", "by email", "through the mobile app", "at checkout",
-    "for orders above fifty euros", "on the next billing date", "in the customer portal",
-    "when stock is available", "from the regional warehouse", "with a prepaid label",
-    "after identity verification", "for business accounts", "within thirty days",
+    "within two business days",
+    "after inspection",
+    "for unused items",
+    "in most regions",
+    "before dispatch",
+    "once the carrier scans it",
+    "at no extra cost",
+    "for premium members",
+    "during peak season",
+    "outside the European Union",
+    "with the original packaging",
+    "unless the seal is broken",
+    "by email",
+    "through the mobile app",
+    "at checkout",
+    "for orders above fifty euros",
+    "on the next billing date",
+    "in the customer portal",
+    "when stock is available",
+    "from the regional warehouse",
+    "with a prepaid label",
+    "after identity verification",
+    "for business accounts",
+    "within thirty days",
 ];
 const ANSWER_WORDS: [&str; 32] = [
-    "certainly", "happy", "assist", "understand", "concern", "recommend", "quickly", "apologise",
-    "inconvenience", "situation", "currently", "unfortunately", "typically", "generally",
-    "usually", "straightforward", "option", "alternatively", "meanwhile", "reach", "team",
-    "support", "detail", "information", "contact", "helpful", "review", "request", "case",
-    "number", "status", "system",
+    "certainly",
+    "happy",
+    "assist",
+    "understand",
+    "concern",
+    "recommend",
+    "quickly",
+    "apologise",
+    "inconvenience",
+    "situation",
+    "currently",
+    "unfortunately",
+    "typically",
+    "generally",
+    "usually",
+    "straightforward",
+    "option",
+    "alternatively",
+    "meanwhile",
+    "reach",
+    "team",
+    "support",
+    "detail",
+    "information",
+    "contact",
+    "helpful",
+    "review",
+    "request",
+    "case",
+    "number",
+    "status",
+    "system",
 ];
 const TOOLS: [&str; 5] = [
     "lookup_order",
@@ -88,7 +195,12 @@ fn sentence(rng: &mut Rng) -> String {
         s.push_str(&format!(" (ref {}-{})", rng.pick(&NOUNS), 1000 + rng.below(9000)));
     }
     if rng.below(2) == 0 {
-        s.push_str(&format!(", and the {} {} {}", rng.pick(&NOUNS), rng.pick(&VERBS), rng.pick(&QUALIFIERS)));
+        s.push_str(&format!(
+            ", and the {} {} {}",
+            rng.pick(&NOUNS),
+            rng.pick(&VERBS),
+            rng.pick(&QUALIFIERS)
+        ));
     }
     s.push_str(". ");
     s
@@ -159,7 +271,14 @@ impl Trace {
     }
 
     /// Adds a span of `millis` starting at the clock (which moves past it), child of `parent`.
-    fn push(&mut self, name: &str, kind: span::SpanKind, parent: Option<u64>, millis: u64, attributes: Vec<KeyValue>) -> u64 {
+    fn push(
+        &mut self,
+        name: &str,
+        kind: span::SpanKind,
+        parent: Option<u64>,
+        millis: u64,
+        attributes: Vec<KeyValue>,
+    ) -> u64 {
         let n = self.next_span;
         self.next_span += 1;
         let start = self.base + self.clock;
@@ -254,11 +373,23 @@ fn agent_trace(trace: u64, base: u64) -> Vec<Span> {
         s("gen_ai.retrieval.query.text", &question),
     ];
     for (n, d) in docs.iter().enumerate() {
-        attrs.push(s(&format!("retrieval.documents.{n}.document.id"), &format!("kb-{}", rng.below(100_000))));
+        attrs.push(s(
+            &format!("retrieval.documents.{n}.document.id"),
+            &format!("kb-{}", rng.below(100_000)),
+        ));
         attrs.push(s(&format!("retrieval.documents.{n}.document.content"), d));
-        attrs.push(f(&format!("retrieval.documents.{n}.document.score"), 0.9 - n as f64 * 0.07));
+        attrs.push(f(
+            &format!("retrieval.documents.{n}.document.score"),
+            0.9 - n as f64 * 0.07,
+        ));
     }
-    t.push("retrieve kb-support-v3", span::SpanKind::Client, Some(root), 30 + rng.below(60) as u64, attrs);
+    t.push(
+        "retrieve kb-support-v3",
+        span::SpanKind::Client,
+        Some(root),
+        30 + rng.below(60) as u64,
+        attrs,
+    );
     t.push(
         "rerank",
         span::SpanKind::Internal,
@@ -306,7 +437,8 @@ fn agent_trace(trace: u64, base: u64) -> Vec<Span> {
             a
         };
         let tool = rng.pick(&TOOLS);
-        let prompt_tokens = ((system.len() + user.len()) / 4 + tool_results.iter().map(|r| r.len() / 4).sum::<usize>()) as i64;
+        let prompt_tokens = ((system.len() + user.len()) / 4
+            + tool_results.iter().map(|r| r.len() / 4).sum::<usize>()) as i64;
         let completion_tokens = (out.len() / 4).max(18) as i64;
         let mut attrs = vec![
             s("gen_ai.operation.name", "chat"),
@@ -317,7 +449,10 @@ fn agent_trace(trace: u64, base: u64) -> Vec<Span> {
             f("gen_ai.request.temperature", 0.2),
             i("gen_ai.usage.input_tokens", prompt_tokens),
             i("gen_ai.usage.output_tokens", completion_tokens),
-            s("gen_ai.response.finish_reasons", if last { "stop" } else { "tool_calls" }),
+            s(
+                "gen_ai.response.finish_reasons",
+                if last { "stop" } else { "tool_calls" },
+            ),
             s("server.address", "api.openai.com"),
             s("openinference.span.kind", "LLM"),
             s("llm.provider", "openai"),
@@ -341,13 +476,22 @@ fn agent_trace(trace: u64, base: u64) -> Vec<Span> {
             final_answer = out;
         } else {
             attrs.push(s("llm.output_messages.0.message.role", "assistant"));
-            attrs.push(s("llm.output_messages.0.message.tool_calls.0.tool_call.function.name", tool));
+            attrs.push(s(
+                "llm.output_messages.0.message.tool_calls.0.tool_call.function.name",
+                tool,
+            ));
             attrs.push(s(
                 "llm.output_messages.0.message.tool_calls.0.tool_call.function.arguments",
                 &format!("{{\"order_id\":\"{}\"}}", 100_000 + rng.below(900_000)),
             ));
         }
-        t.push("chat gpt-4o", span::SpanKind::Client, Some(root), 250 + rng.below(300) as u64, attrs);
+        t.push(
+            "chat gpt-4o",
+            span::SpanKind::Client,
+            Some(root),
+            250 + rng.below(300) as u64,
+            attrs,
+        );
         if !last {
             for _ in 0..1 + rng.below(2) {
                 let bytes = 150 + rng.below(250);
@@ -367,7 +511,10 @@ fn agent_trace(trace: u64, base: u64) -> Vec<Span> {
                         s("gen_ai.tool.call.id", &format!("call_{trace:x}{call}")),
                         s("openinference.span.kind", "TOOL"),
                         s("tool.name", tool),
-                        s("input.value", &format!("{{\"order_id\":\"{}\"}}", 100_000 + rng.below(900_000))),
+                        s(
+                            "input.value",
+                            &format!("{{\"order_id\":\"{}\"}}", 100_000 + rng.below(900_000)),
+                        ),
                         s("output.value", &result),
                     ],
                 );

@@ -1140,6 +1140,112 @@ mod tests {
         assert_eq!((o.share, o.documents, o.words), (1.0, 9, 6));
     }
 
+    /// The overlap as first written: every document re-read for the answer, words kept sorted.
+    fn overlap_by_rereading<'d>(
+        answer: &str,
+        docs: impl Iterator<Item = &'d str> + Clone,
+    ) -> Option<Overlap> {
+        let docs: Vec<&str> = docs.filter(|d| !d.trim().is_empty()).collect();
+        docs.first()?;
+        let mut answer_words = words(answer);
+        answer_words.sort_unstable();
+        answer_words.dedup();
+        if answer_words.len() < 5 {
+            return None;
+        }
+        let mut found = std::collections::HashSet::new();
+        let (mut budget, mut read) = (MAX_DOCUMENTS_BYTES, 0);
+        for d in docs {
+            if budget == 0 {
+                break;
+            }
+            let (text, _) = head(d, MAX_DOCUMENT_BYTES.min(budget));
+            budget -= text.len();
+            read += 1;
+            found.extend(
+                words(text)
+                    .into_iter()
+                    .filter(|h| answer_words.binary_search(h).is_ok()),
+            );
+        }
+        Some(Overlap {
+            share: found.len() as f64 / answer_words.len() as f64,
+            words: answer_words.len(),
+            documents: read,
+        })
+    }
+
+    #[test]
+    fn an_index_of_the_documents_gives_the_overlap_of_reading_them_again() {
+        // Seeded texts from a small vocabulary (with stopwords, short words, capitals and
+        // non-ASCII), split between documents and tool results at every point.
+        let vocab = [
+            "Order",
+            "ships",
+            "the",
+            "to",
+            "Über",
+            "straße",
+            "A-1042",
+            "refund",
+            "within",
+            "days",
+            "été",
+            "tracking",
+            "carrier",
+            "parcel",
+            "and",
+            "extraordinarily",
+            "Return",
+            "label",
+            "  ",
+            "",
+            "inspection",
+            "business",
+            "warehouse",
+        ];
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        for _ in 0..300 {
+            let mut text = |words: usize| {
+                (0..words)
+                    .map(|_| vocab[next(vocab.len())])
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            };
+            let answer = text(12);
+            let texts: Vec<String> = (0..5).map(|k| text(k * 7)).collect();
+            let all = || texts.iter().map(String::as_str);
+            for split in 0..=texts.len() {
+                let index = DocumentIndex::new(all().take(split));
+                let got = index.overlap(&answer, all().skip(split));
+                assert_eq!(
+                    got,
+                    overlap_by_rereading(&answer, all()),
+                    "{answer:?} {texts:?} {split}"
+                );
+                assert_eq!(got, context_overlap_in(&answer, all()));
+            }
+        }
+    }
+
+    #[test]
+    fn word_hashes_are_packed_words_up_to_eight_bytes() {
+        assert_eq!(words("Shipping"), vec![pack(b"shipping")]);
+        assert_eq!(words("abcdefghi"), words("ABCDEFGHI"));
+        assert_ne!(words("abcdefghi"), words("abcdefgh"));
+        assert_ne!(words("abcdefghijklmnopq"), words("abcdefghijklmnopr"));
+        // A zero hash (never made by real words) is still counted once in an answer table.
+        let mut t = AnswerWords::new(&[0, 1, 2]);
+        assert!(!t.find(0) && !t.find(0) && !t.find(1) && t.find(2));
+        assert_eq!(t.found, 3);
+    }
+
     #[test]
     fn head_cuts_at_char_boundaries() {
         assert_eq!(head("héllo", 2), ("h", true));
