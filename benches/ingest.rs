@@ -3,11 +3,18 @@
 //! Then memory: 1,000,000 spans through llmwatch with default limits, RSS and the summary's
 //! accounting afterwards.
 //!
-//! Load: batches of 512 realistic LLM spans (~3 KB each, prompt and completion text), 4
-//! concurrent connections, pre-encoded once; each send stamps fresh trace ids into a copy so
-//! every span is new to the store. Run with `cargo bench --bench ingest`; set
-//! `INGEST_BENCH_SECS` to change the 8 s measuring window.
+//! Two loads, each measured on its own (`INGEST_BENCH_LOAD=chat|agent|both`, both by default):
+//! - chat: batches of 512 realistic LLM chat spans (~2.7 KB each, prompt and completion text),
+//!   all in a few seconds of event time, so most calls are past the evaluators' per-second cap;
+//! - agent: batches of 512 spans of RAG-agent traces (`agent/workload.rs`, ~2.9 KB a span),
+//!   each send moved on by a second of event time, so every model call is evaluated.
+//!
+//! 4 concurrent connections, batches pre-encoded once; each send stamps fresh trace ids (and,
+//! for the agent load, times) into a copy so every span is new to the store. Run with
+//! `cargo bench --bench ingest`; set `INGEST_BENCH_SECS` to change the 8 s measuring window.
 
+#[path = "agent/workload.rs"]
+mod agent;
 #[path = "../tests/common/mod.rs"]
 mod common;
 
@@ -78,14 +85,50 @@ fn run_sink() {
 
 // ------------------------------------------------------------------ load
 
-/// A pre-encoded batch and where its trace ids sit, so each send can stamp new ones.
+/// Which spans the load sends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Workload {
+    /// llmwatch's own chat spans (`tests/common`), trace ids stamped per send.
+    Chat,
+    /// RAG-agent traces (`agent/workload.rs`), trace ids and event time stamped per send.
+    Agent,
+}
+
+impl Workload {
+    fn name(self) -> &'static str {
+        match self {
+            Workload::Chat => "chat",
+            Workload::Agent => "agent",
+        }
+    }
+
+    /// `INGEST_BENCH_LOAD` (chat, agent or both); `default` when unset.
+    fn from_env(default: &str) -> Vec<Workload> {
+        match std::env::var("INGEST_BENCH_LOAD").as_deref().unwrap_or(default) {
+            "chat" => vec![Workload::Chat],
+            "agent" => vec![Workload::Agent],
+            "both" => vec![Workload::Chat, Workload::Agent],
+            other => panic!("INGEST_BENCH_LOAD={other}: chat, agent or both"),
+        }
+    }
+}
+
+/// A pre-encoded batch and where its trace ids and (agent load) times sit, so each send can
+/// stamp new ones.
 struct Template {
     bytes: Bytes,
     trace_id_offsets: Vec<usize>,
+    /// Span start and end times (fixed64, little-endian): each send adds its own seconds.
+    time_offsets: Vec<usize>,
 }
 
-fn template() -> Template {
-    let req = llm_batch(1, BATCH, SPANS_PER_TRACE, common::now_nanos());
+fn template(workload: Workload) -> Template {
+    // The agent load's event time starts a day back and moves on a second a send.
+    let base = (common::now_nanos() / 1_000_000_000 - 86_400) * 1_000_000_000;
+    let req = match workload {
+        Workload::Chat => llm_batch(1, BATCH, SPANS_PER_TRACE, common::now_nanos()),
+        Workload::Agent => agent::agent_batch(1, BATCH, base),
+    };
     let bytes = req.encode_to_vec();
     // Trace ids are [trace number: 8 bytes][0x5eed: 8 bytes]; find each by its suffix.
     let suffix = 0x5eed_u64.to_be_bytes();
@@ -96,9 +139,26 @@ fn template() -> Template {
         .map(|(i, _)| i + 2)
         .collect();
     assert_eq!(trace_id_offsets.len(), BATCH, "one trace id per span");
+    // Span fields 7 and 8 (start and end time, fixed64): their tag and a time of this batch.
+    let time_offsets: Vec<usize> = match workload {
+        Workload::Chat => Vec::new(),
+        Workload::Agent => bytes
+            .windows(9)
+            .enumerate()
+            .filter(|(_, w)| {
+                let t = u64::from_le_bytes(w[1..].try_into().unwrap());
+                (w[0] == 0x39 || w[0] == 0x41) && (base..base + 4_000_000_000).contains(&t)
+            })
+            .map(|(i, _)| i + 1)
+            .collect(),
+    };
+    if workload == Workload::Agent {
+        assert_eq!(time_offsets.len(), 2 * BATCH, "a start and an end per span");
+    }
     Template {
         bytes: bytes.into(),
         trace_id_offsets,
+        time_offsets,
     }
 }
 
@@ -107,6 +167,11 @@ impl Template {
         let mut b = BytesMut::from(&self.bytes[..]);
         for &o in &self.trace_id_offsets {
             b[o..o + 4].copy_from_slice(&generation.to_be_bytes());
+        }
+        let shift = u64::from(generation) * agent::SECONDS_PER_SEND * 1_000_000_000;
+        for &o in &self.time_offsets {
+            let t = u64::from_le_bytes(b[o..o + 8].try_into().unwrap()) + shift;
+            b[o..o + 8].copy_from_slice(&t.to_le_bytes());
         }
         b.freeze()
     }
@@ -121,12 +186,18 @@ struct LoadResult {
 
 /// Sends batches over `CONCURRENCY` connections until `total_spans` were accepted or `secs`
 /// passed (after a 1 s warm-up that is not counted).
-fn load(addr: &str, secs: f64, total_spans: Option<u64>, generation: &Arc<AtomicU64>) -> LoadResult {
+fn load(
+    workload: Workload,
+    addr: &str,
+    secs: f64,
+    total_spans: Option<u64>,
+    generation: &Arc<AtomicU64>,
+) -> LoadResult {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    let template = Arc::new(template());
+    let template = Arc::new(template(workload));
     rt.block_on(async {
         let url = format!("http://{addr}");
         let accepted = Arc::new(AtomicU64::new(0));
@@ -307,7 +378,9 @@ fn spawn_sink() -> (Child, String) {
 }
 
 fn spawn_llmwatch(extra: &[&str]) -> (Child, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_llmwatch"));
+    // LLMWATCH_BIN measures another build (say, the one before a change) with this load.
+    let bin = std::env::var("LLMWATCH_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_llmwatch").to_string());
+    let mut cmd = Command::new(bin);
     cmd.args([
         "--headless",
         "--grpc",
@@ -348,8 +421,8 @@ fn stop_llmwatch(child: Child) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).expect("summary JSON")
 }
 
-fn decode_rate() -> f64 {
-    let t = template();
+fn decode_rate(workload: Workload) -> f64 {
+    let t = template(workload);
     let n = 200;
     let t0 = Instant::now();
     for _ in 0..n {
@@ -369,7 +442,7 @@ fn main() {
         // very same spans: --write-capture FILE SPANS.
         let path = args.get(i + 1).expect("--write-capture FILE SPANS");
         let spans: usize = args.get(i + 2).and_then(|s| s.parse().ok()).expect("SPANS");
-        let template = template();
+        let template = template(Workload::from_env("chat")[0]);
         let mut out = std::io::BufWriter::new(std::fs::File::create(path).expect("create the capture"));
         for generation in 1..=spans.div_ceil(BATCH) {
             let req = ExportTraceServiceRequest::decode(template.stamp(generation as u32)).unwrap();
@@ -396,7 +469,13 @@ fn main() {
             .ok()
             .and_then(|s| s.parse().ok())
             .unwrap_or(8.0);
-        let r = load(addr, secs, None, &Arc::new(AtomicU64::new(1)));
+        let r = load(
+            Workload::from_env("chat")[0],
+            addr,
+            secs,
+            None,
+            &Arc::new(AtomicU64::new(1)),
+        );
         println!(
             "{:.0} spans/s, {} refused batches",
             r.accepted_spans as f64 / r.secs,
@@ -413,13 +492,22 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(8.0);
     let generation = Arc::new(AtomicU64::new(1));
-    let t = template();
+    for workload in Workload::from_env("both") {
+        measure(workload, secs, &generation);
+    }
+}
+
+/// Both ratios (against the sink, and evaluators on against off), two alternating rounds, then
+/// memory through a million spans: all with one workload.
+fn measure(workload: Workload, secs: f64, generation: &Arc<AtomicU64>) {
+    let t = template(workload);
+    println!("== load: {}", workload.name());
     println!(
         "batch: {BATCH} spans, {} bytes encoded ({} bytes/span); concurrency {CONCURRENCY}; window {secs} s",
         t.bytes.len(),
         t.bytes.len() / BATCH
     );
-    println!("single-thread prost decode: {:.0} spans/s", decode_rate());
+    println!("single-thread prost decode: {:.0} spans/s", decode_rate(workload));
 
     // The same receiver with llmwatch's built-in evaluators switched off, for their cost.
     let off = std::env::temp_dir().join(format!(
@@ -434,17 +522,18 @@ fn main() {
     let off_arg = off.to_str().unwrap().to_string();
     let mut ratios = Vec::new();
     let mut eval_ratios = Vec::new();
+    let mut off_ratios = Vec::new();
     for round in 1..=2 {
         let (lw, addr) = spawn_llmwatch(&["--config", &off_arg]);
         let pid = lw.id();
         let cpu0 = cpu_secs(pid);
-        let o = load(&addr, secs, None, &generation);
+        let o = load(workload, &addr, secs, None, generation);
         let off_cpu = cpu_secs(pid) - cpu0;
         stop_llmwatch(lw);
         let off_rate = o.accepted_spans as f64 / o.secs;
 
         let (mut sink, addr) = spawn_sink();
-        let s = load(&addr, secs, None, &generation);
+        let s = load(workload, &addr, secs, None, generation);
         let sink_cpu = cpu_secs(sink.id());
         sink.kill().unwrap();
         let _ = sink.wait();
@@ -453,7 +542,7 @@ fn main() {
         let (lw, addr) = spawn_llmwatch(&[]);
         let pid = lw.id();
         let cpu0 = cpu_secs(pid);
-        let l = load(&addr, secs, None, &generation);
+        let l = load(workload, &addr, secs, None, generation);
         let cpu = cpu_secs(pid) - cpu0;
         let rss = status_kib(pid, "VmRSS:");
         let summary = stop_llmwatch(lw);
@@ -474,6 +563,14 @@ fn main() {
             cpu * 1e6 / (l.accepted_spans as f64 + 1.0),
             rss / 1024,
         );
+        let be = &summary["builtin_evaluations"];
+        println!(
+            "round {round}: evaluators off/sink {:.2}; model calls evaluated {}, past the cap {}",
+            off_rate / sink_rate,
+            be["calls"],
+            be["skipped_over_rate"]
+        );
+        off_ratios.push(off_rate / sink_rate);
         let sp = &summary["spans"];
         assert_eq!(
             sp["accepted"].as_u64().unwrap(),
@@ -491,6 +588,13 @@ fn main() {
         eval_ratios[0],
         eval_ratios[1]
     );
+    off_ratios.sort_by(f64::total_cmp);
+    println!(
+        "ratio llmwatch (evaluators off)/sink: median {:.2} (min {:.2}, max {:.2})",
+        (off_ratios[0] + off_ratios[1]) / 2.0,
+        off_ratios[0],
+        off_ratios[1]
+    );
     ratios.sort_by(f64::total_cmp);
     println!(
         "ratio llmwatch/sink: median {:.2} (min {:.2}, max {:.2})",
@@ -502,7 +606,7 @@ fn main() {
     // Memory: a million spans with default limits.
     let (lw, addr) = spawn_llmwatch(&[]);
     let pid = lw.id();
-    let m = load(&addr, 0.0, Some(1_000_000), &generation);
+    let m = load(workload, &addr, 0.0, Some(1_000_000), generation);
     std::thread::sleep(Duration::from_millis(500));
     let rss = status_kib(pid, "VmRSS:");
     let hwm = status_kib(pid, "VmHWM:");

@@ -480,23 +480,72 @@ const STOPWORD_SLOTS: [u8; 1 << SLOT_BITS] = {
 };
 
 /// Whether an ASCII word (any case) is a stopword.
+#[cfg(test)]
 fn is_stopword(word: &[u8]) -> bool {
-    if word.len() > 8 {
-        return false;
-    }
-    let packed = pack(word);
+    word.len() <= 8 && is_stopword_packed(pack(word))
+}
+
+/// Whether a lowercase word of up to 8 bytes, [`pack`]ed, is a stopword.
+fn is_stopword_packed(packed: u64) -> bool {
     PACKED_STOPWORDS
         .get(usize::from(STOPWORD_SLOTS[slot(packed)]))
         .is_some_and(|&w| w == packed)
 }
 
+/// A word's lowercased bytes as one number: up to 8 bytes packed as [`pack`] packs them (so a
+/// short ASCII word is exactly its packed self, which the stopword lookup reads), longer words
+/// mixed 8 bytes at a time. Equal words give equal numbers; different ones collide about as
+/// rarely as any 64-bit hash. Fed a byte at a time, with no multiply per byte.
+#[derive(Clone, Copy)]
+struct WordHash {
+    chunk: u64,
+    filled: u32,
+    mixed: u64,
+    len: u64,
+}
+
+impl WordHash {
+    const MIX: u64 = 0x9e37_79b9_7f4a_7c15;
+
+    fn new() -> Self {
+        Self {
+            chunk: 0,
+            filled: 0,
+            mixed: 0,
+            len: 0,
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, byte: u8) {
+        if self.filled == 8 {
+            self.mixed = (self.mixed ^ self.chunk).wrapping_mul(Self::MIX).rotate_left(29);
+            self.chunk = 0;
+            self.filled = 0;
+        }
+        self.chunk = self.chunk << 8 | u64::from(byte);
+        self.filled += 1;
+        self.len += 1;
+    }
+
+    /// The word's number; and, for a word of up to 8 bytes, its packed form (for stopwords).
+    #[inline]
+    fn finish(self) -> (u64, Option<u64>) {
+        // `filled` is 1..=8 for any non-empty word.
+        let tail = self.chunk << (8 * (8 - self.filled));
+        if self.len <= 8 {
+            return (tail, Some(tail));
+        }
+        let h = (self.mixed ^ tail ^ self.len).wrapping_mul(Self::MIX);
+        (h ^ h >> 32, None)
+    }
+}
+
 /// Calls `f` with a hash of each content word of `text`: runs of letters and digits (Unicode
 /// aware; non-ASCII lowercased by `char::to_lowercase`), at least 3 characters, lowercased,
-/// not a stopword. Hashing (FNV-1a, 64 bit) stands in for the word, so nothing is allocated.
-/// Stops when `f` returns false.
+/// not a stopword. A [`WordHash`] stands in for the word, so nothing is allocated. Stops when
+/// `f` returns false.
 fn content_words(text: &str, mut f: impl FnMut(u64) -> bool) {
-    const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-    const FNV_PRIME: u64 = 0x0100_0000_01b3;
     let b = text.as_bytes();
     // A non-ASCII char at `i`, its width, and whether it is a letter or digit.
     let wide = |i: usize| {
@@ -520,8 +569,7 @@ fn content_words(text: &str, mut f: impl FnMut(u64) -> bool) {
             }
         }
         // Read the word.
-        let start = i;
-        let mut hash = FNV_OFFSET;
+        let mut hash = WordHash::new();
         let mut chars = 0usize;
         let mut ascii = true;
         while i < b.len() {
@@ -530,7 +578,7 @@ fn content_words(text: &str, mut f: impl FnMut(u64) -> bool) {
                 if !c.is_ascii_alphanumeric() {
                     break;
                 }
-                hash = (hash ^ u64::from(c.to_ascii_lowercase())).wrapping_mul(FNV_PRIME);
+                hash.push(c.to_ascii_lowercase());
                 i += 1;
             } else {
                 let (ch, width, word) = wide(i);
@@ -541,7 +589,7 @@ fn content_words(text: &str, mut f: impl FnMut(u64) -> bool) {
                 let mut buf = [0u8; 4];
                 for lc in ch.to_lowercase() {
                     for &x in lc.encode_utf8(&mut buf).as_bytes() {
-                        hash = (hash ^ u64::from(x)).wrapping_mul(FNV_PRIME);
+                        hash.push(x);
                     }
                 }
                 i += width;
@@ -551,7 +599,8 @@ fn content_words(text: &str, mut f: impl FnMut(u64) -> bool) {
         if chars < 3 {
             continue;
         }
-        if ascii && is_stopword(&b[start..i]) {
+        let (hash, packed) = hash.finish();
+        if ascii && packed.is_some_and(is_stopword_packed) {
             continue;
         }
         if !f(hash) {
@@ -589,48 +638,183 @@ pub fn context_overlap_in<'d>(
     answer: &str,
     documents: impl Iterator<Item = &'d str> + Clone,
 ) -> Option<Overlap> {
-    let with_content = || documents.clone().filter(|d| !d.trim().is_empty());
-    with_content().next()?;
-    let mut words = Vec::new();
-    content_words(answer, |h| {
-        words.push(h);
-        true
-    });
-    words.sort_unstable();
-    words.dedup();
-    if words.len() < 5 {
-        return None;
-    }
-    // Mark the answer's words as the documents' words come by; stop once all are found (the
-    // documents still count as read for the explanation).
-    let mut seen = vec![false; words.len()];
-    let mut found = 0;
-    let mut budget = MAX_DOCUMENTS_BYTES;
-    let mut read = 0;
-    for d in with_content() {
-        if budget == 0 {
-            break;
+    DocumentIndex::default().overlap(answer, documents)
+}
+
+/// A trace's retrieved documents read once, for every call of the trace to compare its answer
+/// with: the hashes of their content words (duplicates and all, in reading order), how many
+/// documents were read and how much of [`MAX_DOCUMENTS_BYTES`] is left for the calls' tool
+/// results. Eight bytes a word: at most ~1 MiB for the 512 KiB read, and it lives only while
+/// one request is evaluated.
+#[derive(Clone, Debug)]
+pub struct DocumentIndex {
+    words: Vec<u64>,
+    documents: usize,
+    budget: usize,
+}
+
+impl Default for DocumentIndex {
+    /// No documents.
+    fn default() -> Self {
+        Self {
+            words: Vec::new(),
+            documents: 0,
+            budget: MAX_DOCUMENTS_BYTES,
         }
-        let (text, _) = head(d, MAX_DOCUMENT_BYTES.min(budget));
-        budget -= text.len();
-        read += 1;
-        if found < words.len() {
-            content_words(text, |h| {
-                if let Ok(k) = words.binary_search(&h)
-                    && !seen[k]
-                {
-                    seen[k] = true;
-                    found += 1;
+    }
+}
+
+impl DocumentIndex {
+    /// Reads `documents` (those with content, up to the caps) as [`context_overlap`] does.
+    pub fn new<'d>(documents: impl Iterator<Item = &'d str>) -> Self {
+        let mut index = Self::default();
+        let mut words = Vec::new();
+        index.add(documents, |h| {
+            words.push(h);
+            true
+        });
+        index.words = words;
+        index
+    }
+
+    /// Whether a document with content was read.
+    pub fn is_empty(&self) -> bool {
+        self.documents == 0
+    }
+
+    /// Reads more documents within what is left of the budget, calling `f` with each content
+    /// word's hash instead of keeping it (stops when `f` returns false).
+    fn add<'d>(&mut self, documents: impl Iterator<Item = &'d str>, mut f: impl FnMut(u64) -> bool) {
+        let mut more = true;
+        for d in documents.filter(|d| !d.trim().is_empty()) {
+            if self.budget == 0 {
+                break;
+            }
+            let (text, _) = head(d, MAX_DOCUMENT_BYTES.min(self.budget));
+            self.budget -= text.len();
+            self.documents += 1;
+            if more {
+                content_words(text, |h| {
+                    more = f(h);
+                    more
+                });
+            }
+        }
+    }
+
+    /// How much of `answer` these documents and then `more` (the call's tool results, read in
+    /// what is left of the budget) cover: [`context_overlap`] over both, in that order.
+    pub fn overlap<'d>(&self, answer: &str, more: impl Iterator<Item = &'d str> + Clone) -> Option<Overlap> {
+        if self.is_empty() && !more.clone().any(|d| !d.trim().is_empty()) {
+            return None;
+        }
+        let mut words = Vec::new();
+        content_words(answer, |h| {
+            words.push(h);
+            true
+        });
+        words.sort_unstable();
+        words.dedup();
+        if words.len() < 5 {
+            return None;
+        }
+        let mut table = AnswerWords::new(&words);
+        for &h in &self.words {
+            if table.find(h) {
+                break;
+            }
+        }
+        // The tool results: read now, on a copy of the budget left.
+        let mut rest = Self {
+            words: Vec::new(),
+            documents: self.documents,
+            budget: self.budget,
+        };
+        rest.add(more, |h| !table.find(h));
+        Some(Overlap {
+            share: table.found as f64 / words.len() as f64,
+            words: words.len(),
+            documents: rest.documents,
+        })
+    }
+}
+
+impl<'d> FromIterator<&'d Document> for DocumentIndex {
+    fn from_iter<I: IntoIterator<Item = &'d Document>>(documents: I) -> Self {
+        Self::new(documents.into_iter().map(|d| d.content.as_str()))
+    }
+}
+
+/// An answer's distinct word hashes in an open-addressing table, each marked when found: a
+/// lookup is a multiply and, mostly, one comparison.
+struct AnswerWords {
+    slots: Vec<u64>,
+    seen: Vec<bool>,
+    shift: u32,
+    /// Distinct words found so far, and how many there are.
+    found: usize,
+    total: usize,
+    /// Whether the hash 0 (the empty slot's mark) is one of the words, and whether seen.
+    zero: Option<bool>,
+}
+
+impl AnswerWords {
+    fn new(words: &[u64]) -> Self {
+        let bits = (words.len() * 2).next_power_of_two().trailing_zeros().max(4);
+        let mut t = Self {
+            slots: vec![0; 1 << bits],
+            seen: vec![false; 1 << bits],
+            shift: 64 - bits,
+            found: 0,
+            total: words.len(),
+            zero: None,
+        };
+        for &h in words {
+            if h == 0 {
+                t.zero = Some(false);
+                continue;
+            }
+            let mut k = t.slot(h);
+            while t.slots[k] != 0 {
+                k = (k + 1) & (t.slots.len() - 1);
+            }
+            t.slots[k] = h;
+        }
+        t
+    }
+
+    #[inline]
+    fn slot(&self, h: u64) -> usize {
+        (h.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> self.shift) as usize
+    }
+
+    /// Marks `h` found if it is an answer word; whether every word is found now.
+    #[inline]
+    fn find(&mut self, h: u64) -> bool {
+        if h == 0 {
+            if self.zero == Some(false) {
+                self.zero = Some(true);
+                self.found += 1;
+            }
+            return self.found == self.total;
+        }
+        let mask = self.slots.len() - 1;
+        let mut k = self.slot(h);
+        loop {
+            match self.slots[k] {
+                0 => break,
+                x if x == h => {
+                    if !self.seen[k] {
+                        self.seen[k] = true;
+                        self.found += 1;
+                    }
+                    break;
                 }
-                found < words.len()
-            });
+                _ => k = (k + 1) & mask,
+            }
         }
+        self.found == self.total
     }
-    Some(Overlap {
-        share: found as f64 / words.len() as f64,
-        words: words.len(),
-        documents: read,
-    })
 }
 
 #[cfg(test)]
@@ -954,6 +1138,112 @@ mod tests {
         docs.swap(0, 8);
         let o = context_overlap(answer, &docs).unwrap();
         assert_eq!((o.share, o.documents, o.words), (1.0, 9, 6));
+    }
+
+    /// The overlap as first written: every document re-read for the answer, words kept sorted.
+    fn overlap_by_rereading<'d>(
+        answer: &str,
+        docs: impl Iterator<Item = &'d str> + Clone,
+    ) -> Option<Overlap> {
+        let docs: Vec<&str> = docs.filter(|d| !d.trim().is_empty()).collect();
+        docs.first()?;
+        let mut answer_words = words(answer);
+        answer_words.sort_unstable();
+        answer_words.dedup();
+        if answer_words.len() < 5 {
+            return None;
+        }
+        let mut found = std::collections::HashSet::new();
+        let (mut budget, mut read) = (MAX_DOCUMENTS_BYTES, 0);
+        for d in docs {
+            if budget == 0 {
+                break;
+            }
+            let (text, _) = head(d, MAX_DOCUMENT_BYTES.min(budget));
+            budget -= text.len();
+            read += 1;
+            found.extend(
+                words(text)
+                    .into_iter()
+                    .filter(|h| answer_words.binary_search(h).is_ok()),
+            );
+        }
+        Some(Overlap {
+            share: found.len() as f64 / answer_words.len() as f64,
+            words: answer_words.len(),
+            documents: read,
+        })
+    }
+
+    #[test]
+    fn an_index_of_the_documents_gives_the_overlap_of_reading_them_again() {
+        // Seeded texts from a small vocabulary (with stopwords, short words, capitals and
+        // non-ASCII), split between documents and tool results at every point.
+        let vocab = [
+            "Order",
+            "ships",
+            "the",
+            "to",
+            "Über",
+            "straße",
+            "A-1042",
+            "refund",
+            "within",
+            "days",
+            "été",
+            "tracking",
+            "carrier",
+            "parcel",
+            "and",
+            "extraordinarily",
+            "Return",
+            "label",
+            "  ",
+            "",
+            "inspection",
+            "business",
+            "warehouse",
+        ];
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        for _ in 0..300 {
+            let mut text = |words: usize| {
+                (0..words)
+                    .map(|_| vocab[next(vocab.len())])
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            };
+            let answer = text(12);
+            let texts: Vec<String> = (0..5).map(|k| text(k * 7)).collect();
+            let all = || texts.iter().map(String::as_str);
+            for split in 0..=texts.len() {
+                let index = DocumentIndex::new(all().take(split));
+                let got = index.overlap(&answer, all().skip(split));
+                assert_eq!(
+                    got,
+                    overlap_by_rereading(&answer, all()),
+                    "{answer:?} {texts:?} {split}"
+                );
+                assert_eq!(got, context_overlap_in(&answer, all()));
+            }
+        }
+    }
+
+    #[test]
+    fn word_hashes_are_packed_words_up_to_eight_bytes() {
+        assert_eq!(words("Shipping"), vec![pack(b"shipping")]);
+        assert_eq!(words("abcdefghi"), words("ABCDEFGHI"));
+        assert_ne!(words("abcdefghi"), words("abcdefgh"));
+        assert_ne!(words("abcdefghijklmnopq"), words("abcdefghijklmnopr"));
+        // A zero hash (never made by real words) is still counted once in an answer table.
+        let mut t = AnswerWords::new(&[0, 1, 2]);
+        assert!(!t.find(0) && !t.find(0) && !t.find(1) && t.find(2));
+        assert_eq!(t.found, 3);
     }
 
     #[test]

@@ -41,7 +41,7 @@ use crate::intern::Sym;
 use crate::model::{SpanRecord, StatusCode, TraceId};
 use crate::semconv::content::{self, Document};
 use crate::semconv::{Kind, Semantics, Verdict, VerdictSource};
-use builtin::{Answer, JsonCheck, Recorded};
+use builtin::{Answer, DocumentIndex, JsonCheck, Recorded};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
@@ -204,6 +204,19 @@ pub fn per_trace<'a>(
     out
 }
 
+/// The documents the retrieval spans of one request returned, read into an index per trace (see
+/// [`per_trace_documents`]): each trace's documents are read once for all its calls, and only
+/// the hashes of their words are kept.
+pub fn per_trace_index(
+    spans: &[SpanRecord],
+    want: impl Fn(TraceId) -> bool,
+) -> foldhash::HashMap<TraceId, DocumentIndex> {
+    per_trace_documents(spans, want)
+        .into_iter()
+        .map(|(t, docs)| (t, docs.iter().collect()))
+        .collect()
+}
+
 /// The documents the retrieval spans of one request returned, per trace, for the traces `want`
 /// names. No documents is better than documents of another request that may not be this call's.
 pub fn per_trace_documents(
@@ -230,6 +243,22 @@ pub fn evaluate(
     documents: &[Document],
     route: Option<&str>,
 ) -> Vec<Verdict> {
+    let index = if config.context_overlap && !documents.is_empty() {
+        documents.iter().collect()
+    } else {
+        DocumentIndex::default()
+    };
+    evaluate_indexed(config, span, &index, route)
+}
+
+/// [`evaluate`] with the trace's documents already read into an index (built once for all the
+/// trace's calls in a request).
+pub fn evaluate_indexed(
+    config: &BuiltinConfig,
+    span: &SpanRecord,
+    documents: &DocumentIndex,
+    route: Option<&str>,
+) -> Vec<Verdict> {
     let Some(sem) = span.sem.as_deref() else {
         return Vec::new();
     };
@@ -250,7 +279,7 @@ fn content_verdicts(
     config: &BuiltinConfig,
     span: &SpanRecord,
     sem: &Semantics,
-    documents: &[Document],
+    documents: &DocumentIndex,
     out: &mut Vec<Verdict>,
 ) {
     let recorded = Recorded::of(&span.attributes);
@@ -335,9 +364,8 @@ fn content_verdicts(
         .iter()
         .filter(|m| m.role == "tool" && !m.content.trim().is_empty())
         .map(|m| m.content.as_str());
-    let context = documents.iter().map(|d| d.content.as_str()).chain(tool_results);
     if config.context_overlap
-        && let Some(o) = builtin::context_overlap_in(text, context)
+        && let Some(o) = documents.overlap(text, tool_results)
     {
         let passed = o.share >= config.context_overlap_threshold;
         let plural = if o.documents == 1 { "" } else { "s" };

@@ -671,19 +671,22 @@ fn builtin_verdicts(
     if admitted.is_empty() {
         return (0, skipped);
     }
+    // Read once per trace, for the traces with a call to check.
     let docs = if config.context_overlap {
-        crate::eval::per_trace_documents(spans, |_| true)
+        let traces: foldhash::HashSet<_> = admitted.iter().map(|s| s.trace_id).collect();
+        crate::eval::per_trace_index(spans, |t| traces.contains(&t))
     } else {
         Default::default()
     };
+    let no_documents = crate::eval::builtin::DocumentIndex::default();
     let routes = if config.budgets.is_empty() {
         Default::default()
     } else {
         crate::eval::per_trace(spans, |m| m.route.as_ref())
     };
     for s in &admitted {
-        let d = docs.get(&s.trace_id).map_or(&[][..], Vec::as_slice);
-        verdicts.extend(crate::eval::evaluate(
+        let d = docs.get(&s.trace_id).unwrap_or(&no_documents);
+        verdicts.extend(crate::eval::evaluate_indexed(
             config,
             s,
             d,
