@@ -6,6 +6,8 @@ logfire-instrumented step."""
 
 from __future__ import annotations
 
+import asyncio
+
 import harness
 import logfire
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
@@ -13,7 +15,7 @@ from pydantic_ai import Agent
 from pydantic_ai.models.openai import OpenAIChatModel
 from pydantic_ai.providers.openai import OpenAIProvider
 
-logfire.configure(send_to_logfire=False, console=False, service_name=harness.SERVICE,
+logfire.configure(send_to_logfire=False, console=False, scrubbing=False, service_name=harness.SERVICE,
                   additional_span_processors=[BatchSpanProcessor(harness.exporter())], metrics=False)
 logfire.instrument_pydantic_ai()
 
@@ -35,25 +37,23 @@ def get_order_status(order_id: str) -> str:
     return harness.lookup_order(order_id)
 
 
-async def streamed() -> None:
-    async with agent.run_stream(harness.QUESTION) as result:
-        async for _ in result.stream_text():
-            pass
+async def flow() -> None:
+    # One event loop for the whole flow: the async client's connections belong to it.
+    with harness.root():
+        with harness.step("retrieve"):
+            client.embeddings.create(model=harness.EMBED_MODEL, input=harness.QUESTION)
+        await agent.run(harness.QUESTION)
+        async with agent.run_stream(harness.QUESTION) as result:
+            async for _ in result.stream_text():
+                pass
+
+    with harness.root(failing=True):
+        try:
+            await agent.run(harness.FAILING)
+        except Exception as e:  # the 500 is the point
+            print("expected failure:", type(e).__name__)
 
 
-with harness.root():
-    with harness.step("retrieve"):
-        client.embeddings.create(model=harness.EMBED_MODEL, input=harness.QUESTION)
-    agent.run_sync(harness.QUESTION)
-    import asyncio
-
-    asyncio.run(streamed())
-
-with harness.root(failing=True):
-    try:
-        agent.run_sync(harness.FAILING)
-    except Exception as e:  # the 500 is the point
-        print("expected failure:", type(e).__name__)
-
+asyncio.run(flow())
 logfire.force_flush()
 harness.shutdown()

@@ -79,15 +79,46 @@ impl CohortKey {
         s.map(Cow::Borrowed)
     }
 
+    /// Precedence rank (0 best) of the key the span's own value came from.
+    fn rank(self, span: &SpanRecord) -> u8 {
+        let Some(sem) = span.sem.as_deref() else {
+            return u8::MAX;
+        };
+        match self {
+            Self::Route => sem.ranks.route,
+            Self::Tenant => sem.ranks.tenant,
+            Self::PromptVersion => sem.ranks.prompt_version,
+            Self::Session => sem.ranks.session,
+            _ => 0,
+        }
+    }
+
     /// The span's value for this cohort, inherited from the trace root where that applies.
+    ///
+    /// Own attribute against the root's, per key: a span without a value takes the root's; a
+    /// span with one keeps it unless the root's came from a better-ranked key of the same list
+    /// (the root's `app.route` beats a call's own `gen_ai.agent.name`, the root's `session.id`
+    /// a call's per-run `gen_ai.conversation.id`). User inherits only when missing.
     pub fn value<'a>(self, trace: &'a Trace, span: &'a SpanRecord) -> Option<Cow<'a, str>> {
-        self.own(span).or_else(|| {
-            if !self.inherits() {
-                return None;
+        let own = self.own(span);
+        if !self.inherits() {
+            return own;
+        }
+        let Some(root) = trace.root().filter(|r| r.span_id != span.span_id) else {
+            return own;
+        };
+        match own {
+            None => self.own(root),
+            Some(v) => {
+                if self.rank(root) < self.rank(span)
+                    && let Some(r) = self.own(root)
+                {
+                    Some(r)
+                } else {
+                    Some(v)
+                }
             }
-            let root = trace.root()?;
-            self.own(root)
-        })
+        }
     }
 }
 

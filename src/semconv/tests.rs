@@ -879,6 +879,7 @@ fn otel_style_input_already_includes_cache() {
             cache_read: 600,
             cache_write: 100,
             reasoning: 0,
+            cache_known: true,
         }
     );
 }
@@ -945,6 +946,7 @@ fn langfuse_usage_details_buckets_become_otel_counts() {
             cache_read: 800,
             cache_write: 0,
             reasoning: 10,
+            cache_known: true,
         }
     );
     // Anthropic-named buckets, no total.
