@@ -125,7 +125,8 @@ fn otel_genai_capture() {
             model: Some("gpt-4o-mini"),
             input: Some(157),
             output: Some(25),
-            cache_read: Some(0),
+            // This instrumentation records no cache data: null, not 0.
+            cache_read: None,
             cost: Some(157.0 * 0.15e-6 + 25.0 * 0.6e-6),
             ttft_ms: None,
         },
@@ -137,7 +138,8 @@ fn otel_genai_capture() {
             model: Some("gpt-4o-mini"),
             input: Some(127),
             output: Some(45),
-            cache_read: Some(0),
+            // This instrumentation records no cache data: null, not 0.
+            cache_read: None,
             cost: Some(127.0 * 0.15e-6 + 45.0 * 0.6e-6),
             ttft_ms: None,
         },

@@ -48,5 +48,8 @@ for lib in "${libs[@]}"; do
     sleep 1
     kill -INT $lw_pid
     wait $lw_pid || true
+    # Source paths in attributes (logfire's code.filepath, tracebacks) say where the capture
+    # was made, nothing about the library: shortened.
+    sed -i -E "s#$work/$lib/lib/python3\.[0-9]+/site-packages/#/venv/lib/site-packages/#g; s#/[^\"]*/lib/python(3\.[0-9]+)/#/usr/lib/python\1/#g" "$out"
     echo "$lib: $(wc -l < "$out") requests recorded in $out" >&2
 done
