@@ -632,6 +632,8 @@ pub fn span_line(trace: &Trace, s: &SpanRecord) -> Json {
         "parent_span_id": s.parent_span_id.map(|p| p.to_string()),
         "name": &*s.name,
         "kind": sem.map_or("other", |m| m.kind.as_str()),
+        // Looks like a model call but wraps the real one: not counted (see docs/libraries.md).
+        "wrapper": sem.is_some_and(|m| m.wrapper),
         "service": s.service(),
         "provider": sem.and_then(|m| m.provider.as_deref()),
         "model": sem.and_then(|m| m.model().map(|x| &**x)),
@@ -641,7 +643,8 @@ pub fn span_line(trace: &Trace, s: &SpanRecord) -> Json {
         "status": s.status.as_str(),
         "input_tokens": tokens(|u| u.input),
         "output_tokens": tokens(|u| u.output),
-        "cache_read_tokens": tokens(|u| u.cache_read),
+        // `null` when the library recorded no cache data at all (not "none were cached").
+        "cache_read_tokens": sem.and_then(|m| m.usage).filter(|u| u.cache_known).map(|u| u.cache_read),
         "cache_write_tokens": tokens(|u| u.cache_write),
         "reasoning_tokens": tokens(|u| u.reasoning),
         "cost_usd": sem.and_then(|m| m.cost_usd),

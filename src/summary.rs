@@ -13,12 +13,19 @@ pub struct Summary {
     pub spans: SpanTotals,
     pub traces: u64,
     pub llm_calls: u64,
+    /// Spans with status ERROR, whatever their kind (a library that marks the whole chain
+    /// counts one failed request several times).
     pub errors: u64,
+    /// Model calls with status ERROR.
+    pub failed_calls: u64,
+    /// Traces with at least one span with status ERROR.
+    pub error_traces: u64,
     pub tokens: Tokens,
     pub cost_usd: f64,
     pub unpriced_calls: u64,
     pub latency_ms: Quantiles,
-    pub ttft_ms: Quantiles,
+    /// `null` quantiles when no call reported a time to first token.
+    pub ttft_ms: MaybeQuantiles,
     pub by_model: Vec<ModelRow>,
     /// Per (route, model) of a trace, the shape of its traces over the whole run.
     pub by_cohort: Vec<CohortRow>,
@@ -114,7 +121,8 @@ pub struct SpanTotals {
 pub struct Tokens {
     pub input: u64,
     pub output: u64,
-    pub cache_read: u64,
+    /// `null` when no call's library recorded cache data.
+    pub cache_read: Option<u64>,
     pub cache_write: u64,
     pub reasoning: u64,
 }
@@ -124,6 +132,15 @@ pub struct Quantiles {
     pub p50: f64,
     pub p95: f64,
     pub p99: f64,
+}
+
+/// Quantiles of something not every run has (time to first token): `null` when nothing was
+/// measured, never `0.0`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct MaybeQuantiles {
+    pub p50: Option<f64>,
+    pub p95: Option<f64>,
+    pub p99: Option<f64>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -295,6 +312,15 @@ impl Serialize for ReasonCounts {
     }
 }
 
+fn maybe_quantiles_ms(h: &crate::store::histogram::LogHistogram) -> MaybeQuantiles {
+    let q = |p| h.quantile(p).map(|us| us as f64 / 1000.0);
+    MaybeQuantiles {
+        p50: q(0.5),
+        p95: q(0.95),
+        p99: q(0.99),
+    }
+}
+
 fn quantiles_ms(h: &crate::store::histogram::LogHistogram) -> Quantiles {
     let q = |p| h.quantile(p).map_or(0.0, |us| us as f64 / 1000.0);
     Quantiles {
@@ -316,18 +342,19 @@ fn ms(us: Option<u64>) -> f64 {
 
 fn llm_fields(summary: &mut Summary, llm: &crate::store::totals::LlmTotals) {
     summary.llm_calls = llm.llm_calls;
+    summary.failed_calls = llm.failed_calls;
     let t = llm.tokens;
     summary.tokens = Tokens {
         input: t.input,
         output: t.output,
-        cache_read: t.cache_read,
+        cache_read: (llm.cache_known_calls > 0).then_some(t.cache_read),
         cache_write: t.cache_write,
         reasoning: t.reasoning,
     };
     summary.cost_usd = usd(llm.cost_usd);
     summary.unpriced_calls = llm.unpriced_calls;
     summary.latency_ms = quantiles_ms(&llm.latency);
-    summary.ttft_ms = quantiles_ms(&llm.ttft);
+    summary.ttft_ms = maybe_quantiles_ms(&llm.ttft);
     let mut rows: Vec<ModelRow> = llm
         .by_model
         .iter()
@@ -397,6 +424,7 @@ impl Summary {
             },
             traces: st.traces_seen,
             errors: st.error_spans,
+            error_traces: st.error_traces,
             span_duration_ms: quantiles_ms(store.durations()),
             logs: LogTotals {
                 received: logs.received,

@@ -67,7 +67,7 @@ pub fn samples<'a>(rule: &Rule, trace: &'a Trace, out: &mut Vec<RawSample<'a>>) 
                 let mut tokens = 0u64;
                 for s in &trace.spans {
                     let Some(sem) = s.sem.as_deref() else { continue };
-                    calls += u32::from(sem.kind.is_model_call());
+                    calls += u32::from(sem.is_model_call());
                     if let Some(u) = sem.usage {
                         tokens = tokens.saturating_add(u.input).saturating_add(u.output);
                     }
@@ -149,7 +149,7 @@ pub fn selects(sel: SpanSel, s: &SpanRecord) -> bool {
     match sel {
         SpanSel::Any => true,
         SpanSel::Root => s.parent_span_id.is_none(),
-        SpanSel::Llm => s.sem.as_deref().is_some_and(|m| m.kind.is_model_call()),
+        SpanSel::Llm => s.sem.as_deref().is_some_and(|m| m.is_model_call()),
         SpanSel::Kind(k) => s.sem.as_deref().is_some_and(|m| m.kind == k),
     }
 }

@@ -365,7 +365,7 @@ fn every_span_converts_with_priced_models_and_the_features_a_newcomer_should_see
             s.name
         );
         kinds.insert(sem.kind.as_str());
-        if sem.kind.is_model_call() {
+        if sem.is_model_call() {
             let model = sem.model().unwrap_or_else(|| panic!("{} has no model", s.name));
             let provider = sem.provider.as_deref().expect("a provider");
             models.insert(model.to_string(), provider.to_string());

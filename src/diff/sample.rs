@@ -75,7 +75,7 @@ pub fn add_trace(side: &mut Side, by: CohortKey, trace: &Trace) {
     let mut cost: Option<f64> = None;
     for s in &trace.spans {
         let Some(sem) = s.sem.as_deref() else { continue };
-        if !sem.kind.is_model_call() {
+        if !sem.is_model_call() {
             continue;
         }
         if let Some(c) = sem.cost_usd.filter(|c| c.is_finite()) {

@@ -153,6 +153,49 @@ impl Answer {
     }
 }
 
+/// Finish reasons that say the model answered with a tool call.
+const TOOL_CALL_FINISH: [&str; 5] = [
+    "tool_calls",
+    "tool-calls",
+    "tool_call",
+    "function_call",
+    "tool_use",
+];
+
+/// Whether the span says its answer was a tool call even where its output messages do not carry
+/// the call: a tool-call finish reason (`gen_ai.response.finish_reasons`, `llm.finish_reason`,
+/// `ai.response.finishReason`), or LangChain's `output.value` (traceAI), whose generations hold
+/// the call in `message.kwargs.tool_calls` and the reason in `generation_info.finish_reason`.
+/// A tool call is an answer: `empty_output` passes it.
+pub fn answered_with_tool_call(attributes: &[Attr]) -> bool {
+    let is_tool_finish = |s: &str| TOOL_CALL_FINISH.iter().any(|r| s.trim().eq_ignore_ascii_case(r));
+    attributes.iter().any(|a| match &*a.key {
+        "gen_ai.response.finish_reasons" | "llm.finish_reason" | "ai.response.finishReason" => match &a.value
+        {
+            Value::Array(items) => items.iter().any(|v| v.as_str().is_some_and(is_tool_finish)),
+            v => v.as_str().is_some_and(is_tool_finish),
+        },
+        "output.value" => a.value.as_str().is_some_and(|s| {
+            s.contains("tool_calls")
+                && serde_json::from_str::<serde_json::Value>(s).is_ok_and(|v| {
+                    v["generations"].as_array().is_some_and(|gens| {
+                        gens.iter()
+                            .flat_map(|g| g.as_array().into_iter().flatten())
+                            .any(|g| {
+                                g["generation_info"]["finish_reason"]
+                                    .as_str()
+                                    .is_some_and(is_tool_finish)
+                                    || g["message"]["kwargs"]["tool_calls"]
+                                        .as_array()
+                                        .is_some_and(|c| !c.is_empty())
+                            })
+                    })
+                })
+        }),
+        _ => false,
+    })
+}
+
 // ---- refusal ----
 
 /// Refusal phrasings, matched case-insensitively at a word start, a straight or curly

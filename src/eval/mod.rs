@@ -10,7 +10,7 @@
 //!
 //! | name | rule |
 //! |---|---|
-//! | `empty_output` | **fail** when the answer (the text of the output messages that are not tool, user or system messages) is empty or only whitespace and it made no tool call; score 1 pass / 0 fail. An answer missing entirely (input recorded, no output attribute) fails too, except on an error span (the error already says it) or a streaming call (some libraries record no streamed output). |
+//! | `empty_output` | **fail** when the answer (the text of the output messages that are not tool, user or system messages) is empty or only whitespace and it made no tool call (in its messages, a tool-call finish reason, or LangChain's generations: a tool call is an answer); score 1 pass / 0 fail. An answer missing entirely (input recorded, no output attribute) fails too, except on an error span (the error already says it) or a streaming call (some libraries record no streamed output). |
 //! | `refusal` | **fail** when the answer contains one of [`builtin::REFUSAL_PHRASES`] (~25 phrasings such as "I can't help with", "I'm sorry, but I can't", "As an AI language model"), case-insensitive, straight or curly apostrophe, at a word start ("I cannot help but…" is excepted). Score 1 no refusal / 0 refusal. No verdict without answer text. |
 //! | `json_valid` | only when JSON was requested: `gen_ai.output.type` / `gen_ai.request.response_format` / `gen_ai.openai.request.response_format` mentioning json; `gen_ai.request.structured_output_schema` (OpenLLMetry) or `ai.schema` (Vercel AI SDK) present; request parameters (`llm.invocation_parameters`, `gen_ai.request.parameters`, `langfuse.observation.model.parameters`) with a JSON `response_format`, `text.format`, `format`, `output_format`, `response_mime_type` or `response_schema`; else the prompt heuristic [`builtin::prompt_asks_json`] over system and user messages ("respond in JSON", "return a JSON object", "JSON only"). **Pass** when the whole answer, or its first ``` fenced block, parses as a JSON object or array. No verdict without answer text, or when the converter truncated the answer. Score 1 / 0. |
 //! | `context_overlap` | the share of the answer's distinct content words (lowercased runs of letters and digits, Unicode-aware, of 3+ characters, minus a ~120-word English stopword list) found among the content words of the context the model was given: the trace's retrieved documents (the `documents` argument) and the tool results in the call's own input; score = share, **pass** when share ≥ `context_overlap_threshold` (0.2: on the demo capture that agrees with the app's own Groundedness verdict on 89% of calls, against 73% at 0.5; paraphrasing answers share fewer words than one expects, so tune it per app). No verdict with no documents (with content) or fewer than 5 content words. |
@@ -232,7 +232,7 @@ pub fn per_trace_documents(
     docs
 }
 
-/// Verdicts of the enabled evaluators on one model-call span (`sem.kind.is_model_call()`; other
+/// Verdicts of the enabled evaluators on one model-call span (`sem.is_model_call()`; other
 /// spans get none). `documents` are the retrieved documents of the same trace known so far
 /// (for context_overlap; none → no context_overlap verdict). `route` is the span's route
 /// (inherited from its trace when the caller knows it) for the budgets; `None` falls back to the
@@ -262,7 +262,7 @@ pub fn evaluate_indexed(
     let Some(sem) = span.sem.as_deref() else {
         return Vec::new();
     };
-    if !sem.kind.is_model_call() {
+    if !sem.is_model_call() {
         return Vec::new();
     }
     let mut out = Vec::new();
@@ -289,7 +289,9 @@ fn content_verdicts(
     let answer = Answer::of(content::output_messages(span));
 
     if config.empty_output {
-        let empty = !answer.has_text() && answer.tool_calls == 0;
+        let empty = !answer.has_text()
+            && answer.tool_calls == 0
+            && !builtin::answered_with_tool_call(&span.attributes);
         let excused = !recorded.output && (span.status == StatusCode::Error || sem.streaming == Some(true));
         if !empty {
             let why = || match (&answer.first_tool, answer.has_text()) {
@@ -1037,7 +1039,7 @@ mod tests {
                     .flat_map(content::documents)
                     .collect();
                 let vs = evaluate(&config, s, &docs, None);
-                let model_call = s.sem.as_ref().is_some_and(|m| m.kind.is_model_call());
+                let model_call = s.sem.as_ref().is_some_and(|m| m.is_model_call());
                 assert_eq!(!vs.is_empty(), model_call, "{name}: {}", s.name);
                 for v in &vs {
                     assert_eq!(v.target, Some(s.span_id));

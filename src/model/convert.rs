@@ -306,6 +306,7 @@ impl Converter {
         out: &mut Vec<SpanRecord>,
         verdicts: &mut Vec<Verdict>,
     ) {
+        let first = out.len();
         for rs in req.resource_spans {
             let group_len: usize = rs.scope_spans.iter().map(|s| s.spans.len()).sum();
             if group_len == 0 {
@@ -357,6 +358,7 @@ impl Converter {
                 }
             }
         }
+        crate::semconv::wrapper::mark_wrappers(&mut out[first..]);
     }
 
     /// Normalises an already converted record again (key classes come from the key interner):
@@ -660,7 +662,7 @@ fn builtin_verdicts(
     spans: &[SpanRecord],
     verdicts: &mut Vec<Verdict>,
 ) -> (u64, u64) {
-    let is_call = |s: &SpanRecord| s.sem.as_deref().is_some_and(|m| m.kind.is_model_call());
+    let is_call = |s: &SpanRecord| s.sem.as_deref().is_some_and(|m| m.is_model_call());
     // Admitted first, so a request over the cap costs nothing more than this count.
     let admitted: Vec<&SpanRecord> = spans
         .iter()

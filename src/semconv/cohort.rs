@@ -79,15 +79,46 @@ impl CohortKey {
         s.map(Cow::Borrowed)
     }
 
+    /// Precedence rank (0 best) of the key the span's own value came from.
+    fn rank(self, span: &SpanRecord) -> u8 {
+        let Some(sem) = span.sem.as_deref() else {
+            return u8::MAX;
+        };
+        match self {
+            Self::Route => sem.ranks.route,
+            Self::Tenant => sem.ranks.tenant,
+            Self::PromptVersion => sem.ranks.prompt_version,
+            Self::Session => sem.ranks.session,
+            _ => 0,
+        }
+    }
+
     /// The span's value for this cohort, inherited from the trace root where that applies.
+    ///
+    /// Own attribute against the root's, per key: a span without a value takes the root's; a
+    /// span with one keeps it unless the root's came from a better-ranked key of the same list
+    /// (the root's `app.route` beats a call's own `gen_ai.agent.name`, the root's `session.id`
+    /// a call's per-run `gen_ai.conversation.id`). User inherits only when missing.
     pub fn value<'a>(self, trace: &'a Trace, span: &'a SpanRecord) -> Option<Cow<'a, str>> {
-        self.own(span).or_else(|| {
-            if !self.inherits() {
-                return None;
+        let own = self.own(span);
+        if !self.inherits() {
+            return own;
+        }
+        let Some(root) = trace.root().filter(|r| r.span_id != span.span_id) else {
+            return own;
+        };
+        match own {
+            None => self.own(root),
+            Some(v) => {
+                if self.rank(root) < self.rank(span)
+                    && let Some(r) = self.own(root)
+                {
+                    Some(r)
+                } else {
+                    Some(v)
+                }
             }
-            let root = trace.root()?;
-            self.own(root)
-        })
+        }
     }
 }
 
@@ -169,5 +200,51 @@ mod tests {
             Some("llm-harness-otel_genai")
         );
         assert_eq!(CohortKey::Provider.value(trace, chat).as_deref(), Some("openai"));
+    }
+
+    #[test]
+    fn the_roots_better_ranked_key_wins_over_the_spans_own() {
+        use crate::semconv::{CohortRanks, Semantics};
+        use crate::store::test_support::span;
+        let with = |mut s: SpanRecord, route: &str, route_rank: u8, session: &str, session_rank: u8| {
+            s.sem = Some(Box::new(Semantics {
+                route: Some(route.into()),
+                session: Some(session.into()),
+                ranks: CohortRanks {
+                    route: route_rank,
+                    session: session_rank,
+                    ..CohortRanks::default()
+                },
+                ..Semantics::default()
+            }));
+            s
+        };
+        let mut store = TraceStore::new(StoreLimits::default());
+        // Root: app.route (rank 0), session.id (rank 0). Call: gen_ai.agent.name (rank 3) and a
+        // per-run gen_ai.conversation.id (rank 2), as Pydantic AI sends them.
+        let root = with(span(1, 1, None, 0), "/support", 0, "sess-1", 0);
+        let call = with(span(1, 2, Some(1), 0), "support_agent", 3, "run-7", 2);
+        // Another call whose own route is as good as the root's keeps it.
+        let own = with(span(1, 3, Some(1), 0), "/own", 0, "sess-own", 0);
+        store.insert_spans([root, call, own]);
+        let trace = store.traces_newest_first().next().unwrap();
+        let by_id = |id: u8| trace.spans.iter().find(|s| s.span_id.0[0] == id).unwrap();
+        assert_eq!(
+            CohortKey::Route.value(trace, by_id(2)).as_deref(),
+            Some("/support")
+        );
+        assert_eq!(
+            CohortKey::Session.value(trace, by_id(2)).as_deref(),
+            Some("sess-1")
+        );
+        assert_eq!(CohortKey::Route.value(trace, by_id(3)).as_deref(), Some("/own"));
+        assert_eq!(
+            CohortKey::Session.value(trace, by_id(3)).as_deref(),
+            Some("sess-own")
+        );
+        assert_eq!(
+            CohortKey::Route.value(trace, by_id(1)).as_deref(),
+            Some("/support")
+        );
     }
 }

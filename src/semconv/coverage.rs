@@ -20,7 +20,7 @@ impl Coverage {
     /// The coverage of `span` in `trace`; `None` when the span is not a model call.
     pub fn of(trace: &Trace, span: &SpanRecord) -> Option<Self> {
         let sem = span.sem.as_deref()?;
-        if !sem.kind.is_model_call() {
+        if !sem.is_model_call() {
             return None;
         }
         Some(Self {

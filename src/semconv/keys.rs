@@ -28,6 +28,8 @@ pub enum Concept {
     Operation,
     KindTraceloop,
     LlmRequestType,
+    /// The Vercel AI SDK's `ai.operationId` (`ai.generateText.doGenerate`, `ai.embed.doEmbed`).
+    AiOperation,
     Provider,
     RequestModel,
     ResponseModel,
@@ -140,19 +142,27 @@ pub fn classify(key: &str) -> Class {
         "gen_ai.operation.name" => known(C::Operation, 0),
         "traceloop.span.kind" => known(C::KindTraceloop, 0),
         "llm.request.type" => known(C::LlmRequestType, 0),
+        "ai.operationId" => known(C::AiOperation, 0),
 
         "gen_ai.provider.name" => known(C::Provider, 0),
         "gen_ai.system" => known(C::Provider, 1),
         "llm.provider" => known(C::Provider, 2),
         "llm.system" => known(C::Provider, 3),
+        // LangChain's run metadata, which traceAI copies onto its spans.
+        "ls_provider" => known(C::Provider, 4),
+        // Vercel AI SDK: `openai.chat`, `openai.embedding` (the API after the dot, see
+        // `normalise::provider_name`).
+        "ai.model.provider" => known(C::Provider, 5),
 
         "gen_ai.request.model" => known(C::RequestModel, 0),
         "llm.request.model_name" => known(C::RequestModel, 1),
         "langfuse.observation.model.name" => known(C::RequestModel, 2),
+        "ai.model.id" => known(C::RequestModel, 3),
         "gen_ai.response.model" => known(C::ResponseModel, 0),
         "llm.response.model_name" => known(C::ResponseModel, 1),
         // OpenInference puts the dated snapshot here: a response model in effect.
         "llm.model_name" => known(C::ResponseModel, 2),
+        "ai.response.model" => known(C::ResponseModel, 3),
         "embedding.model_name" => known(C::EmbeddingModel, 0),
         "llm.invocation_parameters" => known(C::InvocationParameters, 0),
         "gen_ai.request.parameters" => known(C::InvocationParameters, 1),
@@ -162,25 +172,37 @@ pub fn classify(key: &str) -> Class {
         "gen_ai.usage.prompt_tokens" => known(C::InputTokens, 1),
         "llm.token_count.prompt" => known(C::InputTokens, 2),
         "llm.usage.prompt_tokens" => known(C::InputTokens, 3),
+        // Vercel AI SDK (legacy `ai.*` spans): v5+ names, v4 names, and embeddings' one count.
+        "ai.usage.inputTokens" => known(C::InputTokens, 4),
+        "ai.usage.promptTokens" => known(C::InputTokens, 5),
+        "ai.usage.tokens" => known(C::InputTokens, 6),
         "gen_ai.usage.output_tokens" => known(C::OutputTokens, 0),
         "gen_ai.usage.completion_tokens" => known(C::OutputTokens, 1),
         "llm.token_count.completion" => known(C::OutputTokens, 2),
         "llm.usage.completion_tokens" => known(C::OutputTokens, 3),
+        "ai.usage.outputTokens" => known(C::OutputTokens, 4),
+        "ai.usage.completionTokens" => known(C::OutputTokens, 5),
         "gen_ai.usage.total_tokens" => known(C::TotalTokens, 0),
         "llm.token_count.total" => known(C::TotalTokens, 1),
         "llm.usage.total_tokens" => known(C::TotalTokens, 2),
+        "ai.usage.totalTokens" => known(C::TotalTokens, 3),
         "gen_ai.usage.cache_read.input_tokens" => known(C::CacheRead, 0),
         "gen_ai.usage.input_tokens.cache_read" => known(C::CacheRead, 1),
         "llm.token_count.prompt_details.cache_read" => known(C::CacheRead, 2),
         "gen_ai.usage.cache_read_input_tokens" => known(C::CacheRead, 3),
+        "ai.usage.inputTokenDetails.cacheReadTokens" => known(C::CacheRead, 4),
+        "ai.usage.cachedInputTokens" => known(C::CacheRead, 5),
         "gen_ai.usage.cache_creation.input_tokens" => known(C::CacheWrite, 0),
         "gen_ai.usage.input_tokens.cache_write" => known(C::CacheWrite, 1),
         "llm.token_count.prompt_details.cache_write" => known(C::CacheWrite, 2),
         "gen_ai.usage.cache_creation_input_tokens" => known(C::CacheWrite, 3),
+        "ai.usage.inputTokenDetails.cacheWriteTokens" => known(C::CacheWrite, 4),
         "gen_ai.usage.reasoning.output_tokens" => known(C::Reasoning, 0),
         "gen_ai.usage.output_tokens.reasoning" => known(C::Reasoning, 1),
         "llm.token_count.completion_details.reasoning" => known(C::Reasoning, 2),
         "gen_ai.usage.reasoning_tokens" => known(C::Reasoning, 3),
+        "ai.usage.outputTokenDetails.reasoningTokens" => known(C::Reasoning, 4),
+        "ai.usage.reasoningTokens" => known(C::Reasoning, 5),
         "langfuse.observation.usage_details" => known(C::UsageDetails, 0),
 
         "llm.cost.total" => known(C::Cost, 0),
@@ -190,13 +212,18 @@ pub fn classify(key: &str) -> Class {
         "langfuse.observation.cost_details" => known(C::CostDetails, 0),
 
         "gen_ai.response.time_to_first_chunk" => known(C::TtftSeconds, 0),
-        "gen_ai.server.time_to_first_token" => known(C::TtftSeconds, 1),
+        // The metric's name, which Pydantic AI (logfire) and the Vercel AI SDK v7 also set on
+        // the span.
+        "gen_ai.client.operation.time_to_first_chunk" => known(C::TtftSeconds, 1),
+        "gen_ai.server.time_to_first_token" => known(C::TtftSeconds, 2),
         "langfuse.observation.completion_start_time" => known(C::CompletionStart, 0),
         "ai.response.msToFirstChunk" => known(C::TtftMillis, 0),
 
-        "gen_ai.conversation.id" => known(C::Session, 0),
-        "session.id" => known(C::Session, 1),
-        "langfuse.session.id" => known(C::Session, 2),
+        // A session outlives the conversation id some libraries mint per agent run (Pydantic
+        // AI), so the session-class keys come first.
+        "session.id" => known(C::Session, 0),
+        "langfuse.session.id" => known(C::Session, 1),
+        "gen_ai.conversation.id" => known(C::Session, 2),
         "user.id" => known(C::User, 0),
         "langfuse.user.id" => known(C::User, 1),
         "enduser.id" => known(C::User, 2),

@@ -12,6 +12,7 @@ pub mod normalise;
 pub mod secrets;
 pub mod value;
 pub mod verdicts;
+pub mod wrapper;
 
 #[cfg(test)]
 mod tests;
@@ -70,6 +71,9 @@ pub struct TokenUsage {
     pub cache_read: u64,
     pub cache_write: u64,
     pub reasoning: u64,
+    /// The library said how many input tokens came from the cache (0 included); when it did
+    /// not, `cache_read` is 0 by default and reports show `null`.
+    pub cache_known: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -113,9 +117,32 @@ pub struct Semantics {
     pub tenant: Option<Sym>,
     pub prompt_version: Option<Sym>,
     pub response_id: Option<Box<str>>,
+    /// Where in their key lists route, tenant, prompt version and session were found: a value
+    /// the trace root has under a better-ranked key wins over the span's own (see
+    /// [`cohort::CohortKey::value`]).
+    pub ranks: CohortRanks,
+    /// A model-call-looking span around the real call (same model, no usage of its own): kept
+    /// with its kind for the tree, but not counted as a call (see [`wrapper`]).
+    pub wrapper: bool,
+}
+
+/// Precedence ranks (0 best) of the keys a span's cohort values came from; meaningful only
+/// where the value is present.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CohortRanks {
+    pub route: u8,
+    pub tenant: u8,
+    pub prompt_version: u8,
+    pub session: u8,
 }
 
 impl Semantics {
+    /// A call to a model that counts: calls, tokens, cost, latency and evaluation are about
+    /// these (a wrapper around the real call does not count).
+    pub fn is_model_call(&self) -> bool {
+        self.kind.is_model_call() && !self.wrapper
+    }
+
     /// The model to show and group by: what was requested, else what answered.
     pub fn model(&self) -> Option<&Sym> {
         self.request_model.as_ref().or(self.response_model.as_ref())

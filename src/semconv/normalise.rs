@@ -238,6 +238,54 @@ fn kind_from_request_type(v: &str) -> Option<Kind> {
     })
 }
 
+/// The Vercel AI SDK's `ai.operationId`: the provider-level calls (`ai.generateText.doGenerate`,
+/// `ai.streamText.doStream`, `ai.embed.doEmbed`, `ai.embedMany.doEmbed`) are the model calls;
+/// the operations around them (`ai.generateText`, `ai.embed`) sum their steps and are chains, so
+/// their usage is not counted twice; `ai.toolCall` is a tool.
+fn kind_from_ai_operation(v: &str) -> Option<Kind> {
+    let v = v.trim();
+    let (_, step) = v.rsplit_once('.')?;
+    Some(match step {
+        "doGenerate" | "doStream" => Kind::Llm,
+        "doEmbed" => Kind::Embedding,
+        "toolCall" => Kind::Tool,
+        _ if v.starts_with("ai.") => Kind::Chain,
+        _ => return None,
+    })
+}
+
+/// A provider name as the price table and cohorts know it: lowercase, without the API surface
+/// the Vercel AI SDK appends (`openai.chat`, `openai.embedding`, `anthropic.messages` name
+/// `openai` and `anthropic`). Dotted names that are providers themselves (`az.ai.inference`,
+/// `gcp.vertex_ai`, `aws.bedrock`) keep their dots: only a known API suffix is cut.
+pub fn provider_name(p: &str) -> std::borrow::Cow<'_, str> {
+    const API_SUFFIXES: [&str; 11] = [
+        "chat",
+        "completion",
+        "completions",
+        "embedding",
+        "embeddings",
+        "messages",
+        "responses",
+        "image",
+        "transcription",
+        "speech",
+        "generative-ai",
+    ];
+    let p = p.trim();
+    let p = match p.rsplit_once('.') {
+        Some((base, api)) if !base.is_empty() && API_SUFFIXES.iter().any(|s| s.eq_ignore_ascii_case(api)) => {
+            base
+        }
+        _ => p,
+    };
+    if p.bytes().any(|b| b.is_ascii_uppercase()) {
+        std::borrow::Cow::Owned(p.to_ascii_lowercase())
+    } else {
+        std::borrow::Cow::Borrowed(p)
+    }
+}
+
 /// OTel span names follow `{operation} {model}`, `execute_tool {tool}`, `invoke_agent {agent}`.
 fn kind_from_span_name(name: &str) -> Option<Kind> {
     let op = name.split(' ').next()?;
@@ -327,6 +375,7 @@ pub fn normalise_span(
         (Concept::Operation, kind_from_operation),
         (Concept::KindTraceloop, kind_from_traceloop),
         (Concept::LlmRequestType, kind_from_request_type),
+        (Concept::AiOperation, kind_from_ai_operation),
     ]
     .iter()
     .find_map(|(c, f)| text(*c).and_then(f));
@@ -343,13 +392,7 @@ pub fn normalise_span(
         ..Semantics::default()
     };
     sem.operation = text(Concept::Operation).map(&mut *intern);
-    sem.provider = text(Concept::Provider).map(|p| {
-        if p.bytes().any(|b| b.is_ascii_uppercase()) {
-            intern(&p.to_ascii_lowercase())
-        } else {
-            intern(p)
-        }
-    });
+    sem.provider = text(Concept::Provider).map(|p| intern(&provider_name(p)));
     let params = get(Concept::InvocationParameters).and_then(invocation_parameters);
     sem.request_model = text(Concept::RequestModel)
         .map(&mut *intern)
@@ -373,6 +416,7 @@ pub fn normalise_span(
     sem.usage = usage(&slots, span, &plausible);
     sem.ttft_nanos = ttft(&slots, span);
     sem.session = text(Concept::Session).map(Into::into);
+    sem.ranks.session = slots.best[Concept::Session as usize].map_or(0, |(r, _)| r);
     sem.user = text(Concept::User).map(Into::into);
     sem.agent = text(Concept::Agent).map(&mut *intern);
     sem.tool = text(Concept::Tool).map(&mut *intern);
@@ -433,7 +477,9 @@ fn usage(slots: &Slots, span: &SpanRecord, plausible: &Plausible<'_>) -> Option<
     let input = count(Concept::InputTokens).or(lf.input);
     let output = count(Concept::OutputTokens).or(lf.output);
     let total = count(Concept::TotalTokens).or(lf.total);
-    let cache_read = count(Concept::CacheRead).or(lf.cache_read).unwrap_or(0);
+    let cache_read = count(Concept::CacheRead).or(lf.cache_read);
+    let cache_known = cache_read.is_some();
+    let cache_read = cache_read.unwrap_or(0);
     let cache_write = count(Concept::CacheWrite).or(lf.cache_write).unwrap_or(0);
     let reasoning = count(Concept::Reasoning).or(lf.reasoning).unwrap_or(0);
     if input.is_none() && output.is_none() && total.is_none() {
@@ -467,6 +513,7 @@ fn usage(slots: &Slots, span: &SpanRecord, plausible: &Plausible<'_>) -> Option<
         cache_read,
         cache_write,
         reasoning,
+        cache_known,
     })
 }
 
@@ -481,44 +528,48 @@ struct LangfuseUsage {
     reasoning: Option<u64>,
 }
 
-/// Langfuse's usage buckets exclude each other (`input` leaves out the tokens counted under
+/// Langfuse's own usage buckets exclude each other (`input` leaves out the tokens counted under
 /// `input_cached_tokens` or `cache_read_input_tokens`, `output` those under
 /// `output_reasoning_tokens`; `total` is the sum of all), so the cache buckets are added back
-/// to input and reasoning to output.
+/// to input and reasoning to output. The SDKs' integrations also pass a provider's raw usage
+/// through: OpenAI's `prompt_tokens` already counts its nested
+/// `prompt_tokens_details.cached_tokens` (left as is), Anthropic's `input_tokens` does not count
+/// `cache_read_input_tokens` (added back, as for Langfuse's `input`).
 fn langfuse_usage(v: &Value, plausible: &Plausible<'_>) -> Option<LangfuseUsage> {
     let m = json_object(v)?;
-    let n = |keys: &[&str]| {
-        keys.iter().find_map(|k| {
-            m.get(*k)
-                .and_then(json_f64)
-                .and_then(|f| plausible.json_tokens(Some(f)))
-        })
-    };
+    let tokens = |v: &serde_json::Value| json_f64(v).and_then(|f| plausible.json_tokens(Some(f)));
+    let n = |keys: &[&str]| keys.iter().find_map(|k| m.get(*k).and_then(tokens));
+    let nested = |outer: &str, inner: &str| m.get(outer)?.get(inner).and_then(tokens);
     let cache_read = n(&[
         "input_cached_tokens",
         "cache_read_input_tokens",
         "input_cache_read",
         "cache_read",
     ]);
+    let openai_cached = nested("prompt_tokens_details", "cached_tokens")
+        .or_else(|| nested("input_tokens_details", "cached_tokens"));
     let cache_write = n(&[
         "cache_creation_input_tokens",
         "input_cache_creation",
         "cache_write",
     ]);
     let reasoning = n(&["output_reasoning_tokens", "reasoning_tokens", "reasoning"]);
+    let openai_reasoning = nested("completion_tokens_details", "reasoning_tokens")
+        .or_else(|| nested("output_tokens_details", "reasoning_tokens"));
     let plus = |base: Option<u64>, parts: &[Option<u64>]| {
         base.map(|b| parts.iter().flatten().fold(b, |acc, p| acc.saturating_add(*p)))
     };
+    // Buckets that exclude the cache, then OpenAI's count that includes it.
+    let input =
+        plus(n(&["input", "input_tokens"]), &[cache_read, cache_write]).or_else(|| n(&["prompt_tokens"]));
+    let output = plus(n(&["output"]), &[reasoning]).or_else(|| n(&["completion_tokens", "output_tokens"]));
     Some(LangfuseUsage {
-        input: plus(
-            n(&["input", "prompt_tokens", "input_tokens"]),
-            &[cache_read, cache_write],
-        ),
-        output: plus(n(&["output", "completion_tokens", "output_tokens"]), &[reasoning]),
+        input,
+        output,
         total: n(&["total", "total_tokens"]),
-        cache_read,
+        cache_read: cache_read.or(openai_cached),
         cache_write,
-        reasoning,
+        reasoning: reasoning.or(openai_reasoning),
     })
 }
 
@@ -622,6 +673,10 @@ fn cohorts(
     }
     let found = found.found;
     let [route, tenant, prompt_version] = found;
+    let rank = |f: &Option<(u8, String)>| f.as_ref().map_or(0, |(r, _)| *r);
+    sem.ranks.route = rank(&route);
+    sem.ranks.tenant = rank(&tenant);
+    sem.ranks.prompt_version = rank(&prompt_version);
     sem.route = route.map(|(_, t)| intern(&t));
     sem.tenant = tenant.map(|(_, t)| intern(&t));
     sem.prompt_version = prompt_version.map(|(_, t)| intern(&t));

@@ -269,51 +269,66 @@ const SEMCONV_ROWS: &[&[&str]] = &[
         "gen_ai.system",
         "llm.provider",
         "llm.system",
+        "ls_provider",
+        "ai.model.provider",
     ],
     &[
         "gen_ai.request.model",
         "llm.request.model_name",
         "langfuse.observation.model.name",
+        "ai.model.id",
     ],
     &[
         "gen_ai.response.model",
         "llm.response.model_name",
         "llm.model_name",
+        "ai.response.model",
     ],
     &[
         "gen_ai.usage.input_tokens",
         "gen_ai.usage.prompt_tokens",
         "llm.token_count.prompt",
         "llm.usage.prompt_tokens",
+        "ai.usage.inputTokens",
+        "ai.usage.promptTokens",
+        "ai.usage.tokens",
     ],
     &[
         "gen_ai.usage.output_tokens",
         "gen_ai.usage.completion_tokens",
         "llm.token_count.completion",
         "llm.usage.completion_tokens",
+        "ai.usage.outputTokens",
+        "ai.usage.completionTokens",
     ],
     &[
         "gen_ai.usage.total_tokens",
         "llm.token_count.total",
         "llm.usage.total_tokens",
+        "ai.usage.totalTokens",
     ],
     &[
         "gen_ai.usage.cache_read.input_tokens",
         "gen_ai.usage.input_tokens.cache_read",
         "llm.token_count.prompt_details.cache_read",
         "gen_ai.usage.cache_read_input_tokens",
+        "ai.usage.inputTokenDetails.cacheReadTokens",
+        "ai.usage.cachedInputTokens",
     ],
     &[
         "gen_ai.usage.cache_creation.input_tokens",
         "gen_ai.usage.input_tokens.cache_write",
         "llm.token_count.prompt_details.cache_write",
         "gen_ai.usage.cache_creation_input_tokens",
+        "ai.usage.inputTokenDetails.cacheWriteTokens",
     ],
     &[
         "gen_ai.usage.reasoning.output_tokens",
         "gen_ai.usage.output_tokens.reasoning",
         "llm.token_count.completion_details.reasoning",
         "gen_ai.usage.reasoning_tokens",
+        "ai.usage.outputTokenDetails.reasoningTokens",
+        "ai.usage.reasoningTokens",
     ],
     &[
         "llm.cost.total",
@@ -324,11 +339,12 @@ const SEMCONV_ROWS: &[&[&str]] = &[
     &["langfuse.observation.cost_details"],
     &[
         "gen_ai.response.time_to_first_chunk",
+        "gen_ai.client.operation.time_to_first_chunk",
         "gen_ai.server.time_to_first_token",
     ],
     &["langfuse.observation.completion_start_time"],
     &["ai.response.msToFirstChunk"],
-    &["gen_ai.conversation.id", "session.id", "langfuse.session.id"],
+    &["session.id", "langfuse.session.id", "gen_ai.conversation.id"],
     &["user.id", "langfuse.user.id"],
     &["gen_ai.agent.name", "agent.name"],
     &["gen_ai.tool.name", "tool.name", "tool_call.function.name"],
@@ -344,6 +360,8 @@ const SEMCONV_ROWS: &[&[&str]] = &[
         "gen_ai.evaluation.explanation",
         "gen_ai.evaluation.target_span_id",
     ],
+    // Rows added after SEMCONV.md's tables (docs/libraries.md): the indices above stay put.
+    &["ai.operationId"],
 ];
 
 #[test]
@@ -879,6 +897,7 @@ fn otel_style_input_already_includes_cache() {
             cache_read: 600,
             cache_write: 100,
             reasoning: 0,
+            cache_known: true,
         }
     );
 }
@@ -945,6 +964,7 @@ fn langfuse_usage_details_buckets_become_otel_counts() {
             cache_read: 800,
             cache_write: 0,
             reasoning: 10,
+            cache_known: true,
         }
     );
     // Anthropic-named buckets, no total.
@@ -1402,7 +1422,8 @@ fn session_user_agent_tool_precedence() {
         ("tool.name", s("t2")),
         ("gen_ai.tool.name", s("t1")),
     ]);
-    assert_eq!(m.session.as_deref(), Some("s1"));
+    // A session outlives a per-run conversation id (Pydantic AI mints one per agent run).
+    assert_eq!(m.session.as_deref(), Some("s2"));
     assert_eq!(m.user.as_deref(), Some("u1"));
     assert_eq!(m.agent.as_deref(), Some("a1"));
     assert_eq!(m.tool.as_deref(), Some("t1"));
@@ -2233,4 +2254,115 @@ fn every_key_with_every_odd_value_never_panics() {
         });
     }
     let _ = convert_logs(logs);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Six more libraries (docs/libraries.md)
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn vercel_provider_strings_name_the_provider() {
+    use super::normalise::provider_name;
+    assert_eq!(provider_name("openai.chat"), "openai");
+    assert_eq!(provider_name("openai.embedding"), "openai");
+    assert_eq!(provider_name("anthropic.messages"), "anthropic");
+    assert_eq!(provider_name("OpenAI.Responses"), "openai");
+    // Dotted provider names of the OTel registry keep their dots.
+    assert_eq!(provider_name("az.ai.inference"), "az.ai.inference");
+    assert_eq!(provider_name("aws.bedrock"), "aws.bedrock");
+    assert_eq!(provider_name("gcp.vertex_ai"), "gcp.vertex_ai");
+    let m = sem([
+        ("ai.model.provider", s("openai.chat")),
+        ("ai.model.id", s("gpt-4o")),
+    ]);
+    assert_eq!(m.provider.as_deref(), Some("openai"));
+    let m = sem([("ls_provider", s("openai")), ("gen_ai.span.kind", s("LLM"))]);
+    assert_eq!(m.provider.as_deref(), Some("openai"));
+}
+
+#[test]
+fn vercel_legacy_operations_are_calls_chains_and_tools() {
+    let kind = |op: &str| sem([("ai.operationId", s(op)), ("ai.model.id", s("gpt-4o-mini"))]).kind;
+    assert_eq!(kind("ai.generateText.doGenerate"), Kind::Llm);
+    assert_eq!(kind("ai.streamText.doStream"), Kind::Llm);
+    assert_eq!(kind("ai.embed.doEmbed"), Kind::Embedding);
+    assert_eq!(kind("ai.embedMany.doEmbed"), Kind::Embedding);
+    assert_eq!(kind("ai.generateText"), Kind::Chain);
+    assert_eq!(kind("ai.embedMany"), Kind::Chain);
+    assert_eq!(kind("ai.toolCall"), Kind::Tool);
+    let u = usage_of([
+        ("ai.operationId", s("ai.embed.doEmbed")),
+        ("ai.usage.tokens", i(20)),
+    ]);
+    assert_eq!((u.input, u.output), (20, 0));
+    let u = usage_of([
+        ("ai.usage.inputTokens", i(100)),
+        ("ai.usage.outputTokens", i(10)),
+        ("ai.usage.inputTokenDetails.cacheReadTokens", i(64)),
+    ]);
+    assert_eq!((u.input, u.cache_read, u.cache_known), (100, 64, true));
+    let u = usage_of([
+        ("ai.usage.promptTokens", i(100)),
+        ("ai.usage.completionTokens", i(10)),
+        ("ai.usage.cachedInputTokens", i(32)),
+    ]);
+    assert_eq!((u.input, u.output, u.cache_read), (100, 10, 32));
+}
+
+#[test]
+fn cache_reads_are_unknown_unless_the_library_says() {
+    let u = usage_of([
+        ("gen_ai.usage.input_tokens", i(10)),
+        ("gen_ai.usage.output_tokens", i(2)),
+    ]);
+    assert!(!u.cache_known);
+    let u = usage_of([
+        ("gen_ai.usage.input_tokens", i(10)),
+        ("gen_ai.usage.cache_read.input_tokens", i(0)),
+    ]);
+    assert!(u.cache_known && u.cache_read == 0);
+}
+
+#[test]
+fn langfuse_usage_details_in_openai_shape_count_the_cache_once() {
+    // The Langfuse SDK's OpenAI integration passes OpenAI's usage through: prompt_tokens already
+    // counts the cached tokens nested under prompt_tokens_details.
+    let u = usage_of([
+        ("langfuse.observation.type", s("generation")),
+        (
+            "langfuse.observation.usage_details",
+            s(
+                r#"{"completion_tokens": 14, "prompt_tokens": 85, "total_tokens": 99,
+                 "completion_tokens_details": null, "prompt_tokens_details": {"cached_tokens": 64}}"#,
+            ),
+        ),
+    ]);
+    assert_eq!((u.input, u.output, u.total, u.cache_read), (85, 14, 99, 64));
+    assert!(u.cache_known);
+    // Anthropic's raw usage leaves the cache out of input_tokens.
+    let u = usage_of([(
+        "langfuse.observation.usage_details",
+        s(r#"{"input_tokens": 20, "cache_read_input_tokens": 80, "output_tokens": 5}"#),
+    )]);
+    assert_eq!((u.input, u.cache_read), (100, 80));
+    // No cache bucket at all: unknown.
+    let u = usage_of([("langfuse.observation.usage_details", s(r#"{"input": 20}"#))]);
+    assert!(!u.cache_known);
+}
+
+#[test]
+fn langfuse_completion_start_time_is_json_quoted() {
+    let mut sp = llm_span([(
+        "langfuse.observation.completion_start_time",
+        s(r#""2026-12-07T04:54:20.425086Z""#),
+    )]);
+    // 04:54:20.269365165
+    sp.start_time_unix_nano = 1_796_619_260_269_365_165;
+    assert_eq!(ttft_of(sp), Some(155_720_835));
+}
+
+#[test]
+fn client_time_to_first_chunk_is_read_in_seconds() {
+    let sp = llm_span([("gen_ai.client.operation.time_to_first_chunk", f(0.3288))]);
+    assert_eq!(ttft_of(sp), Some(328_800_000));
 }

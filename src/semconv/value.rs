@@ -109,7 +109,8 @@ pub fn timestamp_nanos(v: &Value) -> Option<u64> {
         };
         return count_from_f64(nanos);
     }
-    parse_rfc3339(v.as_str()?.trim())
+    // Langfuse sends its timestamps JSON-encoded: `"\"2026-12-07T04:20:00.123Z\""`.
+    parse_rfc3339(v.as_str()?.trim().trim_matches('"'))
 }
 
 fn parse_rfc3339(s: &str) -> Option<u64> {

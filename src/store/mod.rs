@@ -264,6 +264,8 @@ pub struct StoreStats {
     pub spans_held: u64,
     /// Spans with status ERROR (a re-sent span counts once).
     pub error_spans: u64,
+    /// Traces that got a span with status ERROR (counted when the first one arrives).
+    pub error_traces: u64,
     /// Traces created by a span (a trace evicted and seen again counts twice).
     pub traces_seen: u64,
     pub traces_evicted: u64,
@@ -625,13 +627,24 @@ impl TraceStore {
     }
 
     pub fn insert_spans(&mut self, spans: impl IntoIterator<Item = SpanRecord>) {
-        for span in spans {
+        for mut span in spans {
+            // A wrapper whose call came in an earlier request (see `semconv::wrapper`).
+            if let Some(trace) = self.traces.get(&span.trace_id)
+                && span
+                    .sem
+                    .as_deref()
+                    .is_some_and(|m| m.kind.is_model_call() && m.usage.is_none())
+                && crate::semconv::wrapper::wraps_held(&span, &trace.spans, |id| trace.span(id))
+                && let Some(sem) = span.sem.as_deref_mut()
+            {
+                sem.wrapper = true;
+            }
             let second = span.end_unix_nano / 1_000_000_000;
             let micros = span.duration_nanos() / 1_000;
             let is_error = span.status == StatusCode::Error;
             let max_second = self.max_event_second;
             let slow = match span.sem.as_deref() {
-                Some(m) if m.kind.is_model_call() => m
+                Some(m) if m.is_model_call() => m
                     .model()
                     .is_some_and(|model| self.slow_calls.observe(model, micros)),
                 _ => false,
@@ -658,7 +671,9 @@ impl TraceStore {
             let first_span = trace.spans.is_empty();
             let trace_id = trace.id;
             let spans_before = trace.spans.len();
+            let had_error = trace.error_spans > 0;
             let replaced = trace.upsert(span);
+            let error_trace = !had_error && trace.error_spans > 0;
             trace.recompute_bytes();
             let after = trace.bytes;
             let added = (trace.spans.len() - spans_before) as u64;
@@ -691,6 +706,7 @@ impl TraceStore {
                 self.stats.error_spans -= u64::from(old.status == StatusCode::Error);
             }
             self.stats.error_spans += u64::from(is_error);
+            self.stats.error_traces += u64::from(error_trace);
             if first_span {
                 self.stats.traces_seen += 1;
             }

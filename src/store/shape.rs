@@ -29,7 +29,7 @@ impl TraceShape {
             llm_calls: trace
                 .spans
                 .iter()
-                .filter(|s| kind(s).is_some_and(|k| k.is_model_call()))
+                .filter(|s| s.sem.as_deref().is_some_and(|m| m.is_model_call()))
                 .count() as u64,
             tool_calls: trace.spans.iter().filter(|s| kind(s) == Some(Kind::Tool)).count() as u64,
             repeated_tool_calls: repeated_tool_calls(trace),
@@ -95,7 +95,7 @@ pub fn primary_call(trace: &Trace) -> Option<&SpanRecord> {
         trace
             .spans
             .iter()
-            .filter(|s| s.sem.as_deref().is_some_and(|m| m.kind.is_model_call()))
+            .filter(|s| s.sem.as_deref().is_some_and(|m| m.is_model_call()))
     };
     calls()
         .filter_map(|s| Some((s.sem.as_deref()?.cost_usd?, s)))
@@ -143,7 +143,7 @@ impl ShapeTotals {
             ..Self::default()
         };
         for sem in trace.spans.iter().filter_map(|s| s.sem.as_deref()) {
-            if !sem.kind.is_model_call() {
+            if !sem.is_model_call() {
                 continue;
             }
             if let Some(u) = sem.usage {

@@ -40,8 +40,12 @@ pub struct VerdictTotals {
 
 #[derive(Debug, Default)]
 pub struct LlmTotals {
-    /// Calls to a model (LLM, embedding and rerank spans).
+    /// Calls to a model (LLM, embedding and rerank spans; wrappers not counted).
     pub llm_calls: u64,
+    /// Model calls whose span status is ERROR.
+    pub failed_calls: u64,
+    /// Model calls whose library said how many input tokens came from the cache.
+    pub cache_known_calls: u64,
     pub tokens: TokenUsage,
     pub cost_usd: f64,
     pub unpriced_calls: u64,
@@ -61,10 +65,12 @@ fn other() -> Sym {
 impl LlmTotals {
     pub fn record_span(&mut self, span: &SpanRecord) {
         let Some(sem) = span.sem.as_deref() else { return };
-        if !sem.kind.is_model_call() {
+        if !sem.is_model_call() {
             return;
         }
         self.llm_calls += 1;
+        self.failed_calls += u64::from(span.status == StatusCode::Error);
+        self.cache_known_calls += u64::from(sem.usage.is_some_and(|u| u.cache_known));
         let micros = span.duration_nanos() / 1_000;
         self.latency.record(micros);
         if let Some(t) = sem.ttft_nanos {

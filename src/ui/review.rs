@@ -88,7 +88,7 @@ impl ReviewForm {
     /// else its first span. `None` for a trace without spans.
     pub fn for_trace(trace: &Trace) -> Option<Self> {
         let failing = |s: &&SpanRecord| {
-            s.sem.as_deref().is_some_and(|m| m.kind.is_model_call())
+            s.sem.as_deref().is_some_and(|m| m.is_model_call())
                 && (s.status == crate::model::StatusCode::Error
                     || trace
                         .verdicts_for(s)

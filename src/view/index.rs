@@ -641,7 +641,7 @@ fn contribution(series: &mut Series, trace: &Trace, row: &TraceRow) -> Contribut
     let mut calls = Vec::new();
     for s in &trace.spans {
         let Some(sem) = s.sem.as_deref() else { continue };
-        if !sem.kind.is_model_call() {
+        if !sem.is_model_call() {
             continue;
         }
         let v = values(sem.model(), &s.resource.service);

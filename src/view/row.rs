@@ -124,7 +124,7 @@ impl TraceRow {
                 row.error_spans += 1;
             }
             let Some(sem) = span.sem.as_deref() else { continue };
-            if sem.kind.is_model_call() || sem.kind == Kind::Llm {
+            if sem.is_model_call() || (sem.kind == Kind::Llm && !sem.wrapper) {
                 row.llm_calls += 1;
                 if let Some(m) = sem.model()
                     && !row.models.contains(m)

@@ -318,6 +318,7 @@ impl Converter {
         out: &mut Vec<SpanRecord>,
         verdicts: &mut Vec<Verdict>,
     ) {
+        let first = out.len();
         for rs in req.resource_spans {
             let group_len: usize = rs.scope_spans.iter().map(|s| s.spans.len()).sum();
             if group_len == 0 {
@@ -368,6 +369,7 @@ impl Converter {
                 }
             }
         }
+        crate::semconv::wrapper::mark_wrappers(&mut out[first..]);
     }
 
     fn borrowed_resource(&mut self, resource: Option<Resource>) -> Arc<ModelResource> {
