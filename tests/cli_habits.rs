@@ -148,6 +148,8 @@ fn help_names_each_option_s_environment_variable_and_the_variables_work() {
     let home = tempfile::tempdir().unwrap();
     let out = llmwatch(home.path()).arg("--help").output().unwrap();
     let (help, _) = text(&out);
+    // clap wraps at the terminal width, possibly inside `[env: VAR=]`.
+    let help = help.split_whitespace().collect::<Vec<_>>().join(" ");
     for var in [
         "LLMWATCH_GRPC",
         "LLMWATCH_HTTP",

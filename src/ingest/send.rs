@@ -180,7 +180,10 @@ impl Sender {
     pub async fn send_metrics(&mut self, req: ExportMetricsServiceRequest) -> Result<(), SendError> {
         match self {
             Self::Grpc {
-                url, metrics, headers, ..
+                url,
+                metrics,
+                headers,
+                ..
             } => {
                 let req = with_metadata(req, headers, url)?;
                 metrics.export(req).await.map(|_| ()).map_err(refused(url))

@@ -8,5 +8,5 @@ pub mod query;
 pub mod review;
 pub mod row;
 pub mod series;
-pub mod stats;
 pub mod sessions;
+pub mod stats;

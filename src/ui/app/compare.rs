@@ -118,7 +118,13 @@ impl App {
         panes::compare::render_footer(frame, footer, &self.theme);
         self.ui.areas.trace_rows.height = u16::try_from(visible).unwrap_or(u16::MAX);
         if self.ui.help {
-            panes::render_help(frame, &self.ui, &status, &self.theme, crate::ui::keys::Mode::Compare);
+            panes::render_help(
+                frame,
+                &self.ui,
+                &status,
+                &self.theme,
+                crate::ui::keys::Mode::Compare,
+            );
         }
     }
 

@@ -109,7 +109,15 @@ impl App {
             crate::ui::keys::Mode::Sessions
         };
         let replay = self.is_replay();
-        panes::footer::render_with(frame, footer, &self.ui, &self.ui.filter, mode, replay, &self.theme);
+        panes::footer::render_with(
+            frame,
+            footer,
+            &self.ui,
+            &self.ui.filter,
+            mode,
+            replay,
+            &self.theme,
+        );
     }
 
     fn draw_conversation(&mut self, frame: &mut Frame, area: ratatui::layout::Rect, open: &ConversationPos) {

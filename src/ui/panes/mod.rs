@@ -164,8 +164,6 @@ pub fn render(frame: &mut Frame, layout: &Layout, view: &View, ui: &UiState, the
 }
 
 /// The status bar alone (the drill-down screen shares it).
-/// The dashboard's bottom line (the filter being typed shows here on every view).
-
 pub fn render_status(frame: &mut Frame, area: Rect, view: &View, theme: &Theme) {
     status::render(frame, area, view, theme);
 }

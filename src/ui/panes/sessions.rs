@@ -370,4 +370,3 @@ pub fn render_conversation(
     frame.render_widget(Paragraph::new(shown).block(block), area);
     top
 }
-
