@@ -149,10 +149,10 @@ pub async fn run(config: ServerConfig, options: HeadlessOptions) -> anyhow::Resu
     let mut signals = crate::signals::StopSignals::install()?;
     let running = server::start(&config).await?;
     if let Some(addr) = running.grpc_addr {
-        eprintln!("llmwatch: OTLP/gRPC listening on {addr}");
+        crate::eprintln_lossy!("llmwatch: OTLP/gRPC listening on {addr}");
     }
     if let Some(addr) = running.http_addr {
-        eprintln!("llmwatch: OTLP/HTTP listening on {addr}");
+        crate::eprintln_lossy!("llmwatch: OTLP/HTTP listening on {addr}");
     }
     let exposed = [running.grpc_addr, running.http_addr]
         .into_iter()
@@ -160,7 +160,7 @@ pub async fn run(config: ServerConfig, options: HeadlessOptions) -> anyhow::Resu
         .filter(|a| !a.ip().is_loopback())
         .count();
     if exposed > 0 && config.auth_token.is_none() {
-        eprintln!(
+        crate::eprintln_lossy!(
             "llmwatch: warning: listening on a non-loopback address without --auth-token; \
              anyone who can reach it can send data"
         );

@@ -44,10 +44,12 @@ pub fn screen_owns_terminal(on: bool) {
     });
     if let Some((lines, dropped)) = backlog {
         if dropped > 0 {
-            eprintln!("llmwatch: {dropped} earlier messages while the screen was open were not kept");
+            crate::eprintln_lossy!(
+                "llmwatch: {dropped} earlier messages while the screen was open were not kept"
+            );
         }
         for l in lines {
-            eprintln!("{l}");
+            crate::eprintln_lossy!("{l}");
         }
     }
 }
@@ -66,7 +68,7 @@ pub fn line(args: fmt::Arguments<'_>) {
             }
             s.backlog.push_back(text);
         } else {
-            eprintln!("{text}");
+            crate::eprintln_lossy!("{text}");
         }
     });
 }

@@ -590,7 +590,9 @@ fn setup(common: &CommonArgs, output: &OutputArgs, headless: bool) -> Result<Loa
         .map_err(|e| e.to_string())?
         .for_depth(ColorDepth::detect());
     if !headless && !screen {
-        eprintln!("llmwatch: not a terminal; running headless (pass --headless to silence this)");
+        llmwatch::eprintln_lossy!(
+            "llmwatch: not a terminal; running headless (pass --headless to silence this)"
+        );
     }
     Ok((semconv, costs, screen.then_some(theme), rules, base))
 }
@@ -616,7 +618,9 @@ fn attach_baseline(
         (_, None, false) => {
             // The screen reads it for its panes.
             if !screen {
-                eprintln!("llmwatch: no rule has compare = \"baseline\"; --baseline is not read");
+                llmwatch::eprintln_lossy!(
+                    "llmwatch: no rule has compare = \"baseline\"; --baseline is not read"
+                );
             }
             Ok(())
         }
@@ -873,7 +877,7 @@ fn check(args: CheckArgs) -> ExitCode {
     if spans == 0 && outcome.summary.logs.accepted == 0 {
         return usage_error("the input holds no spans or logs");
     }
-    eprintln!(
+    llmwatch::eprintln_lossy!(
         "llmwatch check: {} alert{} fired over {spans} spans",
         outcome.lines.len(),
         if outcome.lines.len() == 1 { "" } else { "s" }
@@ -1164,7 +1168,7 @@ fn demo(args: DemoArgs) -> ExitCode {
                 let Some(batch) = driver.next().await else { break };
                 run::send(&mut sender, batch).await?;
             }
-            eprintln!("llmwatch: demo sent {} s of traffic", driver.seconds());
+            llmwatch::eprintln_lossy!("llmwatch: demo sent {} s of traffic", driver.seconds());
             return Ok::<_, anyhow::Error>(None);
         }
         let (store, handoff) = args.common.budgets();

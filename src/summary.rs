@@ -496,7 +496,8 @@ impl Summary {
     /// Prints the summary on stdout and, when asked, writes the same text to `file`.
     pub fn publish(&self, file: Option<&std::path::Path>) -> Result<(), String> {
         let json = self.to_json();
-        println!("{json}");
+        // Not println!: a terminal that went away (EIO) must not stop the file below.
+        let _ = std::io::Write::write_all(&mut std::io::stdout(), format!("{json}\n").as_bytes());
         match file {
             Some(path) => std::fs::write(path, format!("{json}\n"))
                 .map_err(|e| format!("cannot write summary to {}: {e}", path.display())),

@@ -80,7 +80,17 @@ pub fn json_for_terminal(json: String) -> String {
 /// Writes one line to stderr, escaped by [`escape_lines`]. Use through [`eprintln_escaped!`].
 pub fn eprint_line(args: std::fmt::Arguments<'_>) {
     let text = args.to_string();
-    eprintln!("{}", escape_lines(&text));
+    crate::eprintln_lossy!("{}", escape_lines(&text));
+}
+
+/// `eprintln!` that never panics: once the terminal has gone away (a killed tmux, a closed pty)
+/// stderr answers EIO, and a diagnostic must not stop the summary from being written.
+#[macro_export]
+macro_rules! eprintln_lossy {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($t)*);
+    }};
 }
 
 /// `eprintln!` for anything that may hold outside text: the line is escaped by

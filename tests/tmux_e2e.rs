@@ -899,6 +899,49 @@ fn hangup_and_quit_restore_the_terminal_and_write_the_summary() {
     }
 }
 
+/// The terminal going away without a SIGHUP reaching llmwatch (here: its tmux server killed,
+/// which closes the pty): the dashboard stops as a hang-up would, summary written, instead of
+/// polling a dead terminal at full CPU forever (it did: the input thread spun at 100%).
+#[test]
+fn a_terminal_that_goes_away_ends_the_dashboard_with_its_summary() {
+    if !tmux_installed() {
+        println!("SKIPPED tmux_e2e: tmux is not installed (CI installs it; `apt-get install tmux` here)");
+        return;
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let dir = tempfile::tempdir().unwrap();
+    let (summary, pid) = (dir.path().join("summary.json"), dir.path().join("pid"));
+    let capture = copy_demo("capture.jsonl.gz", dir.path());
+    let tmux = Tmux::new();
+    tmux.ok(&[
+        "new-session",
+        "-d",
+        "-s",
+        SESSION,
+        "-x",
+        "120",
+        "-y",
+        "40",
+        "-e",
+        "TERM=xterm-256color",
+        &replay_command(&capture, &summary, &pid),
+    ]);
+    tmux.wait_for("the dashboard", deadline, |s| s.contains("Traces · sort:"));
+    let pid = read_pid(&pid, deadline);
+    let _ = tmux.run(&["kill-server"]);
+    let proc_dir = std::path::PathBuf::from(format!("/proc/{pid}"));
+    while proc_dir.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "llmwatch {pid} still runs after its terminal went away"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary).expect("the summary is written")).unwrap();
+    assert!(json["spans"]["accepted"].as_u64().is_some(), "{json}");
+}
+
 /// Job control from an interactive shell: Ctrl-Z (a key in raw mode) and SIGTSTP (`kill -TSTP`)
 /// hand the terminal back and stop the process, the shell's prompt is usable; `fg` brings the
 /// dashboard back redrawn, in raw mode (a single `?` opens the help, no Enter needed).

@@ -32,7 +32,9 @@ struct Restore;
 impl Drop for Restore {
     fn drop(&mut self) {
         let _ = execute!(std::io::stdout(), DisableMouseCapture);
-        ratatui::restore();
+        // Not ratatui::restore: it reports a failure with eprintln!, which panics (and aborts,
+        // inside a drop) once the terminal has gone away.
+        let _ = ratatui::try_restore();
         crate::log::screen_owns_terminal(false);
     }
 }
@@ -62,6 +64,28 @@ pub fn run(mut app: App, signals: Arc<Interrupts>) -> std::io::Result<App> {
     execute!(std::io::stdout(), EnableMouseCapture)?;
     let (tx, rx) = mpsc::channel();
     let quit = Arc::new(AtomicBool::new(false));
+    // Whether stdin is the terminal crossterm reads (else it opens /dev/tty and a hang-up is not
+    // seen here).
+    let stdin_tty = std::io::IsTerminal::is_terminal(&std::io::stdin());
+    let hung = Arc::new(AtomicBool::new(false));
+    if stdin_tty {
+        // The terminal can go away (its tmux killed, its pty closed) with no SIGHUP reaching us;
+        // crossterm then reads end-of-file in a loop inside `poll` and never returns. This
+        // watcher stops the screen as a hang-up would, summary included.
+        let (quit, hung, signals) = (quit.clone(), hung.clone(), signals.clone());
+        std::thread::Builder::new()
+            .name("llmwatch-hangup".into())
+            .spawn(move || {
+                while !quit.load(Ordering::Relaxed) {
+                    if hung_up(0) {
+                        hung.store(true, Ordering::Relaxed);
+                        signals.request_stop();
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_millis(250));
+                }
+            })?;
+    }
     let input = {
         let quit = quit.clone();
         std::thread::Builder::new()
@@ -92,8 +116,29 @@ pub fn run(mut app: App, signals: Arc<Interrupts>) -> std::io::Result<App> {
         Step::Suspend => suspend(&mut terminal),
     });
     quit.store(true, Ordering::Relaxed);
+    // A terminal that went away fails the next draw, or the watcher saw it first: either way
+    // the screen ends as on a hang-up (the caller writes the summary), and the input thread,
+    // stuck inside crossterm, is left to the process exit.
+    if hung.load(Ordering::Relaxed) || (stdin_tty && hung_up(0)) {
+        // The Terminal's drop would report the cursor it cannot show with eprintln!, which
+        // panics on a dead terminal: skip it, there is no cursor left to show.
+        std::mem::forget(terminal);
+        return Ok(app);
+    }
     let _ = input.join();
     result.map(|()| app)
+}
+
+/// Whether terminal `fd` has hung up: `poll` reports POLLHUP (or an error) on it.
+fn hung_up(fd: libc::c_int) -> bool {
+    let mut p = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: `p` is one valid pollfd that outlives the call; a zero timeout never blocks.
+    let n = unsafe { libc::poll(&mut p, 1, 0) };
+    n == 1 && p.revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0
 }
 
 /// What the loop asks of the terminal.
@@ -160,5 +205,22 @@ pub fn event_loop(
             app.dirty = false;
             last_draw = Some(now);
         }
+    }
+}
+
+#[cfg(test)]
+mod hangup_tests {
+    use super::hung_up;
+
+    #[test]
+    fn a_closed_writer_reads_as_hung_up_an_open_one_does_not() {
+        let mut fds = [0; 2];
+        // SAFETY: `fds` has room for the two descriptors pipe writes.
+        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+        assert!(!hung_up(fds[0]), "writer still open");
+        // SAFETY: both descriptors came from pipe above and are closed once each.
+        unsafe { libc::close(fds[1]) };
+        assert!(hung_up(fds[0]), "writer closed");
+        unsafe { libc::close(fds[0]) };
     }
 }
