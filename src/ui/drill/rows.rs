@@ -159,9 +159,10 @@ pub fn waterfall(trace: &Trace, span: &SpanRecord, width: usize, theme: &Theme) 
     ])
 }
 
-/// The summary line: duration, spans, model calls, tokens, cost (and its multiple of the cohort
-/// median), verdicts, errors, and how much of the critical path is model calls.
-pub fn header(trace: &Trace, baseline: Option<(f64, String)>, theme: &Theme) -> Line<'static> {
+/// The summary: duration, spans, model calls, tokens, cost (and its multiple of the cohort
+/// median), verdicts, errors, and how much of the critical path is model calls; one segment
+/// each, in that order, for [`pack`] to lay out whole.
+pub fn header(trace: &Trace, baseline: Option<(f64, String)>, theme: &Theme) -> Vec<Vec<Span<'static>>> {
     // The same accounting as the trace list's row.
     let row = crate::view::row::TraceRow::from_trace(trace);
     let (calls, input, output, unpriced) = (
@@ -171,17 +172,18 @@ pub fn header(trace: &Trace, baseline: Option<(f64, String)>, theme: &Theme) -> 
         row.unpriced_calls,
     );
     let duration = trace.end_unix_nano.saturating_sub(trace.start_unix_nano);
-    let mut spans = vec![
-        Span::styled(format!(" trace {} ", trace.id), theme.accent),
-        Span::raw(format!(
-            "· {} · {} spans · {} model calls · {}→{} tokens · ",
-            fmt_nanos(duration),
-            trace.spans.len(),
-            calls,
+    let mut segments = vec![
+        vec![Span::styled(format!(" trace {} ", trace.id), theme.accent)],
+        vec![Span::raw(format!("· {} ", fmt_nanos(duration)))],
+        vec![Span::raw(format!("· {} spans ", trace.spans.len()))],
+        vec![Span::raw(format!("· {calls} model calls "))],
+        vec![Span::raw(format!(
+            "· {}→{} tokens ",
             fmt_count(input),
             fmt_count(output)
-        )),
+        ))],
     ];
+    let mut spans = vec![Span::raw("· ")];
     match row.cost_usd {
         Some(c) => {
             let mut text = fmt_usd(c);
@@ -200,38 +202,101 @@ pub fn header(trace: &Trace, baseline: Option<(f64, String)>, theme: &Theme) -> 
         None if unpriced > 0 => spans.push(Span::styled(format!("{unpriced} unpriced calls"), theme.warn)),
         None => spans.push(Span::styled("no cost", theme.muted)),
     }
+    segments.push(std::mem::take(&mut spans));
     let (pass, fail) = (row.passed_verdicts(), row.failed_verdicts());
     if pass + fail > 0 {
         spans.push(Span::raw(" · evals "));
         spans.push(Span::styled(format!("{pass}✓"), theme.verdict_pass));
         spans.push(Span::raw(" "));
         spans.push(Span::styled(format!("{fail}✗"), theme.verdict_fail));
+        segments.push(std::mem::take(&mut spans));
     }
     let errors = row.error_spans;
     if errors > 0 {
-        spans.push(Span::styled(format!(" · {errors} errors"), theme.error));
+        segments.push(vec![Span::styled(format!(" · {errors} errors"), theme.error)]);
     }
     let path = critical_path(trace);
     let on_path: u64 = path.iter().map(|(_, ns)| ns).sum();
     if on_path > 0 {
         let llm: u64 = path
             .iter()
-            .filter(|(i, _)| {
-                trace.spans[*i]
-                    .sem
-                    .as_deref()
-                    .is_some_and(|m| m.kind.is_model_call())
-            })
+            .filter(|(i, _)| trace.spans[*i].sem.as_deref().is_some_and(|m| m.is_model_call()))
             .map(|(_, ns)| ns)
             .sum();
-        spans.push(Span::styled(
+        segments.push(vec![Span::styled(
             format!(
                 " · critical path {} spans, {:.0}% in model calls",
                 path.len(),
                 llm as f64 * 100.0 / on_path as f64
             ),
             theme.muted,
-        ));
+        )]);
     }
-    Line::from(spans)
+    segments
+}
+
+/// Lays `segments` out on at most `lines` lines of `width` cells, each segment whole and in
+/// order: a segment that does not fit starts the next line; once the lines are used up the rest
+/// is left out and the last line ends in `…`, so nothing is cut mid-figure.
+pub fn pack(segments: &[Vec<Span<'static>>], width: usize, lines: usize) -> Vec<Line<'static>> {
+    let seg_width = |s: &[Span]| s.iter().map(Span::width).sum::<usize>();
+    let mut out: Vec<Vec<Span<'static>>> = Vec::new();
+    let mut used = 0;
+    for (i, seg) in segments.iter().enumerate() {
+        let w = seg_width(seg);
+        // Room for the mark, should a later segment not fit.
+        let reserve = usize::from(i + 1 < segments.len());
+        let fits_here = !out.is_empty() && used + w + reserve <= width;
+        if fits_here && let Some(last) = out.last_mut() {
+            last.extend(seg.iter().cloned());
+            used += w;
+        } else if out.len() < lines && w + reserve <= width {
+            out.push(seg.clone());
+            used = w;
+        } else {
+            match out.last_mut() {
+                Some(last) => last.push(Span::raw("…")),
+                // Not even the first segment fits: it is cut, with the mark.
+                None if lines > 0 => {
+                    let text: String = seg.iter().map(|s| s.content.as_ref()).collect();
+                    let style = seg.first().map(|s| s.style).unwrap_or_default();
+                    out.push(vec![Span::styled(crate::ui::text::fit(&text, width), style)]);
+                }
+                None => {}
+            }
+            break;
+        }
+    }
+    out.into_iter().map(Line::from).collect()
+}
+
+#[cfg(test)]
+mod pack_tests {
+    use super::pack;
+    use ratatui::text::Span;
+
+    fn segs(texts: &[&str]) -> Vec<Vec<Span<'static>>> {
+        texts.iter().map(|t| vec![Span::raw(t.to_string())]).collect()
+    }
+
+    fn text(lines: &[ratatui::text::Line]) -> Vec<String> {
+        lines.iter().map(|l| l.to_string()).collect()
+    }
+
+    #[test]
+    fn segments_stay_whole_and_what_is_left_out_is_marked() {
+        let s = segs(&["trace ab ", "· 1.5s ", "· 3 spans ", "· $0.031 ", "· 8 errors"]);
+        assert_eq!(
+            text(&pack(&s, 100, 1)),
+            ["trace ab · 1.5s · 3 spans · $0.031 · 8 errors"]
+        );
+        // Two lines of 20: the fourth segment starts the second line, the fifth has no room.
+        assert_eq!(
+            text(&pack(&s, 20, 2)),
+            ["trace ab · 1.5s ", "· 3 spans · $0.031 …"]
+        );
+        assert_eq!(text(&pack(&s, 20, 1)), ["trace ab · 1.5s …"]);
+        // A first segment wider than the line is cut with the mark.
+        assert_eq!(text(&pack(&s, 5, 1)), ["trac…"]);
+    }
 }

@@ -52,7 +52,8 @@ pub fn layout(area: Rect) -> DrillLayout {
 
 #[derive(Clone, Debug, Default)]
 pub struct DrillView {
-    pub header: Line<'static>,
+    /// The summary's segments, laid out whole by [`rows::pack`].
+    pub header: Vec<Vec<ratatui::text::Span<'static>>>,
     pub crumbs: String,
     pub rows: Vec<(Line<'static>, Line<'static>)>,
     /// Index in `rows` of the selection.
@@ -136,10 +137,8 @@ pub fn render(frame: &mut Frame, l: &DrillLayout, v: &DrillView, theme: &Theme) 
         height: l.header.height.saturating_sub(1),
         ..l.header
     };
-    frame.render_widget(
-        Paragraph::new(v.header.clone()).wrap(ratatui::widgets::Wrap { trim: true }),
-        summary,
-    );
+    let header = rows::pack(&v.header, usize::from(summary.width), usize::from(summary.height));
+    frame.render_widget(Paragraph::new(header), summary);
     frame.render_widget(
         Paragraph::new(Line::styled(format!(" {}", v.crumbs), theme.muted)),
         crumbs_at,
