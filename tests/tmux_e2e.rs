@@ -657,10 +657,12 @@ fn replay_in_tmux_shows_its_position_and_obeys_pause_and_speed() {
         "TERM=xterm-256color",
         &command,
     ]);
-    // The badge: REPLAY, the speed, the event-time clock and the share read.
+    // The badge: REPLAY, the speed, the event-time clock and the share read. The path shows as
+    // `…/capture.jsonl.gz`, or cut to `…/capture.jsonl…` once the spend and rate segments need
+    // the room (both are forms of the squeeze table).
     let screen = tmux.wait_for("the REPLAY badge with speed and progress", deadline, |s| {
         let status = s.lines().next().unwrap_or("");
-        status.contains("REPLAY 5x ") && status.contains("%)") && status.contains("…/capture.jsonl.gz")
+        status.contains("REPLAY 5x ") && status.contains("%)") && status.contains("…/capture.jsonl")
     });
     // The long path gave way, not the counters (in their full or shortened form).
     let status = screen.lines().next().unwrap_or("");
