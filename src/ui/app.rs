@@ -1049,7 +1049,6 @@ impl App {
 
     fn filter_key(&mut self, k: KeyEvent) -> bool {
         let f = &mut self.ui.filter;
-        let byte = |s: &str, c: usize| s.char_indices().nth(c).map_or(s.len(), |(i, _)| i);
         match k.code {
             KeyCode::Esc => {
                 f.editing = false;
@@ -1069,32 +1068,8 @@ impl App {
                 }
                 return true;
             }
-            KeyCode::Char('u') if k.modifiers.contains(KeyModifiers::CONTROL) => {
-                f.text.clear();
-                f.cursor = 0;
-            }
-            KeyCode::Char(c) => {
-                let at = byte(&f.text, f.cursor);
-                f.text.insert(at, c);
-                f.cursor += 1;
-            }
-            KeyCode::Backspace if f.cursor > 0 => {
-                f.cursor -= 1;
-                let at = byte(&f.text, f.cursor);
-                f.text.remove(at);
-            }
-            KeyCode::Delete if f.cursor < f.text.chars().count() => {
-                let at = byte(&f.text, f.cursor);
-                f.text.remove(at);
-            }
-            KeyCode::Left => f.cursor = f.cursor.saturating_sub(1),
-            KeyCode::Right => f.cursor = (f.cursor + 1).min(f.text.chars().count()),
-            KeyCode::Home => f.cursor = 0,
-            KeyCode::End => f.cursor = f.text.chars().count(),
-            _ => return false,
+            _ => return f.edit(k),
         }
-        // Errors show while typing, before Enter.
-        f.error = Query::parse(&f.text).err();
         true
     }
 

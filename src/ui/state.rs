@@ -215,6 +215,58 @@ pub struct FilterInput {
     pub applied: String,
 }
 
+/// The first row to show so that `cursor` is on screen with `visible` rows, moving `offset` as
+/// little as possible and never past the last page of `len` rows.
+pub fn offset_showing(cursor: usize, offset: usize, visible: usize, len: usize) -> usize {
+    let visible = visible.max(1);
+    let offset = if cursor < offset {
+        cursor
+    } else if cursor >= offset + visible {
+        cursor + 1 - visible
+    } else {
+        offset
+    };
+    offset.min(len.saturating_sub(visible))
+}
+
+impl FilterInput {
+    /// Line editing of what is typed (characters, Backspace, Delete, arrows, Home, End,
+    /// Ctrl-U); the parse error is refreshed so it shows before Enter. False for a key that is
+    /// not editing (Esc and Enter are the caller's).
+    pub fn edit(&mut self, k: ratatui::crossterm::event::KeyEvent) -> bool {
+        use ratatui::crossterm::event::{KeyCode, KeyModifiers};
+        let byte = |s: &str, c: usize| s.char_indices().nth(c).map_or(s.len(), |(i, _)| i);
+        let len = self.text.chars().count();
+        match k.code {
+            KeyCode::Char('u') if k.modifiers.contains(KeyModifiers::CONTROL) => {
+                self.text.clear();
+                self.cursor = 0;
+            }
+            KeyCode::Char(c) => {
+                let at = byte(&self.text, self.cursor);
+                self.text.insert(at, c);
+                self.cursor += 1;
+            }
+            KeyCode::Backspace if self.cursor > 0 => {
+                self.cursor -= 1;
+                let at = byte(&self.text, self.cursor);
+                self.text.remove(at);
+            }
+            KeyCode::Delete if self.cursor < len => {
+                let at = byte(&self.text, self.cursor);
+                self.text.remove(at);
+            }
+            KeyCode::Left => self.cursor = self.cursor.saturating_sub(1),
+            KeyCode::Right => self.cursor = (self.cursor + 1).min(len),
+            KeyCode::Home => self.cursor = 0,
+            KeyCode::End => self.cursor = len,
+            _ => return false,
+        }
+        self.error = crate::view::query::Query::parse(&self.text).err();
+        true
+    }
+}
+
 /// The trace list's position. At the top it follows the newest row (like `tail -f`); once the
 /// user moves, the selected trace stays selected while rows arrive above it.
 #[derive(Clone, Debug, Default, PartialEq)]

@@ -9,7 +9,6 @@ use crate::ui::panes;
 use crate::view::compare::{self, Row};
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
-use ratatui::layout::{Constraint, Layout};
 
 /// What a side was built from: (arrival sequence, spans, verdicts).
 type Version = (u64, usize, usize);
@@ -94,9 +93,7 @@ impl App {
     pub(super) fn draw_compare(&mut self, frame: &mut Frame) {
         self.refresh_compare();
         let status = self.plain_status();
-        let [status_area, body, footer] =
-            Layout::vertical([Constraint::Length(1), Constraint::Min(0), Constraint::Length(1)])
-                .areas(frame.area());
+        let (status_area, body, footer) = self.screen_areas(frame);
         frame.render_widget(
             ratatui::widgets::Block::new().style(self.theme.base),
             frame.area(),

@@ -9,7 +9,6 @@ use crate::ui::panes;
 use crate::ui::review::{FormOutcome, QueuePos, ReviewForm};
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, MouseEvent, MouseEventKind};
-use ratatui::layout::{Constraint, Layout};
 
 impl App {
     /// `--reviews`: append saved reviews to `file`.
@@ -39,19 +38,11 @@ impl App {
                 q.selected = index.review_page(q.cursor, 1).next().map(|r| r.id);
             }
         }
-        let visible = visible.max(1);
-        if q.cursor < q.offset {
-            q.offset = q.cursor;
-        } else if q.cursor >= q.offset + visible {
-            q.offset = q.cursor + 1 - visible;
-        }
-        q.offset = q.offset.min(len.saturating_sub(visible));
+        q.offset = crate::ui::state::offset_showing(q.cursor, q.offset, visible, len);
     }
 
     pub(super) fn draw_queue(&mut self, frame: &mut Frame) {
-        let [status_area, body, footer] =
-            Layout::vertical([Constraint::Length(1), Constraint::Min(0), Constraint::Length(1)])
-                .areas(frame.area());
+        let (status_area, body, footer) = self.screen_areas(frame);
         let visible = panes::review::body_rows(body);
         self.fix_queue(visible);
         let pos = self.ui.review.clone().unwrap_or_default();

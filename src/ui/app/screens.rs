@@ -113,7 +113,6 @@ impl App {
     ) -> bool {
         let l = list(&mut self.ui);
         let f = &mut l.filter;
-        let byte = |s: &str, c: usize| s.char_indices().nth(c).map_or(s.len(), |(i, _)| i);
         match k.code {
             KeyCode::Esc => {
                 f.editing = false;
@@ -132,31 +131,8 @@ impl App {
                 }
                 return true;
             }
-            KeyCode::Char('u') if k.modifiers.contains(KeyModifiers::CONTROL) => {
-                f.text.clear();
-                f.cursor = 0;
-            }
-            KeyCode::Char(c) => {
-                let at = byte(&f.text, f.cursor);
-                f.text.insert(at, c);
-                f.cursor += 1;
-            }
-            KeyCode::Backspace if f.cursor > 0 => {
-                f.cursor -= 1;
-                let at = byte(&f.text, f.cursor);
-                f.text.remove(at);
-            }
-            KeyCode::Delete if f.cursor < f.text.chars().count() => {
-                let at = byte(&f.text, f.cursor);
-                f.text.remove(at);
-            }
-            KeyCode::Left => f.cursor = f.cursor.saturating_sub(1),
-            KeyCode::Right => f.cursor = (f.cursor + 1).min(f.text.chars().count()),
-            KeyCode::Home => f.cursor = 0,
-            KeyCode::End => f.cursor = f.text.chars().count(),
-            _ => return false,
+            _ => return f.edit(k),
         }
-        f.error = Query::parse(&f.text).err();
         true
     }
 }

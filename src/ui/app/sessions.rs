@@ -15,7 +15,6 @@ use crate::ui::state::{ConversationPos, Screen, SessionsPos};
 use crate::view::sessions::Session;
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
-use ratatui::layout::{Constraint, Layout};
 
 /// At most this many of a session's turns (the newest) are shown as a conversation.
 pub const MAX_TURNS: usize = 200;
@@ -65,19 +64,11 @@ impl App {
                 p.selected = ix.page(p.cursor, 1).next().map(|s| s.id.clone());
             }
         }
-        let visible = visible.max(1);
-        if p.cursor < p.offset {
-            p.offset = p.cursor;
-        } else if p.cursor >= p.offset + visible {
-            p.offset = p.cursor + 1 - visible;
-        }
-        p.offset = p.offset.min(len.saturating_sub(visible));
+        p.offset = crate::ui::state::offset_showing(p.cursor, p.offset, visible, len);
     }
 
     pub(super) fn draw_sessions(&mut self, frame: &mut Frame) {
-        let [status_area, body, footer] =
-            Layout::vertical([Constraint::Length(1), Constraint::Min(0), Constraint::Length(1)])
-                .areas(frame.area());
+        let (status_area, body, footer) = self.screen_areas(frame);
         frame.render_widget(
             ratatui::widgets::Block::new().style(self.theme.base),
             frame.area(),
