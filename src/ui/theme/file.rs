@@ -9,32 +9,6 @@ use std::str::FromStr;
 use toml::Value;
 use toml::de::{DeTable, ValueDeserializer};
 
-/// Every key a theme file may hold: `extends`, then the roles in `Theme` field order.
-pub(super) const KEYS: &[&str] = &[
-    "extends",
-    "base",
-    "muted",
-    "accent",
-    "border",
-    "border_focused",
-    "selection",
-    "header",
-    "error",
-    "warn",
-    "ok",
-    "verdict_pass",
-    "verdict_fail",
-    "chart_series",
-    "chart_traces",
-    "chart_errors",
-    "sparkline",
-    "status_bar",
-    "badge_live",
-    "badge_paused",
-    "badge_replay",
-    "alert",
-];
-
 /// Keys of a style table (`{ fg = ..., bg = ..., bold = true }`): the colours, then modifiers
 /// named as ratatui's [`Modifier`] flags are, in lower case.
 const STYLE_KEYS: &[&str] = &["fg", "bg", "bold", "dim", "italic", "underlined", "reversed"];
@@ -106,9 +80,14 @@ impl StyleSpec {
     }
 }
 
-/// Reads a theme file. The error is one line: `key: what is wrong (line N)`, the key missing
-/// when the TOML itself does not parse.
-pub(super) fn parse(text: &str) -> Result<ThemeFile, String> {
+/// Reads a theme file whose keys are `extends`, the `roles` and `chart_series`. The error is one
+/// line: `key: what is wrong (line N)`, the key missing when the TOML itself does not parse.
+pub(super) fn parse(text: &str, roles: &[&'static str]) -> Result<ThemeFile, String> {
+    let keys: Vec<&'static str> = ["extends"]
+        .into_iter()
+        .chain(roles.iter().copied())
+        .chain(["chart_series"])
+        .collect();
     let line = |at: usize| text[..at.min(text.len())].matches('\n').count() + 1;
     let table = DeTable::parse(text).map_err(|e| match e.span() {
         Some(span) => format!("{} (line {})", e.message().trim(), line(span.start)),
@@ -119,7 +98,7 @@ pub(super) fn parse(text: &str) -> Result<ThemeFile, String> {
     entries.sort_by_key(|(key, _)| key.span().start);
     let mut file = ThemeFile::default();
     for (key, value) in entries {
-        let name = known(key.get_ref(), KEYS, "theme key")
+        let name = known(key.get_ref(), &keys, "theme key")
             .map_err(|e| format!("{e} (line {})", line(key.span().start)))?;
         let at = line(value.span().start);
         let value: Value = serde::Deserialize::deserialize(ValueDeserializer::from(value))
@@ -272,8 +251,11 @@ fn parse_colour(s: &str) -> Result<Option<Color>, String> {
 mod tests {
     use super::*;
 
+    /// Some of the theme's roles: the format takes whichever it is given.
+    const ROLES: &[&str] = &["base", "muted", "accent", "selection", "sparkline"];
+
     fn err(text: &str) -> String {
-        parse(text).expect_err("should be rejected")
+        parse(text, ROLES).expect_err("should be rejected")
     }
 
     #[test]
@@ -396,9 +378,9 @@ mod tests {
 
     #[test]
     fn near_misses() {
-        assert_eq!(nearest("acent", KEYS), Some("accent"));
-        assert_eq!(nearest("sparklines", KEYS), Some("sparkline"));
-        assert_eq!(nearest("colour", KEYS), None);
+        assert_eq!(nearest("acent", ROLES), Some("accent"));
+        assert_eq!(nearest("sparklines", ROLES), Some("sparkline"));
+        assert_eq!(nearest("colour", ROLES), None);
         assert_eq!(
             nearest("lihgt", &["dark", "light", "high-contrast"]),
             Some("light")

@@ -50,53 +50,80 @@ pub fn builtin_names() -> &'static [&'static str] {
     BUILTIN_NAMES
 }
 
-/// The colours of the dashboard, one style per role. Roles marked *fill* colour an area: a bare
-/// colour given for them in a theme file sets the background; for the others it sets the
-/// foreground. A style's `None` colours let whatever is underneath show through.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Theme {
+/// Declares [`Theme`] with one `Style` field per single-style role, in the order theme files
+/// list them, then `chart_series`; [`ROLES`] names the roles as theme files do, and
+/// `Theme::blank`/`Theme::roles_mut` go through every one, so a role is named in one place.
+macro_rules! theme_with_roles {
+    ($($(#[doc = $doc:literal])+ $role:ident,)+) => {
+        /// The colours of the dashboard, one style per role. Roles marked *fill* colour an area: a
+        /// bare colour given for them in a theme file sets the background; for the others it sets
+        /// the foreground. A style's `None` colours let whatever is underneath show through.
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub struct Theme {
+            $($(#[doc = $doc])+ pub $role: Style,)+
+            /// Colours for split chart series (one per model, route, ...); [`Theme::series`]
+            /// cycles them.
+            pub chart_series: Vec<Style>,
+        }
+
+        /// The single-style roles as theme files name them, in [`Theme`] field order.
+        const ROLES: &[&str] = &[$(stringify!($role)),+];
+
+        impl Theme {
+            /// A theme with every role empty: what the built-ins are laid over.
+            fn blank() -> Theme {
+                Theme { $($role: Style::new(),)+ chart_series: vec![Style::new()] }
+            }
+
+            /// Every single-style role with its name, in [`ROLES`] order.
+            fn roles_mut(&mut self) -> [(&'static str, &mut Style); ROLES.len()] {
+                [$((stringify!($role), &mut self.$role)),+]
+            }
+        }
+    };
+}
+
+theme_with_roles! {
     /// Default text and screen background; a `Reset` background lets the terminal's own show.
-    pub base: Style,
+    base,
     /// Secondary text: timestamps, units, axis labels, key hints, empty-state text.
-    pub muted: Style,
+    muted,
     /// Pane titles, the selection marker and other highlights.
-    pub accent: Style,
+    accent,
     /// Borders of panes without focus.
-    pub border: Style,
+    border,
     /// The border of the focused pane.
-    pub border_focused: Style,
+    border_focused,
     /// The selected row of a table or list (fill).
-    pub selection: Style,
+    selection,
     /// Table column headers.
-    pub header: Style,
+    header,
     /// Errors: failed calls, error counts and messages.
-    pub error: Style,
+    error,
     /// Warnings: slow calls, dropped data, costs near a budget.
-    pub warn: Style,
+    warn,
     /// Healthy state: successful calls, receivers up.
-    pub ok: Style,
+    ok,
     /// An evaluation verdict that passed.
-    pub verdict_pass: Style,
+    verdict_pass,
     /// An evaluation verdict that failed.
-    pub verdict_fail: Style,
-    /// Colours for split chart series (one per model, route, ...); [`Theme::series`] cycles them.
-    pub chart_series: Vec<Style>,
+    verdict_fail,
     /// The traces (requests) series of the throughput chart.
-    pub chart_traces: Style,
+    chart_traces,
     /// The errors series of the throughput chart.
-    pub chart_errors: Style,
+    chart_errors,
     /// Sparklines.
-    pub sparkline: Style,
+    sparkline,
     /// The status bar along the bottom (fill).
-    pub status_bar: Style,
+    status_bar,
     /// The state badge while showing live traffic (fill).
-    pub badge_live: Style,
+    badge_live,
     /// The state badge while the display is paused (fill).
-    pub badge_paused: Style,
+    badge_paused,
     /// The state badge while replaying a recording (fill).
-    pub badge_replay: Style,
+    badge_replay,
     /// The alert banner (fill).
-    pub alert: Style,
+    alert,
 }
 
 /// Roles that colour an area: a bare colour sets their background.
@@ -200,59 +227,6 @@ impl Theme {
         self
     }
 
-    /// A theme with every role empty: what the root theme (`dark`) is laid over.
-    fn blank() -> Theme {
-        Theme {
-            base: Style::new(),
-            muted: Style::new(),
-            accent: Style::new(),
-            border: Style::new(),
-            border_focused: Style::new(),
-            selection: Style::new(),
-            header: Style::new(),
-            error: Style::new(),
-            warn: Style::new(),
-            ok: Style::new(),
-            verdict_pass: Style::new(),
-            verdict_fail: Style::new(),
-            chart_series: vec![Style::new()],
-            chart_traces: Style::new(),
-            chart_errors: Style::new(),
-            sparkline: Style::new(),
-            status_bar: Style::new(),
-            badge_live: Style::new(),
-            badge_paused: Style::new(),
-            badge_replay: Style::new(),
-            alert: Style::new(),
-        }
-    }
-
-    /// Every single-style role with its key (all of [`file::KEYS`] but `extends` and `chart_series`).
-    fn roles_mut(&mut self) -> [(&'static str, &mut Style); 20] {
-        [
-            ("base", &mut self.base),
-            ("muted", &mut self.muted),
-            ("accent", &mut self.accent),
-            ("border", &mut self.border),
-            ("border_focused", &mut self.border_focused),
-            ("selection", &mut self.selection),
-            ("header", &mut self.header),
-            ("error", &mut self.error),
-            ("warn", &mut self.warn),
-            ("ok", &mut self.ok),
-            ("verdict_pass", &mut self.verdict_pass),
-            ("verdict_fail", &mut self.verdict_fail),
-            ("chart_traces", &mut self.chart_traces),
-            ("chart_errors", &mut self.chart_errors),
-            ("sparkline", &mut self.sparkline),
-            ("status_bar", &mut self.status_bar),
-            ("badge_live", &mut self.badge_live),
-            ("badge_paused", &mut self.badge_paused),
-            ("badge_replay", &mut self.badge_replay),
-            ("alert", &mut self.alert),
-        ]
-    }
-
     fn role_mut(&mut self, key: &str) -> Option<&mut Style> {
         self.roles_mut()
             .into_iter()
@@ -281,7 +255,7 @@ fn builtin_source(name: &str) -> Option<&'static str> {
 }
 
 fn parse_file(text: &str, origin: &str) -> Result<ThemeFile, ThemeError> {
-    file::parse(text).map_err(|message| ThemeError::Invalid {
+    file::parse(text, ROLES).map_err(|message| ThemeError::Invalid {
         origin: origin.to_owned(),
         message,
     })
@@ -357,31 +331,22 @@ mod tests {
                 theme.chart_series.len() >= 6,
                 "{name}: at least six series colours"
             );
-            let file = file::parse(builtin_source(name).unwrap()).unwrap();
+            let file = file::parse(builtin_source(name).unwrap(), ROLES).unwrap();
             assert_eq!(
                 file.extends, None,
                 "{name}: built-ins are complete, not extensions"
             );
-            for key in &file::KEYS[1..] {
-                let set = file.roles.iter().any(|(k, _)| k == key)
-                    || (*key == "chart_series" && file.chart_series.is_some());
-                assert!(set, "built-in theme {name} does not set {key}");
+            assert!(
+                file.chart_series.is_some(),
+                "built-in theme {name} sets no chart_series"
+            );
+            for role in ROLES {
+                let set = file.roles.iter().any(|(k, _)| k == role);
+                assert!(set, "built-in theme {name} does not set {role}");
             }
         }
-    }
-
-    #[test]
-    fn keys_match_the_struct_fields() {
-        let mut t = Theme::blank();
-        let roles: Vec<&str> = t.roles_mut().into_iter().map(|(n, _)| n).collect();
-        let keys: Vec<&str> = file::KEYS[1..]
-            .iter()
-            .copied()
-            .filter(|k| *k != "chart_series")
-            .collect();
-        assert_eq!(roles, keys);
         for fill in FILL_ROLES {
-            assert!(file::KEYS.contains(fill), "{fill}");
+            assert!(ROLES.contains(fill), "{fill}");
         }
     }
 
