@@ -2,6 +2,10 @@
 //! colour or a style table, read into a [`ThemeFile`] of patches. The TOML is parsed by `toml`
 //! (keeping where each key and value starts, for the line in errors), colours by ratatui's
 //! `Color::from_str`, near misses found by `strsim`; every error is one line naming the key.
+//!
+//! ratatui's own `Deserialize` for `Color` (its `serde` feature) is not used: it reads strings
+//! only (a theme's `39` is an integer), knows no `none`, and says no more than "Failed to parse
+//! Colors"; its `Style` takes modifiers as `"BOLD | DIM"`, not the theme's `bold = true`.
 
 use crate::text::escape;
 use ratatui::style::{Color, Modifier, Style};
@@ -103,20 +107,25 @@ pub(super) fn parse(text: &str, roles: &[&'static str]) -> Result<ThemeFile, Str
         let at = line(value.span().start);
         let value: Value = serde::Deserialize::deserialize(ValueDeserializer::from(value))
             .map_err(|e| format!("{name}: {} (line {at})", e.message().trim()))?;
-        let read = |file: &mut ThemeFile| -> Result<(), String> {
-            match name {
-                "extends" => {
-                    let parent = value.as_str().ok_or_else(|| invalid(&value, "a theme name"))?;
-                    file.extends = Some(parent.to_owned());
-                }
-                "chart_series" => file.chart_series = Some(series(&value)?),
-                role => file.roles.push((role, style_spec(&value)?)),
-            }
-            Ok(())
-        };
-        read(&mut file).map_err(|e| format!("{name}: {e} (line {at})"))?;
+        file.set(name, &value)
+            .map_err(|e| format!("{name}: {e} (line {at})"))?;
     }
     Ok(file)
+}
+
+impl ThemeFile {
+    /// Takes the value of key `name` (a known key).
+    fn set(&mut self, name: &'static str, value: &Value) -> Result<(), String> {
+        match name {
+            "extends" => {
+                let parent = value.as_str().ok_or_else(|| invalid(value, "a theme name"))?;
+                self.extends = Some(parent.to_owned());
+            }
+            "chart_series" => self.chart_series = Some(series(value)?),
+            role => self.roles.push((role, style_spec(value)?)),
+        }
+        Ok(())
+    }
 }
 
 /// `name` if it is one of `known`; else an error naming it and the nearest of `known` (`did you

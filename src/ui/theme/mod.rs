@@ -25,6 +25,7 @@ mod file;
 
 pub use depth::{ColorDepth, rgb_to_ansi16, rgb_to_ansi256};
 
+use crate::text::escape;
 use depth::{map_colours, monochrome};
 use file::ThemeFile;
 use ratatui::style::{Modifier, Style};
@@ -212,17 +213,17 @@ impl Theme {
     /// [`ColorDepth::None`] every colour becomes `Reset` and roles are told apart by a fixed set
     /// of modifiers instead (errors bold, warnings underlined, muted dim, selection reversed, ...).
     pub fn for_depth(mut self, depth: ColorDepth) -> Theme {
-        for (role, style) in self.roles_mut() {
+        let reduce = |style: &mut Style, emphasis: Modifier| {
             *style = match depth {
-                ColorDepth::None => monochrome(*style, monochrome_emphasis(role)),
+                ColorDepth::None => monochrome(*style, emphasis),
                 _ => map_colours(*style, depth),
-            };
+            }
+        };
+        for (role, style) in self.roles_mut() {
+            reduce(style, monochrome_emphasis(role));
         }
         for style in &mut self.chart_series {
-            *style = match depth {
-                ColorDepth::None => monochrome(*style, Modifier::empty()),
-                _ => map_colours(*style, depth),
-            };
+            reduce(style, Modifier::empty());
         }
         self
     }
@@ -239,14 +240,15 @@ impl Theme {
 #[derive(Debug, thiserror::Error)]
 pub enum ThemeError {
     #[error(
-        "unknown theme \"{name}\": the built-in themes are {}; a theme file is given by its path \
+        "unknown theme \"{}\": the built-in themes are {}; a theme file is given by its path \
          (containing '/' or ending in .toml)",
+        escape(name),
         BUILTIN_NAMES.join(", ")
     )]
     Unknown { name: String },
-    #[error("cannot read theme {path}: {source}")]
+    #[error("cannot read theme {}: {source}", escape(path))]
     Read { path: String, source: std::io::Error },
-    #[error("{origin}: {message}")]
+    #[error("{}: {message}", escape(origin))]
     Invalid { origin: String, message: String },
 }
 
@@ -367,6 +369,12 @@ mod tests {
         assert!(
             msg.contains("\"solarized\"") && msg.contains("dark, light, high-contrast"),
             "{msg}"
+        );
+
+        let e = Theme::load(Some("sol\u{1b}[2J\narized")).unwrap_err();
+        assert!(
+            e.to_string().contains(r#""sol\u{1b}[2J\narized""#),
+            "escaped, one line: {e}"
         );
 
         let e = Theme::load(Some("no/such/theme.toml")).unwrap_err();
