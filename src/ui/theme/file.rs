@@ -145,7 +145,7 @@ pub(super) fn known(name: &str, known: &[&'static str], what: &str) -> Result<&'
 }
 
 /// The candidate within a few edits of `name` (two, or a quarter of its length), nearest first.
-fn nearest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
+pub(super) fn nearest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
     candidates
         .iter()
         .map(|c| (strsim::levenshtein(name, c), *c))

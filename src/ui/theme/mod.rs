@@ -240,9 +240,10 @@ impl Theme {
 #[derive(Debug, thiserror::Error)]
 pub enum ThemeError {
     #[error(
-        "unknown theme \"{}\": the built-in themes are {}; a theme file is given by its path \
+        "unknown theme \"{}\"{}: the built-in themes are {}; a theme file is given by its path \
          (containing '/' or ending in .toml)",
         escape(name),
+        file::nearest(name, BUILTIN_NAMES).map(|n| format!(" (did you mean \"{n}\"?)")).unwrap_or_default(),
         BUILTIN_NAMES.join(", ")
     )]
     Unknown { name: String },
@@ -371,6 +372,12 @@ mod tests {
             "{msg}"
         );
 
+        let e = Theme::load(Some("hgih-contrast")).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with(r#"unknown theme "hgih-contrast" (did you mean "high-contrast"?): "#),
+            "{e}"
+        );
         let e = Theme::load(Some("sol\u{1b}[2J\narized")).unwrap_err();
         assert!(
             e.to_string().contains(r#""sol\u{1b}[2J\narized""#),
