@@ -128,3 +128,36 @@ fn bad_themes_give_one_line_errors_naming_file_and_key() {
     }
     insta::assert_snapshot!("bad_themes", out);
 }
+
+/// The binary stops on a bad theme before anything else, with the one line and exit code 2.
+#[test]
+fn the_binary_stops_on_a_bad_theme_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mine.toml");
+    std::fs::write(&path, "muted = \"gray\"\naccent = \"ligthred\"\n").unwrap();
+    let path = path.to_str().unwrap();
+    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/otel_genai.jsonl");
+    for (theme, want) in [
+        (
+            path,
+            format!(
+                "llmwatch: {path}: accent: unknown colour \"ligthred\" (did you mean \"lightred\"?) (line 2)\n"
+            ),
+        ),
+        (
+            "hgih-contrast",
+            "llmwatch: unknown theme \"hgih-contrast\" (did you mean \"high-contrast\"?): the built-in \
+             themes are dark, light, high-contrast; a theme file is given by its path (containing '/' \
+             or ending in .toml)\n"
+                .to_owned(),
+        ),
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_llmwatch"))
+            .args(["replay", fixture, "--headless", "--theme", theme])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{theme}");
+        assert_eq!(String::from_utf8_lossy(&out.stderr), want, "{theme}");
+    }
+}
