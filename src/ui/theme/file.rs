@@ -92,7 +92,14 @@ pub(super) fn parse(text: &str, roles: &[&'static str]) -> Result<ThemeFile, Str
         .chain(roles.iter().copied())
         .chain(["chart_series"])
         .collect();
-    let line = |at: usize| text[..at.min(text.len())].matches('\n').count() + 1;
+    // Bytes, not a str slice: a span inside a character must not panic.
+    let line = |at: usize| {
+        text.as_bytes()[..at.min(text.len())]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count()
+            + 1
+    };
     let table = DeTable::parse(text).map_err(|e| match e.span() {
         Some(span) => format!("{} (line {})", e.message().trim(), line(span.start)),
         None => e.message().trim().to_owned(),
@@ -342,6 +349,25 @@ mod tests {
         assert!(e.ends_with("(line 1)"), "{e}");
         let e = err("accent = \"red\"\naccent = \"blue\"\n");
         assert!(e.starts_with("duplicate key") && e.ends_with("(line 2)"), "{e}");
+    }
+
+    #[test]
+    fn hostile_files_are_errors_not_panics() {
+        for text in [
+            "é = \"\u{1F600}",
+            "accent = \"é",
+            "[[a]]\nb = 1\n",
+            "a.b.c = 1\n",
+            "accent = { fg = \"red\", fg = \"blue\" }\n",
+            "accent = { fg = { fg = \"red\" } }\n",
+            "chart_series = [[\"red\"]]\n",
+            "accent = 1979-05-27T07:32:00Z\n",
+            "accent = \"\u{1b}[31m\u{202e}\"\n",
+            "\u{0}",
+        ] {
+            let e = parse(text, ROLES).expect_err(text);
+            assert!(!e.contains('\n') && !e.contains('\u{1b}'), "{text:?}: {e}");
+        }
     }
 
     /// The spellings of the format before ratatui read the colours all still read the same;
