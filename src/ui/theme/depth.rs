@@ -87,7 +87,7 @@ impl FromStr for ColorDepth {
 }
 
 /// The 16 ANSI colours in palette-index order.
-const ANSI16: [Color; 16] = [
+pub(super) const ANSI16: [Color; 16] = [
     Color::Black,
     Color::Red,
     Color::Green,

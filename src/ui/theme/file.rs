@@ -7,6 +7,7 @@
 //! only (a theme's `39` is an integer), knows no `none`, and says no more than "Failed to parse
 //! Colors"; its `Style` takes modifiers as `"BOLD | DIM"`, not the theme's `bold = true`.
 
+use super::depth::ANSI16;
 use crate::text::escape;
 use ratatui::style::{Color, Modifier, Style};
 use std::str::FromStr;
@@ -16,27 +17,6 @@ use toml::de::{DeTable, ValueDeserializer};
 /// Keys of a style table (`{ fg = ..., bg = ..., bold = true }`): the colours, then modifiers
 /// named as ratatui's [`Modifier`] flags are, in lower case.
 const STYLE_KEYS: &[&str] = &["fg", "bg", "bold", "dim", "italic", "underlined", "reversed"];
-
-/// The colour names ratatui reads, spelt as a near miss is suggested.
-const COLOUR_NAMES: &[&str] = &[
-    "reset",
-    "black",
-    "red",
-    "green",
-    "yellow",
-    "blue",
-    "magenta",
-    "cyan",
-    "gray",
-    "darkgray",
-    "lightred",
-    "lightgreen",
-    "lightyellow",
-    "lightblue",
-    "lightmagenta",
-    "lightcyan",
-    "white",
-];
 
 const COLOUR_HINT: &str = concat!(
     "a colour is a name such as \"red\", \"lightred\", \"darkgray\" or \"reset\", ",
@@ -152,10 +132,10 @@ pub(super) fn known(name: &str, known: &[&'static str], what: &str) -> Result<&'
 }
 
 /// The candidate within a few edits of `name` (two, or a quarter of its length), nearest first.
-pub(super) fn nearest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
+pub(super) fn nearest<'a, S: AsRef<str>>(name: &str, candidates: &'a [S]) -> Option<&'a str> {
     candidates
         .iter()
-        .map(|c| (strsim::levenshtein(name, c), *c))
+        .map(|c| (strsim::levenshtein(name, c.as_ref()), c.as_ref()))
         .filter(|(d, c)| *d <= 2.max(c.len() / 4))
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
@@ -250,7 +230,13 @@ fn parse_colour(s: &str) -> Result<Option<Color>, String> {
     let unknown = || {
         let name = lower.replace([' ', '-', '_'], "");
         let name = name.replace("bright", "light").replace("grey", "gray");
-        match nearest(&name, COLOUR_NAMES) {
+        // ratatui's names are its `Display` of the colours, in lower case.
+        let names: Vec<String> = [Color::Reset]
+            .into_iter()
+            .chain(ANSI16)
+            .map(|c| c.to_string().to_ascii_lowercase())
+            .collect();
+        match nearest(&name, &names) {
             Some(near) => format!("unknown colour \"{}\" (did you mean \"{near}\"?)", escape(s)),
             None => format!("unknown colour \"{}\"; {COLOUR_HINT}", escape(s)),
         }
