@@ -1,6 +1,6 @@
 //! What the screen is showing and where the user is: focus, window, cohort split, sort,
 //! filter being typed, pause and the trace-list selection. Plain data, changed by key and mouse
-//! handling in [`super::app`], read by the panes.
+//! handling in the app, read by the panes.
 
 use crate::model::TraceId;
 use crate::view::index::SortKey;
