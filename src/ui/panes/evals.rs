@@ -201,7 +201,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View, ui: &UiState, theme: &
         None => title,
     };
     let focus = focused(ui, Pane::Evals);
-    let block = unfiltered_mark(pane_block(title, focus, theme), ui, theme);
+    let block = unfiltered_mark(pane_block(title, area, focus, theme), ui, theme);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let [cov, body] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
