@@ -6,10 +6,9 @@
 use super::pane_block;
 use crate::model::TraceId;
 use crate::store::Trace;
-use crate::ui::app::compare::CompareScreen;
 use crate::ui::text::{clean, fit_row, fmt_clock, fmt_count, fmt_nanos, fmt_usd};
 use crate::ui::theme::Theme;
-use crate::view::compare::{Difference, Side};
+use crate::view::compare::{Difference, Row as Step, Side};
 use crate::view::row::TraceRow;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -138,8 +137,22 @@ fn usd(s: Option<&Side>) -> String {
     }
 }
 
-pub fn render(frame: &mut Frame, area: Rect, c: &CompareScreen, theme: &Theme) {
-    let [heads, table_area] = Layout::vertical([Constraint::Length(2), Constraint::Min(0)]).areas(area);
+/// What the comparison draws: both sides' headings, the aligned rows, the selection and the
+/// first row shown.
+pub struct CompareView<'a> {
+    pub heads: &'a [Head; 2],
+    pub rows: &'a [Step],
+    pub cursor: usize,
+    pub offset: usize,
+}
+
+/// The comparison's `area` split: the two heading lines, the table under them.
+pub fn split(area: Rect) -> [Rect; 2] {
+    Layout::vertical([Constraint::Length(2), Constraint::Min(0)]).areas(area)
+}
+
+pub fn render(frame: &mut Frame, area: Rect, c: &CompareView, theme: &Theme) {
+    let [heads, table_area] = split(area);
     let w = usize::from(heads.width);
     frame.render_widget(
         Paragraph::new(vec![

@@ -122,12 +122,7 @@ impl Layout {
             evals: self.evals,
             eval_rows: evals::rows_area(self.evals),
             traces: t,
-            trace_rows: Rect {
-                x: t.x + 1,
-                y: t.y + 2,
-                width: t.width.saturating_sub(2),
-                height: t.height.saturating_sub(3),
-            },
+            trace_rows: table_rows(t, 1),
             latency_rows: self.latency.height.saturating_sub(3),
         }
     }
@@ -221,6 +216,17 @@ pub fn unfiltered_mark<'a>(block: Block<'a>, ui: &UiState, theme: &Theme) -> Blo
         return block;
     }
     block.title_bottom(Line::styled(" unfiltered: all traces ", theme.warn).right_aligned())
+}
+
+/// The body rows of a bordered table drawn over `area` with `above` lines (its header, ...)
+/// between the top border and the rows.
+pub fn table_rows(area: Rect, above: u16) -> Rect {
+    Rect {
+        x: area.x + 1,
+        y: area.y + 1 + above,
+        width: area.width.saturating_sub(2),
+        height: area.height.saturating_sub(2 + above),
+    }
 }
 
 /// The widths a [`ratatui::widgets::Table`] with these constraints and one column of spacing
