@@ -206,20 +206,16 @@ struct ReplayArgs {
     /// 64 MiB): a decompression bomb, not a capture. Real OTLP captures compress 10-30 times.
     #[arg(long, value_name = "N", default_value_t = llmwatch::ingest::capture::DEFAULT_MAX_INPUT_RATIO)]
     max_input_ratio: u64,
-    /// Start on this trace's drill-down once it has arrived (32 hex digits; the screen only).
-    #[arg(long, value_name = "TRACE_ID", value_parser = parse_trace_id)]
-    open: Option<llmwatch::model::TraceId>,
+    /// Start on this trace's drill-down once it has arrived: its id or the first 8 or more of
+    /// its hex digits (the screen only).
+    #[arg(long, value_name = "TRACE_ID", value_parser = llmwatch::model::TraceIdPrefix::parse)]
+    open: Option<llmwatch::model::TraceIdPrefix>,
     #[command(flatten)]
     output: OutputArgs,
     #[command(flatten)]
     record: RecordArgs,
     #[command(flatten)]
     common: CommonArgs,
-}
-
-fn parse_trace_id(s: &str) -> Result<llmwatch::model::TraceId, String> {
-    llmwatch::model::TraceId::from_hex(s)
-        .ok_or_else(|| "a trace id is 32 hex digits, not all zero".to_string())
 }
 
 #[derive(Debug, clap::Args)]
@@ -1030,7 +1026,7 @@ fn replay_on_screen(
     rules: Option<RuleSet>,
     summary: Option<&std::path::Path>,
     reviews: Option<&PathBuf>,
-    open: Option<llmwatch::model::TraceId>,
+    open: Option<llmwatch::model::TraceIdPrefix>,
 ) -> ExitCode {
     options.status_every = None;
     // An unreadable file is said before the screen opens, not after it closes.

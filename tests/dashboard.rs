@@ -906,7 +906,18 @@ fn assert_cuts_marked(line: &str, screen: &str) {
 /// No amount is cut: every `$` is followed by a whole amount as `fmt_usd` / `fmt_spend` write
 /// them (`$0.0012`, `$0.012`, `$1.84`, `$1,204`, `<$0.0001`).
 fn assert_amounts_whole(line: &str, screen: &str) {
-    for (i, _) in line.match_indices('$') {
+    if let Some(amount) = amount_cut(line) {
+        panic!("an amount cut: ${amount:?} in line {line:?}\n{screen}");
+    }
+}
+
+/// The first amount on `line` that is not whole (see [`assert_amounts_whole`]); a `$` alone
+/// is the key that sorts by cost.
+fn amount_cut(line: &str) -> Option<String> {
+    line.match_indices('$').find_map(|(i, _)| {
+        if line[i + 1..].starts_with(' ') {
+            return None;
+        }
         let amount: String = line[i + 1..]
             .chars()
             .take_while(|c| c.is_ascii_digit() || matches!(c, '.' | ','))
@@ -920,8 +931,8 @@ fn assert_amounts_whole(line: &str, screen: &str) {
                 _ => false,
             },
         };
-        assert!(ok, "an amount cut: ${amount:?} in line {line:?}\n{screen}");
-    }
+        (!ok).then_some(amount)
+    })
 }
 
 #[test]
@@ -958,4 +969,371 @@ fn nothing_is_cut_without_a_mark_at_any_width() {
     for w in [80, 100, 120, 160] {
         check(&mut a, w, 24, "queue");
     }
+}
+
+/// Names of the long session: span names, attribute values, ids and texts wider than any pane.
+const LONG_AGENT: &str = "ZetaOrchestratorAgentWithAnExtraordinarilyLongName";
+const LONG_TOOL: &str = "zz_lookup_customer_order_history_across_every_region";
+const LONG_SESSION: &str = "zz-session-4f1c2a9b-7d3e-4e8a-9c51-0b6d2e7f8a13-support";
+const LONG_USER: &str = "zz-user-maximilian.alexander@example-enterprise.com";
+const LONG_VALUE: &str = "zz-attribute-value-that-runs-far-past-any-pane-width-without-a-single-space";
+const LONG_BODY: &str = "zz-log-body-the-agent-retried-the-order-history-lookup-three-times-then-gave-up";
+const LONG_METRIC: &str = "zz.genai.client.operation.duration.per.tenant.and.region";
+const LONG_QUESTION: &str = "Zz-where-is-my-order-it-was-promised-for-monday-and-nothing-has-arrived";
+
+/// [`NAMES`] and the long session's names.
+fn long_names() -> Vec<&'static str> {
+    let mut names = NAMES.to_vec();
+    names.extend([
+        LONG_AGENT,
+        LONG_TOOL,
+        LONG_SESSION,
+        LONG_USER,
+        LONG_VALUE,
+        LONG_BODY,
+        LONG_METRIC,
+        LONG_QUESTION,
+    ]);
+    names
+}
+
+/// Two turns of one session under the long names, `start_s` and `start_s + 5` (unix
+/// seconds): an agent span over a tool call and a priced chat call with a long conversation,
+/// a long attribute value everywhere, and large figures (1,234,567 input tokens).
+fn long_session(start_s: u64) -> String {
+    let attr = |k: &str, v: &str| serde_json::json!({"key": k, "value": {"stringValue": v}});
+    let int = |k: &str, v: u64| serde_json::json!({"key": k, "value": {"intValue": v.to_string()}});
+    let messages = |role: &str, text: &str| {
+        serde_json::json!([{"role": role, "parts": [{"type": "text", "content": text}]}]).to_string()
+    };
+    let mut spans = Vec::new();
+    for turn in 0..2u64 {
+        let t = (start_s + turn * 5) * 1_000_000_000;
+        let trace = format!("{:032x}", 0x7b7b_0000 + turn);
+        let id = |n: u64| format!("{:016x}", 0x7b00 + turn * 16 + n);
+        let span =
+            |n: u64, parent: Option<u64>, name: String, from: u64, to: u64, attrs: Vec<serde_json::Value>| {
+                serde_json::json!({
+                    "traceId": trace,
+                    "spanId": id(n),
+                    "parentSpanId": parent.map(id).unwrap_or_default(),
+                    "name": name,
+                    "kind": if parent.is_some() { 3 } else { 1 },
+                    "startTimeUnixNano": (t + from).to_string(),
+                    "endTimeUnixNano": (t + to).to_string(),
+                    "attributes": attrs,
+                    "status": {},
+                })
+            };
+        let common = || {
+            vec![
+                attr("session.id", LONG_SESSION),
+                attr("user.id", LONG_USER),
+                attr("app.note", LONG_VALUE),
+            ]
+        };
+        let mut root = common();
+        root.extend([
+            attr("gen_ai.operation.name", "invoke_agent"),
+            attr("gen_ai.agent.name", LONG_AGENT),
+            attr("tenant.id", LONG_TENANT),
+        ]);
+        spans.push(span(
+            0,
+            None,
+            format!("invoke_agent {LONG_AGENT}"),
+            0,
+            4_000_000_000,
+            root,
+        ));
+        let mut tool = common();
+        tool.extend([
+            attr("gen_ai.operation.name", "execute_tool"),
+            attr("gen_ai.tool.name", LONG_TOOL),
+        ]);
+        spans.push(span(
+            1,
+            Some(0),
+            format!("execute_tool {LONG_TOOL}"),
+            100_000_000,
+            900_000_000,
+            tool,
+        ));
+        let mut chat = common();
+        chat.extend([
+            attr("gen_ai.operation.name", "chat"),
+            attr("gen_ai.provider.name", "anthropic"),
+            attr("gen_ai.request.model", LONG_MODEL),
+            int("gen_ai.usage.input_tokens", 1_234_567),
+            int("gen_ai.usage.output_tokens", 98_765),
+            attr("gen_ai.input.messages", &messages("user", LONG_QUESTION)),
+            attr("gen_ai.output.messages", &messages("assistant", LONG_BODY)),
+        ]);
+        spans.push(span(
+            2,
+            Some(0),
+            format!("chat {LONG_MODEL}"),
+            1_000_000_000,
+            3_900_000_000,
+            chat,
+        ));
+    }
+    serde_json::json!({"resourceSpans": [{
+        "resource": {"attributes": [attr("service.name", LONG_SERVICE)]},
+        "scopeSpans": [{"scope": {"name": "test"}, "spans": spans}],
+    }]})
+    .to_string()
+}
+
+/// Log records of the long session (a long service, body and attribute, linked to the first
+/// turn) and a gauge and a histogram under a long metric name and long attribute values.
+fn long_logs_and_metrics(start_s: u64) -> (String, String) {
+    let attr = |k: &str, v: &str| serde_json::json!({"key": k, "value": {"stringValue": v}});
+    let t = (start_s * 1_000_000_000).to_string();
+    let logs = serde_json::json!({"resourceLogs": [{
+        "resource": {"attributes": [attr("service.name", LONG_SERVICE)]},
+        "scopeLogs": [{"scope": {"name": "test"}, "logRecords": (0..3).map(|i| serde_json::json!({
+            "timeUnixNano": t,
+            "severityNumber": 17 - 4 * i,
+            "body": {"stringValue": LONG_BODY},
+            "traceId": format!("{:032x}", 0x7b7b_0000u64),
+            "spanId": format!("{:016x}", 0x7b02u64),
+            "attributes": [attr("app.note", LONG_VALUE), attr("tenant.id", LONG_TENANT)],
+        })).collect::<Vec<_>>()}],
+    }]})
+    .to_string();
+    let point = serde_json::json!({
+        "timeUnixNano": t,
+        "attributes": [attr("gen_ai.request.model", LONG_MODEL), attr("app.note", LONG_VALUE)],
+    });
+    let mut gauge = point.clone();
+    gauge["asDouble"] = serde_json::json!(1_234_567.0);
+    let mut hist = point;
+    hist["count"] = serde_json::json!("1234567");
+    hist["sum"] = serde_json::json!(987_654_321.0);
+    hist["explicitBounds"] = serde_json::json!([1.0, 100.0, 10_000.0]);
+    hist["bucketCounts"] = serde_json::json!(["1", "2", "1234560", "4"]);
+    let metrics = serde_json::json!({"resourceMetrics": [{
+        "resource": {"attributes": [attr("service.name", LONG_SERVICE)]},
+        "scopeMetrics": [{"scope": {"name": "test"}, "metrics": [
+            {"name": LONG_METRIC, "unit": "{request}", "gauge": {"dataPoints": [gauge]}},
+            {"name": "gen_ai.client.token.usage", "unit": "{token}",
+             "histogram": {"aggregationTemporality": 1, "dataPoints": [hist]}},
+        ]}],
+    }]})
+    .to_string();
+    (logs, metrics)
+}
+
+/// The demo's traffic with the long-named traces, the long session, its logs and metrics.
+fn populated_long() -> Arc<Pipeline> {
+    use llmwatch::ingest::{WhenFull, export_logs_with, export_metrics, export_traces_with, otlp_json};
+    let p = populated();
+    let t0 = START / 1_000_000_000 + 150;
+    for text in [long_named(t0, 30), long_session(t0 + 10)] {
+        let req = otlp_json::traces(text.as_bytes()).unwrap();
+        export_traces_with(&p, req, WhenFull::Wait).unwrap();
+    }
+    let (logs, metrics) = long_logs_and_metrics(t0 + 10);
+    export_logs_with(&p, otlp_json::logs(logs.as_bytes()).unwrap(), WhenFull::Wait).unwrap();
+    let metrics: opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest =
+        serde_json::from_str(&metrics).unwrap();
+    export_metrics(&p, &metrics).unwrap();
+    p.flush();
+    p
+}
+
+/// Everything [`nothing_is_cut_without_a_mark_at_any_width`] asks of a screen, and more: pane
+/// titles that run into their corner end in `…`, and no figure is cut (`12…`, `$0.0…`). What
+/// is wrong is added to `faults`, one line each, so that a run lists every fault at once.
+fn marked_screen_faults(s: &str, names: &[&str], what: &str, faults: &mut Vec<String>) {
+    let lines: Vec<&str> = s.lines().collect();
+    for (i, line) in lines.iter().enumerate() {
+        let mut fault = |why: String| faults.push(format!("{why} in {line}  [{what}]"));
+        if let Some(cut) = name_cut_unmarked(line, lines.get(i + 1).copied(), names) {
+            fault(format!("a name cut without …: {cut:?}"));
+        }
+        if let Some(amount) = amount_cut(line) {
+            fault(format!("an amount cut: ${amount}"));
+        }
+        if title_cut_unmarked(line) {
+            fault("a title cut without …".into());
+        }
+        if let Some(w) = figure_cut(line) {
+            fault(format!("a figure cut: {w:?}"));
+        }
+    }
+}
+
+/// Fails listing `faults` (each once, the screens that show them after), if there are any.
+fn assert_no_faults(faults: Vec<String>, screens: &[String]) {
+    let mut seen = std::collections::BTreeSet::new();
+    let unique: Vec<&String> = faults
+        .iter()
+        .filter(|f| seen.insert(f.split("  [").next()))
+        .collect();
+    assert!(
+        unique.is_empty(),
+        "{} faults:\n{}\n\n{}",
+        unique.len(),
+        unique
+            .iter()
+            .take(60)
+            .map(|f| f.as_str())
+            .collect::<Vec<_>>()
+            .join("\n"),
+        screens.join("\n")
+    );
+}
+
+/// Where a name of `names` shows on `line` cut without `…` right after it: what is shown of
+/// it. Names are found by their first six characters. A name broken at a pane's right edge is
+/// a wrap, not a cut, when the next line carries on with the rest of it (or is the pane's
+/// bottom border: the rest shows once the pane is scrolled).
+fn name_cut_unmarked(line: &str, next: Option<&str>, names: &[&str]) -> Option<String> {
+    let chars: Vec<char> = line.chars().collect();
+    let word = |c: char| c.is_alphanumeric() || matches!(c, '-' | '_' | '/' | '.' | ':' | '@');
+    for start in 0..chars.len() {
+        if start > 0 && word(chars[start - 1]) {
+            continue;
+        }
+        let rest = &chars[start..];
+        let mut best: Option<(usize, &str)> = None;
+        let mut whole = false;
+        for name in names {
+            let n: Vec<char> = name.chars().collect();
+            if rest.len() < 6 || n.len() < 6 || rest[..6] != n[..6] {
+                continue;
+            }
+            let k = rest.iter().zip(&n).take_while(|(a, b)| a == b).count();
+            if k == n.len() && rest.get(k).is_none_or(|c| !word(*c)) {
+                whole = true;
+                break;
+            }
+            if best.is_none_or(|(b, _)| k > b) {
+                best = Some((k, name));
+            }
+        }
+        let Some((k, name)) = best.filter(|_| !whole) else {
+            continue;
+        };
+        if rest.get(k) == Some(&'…') {
+            continue;
+        }
+        let remainder: String = name.chars().skip(k).collect();
+        let remainder: String = remainder.trim_start().chars().take(6).collect();
+        let below = next.and_then(|n| n.chars().nth(start));
+        let wraps = matches!(rest.get(k), None | Some('│' | '┃'))
+            && (next.is_some_and(|n| n.contains(&remainder)) || matches!(below, Some('─' | '━')));
+        if !wraps {
+            return Some(rest.iter().take(k + 1).collect());
+        }
+    }
+    None
+}
+
+/// Whether a title reaches its pane's top-right (or bottom-right) corner without ending in
+/// `…` or a space (a title that fits exactly keeps its closing space).
+fn title_cut_unmarked(line: &str) -> bool {
+    let chars: Vec<char> = line.chars().collect();
+    (1..chars.len()).any(|i| {
+        matches!(chars[i], '╮' | '┐' | '┓' | '╯' | '┘' | '┛')
+            && !matches!(
+                chars[i - 1],
+                '─' | '━' | '…' | ' ' | '╭' | '┌' | '┏' | '╰' | '└' | '┗'
+            )
+    })
+}
+
+/// A figure that ends in the mark: a word that starts like a number (`12`, `$0.01`, `<$0`,
+/// `1.2k→`) is never the one cut.
+fn figure_cut(line: &str) -> Option<&str> {
+    line.split(|c: char| c.is_whitespace() || "│┃─━(),·".contains(c))
+        .find(|w| w.starts_with(|c: char| c.is_ascii_digit() || c == '$' || c == '<') && w.contains('…'))
+}
+
+/// The drill-down of the long session's first turn: span names, the model, attribute values
+/// and the session id wider than the tree and the detail at every width, each span selected
+/// in turn, the detail scrolled through.
+#[test]
+fn the_drill_down_cuts_only_with_a_mark_at_any_width() {
+    let p = populated_long();
+    let names = long_names();
+    let mut a = app(&p, "dark");
+    press(&mut a, KeyCode::Char('/'));
+    type_str(&mut a, &format!("trace:{:032x}", 0x7b7b_0000u64));
+    press(&mut a, KeyCode::Enter);
+    assert!(a.drill.is_some(), "trace: opens the long turn");
+    let (mut faults, mut screens) = (Vec::new(), Vec::new());
+    for w in [80, 100, 120, 160] {
+        for h in [24, 48] {
+            for row in 0..3 {
+                let what = format!("drill-down {w}x{h} span {row}");
+                let s = screen(&mut a, w, h);
+                assert!(s.contains('…'), "{what}: names are cut\n{s}");
+                // The detail scrolled through (Tab moves the keys to it), then the next span.
+                press(&mut a, KeyCode::Tab);
+                for page in 0..8 {
+                    let s = screen(&mut a, w, h);
+                    let before = faults.len();
+                    marked_screen_faults(&s, &names, &format!("{what} page {page}"), &mut faults);
+                    if faults.len() > before && screens.len() < 3 {
+                        screens.push(s);
+                    }
+                    press(&mut a, KeyCode::PageDown);
+                }
+                press(&mut a, KeyCode::Tab);
+                press(&mut a, KeyCode::Down);
+            }
+            for _ in 0..3 {
+                press(&mut a, KeyCode::Up);
+            }
+        }
+    }
+    assert_no_faults(faults, &screens);
+}
+
+/// The views with the long session, its logs and metrics: the sessions list, the
+/// conversation, the comparison of its two turns, logs, metrics and the review queue.
+#[test]
+fn the_views_cut_only_with_a_mark_at_any_width() {
+    let p = populated_long();
+    let names = long_names();
+    let mut a = app(&p, "dark");
+    let (mut faults, mut screens) = (Vec::new(), Vec::new());
+    let mut check = |a: &mut App, what: &str| {
+        for w in [80, 100, 120, 160] {
+            for h in [24, 48] {
+                let s = screen(a, w, h);
+                let before = faults.len();
+                marked_screen_faults(&s, &names, &format!("{what} {w}x{h}"), &mut faults);
+                if faults.len() > before && screens.len() < 6 {
+                    screens.push(s);
+                }
+            }
+        }
+    };
+    check(&mut a, "overview");
+    press(&mut a, KeyCode::Char('R'));
+    check(&mut a, "review queue");
+    press(&mut a, KeyCode::Esc);
+    press(&mut a, KeyCode::Char('3'));
+    check(&mut a, "logs");
+    press(&mut a, KeyCode::Char('4'));
+    check(&mut a, "metrics");
+    press(&mut a, KeyCode::Char('2'));
+    // Dearest first: the long session's 1.2M-token calls put it on top.
+    press(&mut a, KeyCode::Char('s'));
+    press(&mut a, KeyCode::Char('s'));
+    check(&mut a, "sessions");
+    let s = screen(&mut a, 160, 48);
+    assert!(s.contains("zz-session"), "the long session is listed\n{s}");
+    press(&mut a, KeyCode::Enter);
+    check(&mut a, "conversation");
+    press(&mut a, KeyCode::Char('='));
+    press(&mut a, KeyCode::Up);
+    press(&mut a, KeyCode::Char('='));
+    assert!(a.comparing().is_some(), "the two turns compare");
+    check(&mut a, "compare");
+    assert_no_faults(faults, &screens);
 }

@@ -181,3 +181,19 @@ fn a_capture_from_an_hour_ago_replays_with_the_same_per_second_buckets() {
     // The two copies sit 5 s apart in event time (read within milliseconds of each other).
     assert!(now.last().unwrap().0 >= 5, "{now:?}");
 }
+
+/// `--open` takes the first 8 or more hex digits of a trace id: fewer is a usage error, said in
+/// one line naming the option, before anything is read.
+#[test]
+fn open_wants_eight_hex_digits_or_more() {
+    for bad in ["1a2b3c4", "1a2b3c4x", "1a2b3c4d1a2b3c4d1a2b3c4d1a2b3c4d0"] {
+        let (code, out, err) = llmwatch(&["replay", &fixture("otel_genai.jsonl"), "--open", bad], None);
+        assert_eq!(code, 2, "{bad}: {err}");
+        assert!(out.is_empty(), "{out}");
+        let first = err.lines().next().unwrap_or_default();
+        assert!(
+            first.contains("--open") && first.contains("takes 8 to 32 hex digits of a trace id"),
+            "{bad}: {err}"
+        );
+    }
+}

@@ -1150,7 +1150,7 @@ fn a_review_made_on_the_screen_is_written_and_shows_again_after_a_restart() {
 }
 
 /// The views on the number keys and the jump to a trace by id on the real screen: a replay
-/// started with `--open TRACE_ID` opens on that trace; `3` logs, `4` metrics, `1` overview,
+/// started with `--open PREFIX` (the id's first 8 hex digits) opens on that trace; `3` logs, `4` metrics, `1` overview,
 /// each named in the footer; `/trace:PREFIX` Enter opens the one trace it matches. An id that
 /// is not in the files is said on the footer once the replay is done.
 #[test]
@@ -1176,8 +1176,9 @@ fn number_keys_views_and_trace_jump_in_tmux() {
     );
     let tmux = Tmux::new();
     let command = format!(
-        "TERM=xterm-256color {} replay --speed max --open {first} {}; echo EXITED=$?; sleep 120",
+        "TERM=xterm-256color {} replay --speed max --open {} {}; echo EXITED=$?; sleep 120",
         shell_quote(BIN),
+        &first[..8],
         shell_quote(&capture),
     );
     tmux.ok(&[
@@ -1246,7 +1247,9 @@ fn number_keys_views_and_trace_jump_in_tmux() {
         &command,
     ]);
     tmux.wait_for("the note that the trace never arrived", deadline, |s| {
-        s.contains(&format!("trace {missing} is not in the replayed files"))
+        s.contains(&format!(
+            "no trace matches {missing} in the replayed files (--open)"
+        ))
     });
     tmux.keys(&["q"]);
     let end = tmux.wait_for("llmwatch to exit", deadline, |s| s.contains("EXITED="));

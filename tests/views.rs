@@ -14,7 +14,9 @@ use llmwatch::ui::state::Screen;
 use llmwatch::ui::theme::{ColorDepth, Theme};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use ratatui::crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use ratatui::crossterm::event::{
+    Event, KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
 use std::sync::Arc;
 
 /// 2027-01-15 08:00:00 UTC.
@@ -179,4 +181,206 @@ fn trace_id_in_the_filter_opens_the_only_match() {
     let s = screen(&mut a, 160, 48);
     assert!(s.contains("8 to 32 hex digits"), "{s}");
     assert!(a.drill.is_none());
+}
+
+/// Two traces whose ids share their first eight hex digits, `1a2b3c4d`, beside the demo's.
+fn with_twins() -> Arc<Pipeline> {
+    let p = populated();
+    let t = START + 30_000_000_000;
+    let spans: Vec<serde_json::Value> = (1..=2u64)
+        .map(|i| {
+            serde_json::json!({
+                "traceId": format!("1a2b3c4d{i:x}{:023x}", 7),
+                "spanId": format!("{:016x}", 0x1a00 + i),
+                "name": "twin",
+                "kind": 2,
+                "startTimeUnixNano": t.to_string(),
+                "endTimeUnixNano": (t + 1_000_000).to_string(),
+                "status": {},
+            })
+        })
+        .collect();
+    let text = serde_json::json!({"resourceSpans": [{
+        "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "twins"}}]},
+        "scopeSpans": [{"scope": {"name": "test"}, "spans": spans}],
+    }]})
+    .to_string();
+    let req = llmwatch::ingest::otlp_json::traces(text.as_bytes()).unwrap();
+    llmwatch::ingest::export_traces_with(&p, req, llmwatch::ingest::WhenFull::Wait).unwrap();
+    p.flush();
+    p
+}
+
+/// `replay --open` takes a prefix of the id: one match opens it, several and none are said
+/// on the note line with the prefix; so does `trace:` in the filter.
+#[test]
+fn a_prefix_of_the_id_opens_its_only_trace_and_says_how_many_match_otherwise() {
+    use llmwatch::model::TraceIdPrefix;
+    let p = with_twins();
+    let prefix = |s: &str| TraceIdPrefix::parse(s).unwrap();
+    let mut a = app(&p);
+    a.open_when_arrived(prefix("1a2b3c4d"));
+    assert!(a.drill.is_none());
+    assert_eq!(
+        a.ui.note.as_deref(),
+        Some("2 traces match 1a2b3c4d (--open: give more of the id)")
+    );
+    let mut a = app(&p);
+    a.open_when_arrived(prefix("1A2B3C4D2"));
+    let twin = llmwatch::model::TraceId::from_hex(&format!("1a2b3c4d2{:023x}", 7)).unwrap();
+    assert_eq!(a.drill.as_ref().map(|d| d.trace_id), Some(twin));
+    // The whole id is looked up directly.
+    let mut a = app(&p);
+    a.open_when_arrived(prefix(&twin.to_string()));
+    assert_eq!(a.drill.as_ref().map(|d| d.trace_id), Some(twin));
+    // Live, a prefix nothing matches yet waits for its trace (a replay says so once done).
+    let mut a = app(&p);
+    a.open_when_arrived(prefix("ffffffff"));
+    assert!(a.drill.is_none() && a.ui.note.is_none());
+
+    // The filter's `trace:` says the same.
+    let mut a = app(&p);
+    press(&mut a, KeyCode::Char('/'));
+    type_str(&mut a, "trace:1a2b3c4d");
+    press(&mut a, KeyCode::Enter);
+    assert!(a.drill.is_none());
+    let s = screen(&mut a, 160, 48);
+    assert!(s.contains("2 traces match 1a2b3c4d: type more of the id"), "{s}");
+    press(&mut a, KeyCode::Char('/'));
+    a.handle(&Event::Key(KeyEvent::new(
+        KeyCode::Char('u'),
+        KeyModifiers::CONTROL,
+    )));
+    type_str(&mut a, "trace:ffffffff");
+    press(&mut a, KeyCode::Enter);
+    let s = screen(&mut a, 160, 48);
+    assert!(
+        s.contains("no trace matches ffffffff among the held traces"),
+        "{s}"
+    );
+}
+
+fn mouse(a: &mut App, kind: MouseEventKind, row: u16) {
+    let column = a.ui.view_rows.x + 2;
+    a.handle(&Event::Mouse(MouseEvent {
+        kind,
+        column,
+        row,
+        modifiers: KeyModifiers::NONE,
+    }));
+}
+
+/// Clicks the `n`th row the view shows (0 = the top one).
+fn click(a: &mut App, n: u16) {
+    let row = a.ui.view_rows.y + n;
+    mouse(a, MouseEventKind::Down(MouseButton::Left), row);
+}
+
+fn wheel(a: &mut App, down: bool) {
+    let row = a.ui.view_rows.y;
+    let kind = if down {
+        MouseEventKind::ScrollDown
+    } else {
+        MouseEventKind::ScrollUp
+    };
+    mouse(a, kind, row);
+}
+
+/// The rows of the view drawn in the selection's colours, counted from the top one shown.
+fn selected_rows(a: &mut App) -> Vec<u16> {
+    let mut t = Terminal::new(TestBackend::new(160, 48)).unwrap();
+    t.draw(|f| a.draw(f)).unwrap();
+    let selection = Theme::load(Some("dark"))
+        .unwrap()
+        .for_depth(ColorDepth::TrueColor)
+        .selection
+        .bg;
+    let rows = a.ui.view_rows;
+    let buffer = t.backend().buffer();
+    (rows.y..rows.bottom())
+        .filter(|&y| buffer[(rows.x + 1, y)].bg == selection.unwrap_or_default())
+        .map(|y| y - rows.y)
+        .collect()
+}
+
+/// The mouse in the views as in the overview's trace list: a click selects the row under it
+/// (drawn selected, and Enter acts on it as on the row reached with the arrow keys), the wheel
+/// moves the selection three rows; in sessions, logs, metrics, a comparison and the queue.
+#[test]
+fn a_click_selects_a_row_of_every_view_and_the_wheel_moves_the_selection() {
+    let p = populated();
+    let mut a = app(&p);
+    let mut keys = app(&p);
+    // Logs: the fifth row, then Enter opens its trace as Down x4 Enter does.
+    for v in [&mut a, &mut keys] {
+        press(v, KeyCode::Char('3'));
+        screen(v, 160, 48);
+    }
+    click(&mut a, 4);
+    assert_eq!(selected_rows(&mut a), [4]);
+    assert!(!a.ui.logs.follow, "a click off the newest log pins the list");
+    for _ in 0..4 {
+        press(&mut keys, KeyCode::Down);
+    }
+    wheel(&mut a, true);
+    assert_eq!(selected_rows(&mut a), [7]);
+    wheel(&mut a, false);
+    assert_eq!(selected_rows(&mut a), [4]);
+    press(&mut a, KeyCode::Enter);
+    press(&mut keys, KeyCode::Enter);
+    assert!(a.drill.is_some() || a.ui.note.is_some());
+    assert_eq!(
+        (a.drill.as_ref().map(|d| d.trace_id), &a.ui.note),
+        (keys.drill.as_ref().map(|d| d.trace_id), &keys.ui.note)
+    );
+    // Metrics.
+    let mut a = app(&p);
+    press(&mut a, KeyCode::Char('4'));
+    screen(&mut a, 160, 48);
+    click(&mut a, 2);
+    assert_eq!(selected_rows(&mut a), [2]);
+    wheel(&mut a, true);
+    assert_eq!(a.ui.metrics.cursor, 5);
+    // A click under the last row selects nothing new.
+    let before = a.ui.metrics.cursor;
+    let below = a.ui.view_rows.bottom();
+    mouse(&mut a, MouseEventKind::Down(MouseButton::Left), below);
+    assert_eq!(a.ui.metrics.cursor, before);
+    // Sessions: the fourth; Enter opens its conversation.
+    let mut a = app(&p);
+    press(&mut a, KeyCode::Char('2'));
+    screen(&mut a, 160, 48);
+    click(&mut a, 3);
+    assert_eq!(selected_rows(&mut a), [3]);
+    let fourth = a.index.sessions().page(3, 1).next().unwrap().id.clone();
+    assert_eq!(a.ui.sessions.selected.as_ref(), Some(&fourth));
+    press(&mut a, KeyCode::Enter);
+    assert_eq!(a.ui.sessions.open.as_ref().map(|o| &o.session), Some(&fourth));
+    // The wheel in the conversation steps through its turns, as the arrow keys do.
+    screen(&mut a, 160, 48);
+    let turn = a.ui.sessions.open.as_ref().unwrap().turn;
+    wheel(&mut a, false);
+    let up = a.ui.sessions.open.as_ref().unwrap().turn;
+    assert!(up < turn || turn == 0, "{turn} -> {up}");
+    // The review queue: the second row; Enter opens it.
+    let mut a = app(&p);
+    press(&mut a, KeyCode::Char('R'));
+    screen(&mut a, 160, 48);
+    click(&mut a, 1);
+    assert_eq!(selected_rows(&mut a), [1]);
+    let second = a.index.review_page(1, 1).next().unwrap().id;
+    press(&mut a, KeyCode::Enter);
+    assert_eq!(a.drill.as_ref().map(|d| d.trace_id), Some(second));
+    // A comparison of the list's first two traces: the third step.
+    let mut a = app(&p);
+    screen(&mut a, 160, 48);
+    press(&mut a, KeyCode::Char('='));
+    press(&mut a, KeyCode::Down);
+    press(&mut a, KeyCode::Char('='));
+    assert!(a.comparing().is_some());
+    screen(&mut a, 160, 48);
+    click(&mut a, 2);
+    assert_eq!(selected_rows(&mut a), [2]);
+    wheel(&mut a, false);
+    assert_eq!(selected_rows(&mut a), [0]);
 }

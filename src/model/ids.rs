@@ -103,9 +103,70 @@ impl fmt::Debug for SpanId {
     }
 }
 
+/// The leading hex digits of a trace id, as a person types them (`--open`, the filter's
+/// `trace:`): 8 to 32 of them, kept in lowercase.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TraceIdPrefix(String);
+
+impl TraceIdPrefix {
+    /// Fewest hex digits taken: fewer would match too many traces to be a way to one.
+    pub const MIN: usize = 8;
+
+    /// The digits of `s` (surrounding space ignored, either case), or why they are not a prefix.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let digits = s.trim().to_ascii_lowercase();
+        if digits.len() < Self::MIN || digits.len() > 32 || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(format!("takes {} to 32 hex digits of a trace id", Self::MIN));
+        }
+        Ok(Self(digits))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The id itself, when all 32 digits were given.
+    pub fn whole(&self) -> Option<TraceId> {
+        TraceId::from_hex(&self.0)
+    }
+
+    pub fn matches(&self, id: &TraceId) -> bool {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        self.0.bytes().enumerate().all(|(i, c)| {
+            let b = id.0[i / 2];
+            HEX[usize::from(if i % 2 == 0 { b >> 4 } else { b & 0xf })] == c
+        })
+    }
+}
+
+impl fmt::Display for TraceIdPrefix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_prefix_takes_eight_to_thirty_two_hex_digits_and_matches_the_ids_it_begins() {
+        let id = TraceId::from_hex("0af7651916cd43dd8448eb211c80319c").unwrap();
+        let p = |s: &str| TraceIdPrefix::parse(s);
+        assert!(p("0af76519").unwrap().matches(&id));
+        assert!(p(" 0AF7651916CD43DD ").unwrap().matches(&id));
+        assert!(!p("0af76518").unwrap().matches(&id));
+        assert_eq!(p("0af7651916cd43dd8448eb211c80319c").unwrap().whole(), Some(id));
+        assert_eq!(p("0af76519").unwrap().whole(), None);
+        assert_eq!(p("0af76519").unwrap().to_string(), "0af76519");
+        for bad in ["0af7651", "", "0af7651x", "0af7651916cd43dd8448eb211c80319c0"] {
+            assert_eq!(
+                p(bad).unwrap_err(),
+                "takes 8 to 32 hex digits of a trace id",
+                "{bad:?}"
+            );
+        }
+    }
 
     #[test]
     fn ids_are_validated() {

@@ -7,7 +7,7 @@ mod memory;
 pub mod otlp_out;
 
 pub use convert::{ConvertLimits, Converter};
-pub use ids::{SpanId, TraceId};
+pub use ids::{SpanId, TraceId, TraceIdPrefix};
 
 use crate::intern::Sym;
 use std::sync::Arc;

@@ -506,6 +506,20 @@ impl TraceStore {
         self.traces.get(id)
     }
 
+    /// Held traces whose id begins with `prefix`, in no order: looked up directly for a whole
+    /// id, else by a pass over every held trace (for a person's jump, not for each frame).
+    pub fn trace_ids_matching(&self, prefix: &crate::model::TraceIdPrefix) -> Vec<TraceId> {
+        match prefix.whole() {
+            Some(id) => self.traces.get(&id).map(|_| id).into_iter().collect(),
+            None => self
+                .traces
+                .keys()
+                .filter(|id| prefix.matches(id))
+                .copied()
+                .collect(),
+        }
+    }
+
     /// Held traces, newest first arrival first. Sorts: O(n log n), for exports and tests.
     pub fn traces_newest_first(&self) -> impl Iterator<Item = &Trace> {
         let mut all: Vec<&Trace> = self.traces.values().collect();

@@ -71,8 +71,8 @@ pub struct App {
     reviews: Option<crate::review::file::ReviewsFile>,
     /// `--baseline`: every cohort over the whole baseline, computed once.
     baseline: Option<crate::ui::baseline::BaselineRows>,
-    /// `replay --open`: the trace to open once it has arrived.
-    pending_open: Option<crate::model::TraceId>,
+    /// `replay --open`: the prefix of the trace to open once it has arrived.
+    pending_open: Option<crate::model::TraceIdPrefix>,
     /// Two traces side by side (`=` on a second trace).
     compare: Option<compare::CompareScreen>,
     /// The open session's turns as last read from the store.
@@ -195,34 +195,40 @@ impl App {
         changed
     }
 
-    /// Opens trace `id`'s drill-down as soon as it has arrived (`replay --open`); when the
-    /// replay ends without it, says so on the note line.
-    pub fn open_when_arrived(&mut self, id: crate::model::TraceId) {
-        self.pending_open = Some(id);
+    /// Opens the drill-down of the trace whose id begins with `prefix` as soon as one has
+    /// arrived (`replay --open`); when several have by then, or the replay ends without one,
+    /// says so on the note line.
+    pub fn open_when_arrived(&mut self, prefix: crate::model::TraceIdPrefix) {
+        self.pending_open = Some(prefix);
         self.open_pending();
     }
 
     fn open_pending(&mut self) -> bool {
-        let Some(id) = self.pending_open else {
+        let Some(prefix) = self.pending_open.clone() else {
             return false;
         };
-        if self.pipeline.store().trace(&id).is_some() {
-            self.pending_open = None;
-            return self.open_trace(id);
-        }
         let done = matches!(&self.feed, Feed::Replay { control, .. } if control.done());
         if done {
             // Everything read has reached the store once the feed is done and flushed.
             self.pipeline.flush();
-            if self.pipeline.store().trace(&id).is_some() {
-                self.pending_open = None;
-                return self.open_trace(id);
-            }
-            self.pending_open = None;
-            self.ui.note = Some(format!("trace {id} is not in the replayed files (--open)"));
-            return true;
         }
-        false
+        let found = self.pipeline.store().trace_ids_matching(&prefix);
+        if found.is_empty() && !done {
+            return false;
+        }
+        self.pending_open = None;
+        match found[..] {
+            [id] => self.open_trace(id),
+            _ => {
+                self.ui.note = Some(match_note(
+                    found.len(),
+                    prefix.as_str(),
+                    " in the replayed files (--open)",
+                    " (--open: give more of the id)",
+                ));
+                true
+            }
+        }
     }
 
     /// The JSON summary of what was received, with the alerts that fired (every window judged
@@ -563,12 +569,17 @@ impl App {
                     None => true,
                 }
             }
-            0 => {
-                self.ui.note = Some("no held trace has that id (evicted, or not arrived yet)".into());
-                true
-            }
             n => {
-                self.ui.note = Some(format!("{n} traces match: type more of the id"));
+                let prefix = Query::parse(&self.ui.filter.applied)
+                    .ok()
+                    .and_then(|q| q.trace_prefix().map(str::to_string))
+                    .unwrap_or_default();
+                self.ui.note = Some(match_note(
+                    n,
+                    &prefix,
+                    " among the held traces (evicted, or not arrived yet)",
+                    ": type more of the id",
+                ));
                 true
             }
         }
@@ -974,32 +985,10 @@ impl App {
     fn mouse(&mut self, m: MouseEvent) -> bool {
         if self.drill.is_none()
             && (self.compare.is_some()
-                || (self.ui.review.is_none() && self.ui.screen == super::state::Screen::Sessions))
+                || self.ui.review.is_some()
+                || self.ui.screen != super::state::Screen::Overview)
         {
-            // The wheel moves the selection as the arrow keys do.
-            let code = match m.kind {
-                MouseEventKind::ScrollDown => KeyCode::Down,
-                MouseEventKind::ScrollUp => KeyCode::Up,
-                _ => return false,
-            };
-            return self.key(KeyEvent::new(code, KeyModifiers::NONE));
-        }
-        if self.drill.is_none() && self.ui.review.is_some() {
-            return self.queue_mouse(m);
-        }
-        if self.drill.is_none() && self.ui.screen != super::state::Screen::Overview {
-            // The logs and metrics lists scroll with the wheel.
-            let code = match m.kind {
-                MouseEventKind::ScrollDown => KeyCode::Down,
-                MouseEventKind::ScrollUp => KeyCode::Up,
-                _ => return false,
-            };
-            let k = KeyEvent::new(code, KeyModifiers::NONE);
-            return match self.ui.screen {
-                super::state::Screen::Logs => self.logs_key(k),
-                super::state::Screen::Metrics => self.metrics_key(k),
-                _ => false,
-            };
+            return self.view_mouse(m);
         }
         if let Some(d) = self.drill.as_mut() {
             let (code, n) = match m.kind {
@@ -1094,5 +1083,15 @@ impl App {
         f.applied = text;
         f.editing = false;
         f.error = None;
+    }
+}
+
+/// What a jump to a trace id prefix found, when it is not the one trace to open: `3 traces
+/// match 1a2b3c4d` then `several`, or `no trace matches 1a2b3c4d` then `none`.
+fn match_note(n: usize, prefix: &str, none: &str, several: &str) -> String {
+    match n {
+        0 => format!("no trace matches {prefix}{none}"),
+        1 => format!("1 trace matches {prefix}"),
+        n => format!("{n} traces match {prefix}{several}"),
     }
 }

@@ -1,6 +1,6 @@
 //! What the screen is showing and where the user is: focus, window, cohort split, sort,
 //! filter being typed, pause and the trace-list selection. Plain data, changed by key and mouse
-//! handling in [`super::app`], read by the panes.
+//! handling in the app, read by the panes.
 
 use crate::model::TraceId;
 use crate::view::index::SortKey;
@@ -357,6 +357,10 @@ pub struct UiState {
     pub sessions: SessionsPos,
     /// The trace `=` marked to compare with the next one `=` is pressed on.
     pub compare_mark: Option<TraceId>,
+    /// The rows of the list the view on screen shows (sessions, logs, metrics, compare, the
+    /// review queue; inside the border, under the header), as last drawn: where a click
+    /// selects and what a page is.
+    pub view_rows: Rect,
 }
 
 impl Default for UiState {
@@ -393,6 +397,7 @@ impl Default for UiState {
             metrics: RecordList::default(),
             sessions: SessionsPos::default(),
             compare_mark: None,
+            view_rows: Rect::default(),
         }
     }
 }

@@ -3,6 +3,7 @@
 //! through [`clean`] before it reaches a cell (printed lines escape them instead, see
 //! [`crate::text`]); [`fmt_*`] keep numbers short and aligned.
 
+use ratatui::text::Span;
 use std::borrow::Cow;
 
 /// `s` with escape sequences removed and other control characters made harmless: tabs and
@@ -72,12 +73,13 @@ fn skip_string(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
 
 /// Display width of `s` in terminal cells (wide characters take two).
 pub fn width(s: &str) -> usize {
-    ratatui::text::Span::raw(s).width()
+    Span::raw(s).width()
 }
 
 /// `s` in at most `max` cells: whole when it fits, else cut at the end with `…` (the one
-/// truncation mark on screen: nothing is cut without it). Numbers and costs are not passed
-/// here; their columns are sized to hold them, and a column that does not fit is dropped.
+/// truncation mark on screen: nothing is cut without it), between graphemes. Numbers and
+/// costs are not passed here; their columns are sized to hold them, and a column that does not
+/// fit is dropped.
 pub fn fit(s: &str, max: usize) -> String {
     if width(s) <= max {
         return s.to_string();
@@ -87,16 +89,108 @@ pub fn fit(s: &str, max: usize) -> String {
     }
     let mut out = String::new();
     let mut used = 0;
-    for c in s.chars() {
-        let w = width(c.encode_utf8(&mut [0; 4]));
+    for g in ratatui::text::Span::raw(s).styled_graphemes(ratatui::style::Style::new()) {
+        let w = width(g.symbol);
         if used + w + 1 > max {
             break;
         }
-        out.push(c);
         used += w;
+        out.push_str(g.symbol);
     }
     out.push('…');
     out
+}
+
+/// `spans` in at most `max` cells: whole spans while they fit, then `…` for the rest (so a
+/// figure in a later span is left out, never cut); only a first span wider than `max` is cut
+/// itself, by [`fit`]. For titles and other lines built of whole segments.
+pub fn fit_spans<'a>(spans: Vec<Span<'a>>, max: usize) -> Vec<Span<'a>> {
+    let total: usize = spans.iter().map(Span::width).sum();
+    if total <= max {
+        return spans;
+    }
+    let mut out: Vec<Span<'a>> = Vec::new();
+    let mut used = 0;
+    for span in spans {
+        let w = span.width();
+        if used + w < max {
+            used += w;
+            out.push(span);
+            continue;
+        }
+        if out.is_empty() {
+            // Wider than `max` or just as wide (with more to follow): cut, with the mark.
+            let room = if w > max { max } else { max.saturating_sub(1) };
+            out.push(Span::styled(fit(&span.content, room), span.style));
+        } else if max > used {
+            // Apart from a figure the kept part ends in, so the figure does not read as cut.
+            let spaced = out.last().is_some_and(|s| !s.content.ends_with(' ')) && max > used + 1;
+            out.push(Span::raw(if spaced { " …" } else { "…" }));
+        }
+        break;
+    }
+    out
+}
+
+/// One row of at most `max` cells: `head` (kept whole), a `name` cut with `…` when room is
+/// short, then `tail` segments, each kept whole or left out. While the name would get fewer
+/// than `min_name` cells, the tail segment of the lowest priority goes first (the later one
+/// among equals); a row that left something out ends in ` …`. Figures sit in the tail, so none
+/// is ever cut.
+pub fn fit_row<'a>(
+    head: Vec<Span<'a>>,
+    name: Span<'a>,
+    tail: Vec<(u8, Vec<Span<'a>>)>,
+    min_name: usize,
+    max: usize,
+) -> Vec<Span<'a>> {
+    let w = |spans: &[Span]| spans.iter().map(Span::width).sum::<usize>();
+    let head_w = w(&head);
+    let mut kept: Vec<bool> = vec![true; tail.len()];
+    let tail_w = |kept: &[bool]| -> usize {
+        tail.iter()
+            .zip(kept)
+            .filter(|(_, k)| **k)
+            .map(|((_, s), _)| w(s))
+            .sum()
+    };
+    let min_name = min_name.min(name.width());
+    // The mark stands apart from the figure before it.
+    const MARK: &str = " …";
+    let mark_w = width(MARK);
+    loop {
+        let mark = if kept.contains(&false) { mark_w } else { 0 };
+        if head_w + min_name + tail_w(&kept) + mark <= max {
+            break;
+        }
+        // The lowest priority still kept, the later one among equals.
+        let drop = (0..tail.len())
+            .filter(|&i| kept[i])
+            .min_by_key(|&i| (tail[i].0, std::cmp::Reverse(i)));
+        match drop {
+            Some(i) => kept[i] = false,
+            None => break,
+        }
+    }
+    let mut mark = kept.contains(&false);
+    let mut room = max.saturating_sub(head_w + tail_w(&kept) + if mark { mark_w } else { 0 });
+    if mark && !kept.contains(&true) && name.width() > room + mark_w {
+        // The name's own mark ends the row.
+        room += mark_w;
+        mark = false;
+    }
+    let mut out = head;
+    out.push(Span::styled(fit(&name.content, room), name.style));
+    for ((_, spans), keep) in tail.into_iter().zip(&kept) {
+        if *keep {
+            out.extend(spans);
+        }
+    }
+    if mark {
+        out.push(Span::raw(MARK));
+    }
+    // A head wider than the row is cut like any other line of segments.
+    fit_spans(out, max)
 }
 
 /// `s` in at most `max` cells, cut in the middle (`claude-son…4-5`): for model names, whose
@@ -246,8 +340,10 @@ mod tests {
         assert_eq!(fit("short", 12), "short");
         assert_eq!(fit("abc", 0), "");
         assert_eq!(fit("abcdef", 1), "…");
-        // Wide characters count two cells.
+        // Wide characters count two cells and are never split.
         assert_eq!(fit("日本語テキスト", 7), "日本語…");
+        assert_eq!(fit("…/capture.jsonl.gz", 16), "…/capture.jsonl…");
+        assert_eq!(fit("abc", 1), "…");
         assert_eq!(fit_middle("claude-sonnet-4-5", 14), "claude-son…4-5");
         assert_eq!(fit_middle("text-embedding-3-small", 14), "text-embed…all");
         assert_eq!(fit_middle("gpt-4o", 14), "gpt-4o");
@@ -258,6 +354,82 @@ mod tests {
                     assert!(cut == s || cut.contains('…') || max == 0, "{cut:?}");
                 }
             }
+        }
+    }
+
+    fn text(spans: &[Span]) -> String {
+        spans.iter().map(|s| s.content.as_ref()).collect()
+    }
+
+    #[test]
+    fn segments_are_left_out_whole_and_the_line_says_so() {
+        let spans = || {
+            vec![
+                Span::raw(" Logs "),
+                Span::raw("1,204 of 3,400 match "),
+                Span::raw("pinned "),
+            ]
+        };
+        assert_eq!(
+            text(&fit_spans(spans(), 40)),
+            " Logs 1,204 of 3,400 match pinned "
+        );
+        // The figures go whole, never `1,2…`.
+        assert_eq!(text(&fit_spans(spans(), 20)), " Logs …");
+        // The mark stands apart from a figure.
+        assert_eq!(
+            text(&fit_spans(vec![Span::raw("3 of 9"), Span::raw(" match")], 9)),
+            "3 of 9 …"
+        );
+        assert_eq!(text(&fit_spans(spans(), 4)), " Lo…");
+        assert_eq!(text(&fit_spans(spans(), 0)), "");
+        // A first span just as wide as the line, with more to follow, is cut too.
+        assert_eq!(
+            text(&fit_spans(vec![Span::raw("abcde"), Span::raw("f")], 5)),
+            "abc…"
+        );
+        for max in 0..40 {
+            assert!(fit_spans(spans(), max).iter().map(Span::width).sum::<usize>() <= max);
+        }
+    }
+
+    #[test]
+    fn a_row_cuts_its_name_and_leaves_out_the_least_wanted_figures_first() {
+        let row = |max| {
+            let tail = vec![
+                (3, vec![Span::raw("  1.50s")]),
+                (1, vec![Span::raw("  1.2M→98.8k")]),
+                (2, vec![Span::raw(" $5.185")]),
+                (0, vec![Span::raw("  Groundedness 0.25 ✗")]),
+            ];
+            let spans = fit_row(
+                vec![Span::raw("  llm    ")],
+                Span::raw("chat claude-sonnet-4-5"),
+                tail,
+                12,
+                max,
+            );
+            assert!(spans.iter().map(Span::width).sum::<usize>() <= max, "{max}");
+            text(&spans)
+        };
+        assert_eq!(
+            row(100),
+            "  llm    chat claude-sonnet-4-5  1.50s  1.2M→98.8k $5.185  Groundedness 0.25 ✗"
+        );
+        // The verdict goes first (lowest), then the tokens; the name keeps 12 cells or more.
+        assert_eq!(
+            row(60),
+            "  llm    chat claude-sonnet-4-5  1.50s  1.2M→98.8k $5.185 …"
+        );
+        assert_eq!(row(47), "  llm    chat claude-sonnet-4-5  1.50s $5.185 …");
+        assert_eq!(row(40), "  llm    chat claude-so…  1.50s $5.185 …");
+        assert_eq!(row(30), "  llm    chat claude…  1.50s …");
+        // With every figure gone the name takes what is left (its mark ends the row), and a
+        // head too wide is cut.
+        assert_eq!(row(20), "  llm    chat claud…");
+        assert_eq!(row(5), "  ll…");
+        for max in 0..100 {
+            row(max);
         }
     }
 

@@ -7,7 +7,7 @@ use super::query::Query;
 use super::row::TraceRow;
 use super::series::{
     COST_UNITS, CallSample, Contribution, CoverageStats, DIMS, EvalStats, Reader, Series, TraceSample,
-    VerdictSample, Window, WindowStats,
+    VerdictSample, Window, WindowStats, cost_units,
 };
 use crate::intern::Sym;
 use crate::model::{StatusCode, TraceId, Value};
@@ -57,10 +57,6 @@ impl SortKey {
             Self::FailedVerdicts => row.failed_verdicts() as u64,
         }
     }
-}
-
-pub(super) fn cost_units(usd: Option<f64>) -> Option<u64> {
-    usd.map(|c| (c.max(0.0) * COST_UNITS).round() as u64)
 }
 
 pub use crate::store::follow::REBUILD_CHUNK;

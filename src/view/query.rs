@@ -32,7 +32,7 @@ pub const FIELDS: &[&str] = &[
 ];
 
 /// Shortest trace id prefix `trace:` takes (hex digits).
-pub const MIN_TRACE_PREFIX: usize = 8;
+pub const MIN_TRACE_PREFIX: usize = crate::model::TraceIdPrefix::MIN;
 
 /// A log record or a metric series as the filter sees it (the logs and metrics views): the
 /// fields a trace row has that such a record lacks match nothing.
@@ -111,7 +111,7 @@ enum Pred {
     /// Kept for this reason (failure-biased retention); `None` means for any reason.
     Kept(Option<KeepReason>),
     /// A trace id prefix, lowercase hex.
-    Trace(String),
+    Trace(crate::model::TraceIdPrefix),
     /// A log severity range (OTLP severity numbers, inclusive).
     Severity(i32, i32),
     /// Lowercased needle in a log body.
@@ -392,7 +392,7 @@ impl Pred {
                 Has::Prompt => row.prompt_version.is_some(),
                 Has::Model => !row.models.is_empty(),
             },
-            Pred::Trace(prefix) => id_starts_with(&row.id, prefix),
+            Pred::Trace(prefix) => prefix.matches(&row.id),
             // Log fields: a trace row has none.
             Pred::Severity(..) | Pred::Body(_) => false,
             Pred::Kept(None) => !row.kept.is_empty(),
@@ -458,7 +458,7 @@ impl Pred {
                 }
             }
             Pred::Status { error } => (r.severity_number >= SEVERITY_ERROR) == *error,
-            Pred::Trace(prefix) => r.trace_id.is_some_and(|id| id_starts_with(id, prefix)),
+            Pred::Trace(prefix) => r.trace_id.is_some_and(|id| prefix.matches(id)),
             Pred::Severity(lo, hi) => {
                 (*lo..=*hi).contains(&r.severity_number)
                     // Records with only a severity text are judged by it.
@@ -489,14 +489,6 @@ fn severity_range(name: &str) -> Option<(i32, i32)> {
 }
 
 /// Whether `id`'s lowercase hex starts with `prefix` (lowercase hex digits), without formatting.
-fn id_starts_with(id: &crate::model::TraceId, prefix: &str) -> bool {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    prefix.bytes().enumerate().all(|(i, c)| {
-        id.0.get(i / 2)
-            .is_some_and(|b| HEX[usize::from(if i % 2 == 0 { b >> 4 } else { b & 0xf })] == c)
-    })
-}
-
 /// Free text over the row's names: root, service, route, tenant, prompt version, models,
 /// providers, costliest span and verdict names.
 fn names_contain(row: &TraceRow, needle: &str) -> bool {
@@ -729,17 +721,15 @@ fn parse_field(key: &str, op: RawOp, value: &str) -> Result<(Pred, bool), String
         }
         Field::Trace => {
             let (v, _) = unquote(value);
-            let v = v.to_ascii_lowercase();
-            if !matches!(op, RawOp::Colon | RawOp::Eq | RawOp::Ne)
-                || v.len() < MIN_TRACE_PREFIX
-                || v.len() > 32
-                || !v.bytes().all(|b| b.is_ascii_hexdigit())
-            {
-                return Err(format!(
+            match crate::model::TraceIdPrefix::parse(&v) {
+                Ok(prefix) if matches!(op, RawOp::Colon | RawOp::Eq | RawOp::Ne) => {
+                    Ok((Pred::Trace(prefix), invert))
+                }
+                Ok(_) => Err(format!(
                     "`{key}:` takes {MIN_TRACE_PREFIX} to 32 hex digits of a trace id"
-                ));
+                )),
+                Err(why) => Err(format!("`{key}:` {why}")),
             }
-            Ok((Pred::Trace(v), invert))
         }
         Field::Severity => {
             let (v, _) = unquote(value);

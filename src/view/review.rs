@@ -1,6 +1,6 @@
 //! The review queue's order (issue 14): the traces kept for a reason, most urgent reason first
 //! ([`KeepReason::ALL`] order of a trace's first reason), newest first within one. Kept by the
-//! [`super::index::TraceIndex`] as its rows change, like the list's own ordering, so opening
+//! trace index (the list's owner) as its rows change, like the list's own ordering, so opening
 //! the queue or drawing it never scans the store.
 
 use super::row::TraceRow;

@@ -39,6 +39,11 @@ pub const MAX_EVALUATORS: usize = 64;
 /// Trace cost is kept in these units per USD in histograms (0.1 micro-dollar resolution).
 pub const COST_UNITS: f64 = 1e7;
 
+/// A trace's cost in [`COST_UNITS`], `None` when nothing in it was priced.
+pub(super) fn cost_units(usd: Option<f64>) -> Option<u64> {
+    usd.map(|c| (c.max(0.0) * COST_UNITS).round() as u64)
+}
+
 /// Verdict scores are summed in these units per 1.0, as integers, so that taking a verdict
 /// out again leaves exactly nothing behind.
 pub const SCORE_UNITS: f64 = 1e6;

@@ -1,6 +1,6 @@
 //! Traces grouped into sessions (issue 18, view `2`): one [`Session`] per session or
 //! conversation id with its totals, and the sessions that hold a trace passing the filter in
-//! the chosen order. Kept by [`super::index::TraceIndex`] as its rows come and go (every
+//! the chosen order. Kept by the trace index (the list's owner) as its rows come and go (every
 //! row's link and unlink pass through here), so the sessions list costs nothing per frame and
 //! holds only sessions of traces the store still holds.
 
@@ -141,7 +141,7 @@ impl SessionIndex {
         if s.user.is_none() {
             s.user.clone_from(&row.user);
         }
-        if let Some(c) = super::index::cost_units(row.cost_usd) {
+        if let Some(c) = super::series::cost_units(row.cost_usd) {
             s.cost_units = s.cost_units.saturating_add(c);
             s.priced += 1;
         }
@@ -159,7 +159,7 @@ impl SessionIndex {
             return;
         };
         s.turns.remove(&(row.start_unix_nano, row.seq, row.id));
-        if let Some(c) = super::index::cost_units(row.cost_usd) {
+        if let Some(c) = super::series::cost_units(row.cost_usd) {
             s.cost_units = s.cost_units.saturating_sub(c);
             s.priced = s.priced.saturating_sub(1);
         }

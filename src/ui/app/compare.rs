@@ -111,9 +111,16 @@ impl App {
         } else if c.cursor >= c.offset + visible {
             c.offset = c.cursor + 1 - visible;
         }
-        panes::compare::render(frame, body, c, &self.theme);
+        let view = panes::compare::CompareView {
+            heads: &c.heads,
+            rows: &c.rows,
+            cursor: c.cursor,
+            offset: c.offset,
+        };
+        panes::compare::render(frame, body, &view, &self.theme);
         panes::compare::render_footer(frame, footer, &self.theme);
-        self.ui.areas.trace_rows.height = u16::try_from(visible).unwrap_or(u16::MAX);
+        // The table sits under the two heading lines.
+        self.ui.view_rows = panes::table_rows(panes::compare::split(body)[1], 1);
         if self.ui.help {
             panes::render_help(
                 frame,
@@ -130,7 +137,7 @@ impl App {
             self.ui.help = false;
             return true;
         }
-        let page = usize::from(self.ui.areas.trace_rows.height.max(1));
+        let page = usize::from(self.ui.view_rows.height.max(1));
         let Some(c) = self.compare.as_mut() else {
             return false;
         };

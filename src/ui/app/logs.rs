@@ -153,6 +153,7 @@ impl App {
             view = page(&store, list, query.as_ref(), visible);
         }
         view.cursor = list.cursor;
+        self.ui.view_rows = panes::table_rows(body, 1);
         self.draw_screen_status(frame, status_area);
         panes::logs::render(frame, body, &view, &self.theme);
         panes::footer::render_with(
@@ -212,9 +213,15 @@ impl App {
             KeyCode::End | KeyCode::Char('G') => usize::MAX / 2,
             _ => return self.record_common_key(k, |ui| &mut ui.logs),
         };
-        // Moving off the newest log pins the list where it is; back at the top follows again.
+        self.logs_move_to(to);
+        true
+    }
+
+    /// Selects log `to` (clamped when drawn). Moving off the newest log pins the list where it
+    /// is; back at the top follows again.
+    pub(super) fn logs_move_to(&mut self, to: usize) {
+        let list = &mut self.ui.logs;
         list.follow = to == 0;
         list.cursor = to;
-        true
     }
 }

@@ -141,6 +141,7 @@ impl App {
             spark,
         );
         view.cursor = list.cursor;
+        self.ui.view_rows = panes::table_rows(body, 1);
         self.draw_screen_status(frame, status_area);
         panes::metrics::render(frame, body, &view, &self.theme);
         panes::footer::render_with(

@@ -8,7 +8,7 @@ use crate::review::file::ReviewsFile;
 use crate::ui::panes;
 use crate::ui::review::{FormOutcome, QueuePos, ReviewForm};
 use ratatui::Frame;
-use ratatui::crossterm::event::{KeyCode, KeyEvent, MouseEvent, MouseEventKind};
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
 
 impl App {
     /// `--reviews`: append saved reviews to `file`.
@@ -82,7 +82,7 @@ impl App {
                 crate::ui::keys::Mode::Queue,
             );
         }
-        self.ui.areas.trace_rows.height = u16::try_from(visible).unwrap_or(u16::MAX);
+        self.ui.view_rows = panes::table_rows(body, 1);
     }
 
     pub(super) fn queue_key(&mut self, k: KeyEvent) -> bool {
@@ -91,7 +91,7 @@ impl App {
             return true;
         }
         let len = self.index.review_len();
-        let page = usize::from(self.ui.areas.trace_rows.height.max(1));
+        let page = usize::from(self.ui.view_rows.height.max(1));
         let Some(q) = self.ui.review.as_mut() else {
             return false;
         };
@@ -138,24 +138,12 @@ impl App {
         true
     }
 
-    fn select_queue(&mut self, cursor: usize) {
+    pub(super) fn select_queue(&mut self, cursor: usize) {
         let id = self.index.review_page(cursor, 1).next().map(|r| r.id);
         if let Some(q) = self.ui.review.as_mut() {
             q.cursor = cursor;
             q.selected = id;
         }
-    }
-
-    pub(super) fn queue_mouse(&mut self, m: MouseEvent) -> bool {
-        let Some(q) = &self.ui.review else { return false };
-        let len = self.index.review_len();
-        let to = match m.kind {
-            MouseEventKind::ScrollDown => q.cursor + 3,
-            MouseEventKind::ScrollUp => q.cursor.saturating_sub(3),
-            _ => return false,
-        };
-        self.select_queue(to.min(len.saturating_sub(1)));
-        true
     }
 
     /// The trace `r` and Enter act on: the queue's selection when it is shown, else the list's.

@@ -1,13 +1,13 @@
 //! Switching the views on the number keys (`1` overview, `2` sessions, `3` logs, `4`
-//! metrics), and what the logs and metrics views share: the frame's areas, the status bar,
-//! the `/` filter of their own and the keys every view takes (quit, help, views, review).
+//! metrics), and what the views share: the frame's areas, the status bar, the `/` filter of
+//! their own, the keys every view takes (quit, help, views, review) and the mouse.
 
 use super::App;
 use crate::ui::panes;
 use crate::ui::state::{RecordList, Screen, UiState};
 use crate::view::query::Query;
 use ratatui::Frame;
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::{Constraint, Layout, Rect};
 
 impl App {
@@ -132,6 +132,54 @@ impl App {
                 return true;
             }
             _ => return f.edit(k),
+        }
+        true
+    }
+
+    /// The mouse over a view (sessions, logs, metrics, a comparison, the review queue), as
+    /// over the overview's trace list: a click on a row selects it (Enter then acts on it as
+    /// on a row reached with the keys), the wheel moves the selection three rows. In a
+    /// conversation the wheel steps through the turns.
+    pub(super) fn view_mouse(&mut self, m: MouseEvent) -> bool {
+        let rows = self.ui.view_rows;
+        let (cursor, offset) = match (&self.compare, &self.ui.review, self.ui.screen) {
+            (Some(c), _, _) => (c.cursor, c.offset),
+            (None, Some(q), _) => (q.cursor, q.offset),
+            (None, None, Screen::Sessions) if self.ui.sessions.open.is_some() => {
+                let code = match m.kind {
+                    MouseEventKind::ScrollDown => KeyCode::Down,
+                    MouseEventKind::ScrollUp => KeyCode::Up,
+                    _ => return false,
+                };
+                return self.key(KeyEvent::new(code, KeyModifiers::NONE));
+            }
+            (None, None, Screen::Sessions) => (self.ui.sessions.cursor, self.ui.sessions.offset),
+            (None, None, Screen::Logs) => (self.ui.logs.cursor, self.ui.logs.offset),
+            (None, None, Screen::Metrics) => (self.ui.metrics.cursor, self.ui.metrics.offset),
+            (None, None, Screen::Overview) => return false,
+        };
+        let to = match m.kind {
+            MouseEventKind::ScrollDown => cursor + 3,
+            MouseEventKind::ScrollUp => cursor.saturating_sub(3),
+            MouseEventKind::Down(MouseButton::Left)
+                if rows.contains(ratatui::layout::Position::new(m.column, m.row)) =>
+            {
+                offset + usize::from(m.row - rows.y)
+            }
+            _ => return false,
+        };
+        if let Some(c) = self.compare.as_mut() {
+            c.cursor = to.min(c.rows.len().saturating_sub(1));
+        } else if self.ui.review.is_some() {
+            self.select_queue(to.min(self.index.review_len().saturating_sub(1)));
+        } else {
+            match self.ui.screen {
+                Screen::Sessions => self.sessions_move_to(to),
+                Screen::Logs => self.logs_move_to(to),
+                // Clamped to the series listed when drawn.
+                Screen::Metrics => self.ui.metrics.cursor = to,
+                Screen::Overview => {}
+            }
         }
         true
     }

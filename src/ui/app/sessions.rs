@@ -92,7 +92,7 @@ impl App {
                 filter: self.ui.filter.applied.clone(),
             };
             panes::sessions::render_list(frame, body, &view, &self.theme);
-            self.ui.areas.trace_rows.height = u16::try_from(visible).unwrap_or(u16::MAX);
+            self.ui.view_rows = panes::table_rows(body, 1);
         }
         let mode = if self.ui.sessions.open.is_some() {
             crate::ui::keys::Mode::Conversation
@@ -171,8 +171,7 @@ impl App {
         if self.ui.sessions.open.is_some() {
             return self.conversation_key(k);
         }
-        let len = self.index.sessions().len();
-        let page = usize::from(self.ui.areas.trace_rows.height.max(1));
+        let page = usize::from(self.ui.view_rows.height.max(1));
         let cursor = self.ui.sessions.cursor;
         let to = match k.code {
             KeyCode::Esc if !self.ui.filter.applied.is_empty() => {
@@ -231,12 +230,18 @@ impl App {
             KeyCode::End | KeyCode::Char('G') => usize::MAX / 2,
             _ => return false,
         };
+        self.sessions_move_to(to);
+        true
+    }
+
+    /// Selects session `to` of the list (the last when past it).
+    pub(super) fn sessions_move_to(&mut self, to: usize) {
+        let len = self.index.sessions().len();
         let at = to.min(len.saturating_sub(1));
         let id = self.index.sessions().page(at, 1).next().map(|s| s.id.clone());
         let p = &mut self.ui.sessions;
         p.cursor = at;
         p.selected = id;
-        true
     }
 
     fn conversation_key(&mut self, k: KeyEvent) -> bool {

@@ -6,7 +6,7 @@ use super::tree::{NodeKind, SpanTree, critical_path};
 use crate::model::{SpanRecord, StatusCode};
 use crate::semconv::Kind;
 use crate::store::Trace;
-use crate::ui::text::{clean, fmt_count, fmt_nanos, fmt_usd};
+use crate::ui::text::{clean, fit_row, fmt_count, fmt_nanos, fmt_usd};
 use crate::ui::theme::Theme;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
@@ -45,18 +45,24 @@ fn tag_style(span: &SpanRecord, theme: &Theme) -> Style {
     }
 }
 
-/// The tree pane's line for node `n` of `tree`.
-pub fn row_line(trace: &Trace, tree: &SpanTree, n: usize, theme: &Theme) -> Line<'static> {
+/// Cells the span name keeps before the figures after it give way.
+const MIN_NAME: usize = 16;
+
+/// The tree pane's line for node `n` of `tree`, at most `width` cells: the name is cut with
+/// `…` when room is short, and the figures after it are left out whole, the least wanted
+/// first (verdict badges, then the model, tokens, cost; the duration and the error mark last),
+/// the line then ending in `…`.
+pub fn row_line(trace: &Trace, tree: &SpanTree, n: usize, width: usize, theme: &Theme) -> Line<'static> {
     let node = tree.nodes[n];
-    let mut spans: Vec<Span<'static>> = Vec::new();
+    let mut head: Vec<Span<'static>> = Vec::new();
     let depth = node.depth;
     if depth > MAX_INDENT {
-        spans.push(Span::styled(
+        head.push(Span::styled(
             format!("{}[{depth}] ", " ".repeat(MAX_INDENT - 4)),
             theme.muted,
         ));
     } else {
-        spans.push(Span::raw(" ".repeat(depth * 2)));
+        head.push(Span::raw(" ".repeat(depth * 2)));
     }
     let id = tree.node_id(trace, n);
     let marker = if !node.has_children(n) {
@@ -66,46 +72,50 @@ pub fn row_line(trace: &Trace, tree: &SpanTree, n: usize, theme: &Theme) -> Line
     } else {
         "▼ "
     };
-    spans.push(Span::styled(marker, theme.muted));
+    head.push(Span::styled(marker, theme.muted));
     let i = match node.kind {
         NodeKind::Span(i) => i,
         NodeKind::MissingParentGroup => {
-            spans.push(Span::styled(
-                "⚠ missing parent: spans whose parent has not arrived",
-                theme.warn,
-            ));
-            return Line::from(spans);
+            let text = Span::styled("⚠ missing parent: spans whose parent has not arrived", theme.warn);
+            return Line::from(fit_row(head, text, Vec::new(), 0, width));
         }
         NodeKind::CycleGroup => {
-            spans.push(Span::styled("⚠ parent-id cycle (cut here)", theme.error));
-            return Line::from(spans);
+            let text = Span::styled("⚠ parent-id cycle (cut here)", theme.error);
+            return Line::from(fit_row(head, text, Vec::new(), 0, width));
         }
     };
     let s = &trace.spans[i];
-    spans.push(Span::styled(format!("{:<6} ", tag(s)), tag_style(s, theme)));
+    head.push(Span::styled(format!("{:<6} ", tag(s)), tag_style(s, theme)));
     let error = s.status == StatusCode::Error;
-    spans.push(Span::styled(
+    let name = Span::styled(
         clean(&s.name).into_owned(),
         if error { theme.error } else { theme.base },
-    ));
-    spans.push(Span::styled(
-        format!("  {}", fmt_nanos(s.duration_nanos())),
-        theme.muted,
-    ));
+    );
+    // (priority, segment): the lower goes first when room is short.
+    let mut tail: Vec<(u8, Vec<Span<'static>>)> = vec![(
+        5,
+        vec![Span::styled(
+            format!("  {}", fmt_nanos(s.duration_nanos())),
+            theme.muted,
+        )],
+    )];
     if let Some(m) = s.sem.as_deref() {
         // The model, unless the span's name already says it ("chat gpt-4o").
         if let Some(model) = m.model().filter(|m| !s.name.contains(&***m)) {
-            spans.push(Span::styled(format!("  {}", clean(model)), theme.accent));
+            tail.push((1, vec![Span::styled(format!("  {}", clean(model)), theme.accent)]));
         }
         if let Some(u) = m.usage {
-            spans.push(Span::styled(
-                format!(" {}→{}", fmt_count(u.input), fmt_count(u.output)),
-                theme.muted,
+            tail.push((
+                2,
+                vec![Span::styled(
+                    format!(" {}→{}", fmt_count(u.input), fmt_count(u.output)),
+                    theme.muted,
+                )],
             ));
         }
         match (m.cost_usd, m.unpriced) {
-            (Some(c), _) => spans.push(Span::raw(format!(" {}", fmt_usd(c)))),
-            (None, true) => spans.push(Span::styled(" unpriced", theme.warn)),
+            (Some(c), _) => tail.push((3, vec![Span::raw(format!(" {}", fmt_usd(c)))])),
+            (None, true) => tail.push((3, vec![Span::styled(" unpriced", theme.warn)])),
             _ => {}
         }
     }
@@ -117,7 +127,7 @@ pub fn row_line(trace: &Trace, tree: &SpanTree, n: usize, theme: &Theme) -> Line
                 theme.verdict_pass
             };
             let badge = crate::ui::text::human_badge(v, crate::ui::text::ascii_glyphs());
-            spans.push(Span::styled(format!("  {badge}"), style));
+            tail.push((0, vec![Span::styled(format!("  {badge}"), style)]));
             continue;
         }
         let (mark, style) = match v.passed {
@@ -126,12 +136,15 @@ pub fn row_line(trace: &Trace, tree: &SpanTree, n: usize, theme: &Theme) -> Line
             None => ("?", theme.muted),
         };
         let score = v.score.map_or(String::new(), |x| format!(" {x:.2}"));
-        spans.push(Span::styled(format!("  {}{score} {mark}", clean(&v.name)), style));
+        tail.push((
+            0,
+            vec![Span::styled(format!("  {}{score} {mark}", clean(&v.name)), style)],
+        ));
     }
     if error {
-        spans.push(Span::styled("  ✗ error", theme.error));
+        tail.push((4, vec![Span::styled("  ✗ error", theme.error)]));
     }
-    Line::from(spans)
+    Line::from(fit_row(head, name, tail, MIN_NAME, width))
 }
 
 /// The span's place on the trace's timeline as a bar `width` cells wide.

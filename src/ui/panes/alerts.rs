@@ -33,7 +33,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View, ui: &UiState, theme: &
         }
     );
     let focus = focused(ui, Pane::Alerts);
-    let block = unfiltered_mark(pane_block(title, focus, theme), ui, theme);
+    let block = unfiltered_mark(pane_block(title, area, focus, theme), ui, theme);
     if a.lines.is_empty() {
         let p = Paragraph::new(Line::styled("no alert has fired", theme.muted)).block(block);
         frame.render_widget(p, area);

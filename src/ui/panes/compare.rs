@@ -4,13 +4,11 @@
 //! or a step only one side took, highlighted.
 
 use super::pane_block;
-use super::sessions::fit;
 use crate::model::TraceId;
 use crate::store::Trace;
-use crate::ui::app::compare::CompareScreen;
-use crate::ui::text::{clean, fmt_clock, fmt_count, fmt_nanos, fmt_usd};
+use crate::ui::text::{clean, fit_row, fmt_clock, fmt_count, fmt_nanos, fmt_usd};
 use crate::ui::theme::Theme;
-use crate::view::compare::{Difference, Side};
+use crate::view::compare::{Difference, Row as Step, Side};
 use crate::view::row::TraceRow;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -53,30 +51,36 @@ pub fn body_rows(area: Rect) -> usize {
 }
 
 fn head_line(label: &str, h: &Head, width: usize, theme: &Theme) -> Line<'static> {
-    let mut figures = format!(
-        " · {} · {} · {} · {} tok · {} spans",
-        fmt_clock(h.start / 1_000_000_000),
-        fmt_nanos(h.duration_nanos),
-        h.cost_usd.map_or_else(|| "-".into(), fmt_usd),
-        fmt_count(h.tokens),
-        h.spans,
-    );
+    // (priority, figure): the trace id goes first when room is short, then the span count,
+    // tokens, failed verdicts, start, cost; the duration last. Each whole or left out.
+    let mut figures = vec![
+        (3, format!(" · {}", fmt_clock(h.start / 1_000_000_000))),
+        (6, format!(" · {}", fmt_nanos(h.duration_nanos))),
+        (
+            5,
+            format!(" · {}", h.cost_usd.map_or_else(|| "-".into(), fmt_usd)),
+        ),
+        (2, format!(" · {} tok", fmt_count(h.tokens))),
+        (1, format!(" · {} spans", h.spans)),
+    ];
     if h.failed > 0 {
-        figures.push_str(&format!(" · {} failed", h.failed));
+        figures.push((4, format!(" · {} failed", h.failed)));
     }
-    // The name keeps at least 8 columns; the trace id comes only when it fits whole, and the
-    // figures are never cut.
-    let id = h.id.map(|i| format!(" · {i}")).unwrap_or_default();
-    let fixed = label.len() + 2 + Span::raw(&figures).width();
-    if fixed + Span::raw(&id).width() + 16 <= width {
-        figures.push_str(&id);
+    if let Some(id) = h.id {
+        figures.push((0, format!(" · {id}")));
     }
-    let room = width.saturating_sub(Span::raw(&figures).width() + label.len() + 2);
-    Line::from(vec![
-        Span::styled(format!(" {label} "), theme.accent),
-        Span::styled(fit(&clean(&h.root), room.max(8)), theme.header),
-        Span::styled(figures, theme.muted),
-    ])
+    let tail = figures
+        .into_iter()
+        .map(|(rank, text)| (rank, vec![Span::styled(text, theme.muted)]))
+        .collect();
+    let spans = fit_row(
+        vec![Span::styled(format!(" {label} "), theme.accent)],
+        Span::styled(clean(&h.root).into_owned(), theme.header),
+        tail,
+        16,
+        width,
+    );
+    Line::from(spans)
 }
 
 fn verdict(s: Option<&Side>, theme: &Theme) -> Span<'static> {
@@ -133,8 +137,22 @@ fn usd(s: Option<&Side>) -> String {
     }
 }
 
-pub fn render(frame: &mut Frame, area: Rect, c: &CompareScreen, theme: &Theme) {
-    let [heads, table_area] = Layout::vertical([Constraint::Length(2), Constraint::Min(0)]).areas(area);
+/// What the comparison draws: both sides' headings, the aligned rows, the selection and the
+/// first row shown.
+pub struct CompareView<'a> {
+    pub heads: &'a [Head; 2],
+    pub rows: &'a [Step],
+    pub cursor: usize,
+    pub offset: usize,
+}
+
+/// The comparison's `area` split: the two heading lines, the table under them.
+pub fn split(area: Rect) -> [Rect; 2] {
+    Layout::vertical([Constraint::Length(2), Constraint::Min(0)]).areas(area)
+}
+
+pub fn render(frame: &mut Frame, area: Rect, c: &CompareView, theme: &Theme) {
+    let [heads, table_area] = split(area);
     let w = usize::from(heads.width);
     frame.render_widget(
         Paragraph::new(vec![
@@ -154,54 +172,9 @@ pub fn render(frame: &mut Frame, area: Rect, c: &CompareScreen, theme: &Theme) {
             theme.muted,
         ),
     ]);
-    let block = pane_block(title, true, theme);
+    let block = pane_block(title, table_area, true, theme);
     let wide = table_area.width >= 120;
     let visible = body_rows(area);
-    let rows = c
-        .rows
-        .iter()
-        .enumerate()
-        .skip(c.offset)
-        .take(visible)
-        .map(|(i, r)| {
-            let (l, rt) = (r.left.as_ref(), r.right.as_ref());
-            let indent = "  ".repeat(r.depth.min(12));
-            let name_style = match r.difference {
-                Difference::OnlyLeft | Difference::OnlyRight => theme.muted,
-                _ => Style::new(),
-            };
-            let error = l.is_some_and(|s| s.error) || rt.is_some_and(|s| s.error);
-            let mut cells = vec![Cell::from(Line::from(vec![
-                Span::raw(indent),
-                Span::styled(
-                    clean(&r.name).into_owned(),
-                    if error { theme.error } else { name_style },
-                ),
-                Span::styled(format!(" {}", r.kind.as_str()), theme.muted),
-            ]))];
-            cells.push(Cell::from(Line::from(dur(l)).right_aligned()));
-            cells.push(Cell::from(Line::from(dur(rt)).right_aligned()));
-            cells.push(Cell::from(
-                Line::from(change(l, rt, r.difference, theme)).right_aligned(),
-            ));
-            if wide {
-                cells.push(Cell::from(Line::from(tok(l)).right_aligned()));
-                cells.push(Cell::from(Line::from(tok(rt)).right_aligned()));
-                cells.push(Cell::from(Line::from(usd(l)).right_aligned()));
-                cells.push(Cell::from(Line::from(usd(rt)).right_aligned()));
-            }
-            cells.push(Cell::from(Line::from(vec![
-                verdict(l, theme),
-                Span::raw(" "),
-                verdict(rt, theme),
-            ])));
-            let row = Row::new(cells);
-            if i == c.cursor {
-                row.style(theme.selection)
-            } else {
-                row
-            }
-        });
     let (widths, header): (Vec<Constraint>, Vec<&str>) = if wide {
         (
             vec![
@@ -229,6 +202,52 @@ pub fn render(frame: &mut Frame, area: Rect, c: &CompareScreen, theme: &Theme) {
             vec!["step", "A", "B", "Δ", "A B"],
         )
     };
+    let step_w = super::column_widths(table_area.width.saturating_sub(2), &widths)[0];
+    let rows = c
+        .rows
+        .iter()
+        .enumerate()
+        .skip(c.offset)
+        .take(visible)
+        .map(|(i, r)| {
+            let (l, rt) = (r.left.as_ref(), r.right.as_ref());
+            let indent = "  ".repeat(r.depth.min(12));
+            let name_style = match r.difference {
+                Difference::OnlyLeft | Difference::OnlyRight => theme.muted,
+                _ => Style::new(),
+            };
+            let error = l.is_some_and(|s| s.error) || rt.is_some_and(|s| s.error);
+            // The step's name is cut with `…`; its kind goes first when room is short.
+            let name = Span::styled(
+                clean(&r.name).into_owned(),
+                if error { theme.error } else { name_style },
+            );
+            let kind = vec![Span::styled(format!(" {}", r.kind.as_str()), theme.muted)];
+            let step = fit_row(vec![Span::raw(indent)], name, vec![(0, kind)], 12, step_w);
+            let mut cells = vec![Cell::from(Line::from(step))];
+            cells.push(Cell::from(Line::from(dur(l)).right_aligned()));
+            cells.push(Cell::from(Line::from(dur(rt)).right_aligned()));
+            cells.push(Cell::from(
+                Line::from(change(l, rt, r.difference, theme)).right_aligned(),
+            ));
+            if wide {
+                cells.push(Cell::from(Line::from(tok(l)).right_aligned()));
+                cells.push(Cell::from(Line::from(tok(rt)).right_aligned()));
+                cells.push(Cell::from(Line::from(usd(l)).right_aligned()));
+                cells.push(Cell::from(Line::from(usd(rt)).right_aligned()));
+            }
+            cells.push(Cell::from(Line::from(vec![
+                verdict(l, theme),
+                Span::raw(" "),
+                verdict(rt, theme),
+            ])));
+            let row = Row::new(cells);
+            if i == c.cursor {
+                row.style(theme.selection)
+            } else {
+                row
+            }
+        });
     let header = Row::new(
         header
             .into_iter()

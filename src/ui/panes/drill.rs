@@ -87,6 +87,8 @@ pub fn build(
         drill.offset = drill.cursor + 1 - tree_rows.max(1);
     }
     drill.offset = drill.offset.min(drill.cursor);
+    // The row's cell: the tree pane inside its border, less the waterfall and the gap.
+    let row_width = usize::from(l.tree.width.saturating_sub(3 + l.waterfall));
     let rows: Vec<(Line<'static>, Line<'static>)> = drill
         .tree
         .rows
@@ -94,7 +96,7 @@ pub fn build(
         .skip(drill.offset)
         .take(tree_rows)
         .map(|&n| {
-            let main = rows::row_line(trace, &drill.tree, n, theme);
+            let main = rows::row_line(trace, &drill.tree, n, row_width, theme);
             let bar = drill.tree.nodes[n].span().map_or_else(Line::default, |i| {
                 rows::waterfall(trace, &trace.spans[i], usize::from(l.waterfall), theme)
             });
@@ -163,7 +165,7 @@ pub fn render(frame: &mut Frame, l: &DrillLayout, v: &DrillView, theme: &Theme) 
     });
     let table = Table::new(rows, [Constraint::Min(10), Constraint::Length(l.waterfall)])
         .column_spacing(1)
-        .block(pane_block(title, tree_focus, theme));
+        .block(pane_block(title, l.tree, tree_focus, theme));
     frame.render_widget(table, l.tree);
 
     let detail_title = format!(
@@ -171,7 +173,8 @@ pub fn render(frame: &mut Frame, l: &DrillLayout, v: &DrillView, theme: &Theme) 
         (v.detail_scroll + 1).min(v.detail_total),
         v.detail_total
     );
-    let detail = Paragraph::new(v.detail.clone()).block(pane_block(detail_title, !tree_focus, theme));
+    let detail =
+        Paragraph::new(v.detail.clone()).block(pane_block(detail_title, l.detail, !tree_focus, theme));
     frame.render_widget(detail, l.detail);
 
     let footer = if let Some(text) = &v.search {

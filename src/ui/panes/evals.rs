@@ -170,12 +170,7 @@ impl Columns {
 /// The table body's area in a pane at `area`: inside the border, under the coverage line and
 /// the header.
 pub fn rows_area(area: Rect) -> Rect {
-    Rect {
-        x: area.x + 1,
-        y: area.y + 3,
-        width: area.width.saturating_sub(2),
-        height: area.height.saturating_sub(4),
-    }
+    super::table_rows(area, 2)
 }
 
 pub fn render(frame: &mut Frame, area: Rect, view: &View, ui: &UiState, theme: &Theme) {
@@ -201,7 +196,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View, ui: &UiState, theme: &
         None => title,
     };
     let focus = focused(ui, Pane::Evals);
-    let block = unfiltered_mark(pane_block(title, focus, theme), ui, theme);
+    let block = unfiltered_mark(pane_block(title, area, focus, theme), ui, theme);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let [cov, body] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);

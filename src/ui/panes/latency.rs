@@ -119,7 +119,11 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View, ui: &UiState, theme: &
         Some(vs) => format!("{}· Δ vs {vs} ", title.trim_end_matches(' ').to_string() + " "),
         None => title,
     };
-    let block = unfiltered_mark(pane_block(title, focused(ui, Pane::Latency), theme), ui, theme);
+    let block = unfiltered_mark(
+        pane_block(title, area, focused(ui, Pane::Latency), theme),
+        ui,
+        theme,
+    );
     if l.rows.is_empty() {
         let p = Paragraph::new(Line::styled("no model calls in this window", theme.muted)).block(block);
         frame.render_widget(p, area);

@@ -2,9 +2,8 @@
 //! time, service, the trace it points into, body and a few attributes.
 
 use super::pane_block;
-use super::status::cut;
 use crate::model::TraceId;
-use crate::ui::text::{clean, fmt_count};
+use crate::ui::text::{clean, fit, fmt_count};
 use crate::ui::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
@@ -60,7 +59,7 @@ pub fn severity_label(number: i32, text: Option<&str>) -> String {
     };
     if by_number.is_empty() {
         let t = clean(text.unwrap_or("-")).to_ascii_uppercase();
-        cut(&t, 5)
+        fit(&t, 5)
     } else {
         by_number.to_string()
     }
@@ -106,7 +105,7 @@ pub fn render(frame: &mut Frame, area: Rect, v: &LogsView, theme: &Theme) {
     } else {
         Span::styled(format!("{} held ", fmt_count(v.held)), theme.muted)
     });
-    let block = pane_block(Line::from(title), true, theme);
+    let block = pane_block(Line::from(title), area, true, theme);
     if v.rows.is_empty() {
         let msg = if v.held == 0 {
             "no logs yet: OTLP logs sent to /v1/logs (or gRPC LogsService) are listed here"
@@ -135,15 +134,15 @@ pub fn render(frame: &mut Frame, area: Rect, v: &LogsView, theme: &Theme) {
                 severity_style(r.severity_number, &r.severity, theme),
             )),
             Cell::from(Span::styled(clock_ms(r.time_unix_nano), theme.muted)),
-            Cell::from(cut(&r.service, service_w)),
+            Cell::from(fit(&r.service, service_w)),
             Cell::from(match &r.trace {
                 Some(id) => Span::styled(id.to_string()[..8].to_string(), theme.accent),
                 None => Span::styled("·", theme.muted),
             }),
-            Cell::from(cut(&r.body, body_w)),
+            Cell::from(fit(&r.body, body_w)),
         ];
         if wide {
-            cells.push(Cell::from(Span::styled(cut(&r.attrs, attrs_w), theme.muted)));
+            cells.push(Cell::from(Span::styled(fit(&r.attrs, attrs_w), theme.muted)));
         }
         let row = Row::new(cells);
         if v.offset + i == v.cursor {

@@ -2,8 +2,7 @@
 //! its current value, or p50/p95 for histograms, its unit and a sparkline.
 
 use super::pane_block;
-use super::status::cut;
-use crate::ui::text::{clean, fmt_count};
+use crate::ui::text::{clean, fit, fmt_count};
 use crate::ui::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
@@ -107,7 +106,7 @@ pub fn render(frame: &mut Frame, area: Rect, v: &MetricsView, theme: &Theme) {
             theme.warn,
         ));
     }
-    let block = pane_block(Line::from(title), true, theme);
+    let block = pane_block(Line::from(title), area, true, theme);
     if v.rows.is_empty() {
         let msg = if v.total == 0 {
             "no metrics yet: OTLP metrics sent to /v1/metrics (or gRPC MetricsService) are listed here"
@@ -132,23 +131,23 @@ pub fn render(frame: &mut Frame, area: Rect, v: &MetricsView, theme: &Theme) {
         // Narrow screens show the attributes after the name, which leaves off the GenAI
         // prefix every such name shares.
         let name = if wide || r.attrs.is_empty() {
-            cut(&r.name, name_w)
+            fit(&r.name, name_w)
         } else {
             let short = ["gen_ai.client.", "gen_ai.server."]
                 .iter()
                 .find_map(|p| r.name.strip_prefix(p))
                 .unwrap_or(&r.name);
-            cut(&format!("{short} {}", r.attrs), name_w)
+            fit(&format!("{short} {}", r.attrs), name_w)
         };
         let mut cells = vec![Cell::from(name)];
         if wide {
-            cells.push(Cell::from(Span::styled(cut(&r.attrs, attrs_w), theme.muted)));
+            cells.push(Cell::from(Span::styled(fit(&r.attrs, attrs_w), theme.muted)));
         }
         cells.push(Cell::from(Line::from(r.value.clone()).right_aligned()));
         if wide {
             cells.push(Cell::from(Line::from(r.count.clone()).right_aligned()));
         }
-        cells.push(Cell::from(Span::styled(cut(&r.unit, unit_w), theme.muted)));
+        cells.push(Cell::from(Span::styled(fit(&r.unit, unit_w), theme.muted)));
         cells.push(Cell::from(Span::styled(sparkline(&r.spark), theme.sparkline)));
         let row = Row::new(cells);
         if v.offset + i == v.cursor {

@@ -24,6 +24,7 @@ use super::theme::Theme;
 use super::view::{Budget, View};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout as Split, Rect};
+use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType};
 
 /// Below this width the panes use their compact columns.
@@ -121,12 +122,7 @@ impl Layout {
             evals: self.evals,
             eval_rows: evals::rows_area(self.evals),
             traces: t,
-            trace_rows: Rect {
-                x: t.x + 1,
-                y: t.y + 2,
-                width: t.width.saturating_sub(2),
-                height: t.height.saturating_sub(3),
-            },
+            trace_rows: table_rows(t, 1),
             latency_rows: self.latency.height.saturating_sub(3),
         }
     }
@@ -173,8 +169,9 @@ pub fn render_help(frame: &mut Frame, ui: &UiState, view: &View, theme: &Theme, 
     help::render(frame, frame.area(), ui, view, theme, mode);
 }
 
-/// A pane's frame: rounded border, highlighted when focused, title in the accent colour.
-pub fn pane_block<'a>(title: impl Into<ratatui::text::Line<'a>>, focused: bool, theme: &Theme) -> Block<'a> {
+/// A pane's frame over `area`: rounded border, highlighted when focused, title in the accent
+/// colour, fitted by [`fit_title`].
+pub fn pane_block<'a>(title: impl Into<Line<'a>>, area: Rect, focused: bool, theme: &Theme) -> Block<'a> {
     Block::bordered()
         .border_type(if focused {
             BorderType::Thick
@@ -182,8 +179,34 @@ pub fn pane_block<'a>(title: impl Into<ratatui::text::Line<'a>>, focused: bool, 
             BorderType::Rounded
         })
         .border_style(theme.border_for(focused))
-        .title(title)
+        .title(fit_title(title.into(), usize::from(area.width.saturating_sub(2))))
         .title_style(if focused { theme.accent } else { theme.header })
+}
+
+/// `title` in `room` cells: whole when it fits, else its ` · `-separated parts, whole, while
+/// they fit, then `…` (so a figure in a title is left out, never cut).
+pub fn fit_title(title: Line<'_>, room: usize) -> Line<'_> {
+    if title.width() <= room {
+        return title;
+    }
+    let (style, alignment) = (title.style, title.alignment);
+    let mut parts: Vec<Span> = Vec::new();
+    for span in title.spans {
+        let mut text: &str = &span.content;
+        // A part starts at a ` · ` (past the text's first character, which may be one).
+        while let Some(at) = text
+            .char_indices()
+            .nth(1)
+            .and_then(|(skip, _)| text[skip..].find(" · ").map(|i| i + skip))
+        {
+            parts.push(Span::styled(text[..at].to_string(), span.style));
+            text = &text[at..];
+        }
+        parts.push(Span::styled(text.to_string(), span.style));
+    }
+    let mut line = Line::from(crate::ui::text::fit_spans(parts, room)).style(style);
+    line.alignment = alignment;
+    line
 }
 
 /// The filter narrows the trace list only: the panes that aggregate every trace say so on
@@ -192,7 +215,18 @@ pub fn unfiltered_mark<'a>(block: Block<'a>, ui: &UiState, theme: &Theme) -> Blo
     if ui.filter.applied.is_empty() {
         return block;
     }
-    block.title_bottom(ratatui::text::Line::styled(" unfiltered: all traces ", theme.warn).right_aligned())
+    block.title_bottom(Line::styled(" unfiltered: all traces ", theme.warn).right_aligned())
+}
+
+/// The body rows of a bordered table drawn over `area` with `above` lines (its header, ...)
+/// between the top border and the rows.
+pub fn table_rows(area: Rect, above: u16) -> Rect {
+    Rect {
+        x: area.x + 1,
+        y: area.y + 1 + above,
+        width: area.width.saturating_sub(2),
+        height: area.height.saturating_sub(2 + above),
+    }
 }
 
 /// The widths a [`ratatui::widgets::Table`] with these constraints and one column of spacing
@@ -210,4 +244,32 @@ pub fn column_widths(width: u16, constraints: &[ratatui::layout::Constraint]) ->
 
 pub fn focused(ui: &UiState, pane: Pane) -> bool {
     ui.focus == pane
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fit_title;
+    use ratatui::text::{Line, Span};
+
+    #[test]
+    fn a_title_gives_up_whole_parts_at_its_dots() {
+        let title = || {
+            Line::from(vec![
+                Span::raw(" Compare A ↔ B "),
+                Span::raw("· 10 steps · 3 differ (n: next) · slower: ≥20% "),
+            ])
+        };
+        let fitted = |room| fit_title(title(), room).to_string();
+        assert_eq!(
+            fitted(80),
+            " Compare A ↔ B · 10 steps · 3 differ (n: next) · slower: ≥20% "
+        );
+        assert_eq!(fitted(50), " Compare A ↔ B · 10 steps · 3 differ (n: next) …");
+        assert_eq!(fitted(30), " Compare A ↔ B · 10 steps …");
+        assert_eq!(fitted(20), " Compare A ↔ B …");
+        assert_eq!(fitted(10), " Compare …");
+        for room in 0..80 {
+            assert!(fit_title(title(), room).width() <= room, "{room}");
+        }
+    }
 }

@@ -27,7 +27,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View, ui: &UiState, theme: &
         format!(" Cost outliers · by {} · {} ", o.dim, ui.window().label())
     };
     let focus = focused(ui, Pane::Outliers);
-    let block = unfiltered_mark(pane_block(title, focus, theme), ui, theme);
+    let block = unfiltered_mark(pane_block(title, area, focus, theme), ui, theme);
     if o.rows.is_empty() {
         let p = Paragraph::new(Line::styled(empty_text(&o.counts), theme.muted))
             .wrap(ratatui::widgets::Wrap { trim: true })

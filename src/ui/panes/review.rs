@@ -75,7 +75,7 @@ pub fn render_queue(frame: &mut Frame, area: Rect, q: &QueueView, theme: &Theme)
             theme.muted,
         ),
     ]);
-    let block = pane_block(title, true, theme);
+    let block = pane_block(title, area, true, theme);
     if q.rows.is_empty() {
         let msg = "nothing to review: failing, erroring, slow, costly and complained-about traces \
                    land here";

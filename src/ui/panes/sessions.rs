@@ -5,13 +5,14 @@
 use super::pane_block;
 use crate::intern::Sym;
 use crate::model::TraceId;
-use crate::ui::text::{clean, fmt_clock, fmt_count, fmt_nanos, fmt_usd};
+use crate::ui::text::{clean, fit, fmt_clock, fmt_count, fmt_nanos, fmt_usd};
 use crate::ui::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
+use std::borrow::Cow;
 
 /// One line of the sessions list.
 #[derive(Clone, Debug, PartialEq)]
@@ -68,28 +69,6 @@ pub fn body_rows(area: Rect) -> usize {
     usize::from(area.height.saturating_sub(3)).max(1)
 }
 
-/// `s` cut to `width` columns, ending in `…` when cut.
-pub fn fit(s: &str, width: usize) -> String {
-    if Span::raw(s).width() <= width {
-        return s.to_string();
-    }
-    if width == 0 {
-        return String::new();
-    }
-    let mut out = String::new();
-    let mut used = 0;
-    for g in Span::raw(s).styled_graphemes(Style::new()) {
-        let w = Span::raw(g.symbol).width();
-        if used + w + 1 > width {
-            break;
-        }
-        used += w;
-        out.push_str(g.symbol);
-    }
-    out.push('…');
-    out
-}
-
 fn cost(c: Option<f64>) -> String {
     c.map_or_else(|| "-".to_string(), fmt_usd)
 }
@@ -108,7 +87,7 @@ pub fn render_list(frame: &mut Frame, area: Rect, v: &ListView, theme: &Theme) {
             theme.accent,
         ));
     }
-    let block = pane_block(Line::from(title), true, theme);
+    let block = pane_block(Line::from(title), area, true, theme);
     if v.rows.is_empty() {
         let msg = if v.total == 0 {
             "no sessions yet: traces with session.id, gen_ai.conversation.id or langfuse.session.id \
@@ -126,14 +105,44 @@ pub fn render_list(frame: &mut Frame, area: Rect, v: &ListView, theme: &Theme) {
     }
     // Narrow screens drop the first time and the user before any number.
     let wide = area.width >= 110;
+    let (widths, header): (Vec<Constraint>, Vec<&str>) = if wide {
+        (
+            vec![
+                Constraint::Fill(2),
+                Constraint::Fill(1),
+                Constraint::Length(5),
+                Constraint::Length(8),
+                Constraint::Length(8),
+                Constraint::Length(9),
+                Constraint::Length(7),
+                Constraint::Length(6),
+                Constraint::Length(6),
+            ],
+            vec![
+                "session", "user", "turns", "first", "last", "cost", "tokens", "failed", "errors",
+            ],
+        )
+    } else {
+        (
+            vec![
+                Constraint::Fill(1),
+                Constraint::Length(5),
+                Constraint::Length(8),
+                Constraint::Length(9),
+                Constraint::Length(7),
+                Constraint::Length(6),
+                Constraint::Length(6),
+            ],
+            vec!["session", "turns", "last", "cost", "tokens", "failed", "errors"],
+        )
+    };
+    // The id and the user are cut with `…` to their columns (the numbers' columns hold them).
+    let cw = super::column_widths(area.width.saturating_sub(2), &widths);
     let rows = v.rows.iter().enumerate().map(|(i, r)| {
-        let mut cells = vec![Cell::from(clean(&r.id).into_owned())];
+        let mut cells = vec![Cell::from(fit(&clean(&r.id), cw[0]))];
         if wide {
-            cells.push(Cell::from(
-                r.user
-                    .as_deref()
-                    .map_or(String::from("-"), |u| clean(u).into_owned()),
-            ));
+            let user = r.user.as_deref().map_or(Cow::Borrowed("-"), clean);
+            cells.push(Cell::from(fit(&user, cw[1])));
         }
         cells.push(Cell::from(Line::from(r.turns.to_string()).right_aligned()));
         if wide {
@@ -173,37 +182,6 @@ pub fn render_list(frame: &mut Frame, area: Rect, v: &ListView, theme: &Theme) {
             row
         }
     });
-    let (widths, header): (Vec<Constraint>, Vec<&str>) = if wide {
-        (
-            vec![
-                Constraint::Fill(2),
-                Constraint::Fill(1),
-                Constraint::Length(5),
-                Constraint::Length(8),
-                Constraint::Length(8),
-                Constraint::Length(9),
-                Constraint::Length(7),
-                Constraint::Length(6),
-                Constraint::Length(6),
-            ],
-            vec![
-                "session", "user", "turns", "first", "last", "cost", "tokens", "failed", "errors",
-            ],
-        )
-    } else {
-        (
-            vec![
-                Constraint::Fill(1),
-                Constraint::Length(5),
-                Constraint::Length(8),
-                Constraint::Length(9),
-                Constraint::Length(7),
-                Constraint::Length(6),
-                Constraint::Length(6),
-            ],
-            vec!["session", "turns", "last", "cost", "tokens", "failed", "errors"],
-        )
-    };
     let table = Table::new(rows, widths)
         .header(Row::new(header).style(theme.header))
         .column_spacing(1)
@@ -230,11 +208,14 @@ fn turn_lines(n: usize, t: &Turn, selected: bool, width: usize, theme: &Theme) -
             if t.errors == 1 { "" } else { "s" }
         ));
     }
+    // The trace id only when it fits whole (`trace:` takes a prefix of it to jump there).
     let id = format!(" · trace {}", t.trace_id);
+    if Span::raw(&head).width() + Span::raw(&id).width() <= width {
+        head.push_str(&id);
+    }
     let style = if selected { theme.selection } else { theme.header };
-    let room = width.saturating_sub(Span::raw(&head).width());
-    head.push_str(&fit(&id, room));
-    out.push(Line::styled(head, style));
+    // Cut at a ` · `, never inside a figure.
+    out.push(super::fit_title(Line::raw(head), width).style(style));
     let label_w = 11;
     let text_w = width.saturating_sub(label_w + 2);
     let said = |label: &str, text: &str, style: Style, lines: usize| -> Vec<Line<'static>> {
@@ -333,8 +314,10 @@ pub fn render_conversation(
     scroll: usize,
     theme: &Theme,
 ) -> usize {
+    // The id keeps at most half the title; the turn count and the keys follow it.
+    let room = usize::from(area.width.saturating_sub(2)) / 2;
     let title = Line::from(vec![
-        Span::raw(format!(" Session {} ", clean(session))),
+        Span::raw(format!(" Session {} ", fit(&clean(session), room))),
         Span::styled(
             format!(
                 "· turn {}/{} (Enter: open its trace · = compare) ",
@@ -344,7 +327,7 @@ pub fn render_conversation(
             theme.muted,
         ),
     ]);
-    let block = pane_block(title, true, theme);
+    let block = pane_block(title, area, true, theme);
     let inner = block.inner(area);
     let width = usize::from(inner.width);
     let height = usize::from(inner.height).max(1);

@@ -39,7 +39,7 @@
 
 use crate::forward::ForwardState;
 use crate::ingest::record::RecordState;
-use crate::ui::text::{clean, fmt_clock, fmt_count};
+use crate::ui::text::{clean, fit as fit_text, fmt_clock, fmt_count};
 use crate::ui::theme::Theme;
 use crate::ui::view::{Source, View};
 use ratatui::Frame;
@@ -109,31 +109,6 @@ fn width(s: &str) -> usize {
     usize::from(s.cell_width())
 }
 
-fn char_width(c: char) -> usize {
-    usize::from(c.encode_utf8(&mut [0; 4]).cell_width())
-}
-
-/// `s` cut to at most `max` columns, ending in `…` when cut.
-pub fn cut(s: &str, max: usize) -> String {
-    if width(s) <= max {
-        return s.to_string();
-    }
-    let mut out = String::new();
-    let mut used = 0;
-    for c in s.chars() {
-        let w = char_width(c);
-        if used + w + 1 > max {
-            break;
-        }
-        out.push(c);
-        used += w;
-    }
-    if max > 0 {
-        out.push('…');
-    }
-    out
-}
-
 /// A path's last component behind `…/` (`/a/b/capture.jsonl.gz` -> `…/capture.jsonl.gz`), or
 /// the path itself when it has no directory part.
 pub fn last_component(path: &str) -> String {
@@ -151,7 +126,7 @@ fn replay_origin(files: &[String]) -> Vec<(u8, String)> {
         [] => vec![],
         [one] => {
             let short = last_component(&clean(one));
-            vec![(10, full), (35, short.clone()), (42, cut(&short, FILE_CUT))]
+            vec![(10, full), (35, short.clone()), (42, fit_text(&short, FILE_CUT))]
         }
         many => vec![(10, full), (42, format!("{} files", many.len()))],
     }
@@ -332,7 +307,7 @@ fn segments(view: &View, theme: &Theme) -> Vec<Segment> {
                 theme.muted,
                 [
                     (36, format!("baseline: {short}")),
-                    (44, format!("baseline: {}", cut(&short, FILE_CUT))),
+                    (44, format!("baseline: {}", fit_text(&short, FILE_CUT))),
                 ],
             ));
         }
@@ -532,17 +507,6 @@ mod tests {
         assert_eq!(last_component("dir/"), "dir/");
         assert_eq!(last_component("/tmp/captures/"), "…/captures");
         assert_eq!(last_component("-"), "-");
-    }
-
-    #[test]
-    fn cut_ends_in_an_ellipsis_within_the_width() {
-        assert_eq!(cut("capture.jsonl.gz", 16), "capture.jsonl.gz");
-        assert_eq!(cut("…/capture.jsonl.gz", 16), "…/capture.jsonl…");
-        assert_eq!(width(&cut("…/capture.jsonl.gz", 16)), 16);
-        // Wide characters count twice and are never split.
-        assert_eq!(cut("日本語のファイル", 7), "日本語…");
-        assert_eq!(cut("abc", 1), "…");
-        assert_eq!(cut("abc", 0), "");
     }
 
     #[test]

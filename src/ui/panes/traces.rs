@@ -57,7 +57,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View, ui: &UiState, theme: &
             theme.muted,
         ));
     }
-    let block = pane_block(Line::from(title), focused(ui, Pane::Traces), theme);
+    let block = pane_block(Line::from(title), area, focused(ui, Pane::Traces), theme);
     if t.rows.is_empty() {
         let msg = if t.total == 0 {
             "waiting for traces: point an OTLP exporter here, or run `llmwatch demo`"

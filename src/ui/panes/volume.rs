@@ -79,7 +79,11 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View, ui: &UiState, theme: &
         s => format!("· {} ", s.label()),
     };
     let title = Line::from(title(v, &split, area.width.saturating_sub(2).into(), theme));
-    let block = unfiltered_mark(pane_block(title, focused(ui, Pane::Volume), theme), ui, theme);
+    let block = unfiltered_mark(
+        pane_block(title, area, focused(ui, Pane::Volume), theme),
+        ui,
+        theme,
+    );
     if v.traces == 0 {
         let p = Paragraph::new(Line::styled("no traces in this window yet", theme.muted)).block(block);
         frame.render_widget(p, area);
