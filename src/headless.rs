@@ -3,9 +3,9 @@
 
 use crate::alert::EngineOptions;
 use crate::alert::check::Watcher;
-use crate::config::ServerConfig;
 use crate::ingest::handoff::Pipeline;
 use crate::server;
+use crate::server::ServerConfig;
 use crate::summary::Summary;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};

@@ -3,7 +3,7 @@
 use clap::Parser;
 use llmwatch::alert::check::Watcher;
 use llmwatch::alert::{EngineOptions, RuleSet};
-use llmwatch::config::{ByteSize, ServerConfig, split_budget};
+use llmwatch::config::{ByteSize, split_budget};
 use llmwatch::config_file::FileConfig;
 use llmwatch::cost::CostTable;
 use llmwatch::demo::run::{self, DemoOptions};
@@ -15,6 +15,7 @@ use llmwatch::replay::Speed;
 use llmwatch::report::ReportOptions;
 use llmwatch::review::file::ReviewsFile;
 use llmwatch::semconv::SemconvConfig;
+use llmwatch::server::ServerConfig;
 use llmwatch::signals::Interrupts;
 use llmwatch::summary::Summary;
 use llmwatch::ui::app::{App, Feed};
