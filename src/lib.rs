@@ -7,6 +7,7 @@
 
 pub mod alert;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod config_file;
 pub mod cost;
@@ -28,6 +29,7 @@ pub mod semconv;
 pub mod server;
 pub mod signals;
 pub mod source;
+pub mod status;
 pub mod store;
 pub mod summary;
 pub mod text;
