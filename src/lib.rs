@@ -16,7 +16,6 @@ pub mod demo;
 pub mod diff;
 pub mod eval;
 pub mod forward;
-pub mod headless;
 pub mod ingest;
 pub mod intern;
 pub mod json_bytes;
