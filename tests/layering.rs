@@ -15,9 +15,10 @@
 //!
 //! The test fails listing every strongly connected group of two or more files (each file in it
 //! reaches every other), with the imports inside the group and where each is first written, so
-//! whoever breaks a circle sees which edge to cut. Direction is the fix: commands on top, the
-//! pipeline below, the model at the bottom; a lower file that needs something from a higher one
-//! gets it moved down (docs/development.md, "Layering").
+//! whoever breaks a circle sees which edge to cut. It also fails when a file below the commands
+//! (anything but `src/main.rs` and `src/cli/`) imports one of them. Direction is the fix:
+//! commands on top, the pipeline below, the model at the bottom; a lower file that needs
+//! something from a higher one gets it moved down (docs/development.md, "Layering").
 
 use proc_macro2::{Delimiter, Spacing, TokenStream, TokenTree};
 use std::collections::{BTreeMap, BTreeSet};
@@ -422,6 +423,37 @@ fn no_import_circles_among_src_files() {
     assert!(groups.is_empty(), "{}", describe(&graph, &groups));
 }
 
+/// Files the commands (`src/cli/`) import from below: none may, the commands are on top.
+fn reaching_up_to_the_commands(graph: &Graph) -> Vec<String> {
+    let is_command = |file: &str| file == "main.rs" || file.starts_with("cli/");
+    graph
+        .iter()
+        .filter(|(from, _)| !is_command(from))
+        .flat_map(|(from, edges)| {
+            edges
+                .iter()
+                .filter(|(to, _)| is_command(to))
+                .map(move |(to, named)| {
+                    format!(
+                        "src/{from}:{} -> src/{to}  (crate::{})",
+                        named.line,
+                        named.path.join("::")
+                    )
+                })
+        })
+        .collect()
+}
+
+#[test]
+fn nothing_below_the_commands_names_them() {
+    let up = reaching_up_to_the_commands(&import_graph(&sources()));
+    assert!(
+        up.is_empty(),
+        "the commands (src/cli/) are on top; move what these need below them:\n{}",
+        up.join("\n")
+    );
+}
+
 #[test]
 fn every_src_file_starts_with_a_doc_line() {
     let missing: Vec<String> = sources()
@@ -583,6 +615,23 @@ fn test_code_does_not_count() {
         vec![strings(&["a", "B"]), strings(&["c", "D"])]
     );
     assert!(paths_of("#![cfg(test)]\nuse crate::store::X;", &["t"]).is_empty());
+}
+
+#[test]
+fn a_lower_file_naming_a_command_is_found() {
+    let sources: Vec<(String, String)> = [
+        ("lib.rs", "pub mod cli; pub mod report;"),
+        ("cli/mod.rs", "pub mod check;"),
+        ("cli/check.rs", "use crate::report::run;"),
+        ("report.rs", "fn f() { crate::cli::check::EVERY; }"),
+    ]
+    .iter()
+    .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+    .collect();
+    assert_eq!(
+        reaching_up_to_the_commands(&import_graph(&sources)),
+        vec!["src/report.rs:1 -> src/cli/check.rs  (crate::cli::check::EVERY)"]
+    );
 }
 
 #[test]
