@@ -1,12 +1,8 @@
-//! Settings shared by the CLI and the library: sizes, limits and receiver options.
+//! Sizes and limits shared by the CLI and the library: byte sizes as users write them, the
+//! store's and the hand-off's limits and how one memory budget is split between them. A leaf:
+//! it names nothing of the crate, so the store and the receivers can read it.
 
-use std::net::SocketAddr;
 use std::str::FromStr;
-
-use crate::cost::CostTable;
-use crate::semconv::SemconvConfig;
-use crate::store::StoreLimits;
-use std::sync::Arc;
 
 /// A byte size as users write it: `512MiB`, `1g`, `16MB`, `4096`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,6 +45,31 @@ impl FromStr for ByteSize {
 pub const DEFAULT_MAX_SPANS: usize = 200_000;
 pub const DEFAULT_MAX_MEMORY: usize = 512 * 1024 * 1024;
 
+/// Share of the store's limits kept traces may hold when something must go (`--keep-share`).
+pub const DEFAULT_KEEP_SHARE: f64 = 0.5;
+
+/// The default floor on a cost outlier's excess over its cohort's median, USD
+/// (`--cost-outlier-floor`, `cost_outlier_floor` in the config).
+pub const DEFAULT_COST_FLOOR_USD: f64 = 0.01;
+
+/// What the store may hold before it evicts whole traces (see `store::TraceStore`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StoreLimits {
+    pub max_spans: usize,
+    pub max_bytes: usize,
+    /// Most of either limit kept traces hold when something has to be evicted (0..=1).
+    pub keep_share: f64,
+    /// The cost-outlier rule's floor on a trace's excess over its cohort's median, USD
+    /// (`--cost-outlier-floor`, `cost_outlier_floor` in the config).
+    pub cost_floor_usd: f64,
+}
+
+impl Default for StoreLimits {
+    fn default() -> Self {
+        split_budget(DEFAULT_MAX_SPANS, DEFAULT_MAX_MEMORY).0
+    }
+}
+
 /// The least decode budget: small requests must always decode.
 const MIN_DECODE_BYTES: usize = 4 * 1024 * 1024;
 
@@ -81,61 +102,10 @@ pub fn split_budget(max_spans: usize, max_memory: usize) -> (StoreLimits, Handof
     let store = StoreLimits {
         max_spans: max_spans.max(1),
         max_bytes: max_memory.saturating_sub(handoff.max_bytes).max(1),
-        keep_share: crate::store::keep::DEFAULT_KEEP_SHARE,
-        cost_floor_usd: crate::store::outliers::DEFAULT_FLOOR_USD,
+        keep_share: DEFAULT_KEEP_SHARE,
+        cost_floor_usd: DEFAULT_COST_FLOOR_USD,
     };
     (store, handoff)
-}
-
-/// Everything the live receivers need.
-#[derive(Clone, Debug)]
-pub struct ServerConfig {
-    /// gRPC listen address; `None` disables the gRPC receiver.
-    pub grpc: Option<SocketAddr>,
-    /// HTTP listen address; `None` disables the HTTP receiver.
-    pub http: Option<SocketAddr>,
-    pub store: StoreLimits,
-    pub handoff: HandoffLimits,
-    /// Largest request body accepted, compressed or not (413 / RESOURCE_EXHAUSTED past it).
-    pub max_request_bytes: usize,
-    /// Bearer token required on every request when set.
-    pub auth_token: Option<String>,
-    /// Ignore event times further than this many seconds ahead of the wall clock when building
-    /// the timeline (live mode only).
-    pub max_clock_skew_secs: Option<u64>,
-    /// Cohort keys and evaluator thresholds.
-    pub semconv: Arc<SemconvConfig>,
-    /// Prices for model calls (bundled table plus the user's overrides).
-    pub costs: Arc<CostTable>,
-    /// `--record`: append everything accepted as OTLP/JSON lines.
-    pub recorder: Option<Arc<crate::ingest::record::Recorder>>,
-    /// `--forward`: send everything accepted upstream.
-    pub forward: Option<crate::forward::ForwardConfig>,
-    /// Open connections per receiver, and how long one may wait for a request.
-    pub connections: crate::ingest::conn::ConnectionLimits,
-    /// `--source`: `clickhouse://` URLs tailed into the pipeline beside the receivers.
-    pub sources: Vec<String>,
-}
-
-impl Default for ServerConfig {
-    fn default() -> Self {
-        let (store, handoff) = split_budget(DEFAULT_MAX_SPANS, DEFAULT_MAX_MEMORY);
-        Self {
-            grpc: Some(SocketAddr::from(([127, 0, 0, 1], 4317))),
-            http: Some(SocketAddr::from(([127, 0, 0, 1], 4318))),
-            store,
-            handoff,
-            max_request_bytes: 16 * 1024 * 1024,
-            auth_token: None,
-            max_clock_skew_secs: Some(300),
-            semconv: Arc::default(),
-            costs: Arc::new(CostTable::bundled()),
-            recorder: None,
-            forward: None,
-            connections: crate::ingest::conn::ConnectionLimits::default(),
-            sources: Vec::new(),
-        }
-    }
 }
 
 #[cfg(test)]

@@ -91,7 +91,7 @@ pub fn screen_file_name(now: std::time::SystemTime) -> String {
     let secs = now
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let t = crate::alert::rfc3339(secs).replace(['-', ':'], "");
+    let t = crate::clock::rfc3339(secs).replace(['-', ':'], "");
     format!("llmwatch-dataset-{t}.jsonl")
 }
 

@@ -7,6 +7,7 @@
 
 pub mod alert;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod config_file;
 pub mod cost;
@@ -15,7 +16,6 @@ pub mod demo;
 pub mod diff;
 pub mod eval;
 pub mod forward;
-pub mod headless;
 pub mod ingest;
 pub mod intern;
 pub mod json_bytes;
@@ -28,6 +28,7 @@ pub mod semconv;
 pub mod server;
 pub mod signals;
 pub mod source;
+pub mod status;
 pub mod store;
 pub mod summary;
 pub mod text;

@@ -4,7 +4,6 @@
 
 use crate::config::HandoffLimits;
 use crate::cost::CostTable;
-use crate::headless::{StatusSample, status_line};
 use crate::ingest::capture::{CaptureReader, Item, JsonDecoder, Message, Record, RecordError};
 use crate::ingest::handoff::{ConverterPool, Pipeline};
 use crate::ingest::{self, WhenFull};
@@ -13,7 +12,10 @@ use crate::replay::{self, Merge, Pacer, Speed};
 use crate::semconv::cohort::CohortKey;
 use crate::semconv::{SemconvConfig, Verdict};
 use crate::source::clickhouse;
+use crate::status::{StatusSample, status_line};
 use crate::store::{StoreLimits, Trace, TraceStore};
+/// What reading the files met, in the summary (`input`).
+pub use crate::summary::InputStats;
 use crate::summary::Summary;
 use serde_json::{Value as Json, json};
 use std::io::Write;
@@ -470,7 +472,7 @@ fn feed_files_in(
                     crate::eprintln_escaped!(
                         "llmwatch: REPLAY {} {} | {}",
                         opts.speed,
-                        crate::ui::text::fmt_clock(t / 1_000_000_000),
+                        crate::clock::hms(t / 1_000_000_000),
                         status_line(prev, &now)
                     );
                     (*last, *prev) = (Instant::now(), now);
@@ -548,17 +550,6 @@ fn prepare(pipeline: &Pipeline, message: Message, evaluate: bool) -> ingest::Pre
         Message::Metrics(req) => ingest::prepare_metrics(pipeline, &req),
         Message::Converted(c) => ingest::prepare_converted(c),
     }
-}
-
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
-pub struct InputStats {
-    pub files: u64,
-    /// Lines (OTLP/JSON, blank ones included) or messages (protobuf) read.
-    pub lines: u64,
-    pub malformed_lines: u64,
-    /// Files whose last line or message was cut off (a capture cut by a crash): skipped, not
-    /// counted as malformed.
-    pub truncated_tails: u64,
 }
 
 pub fn run(opts: &ReportOptions, out: &mut dyn Write) -> Result<Summary, ReportError> {

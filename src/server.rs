@@ -1,9 +1,15 @@
-//! Starting and stopping the live receivers around one pipeline.
+//! Starting and stopping the live receivers around one pipeline, and what they need
+//! ([`ServerConfig`]).
 
-use crate::config::ServerConfig;
+use crate::config::{DEFAULT_MAX_MEMORY, DEFAULT_MAX_SPANS, HandoffLimits, StoreLimits, split_budget};
+use crate::cost::CostTable;
+use crate::forward::ForwardConfig;
+use crate::ingest::conn::ConnectionLimits;
 use crate::ingest::handoff::{ConverterPool, Pipeline};
+use crate::ingest::record::Recorder;
 use crate::ingest::{grpc, http};
 use crate::model::{ConvertLimits, Converter};
+use crate::semconv::SemconvConfig;
 use crate::store::TraceStore;
 use crate::summary::Summary;
 use std::net::SocketAddr;
@@ -12,6 +18,57 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+
+/// Everything the live receivers need.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// gRPC listen address; `None` disables the gRPC receiver.
+    pub grpc: Option<SocketAddr>,
+    /// HTTP listen address; `None` disables the HTTP receiver.
+    pub http: Option<SocketAddr>,
+    pub store: StoreLimits,
+    pub handoff: HandoffLimits,
+    /// Largest request body accepted, compressed or not (413 / RESOURCE_EXHAUSTED past it).
+    pub max_request_bytes: usize,
+    /// Bearer token required on every request when set.
+    pub auth_token: Option<String>,
+    /// Ignore event times further than this many seconds ahead of the wall clock when building
+    /// the timeline (live mode only).
+    pub max_clock_skew_secs: Option<u64>,
+    /// Cohort keys and evaluator thresholds.
+    pub semconv: Arc<SemconvConfig>,
+    /// Prices for model calls (bundled table plus the user's overrides).
+    pub costs: Arc<CostTable>,
+    /// `--record`: append everything accepted as OTLP/JSON lines.
+    pub recorder: Option<Arc<Recorder>>,
+    /// `--forward`: send everything accepted upstream.
+    pub forward: Option<ForwardConfig>,
+    /// Open connections per receiver, and how long one may wait for a request.
+    pub connections: ConnectionLimits,
+    /// `--source`: `clickhouse://` URLs tailed into the pipeline beside the receivers.
+    pub sources: Vec<String>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        let (store, handoff) = split_budget(DEFAULT_MAX_SPANS, DEFAULT_MAX_MEMORY);
+        Self {
+            grpc: Some(SocketAddr::from(([127, 0, 0, 1], 4317))),
+            http: Some(SocketAddr::from(([127, 0, 0, 1], 4318))),
+            store,
+            handoff,
+            max_request_bytes: 16 * 1024 * 1024,
+            auth_token: None,
+            max_clock_skew_secs: Some(300),
+            semconv: Arc::default(),
+            costs: Arc::new(CostTable::bundled()),
+            recorder: None,
+            forward: None,
+            connections: ConnectionLimits::default(),
+            sources: Vec::new(),
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {

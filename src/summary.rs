@@ -53,10 +53,22 @@ pub struct Summary {
     pub forward: Option<crate::forward::ForwardStats>,
     /// Files read by `report` (absent for live runs).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub input: Option<crate::report::InputStats>,
+    pub input: Option<InputStats>,
     /// `--baseline`: the capture the rules compared against and the cohorts it lacked.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline: Option<BaselineSection>,
+}
+
+/// What reading capture files met: files, lines, malformed lines and cut-off tails.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct InputStats {
+    pub files: u64,
+    /// Lines (OTLP/JSON, blank ones included) or messages (protobuf) read.
+    pub lines: u64,
+    pub malformed_lines: u64,
+    /// Files whose last line or message was cut off (a capture cut by a crash): skipped, not
+    /// counted as malformed.
+    pub truncated_tails: u64,
 }
 
 /// The summary's `baseline` section.

@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 const BOUND: usize = 20;
 
-fn short_limits() -> llmwatch::config::ServerConfig {
-    llmwatch::config::ServerConfig {
+fn short_limits() -> llmwatch::server::ServerConfig {
+    llmwatch::server::ServerConfig {
         connections: ConnectionLimits {
             max_connections: BOUND,
             header_timeout: Duration::from_millis(500),

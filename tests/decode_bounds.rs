@@ -17,9 +17,9 @@ const MAX_MEMORY: usize = 16 << 20;
 /// Hostile bodies of about this many bytes: far under --max-request-size.
 const BODY: usize = 2 << 20;
 
-fn small_budget() -> llmwatch::config::ServerConfig {
+fn small_budget() -> llmwatch::server::ServerConfig {
     let (store, handoff) = split_budget(10_000, MAX_MEMORY);
-    llmwatch::config::ServerConfig {
+    llmwatch::server::ServerConfig {
         store,
         handoff,
         ..test_config()

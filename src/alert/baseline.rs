@@ -7,9 +7,10 @@
 //! and placement, so a capture judged against itself reads a ratio of 1.
 
 use super::check::EVERY;
-use super::engine::Reading;
 use super::rules::{Metric, RuleSet};
 use super::sample::{self, RawSample};
+pub use super::state::Baseline;
+use super::state::Reading;
 use crate::ingest::handoff::Pipeline;
 use crate::model::TraceId;
 use crate::report::{self, ReportError, ReportOptions};
@@ -22,40 +23,7 @@ use foldhash::HashMap;
 /// Cohort values kept per rule; later ones share "(other)".
 const MAX_COHORTS: usize = 4096;
 
-/// Each compared condition's value per cohort over the whole baseline capture.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Baseline {
-    /// (rule, condition) → cohort value ("" without `group_by`) → value and samples.
-    values: HashMap<(usize, usize), HashMap<String, Reading>>,
-    pub files: Vec<String>,
-    pub spans: u64,
-    pub traces: u64,
-}
-
 impl Baseline {
-    /// The baseline's value of rule `rule`'s condition `cond` for a cohort; `None` when the
-    /// baseline never had it.
-    pub fn get(&self, rule: usize, cond: usize, cohort: &str) -> Option<Reading> {
-        self.values
-            .get(&(rule, cond))?
-            .get(cohort)
-            .copied()
-            .filter(|r| r.samples > 0 && r.value.is_some())
-    }
-
-    /// Sets a cohort's value by hand (tests).
-    #[cfg(test)]
-    pub(crate) fn set(&mut self, rule: usize, cond: usize, cohort: &str, value: f64, samples: u64) {
-        self.values.entry((rule, cond)).or_default().insert(
-            cohort.to_string(),
-            Reading {
-                value: Some(value),
-                samples,
-                baseline: None,
-            },
-        );
-    }
-
     /// Reads `opts.files` at full speed through the pipeline and measures every compared
     /// condition of `rules` over all of it. A capture with malformed lines or nothing in it
     /// is refused: a baseline nobody can trust would judge everything.

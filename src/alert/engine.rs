@@ -12,10 +12,11 @@
 //! so that when the trace changes they are taken out and put in again, like the dashboard's
 //! series; eviction keeps them counted.
 
-use super::baseline::Baseline;
 use super::exec::Executor;
 use super::rules::{Compare, Condition, Metric, Op, Rule, RuleSet};
 use super::sample::{self, NO_VALUE, RawSample};
+use super::state::Baseline;
+pub use super::state::{Alert, Event, Reading, Unmatched};
 use crate::model::TraceId;
 use crate::store::Trace;
 use crate::store::follow::Follower;
@@ -197,54 +198,6 @@ struct Sample {
     cohort: u16,
     bucket: u64,
     value: f64,
-}
-
-/// A condition's value over one window.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct Reading {
-    /// `None` when the window held nothing to measure.
-    pub value: Option<f64>,
-    pub samples: u64,
-    /// The cohort's value over the whole baseline, for a condition that compares against it.
-    pub baseline: Option<f64>,
-}
-
-/// A (rule, cohort) that has fired at least once: its state now and its first firing.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Alert {
-    pub rule: usize,
-    /// The cohort value (`None` for a rule without `group_by`).
-    pub cohort: Option<String>,
-    pub firing: bool,
-    /// Event second the current (or last) episode started.
-    pub since: u64,
-    pub resolved_at: Option<u64>,
-    /// Per condition, at the last evaluation while firing.
-    pub readings: Vec<Reading>,
-    pub first_fired: u64,
-    /// Per condition, when it first fired.
-    pub first_readings: Vec<Reading>,
-    pub episodes: u32,
-    /// Traces from the latest window it fired in, worst first: samples past the threshold.
-    pub examples: Vec<TraceId>,
-}
-
-/// A state change.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Event {
-    pub rule: usize,
-    pub cohort: Option<String>,
-    pub firing: bool,
-    pub at: u64,
-    pub readings: Vec<Reading>,
-}
-
-/// Something a rules file asks for that the traffic never had: a likely typo.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Unmatched {
-    pub rule: usize,
-    /// `None`: the rule's `group_by` key was never found; `Some(i)`: condition `i` saw nothing.
-    pub condition: Option<usize>,
 }
 
 pub struct Engine {
@@ -613,7 +566,7 @@ impl Engine {
             alert.firing = holds;
             if changed {
                 if holds && let (Some(ex), Some(argv)) = (&self.executor, &rule.exec) {
-                    ex.fire(argv, &super::alert_json(rule, alert));
+                    ex.fire(argv, &super::format::alert_json(rule, alert));
                 }
                 if self.events.len() == MAX_EVENTS {
                     self.events.pop_front();

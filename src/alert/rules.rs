@@ -391,7 +391,7 @@ pub struct RuleSet {
     pub rules: Vec<Rule>,
     /// What `compare = "baseline"` conditions are judged against (`--baseline`), measured
     /// with these very rules.
-    pub baseline: Option<std::sync::Arc<super::baseline::Baseline>>,
+    pub baseline: Option<std::sync::Arc<super::state::Baseline>>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]

@@ -1,8 +1,10 @@
 //! `llmwatch completions SHELL` and `llmwatch man`: generated from the same clap definition the
 //! binary parses with, so they never drift from the options.
 
+use super::setup::usage_error;
 use std::io::Write;
 use std::path::Path;
+use std::process::ExitCode;
 
 pub use clap_complete::Shell;
 
@@ -25,6 +27,29 @@ pub fn man(cmd: clap::Command, out: &mut dyn Write) -> std::io::Result<()> {
 pub fn man_pages(cmd: clap::Command, dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     clap_mangen::generate_to(cmd, dir)
+}
+
+/// `llmwatch completions SHELL`: the script on stdout.
+pub fn print_completions(cmd: &clap::Command, shell: Shell) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    match completions(cmd.clone(), shell, &mut out) {
+        Ok(()) => ExitCode::SUCCESS,
+        // The reader went away (`| head`): nothing to say.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => usage_error(format!("cannot write the completions: {e}")),
+    }
+}
+
+/// `llmwatch man [--dir DIR]`: the page on stdout, or one page per command into DIR.
+pub fn print_man(cmd: &clap::Command, dir: Option<&Path>) -> ExitCode {
+    let written = match dir {
+        Some(dir) => man_pages(cmd.clone(), dir),
+        None => man(cmd.clone(), &mut std::io::stdout().lock()),
+    };
+    match written {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => usage_error(format!("cannot write the man page: {e}")),
+    }
 }
 
 /// `llmwatch completions SHELL`.

@@ -19,8 +19,8 @@ use serde::Deserialize;
 use serde::de::{MapAccess, Visitor};
 
 use super::names::first_variant;
+use super::price::{Price, Tier, Usage, price_usage};
 use super::provider::{self, ProviderRef};
-use super::{Price, Tier, Usage, price_usage};
 
 const BUNDLED: &str = include_str!("prices.json");
 

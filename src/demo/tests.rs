@@ -1,3 +1,4 @@
+//! Tests of the demo generator: determinism, rates, timing and the incidents it scripts.
 use super::traffic::{RETRY_LOOP_ROUTE, SLOW_MODEL, UNGROUNDED_TENANT};
 use super::*;
 use crate::cost::CostTable;

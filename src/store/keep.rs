@@ -125,8 +125,7 @@ pub fn verdict_reasons(v: &crate::semconv::Verdict) -> KeepReasons {
     set
 }
 
-/// Share of the store's limits kept traces may hold when something must go (`--keep-share`).
-pub const DEFAULT_KEEP_SHARE: f64 = 0.5;
+pub use crate::config::DEFAULT_KEEP_SHARE;
 
 impl FromIterator<KeepReason> for KeepReasons {
     fn from_iter<I: IntoIterator<Item = KeepReason>>(iter: I) -> Self {

@@ -22,6 +22,8 @@ pub mod timeline;
 pub mod totals;
 pub mod tree;
 
+/// The limits live in [`crate::config`], below the store, where the CLI splits its budget.
+pub use crate::config::StoreLimits;
 use crate::intern::Sym;
 use crate::model::{LogRecord, SpanId, SpanRecord, StatusCode, TraceId};
 use crate::semconv::Verdict;
@@ -34,27 +36,6 @@ use totals::LlmTotals;
 
 /// Above this many spans a trace keeps a span-id index; below it a scan is cheaper.
 const INDEX_THRESHOLD: usize = 32;
-
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct StoreLimits {
-    pub max_spans: usize,
-    pub max_bytes: usize,
-    /// Most of either limit kept traces hold when something has to be evicted (0..=1).
-    pub keep_share: f64,
-    /// The cost-outlier rule's floor on a trace's excess over its cohort's median, USD
-    /// (`--cost-outlier-floor`, `cost_outlier_floor` in the config).
-    pub cost_floor_usd: f64,
-}
-
-impl Default for StoreLimits {
-    fn default() -> Self {
-        crate::config::split_budget(
-            crate::config::DEFAULT_MAX_SPANS,
-            crate::config::DEFAULT_MAX_MEMORY,
-        )
-        .0
-    }
-}
 
 /// One trace as held: its spans in arrival order and the logs that point into it.
 #[derive(Debug)]

@@ -34,9 +34,7 @@ pub const BASELINE_EVERY: u32 = 128;
 /// Models (and, apart, routes) tracked at most.
 pub const MAX_COHORTS: usize = 256;
 
-/// The default floor on a cost outlier's excess over its cohort's median, USD
-/// (`--cost-outlier-floor`, `cost_outlier_floor` in the config).
-pub const DEFAULT_FLOOR_USD: f64 = 0.01;
+pub use crate::config::DEFAULT_COST_FLOOR_USD as DEFAULT_FLOOR_USD;
 /// A cost outlier costs at least this multiple of its cohort's median.
 pub const MIN_MULTIPLE: f64 = 3.0;
 /// ... and scores at least this robust z ([`robust_z`]; 3.5 is Iglewicz and Hoaglin's cut for

@@ -297,10 +297,7 @@ pub fn fmt_thousands(n: u64) -> String {
 }
 
 /// Event time of day (UTC): `14:03:22`.
-pub fn fmt_clock(unix_secs: u64) -> String {
-    let s = unix_secs % 86_400;
-    format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
-}
+pub use crate::clock::hms as fmt_clock;
 
 /// Whether glyphs the terminal may lack (emoji) are spelled in ASCII: `LLMWATCH_ASCII=1`, or
 /// the Linux console (`TERM=linux`), whose font has no emoji. Decided once.

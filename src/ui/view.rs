@@ -2,8 +2,8 @@
 //! that are visible, so that drawing is a pure function of it (`panes::render`).
 
 use super::state::EvalSort;
-use crate::headless::StatusSample;
 use crate::intern::Sym;
+use crate::status::StatusSample;
 use crate::ui::baseline::BaselineRows;
 use crate::ui::text::fmt_spend;
 use crate::view::index::{Outlier, OutlierCounts, SortKey, TraceIndex};

@@ -35,15 +35,15 @@ pub fn run_llmwatch(args: &[&str]) -> (i32, String, String) {
 // ---------------------------------------------------------------- in-process receivers
 
 /// A config with both receivers on ephemeral loopback ports.
-pub fn test_config() -> llmwatch::config::ServerConfig {
-    llmwatch::config::ServerConfig {
+pub fn test_config() -> llmwatch::server::ServerConfig {
+    llmwatch::server::ServerConfig {
         grpc: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
         http: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
         ..Default::default()
     }
 }
 
-pub async fn start(config: llmwatch::config::ServerConfig) -> llmwatch::server::Running {
+pub async fn start(config: llmwatch::server::ServerConfig) -> llmwatch::server::Running {
     llmwatch::server::start(&config).await.expect("receivers start")
 }
 

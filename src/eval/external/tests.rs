@@ -1,3 +1,4 @@
+//! Tests of external evaluators: which calls are chosen, the verdicts and counts a command yields.
 use super::*;
 use crate::eval::BuiltinConfig;
 use crate::model::{Attr, SpanId, SpanKind, TraceId, Value};

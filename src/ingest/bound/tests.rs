@@ -1,3 +1,4 @@
+//! Tests of the size walk: it counts what prost decodes, on real captures and hostile shapes.
 use super::wire::{Tally, WireError, walk};
 use super::*;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;

@@ -15,7 +15,7 @@
 //! pieces that may hold any JSON (tool arguments, tool responses) as `serde_json::Value`, so
 //! their text is the same too.
 
-use super::{Message, ToolCall, content_into, joined, json_str};
+use super::message::{Message, ToolCall, content_into, joined, json_str};
 use crate::semconv::value::json_text;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value as Json;

@@ -5,7 +5,7 @@
 //! read what it accepts to exactly what they read (the tests compare the two). Tool arguments
 //! and responses that are not strings are parsed by serde_json itself, for their exact text.
 
-use super::super::{Message, ToolCall, content_into, joined, json_str};
+use super::super::message::{Message, ToolCall, content_into, joined, json_str};
 use crate::json_bytes::find_special;
 use crate::semconv::value::json_text;
 use serde_json::Value as Json;
