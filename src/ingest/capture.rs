@@ -72,6 +72,7 @@
 //! span, log or metric in its first [`NOT_A_CAPTURE_RECORDS`] records or
 //! [`NOT_A_CAPTURE_BYTES`] (a file of zeros is millions of empty protobuf frames).
 
+use super::converted::{Converted, ConvertedRecords};
 use flate2::read::MultiGzDecoder;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
@@ -134,12 +135,12 @@ pub enum Message {
     Logs(ExportLogsServiceRequest),
     Metrics(ExportMetricsServiceRequest),
     /// A trace or log request that the reader's [`JsonDecoder`] decoded and converted.
-    Converted(crate::ingest::Converted),
+    Converted(Converted),
 }
 
 /// Decodes OTLP/JSON trace and log requests before the usual decoding: a replay of one file
 /// converts them into records on the spot, on the thread that parses the line
-/// ([`crate::ingest::convert_json`]). `None` leaves the text to the usual decoding (and its
+/// (`ingest::convert_json`). `None` leaves the text to the usual decoding (and its
 /// error messages); a decoder must not have changed anything then.
 pub type JsonDecoder = Box<dyn FnMut(Signal, &[u8]) -> Option<Message> + Send>;
 
@@ -147,9 +148,23 @@ impl Message {
     pub fn signal(&self) -> Signal {
         match self {
             Message::Traces(_) => Signal::Traces,
-            Message::Converted(c) => c.signal(),
+            Message::Converted(c) => match c.records {
+                ConvertedRecords::Spans { .. } => Signal::Traces,
+                ConvertedRecords::Logs { .. } => Signal::Logs,
+            },
             Message::Logs(_) => Signal::Logs,
             Message::Metrics(_) => Signal::Metrics,
+        }
+    }
+}
+
+impl From<super::bound::Signal> for Signal {
+    fn from(s: super::bound::Signal) -> Signal {
+        use super::bound::Signal as B;
+        match s {
+            B::Traces => Signal::Traces,
+            B::Logs => Signal::Logs,
+            B::Metrics => Signal::Metrics,
         }
     }
 }

@@ -312,7 +312,7 @@ where
         let plain = decompress(headers, raw, state.max_request_bytes)?;
         let (req, reservation) = decode::<T>(&state.pipeline, signal, encoding, &plain)?;
         let forward = state.pipeline.forwarder().map(|_| Payload {
-            signal: signal.capture(),
+            signal: signal.into(),
             encoding,
             bytes: plain,
         });

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod bound;
 pub mod capture;
 pub mod conn;
+pub mod converted;
 pub mod counters;
 pub mod grpc;
 pub mod handoff;
@@ -18,6 +19,7 @@ pub mod send;
 use crate::forward::Payload;
 use crate::model::convert::{self, Rejections, request};
 use crate::model::{Converter, LogRecord, SpanRecord};
+pub use converted::{Converted, ConvertedRecords};
 use counters::{Outcome, SignalCounters};
 use handoff::{Pipeline, Work};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
@@ -230,39 +232,6 @@ fn prepare_logs_with(
         external: Vec::new(),
         forward,
         metrics: Vec::new(),
-    }
-}
-
-/// A request read from OTLP/JSON and already validated and converted (spans without the
-/// built-in evaluators): what replay's file thread hands on, see [`convert_json`].
-#[derive(Clone, Debug, PartialEq)]
-pub struct Converted {
-    /// Items in the request, and those refused for their ids (as a receiver counts them).
-    pub received: usize,
-    pub rejected: Rejections,
-    /// As [`crate::replay::event_time`] reads the decoded request.
-    pub event_time: Option<u64>,
-    pub records: ConvertedRecords,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub enum ConvertedRecords {
-    Spans {
-        spans: Vec<SpanRecord>,
-        verdicts: Vec<crate::semconv::Verdict>,
-    },
-    Logs {
-        logs: Vec<LogRecord>,
-        verdicts: Vec<crate::semconv::Verdict>,
-    },
-}
-
-impl Converted {
-    pub fn signal(&self) -> capture::Signal {
-        match self.records {
-            ConvertedRecords::Spans { .. } => capture::Signal::Traces,
-            ConvertedRecords::Logs { .. } => capture::Signal::Logs,
-        }
     }
 }
 

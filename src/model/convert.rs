@@ -327,7 +327,7 @@ impl Converter {
     /// [`Converter::convert_traces`] without the built-in evaluators and the external
     /// evaluators' choice, for a caller that runs them on each request's spans itself, in the
     /// same order (a replay converts ahead on the file's thread and evaluates on the merging
-    /// one, see [`crate::ingest::evaluate_prepared`]).
+    /// one, see `ingest::evaluate_prepared`).
     pub fn convert_traces_unevaluated<'a>(
         &mut self,
         req: impl Into<TracesRequest<'a>>,

@@ -1,6 +1,6 @@
 //! The OTLP trace and log requests that conversion reads: every field of opentelemetry-proto's
 //! messages, with strings borrowed from a JSON text (only strings with escapes are allocated)
-//! or moved out of a decoded protobuf request ([`super::owned`]). One conversion serves both;
+//! or moved out of opentelemetry-proto's decoded request (`convert::owned`). One conversion serves both;
 //! what borrowing saves on OTLP/JSON is the owned request in between: a `String` for every key
 //! and name, a `Vec` for every id, and their freeing on another thread.
 
