@@ -1206,8 +1206,8 @@ fn parse_json_value(text: &[u8]) -> Result<Option<Message>, JsonError> {
     let has = |k: &str| o.contains_key(k);
     let err = |what: &'static str| move |e| JsonError::serde(&format!("invalid OTLP/JSON {what}"), e);
     let otlp = |what: &'static str| move |e| JsonError::otlp(&format!("invalid OTLP/JSON {what}"), e);
-    // A bare resource is read as a request of that one resource (the text wrapped, so the one
-    // decoder reads it; the wrapping adds no line).
+    // A bare resource is read as a request of that one resource: the text wrapped, so the one
+    // decoder reads it (the wrapping adds no line, and two of serde_json's 128 nesting levels).
     let wrapped = |key: &str| [format!("{{\"{key}\":[").as_bytes(), text, b"]}"].concat();
     let message = if has("resourceSpans") {
         Message::Traces(super::otlp_json::owned_traces(text).map_err(otlp("traces"))?)

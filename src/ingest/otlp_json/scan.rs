@@ -41,11 +41,13 @@ struct Scanner<'a> {
 
 /// Declares how a message is read: each known key, its bit in the fields seen (a field given
 /// twice is refused, as serde derive refuses it), the field it fills and the reader of its
-/// value; unknown keys go to [`Scanner::unknown`].
+/// value; unknown keys go to [`Scanner::unknown`]. `required` names the bits that must be seen.
 macro_rules! message {
-    ($name:ident -> $ty:ident { $($key:literal $bit:literal => $field:ident: $read:expr),* $(,)? }) => {
-        fn $name(&mut self) -> Scan<$ty<'a>> {
-            let mut out = $ty::default();
+    ($name:ident -> $ty:ty $(, required $mask:literal $missing:literal)? {
+        $($key:literal $bit:literal => $field:ident: $read:expr),* $(,)?
+    }) => {
+        fn $name(&mut self) -> Scan<$ty> {
+            let mut out = <$ty>::default();
             let mut seen = 0u32;
             self.object(|s, key| {
                 match key {
@@ -57,6 +59,7 @@ macro_rules! message {
                 }
                 Ok(())
             })?;
+            $(self.require(seen, $mask, $missing)?;)?
             Ok(out)
         }
     };
@@ -715,37 +718,38 @@ impl<'a> Scanner<'a> {
     }
 
     // -------------------------------------------------------------- messages
+    // (An `EntityRef` by opentelemetry-proto's rules for it: every field required.)
 
-    message!(traces_request -> TracesRequest {
+    message!(traces_request -> TracesRequest<'a> {
         b"resourceSpans" 0 => resource_spans: |s: &mut Self| s.array(Self::resource_spans),
     });
 
-    message!(resource_spans -> ResourceSpans {
+    message!(resource_spans -> ResourceSpans<'a> {
         b"resource" 0 => resource: |s: &mut Self| s.nullable(Self::resource),
         b"scopeSpans" 1 => scope_spans: |s: &mut Self| s.array(Self::scope_spans),
         b"schemaUrl" 2 => schema_url: Self::string,
     });
 
-    message!(resource -> Resource {
+    message!(resource -> Resource<'a> {
         b"attributes" 0 => attributes: Self::attributes,
         b"droppedAttributesCount" 1 => dropped_attributes_count: Self::u32,
         b"entityRefs" 2 => entity_refs: |s: &mut Self| s.array(Self::entity_ref),
     });
 
-    message!(scope_spans -> ScopeSpans {
+    message!(scope_spans -> ScopeSpans<'a> {
         b"scope" 0 => scope: |s: &mut Self| s.nullable(Self::scope),
         b"spans" 1 => spans: |s: &mut Self| s.array(|s| s.span().map(Box::new)),
         b"schemaUrl" 2 => schema_url: Self::string,
     });
 
-    message!(scope -> Scope {
+    message!(scope -> Scope<'a> {
         b"name" 0 => name: Self::string,
         b"version" 1 => version: Self::string,
         b"attributes" 2 => attributes: Self::attributes,
         b"droppedAttributesCount" 3 => dropped_attributes_count: Self::u32,
     });
 
-    message!(span -> Span {
+    message!(span -> Span<'a> {
         b"traceId" 0 => trace_id: Self::id,
         b"spanId" 1 => span_id: Self::id,
         b"traceState" 2 => trace_state: Self::string,
@@ -764,14 +768,14 @@ impl<'a> Scanner<'a> {
         b"status" 15 => status: |s: &mut Self| s.nullable(Self::status),
     });
 
-    message!(event -> Event {
+    message!(event -> Event<'a> {
         b"timeUnixNano" 0 => time_unix_nano: Self::unix_nano,
         b"name" 1 => name: Self::string,
         b"attributes" 2 => attributes: Self::attributes,
         b"droppedAttributesCount" 3 => dropped_attributes_count: Self::u32,
     });
 
-    message!(link -> Link {
+    message!(link -> Link<'a> {
         b"traceId" 0 => trace_id: Self::id,
         b"spanId" 1 => span_id: Self::id,
         b"traceState" 2 => trace_state: Self::string,
@@ -780,28 +784,28 @@ impl<'a> Scanner<'a> {
         b"flags" 5 => flags: Self::u32,
     });
 
-    message!(status -> Status {
+    message!(status -> Status<'a> {
         b"message" 0 => message: Self::string,
         b"code" 1 => code: Self::i32,
     });
 
-    message!(logs_request -> LogsRequest {
+    message!(logs_request -> LogsRequest<'a> {
         b"resourceLogs" 0 => resource_logs: |s: &mut Self| s.array(Self::resource_logs),
     });
 
-    message!(resource_logs -> ResourceLogs {
+    message!(resource_logs -> ResourceLogs<'a> {
         b"resource" 0 => resource: |s: &mut Self| s.nullable(Self::resource),
         b"scopeLogs" 1 => scope_logs: |s: &mut Self| s.array(Self::scope_logs),
         b"schemaUrl" 2 => schema_url: Self::string,
     });
 
-    message!(scope_logs -> ScopeLogs {
+    message!(scope_logs -> ScopeLogs<'a> {
         b"scope" 0 => scope: |s: &mut Self| s.nullable(Self::scope),
         b"logRecords" 1 => log_records: |s: &mut Self| s.array(Self::log_record),
         b"schemaUrl" 2 => schema_url: Self::string,
     });
 
-    message!(log_record -> LogRecord {
+    message!(log_record -> LogRecord<'a> {
         b"timeUnixNano" 0 => time_unix_nano: Self::unix_nano,
         b"observedTimeUnixNano" 1 => observed_time_unix_nano: Self::unix_nano,
         b"severityNumber" 2 => severity_number: Self::i32,
@@ -815,35 +819,12 @@ impl<'a> Scanner<'a> {
         b"eventName" 10 => event_name: Self::string,
     });
 
-    /// An `EntityRef`, by opentelemetry-proto's rules for it: every field required.
-    fn entity_ref(&mut self) -> Scan<EntityRef> {
-        let mut out = EntityRef::default();
-        let mut seen = 0;
-        self.object(|s, key| {
-            match key {
-                b"schemaUrl" => {
-                    s.once(&mut seen, 0)?;
-                    out.schema_url = s.owned_string()?;
-                }
-                b"type" => {
-                    s.once(&mut seen, 1)?;
-                    out.r#type = s.owned_string()?;
-                }
-                b"idKeys" => {
-                    s.once(&mut seen, 2)?;
-                    out.id_keys = s.array(Self::owned_string)?;
-                }
-                b"descriptionKeys" => {
-                    s.once(&mut seen, 3)?;
-                    out.description_keys = s.array(Self::owned_string)?;
-                }
-                _ => s.unknown(key)?,
-            }
-            Ok(())
-        })?;
-        self.require(seen, 0b1111, "missing field in an EntityRef")?;
-        Ok(out)
-    }
+    message!(entity_ref -> EntityRef, required 0b1111 "missing field in an EntityRef" {
+        b"schemaUrl" 0 => schema_url: Self::owned_string,
+        b"type" 1 => r#type: Self::owned_string,
+        b"idKeys" 2 => id_keys: |s: &mut Self| s.array(Self::owned_string),
+        b"descriptionKeys" 3 => description_keys: |s: &mut Self| s.array(Self::owned_string),
+    });
 
     fn require(&self, seen: u32, needed: u32, message: &'static str) -> Scan<()> {
         if seen & needed != needed {
@@ -852,31 +833,11 @@ impl<'a> Scanner<'a> {
         Ok(())
     }
 
-    /// A `KeyValue` (its `key` is required).
-    fn key_value(&mut self) -> Scan<KeyValue<'a>> {
-        let mut out = KeyValue::default();
-        let mut seen = 0;
-        self.object(|s, key| {
-            match key {
-                b"key" => {
-                    s.once(&mut seen, 0)?;
-                    out.key = s.string()?;
-                }
-                b"value" => {
-                    s.once(&mut seen, 1)?;
-                    out.value = s.nullable(Self::any_value)?;
-                }
-                b"keyStrindex" => {
-                    s.once(&mut seen, 2)?;
-                    out.key_strindex = s.i32()?;
-                }
-                _ => s.unknown(key)?,
-            }
-            Ok(())
-        })?;
-        self.require(seen, 1, "missing field `key`")?;
-        Ok(out)
-    }
+    message!(key_value -> KeyValue<'a>, required 0b1 "missing field `key`" {
+        b"key" 0 => key: Self::string,
+        b"value" 1 => value: |s: &mut Self| s.nullable(Self::any_value),
+        b"keyStrindex" 2 => key_strindex: Self::i32,
+    });
 
     /// An `AnyValue` object: its variant (the last one given that is not `null`), or
     /// [`AnyValue::Empty`].

@@ -10,7 +10,7 @@ use super::*;
 use crate::cost::CostTable;
 use crate::ingest::capture::{CaptureReader, Message};
 use crate::model::convert::{self, ConvertStats, Rejections, request};
-use crate::model::{ConvertLimits, Converter, SpanRecord};
+use crate::model::{ConvertLimits, Converter, LogRecord, SpanRecord};
 use crate::semconv::{SemconvConfig, Verdict};
 use opentelemetry_proto::tonic::common::v1::any_value;
 use std::path::Path;
@@ -26,114 +26,87 @@ fn converter() -> Converter {
     )
 }
 
-/// What a trace request turns into: counts, event time, records, verdicts, and the converter's
-/// state afterwards (its interners' bytes and its truncation counts). `Err` when refused.
+/// What a request turns into: counts, event time, records (spans or logs), verdicts, and the
+/// converter's state afterwards (its interners' bytes and its truncation counts).
 #[derive(Debug, PartialEq)]
-struct Outcome {
+struct Outcome<R> {
     received: usize,
     rejected: Rejections,
     event_time: Option<u64>,
-    spans: Vec<SpanRecord>,
+    records: Vec<R>,
     verdicts: Vec<Verdict>,
     interner_bytes: usize,
     stats: ConvertStats,
 }
 
-/// The reference: opentelemetry-proto's `Deserialize`, validation, conversion.
-fn reference(text: &[u8], c: &mut Converter) -> Result<Outcome, ()> {
+impl<R> Outcome<R> {
+    /// Converts what validation left with `convert`, as the receivers and replay do.
+    fn of(
+        received: usize,
+        rejected: Rejections,
+        event_time: Option<u64>,
+        c: &mut Converter,
+        convert: impl FnOnce(&mut Converter, &mut Vec<R>, &mut Vec<Verdict>),
+    ) -> Self {
+        let (mut records, mut verdicts) = (Vec::new(), Vec::new());
+        if received > rejected.count as usize {
+            convert(c, &mut records, &mut verdicts);
+        }
+        Outcome {
+            received,
+            rejected,
+            event_time,
+            records,
+            verdicts,
+            interner_bytes: c.interner_bytes(),
+            stats: c.stats(),
+        }
+    }
+}
+
+/// The reference: opentelemetry-proto's `Deserialize`, validation, conversion. `Err` when refused.
+fn reference(text: &[u8], c: &mut Converter) -> Result<Outcome<SpanRecord>, ()> {
     let mut req: ExportTraceServiceRequest = serde_json::from_slice(text).map_err(drop)?;
     let event_time = crate::replay::event_time(&Message::Traces(req.clone()));
     let received = convert::count_spans(&req);
     let rejected = convert::validate_traces(&mut req);
-    let (mut spans, mut verdicts) = (Vec::new(), Vec::new());
-    if received > rejected.count as usize {
-        c.convert_traces_unevaluated(req, &mut spans, &mut verdicts);
-    }
-    Ok(Outcome {
-        received,
-        rejected,
-        event_time,
-        spans,
-        verdicts,
-        interner_bytes: c.interner_bytes(),
-        stats: c.stats(),
-    })
+    Ok(Outcome::of(received, rejected, event_time, c, |c, out, v| {
+        c.convert_traces_unevaluated(req, out, v)
+    }))
 }
 
 /// The production path, as `ingest::convert_json` takes it: the decoder, then validation and
 /// conversion of the borrowed request.
-fn decoded(text: &[u8], c: &mut Converter) -> Result<Outcome, ()> {
+fn decoded(text: &[u8], c: &mut Converter) -> Result<Outcome<SpanRecord>, ()> {
     let mut req = traces(text).map_err(drop)?;
     let event_time = request::event_time(&req);
     let received = request::count_spans(&req);
     let rejected = convert::validate_traces_request(&mut req);
-    let (mut spans, mut verdicts) = (Vec::new(), Vec::new());
-    if received > rejected.count as usize {
-        c.convert_traces_unevaluated(req, &mut spans, &mut verdicts);
-    }
-    Ok(Outcome {
-        received,
-        rejected,
-        event_time,
-        spans,
-        verdicts,
-        interner_bytes: c.interner_bytes(),
-        stats: c.stats(),
-    })
+    Ok(Outcome::of(received, rejected, event_time, c, |c, out, v| {
+        c.convert_traces_unevaluated(req, out, v)
+    }))
 }
 
-/// What a log request turns into, as [`Outcome`] for traces.
-#[derive(Debug, PartialEq)]
-struct LogsOutcome {
-    received: usize,
-    rejected: Rejections,
-    event_time: Option<u64>,
-    logs: Vec<crate::model::LogRecord>,
-    verdicts: Vec<Verdict>,
-    interner_bytes: usize,
-    stats: ConvertStats,
-}
-
-/// Log requests the reference way: opentelemetry-proto's `Deserialize`, validation, conversion.
-fn logs_reference(text: &[u8], c: &mut Converter) -> Result<LogsOutcome, ()> {
+/// Log requests the reference way.
+fn logs_reference(text: &[u8], c: &mut Converter) -> Result<Outcome<LogRecord>, ()> {
     let mut req: ExportLogsServiceRequest = serde_json::from_slice(text).map_err(drop)?;
     let event_time = crate::replay::event_time(&Message::Logs(req.clone()));
     let received = convert::count_logs(&req);
     let rejected = convert::validate_logs(&mut req);
-    let (mut logs, mut verdicts) = (Vec::new(), Vec::new());
-    if received > rejected.count as usize {
-        c.convert_logs(req, &mut logs, &mut verdicts);
-    }
-    Ok(LogsOutcome {
-        received,
-        rejected,
-        event_time,
-        logs,
-        verdicts,
-        interner_bytes: c.interner_bytes(),
-        stats: c.stats(),
-    })
+    Ok(Outcome::of(received, rejected, event_time, c, |c, out, v| {
+        c.convert_logs(req, out, v)
+    }))
 }
 
 /// Log requests the production way.
-fn logs_decoded(text: &[u8], c: &mut Converter) -> Result<LogsOutcome, ()> {
+fn logs_decoded(text: &[u8], c: &mut Converter) -> Result<Outcome<LogRecord>, ()> {
     let mut req = logs(text).map_err(drop)?;
     let event_time = request::logs_event_time(&req);
     let received = request::count_logs(&req);
     let rejected = convert::validate_logs_request(&mut req);
-    let (mut logs, mut verdicts) = (Vec::new(), Vec::new());
-    if received > rejected.count as usize {
-        c.convert_logs(req, &mut logs, &mut verdicts);
-    }
-    Ok(LogsOutcome {
-        received,
-        rejected,
-        event_time,
-        logs,
-        verdicts,
-        interner_bytes: c.interner_bytes(),
-        stats: c.stats(),
-    })
+    Ok(Outcome::of(received, rejected, event_time, c, |c, out, v| {
+        c.convert_logs(req, out, v)
+    }))
 }
 
 /// Where both accept a text, the decoder's request in opentelemetry-proto's types is the
@@ -515,7 +488,7 @@ fn non_finite_doubles_are_read_as_proto3_json_writes_them() {
         let line = span_with(&format!(r#"{{"doubleValue":{text}}}"#), "");
         assert!(reference(line.as_bytes(), &mut converter()).is_err(), "{line}");
         let outcome = decoded(line.as_bytes(), &mut converter()).unwrap();
-        let got = outcome.spans[0]
+        let got = outcome.records[0]
             .attr("a")
             .and_then(crate::model::Value::as_f64)
             .unwrap();
