@@ -52,12 +52,12 @@ mod tests;
 
 /// Decodes one OTLP/JSON `ExportTraceServiceRequest` (or `TracesData`), strings borrowed.
 pub fn traces(text: &[u8]) -> Result<TracesRequest<'_>, Error> {
-    scan::traces(text).map_err(|e| e.or_syntax_of(text))
+    scan::traces(text).map_err(|e| (*e).or_syntax_of(text))
 }
 
 /// Decodes one OTLP/JSON `ExportLogsServiceRequest` (or `LogsData`), strings borrowed.
 pub fn logs(text: &[u8]) -> Result<LogsRequest<'_>, Error> {
-    scan::logs(text).map_err(|e| e.or_syntax_of(text))
+    scan::logs(text).map_err(|e| (*e).or_syntax_of(text))
 }
 
 /// [`traces`] into opentelemetry-proto's request.

@@ -12,7 +12,8 @@ use crate::model::convert::request::{
 use opentelemetry_proto::tonic::common::v1::EntityRef;
 use std::borrow::Cow;
 
-type Scan<T> = Result<T, Error>;
+/// Boxed: the error is rare and large, and a small `Result` keeps every read's return cheap.
+type Scan<T> = Result<T, Box<Error>>;
 
 /// Nesting at which serde_json (and so the reference) stops: it counts every array and object
 /// read as a message, a list or inside an `AnyValue`, not those of a skipped unknown field.
@@ -86,13 +87,15 @@ impl<'a> Scanner<'a> {
         Ok(value)
     }
 
-    fn fail(&self, message: impl Into<Cow<'static, str>>) -> Error {
-        Error::at(self.text, self.pos, message.into(), false)
+    #[cold]
+    fn fail(&self, message: impl Into<Cow<'static, str>>) -> Box<Error> {
+        Box::new(Error::at(self.text, self.pos, message.into(), false))
     }
 
     /// An error that is one of JSON itself (serde_json's syntax errors).
-    fn syntax(&self, message: impl Into<Cow<'static, str>>) -> Error {
-        Error::at(self.text, self.pos, message.into(), true)
+    #[cold]
+    fn syntax(&self, message: impl Into<Cow<'static, str>>) -> Box<Error> {
+        Box::new(Error::at(self.text, self.pos, message.into(), true))
     }
 
     /// Marks a field as read; a field read twice is refused (serde derive refuses it).
@@ -290,7 +293,8 @@ impl<'a> Scanner<'a> {
     /// The rest of a string with escapes, from `i`, unescaped onto `out`; `i` ends after the
     /// closing quote (or where it failed).
     fn escaped(&self, out: &mut Vec<u8>, i: &mut usize) -> Scan<()> {
-        let fail = |at: usize, message: &'static str| Error::at(self.text, at, message.into(), true);
+        let fail =
+            |at: usize, message: &'static str| Box::new(Error::at(self.text, at, message.into(), true));
         loop {
             while let Some(chunk) = self.text.get(*i..*i + 8) {
                 let chunk: [u8; 8] = chunk.try_into().unwrap_or_default();
