@@ -939,7 +939,7 @@ fn amount_cut(line: &str) -> Option<String> {
 fn nothing_is_cut_without_a_mark_at_any_width() {
     let p = populated();
     let t0 = START / 1_000_000_000 + 150;
-    let req = llmwatch::ingest::otlp_json::traces(long_named(t0, 30).as_bytes()).unwrap();
+    let req = llmwatch::ingest::otlp_json::owned_traces(long_named(t0, 30).as_bytes()).unwrap();
     llmwatch::ingest::export_traces_with(&p, req, llmwatch::ingest::WhenFull::Wait).unwrap();
     p.flush();
     let mut a = app(&p, "dark");

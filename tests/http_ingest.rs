@@ -234,6 +234,21 @@ async fn snake_case_json_and_bad_ids_get_partial_success_in_json_and_protobuf() 
 }
 
 #[tokio::test]
+async fn json_is_read_live_as_replay_reads_it() {
+    // One decoder for both: proto3 JSON's non-finite doubles (as `--record` writes them), which
+    // opentelemetry-proto's own Deserialize refused, are taken live as in a replay.
+    let running = start(test_config()).await;
+    let addr = http_addr(&running);
+    let line = br#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174","name":"nan","attributes":[{"key":"score","value":{"doubleValue":"NaN"}}]}]}]}]}"#;
+    let resp = post_as(addr, "/v1/traces", JSON, line.to_vec()).await;
+    assert_eq!(resp.status, 200, "{}", String::from_utf8_lossy(&resp.body));
+    let replayed = llmwatch::ingest::capture::parse_json_line(std::str::from_utf8(line).unwrap());
+    assert!(matches!(replayed, Ok(Some(_))), "{replayed:?}");
+    let summary = running.stop().await;
+    assert_eq!(summary.spans.accepted, 1);
+}
+
+#[tokio::test]
 async fn undecodable_bodies_are_400_with_a_status_body() {
     let running = start(test_config()).await;
     let addr = http_addr(&running);

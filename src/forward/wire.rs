@@ -110,19 +110,18 @@ pub fn body_for(protocol: Protocol, batch: &[Arc<Payload>]) -> Result<Batch, Str
 
 /// Decoded as the HTTP receiver decodes OTLP/JSON (it was, to be accepted), then encoded.
 fn json_to_protobuf(signal: Signal, json: &[u8]) -> Result<Vec<u8>, String> {
+    use crate::ingest::otlp_json::FromJson;
     use opentelemetry_proto::tonic::collector::{logs, metrics, trace};
-    let bad = |e: serde_json::Error| format!("re-encoding OTLP/JSON for gRPC: {e}");
-    Ok(match signal {
-        Signal::Traces => serde_json::from_slice::<trace::v1::ExportTraceServiceRequest>(json)
-            .map_err(bad)?
-            .encode_to_vec(),
-        Signal::Logs => serde_json::from_slice::<logs::v1::ExportLogsServiceRequest>(json)
-            .map_err(bad)?
-            .encode_to_vec(),
-        Signal::Metrics => serde_json::from_slice::<metrics::v1::ExportMetricsServiceRequest>(json)
-            .map_err(bad)?
-            .encode_to_vec(),
-    })
+    fn encode<T: FromJson + Message>(json: &[u8]) -> Result<Vec<u8>, String> {
+        T::from_json(json)
+            .map(|req| req.encode_to_vec())
+            .map_err(|e| format!("re-encoding OTLP/JSON for gRPC: {e}"))
+    }
+    match signal {
+        Signal::Traces => encode::<trace::v1::ExportTraceServiceRequest>(json),
+        Signal::Logs => encode::<logs::v1::ExportLogsServiceRequest>(json),
+        Signal::Metrics => encode::<metrics::v1::ExportMetricsServiceRequest>(json),
+    }
 }
 
 fn grpc_path(signal: Signal) -> http::uri::PathAndQuery {

@@ -72,13 +72,12 @@
 //! span, log or metric in its first [`NOT_A_CAPTURE_RECORDS`] records or
 //! [`NOT_A_CAPTURE_BYTES`] (a file of zeros is millions of empty protobuf frames).
 
+use super::converted::{Converted, ConvertedRecords};
 use flate2::read::MultiGzDecoder;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::logs::v1::ResourceLogs;
 use opentelemetry_proto::tonic::metrics::v1::ResourceMetrics;
-use opentelemetry_proto::tonic::trace::v1::ResourceSpans;
 use serde_json::error::Category;
 use std::fmt;
 use std::io::{self, BufRead, BufReader, Cursor, Read};
@@ -136,12 +135,12 @@ pub enum Message {
     Logs(ExportLogsServiceRequest),
     Metrics(ExportMetricsServiceRequest),
     /// A trace or log request that the reader's [`JsonDecoder`] decoded and converted.
-    Converted(crate::ingest::Converted),
+    Converted(Converted),
 }
 
 /// Decodes OTLP/JSON trace and log requests before the usual decoding: a replay of one file
 /// converts them into records on the spot, on the thread that parses the line
-/// ([`crate::ingest::convert_json`]). `None` leaves the text to the usual decoding (and its
+/// (`ingest::convert_json`). `None` leaves the text to the usual decoding (and its
 /// error messages); a decoder must not have changed anything then.
 pub type JsonDecoder = Box<dyn FnMut(Signal, &[u8]) -> Option<Message> + Send>;
 
@@ -149,9 +148,23 @@ impl Message {
     pub fn signal(&self) -> Signal {
         match self {
             Message::Traces(_) => Signal::Traces,
-            Message::Converted(c) => c.signal(),
+            Message::Converted(c) => match c.records {
+                ConvertedRecords::Spans { .. } => Signal::Traces,
+                ConvertedRecords::Logs { .. } => Signal::Logs,
+            },
             Message::Logs(_) => Signal::Logs,
             Message::Metrics(_) => Signal::Metrics,
+        }
+    }
+}
+
+impl From<super::bound::Signal> for Signal {
+    fn from(s: super::bound::Signal) -> Signal {
+        use super::bound::Signal as B;
+        match s {
+            B::Traces => Signal::Traces,
+            B::Logs => Signal::Logs,
+            B::Metrics => Signal::Metrics,
         }
     }
 }
@@ -1122,6 +1135,15 @@ impl JsonError {
         }
     }
 
+    fn otlp(context: &str, e: super::otlp_json::Error) -> Self {
+        JsonError {
+            message: format!("{context}: {e}"),
+            syntax: e.is_syntax(),
+            eof: e.is_eof(),
+            line: e.line(),
+        }
+    }
+
     fn other(message: String) -> Self {
         JsonError {
             message,
@@ -1162,11 +1184,14 @@ fn parse_json(text: &[u8], json_decoder: Option<&mut JsonDecoder>) -> Result<Opt
     {
         return Ok(Some(message));
     }
-    let err = |e| JsonError::serde(&format!("invalid OTLP/JSON {signal}"), e);
+    let context = format!("invalid OTLP/JSON {signal}");
+    let otlp = |e| JsonError::otlp(&context, e);
     Ok(Some(match signal {
-        Signal::Traces => Message::Traces(super::otlp_json::traces(text).map_err(err)?),
-        Signal::Logs => Message::Logs(super::otlp_json::logs(text).map_err(err)?),
-        Signal::Metrics => Message::Metrics(serde_json::from_slice(text).map_err(err)?),
+        Signal::Traces => Message::Traces(super::otlp_json::owned_traces(text).map_err(otlp)?),
+        Signal::Logs => Message::Logs(super::otlp_json::owned_logs(text).map_err(otlp)?),
+        Signal::Metrics => {
+            Message::Metrics(serde_json::from_slice(text).map_err(|e| JsonError::serde(&context, e))?)
+        }
     }))
 }
 
@@ -1180,22 +1205,22 @@ fn parse_json_value(text: &[u8]) -> Result<Option<Message>, JsonError> {
     };
     let has = |k: &str| o.contains_key(k);
     let err = |what: &'static str| move |e| JsonError::serde(&format!("invalid OTLP/JSON {what}"), e);
+    let otlp = |what: &'static str| move |e| JsonError::otlp(&format!("invalid OTLP/JSON {what}"), e);
+    // A bare resource is read as a request of that one resource: the text wrapped, so the one
+    // decoder reads it (the wrapping adds no line, and two of serde_json's 128 nesting levels).
+    let wrapped = |key: &str| [format!("{{\"{key}\":[").as_bytes(), text, b"]}"].concat();
     let message = if has("resourceSpans") {
-        Message::Traces(serde_json::from_value(v).map_err(err("traces"))?)
+        Message::Traces(super::otlp_json::owned_traces(text).map_err(otlp("traces"))?)
     } else if has("resourceLogs") {
-        Message::Logs(serde_json::from_value(v).map_err(err("logs"))?)
+        Message::Logs(super::otlp_json::owned_logs(text).map_err(otlp("logs"))?)
     } else if has("resourceMetrics") {
         Message::Metrics(serde_json::from_value(v).map_err(err("metrics"))?)
     } else if has("scopeSpans") {
-        let rs: ResourceSpans = serde_json::from_value(v).map_err(err("ResourceSpans"))?;
-        Message::Traces(ExportTraceServiceRequest {
-            resource_spans: vec![rs],
-        })
+        let text = wrapped("resourceSpans");
+        Message::Traces(super::otlp_json::owned_traces(&text).map_err(otlp("ResourceSpans"))?)
     } else if has("scopeLogs") {
-        let rl: ResourceLogs = serde_json::from_value(v).map_err(err("ResourceLogs"))?;
-        Message::Logs(ExportLogsServiceRequest {
-            resource_logs: vec![rl],
-        })
+        let text = wrapped("resourceLogs");
+        Message::Logs(super::otlp_json::owned_logs(&text).map_err(otlp("ResourceLogs"))?)
     } else if has("scopeMetrics") {
         let rm: ResourceMetrics = serde_json::from_value(v).map_err(err("ResourceMetrics"))?;
         Message::Metrics(ExportMetricsServiceRequest {
@@ -1477,6 +1502,7 @@ mod tests {
     use super::*;
     use opentelemetry_proto::tonic::common::v1::any_value::Value as Any;
     use opentelemetry_proto::tonic::common::v1::{AnyValue, ArrayValue, KeyValue, KeyValueList};
+    use opentelemetry_proto::tonic::logs::v1::ResourceLogs;
     use opentelemetry_proto::tonic::metrics::v1::metric::Data;
     use opentelemetry_proto::tonic::metrics::v1::number_data_point;
     use std::io::Write;

@@ -209,7 +209,7 @@ impl<M: Method> Decoder for BoundedDecoder<M> {
         })?;
         // Bytes share the frame: keeping them for forwarding copies nothing.
         let raw = self.pipeline.forwarder().map(|_| Payload {
-            signal: M::SIGNAL.capture(),
+            signal: M::SIGNAL.into(),
             encoding: Encoding::Protobuf,
             bytes: bytes.clone(),
         });

@@ -7,6 +7,7 @@ use super::bound::{self, OverBudget, Reservation, Signal};
 use super::conn::{self, Activity, Admitted, ConnectionLimits, Gate};
 use super::counters::Outcome;
 use super::handoff::Pipeline;
+use super::otlp_json::FromJson;
 use super::{Accepted, OVERLOADED_MESSAGE, Overloaded, auth};
 use crate::forward::{Encoding, Payload};
 use axum::Router;
@@ -206,7 +207,7 @@ fn decode<T>(
     body: &[u8],
 ) -> Result<(T, Reservation), Refusal>
 where
-    T: Message + Default + serde::de::DeserializeOwned,
+    T: Message + Default + FromJson,
 {
     let estimate = match encoding {
         Encoding::Protobuf => {
@@ -241,7 +242,7 @@ where
     })?;
     let result = match encoding {
         Encoding::Protobuf => T::decode(body).map_err(|e| format!("invalid OTLP protobuf: {e}")),
-        Encoding::Json => serde_json::from_slice(body).map_err(|e| format!("invalid OTLP/JSON: {e}")),
+        Encoding::Json => T::from_json(body).map_err(|e| format!("invalid OTLP/JSON: {e}")),
     };
     let request = result.map_err(|m| {
         Refusal::new(
@@ -267,7 +268,7 @@ async fn receive<T>(
     body: Body,
 ) -> Result<Received<T>, Response>
 where
-    T: Message + Default + serde::de::DeserializeOwned,
+    T: Message + Default + FromJson,
 {
     state.pipeline.counters.requests.http.fetch_add(1, Relaxed);
     let encoding = media_type(headers);
@@ -311,7 +312,7 @@ where
         let plain = decompress(headers, raw, state.max_request_bytes)?;
         let (req, reservation) = decode::<T>(&state.pipeline, signal, encoding, &plain)?;
         let forward = state.pipeline.forwarder().map(|_| Payload {
-            signal: signal.capture(),
+            signal: signal.into(),
             encoding,
             bytes: plain,
         });

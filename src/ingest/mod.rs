@@ -6,6 +6,7 @@ pub mod auth;
 pub mod bound;
 pub mod capture;
 pub mod conn;
+pub mod converted;
 pub mod counters;
 pub mod grpc;
 pub mod handoff;
@@ -16,8 +17,9 @@ pub mod record;
 pub mod send;
 
 use crate::forward::Payload;
-use crate::model::convert::{self, Rejections, borrowed};
+use crate::model::convert::{self, Rejections, request};
 use crate::model::{Converter, LogRecord, SpanRecord};
+pub use converted::{Converted, ConvertedRecords};
 use counters::{Outcome, SignalCounters};
 use handoff::{Pipeline, Work};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
@@ -233,93 +235,64 @@ fn prepare_logs_with(
     }
 }
 
-/// A request read from OTLP/JSON and already validated and converted (spans without the
-/// built-in evaluators): what replay's file thread hands on, see [`convert_json`].
-#[derive(Clone, Debug, PartialEq)]
-pub struct Converted {
-    /// Items in the request, and those refused for their ids (as a receiver counts them).
-    pub received: usize,
-    pub rejected: Rejections,
-    /// As [`crate::replay::event_time`] reads the decoded request.
-    pub event_time: Option<u64>,
-    pub records: ConvertedRecords,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub enum ConvertedRecords {
-    Spans {
-        spans: Vec<SpanRecord>,
-        verdicts: Vec<crate::semconv::Verdict>,
-    },
-    Logs {
-        logs: Vec<LogRecord>,
-        verdicts: Vec<crate::semconv::Verdict>,
-    },
-}
-
-impl Converted {
-    pub fn signal(&self) -> capture::Signal {
-        match self.records {
-            ConvertedRecords::Spans { .. } => capture::Signal::Traces,
-            ConvertedRecords::Logs { .. } => capture::Signal::Logs,
-        }
-    }
-}
-
 /// Decodes an OTLP/JSON trace or log request straight into records: the same validation,
 /// conversion and counts as [`prepare_traces_unevaluated`] and [`prepare_logs`] on the decoded
 /// request, without building opentelemetry-proto's request in between. `None` when the text is
-/// not one the borrowing decoders read (malformed, or an unusual form): decode it the usual way
-/// for the answer. Not for a pipeline that records, which needs the request itself.
+/// not such a request: decode it the usual way for the error. Not for a pipeline that records,
+/// which needs the request itself.
 pub fn convert_json(pipeline: &Pipeline, signal: capture::Signal, text: &[u8]) -> Option<Converted> {
     if pipeline.recorder().is_some() {
         return None;
     }
-    match signal {
+    let (received, rejected, event_time, records) = match signal {
         capture::Signal::Traces => {
-            let mut req = otlp_json::borrowed_traces(text).ok()?;
-            let received = borrowed::count_spans(&req);
-            let event_time = borrowed::event_time(&req);
-            let rejected = borrowed::validate_traces(&mut req);
-            let items = received - rejected.count as usize;
+            let mut req = otlp_json::traces(text).ok()?;
+            let received = request::count_spans(&req);
+            let event_time = request::event_time(&req);
+            let rejected = convert::validate_traces_request(&mut req);
             let (mut spans, mut verdicts) = (Vec::new(), Vec::new());
+            let items = received - rejected.count as usize;
             if items > 0 {
                 spans.reserve_exact(items);
                 pipeline.converters.with(&pipeline.counters, |c| {
-                    c.convert_borrowed_traces(req, &mut spans, &mut verdicts)
+                    c.convert_traces_unevaluated(req, &mut spans, &mut verdicts)
                 });
             }
-            let records = ConvertedRecords::Spans { spans, verdicts };
-            Some(Converted {
+            (
                 received,
                 rejected,
                 event_time,
-                records,
-            })
+                ConvertedRecords::Spans { spans, verdicts },
+            )
         }
         capture::Signal::Logs => {
-            let mut req = otlp_json::borrowed_logs(text)?;
-            let received = borrowed::count_logs(&req);
-            let event_time = borrowed::logs_event_time(&req);
-            let rejected = borrowed::validate_logs(&mut req);
-            let items = received - rejected.count as usize;
+            let mut req = otlp_json::logs(text).ok()?;
+            let received = request::count_logs(&req);
+            let event_time = request::logs_event_time(&req);
+            let rejected = convert::validate_logs_request(&mut req);
             let (mut logs, mut verdicts) = (Vec::new(), Vec::new());
+            let items = received - rejected.count as usize;
             if items > 0 {
                 logs.reserve_exact(items);
                 pipeline.converters.with(&pipeline.counters, |c| {
-                    c.convert_borrowed_logs(req, &mut logs, &mut verdicts)
+                    c.convert_logs(req, &mut logs, &mut verdicts)
                 });
             }
-            let records = ConvertedRecords::Logs { logs, verdicts };
-            Some(Converted {
+            (
                 received,
                 rejected,
                 event_time,
-                records,
-            })
+                ConvertedRecords::Logs { logs, verdicts },
+            )
         }
-        capture::Signal::Metrics => None,
-    }
+        capture::Signal::Metrics => return None,
+    };
+    Some(Converted {
+        received,
+        rejected,
+        event_time,
+        records,
+    })
 }
 
 /// Converted records, ready to offer.

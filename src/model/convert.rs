@@ -1,4 +1,6 @@
-//! OTLP messages in, [`SpanRecord`]s and [`LogRecord`]s out.
+//! OTLP trace and log requests in, [`SpanRecord`]s and [`LogRecord`]s out: one conversion, of
+//! the [`request`] types, which a request decoded from OTLP/JSON borrows its strings into and
+//! opentelemetry-proto's decoded request is moved into ([`owned`]).
 //!
 //! Receivers first run [`validate_traces`] / [`validate_logs`] on the decoded request (that is
 //! where the exporter learns about rejected items); the [`Converter`] then consumes what is
@@ -16,11 +18,12 @@ use crate::semconv::normalise::{Context, log_verdict};
 use crate::semconv::{KeyInfo, Semantics, SemconvConfig, Verdict};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value};
-use opentelemetry_proto::tonic::resource::v1::Resource as OtlpResource;
+use request::{AnyValue, LogsRequest, Text, TracesRequest};
+use std::borrow::Cow;
 use std::sync::Arc;
 
-pub mod borrowed;
+pub mod owned;
+pub mod request;
 
 /// Caps applied while converting; values past them are truncated and counted, never fatal.
 #[derive(Clone, Copy, Debug)]
@@ -71,11 +74,14 @@ pub struct Rejections {
 }
 
 impl Rejections {
-    fn add(&mut self, message: impl FnOnce() -> String) {
+    /// Counts a refusal (keeping the first message); whether the item is kept.
+    fn keep(&mut self, check: Result<(), impl FnOnce() -> String>) -> bool {
+        let Err(message) = check else { return true };
         self.count += 1;
         if self.message.is_none() {
             self.message = Some(message());
         }
+        false
     }
 }
 
@@ -99,21 +105,26 @@ pub fn count_logs(req: &ExportLogsServiceRequest) -> usize {
 /// keys decodes to empty ids, so this is also where such requests are caught.
 pub fn validate_traces(req: &mut ExportTraceServiceRequest) -> Rejections {
     let mut rejections = Rejections::default();
-    for rs in &mut req.resource_spans {
-        for ss in &mut rs.scope_spans {
-            ss.spans.retain(|span| {
-                let check = TraceId::from_bytes(&span.trace_id)
-                    .and(SpanId::from_bytes(&span.span_id))
-                    .and(SpanId::parent_from_bytes(&span.parent_span_id));
-                match check {
-                    Ok(_) => true,
-                    Err(e) => {
-                        rejections.add(|| format!("span {:?}: {e}", truncate_for_message(&span.name)));
-                        false
-                    }
-                }
-            });
-        }
+    for ss in req.resource_spans.iter_mut().flat_map(|rs| &mut rs.scope_spans) {
+        ss.spans
+            .retain(|s| rejections.keep(span_check(&s.trace_id, &s.span_id, &s.parent_span_id, &s.name)));
+    }
+    rejections
+}
+
+/// [`validate_traces`] for the request conversion reads: the same spans removed, the same
+/// message.
+pub fn validate_traces_request(req: &mut TracesRequest) -> Rejections {
+    let mut rejections = Rejections::default();
+    for ss in req.resource_spans.iter_mut().flat_map(|rs| &mut rs.scope_spans) {
+        ss.spans.retain(|s| {
+            let (trace, span, parent) = (
+                s.trace_id.as_bytes(),
+                s.span_id.as_bytes(),
+                s.parent_span_id.as_bytes(),
+            );
+            rejections.keep(span_check(trace, span, parent, &s.name))
+        });
     }
     rejections
 }
@@ -121,30 +132,47 @@ pub fn validate_traces(req: &mut ExportTraceServiceRequest) -> Rejections {
 /// Removes log records whose ids are present but malformed. Logs without ids are fine.
 pub fn validate_logs(req: &mut ExportLogsServiceRequest) -> Rejections {
     let mut rejections = Rejections::default();
-    for rl in &mut req.resource_logs {
-        for sl in &mut rl.scope_logs {
-            sl.log_records.retain(|log| {
-                let trace = if log.trace_id.is_empty() {
-                    Ok(())
-                } else {
-                    TraceId::from_bytes(&log.trace_id).map(|_| ())
-                };
-                let span = if log.span_id.is_empty() {
-                    Ok(())
-                } else {
-                    SpanId::from_bytes(&log.span_id).map(|_| ())
-                };
-                match trace.and(span) {
-                    Ok(()) => true,
-                    Err(e) => {
-                        rejections.add(|| format!("log record: {e}"));
-                        false
-                    }
-                }
-            });
-        }
+    for sl in req.resource_logs.iter_mut().flat_map(|rl| &mut rl.scope_logs) {
+        sl.log_records
+            .retain(|l| rejections.keep(log_check(&l.trace_id, &l.span_id)));
     }
     rejections
+}
+
+/// [`validate_logs`] for the request conversion reads: the same records removed, the same
+/// message.
+pub fn validate_logs_request(req: &mut LogsRequest) -> Rejections {
+    let mut rejections = Rejections::default();
+    for sl in req.resource_logs.iter_mut().flat_map(|rl| &mut rl.scope_logs) {
+        sl.log_records
+            .retain(|l| rejections.keep(log_check(l.trace_id.as_bytes(), l.span_id.as_bytes())));
+    }
+    rejections
+}
+
+/// Why a span is refused, if it is: the message its export is answered with.
+fn span_check(trace: &[u8], span: &[u8], parent: &[u8], name: &str) -> Result<(), impl FnOnce() -> String> {
+    let check = TraceId::from_bytes(trace)
+        .and(SpanId::from_bytes(span))
+        .and(SpanId::parent_from_bytes(parent));
+    check
+        .map(|_| ())
+        .map_err(|e| move || format!("span {:?}: {e}", truncate_for_message(name)))
+}
+
+/// Why a log record is refused, if it is (ids may be missing, not malformed).
+fn log_check(trace: &[u8], span: &[u8]) -> Result<(), impl FnOnce() -> String> {
+    let trace = if trace.is_empty() {
+        Ok(())
+    } else {
+        TraceId::from_bytes(trace).map(|_| ())
+    };
+    let span = if span.is_empty() {
+        Ok(())
+    } else {
+        SpanId::from_bytes(span).map(|_| ())
+    };
+    trace.and(span).map_err(|e| move || format!("log record: {e}"))
 }
 
 fn truncate_for_message(s: &str) -> &str {
@@ -273,9 +301,9 @@ impl Converter {
     /// Converts spans into `out` and the verdicts they carry into `verdicts`, then runs the
     /// built-in evaluators on them; the calls external evaluators chose among them are then
     /// available from [`Converter::take_external_jobs`].
-    pub fn convert_traces(
+    pub fn convert_traces<'a>(
         &mut self,
-        req: ExportTraceServiceRequest,
+        req: impl Into<TracesRequest<'a>>,
         out: &mut Vec<SpanRecord>,
         verdicts: &mut Vec<Verdict>,
     ) {
@@ -299,15 +327,15 @@ impl Converter {
     /// [`Converter::convert_traces`] without the built-in evaluators and the external
     /// evaluators' choice, for a caller that runs them on each request's spans itself, in the
     /// same order (a replay converts ahead on the file's thread and evaluates on the merging
-    /// one, see [`crate::ingest::evaluate_prepared`]).
-    pub fn convert_traces_unevaluated(
+    /// one, see `ingest::evaluate_prepared`).
+    pub fn convert_traces_unevaluated<'a>(
         &mut self,
-        req: ExportTraceServiceRequest,
+        req: impl Into<TracesRequest<'a>>,
         out: &mut Vec<SpanRecord>,
         verdicts: &mut Vec<Verdict>,
     ) {
         let first = out.len();
-        for rs in req.resource_spans {
+        for rs in req.into().resource_spans {
             let group_len: usize = rs.scope_spans.iter().map(|s| s.spans.len()).sum();
             if group_len == 0 {
                 continue;
@@ -317,10 +345,11 @@ impl Converter {
             for ss in rs.scope_spans {
                 let scope = self.scope(ss.scope);
                 for span in ss.spans {
+                    let span = *span;
                     let (Ok(trace_id), Ok(span_id), Ok(parent_span_id)) = (
-                        TraceId::from_bytes(&span.trace_id),
-                        SpanId::from_bytes(&span.span_id),
-                        SpanId::parent_from_bytes(&span.parent_span_id),
+                        TraceId::from_bytes(span.trace_id.as_bytes()),
+                        SpanId::from_bytes(span.span_id.as_bytes()),
+                        SpanId::parent_from_bytes(span.parent_span_id.as_bytes()),
                     ) else {
                         // validate_traces removed these already; a caller that skipped it loses
                         // nothing else.
@@ -339,7 +368,7 @@ impl Converter {
                         parent_span_id,
                         start_unix_nano: span.start_time_unix_nano,
                         end_unix_nano: span.end_time_unix_nano.max(span.start_time_unix_nano),
-                        name: self.interner.intern_owned(span.name),
+                        name: self.name(span.name),
                         kind: SpanKind::from_otlp(span.kind),
                         status,
                         status_message,
@@ -399,13 +428,13 @@ impl Converter {
     }
 
     /// Converts log records into `out` and evaluation results among them into `verdicts`.
-    pub fn convert_logs(
+    pub fn convert_logs<'a>(
         &mut self,
-        req: ExportLogsServiceRequest,
+        req: impl Into<LogsRequest<'a>>,
         out: &mut Vec<LogRecord>,
         verdicts: &mut Vec<Verdict>,
     ) {
-        for rl in req.resource_logs {
+        for rl in req.into().resource_logs {
             let group_len: usize = rl.scope_logs.iter().map(|s| s.log_records.len()).sum();
             if group_len == 0 {
                 continue;
@@ -417,23 +446,22 @@ impl Converter {
                 for log in sl.log_records {
                     let attributes = self.attributes(log.attributes);
                     let event_name = if !log.event_name.is_empty() {
-                        Some(self.interner.intern_owned(log.event_name))
+                        Some(self.name(log.event_name))
                     } else {
                         super::find_attr(&attributes, "event.name")
                             .and_then(Value::as_str)
                             .map(|s| self.interner.intern(s))
                     };
                     let mut record = LogRecord {
-                        trace_id: TraceId::from_bytes(&log.trace_id).ok(),
-                        span_id: SpanId::from_bytes(&log.span_id).ok(),
+                        trace_id: TraceId::from_bytes(log.trace_id.as_bytes()).ok(),
+                        span_id: SpanId::from_bytes(log.span_id.as_bytes()).ok(),
                         time_unix_nano: log.time_unix_nano,
                         observed_unix_nano: log.observed_time_unix_nano,
                         severity_number: log.severity_number,
-                        severity_text: (!log.severity_text.is_empty())
-                            .then(|| self.interner.intern_owned(log.severity_text)),
+                        severity_text: (!log.severity_text.is_empty()).then(|| self.name(log.severity_text)),
                         event_name,
                         body: match log.body {
-                            Some(v) => self.any_value(v, 0),
+                            Some(v) => self.value(v, 0),
                             None => Value::Empty,
                         },
                         resource: resource.clone(),
@@ -450,7 +478,15 @@ impl Converter {
         }
     }
 
-    fn resource(&mut self, resource: Option<OtlpResource>) -> Arc<Resource> {
+    /// An interned name: an owned string becomes the interned one when it is new.
+    fn name(&mut self, s: Text) -> Sym {
+        match s {
+            Cow::Owned(s) => self.interner.intern_owned(s),
+            Cow::Borrowed(s) => self.interner.intern(s),
+        }
+    }
+
+    fn resource(&mut self, resource: Option<request::Resource>) -> Arc<Resource> {
         let attributes = self.attributes(resource.map(|r| r.attributes).unwrap_or_default());
         // traceAI sends no service.name; its project_name plays that part.
         let service = ["service.name", "project_name"]
@@ -464,32 +500,29 @@ impl Converter {
         })
     }
 
-    fn scope(&mut self, scope: Option<InstrumentationScope>) -> Scope {
+    fn scope(&mut self, scope: Option<request::Scope>) -> Scope {
         let scope = scope.unwrap_or_default();
         Scope {
-            name: self.interner.intern_owned(scope.name),
-            version: (!scope.version.is_empty()).then(|| self.interner.intern_owned(scope.version)),
+            name: self.name(scope.name),
+            version: (!scope.version.is_empty()).then(|| self.name(scope.version)),
         }
     }
 
-    fn events(
-        &mut self,
-        events: Vec<opentelemetry_proto::tonic::trace::v1::span::Event>,
-    ) -> Box<[SpanEvent]> {
+    fn events(&mut self, events: Vec<request::Event>) -> Box<[SpanEvent]> {
         let keep = self.cap_count(events.len(), self.limits.max_events, Counter::Events);
         exact(events.into_iter().take(keep).map(|e| SpanEvent {
             time_unix_nano: e.time_unix_nano,
-            name: self.interner.intern_owned(e.name),
+            name: self.name(e.name),
             attributes: self.attributes(e.attributes),
         }))
     }
 
-    fn links(&mut self, links: Vec<opentelemetry_proto::tonic::trace::v1::span::Link>) -> Box<[SpanLink]> {
+    fn links(&mut self, links: Vec<request::Link>) -> Box<[SpanLink]> {
         let keep = self.cap_count(links.len(), self.limits.max_events, Counter::Events);
         exact(links.into_iter().take(keep).filter_map(|l| {
             // A link with malformed ids points nowhere; it is dropped, not the span.
-            let trace_id = TraceId::from_bytes(&l.trace_id).ok()?;
-            let span_id = SpanId::from_bytes(&l.span_id).ok()?;
+            let trace_id = TraceId::from_bytes(l.trace_id.as_bytes()).ok()?;
+            let span_id = SpanId::from_bytes(l.span_id.as_bytes()).ok()?;
             Some(SpanLink {
                 trace_id,
                 span_id,
@@ -498,13 +531,13 @@ impl Converter {
         }))
     }
 
-    fn attributes(&mut self, attrs: Vec<KeyValue>) -> Box<[Attr]> {
+    fn attributes(&mut self, attrs: Vec<request::KeyValue>) -> Box<[Attr]> {
         let keep = self.cap_count(attrs.len(), self.limits.max_attributes, Counter::Attributes);
         exact(attrs.into_iter().take(keep).map(|kv| self.attribute(kv, 0).0))
     }
 
     /// A span's own attributes, recording each key's class in `self.infos` for normalisation.
-    fn span_attributes(&mut self, attrs: Vec<KeyValue>) -> Box<[Attr]> {
+    fn span_attributes(&mut self, attrs: Vec<request::KeyValue>) -> Box<[Attr]> {
         let keep = self.cap_count(attrs.len(), self.limits.max_attributes, Counter::Attributes);
         let mut infos = std::mem::take(&mut self.infos);
         infos.clear();
@@ -526,63 +559,49 @@ impl Converter {
         })
     }
 
-    fn attribute(&mut self, kv: KeyValue, depth: usize) -> (Attr, KeyInfo) {
+    fn attribute(&mut self, kv: request::KeyValue, depth: usize) -> (Attr, KeyInfo) {
         let (key, fact) = self.key_fact(&kv.key);
-        let value = match kv.value.and_then(|v| v.value) {
-            Some(any_value::Value::StringValue(s)) if fact.name_valued && s.len() <= 128 => {
-                Value::Sym(self.interner.intern_owned(s))
-            }
+        let value = match kv.value {
+            Some(AnyValue::String(s)) if fact.name_valued && s.len() <= 128 => Value::Sym(self.name(s)),
             Some(v) => self.value(v, depth),
             None => Value::Empty,
         };
         (Attr { key, value }, fact.info)
     }
 
-    fn any_value(&mut self, v: AnyValue, depth: usize) -> Value {
-        match v.value {
-            Some(v) => self.value(v, depth),
-            None => Value::Empty,
-        }
-    }
-
-    fn value(&mut self, v: any_value::Value, depth: usize) -> Value {
-        use any_value::Value as V;
+    fn value(&mut self, v: AnyValue, depth: usize) -> Value {
         match v {
-            V::StringValue(s) => Value::Str(self.content(s)),
-            V::BoolValue(b) => Value::Bool(b),
-            V::IntValue(i) => Value::Int(i),
-            V::DoubleValue(d) => Value::Double(d),
-            // An index into a profiles string table, which spans and logs never have.
-            V::StringValueStrindex(i) => Value::Int(i64::from(i)),
-            V::BytesValue(mut b) => {
+            AnyValue::Empty => Value::Empty,
+            AnyValue::String(s) => Value::Str(self.content(s)),
+            AnyValue::Bool(b) => Value::Bool(b),
+            AnyValue::Int(i) => Value::Int(i),
+            AnyValue::Double(d) => Value::Double(d),
+            AnyValue::StringStrindex(i) => Value::Int(i64::from(i)),
+            AnyValue::Bytes(mut b) => {
                 if b.len() > self.limits.max_value_bytes {
                     b.truncate(self.limits.max_value_bytes);
                     self.stats.truncated_values += 1;
                 }
                 Value::Bytes(b.into_boxed_slice())
             }
-            V::ArrayValue(arr) => {
+            AnyValue::Array(values) => {
                 if depth >= self.limits.max_depth {
                     self.stats.truncated_values += 1;
                     return Value::Str("[nested too deep]".into());
                 }
-                let keep = self.cap_count(arr.values.len(), self.limits.max_array_len, Counter::Values);
+                let keep = self.cap_count(values.len(), self.limits.max_array_len, Counter::Values);
                 Value::Array(exact(
-                    arr.values
-                        .into_iter()
-                        .take(keep)
-                        .map(|v| self.any_value(v, depth + 1)),
+                    values.into_iter().take(keep).map(|v| self.value(v, depth + 1)),
                 ))
             }
-            V::KvlistValue(kvs) => {
+            AnyValue::Kvlist(kvs) => {
                 if depth >= self.limits.max_depth {
                     self.stats.truncated_values += 1;
                     return Value::Str("{nested too deep}".into());
                 }
-                let keep = self.cap_count(kvs.values.len(), self.limits.max_array_len, Counter::Values);
+                let keep = self.cap_count(kvs.len(), self.limits.max_array_len, Counter::Values);
                 Value::Map(exact(
-                    kvs.values
-                        .into_iter()
+                    kvs.into_iter()
                         .take(keep)
                         .map(|kv| self.attribute(kv, depth + 1).0),
                 ))
@@ -590,15 +609,21 @@ impl Converter {
         }
     }
 
-    /// Content strings are kept as they came (no copy), cut at a character boundary when huge.
-    fn content(&mut self, mut s: String) -> Box<str> {
-        if s.len() > self.limits.max_value_bytes {
-            let cut = floor_char_boundary(&s, self.limits.max_value_bytes);
-            let dropped = s.len() - cut;
-            s.truncate(cut);
-            s.push_str(&format!("…[truncated {dropped} bytes]"));
-            self.stats.truncated_values += 1;
+    /// Content strings are kept as they came (an owned one is not copied, a borrowed one is
+    /// copied once into its final size), cut at a character boundary when huge.
+    fn content(&mut self, s: Text) -> Box<str> {
+        if s.len() <= self.limits.max_value_bytes {
+            return match s {
+                Cow::Owned(s) => s.into_boxed_str(),
+                Cow::Borrowed(s) => s.into(),
+            };
         }
+        let mut s = s.into_owned();
+        let cut = floor_char_boundary(&s, self.limits.max_value_bytes);
+        let dropped = s.len() - cut;
+        s.truncate(cut);
+        s.push_str(&format!("…[truncated {dropped} bytes]"));
+        self.stats.truncated_values += 1;
         s.into_boxed_str()
     }
 
@@ -701,7 +726,7 @@ fn builtin_verdicts(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use opentelemetry_proto::tonic::common::v1::{ArrayValue, KeyValueList};
+    use opentelemetry_proto::tonic::common::v1::{AnyValue, ArrayValue, KeyValue, KeyValueList, any_value};
     use opentelemetry_proto::tonic::resource::v1::Resource as OtlpResource;
     use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status};
 

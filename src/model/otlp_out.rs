@@ -298,7 +298,11 @@ mod tests {
         let mut verdicts = Vec::new();
         for line in fixture(traces).lines().filter(|l| !l.trim().is_empty()) {
             let mut spans = Vec::new();
-            c.convert_traces(serde_json::from_str(line).unwrap(), &mut spans, &mut verdicts);
+            c.convert_traces(
+                serde_json::from_str::<ExportTraceServiceRequest>(line).unwrap(),
+                &mut spans,
+                &mut verdicts,
+            );
             store.insert_spans(spans);
         }
         for line in logs
@@ -308,7 +312,11 @@ mod tests {
             .filter(|l| !l.trim().is_empty())
         {
             let mut records = Vec::new();
-            c.convert_logs(serde_json::from_str(line).unwrap(), &mut records, &mut verdicts);
+            c.convert_logs(
+                serde_json::from_str::<ExportLogsServiceRequest>(line).unwrap(),
+                &mut records,
+                &mut verdicts,
+            );
             store.insert_logs(records);
         }
         store.insert_verdicts(verdicts);

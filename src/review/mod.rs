@@ -222,7 +222,11 @@ mod tests {
         let r = review("stale-policy", "old policy");
         let mut conv = Converter::new(ConvertLimits::default(), Arc::default(), None);
         let (mut logs, mut verdicts) = (Vec::new(), Vec::new());
-        conv.convert_logs(serde_json::from_str(&r.line()).unwrap(), &mut logs, &mut verdicts);
+        conv.convert_logs(
+            serde_json::from_str::<ExportLogsServiceRequest>(&r.line()).unwrap(),
+            &mut logs,
+            &mut verdicts,
+        );
         assert_eq!(verdicts.len(), 1);
         let v = &verdicts[0];
         assert_eq!(v.source, VerdictSource::Human);
@@ -247,7 +251,7 @@ mod tests {
         let mut conv = Converter::new(ConvertLimits::default(), Arc::new(rules), None);
         verdicts.clear();
         conv.convert_logs(
-            serde_json::from_str(&pass.line()).unwrap(),
+            serde_json::from_str::<ExportLogsServiceRequest>(&pass.line()).unwrap(),
             &mut logs,
             &mut verdicts,
         );

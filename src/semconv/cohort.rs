@@ -170,7 +170,8 @@ mod tests {
             "/tests/fixtures/otel_genai.jsonl"
         ))
         .unwrap();
-        let req = serde_json::from_str(line.lines().next().unwrap()).unwrap();
+        let req: opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest =
+            serde_json::from_str(line.lines().next().unwrap()).unwrap();
         let mut spans = Vec::new();
         Converter::default().convert_traces(req, &mut spans, &mut Vec::new());
         let mut store = TraceStore::new(StoreLimits::default());

@@ -61,7 +61,14 @@ mod tests {
         let mut conv = Converter::default();
         for line in text.lines().filter(|l| l.contains("resourceSpans")) {
             let mut spans = Vec::new();
-            conv.convert_traces(serde_json::from_str(line).unwrap(), &mut spans, &mut Vec::new());
+            conv.convert_traces(
+                serde_json::from_str::<
+                    opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest,
+                >(line)
+                .unwrap(),
+                &mut spans,
+                &mut Vec::new(),
+            );
             store.insert_spans(spans);
         }
         store

@@ -30,7 +30,7 @@ pub const SLOT_SECS: u64 = 10;
 pub struct MetricSample {
     pub name: String,
     pub unit: String,
-    /// The attributes that matter (see [`crate::ingest`]'s conversion), sorted by key.
+    /// The attributes that matter (see the ingest's conversion), sorted by key.
     pub attrs: Vec<(String, String)>,
     /// A hash of the point's resource and full attribute set: one cumulative stream.
     pub stream: u64,

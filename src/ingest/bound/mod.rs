@@ -21,18 +21,6 @@ pub enum Signal {
     Metrics,
 }
 
-impl Signal {
-    /// The same signal as the capture reader names it.
-    pub fn capture(self) -> crate::ingest::capture::Signal {
-        use crate::ingest::capture::Signal as C;
-        match self {
-            Self::Traces => C::Traces,
-            Self::Logs => C::Logs,
-            Self::Metrics => C::Metrics,
-        }
-    }
-}
-
 /// What decoding a request is expected to hold at most: the request's own bytes (strings and
 /// ids decode to no more than their encoding) plus each repeated element's decoded struct.
 pub fn protobuf_estimate(signal: Signal, body: &[u8]) -> Result<usize, wire::WireError> {

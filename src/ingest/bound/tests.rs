@@ -142,7 +142,7 @@ fn the_walk_counts_what_prost_decodes_in_real_traces() {
     let mut checked = 0;
     for name in ["otel_genai.jsonl", "openinference.jsonl", "otel_genai_eval.jsonl"] {
         for line in fixture_lines(name) {
-            let Ok(req) = crate::ingest::otlp_json::traces(line.as_bytes()) else {
+            let Ok(req) = crate::ingest::otlp_json::owned_traces(line.as_bytes()) else {
                 continue;
             };
             let bytes = req.encode_to_vec();
@@ -163,7 +163,7 @@ fn the_walk_counts_what_prost_decodes_in_real_logs() {
     let mut checked = 0;
     for name in ["otel_genai.logs.jsonl", "otel_genai_eval.logs.jsonl"] {
         for line in fixture_lines(name) {
-            let Ok(req) = crate::ingest::otlp_json::logs(line.as_bytes()) else {
+            let Ok(req) = crate::ingest::otlp_json::owned_logs(line.as_bytes()) else {
                 continue;
             };
             let bytes = req.encode_to_vec();
@@ -320,7 +320,7 @@ fn json_empty_objects_weigh_their_decoded_struct() {
 fn json_counts_match_the_decoded_fixtures() {
     for name in ["otel_genai.jsonl", "openinference.jsonl"] {
         for line in fixture_lines(name) {
-            let Ok(req) = crate::ingest::otlp_json::traces(line.as_bytes()) else {
+            let Ok(req) = crate::ingest::otlp_json::owned_traces(line.as_bytes()) else {
                 continue;
             };
             // An upper bound: `values` may hold KeyValues or the smaller AnyValues.

@@ -973,11 +973,25 @@ mod tests {
         let (mut spans, mut logs, mut verdicts) = (Vec::new(), Vec::new(), Vec::new());
         let traces = std::fs::read_to_string(format!("{dir}{fixture}.jsonl")).unwrap();
         for line in traces.lines().filter(|l| !l.trim().is_empty()) {
-            conv.convert_traces(serde_json::from_str(line).unwrap(), &mut spans, &mut verdicts);
+            conv.convert_traces(
+                serde_json::from_str::<
+                    opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest,
+                >(line)
+                .unwrap(),
+                &mut spans,
+                &mut verdicts,
+            );
         }
         if let Ok(text) = std::fs::read_to_string(format!("{dir}{fixture}.logs.jsonl")) {
             for line in text.lines().filter(|l| !l.trim().is_empty()) {
-                conv.convert_logs(serde_json::from_str(line).unwrap(), &mut logs, &mut verdicts);
+                conv.convert_logs(
+                    serde_json::from_str::<
+                        opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest,
+                    >(line)
+                    .unwrap(),
+                    &mut logs,
+                    &mut verdicts,
+                );
             }
         }
         let mut store = TraceStore::new(StoreLimits::default());
