@@ -58,7 +58,7 @@ impl StatusSample {
             spans_held: st.spans_held,
             max_spans: limits.max_spans as u64,
             bytes_held: st.bytes_held,
-            max_bytes: (limits.max_bytes + handoff.max_bytes) as u64,
+            max_bytes: (limits.max_bytes + handoff.outside_store()) as u64,
             spans_evicted: st.spans_evicted,
             dropped: spans.dropped + logs.dropped,
             rejected: spans.rejected + logs.rejected,

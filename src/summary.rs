@@ -460,7 +460,7 @@ impl Summary {
             },
             memory: Memory {
                 estimated_bytes: st.bytes_held,
-                budget_bytes: (limits.max_bytes + handoff.max_bytes) as u64,
+                budget_bytes: (limits.max_bytes + handoff.outside_store()) as u64,
                 store_budget_bytes: limits.max_bytes as u64,
                 handoff_budget_bytes: handoff.max_bytes as u64,
                 max_spans: limits.max_spans as u64,

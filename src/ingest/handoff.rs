@@ -473,6 +473,7 @@ mod tests {
                 max_items,
                 max_bytes: usize::MAX,
                 decode_bytes: usize::MAX,
+                reserve_bytes: 0,
             },
             None,
         )
