@@ -8,11 +8,14 @@
 //! Each stream is one query, read as it arrives ([`http`]) and converted a batch of rows at a
 //! time ([`rows`]): memory stays flat however many rows the range holds.
 
+pub mod error;
 pub mod http;
 pub mod query;
 pub mod rows;
 pub mod schema;
+pub mod sql;
 pub mod tail;
+pub mod tls;
 pub mod url;
 
 use crate::ingest::capture::{Message, Signal};
@@ -21,6 +24,7 @@ use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message as _;
 use std::io::{BufRead, Read};
 
+pub use error::Error;
 pub use url::{Target, is_clickhouse};
 
 /// The environment variable a password is read from when the URL has none.
@@ -35,18 +39,6 @@ fn lookup_table(table: &str) -> String {
 /// Rows per export request: large enough that per-request costs vanish, small enough that a
 /// batch is a few hundred kilobytes.
 const BATCH_ROWS: usize = 1000;
-
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error("bad ClickHouse URL: {0}")]
-    Url(String),
-    #[error("cannot reach {0}: {1}")]
-    Connect(String, String),
-    #[error("ClickHouse: {0}")]
-    Query(String),
-    #[error("{0}")]
-    Schema(String),
-}
 
 /// One table's rows as a stream of OTLP length-delimited protobuf messages.
 pub struct Opened {
@@ -175,18 +167,20 @@ pub struct Rows {
 }
 
 impl Rows {
-    /// The next request of up to [`BATCH_ROWS`] rows, `None` at the end. A row that is not one
-    /// (ClickHouse reports an error met mid-stream as text in the body) is an error with its
-    /// message in one line.
+    /// The next request of up to [`BATCH_ROWS`] rows, `None` at the end. A line that is no row
+    /// (ClickHouse reports an error met mid-stream in the body, see [`row_error`]) is an error
+    /// with its message in one line, and the rows of the batch it interrupted are not returned.
     pub fn next_request(&mut self) -> std::io::Result<Option<Message>> {
         loop {
             self.line.clear();
             let n = self.lines.read_until(b'\n', &mut self.line)?;
             if n > 0 && !self.line.iter().all(u8::is_ascii_whitespace) {
-                let bad = || std::io::Error::other(row_error(&self.line));
-                match &mut self.batch {
-                    Pending::Spans(b) => b.add(serde_json::from_slice(&self.line).map_err(|_| bad())?),
-                    Pending::Logs(b) => b.add(serde_json::from_slice(&self.line).map_err(|_| bad())?),
+                let added = match &mut self.batch {
+                    Pending::Spans(b) => serde_json::from_slice(&self.line).map(|row| b.add(row)),
+                    Pending::Logs(b) => serde_json::from_slice(&self.line).map(|row| b.add(row)),
+                };
+                if added.is_err() {
+                    return Err(std::io::Error::other(row_error(&self.line, &mut self.lines)));
                 }
             }
             let len = match &self.batch {
@@ -206,19 +200,48 @@ impl Rows {
     }
 }
 
-/// The message for a line that is no row: ClickHouse's exception text, or the line itself.
-fn row_error(line: &[u8]) -> String {
-    let text = String::from_utf8_lossy(line);
-    let text = http::one_line(&text);
-    if let Ok(serde_json::Value::Object(o)) = serde_json::from_str::<serde_json::Value>(&text)
+/// How much of the body after a line that is no row is read for ClickHouse's message.
+const MAX_ERROR_TAIL: u64 = 64 * 1024;
+
+/// The message for `line`, which is no row, with what follows it in the body. ClickHouse
+/// reports an error met after the answer started (HTTP 200 already sent) in the body itself:
+/// framed by `__exception__` lines (25.11 and later: the marker, a tag, the message, its length
+/// and the tag, the marker), as a row `{"exception": "..."}` (JSON formats with
+/// `http_write_exception_in_output_format`), or as bare `Code: NNN. DB::Exception: ...` text
+/// (older servers), possibly right after a cut row. Anything else is quoted, cut to 200
+/// characters.
+fn row_error(line: &[u8], rest: &mut dyn Read) -> String {
+    let mut body = line.to_vec();
+    let _ = rest.take(MAX_ERROR_TAIL).read_to_end(&mut body);
+    let text = String::from_utf8_lossy(&body);
+    if let Ok(serde_json::Value::Object(o)) = serde_json::from_slice::<serde_json::Value>(line)
         && let Some(serde_json::Value::String(e)) = o.get("exception")
     {
         return format!("ClickHouse: {}", http::one_line(e));
     }
-    if text.starts_with("Code:") || text.contains("DB::Exception") {
-        return format!("ClickHouse: {text}");
+    const MARKER: &str = "__exception__";
+    let framed = text.find(MARKER).map(|at| &text[at + MARKER.len()..]);
+    let search = framed.unwrap_or(&text);
+    if let Some(at) = search.find("Code: ") {
+        let mut message = &search[at..];
+        if framed.is_some() {
+            message = message.split(MARKER).next().unwrap_or(message).trim_end();
+            // The `LENGTH TAG` line before the closing marker.
+            if let Some((before, last)) = message.rsplit_once('\n')
+                && let Some((len, tag)) = last.trim().split_once(' ')
+                && len.bytes().all(|b| b.is_ascii_digit())
+                && !tag.contains(' ')
+            {
+                message = before;
+            }
+        }
+        return format!("ClickHouse: {}", http::one_line(message));
     }
-    let shown: String = text.chars().take(200).collect();
+    let line = http::one_line(&String::from_utf8_lossy(line));
+    if line.contains("DB::Exception") {
+        return format!("ClickHouse: {line}");
+    }
+    let shown: String = line.chars().take(200).collect();
     format!("ClickHouse answered a line that is no row of the expected columns: {shown}")
 }
 
@@ -255,5 +278,39 @@ impl Read for Frames {
         buf[..n].copy_from_slice(&self.frame[self.pos..self.pos + n]);
         self.pos += n;
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error_of(body: &str) -> String {
+        let (line, rest) = body.split_once('\n').map_or((body, ""), |(l, r)| (l, r));
+        row_error(line.as_bytes(), &mut rest.as_bytes())
+    }
+
+    #[test]
+    fn mid_stream_errors_in_every_form_give_clickhouses_message() {
+        let message = "Code: 241. DB::Exception: Memory limit (total) exceeded: would use 9.31 GiB. (MEMORY_LIMIT_EXCEEDED)";
+        let expected = format!("ClickHouse: {message}");
+        // 25.11 and later: framed, with a tag and the message's length.
+        let framed = format!(
+            "__exception__\r\nb2f1a3c4d5e6f708\r\n{message}\n{} b2f1a3c4d5e6f708\r\n__exception__\r\n",
+            message.len()
+        );
+        assert_eq!(error_of(&framed), expected);
+        // A JSON format writing the exception as a row.
+        let row = serde_json::json!({ "exception": message }).to_string();
+        assert_eq!(error_of(&row), expected);
+        // Older servers: bare text, also right after a row cut short.
+        assert_eq!(error_of(&format!("{message}\n")), expected);
+        assert_eq!(error_of(&format!("{{\"ts\":1,\"tra{message}\n")), expected);
+        // A multi-line message is one line.
+        assert_eq!(
+            error_of("Code: 62. DB::Exception: Syntax error:\n  at line 2\n"),
+            "ClickHouse: Code: 62. DB::Exception: Syntax error: at line 2"
+        );
+        assert!(error_of("{\"unexpected\": true}").starts_with("ClickHouse answered a line that is no row"),);
     }
 }
