@@ -302,12 +302,14 @@ fn the_same_captures_from_files_and_from_clickhouse_give_the_same_summary() {
     );
     let expected = essentials(&from_files);
     for database in ["classic", "old_enums"] {
-        let from_clickhouse = report(&[&front.url(database, "")]);
-        assert_eq!(
-            essentials(&from_clickhouse),
-            expected,
-            "{database}: the summary from ClickHouse differs from the files'"
-        );
+        for format in ["", "format=RowBinary"] {
+            let from_clickhouse = report(&[&front.url(database, format)]);
+            assert_eq!(
+                essentials(&from_clickhouse),
+                expected,
+                "{database} {format}: the summary from ClickHouse differs from the files'"
+            );
+        }
     }
 }
 
@@ -317,8 +319,10 @@ fn the_json_attribute_schema_gives_the_same_model_calls() {
     front.load("json", &["--json"], &captures());
     let files = paths(&captures());
     let from_files = essentials(&report(&files.iter().map(String::as_str).collect::<Vec<_>>()));
-    let from_clickhouse = essentials(&report(&[&front.url("json", "")]));
-    assert_eq!(from_clickhouse, from_files);
+    for format in ["", "format=RowBinary"] {
+        let from_clickhouse = essentials(&report(&[&front.url("json", format)]));
+        assert_eq!(from_clickhouse, from_files, "{format}");
+    }
 }
 
 #[test]

@@ -17,11 +17,15 @@ Two test-only behaviours:
   write it (`__exception__`, a tag also sent in `X-ClickHouse-Exception-Tag`, the message,
   its length and the tag, `__exception__`). The message is chDB's own for a failing query.
 
+With FRONT_BYTES_LOG=FILE set, each answer's size as sent (compressed when it is) is appended
+to FILE as "BYTES FORMAT" (scripts/clickhouse-million.sh measures the wire with it).
+
 Usage: front.py DATA_DIR [--tls CERT KEY]  -- prints "PORT n" on stdout once listening on
 127.0.0.1:n.
 """
 
 import gzip
+import os
 import re
 import secrets
 import ssl
@@ -91,16 +95,23 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Encoding", "gzip")
         self.end_headers()
         compress = zlib.compressobj(6, zlib.DEFLATED, 31) if gz else None
+        sent = 0
         for at in range(0, len(data), CHUNK):
             piece = bytes(data[at:at + CHUNK])
-            self.write_chunk(compress.compress(piece) if compress else piece)
+            sent += self.write_chunk(compress.compress(piece) if compress else piece)
         if compress:
-            self.write_chunk(compress.flush())
+            sent += self.write_chunk(compress.flush())
         self.wfile.write(b"0\r\n\r\n")
+        log = os.environ.get("FRONT_BYTES_LOG")
+        if log:
+            m = re.search(r"FORMAT\s+(\w+)\s*$", sql)
+            with open(log, "a") as f:
+                f.write("%d %s\n" % (sent, m.group(1) if m else fmt))
 
     def write_chunk(self, data):
         if data:
             self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+        return len(data)
 
     def fail(self, message):
         m = re.search(r"Code: (\d+)\.", message)

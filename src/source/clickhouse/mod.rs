@@ -11,6 +11,7 @@
 pub mod error;
 pub mod http;
 pub mod query;
+pub mod rowbinary;
 pub mod rows;
 pub mod schema;
 pub mod sql;
@@ -142,9 +143,17 @@ impl Tables {
                 )
             }
         };
-        let lines = http::query(target, &sql)?;
+        let mut body = http::query(target, &sql)?;
+        let binary = match target.format {
+            url::Format::JsonEachRow => None,
+            url::Format::RowBinary => Some(
+                rowbinary::RowBinary::header(&mut body)
+                    .map_err(|e| Error::Answer(row_error(&e.0, b"", &mut body)))?,
+            ),
+        };
         Ok(Some(Rows {
-            lines,
+            body,
+            binary,
             line: Vec::new(),
             batch: match signal {
                 Signal::Logs => Pending::Logs(rows::Batch::default()),
@@ -161,7 +170,9 @@ enum Pending {
 
 /// A running query's rows, a batch at a time.
 pub struct Rows {
-    lines: Box<dyn BufRead + Send>,
+    body: Box<dyn BufRead + Send>,
+    /// The reader of a `RowBinaryWithNamesAndTypes` answer; `None` for `JSONEachRow` lines.
+    binary: Option<rowbinary::RowBinary>,
     line: Vec<u8>,
     batch: Pending,
 }
@@ -172,49 +183,77 @@ impl Rows {
     /// with its message in one line, and the rows of the batch it interrupted are not returned.
     pub fn next_request(&mut self) -> std::io::Result<Option<Message>> {
         loop {
-            self.line.clear();
-            let n = self.lines.read_until(b'\n', &mut self.line)?;
-            if n > 0 && !self.line.iter().all(u8::is_ascii_whitespace) {
-                let added = match &mut self.batch {
-                    Pending::Spans(b) => serde_json::from_slice(&self.line).map(|row| b.add(row)),
-                    Pending::Logs(b) => serde_json::from_slice(&self.line).map(|row| b.add(row)),
-                };
-                if added.is_err() {
-                    return Err(std::io::Error::other(row_error(&self.line, &mut self.lines)));
-                }
-            }
+            let more = self.next_row().map_err(std::io::Error::other)?;
             let len = match &self.batch {
                 Pending::Spans(b) => b.len,
                 Pending::Logs(b) => b.len,
             };
-            if len >= BATCH_ROWS || (n == 0 && len > 0) {
+            if len >= BATCH_ROWS || (!more && len > 0) {
                 return Ok(Some(match &mut self.batch {
                     Pending::Spans(b) => Message::Traces(b.take()),
                     Pending::Logs(b) => Message::Logs(b.take()),
                 }));
             }
-            if n == 0 {
+            if !more {
                 return Ok(None);
             }
         }
+    }
+
+    /// Adds the next row to the batch; false at the end of the answer.
+    fn next_row(&mut self) -> Result<bool, String> {
+        if let Some(binary) = &mut self.binary {
+            let row = match binary.next(&mut self.body) {
+                Ok(Some(row)) => serde_json::Value::Object(row),
+                Ok(None) => return Ok(false),
+                Err(e) => return Err(row_error(&e.0, &binary.row, &mut self.body)),
+            };
+            let added = match &mut self.batch {
+                Pending::Spans(b) => serde_json::from_value(row).map(|row| b.add(row)),
+                Pending::Logs(b) => serde_json::from_value(row).map(|row| b.add(row)),
+            };
+            return added
+                .map(|()| true)
+                .map_err(|e| format!("ClickHouse answered a row that is not of the expected columns: {e}"));
+        }
+        self.line.clear();
+        let n = self
+            .body
+            .read_until(b'\n', &mut self.line)
+            .map_err(|e| e.to_string())?;
+        if n > 0 && !self.line.iter().all(u8::is_ascii_whitespace) {
+            let added = match &mut self.batch {
+                Pending::Spans(b) => serde_json::from_slice(&self.line).map(|row| b.add(row)),
+                Pending::Logs(b) => serde_json::from_slice(&self.line).map(|row| b.add(row)),
+            };
+            if added.is_err() {
+                let shown: String = String::from_utf8_lossy(&self.line).chars().take(200).collect();
+                let why = format!(
+                    "a line that is no row of the expected columns: {}",
+                    http::one_line(&shown)
+                );
+                return Err(row_error(&why, &self.line, &mut self.body));
+            }
+        }
+        Ok(n > 0)
     }
 }
 
 /// How much of the body after a line that is no row is read for ClickHouse's message.
 const MAX_ERROR_TAIL: u64 = 64 * 1024;
 
-/// The message for `line`, which is no row, with what follows it in the body. ClickHouse
-/// reports an error met after the answer started (HTTP 200 already sent) in the body itself:
-/// framed by `__exception__` lines (25.11 and later: the marker, a tag, the message, its length
-/// and the tag, the marker), as a row `{"exception": "..."}` (JSON formats with
-/// `http_write_exception_in_output_format`), or as bare `Code: NNN. DB::Exception: ...` text
-/// (older servers), possibly right after a cut row. Anything else is quoted, cut to 200
-/// characters.
-fn row_error(line: &[u8], rest: &mut dyn Read) -> String {
-    let mut body = line.to_vec();
+/// The message for `bad`, the bytes of what should have been a row, with what follows them in
+/// the body. ClickHouse reports an error met after the answer started (HTTP 200 already sent)
+/// in the body itself: framed by `__exception__` lines (25.11 and later: the marker, a tag, the
+/// message, its length and the tag, the marker), as a row `{"exception": "..."}` (JSON formats
+/// with `http_write_exception_in_output_format`), or as bare `Code: NNN. DB::Exception: ...`
+/// text (older servers), possibly right after a cut row. Without any of these, `why` the bytes
+/// are no row.
+fn row_error(why: &str, bad: &[u8], rest: &mut dyn Read) -> String {
+    let mut body = bad.to_vec();
     let _ = rest.take(MAX_ERROR_TAIL).read_to_end(&mut body);
     let text = String::from_utf8_lossy(&body);
-    if let Ok(serde_json::Value::Object(o)) = serde_json::from_slice::<serde_json::Value>(line)
+    if let Ok(serde_json::Value::Object(o)) = serde_json::from_slice::<serde_json::Value>(bad)
         && let Some(serde_json::Value::String(e)) = o.get("exception")
     {
         return format!("ClickHouse: {}", http::one_line(e));
@@ -237,12 +276,7 @@ fn row_error(line: &[u8], rest: &mut dyn Read) -> String {
         }
         return format!("ClickHouse: {}", http::one_line(message));
     }
-    let line = http::one_line(&String::from_utf8_lossy(line));
-    if line.contains("DB::Exception") {
-        return format!("ClickHouse: {line}");
-    }
-    let shown: String = line.chars().take(200).collect();
-    format!("ClickHouse answered a line that is no row of the expected columns: {shown}")
+    format!("ClickHouse answered {why}")
 }
 
 /// [`Rows`] as the bytes of a Collector `file` exporter protobuf capture: each request preceded
@@ -287,7 +321,7 @@ mod tests {
 
     fn error_of(body: &str) -> String {
         let (line, rest) = body.split_once('\n').map_or((body, ""), |(l, r)| (l, r));
-        row_error(line.as_bytes(), &mut rest.as_bytes())
+        row_error("no row", line.as_bytes(), &mut rest.as_bytes())
     }
 
     #[test]
@@ -311,6 +345,6 @@ mod tests {
             error_of("Code: 62. DB::Exception: Syntax error:\n  at line 2\n"),
             "ClickHouse: Code: 62. DB::Exception: Syntax error: at line 2"
         );
-        assert!(error_of("{\"unexpected\": true}").starts_with("ClickHouse answered a line that is no row"),);
+        assert_eq!(error_of("{\"unexpected\": true}"), "ClickHouse answered no row");
     }
 }
