@@ -64,6 +64,6 @@ for format in ${FORMATS:-default}; do
   wire=$(sort -n "$dir/bytes" | tail -1 | cut -d' ' -f1)
   read -r rss user sys <"$dir/rss"
   awk -v f="$format" -v a="$accepted" -v s="$start" -v e="$end" -v rss="$rss" -v u="$user" -v y="$sys" -v w="$wire" 'BEGIN {
-    printf "%s: spans accepted %d in %.1f s: %.0f spans/s, llmwatch CPU %.1f s (%.1f us/span), peak RSS %.0f MiB, spans answer %.1f MiB on the wire\n",
+    printf "%s: spans accepted %d in %.1f s: %.0f spans/s, llmwatch CPU %.1f s (%.1f us/span), peak RSS %.0f MiB, spans answer %.2f MiB on the wire\n",
       f, a, e - s, a / (e - s), u + y, (u + y) * 1e6 / a, rss / 1024, w / 1048576 }'
 done

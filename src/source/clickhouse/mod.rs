@@ -204,13 +204,13 @@ impl Rows {
     fn next_row(&mut self) -> Result<bool, String> {
         if let Some(binary) = &mut self.binary {
             let row = match binary.next(&mut self.body) {
-                Ok(Some(row)) => serde_json::Value::Object(row),
+                Ok(Some(row)) => row,
                 Ok(None) => return Ok(false),
                 Err(e) => return Err(row_error(&e.0, &binary.row, &mut self.body)),
             };
             let added = match &mut self.batch {
-                Pending::Spans(b) => serde_json::from_value(row).map(|row| b.add(row)),
-                Pending::Logs(b) => serde_json::from_value(row).map(|row| b.add(row)),
+                Pending::Spans(b) => binary.deserialize(row).map(|row| b.add(row)),
+                Pending::Logs(b) => binary.deserialize(row).map(|row| b.add(row)),
             };
             return added
                 .map(|()| true)

@@ -87,19 +87,28 @@ impl RowBinary {
         Ok(reader)
     }
 
-    /// The next row as a JSON object keyed by column name; `None` at the end of the input.
-    pub fn next(&mut self, input: &mut dyn BufRead) -> Result<Option<Map<String, Json>>, NotARow> {
+    /// The next row, its values in column order; `None` at the end of the input.
+    pub fn next(&mut self, input: &mut dyn BufRead) -> Result<Option<Vec<Json>>, NotARow> {
         self.row.clear();
         if input.fill_buf().map_err(io)?.is_empty() {
             return Ok(None);
         }
-        let mut row = Map::new();
-        for i in 0..self.columns.len() {
-            let ty = self.columns[i].1.clone();
-            let value = self.value(input, &ty)?;
-            row.insert(self.columns[i].0.clone(), value);
-        }
-        Ok(Some(row))
+        let columns = std::mem::take(&mut self.columns);
+        let row: Result<Vec<Json>, NotARow> = columns.iter().map(|(_, ty)| self.value(input, ty)).collect();
+        self.columns = columns;
+        row.map(Some)
+    }
+
+    /// A row of [`RowBinary::next`] as `T`, its values named by the columns, as serde reads a
+    /// JSON object.
+    pub fn deserialize<T: serde::de::DeserializeOwned>(
+        &self,
+        values: Vec<Json>,
+    ) -> Result<T, serde_json::Error> {
+        let names = self.columns.iter().map(|(name, _)| name.as_str());
+        T::deserialize(serde::de::value::MapDeserializer::<_, serde_json::Error>::new(
+            names.zip(values),
+        ))
     }
 
     fn value(&mut self, input: &mut dyn BufRead, ty: &Ty) -> Result<Json, NotARow> {
@@ -241,8 +250,9 @@ mod tests {
         let mut input: &[u8] = &body;
         let mut reader = RowBinary::header(&mut input).unwrap();
         let row = reader.next(&mut input).unwrap().unwrap();
+        let row: Json = reader.deserialize(row).unwrap();
         assert_eq!(
-            Json::Object(row),
+            row,
             serde_json::json!({"ts": -5, "attrs": {"k": "v"}, "ev": [-1, 7]})
         );
         assert!(reader.next(&mut input).unwrap().is_none());
