@@ -2,14 +2,12 @@
 # Fills a chDB (ClickHouse in process) table of the Collector clickhouseexporter's schema with
 # N GenAI spans (default 1,000,000: traces of one agent root and nine model calls, five
 # services, 2% errors, attributes as strings as the exporter writes them), serves it through
-# tests/clickhouse/front.py, and reads it with `llmwatch report` once per row format of
-# FORMATS (default: the default format), printing the summary's span count, the elapsed time,
-# the spans per second, llmwatch's CPU time and peak RSS (GNU time), and the bytes of the spans
-# answer on the wire (gzip, as the front sent them).
+# tests/clickhouse/front.py, and reads it with `llmwatch report`, printing the summary's span
+# count, the elapsed time, the spans per second, llmwatch's CPU time and peak RSS (GNU time),
+# and the bytes of the spans answer on the wire (gzip, as the front sent them).
 #
-# Usage: [PROFILE=release] [FORMATS="JSONEachRow RowBinary"] scripts/clickhouse-million.sh [N]
-# (builds the binary of PROFILE, default dev; needs target/pyvenv from
-# scripts/setup-python-venv.sh and /usr/bin/time)
+# Usage: [PROFILE=release] scripts/clickhouse-million.sh [N]   (builds the binary of PROFILE,
+# default dev; needs target/pyvenv from scripts/setup-python-venv.sh and /usr/bin/time)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 n=${1:-1000000}
@@ -54,16 +52,13 @@ FROM numbers($n)"
 echo "filled $n spans in $(( $(date +%s) - fill_start )) s"
 
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-for format in ${FORMATS:-default}; do
-  option=$([[ $format == default ]] && echo "" || echo "?format=$format")
-  : >"$dir/bytes"
-  start=$(date +%s.%N)
-  /usr/bin/time -f '%M %U %S' -o "$dir/rss" "$bin" report "clickhouse://127.0.0.1:$port/bench$option" >"$dir/summary.json"
-  end=$(date +%s.%N)
-  accepted=$("$python" -c 'import json,sys; print(json.load(open(sys.argv[1]))["spans"]["accepted"])' "$dir/summary.json")
-  wire=$(sort -n "$dir/bytes" | tail -1 | cut -d' ' -f1)
-  read -r rss user sys <"$dir/rss"
-  awk -v f="$format" -v a="$accepted" -v s="$start" -v e="$end" -v rss="$rss" -v u="$user" -v y="$sys" -v w="$wire" 'BEGIN {
-    printf "%s: spans accepted %d in %.1f s: %.0f spans/s, llmwatch CPU %.1f s (%.1f us/span), peak RSS %.0f MiB, spans answer %.2f MiB on the wire\n",
-      f, a, e - s, a / (e - s), u + y, (u + y) * 1e6 / a, rss / 1024, w / 1048576 }'
-done
+: >"$dir/bytes"
+start=$(date +%s.%N)
+/usr/bin/time -f '%M %U %S' -o "$dir/rss" "$bin" report "clickhouse://127.0.0.1:$port/bench" >"$dir/summary.json"
+end=$(date +%s.%N)
+accepted=$("$python" -c 'import json,sys; print(json.load(open(sys.argv[1]))["spans"]["accepted"])' "$dir/summary.json")
+wire=$(sort -n "$dir/bytes" | tail -1 | cut -d' ' -f1)
+read -r rss user sys <"$dir/rss"
+awk -v a="$accepted" -v s="$start" -v e="$end" -v rss="$rss" -v u="$user" -v y="$sys" -v w="$wire" 'BEGIN {
+  printf "spans accepted %d in %.1f s: %.0f spans/s, llmwatch CPU %.1f s (%.1f us/span), peak RSS %.0f MiB, spans answer %.2f MiB on the wire\n",
+    a, e - s, a / (e - s), u + y, (u + y) * 1e6 / a, rss / 1024, w / 1048576 }'

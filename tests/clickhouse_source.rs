@@ -302,14 +302,12 @@ fn the_same_captures_from_files_and_from_clickhouse_give_the_same_summary() {
     );
     let expected = essentials(&from_files);
     for database in ["classic", "old_enums"] {
-        for format in ["", "format=RowBinary"] {
-            let from_clickhouse = report(&[&front.url(database, format)]);
-            assert_eq!(
-                essentials(&from_clickhouse),
-                expected,
-                "{database} {format}: the summary from ClickHouse differs from the files'"
-            );
-        }
+        let from_clickhouse = report(&[&front.url(database, "")]);
+        assert_eq!(
+            essentials(&from_clickhouse),
+            expected,
+            "{database}: the summary from ClickHouse differs from the files'"
+        );
     }
 }
 
@@ -319,10 +317,8 @@ fn the_json_attribute_schema_gives_the_same_model_calls() {
     front.load("json", &["--json"], &captures());
     let files = paths(&captures());
     let from_files = essentials(&report(&files.iter().map(String::as_str).collect::<Vec<_>>()));
-    for format in ["", "format=RowBinary"] {
-        let from_clickhouse = essentials(&report(&[&front.url("json", format)]));
-        assert_eq!(from_clickhouse, from_files, "{format}");
-    }
+    let from_clickhouse = essentials(&report(&[&front.url("json", "")]));
+    assert_eq!(from_clickhouse, from_files);
 }
 
 #[test]
@@ -393,15 +389,12 @@ fn an_error_after_the_answer_started_fails_the_report_in_one_line() {
     // front.py answers SELECTs on a database named midstream_error* with half the rows and then
     // ClickHouse's exception block, after HTTP 200.
     front.load("midstream_error", &[], &captures());
-    // In RowBinary the break falls inside a row (front.py cuts at a newline byte).
-    for format in ["", "format=RowBinary"] {
-        let line = report_failure(&front.url("midstream_error", format));
-        assert!(
-            line.contains("ClickHouse: Code: 395. DB::Exception: the answer failed half-way"),
-            "{format}: {line}"
-        );
-        assert!(!line.contains("__exception__"), "{line}");
-    }
+    let line = report_failure(&front.url("midstream_error", ""));
+    assert!(
+        line.contains("ClickHouse: Code: 395. DB::Exception: the answer failed half-way"),
+        "{line}"
+    );
+    assert!(!line.contains("__exception__"), "{line}");
 }
 
 #[test]

@@ -11,7 +11,6 @@
 pub mod error;
 pub mod http;
 pub mod query;
-pub mod rowbinary;
 pub mod rows;
 pub mod schema;
 pub mod sql;
@@ -143,17 +142,9 @@ impl Tables {
                 )
             }
         };
-        let mut body = http::query(target, &sql)?;
-        let binary = match target.format {
-            url::Format::JsonEachRow => None,
-            url::Format::RowBinary => Some(
-                rowbinary::RowBinary::header(&mut body)
-                    .map_err(|e| Error::Answer(row_error(&e.0, b"", &mut body)))?,
-            ),
-        };
+        let body = http::query(target, &sql)?;
         Ok(Some(Rows {
             body,
-            binary,
             line: Vec::new(),
             batch: match signal {
                 Signal::Logs => Pending::Logs(rows::Batch::default()),
@@ -171,8 +162,6 @@ enum Pending {
 /// A running query's rows, a batch at a time.
 pub struct Rows {
     body: Box<dyn BufRead + Send>,
-    /// The reader of a `RowBinaryWithNamesAndTypes` answer; `None` for `JSONEachRow` lines.
-    binary: Option<rowbinary::RowBinary>,
     line: Vec<u8>,
     batch: Pending,
 }
@@ -202,20 +191,6 @@ impl Rows {
 
     /// Adds the next row to the batch; false at the end of the answer.
     fn next_row(&mut self) -> Result<bool, String> {
-        if let Some(binary) = &mut self.binary {
-            let row = match binary.next(&mut self.body) {
-                Ok(Some(row)) => row,
-                Ok(None) => return Ok(false),
-                Err(e) => return Err(row_error(&e.0, &binary.row, &mut self.body)),
-            };
-            let added = match &mut self.batch {
-                Pending::Spans(b) => binary.deserialize(row).map(|row| b.add(row)),
-                Pending::Logs(b) => binary.deserialize(row).map(|row| b.add(row)),
-            };
-            return added
-                .map(|()| true)
-                .map_err(|e| format!("ClickHouse answered a row that is not of the expected columns: {e}"));
-        }
         self.line.clear();
         let n = self
             .body

@@ -131,12 +131,11 @@ pub fn spans(target: &Target, schema: &Schema, cursor: Cursor, trace_lookup: Opt
         ),
     ];
     format!(
-        "SELECT {} FROM {}.{}{} ORDER BY Timestamp {SETTINGS} FORMAT {}",
+        "SELECT {} FROM {}.{}{} ORDER BY Timestamp {SETTINGS} FORMAT JSONEachRow",
         cols.join(", "),
         ident(&target.database),
         ident(&target.table),
         where_clause(&conditions(target, cursor, trace_lookup)),
-        target.format.sql(),
     )
 }
 
@@ -168,12 +167,11 @@ pub fn logs(target: &Target, schema: &Schema, cursor: Cursor) -> String {
     let conditions = conditions(&target, cursor, None);
     target.trace_id = None;
     format!(
-        "SELECT {} FROM {}.{}{} ORDER BY Timestamp {SETTINGS} FORMAT {}",
+        "SELECT {} FROM {}.{}{} ORDER BY Timestamp {SETTINGS} FORMAT JSONEachRow",
         cols.join(", "),
         ident(&target.database),
         ident(&target.logs_table),
         where_clause(&conditions),
-        target.format.sql(),
     )
 }
 

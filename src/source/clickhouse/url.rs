@@ -35,26 +35,6 @@ pub struct Target {
     pub poll: Duration,
     /// How far before the newest row seen each poll reads again (`overlap=`).
     pub overlap: Duration,
-    /// The row format asked for (`format=`).
-    pub format: Format,
-}
-
-/// The row format of the answers (see "Row format" in BENCHMARKS.md).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Format {
-    #[default]
-    JsonEachRow,
-    RowBinary,
-}
-
-impl Format {
-    /// The name in a query's `FORMAT` clause.
-    pub fn sql(self) -> &'static str {
-        match self {
-            Format::JsonEachRow => "JSONEachRow",
-            Format::RowBinary => "RowBinaryWithNamesAndTypes",
-        }
-    }
 }
 
 /// The live tail's default poll interval.
@@ -162,7 +142,6 @@ pub fn parse(url: &str, env_password: Option<String>) -> Result<Target, Error> {
         ca: None,
         poll: DEFAULT_POLL,
         overlap: DEFAULT_OVERLAP,
-        format: Format::default(),
     };
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
@@ -179,13 +158,6 @@ pub fn parse(url: &str, env_password: Option<String>) -> Result<Target, Error> {
             }
             "ca" if value.is_empty() => return Err(bad("ca is the path of a PEM file")),
             "ca" => target.ca = Some(PathBuf::from(value)),
-            "format" => {
-                target.format = match value.to_ascii_lowercase().as_str() {
-                    "jsoneachrow" => Format::JsonEachRow,
-                    "rowbinary" => Format::RowBinary,
-                    _ => return Err(bad("format is JSONEachRow or RowBinary")),
-                }
-            }
             "poll" => {
                 target.poll = parse_interval(&value)
                     .filter(|d| (MIN_POLL..=MAX_POLL).contains(d))
