@@ -3,7 +3,8 @@
 # N GenAI spans (default 1,000,000: traces of one agent root and nine model calls, five
 # services, 2% errors, attributes as strings as the exporter writes them), serves it through
 # tests/clickhouse/front.py, and reads it with `llmwatch report`, printing the summary's span
-# count, the elapsed time, the spans per second and the peak RSS (GNU time).
+# count, the elapsed time, the spans per second, llmwatch's CPU time and peak RSS (GNU time),
+# and the bytes of the spans answer on the wire (gzip, as the front sent them).
 #
 # Usage: [PROFILE=release] scripts/clickhouse-million.sh [N]   (builds the binary of PROFILE,
 # default dev; needs target/pyvenv from scripts/setup-python-venv.sh and /usr/bin/time)
@@ -17,7 +18,7 @@ trap 'kill "$front" 2>/dev/null || true; rm -rf "$dir"' EXIT
 profile=${PROFILE:-dev}
 cargo build --profile "$profile" --quiet
 bin=${CARGO_TARGET_DIR:-target}/$([[ $profile == dev ]] && echo debug || echo "$profile")/llmwatch
-"$python" tests/clickhouse/front.py "$dir/data" >"$dir/port" &
+FRONT_BYTES_LOG=$dir/bytes "$python" tests/clickhouse/front.py "$dir/data" >"$dir/port" &
 front=$!
 for _ in $(seq 60); do grep -q PORT "$dir/port" 2>/dev/null && break; sleep 1; done
 port=$(awk '{print $2}' "$dir/port")
@@ -50,9 +51,14 @@ SELECT
 FROM numbers($n)"
 echo "filled $n spans in $(( $(date +%s) - fill_start )) s"
 
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+: >"$dir/bytes"
 start=$(date +%s.%N)
-/usr/bin/time -f '%M' -o "$dir/rss" "$bin" report "clickhouse://127.0.0.1:$port/bench" >"$dir/summary.json"
+/usr/bin/time -f '%M %U %S' -o "$dir/rss" "$bin" report "clickhouse://127.0.0.1:$port/bench" >"$dir/summary.json"
 end=$(date +%s.%N)
 accepted=$("$python" -c 'import json,sys; print(json.load(open(sys.argv[1]))["spans"]["accepted"])' "$dir/summary.json")
-awk -v a="$accepted" -v s="$start" -v e="$end" -v rss="$(cat "$dir/rss")" 'BEGIN {
-  printf "spans accepted %d in %.1f s: %.0f spans/s, peak RSS %.0f MiB\n", a, e - s, a / (e - s), rss / 1024 }'
+wire=$(sort -n "$dir/bytes" | tail -1 | cut -d' ' -f1)
+read -r rss user sys <"$dir/rss"
+awk -v a="$accepted" -v s="$start" -v e="$end" -v rss="$rss" -v u="$user" -v y="$sys" -v w="$wire" 'BEGIN {
+  printf "spans accepted %d in %.1f s: %.0f spans/s, llmwatch CPU %.1f s (%.1f us/span), peak RSS %.0f MiB, spans answer %.2f MiB on the wire\n",
+    a, e - s, a / (e - s), u + y, (u + y) * 1e6 / a, rss / 1024, w / 1048576 }'

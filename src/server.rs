@@ -212,7 +212,7 @@ fn start_tail(
                     return;
                 }
             };
-            let options = clickhouse::tail::TailOptions::default();
+            let options = clickhouse::tail::TailOptions::for_target(&target);
             clickhouse::tail::run(target, tables, options, &stop, |message| {
                 let prepared = match message {
                     Message::Traces(req) => crate::ingest::prepare_traces(&pipeline, req),

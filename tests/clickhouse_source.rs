@@ -49,15 +49,27 @@ fn python() -> &'static Path {
 struct Front {
     child: Child,
     port: u16,
+    /// Over HTTPS: the CA the front's certificate chains to (its own helpers trust it).
+    ca: Option<PathBuf>,
     _dir: tempfile::TempDir,
 }
 
 impl Front {
     fn start() -> Self {
+        Self::start_with(None)
+    }
+
+    /// Over HTTPS with `tls` (the certificate chain, its key and the CA that signed it).
+    fn start_with(tls: Option<&Tls>) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut child = Command::new(python())
+        let mut command = Command::new(python());
+        command
             .arg(manifest_dir().join("tests/clickhouse/front.py"))
-            .arg(dir.path().join("data"))
+            .arg(dir.path().join("data"));
+        if let Some(tls) = tls {
+            command.arg("--tls").arg(&tls.cert).arg(&tls.key);
+        }
+        let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -75,12 +87,23 @@ impl Front {
         Front {
             child,
             port,
+            ca: tls.map(|t| t.ca.clone()),
             _dir: dir,
         }
     }
 
     fn http(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        let scheme = if self.ca.is_some() { "https" } else { "http" };
+        format!("{scheme}://127.0.0.1:{}", self.port)
+    }
+
+    /// A helper Python, trusting the front's CA when it serves HTTPS.
+    fn helper(&self) -> Command {
+        let mut command = Command::new(python());
+        if let Some(ca) = &self.ca {
+            command.env("SSL_CERT_FILE", ca);
+        }
+        command
     }
 
     fn url(&self, database: &str, options: &str) -> String {
@@ -93,7 +116,8 @@ impl Front {
 
     /// Creates the exporter's tables in `database` and fills them from `captures`.
     fn load(&self, database: &str, flags: &[&str], captures: &[PathBuf]) {
-        let out = Command::new(python())
+        let out = self
+            .helper()
             .arg(manifest_dir().join("tests/clickhouse/load.py"))
             .arg(self.http())
             .arg(database)
@@ -110,7 +134,8 @@ impl Front {
 
     /// Runs a statement through the HTTP interface (for the tests' own changes).
     fn sql(&self, sql: &str) {
-        let out = Command::new(python())
+        let out = self
+            .helper()
             .args([
                 "-c",
                 "import sys, urllib.request; urllib.request.urlopen(urllib.request.Request(sys.argv[1], data=sys.argv[2].encode())).read()",
@@ -131,6 +156,51 @@ impl Drop for Front {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// PEM files made for a test: a CA, a server certificate it signed for 127.0.0.1 with its key,
+/// and a second CA that signed nothing.
+struct Tls {
+    ca: PathBuf,
+    cert: PathBuf,
+    key: PathBuf,
+    other_ca: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Tls {
+    fn make() -> Self {
+        use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ca = |name: &str| {
+            let mut params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+            params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            params.distinguished_name.push(DnType::CommonName, name);
+            params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::DigitalSignature];
+            let key = KeyPair::generate().expect("CA key");
+            let cert = params.self_signed(&key).expect("CA certificate");
+            (cert, Issuer::new(params, key))
+        };
+        let (ca_cert, issuer) = ca("llmwatch test CA");
+        let (other_cert, _) = ca("llmwatch other CA");
+        let params = CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])
+            .expect("server params");
+        let key = KeyPair::generate().expect("server key");
+        let cert = params.signed_by(&key, &issuer).expect("server certificate");
+        let write = |name: &str, pem: String| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, pem).expect("write PEM");
+            path
+        };
+        Tls {
+            ca: write("ca.pem", ca_cert.pem()),
+            other_ca: write("other-ca.pem", other_cert.pem()),
+            // The chain a server sends: its certificate, then the CA's.
+            cert: write("server.pem", cert.pem() + &ca_cert.pem()),
+            key: write("server.key", key.serialize_pem()),
+            _dir: dir,
+        }
     }
 }
 
@@ -178,6 +248,16 @@ fn report(sources: &[&str]) -> Value {
     let run = llmwatch(&args);
     assert_eq!(run.code, Some(0), "report {sources:?}: {}", run.stderr);
     serde_json::from_str(&run.stdout).expect("summary JSON")
+}
+
+/// `report URL`, which must fail: its one line on stderr (exit 2, no summary).
+fn report_failure(url: &str) -> String {
+    let run = llmwatch(&["report", url]);
+    assert_eq!(run.code, Some(2), "{url}: {}", run.stderr);
+    assert!(run.stdout.is_empty(), "{url}: no summary: {}", run.stdout);
+    let line = run.stderr.trim().to_string();
+    assert_eq!(line.lines().count(), 1, "one line: {line}");
+    line
 }
 
 /// What must not depend on where the spans were read from.
@@ -266,10 +346,7 @@ fn a_query_error_is_one_line_with_clickhouses_message() {
     let front = Front::start();
     front.load("q", &[], &captures());
     // A `from` ClickHouse cannot parse as a time: its own error comes back.
-    let run = llmwatch(&["report", &front.url("q", "from=2026-99-99")]);
-    assert_eq!(run.code, Some(2), "{}", run.stderr);
-    let line = run.stderr.trim();
-    assert_eq!(line.lines().count(), 1, "one line: {line}");
+    let line = report_failure(&front.url("q", "from=2026-99-99"));
     assert!(line.contains("ClickHouse: Code: "), "{line}");
     assert!(line.contains("DB::Exception"), "{line}");
     // An unreachable server.
@@ -280,14 +357,103 @@ fn a_query_error_is_one_line_with_clickhouses_message() {
         "{}",
         run.stderr
     );
-    // HTTPS is refused up front.
-    let run = llmwatch(&["report", "clickhouse://127.0.0.1:8443/db?secure=true"]);
-    assert_eq!(run.code, Some(2));
+}
+
+#[test]
+fn https_with_the_servers_ca_gives_the_same_summary_and_a_wrong_ca_fails_in_one_line() {
+    let tls = Tls::make();
+    let front = Front::start_with(Some(&tls));
+    front.load("tls", &[], &captures());
+    let files = paths(&captures());
+    let from_files = essentials(&report(&files.iter().map(String::as_str).collect::<Vec<_>>()));
+    let ca = |path: &Path| format!("secure=true&ca={}", path.display());
+    let over_https = report(&[&front.url("tls", &ca(&tls.ca))]);
+    assert_eq!(essentials(&over_https), from_files);
+
+    // A CA that did not sign the server's certificate, and the system's store, which has
+    // never heard of the test CA: verification fails, in one line that says why.
+    for options in [ca(&tls.other_ca), "secure=true".to_string()] {
+        let line = report_failure(&front.url("tls", &options));
+        assert!(line.contains("TLS handshake failed"), "{line}");
+        assert!(line.contains("not trusted by"), "{line}");
+    }
+    // Plain HTTP to an HTTPS port, and a CA file that is not one.
+    report_failure(&front.url("tls", ""));
+    let line = report_failure(&front.url("tls", &ca(&tls.key)));
+    assert!(line.contains("holds no PEM certificate"), "{line}");
+}
+
+#[test]
+fn an_error_after_the_answer_started_fails_the_report_in_one_line() {
+    let front = Front::start();
+    // front.py answers SELECTs on a database named midstream_error* with half the rows and then
+    // ClickHouse's exception block, after HTTP 200.
+    front.load("midstream_error", &[], &captures());
+    let line = report_failure(&front.url("midstream_error", ""));
     assert!(
-        run.stderr.contains("secure=true (HTTPS) is not supported"),
-        "{}",
-        run.stderr
+        line.contains("ClickHouse: Code: 395. DB::Exception: the answer failed half-way"),
+        "{line}"
     );
+    assert!(!line.contains("__exception__"), "{line}");
+}
+
+#[test]
+fn the_live_tail_shows_an_error_after_the_answer_started_and_keeps_polling() {
+    let front = Front::start();
+    front.load("midstream_error", &["--shift-to-now"], &captures());
+    let url = front.url("midstream_error", "poll=200ms");
+    let headless = common::spawn_headless(&["--source", &url], &[]);
+    std::thread::sleep(Duration::from_secs(3));
+    let errors: Vec<String> = headless
+        .stderr_so_far()
+        .into_iter()
+        .filter(|l| l.contains("/otel_traces: ") && l.contains("DB::Exception"))
+        .collect();
+    let (stdout, ok) = headless.terminate();
+    assert!(ok, "llmwatch exited badly");
+    // About fifteen polls of the spans failed; the failure is said once, with ClickHouse's
+    // message.
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].contains("Code: 395. DB::Exception: the answer failed half-way")
+            && errors[0].contains("retrying every 200ms"),
+        "{}",
+        errors[0]
+    );
+    let live: Value = serde_json::from_str(&stdout).expect("summary JSON");
+    // A batch the break interrupted is not delivered: never the whole capture.
+    let files = paths(&captures());
+    let all = report(&files.iter().map(String::as_str).collect::<Vec<_>>());
+    let accepted = live["spans"]["accepted"].as_u64().unwrap_or(0);
+    assert!(
+        accepted < all["spans"]["accepted"].as_u64().unwrap_or(0),
+        "only the rows before the break: {accepted}"
+    );
+}
+
+#[test]
+fn poll_sets_the_live_tails_interval() {
+    let front = Front::start();
+    front.load("poll", &[], &[]);
+    // Two tails: one polling every 300 ms, one every hour (its first poll, at start, finds
+    // the table empty).
+    let fast = common::spawn_headless(&["--source", &front.url("poll", "poll=300ms")], &[]);
+    let slow = common::spawn_headless(&["--source", &front.url("poll", "poll=1h")], &[]);
+    std::thread::sleep(Duration::from_millis(500));
+    front.load(
+        "poll",
+        &["--shift-to-now", "--no-create"],
+        &[fixture("otel_genai.jsonl")],
+    );
+    let expected = report(&[fixture("otel_genai.jsonl").to_str().unwrap()]);
+    std::thread::sleep(Duration::from_millis(1500));
+    let summary = |tail: common::Headless| {
+        let (stdout, ok) = tail.terminate();
+        assert!(ok, "llmwatch exited badly");
+        serde_json::from_str::<Value>(&stdout).expect("summary JSON")
+    };
+    assert_eq!(summary(fast)["spans"]["accepted"], expected["spans"]["accepted"]);
+    assert_eq!(summary(slow)["spans"]["accepted"], 0);
 }
 
 #[test]

@@ -231,8 +231,9 @@ pub struct LiveArgs {
     )]
     pub auth_token: Option<String>,
     /// Also tail a ClickHouse table of the Collector's clickhouseexporter
-    /// (clickhouse://[USER[:PASSWORD]@]HOST[:PORT]/DATABASE[?table=..&logs_table=..]), every 2 s;
-    /// repeatable. Password also from LLMWATCH_CLICKHOUSE_PASSWORD.
+    /// (clickhouse://[USER[:PASSWORD]@]HOST[:PORT]/DATABASE[?table=..&logs_table=..]), every 2 s
+    /// (poll=..); secure=true for HTTPS; repeatable. Password also from
+    /// LLMWATCH_CLICKHOUSE_PASSWORD.
     #[arg(long, value_name = "URL")]
     pub source: Vec<String>,
 }

@@ -1,9 +1,11 @@
 //! ClickHouse's HTTP interface, blocking: a query is POSTed, its result read as a stream
 //! (`enable_http_compression=1` with `Accept-Encoding: gzip`; never the whole result in memory).
 //! Built on hyper's client connection (already a dependency of the receivers) driven by a
-//! current-thread tokio runtime of its own, so callers are plain threads.
+//! current-thread tokio runtime of its own, so callers are plain threads; over TLS
+//! ([`super::tls`]) with `secure=true`.
 
-use super::Error;
+use super::error::Error;
+use super::tls;
 use super::url::{Target, encode};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -11,6 +13,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use std::io::{BufRead, BufReader, Read};
 use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How much of an error answer is read for its message.
@@ -67,6 +70,29 @@ async fn send(target: &Target, sql: &str) -> Result<hyper::Response<Incoming>, E
         .map_err(|_| connect_err(&"connection timed out"))?
         .map_err(|e| connect_err(&e))?;
     let _ = stream.set_nodelay(true);
+    if !target.secure {
+        return request(stream, target, sql).await;
+    }
+    let config = tls::config(target.ca.as_deref()).map_err(|e| connect_err(&e))?;
+    let server = rustls::pki_types::ServerName::try_from(target.host.clone())
+        .map_err(|e| connect_err(&format!("{:?} as a TLS server name: {e}", target.host)))?;
+    let stream = tokio::time::timeout(
+        CONNECT_TIMEOUT,
+        tokio_rustls::TlsConnector::from(config).connect(server, stream),
+    )
+    .await
+    .map_err(|_| connect_err(&"TLS handshake timed out"))?
+    .map_err(|e| connect_err(&tls::handshake_error(&e, target.ca.as_deref())))?;
+    request(stream, target, sql).await
+}
+
+/// Sends the query over a connected stream, plain or TLS.
+async fn request<S>(stream: S, target: &Target, sql: &str) -> Result<hyper::Response<Incoming>, Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let name = target.display_name();
+    let connect_err = |e: &dyn std::fmt::Display| Error::Connect(name.clone(), e.to_string());
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
         .map_err(|e| connect_err(&e))?;

@@ -8,11 +8,14 @@
 //! Each stream is one query, read as it arrives ([`http`]) and converted a batch of rows at a
 //! time ([`rows`]): memory stays flat however many rows the range holds.
 
+pub mod error;
 pub mod http;
 pub mod query;
 pub mod rows;
 pub mod schema;
+pub mod sql;
 pub mod tail;
+pub mod tls;
 pub mod url;
 
 use crate::ingest::capture::{Message, Signal};
@@ -21,6 +24,7 @@ use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message as _;
 use std::io::{BufRead, Read};
 
+pub use error::Error;
 pub use url::{Target, is_clickhouse};
 
 /// The environment variable a password is read from when the URL has none.
@@ -35,18 +39,6 @@ fn lookup_table(table: &str) -> String {
 /// Rows per export request: large enough that per-request costs vanish, small enough that a
 /// batch is a few hundred kilobytes.
 const BATCH_ROWS: usize = 1000;
-
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error("bad ClickHouse URL: {0}")]
-    Url(String),
-    #[error("cannot reach {0}: {1}")]
-    Connect(String, String),
-    #[error("ClickHouse: {0}")]
-    Query(String),
-    #[error("{0}")]
-    Schema(String),
-}
 
 /// One table's rows as a stream of OTLP length-delimited protobuf messages.
 pub struct Opened {
@@ -150,9 +142,9 @@ impl Tables {
                 )
             }
         };
-        let lines = http::query(target, &sql)?;
+        let body = http::query(target, &sql)?;
         Ok(Some(Rows {
-            lines,
+            body,
             line: Vec::new(),
             batch: match signal {
                 Signal::Logs => Pending::Logs(rows::Batch::default()),
@@ -169,57 +161,97 @@ enum Pending {
 
 /// A running query's rows, a batch at a time.
 pub struct Rows {
-    lines: Box<dyn BufRead + Send>,
+    body: Box<dyn BufRead + Send>,
     line: Vec<u8>,
     batch: Pending,
 }
 
 impl Rows {
-    /// The next request of up to [`BATCH_ROWS`] rows, `None` at the end. A row that is not one
-    /// (ClickHouse reports an error met mid-stream as text in the body) is an error with its
-    /// message in one line.
+    /// The next request of up to [`BATCH_ROWS`] rows, `None` at the end. A line that is no row
+    /// (ClickHouse reports an error met mid-stream in the body, see [`row_error`]) is an error
+    /// with its message in one line, and the rows of the batch it interrupted are not returned.
     pub fn next_request(&mut self) -> std::io::Result<Option<Message>> {
         loop {
-            self.line.clear();
-            let n = self.lines.read_until(b'\n', &mut self.line)?;
-            if n > 0 && !self.line.iter().all(u8::is_ascii_whitespace) {
-                let bad = || std::io::Error::other(row_error(&self.line));
-                match &mut self.batch {
-                    Pending::Spans(b) => b.add(serde_json::from_slice(&self.line).map_err(|_| bad())?),
-                    Pending::Logs(b) => b.add(serde_json::from_slice(&self.line).map_err(|_| bad())?),
-                }
-            }
+            let more = self.next_row().map_err(std::io::Error::other)?;
             let len = match &self.batch {
                 Pending::Spans(b) => b.len,
                 Pending::Logs(b) => b.len,
             };
-            if len >= BATCH_ROWS || (n == 0 && len > 0) {
+            if len >= BATCH_ROWS || (!more && len > 0) {
                 return Ok(Some(match &mut self.batch {
                     Pending::Spans(b) => Message::Traces(b.take()),
                     Pending::Logs(b) => Message::Logs(b.take()),
                 }));
             }
-            if n == 0 {
+            if !more {
                 return Ok(None);
             }
         }
     }
+
+    /// Adds the next row to the batch; false at the end of the answer.
+    fn next_row(&mut self) -> Result<bool, String> {
+        self.line.clear();
+        let n = self
+            .body
+            .read_until(b'\n', &mut self.line)
+            .map_err(|e| e.to_string())?;
+        if n > 0 && !self.line.iter().all(u8::is_ascii_whitespace) {
+            let added = match &mut self.batch {
+                Pending::Spans(b) => serde_json::from_slice(&self.line).map(|row| b.add(row)),
+                Pending::Logs(b) => serde_json::from_slice(&self.line).map(|row| b.add(row)),
+            };
+            if added.is_err() {
+                let shown: String = String::from_utf8_lossy(&self.line).chars().take(200).collect();
+                let why = format!(
+                    "a line that is no row of the expected columns: {}",
+                    http::one_line(&shown)
+                );
+                return Err(row_error(&why, &self.line, &mut self.body));
+            }
+        }
+        Ok(n > 0)
+    }
 }
 
-/// The message for a line that is no row: ClickHouse's exception text, or the line itself.
-fn row_error(line: &[u8]) -> String {
-    let text = String::from_utf8_lossy(line);
-    let text = http::one_line(&text);
-    if let Ok(serde_json::Value::Object(o)) = serde_json::from_str::<serde_json::Value>(&text)
+/// How much of the body after a line that is no row is read for ClickHouse's message.
+const MAX_ERROR_TAIL: u64 = 64 * 1024;
+
+/// The message for `bad`, the bytes of what should have been a row, with what follows them in
+/// the body. ClickHouse reports an error met after the answer started (HTTP 200 already sent)
+/// in the body itself: framed by `__exception__` lines (25.11 and later: the marker, a tag, the
+/// message, its length and the tag, the marker), as a row `{"exception": "..."}` (JSON formats
+/// with `http_write_exception_in_output_format`), or as bare `Code: NNN. DB::Exception: ...`
+/// text (older servers), possibly right after a cut row. Without any of these, `why` the bytes
+/// are no row.
+fn row_error(why: &str, bad: &[u8], rest: &mut dyn Read) -> String {
+    let mut body = bad.to_vec();
+    let _ = rest.take(MAX_ERROR_TAIL).read_to_end(&mut body);
+    let text = String::from_utf8_lossy(&body);
+    if let Ok(serde_json::Value::Object(o)) = serde_json::from_slice::<serde_json::Value>(bad)
         && let Some(serde_json::Value::String(e)) = o.get("exception")
     {
         return format!("ClickHouse: {}", http::one_line(e));
     }
-    if text.starts_with("Code:") || text.contains("DB::Exception") {
-        return format!("ClickHouse: {text}");
+    const MARKER: &str = "__exception__";
+    let framed = text.find(MARKER).map(|at| &text[at + MARKER.len()..]);
+    let search = framed.unwrap_or(&text);
+    if let Some(at) = search.find("Code: ") {
+        let mut message = &search[at..];
+        if framed.is_some() {
+            message = message.split(MARKER).next().unwrap_or(message).trim_end();
+            // The `LENGTH TAG` line before the closing marker.
+            if let Some((before, last)) = message.rsplit_once('\n')
+                && let Some((len, tag)) = last.trim().split_once(' ')
+                && len.bytes().all(|b| b.is_ascii_digit())
+                && !tag.contains(' ')
+            {
+                message = before;
+            }
+        }
+        return format!("ClickHouse: {}", http::one_line(message));
     }
-    let shown: String = text.chars().take(200).collect();
-    format!("ClickHouse answered a line that is no row of the expected columns: {shown}")
+    format!("ClickHouse answered {why}")
 }
 
 /// [`Rows`] as the bytes of a Collector `file` exporter protobuf capture: each request preceded
@@ -255,5 +287,39 @@ impl Read for Frames {
         buf[..n].copy_from_slice(&self.frame[self.pos..self.pos + n]);
         self.pos += n;
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error_of(body: &str) -> String {
+        let (line, rest) = body.split_once('\n').map_or((body, ""), |(l, r)| (l, r));
+        row_error("no row", line.as_bytes(), &mut rest.as_bytes())
+    }
+
+    #[test]
+    fn mid_stream_errors_in_every_form_give_clickhouses_message() {
+        let message = "Code: 241. DB::Exception: Memory limit (total) exceeded: would use 9.31 GiB. (MEMORY_LIMIT_EXCEEDED)";
+        let expected = format!("ClickHouse: {message}");
+        // 25.11 and later: framed, with a tag and the message's length.
+        let framed = format!(
+            "__exception__\r\nb2f1a3c4d5e6f708\r\n{message}\n{} b2f1a3c4d5e6f708\r\n__exception__\r\n",
+            message.len()
+        );
+        assert_eq!(error_of(&framed), expected);
+        // A JSON format writing the exception as a row.
+        let row = serde_json::json!({ "exception": message }).to_string();
+        assert_eq!(error_of(&row), expected);
+        // Older servers: bare text, also right after a row cut short.
+        assert_eq!(error_of(&format!("{message}\n")), expected);
+        assert_eq!(error_of(&format!("{{\"ts\":1,\"tra{message}\n")), expected);
+        // A multi-line message is one line.
+        assert_eq!(
+            error_of("Code: 62. DB::Exception: Syntax error:\n  at line 2\n"),
+            "ClickHouse: Code: 62. DB::Exception: Syntax error: at line 2"
+        );
+        assert_eq!(error_of("{\"unexpected\": true}"), "ClickHouse answered no row");
     }
 }

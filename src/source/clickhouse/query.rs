@@ -3,6 +3,7 @@
 //! a single trace through the exporter's `otel_traces_trace_id_ts` lookup table when present.
 
 use super::schema::{Attributes, Schema};
+use super::sql::{ident, literal};
 use super::url::Target;
 
 /// Where reading starts besides the URL's range: the live tail's cursor.
@@ -10,16 +11,6 @@ use super::url::Target;
 pub struct Cursor {
     /// Rows with `Timestamp` at or after this (unix nanoseconds).
     pub from_unix_nano: Option<u64>,
-}
-
-/// A backquoted identifier.
-pub fn ident(name: &str) -> String {
-    format!("`{}`", name.replace('\\', "\\\\").replace('`', "\\`"))
-}
-
-/// A single-quoted string literal.
-pub fn literal(s: &str) -> String {
-    format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
 }
 
 /// An optional column, or a stand-in of the same shape when the table lacks it.
@@ -187,12 +178,6 @@ pub fn logs(target: &Target, schema: &Schema, cursor: Cursor) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn quoting() {
-        assert_eq!(ident("a`b"), "`a\\`b`");
-        assert_eq!(literal("it's"), "'it\\'s'");
-    }
 
     #[test]
     fn time_forms() {

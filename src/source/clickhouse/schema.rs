@@ -2,9 +2,9 @@
 //! has (attributes as `Map(LowCardinality(String), String)`, or as `JSON` with `json: true`),
 //! which optional columns are there, and a clear error naming what is missing.
 
-use super::Error;
+use super::error::Error;
 use super::http;
-use super::query::ident;
+use super::sql::ident;
 use super::url::Target;
 use std::io::BufRead;
 

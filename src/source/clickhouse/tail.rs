@@ -3,8 +3,10 @@
 //! trace and span id, log records by a hash of their content. The memory of seen ids holds only
 //! what a later poll can read again (rows newer than its start), with a hard cap.
 
+use super::Tables;
+use super::error::Error;
 use super::query::Cursor;
-use super::{Error, Tables, Target};
+use super::url::Target;
 use crate::ingest::capture::{Message, Signal};
 use prost::Message as _;
 use std::collections::{HashSet, VecDeque};
@@ -22,11 +24,12 @@ pub struct TailOptions {
     pub max_seen: usize,
 }
 
-impl Default for TailOptions {
-    fn default() -> Self {
+impl TailOptions {
+    /// The URL's `poll` and `overlap` (2 s and 30 s unless given).
+    pub fn for_target(target: &Target) -> Self {
         Self {
-            poll: Duration::from_secs(2),
-            overlap: Duration::from_secs(30),
+            poll: target.poll,
+            overlap: target.overlap,
             max_seen: 1_000_000,
         }
     }
@@ -112,7 +115,8 @@ pub fn run(
     };
     let mut newest = [start, start];
     let mut seen = [Seen::new(options.max_seen), Seen::new(options.max_seen)];
-    let mut failing = false;
+    // Per table: a failure is logged when it starts, not at every poll.
+    let mut failing = [false, false];
     while !stop.load(Ordering::Relaxed) {
         let began = Instant::now();
         for (i, signal) in [Signal::Traces, Signal::Logs].into_iter().enumerate() {
@@ -129,14 +133,15 @@ pub fn run(
                 stop,
                 &mut deliver,
             ) {
-                Ok(()) => failing = false,
-                Err(e) if !failing => {
+                Ok(()) => failing[i] = false,
+                Err(e) if !failing[i] => {
                     crate::log!(
-                        "{}: {e}; retrying every {:?}",
+                        "{}/{}: {e}; retrying every {:?}",
                         target.display_name(),
+                        tables.table_name(&target, signal),
                         options.poll
                     );
-                    failing = true;
+                    failing[i] = true;
                 }
                 Err(_) => {}
             }
@@ -168,7 +173,7 @@ fn poll(
     let Some(mut rows) = tables.rows(target, signal, cursor)? else {
         return Ok(());
     };
-    while let Some(mut message) = rows.next_request().map_err(|e| Error::Query(e.to_string()))? {
+    while let Some(mut message) = rows.next_request().map_err(|e| Error::Answer(e.to_string()))? {
         if stop.load(Ordering::Relaxed) {
             break;
         }

@@ -1,10 +1,15 @@
 //! The `clickhouse://[USER[:PASSWORD]@]HOST[:PORT]/DATABASE[?OPTIONS]` form: where the server
 //! is, who to be, which tables and which time range to read.
 
-use super::Error;
+use super::error::Error;
 
-/// Default HTTP port of ClickHouse (8443 is HTTPS, which is not supported).
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Default HTTP port of ClickHouse.
 pub const DEFAULT_PORT: u16 = 8123;
+/// Default HTTPS port of ClickHouse (`secure=true`).
+pub const DEFAULT_SECURE_PORT: u16 = 8443;
 
 /// A parsed ClickHouse source URL. `Debug` and [`Target::display_name`] never show the password.
 #[derive(Clone, PartialEq)]
@@ -21,7 +26,21 @@ pub struct Target {
     pub service: Option<String>,
     /// Only this trace (`trace_id=`), found through the exporter's trace-id lookup table.
     pub trace_id: Option<String>,
+    /// HTTPS (`secure=true`), the server's certificate verified.
+    pub secure: bool,
+    /// The CA certificates (PEM) the server's certificate must chain to (`ca=`), instead of the
+    /// system's store.
+    pub ca: Option<PathBuf>,
+    /// The live tail's poll interval (`poll=`).
+    pub poll: Duration,
+    /// How far before the newest row seen each poll reads again (`overlap=`).
+    pub overlap: Duration,
 }
+
+/// The live tail's default poll interval.
+pub const DEFAULT_POLL: Duration = Duration::from_secs(2);
+/// The live tail's default overlap window for late rows.
+pub const DEFAULT_OVERLAP: Duration = Duration::from_secs(30);
 
 impl std::fmt::Debug for Target {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -48,7 +67,12 @@ impl Target {
         } else {
             format!("{}@", self.user)
         };
-        format!("clickhouse://{user}{}:{}/{}", self.host, self.port, self.database)
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        format!("clickhouse://{user}{host}:{}/{}", self.port, self.database)
     }
 }
 
@@ -107,13 +131,17 @@ pub fn parse(url: &str, env_password: Option<String>) -> Result<Target, Error> {
         user,
         password: password.or(env_password).unwrap_or_default(),
         host,
-        port,
+        port: DEFAULT_PORT,
         database,
         table: "otel_traces".into(),
         logs_table: "otel_logs".into(),
         range: TimeRange::default(),
         service: None,
         trace_id: None,
+        secure: false,
+        ca: None,
+        poll: DEFAULT_POLL,
+        overlap: DEFAULT_OVERLAP,
     };
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
@@ -121,16 +149,25 @@ pub fn parse(url: &str, env_password: Option<String>) -> Result<Target, Error> {
         match key {
             "table" => target.table = value,
             "logs_table" => target.logs_table = value,
-            "secure" => match value.as_str() {
-                "false" | "0" | "" => {}
-                "true" | "1" => {
-                    return Err(bad(
-                        "secure=true (HTTPS) is not supported: reach ClickHouse over plain HTTP, \
-                         e.g. through an SSH tunnel or a local proxy",
-                    ));
+            "secure" => {
+                target.secure = match value.as_str() {
+                    "false" | "0" | "" => false,
+                    "true" | "1" => true,
+                    _ => return Err(bad("secure is true or false")),
                 }
-                _ => return Err(bad("secure is true or false")),
-            },
+            }
+            "ca" if value.is_empty() => return Err(bad("ca is the path of a PEM file")),
+            "ca" => target.ca = Some(PathBuf::from(value)),
+            "poll" => {
+                target.poll = parse_interval(&value)
+                    .filter(|d| (MIN_POLL..=MAX_POLL).contains(d))
+                    .ok_or_else(|| bad("poll is a duration from 100ms to 1h, like 500ms, 5s, 1m"))?;
+            }
+            "overlap" => {
+                target.overlap = parse_interval(&value)
+                    .filter(|d| *d <= MAX_OVERLAP)
+                    .ok_or_else(|| bad("overlap is a duration up to 1d, like 30s, 5m"))?;
+            }
             "since" => {
                 target.range.since_secs = Some(
                     parse_duration(&value).ok_or_else(|| bad("since is a duration like 90s, 15m, 2h, 7d"))?,
@@ -151,24 +188,33 @@ pub fn parse(url: &str, env_password: Option<String>) -> Result<Target, Error> {
     if target.table.is_empty() {
         return Err(bad("table is empty"));
     }
+    if target.ca.is_some() && !target.secure {
+        return Err(bad("ca is for HTTPS: add secure=true"));
+    }
+    target.port = port.unwrap_or(if target.secure {
+        DEFAULT_SECURE_PORT
+    } else {
+        DEFAULT_PORT
+    });
     Ok(target)
 }
 
-fn split_host_port(s: &str) -> Result<(String, u16), Error> {
+/// Host and port; `None` when the port is left to the scheme's default.
+fn split_host_port(s: &str) -> Result<(String, Option<u16>), Error> {
     // [v6]:port, host:port, host
     if let Some(rest) = s.strip_prefix('[') {
         let (host, after) = rest
             .split_once(']')
             .ok_or_else(|| Error::Url("unclosed [".into()))?;
         let port = match after.strip_prefix(':') {
-            Some(p) => parse_port(p)?,
-            None => DEFAULT_PORT,
+            Some(p) => Some(parse_port(p)?),
+            None => None,
         };
         return Ok((host.to_string(), port));
     }
     match s.rsplit_once(':') {
-        Some((h, p)) => Ok((h.to_string(), parse_port(p)?)),
-        None => Ok((s.to_string(), DEFAULT_PORT)),
+        Some((h, p)) => Ok((h.to_string(), Some(parse_port(p)?))),
+        None => Ok((s.to_string(), None)),
     }
 }
 
@@ -222,6 +268,21 @@ pub fn parse_duration(s: &str) -> Option<u64> {
         _ => return None,
     };
     n.checked_mul(mult)
+}
+
+const MIN_POLL: Duration = Duration::from_millis(100);
+const MAX_POLL: Duration = Duration::from_secs(3600);
+const MAX_OVERLAP: Duration = Duration::from_secs(86_400);
+
+/// A duration as [`parse_duration`] reads it, or milliseconds (`500ms`).
+fn parse_interval(s: &str) -> Option<Duration> {
+    match s.trim().strip_suffix("ms") {
+        Some(ms) if !ms.is_empty() && ms.bytes().all(|b| b.is_ascii_digit()) => {
+            ms.parse().ok().map(Duration::from_millis)
+        }
+        Some(_) => None,
+        None => parse_duration(s).map(Duration::from_secs),
+    }
 }
 
 /// A time for `from`/`to`: checked here to be plain date-time text (digits, `-:.TZ+ `), which
@@ -279,12 +340,48 @@ mod tests {
     #[test]
     fn refusals_say_why() {
         let err = |u: &str| parse(u, None).unwrap_err().to_string();
-        assert!(err("clickhouse://h/db?secure=true").contains("not supported"));
+        assert!(err("clickhouse://h/db?secure=maybe").contains("true or false"));
+        assert!(err("clickhouse://h/db?ca=/x.pem").contains("secure=true"));
+        assert!(err("clickhouse://h/db?poll=10ms").contains("poll"));
+        assert!(err("clickhouse://h/db?poll=2x").contains("poll"));
+        assert!(err("clickhouse://h/db?overlap=2d").contains("overlap"));
         assert!(err("clickhouse://h").contains("no database"));
         assert!(err("clickhouse://h/db?tabel=x").contains("unknown option"));
         assert!(err("clickhouse://h/db?from=1';DROP").contains("bad time"));
         assert!(err("clickhouse://h:x/db").contains("bad port"));
         assert!(err("clickhouse://h/db?since=soon").contains("duration"));
+    }
+
+    #[test]
+    fn https_takes_its_own_default_port_and_a_ca() {
+        let t = parse("clickhouse://h/db?secure=true&ca=%2Ftmp%2Fca.pem", None).unwrap();
+        assert!(t.secure);
+        assert_eq!(t.port, DEFAULT_SECURE_PORT);
+        assert_eq!(t.ca.as_deref(), Some(std::path::Path::new("/tmp/ca.pem")));
+        let t = parse("clickhouse://h:9443/db?secure=1", None).unwrap();
+        assert_eq!((t.port, t.ca), (9443, None));
+        let t = parse("clickhouse://[::1]/db?secure=false", None).unwrap();
+        assert_eq!((t.port, t.secure), (DEFAULT_PORT, false));
+        assert_eq!(t.display_name(), "clickhouse://[::1]:8123/db");
+    }
+
+    #[test]
+    fn poll_and_overlap() {
+        let t = parse("clickhouse://h/db", None).unwrap();
+        assert_eq!((t.poll, t.overlap), (DEFAULT_POLL, DEFAULT_OVERLAP));
+        let t = parse("clickhouse://h/db?poll=500ms&overlap=2m", None).unwrap();
+        assert_eq!(
+            (t.poll, t.overlap),
+            (Duration::from_millis(500), Duration::from_secs(120))
+        );
+        assert_eq!(
+            parse("clickhouse://h/db?poll=5", None).unwrap().poll,
+            Duration::from_secs(5)
+        );
+        assert_eq!(
+            parse("clickhouse://h/db?overlap=0s", None).unwrap().overlap,
+            Duration::ZERO
+        );
     }
 
     #[test]
