@@ -147,7 +147,10 @@ mod tests {
         assert_eq!((handoff.max_bytes, handoff.reserve_bytes), (16 << 20, 64 << 20));
         assert_eq!(store.max_bytes, 432 << 20);
         let (store, handoff) = split_budget(0, 4 * 1024 * 1024);
-        assert_eq!((store.max_spans, handoff.max_bytes, handoff.reserve_bytes), (1, 256 << 10, 512 << 10));
+        assert_eq!(
+            (store.max_spans, handoff.max_bytes, handoff.reserve_bytes),
+            (1, 256 << 10, 512 << 10)
+        );
         assert_eq!(store.max_bytes, (4 << 20) - (768 << 10));
         // Past 512 MiB the reserve is fixed: a large budget goes to the store.
         let (store, handoff) = split_budget(1, 8 << 30);

@@ -16,6 +16,10 @@ struct Sink {
     screen: bool,
     backlog: std::collections::VecDeque<String>,
     dropped: u64,
+    /// Lines written while the screen owned the terminal, and the latest: the status bar says
+    /// that there are some (they are in the log file, or printed when the screen closes).
+    on_screen: u64,
+    last: Option<String>,
 }
 
 static SINK: Mutex<Option<Sink>> = Mutex::new(None);
@@ -58,6 +62,10 @@ pub fn line(args: fmt::Arguments<'_>) {
     // Escaped once here, whichever way the line goes: log files are read with `tail -f` too.
     let text = crate::text::escape_lines(&format!("llmwatch: {args}")).into_owned();
     with(|s| {
+        if s.screen {
+            s.on_screen += 1;
+            s.last = Some(text.strip_prefix("llmwatch: ").unwrap_or(&text).to_string());
+        }
         if let Some(f) = &mut s.file {
             let _ = writeln!(f, "{text}");
             let _ = f.flush();
@@ -71,6 +79,12 @@ pub fn line(args: fmt::Arguments<'_>) {
             crate::eprintln_lossy!("{text}");
         }
     });
+}
+
+/// How many lines were written while the screen owned the terminal, and the latest of them
+/// (escaped, without the `llmwatch: ` prefix); `None` when there were none.
+pub fn while_on_screen() -> Option<(u64, String)> {
+    with(|s| s.last.clone().map(|last| (s.on_screen, last)))
 }
 
 /// `log!("...", args)`: one diagnostic line, see the module documentation.
@@ -119,5 +133,26 @@ impl Throttle {
 impl Default for Throttle {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_written_while_the_screen_is_open_are_counted_with_the_latest() {
+        screen_owns_terminal(true);
+        line(format_args!("first"));
+        line(format_args!("clickhouse: Code: 60. \x1b[2J"));
+        let seen = while_on_screen();
+        screen_owns_terminal(false);
+        // Other tests may log meanwhile: at least these two, the latest escaped, no prefix.
+        let (n, last) = seen.expect("counted");
+        assert!(n >= 2, "{n}");
+        assert!(
+            !last.contains('\x1b') && !last.starts_with("llmwatch: "),
+            "{last:?}"
+        );
     }
 }

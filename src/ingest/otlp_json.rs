@@ -43,10 +43,11 @@ use crate::model::convert::request::{LogsRequest, TracesRequest};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use std::borrow::Cow;
-use std::fmt;
 
+mod error;
 mod scan;
+
+pub use error::Error;
 #[cfg(test)]
 mod tests;
 
@@ -93,80 +94,3 @@ impl FromJson for ExportMetricsServiceRequest {
         serde_json::from_slice(text).map_err(|e| e.to_string())
     }
 }
-
-/// Why a text is not an OTLP/JSON request, and where in it the decoder stopped.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Error {
-    message: Cow<'static, str>,
-    line: usize,
-    column: usize,
-    /// Not valid JSON (as opposed to JSON of the wrong shape).
-    syntax: bool,
-    /// The text ends before the JSON value does.
-    eof: bool,
-}
-
-impl Error {
-    /// An error at byte `at` of `text`.
-    fn at(text: &[u8], at: usize, message: Cow<'static, str>, syntax: bool) -> Error {
-        let before = &text[..at.min(text.len())];
-        let line = 1 + before.iter().filter(|&&b| b == b'\n').count();
-        let column = before.len() - before.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1) + 1;
-        Error {
-            message,
-            line,
-            column,
-            syntax,
-            eof: false,
-        }
-    }
-
-    /// serde_json's own error when the text is not JSON at all (its messages, lines and
-    /// classification, which capture reading relies on to tell a cut line), else this one.
-    fn or_syntax_of(self, text: &[u8]) -> Error {
-        use serde_json::error::Category;
-        match serde_json::from_slice::<serde::de::IgnoredAny>(text) {
-            Ok(_) => self,
-            Err(e) => Error {
-                message: e.to_string().into(),
-                line: e.line(),
-                column: e.column(),
-                syntax: true,
-                eof: e.classify() == Category::Eof,
-            }
-            .without_position(),
-        }
-    }
-
-    /// serde_json's message already ends in its position.
-    fn without_position(mut self) -> Error {
-        self.column = 0;
-        self
-    }
-
-    /// 1-based line of the text where decoding stopped.
-    pub fn line(&self) -> usize {
-        self.line
-    }
-
-    /// Whether the text is not valid JSON (rather than JSON that is not such a request).
-    pub fn is_syntax(&self) -> bool {
-        self.syntax
-    }
-
-    /// Whether the text ends before its JSON value does.
-    pub fn is_eof(&self) -> bool {
-        self.eof
-    }
-}
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        if self.column == 0 {
-            return f.write_str(&self.message);
-        }
-        write!(f, "{} at line {} column {}", self.message, self.line, self.column)
-    }
-}
-
-impl std::error::Error for Error {}

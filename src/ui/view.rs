@@ -54,6 +54,9 @@ pub struct StatusView {
     pub record: Option<crate::ingest::record::RecordState>,
     /// `--forward`: the forwarding queues' state.
     pub forward: Option<crate::forward::ForwardState>,
+    /// Diagnostic lines written while the screen is open (a ClickHouse source's query error, a
+    /// receiver that stopped, a recording error): how many, and the latest.
+    pub notices: Option<(u64, String)>,
     /// `--baseline`: the files given.
     pub baseline: Vec<String>,
 }
@@ -285,6 +288,7 @@ pub fn status(
         clock,
         record: now.record,
         forward: now.forward,
+        notices: crate::log::while_on_screen(),
         baseline: Vec::new(),
     }
 }

@@ -8,18 +8,14 @@
 //! overloaded (429 / UNAVAILABLE, retried by exporters).
 
 pub mod json;
+mod signal;
 pub mod wire;
+
+pub use signal::Signal;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::Ordering::{AcqRel, Acquire};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Signal {
-    Traces,
-    Logs,
-    Metrics,
-}
 
 /// What decoding a request is expected to hold at most: the request's own bytes (strings and
 /// ids decode to no more than their encoding) plus each repeated element's decoded struct.

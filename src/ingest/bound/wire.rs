@@ -7,7 +7,7 @@
 //! matter for the count (nesting limited to 100 levels, groups refused) and stops at the first
 //! malformed field, which prost would refuse too.
 
-use super::Signal;
+use super::signal::Signal;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, EntityRef, KeyValue};
 use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 use opentelemetry_proto::tonic::metrics::v1::summary_data_point::ValueAtQuantile;

@@ -1,9 +1,9 @@
-//! The scanner behind [`super::traces`] and [`super::logs`]: one pass over the bytes, into the
+//! The scanner behind `otlp_json::traces` and `otlp_json::logs`: one pass over the bytes, into the
 //! request types conversion reads, strings borrowed unless they have escapes. It accepts what
 //! opentelemetry-proto's `Deserialize` accepts, read to the same values (the rules are listed in
 //! [`super`]), and refuses the rest with an [`Error`] at the byte where it stopped.
 
-use super::Error;
+use super::error::Error;
 use crate::json_bytes::{find_special, special_bytes};
 use crate::model::convert::request::{
     AnyValue, Event, Id, KeyValue, Link, LogRecord, LogsRequest, Resource, ResourceLogs, ResourceSpans,

@@ -17,6 +17,7 @@
 //! | 40      | losses shorten to `evict N drop N rej N`                                    |
 //! | 38, 55  | the recording's size shortens to `rec`, then goes (`rec BEHIND` / `rec ERROR` stay) |
 //! | 39, 56  | the forwarding queue's size shortens to `fwd`, then goes (`fwd RETRY` / `fwd FULL` stay) |
+//! | 37, 57  | `⚠ N notices: latest line` loses the line, then shortens to `⚠N`            |
 //! | 36      | `baseline: …/base.jsonl` is cut to 16 columns                               |
 //! | 42      | the origin goes: file name, `N files`, listen ports, demo note              |
 //! | 43      | the spend headline goes                                                     |
@@ -350,6 +351,9 @@ fn segments(view: &View, theme: &Theme) -> Vec<Segment> {
     if let Some(fwd) = s.forward {
         out.push(forward_segment(fwd, theme));
     }
+    if let Some((n, last)) = &s.notices {
+        out.push(notices_segment(*n, last, theme));
+    }
     out.extend(origin);
     // The replay's clock is in its badge.
     if let Some(c) = s.clock.filter(|_| !replay) {
@@ -470,6 +474,25 @@ fn record_segment(rec: RecordState, theme: &Theme) -> Segment {
 /// `--forward`: what waits to be forwarded, or that an upstream is being retried, or that a
 /// queue is full and the receivers refuse (as important as the loss counters). Gives way just
 /// after the recording's size, which it sits beside.
+/// Diagnostic lines written while the screen is open: how many and the latest (cut to 48
+/// columns); the count stays when the line is squeezed. All of them are in `--log FILE`, or
+/// printed once the screen closes.
+fn notices_segment(n: u64, last: &str, theme: &Theme) -> Segment {
+    let what = if n == 1 {
+        "1 notice".to_string()
+    } else {
+        format!("{} notices", fmt_count(n))
+    };
+    Segment::new(
+        theme.warn,
+        [
+            (37, format!("⚠ {what}: {}", fit_text(&clean(last), 48))),
+            (57, format!("⚠ {what}")),
+            (ALWAYS, format!("⚠{}", fmt_count(n))),
+        ],
+    )
+}
+
 fn forward_segment(state: ForwardState, theme: &Theme) -> Segment {
     match state {
         ForwardState::Sending(bytes) => Segment::new(
@@ -587,6 +610,43 @@ mod tests {
             .find("rec ")
             .map(|at| buf.content()[text[..at].chars().count()].style());
         (text.trim_end().to_string(), style)
+    }
+
+    #[test]
+    fn notices_show_their_count_and_the_latest_line_then_the_count_alone() {
+        let theme = Theme::default();
+        let view = View {
+            status: StatusView {
+                source: Some(Source::Live {
+                    listen: vec!["grpc :4317".into(), "http :4318".into()],
+                }),
+                max_spans: 200_000,
+                notices: Some((
+                    3,
+                    "clickhouse://db:8123/otel: Code: 60. DB::Exception: Unknown table \x1b[2J".into(),
+                )),
+                ..StatusView::default()
+            },
+            ..View::default()
+        };
+        let line = |width: u16| {
+            let mut terminal = Terminal::new(TestBackend::new(width, 1)).unwrap();
+            terminal.draw(|f| render(f, f.area(), &view, &theme)).unwrap();
+            let buf = terminal.backend().buffer();
+            buf.content().iter().map(|c| c.symbol()).collect::<String>()
+        };
+        let wide = line(200);
+        assert!(
+            wide.contains("⚠ 3 notices: clickhouse://db:8123/otel: Code: 60. DB::Exce…"),
+            "{wide}"
+        );
+        let narrow = line(60);
+        assert!(!narrow.contains("clickhouse"), "{narrow}");
+        assert!(
+            narrow.contains("⚠ 3 notices") || narrow.contains("⚠3"),
+            "{narrow}"
+        );
+        assert!(line(30).contains("⚠3"), "{}", line(30));
     }
 
     #[test]
