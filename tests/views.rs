@@ -205,7 +205,7 @@ fn with_twins() -> Arc<Pipeline> {
         "scopeSpans": [{"scope": {"name": "test"}, "spans": spans}],
     }]})
     .to_string();
-    let req = llmwatch::ingest::otlp_json::traces(text.as_bytes()).unwrap();
+    let req = llmwatch::ingest::otlp_json::owned_traces(text.as_bytes()).unwrap();
     llmwatch::ingest::export_traces_with(&p, req, llmwatch::ingest::WhenFull::Wait).unwrap();
     p.flush();
     p
