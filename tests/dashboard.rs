@@ -1131,11 +1131,16 @@ fn populated_long() -> Arc<Pipeline> {
     let p = populated();
     let t0 = START / 1_000_000_000 + 150;
     for text in [long_named(t0, 30), long_session(t0 + 10)] {
-        let req = otlp_json::traces(text.as_bytes()).unwrap();
+        let req = otlp_json::owned_traces(text.as_bytes()).unwrap();
         export_traces_with(&p, req, WhenFull::Wait).unwrap();
     }
     let (logs, metrics) = long_logs_and_metrics(t0 + 10);
-    export_logs_with(&p, otlp_json::logs(logs.as_bytes()).unwrap(), WhenFull::Wait).unwrap();
+    export_logs_with(
+        &p,
+        otlp_json::owned_logs(logs.as_bytes()).unwrap(),
+        WhenFull::Wait,
+    )
+    .unwrap();
     let metrics: opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest =
         serde_json::from_str(&metrics).unwrap();
     export_metrics(&p, &metrics).unwrap();

@@ -27,6 +27,7 @@ mod metrics;
 mod review;
 mod screens;
 mod sessions;
+mod types;
 
 /// Where the data comes from, for the status bar and the replay keys.
 pub enum Feed {
@@ -74,9 +75,9 @@ pub struct App {
     /// `replay --open`: the prefix of the trace to open once it has arrived.
     pending_open: Option<crate::model::TraceIdPrefix>,
     /// Two traces side by side (`=` on a second trace).
-    compare: Option<compare::CompareScreen>,
+    compare: Option<types::CompareScreen>,
     /// The open session's turns as last read from the store.
-    conversation: sessions::ConversationCache,
+    conversation: types::ConversationCache,
 }
 
 impl App {

@@ -10,21 +10,7 @@ use crate::view::compare::{self, Row};
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 
-/// What a side was built from: (arrival sequence, spans, verdicts).
-type Version = (u64, usize, usize);
-
-/// The open comparison.
-#[derive(Debug)]
-pub struct CompareScreen {
-    pub left: TraceId,
-    pub right: TraceId,
-    pub rows: Vec<Row>,
-    /// Header figures of each side: (root name, duration, cost, tokens).
-    pub heads: [panes::compare::Head; 2],
-    versions: (Version, Version),
-    pub cursor: usize,
-    pub offset: usize,
-}
+pub use super::types::CompareScreen;
 
 impl App {
     /// The two traces side by side, (marked first, second), when a comparison is open.

@@ -4,6 +4,7 @@
 //! turns are read from the store when the session changes, never per frame.
 
 use super::App;
+use super::types::ConversationCache;
 use crate::intern::Sym;
 use crate::model::{SpanRecord, TraceId};
 use crate::semconv::Kind;
@@ -18,17 +19,6 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent};
 
 /// At most this many of a session's turns (the newest) are shown as a conversation.
 pub const MAX_TURNS: usize = 200;
-
-/// (trace, spans, verdicts) of each turn read.
-type TurnKeys = Vec<(TraceId, usize, usize)>;
-
-/// A conversation as last read from the store, and what it was read from.
-#[derive(Debug, Default)]
-pub struct ConversationCache {
-    /// (session, turns with their span and verdict counts) the turns were read from.
-    key: Option<(Sym, TurnKeys)>,
-    pub turns: Vec<Turn>,
-}
 
 impl App {
     /// The session's row as the list shows it.

@@ -2,7 +2,7 @@
 //! with its value against the threshold, since when, its owner and next action. Enter opens
 //! the alert's worst example trace.
 
-use super::{focused, pane_block, unfiltered_mark};
+use super::common::{focused, pane_block, unfiltered_mark};
 use crate::ui::state::{Pane, UiState};
 use crate::ui::text::{clean, fmt_clock};
 use crate::ui::theme::Theme;

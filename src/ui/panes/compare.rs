@@ -3,7 +3,7 @@
 //! screens, tokens and cost; the difference column says slower or faster, a flipped verdict
 //! or a step only one side took, highlighted.
 
-use super::pane_block;
+use super::common::pane_block;
 use crate::model::TraceId;
 use crate::store::Trace;
 use crate::ui::text::{clean, fit_row, fmt_clock, fmt_count, fmt_nanos, fmt_usd};
@@ -202,7 +202,7 @@ pub fn render(frame: &mut Frame, area: Rect, c: &CompareView, theme: &Theme) {
             vec!["step", "A", "B", "Δ", "A B"],
         )
     };
-    let step_w = super::column_widths(table_area.width.saturating_sub(2), &widths)[0];
+    let step_w = super::common::column_widths(table_area.width.saturating_sub(2), &widths)[0];
     let rows = c
         .rows
         .iter()

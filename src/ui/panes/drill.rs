@@ -2,7 +2,7 @@
 //! and the selected span's detail. Built as an owned [`DrillView`] while the store is locked,
 //! drawn after.
 
-use super::pane_block;
+use super::common::pane_block;
 use crate::store::Trace;
 use crate::ui::drill::{Drill, DrillFocus, detail::breadcrumbs, rows};
 use crate::ui::keys::{self, Context, Mode};
@@ -25,7 +25,7 @@ pub struct DrillLayout {
 /// Splits the area below the status bar: two header lines, tree beside (or above) detail, one
 /// footer line.
 pub fn layout(area: Rect) -> DrillLayout {
-    let wide = area.width >= super::WIDE;
+    let wide = area.width >= super::common::WIDE;
     // The summary wraps onto a second line on narrow screens; the breadcrumbs follow it.
     let header_lines = if wide { 2 } else { 3 };
     let [header, body, footer] = Layout::vertical([

@@ -3,7 +3,7 @@
 //! change against the window before. The first line is the window's trace coverage: the
 //! share of model calls carrying a parent, a model, a prompt version and a route.
 
-use super::{focused, pane_block, unfiltered_mark};
+use super::common::{focused, pane_block, unfiltered_mark};
 use crate::semconv::coverage::Coverage;
 use crate::ui::state::{Pane, UiState};
 use crate::ui::text::{clean, fit, fmt_count, fmt_thousands};
@@ -170,7 +170,7 @@ impl Columns {
 /// The table body's area in a pane at `area`: inside the border, under the coverage line and
 /// the header.
 pub fn rows_area(area: Rect) -> Rect {
-    super::table_rows(area, 2)
+    super::common::table_rows(area, 2)
 }
 
 pub fn render(frame: &mut Frame, area: Rect, view: &View, ui: &UiState, theme: &Theme) {
@@ -270,7 +270,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View, ui: &UiState, theme: &
         header.insert(5, "human");
         widths.insert(5, Constraint::Length(11));
     }
-    let cw = super::column_widths(body.width, &widths);
+    let cw = super::common::column_widths(body.width, &widths);
     let rows = e.rows.iter().enumerate().map(|(i, r)| {
         let (name_style, cohort) = match &r.cohort {
             None => (theme.base, Span::styled("all", theme.muted)),

@@ -3,7 +3,7 @@
 //! is wide enough, the shape of the cohort's traces (model calls, tool spans and repeated tool
 //! spans per trace: retries show here before they show in cost).
 
-use super::{focused, pane_block, unfiltered_mark};
+use super::common::{focused, pane_block, unfiltered_mark};
 use crate::ui::state::{Pane, UiState};
 use crate::ui::text::{clean, fit, fit_middle, fmt_count, fmt_micros};
 use crate::ui::theme::Theme;
@@ -215,7 +215,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View, ui: &UiState, theme: &
             ],
         ),
     };
-    let cw = super::column_widths(area.width.saturating_sub(2), &widths);
+    let cw = super::common::column_widths(area.width.saturating_sub(2), &widths);
     let rows = l.rows.iter().skip(start).take(visible).map(|r| {
         let name = Cell::from(fit_cohort(&clean(&r.cohort), l.dim, cw[0]));
         let spark = Cell::from(Span::styled(sparkline(&r.spark), theme.sparkline));

@@ -1,7 +1,7 @@
 //! The logs view (`3`): the OTLP log records held, newest first, one line each: severity,
 //! time, service, the trace it points into, body and a few attributes.
 
-use super::pane_block;
+use super::common::pane_block;
 use crate::model::TraceId;
 use crate::ui::text::{clean, fit, fmt_count};
 use crate::ui::theme::Theme;
@@ -115,7 +115,7 @@ pub fn render(frame: &mut Frame, area: Rect, v: &LogsView, theme: &Theme) {
         frame.render_widget(Paragraph::new(Line::styled(msg, theme.muted)).block(block), area);
         return;
     }
-    let wide = area.width >= super::WIDE;
+    let wide = area.width >= super::common::WIDE;
     let inner = usize::from(area.width.saturating_sub(2));
     // Fixed columns: severity 5, time 12, service, trace 8, with one-column gaps.
     let service_w = if wide { 16 } else { 10 };

@@ -1,7 +1,7 @@
 //! The metrics view (`4`): one row per metric series (name × the attributes that matter) with
 //! its current value, or p50/p95 for histograms, its unit and a sparkline.
 
-use super::pane_block;
+use super::common::pane_block;
 use crate::ui::text::{clean, fit, fmt_count};
 use crate::ui::theme::Theme;
 use ratatui::Frame;
@@ -43,7 +43,7 @@ pub fn body_rows(area: Rect) -> usize {
 
 /// Sparkline width for a pane `width` wide.
 pub fn spark_width(width: u16) -> usize {
-    if width >= super::WIDE { 30 } else { 12 }
+    if width >= super::common::WIDE { 30 } else { 12 }
 }
 
 /// Bars scaled from zero to the largest point (an all-zero line stays flat).
@@ -116,7 +116,7 @@ pub fn render(frame: &mut Frame, area: Rect, v: &MetricsView, theme: &Theme) {
         frame.render_widget(Paragraph::new(Line::styled(msg, theme.muted)).block(block), area);
         return;
     }
-    let wide = area.width >= super::WIDE;
+    let wide = area.width >= super::common::WIDE;
     let inner = usize::from(area.width.saturating_sub(2));
     let spark_w = spark_width(area.width);
     let value_w = if wide { 22 } else { 20 };

@@ -3,7 +3,7 @@
 //! `cost_outlier` traces by; ranked by the excess over the median. Unpriced calls are marked,
 //! never counted as free.
 
-use super::{focused, pane_block, unfiltered_mark};
+use super::common::{focused, pane_block, unfiltered_mark};
 use crate::ui::state::{Pane, UiState};
 use crate::ui::text::{clean, fit, fit_middle, fmt_count, fmt_usd, width as text_width};
 use crate::ui::theme::Theme;
@@ -67,7 +67,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View, ui: &UiState, theme: &
     }
     header.push("costliest span");
     widths.push(Constraint::Min(14));
-    let cw = super::column_widths(area.width.saturating_sub(2), &widths);
+    let cw = super::common::column_widths(area.width.saturating_sub(2), &widths);
     let rows = o.rows.iter().enumerate().map(|(i, x)| {
         let r = &x.row;
         // Never cut: past 999× the column says so rather than losing digits.

@@ -1,6 +1,6 @@
 //! The review queue screen and the review form modal (issue 14).
 
-use super::pane_block;
+use super::common::pane_block;
 use crate::store::keep::KeepReason;
 use crate::ui::keys::{self, Context, Mode};
 use crate::ui::review::{FormField, ReviewForm};
@@ -89,7 +89,7 @@ pub fn render_queue(frame: &mut Frame, area: Rect, q: &QueueView, theme: &Theme)
         Constraint::Fill(2),
         Constraint::Length(8),
     ];
-    let cw = super::column_widths(area.width.saturating_sub(2), &widths);
+    let cw = super::common::column_widths(area.width.saturating_sub(2), &widths);
     let rows = q.rows.iter().enumerate().map(|(i, r)| {
         let why: Vec<&str> = r.kept.iter().map(reason_label).collect();
         let reviewed = if r.reviewed {

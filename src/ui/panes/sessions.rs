@@ -2,7 +2,7 @@
 //! (each turn's user message, the tool calls, the answer and the verdicts). Drawn from owned
 //! rows the application read; every text from spans goes through [`clean`].
 
-use super::pane_block;
+use super::common::pane_block;
 use crate::intern::Sym;
 use crate::model::TraceId;
 use crate::ui::text::{clean, fit, fmt_clock, fmt_count, fmt_nanos, fmt_usd};
@@ -137,7 +137,7 @@ pub fn render_list(frame: &mut Frame, area: Rect, v: &ListView, theme: &Theme) {
         )
     };
     // The id and the user are cut with `…` to their columns (the numbers' columns hold them).
-    let cw = super::column_widths(area.width.saturating_sub(2), &widths);
+    let cw = super::common::column_widths(area.width.saturating_sub(2), &widths);
     let rows = v.rows.iter().enumerate().map(|(i, r)| {
         let mut cells = vec![Cell::from(fit(&clean(&r.id), cw[0]))];
         if wide {
@@ -215,7 +215,7 @@ fn turn_lines(n: usize, t: &Turn, selected: bool, width: usize, theme: &Theme) -
     }
     let style = if selected { theme.selection } else { theme.header };
     // Cut at a ` · `, never inside a figure.
-    out.push(super::fit_title(Line::raw(head), width).style(style));
+    out.push(super::common::fit_title(Line::raw(head), width).style(style));
     let label_w = 11;
     let text_w = width.saturating_sub(label_w + 2);
     let said = |label: &str, text: &str, style: Style, lines: usize| -> Vec<Line<'static>> {

@@ -1,7 +1,7 @@
 //! The trace list: newest first by default; sortable, filterable, and the selection stays on
 //! its trace while rows arrive.
 
-use super::{focused, pane_block};
+use super::common::{focused, pane_block};
 use crate::ui::state::{Pane, UiState};
 use crate::ui::text::{clean, fit, fit_middle, fmt_clock, fmt_count, fmt_nanos, fmt_usd};
 use crate::ui::theme::Theme;
@@ -98,7 +98,7 @@ pub fn render(frame: &mut Frame, area: Rect, view: &View, ui: &UiState, theme: &
             ],
         )
     };
-    let cw = super::column_widths(area.width.saturating_sub(2), &widths);
+    let cw = super::common::column_widths(area.width.saturating_sub(2), &widths);
     let rows = t.rows.iter().enumerate().map(|(i, r)| {
         let name = r
             .root_name

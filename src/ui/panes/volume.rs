@@ -2,7 +2,7 @@
 //! service or model with `v` (each line's legend then says its spend). The title says what the
 //! window costs (`$1.84 · $22/h`), tokens per minute and the error rate.
 
-use super::{focused, pane_block, unfiltered_mark};
+use super::common::{focused, pane_block, unfiltered_mark};
 use crate::ui::state::{Pane, UiState};
 use crate::ui::text::{clean, fmt_count, fmt_spend};
 use crate::ui::theme::Theme;
