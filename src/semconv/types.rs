@@ -1,6 +1,6 @@
 //! The semantic layer's records: the normalised view of a span ([`Semantics`]) and an
 //! evaluator's [`Verdict`]. A leaf: the span record holds these, and the normaliser, the content
-//! reader and the evaluators below the semantic layer's settings all name them.
+//! reader and the evaluators, all below the module root that re-exports them, name them here.
 
 use crate::intern::Sym;
 use crate::model::ids::{SpanId, TraceId};
