@@ -3,10 +3,13 @@
 //! the answer is JSON, and the word overlap between an answer and documents. [`super::evaluate`]
 //! turns their findings into verdicts; the module docs there list the rules.
 
-use crate::model::{Attr, Value};
+use crate::model::record::{Attr, Value};
 use crate::semconv::content::{Document, Message};
 use crate::semconv::value::{contains_ci, json_object};
 use serde_json::Value as Json;
+
+/// Answers (and prompts) longer than this are scanned on their first this-many bytes.
+pub const MAX_SCAN_BYTES: usize = 64 * 1024;
 
 /// What OpenInference writes in place of hidden content (`OPENINFERENCE_HIDE_OUTPUTS`).
 pub const REDACTED_VALUE: &str = "__REDACTED__";
@@ -363,7 +366,7 @@ pub const NEGATIONS: [&str; 8] = ["not", "never", "no", "don", "dont", "t", "wit
 /// only", "only json", "json format(ted)" ("in JSON format"). Words are ASCII letter/digit
 /// runs; only the first 64 KiB is read, and only when it contains "json" at all.
 pub fn prompt_asks_json(text: &str) -> bool {
-    let (text, _) = head(text, super::MAX_SCAN_BYTES);
+    let (text, _) = head(text, MAX_SCAN_BYTES);
     if !contains_ci(text, "json") {
         return false;
     }

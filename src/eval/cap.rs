@@ -52,9 +52,19 @@ impl RateCap {
     }
 }
 
+/// Model calls checked per event second unless configured.
+pub const DEFAULT_MAX_PER_SECOND: u32 = 1000;
+
 impl Default for RateCap {
     fn default() -> Self {
-        Self::new(super::DEFAULT_MAX_PER_SECOND)
+        Self::new(DEFAULT_MAX_PER_SECOND)
+    }
+}
+
+impl PartialEq for RateCap {
+    /// Caps compare as settings (their running counts are not configuration).
+    fn eq(&self, _: &Self) -> bool {
+        true
     }
 }
 

@@ -34,20 +34,20 @@
 
 pub mod builtin;
 pub mod cap;
+pub mod config;
 pub mod external;
 pub mod pii;
 
 use crate::intern::Sym;
-use crate::model::{SpanRecord, StatusCode, TraceId};
+use crate::model::ids::TraceId;
+use crate::model::record::{SpanRecord, StatusCode};
 use crate::semconv::content::{self, Document};
-use crate::semconv::{Kind, Semantics, Verdict, VerdictSource};
+use crate::semconv::types::{Kind, Semantics, Verdict, VerdictSource};
+pub use builtin::MAX_SCAN_BYTES;
 use builtin::{Answer, DocumentIndex, JsonCheck, Recorded};
-use serde::Deserialize;
-use std::collections::BTreeMap;
+pub use cap::DEFAULT_MAX_PER_SECOND;
+pub use config::{Budget, BuiltinConfig};
 use std::sync::LazyLock;
-
-/// Answers (and prompts) longer than this are scanned on their first this-many bytes.
-pub const MAX_SCAN_BYTES: usize = 64 * 1024;
 
 /// Verdict names of the built-in evaluators.
 pub mod names {
@@ -67,122 +67,6 @@ pub mod names {
         LATENCY_BUDGET,
         COST_BUDGET,
     ];
-}
-
-/// Which built-in evaluators run (all on by default) and the per-route budgets (none by default).
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct BuiltinConfig {
-    pub empty_output: bool,
-    pub refusal: bool,
-    pub json_valid: bool,
-    pub context_overlap: bool,
-    pub pii_leak: bool,
-    /// Pass when at least this share of the answer's content words is found in the documents
-    /// and tool results (default 0.2).
-    pub context_overlap_threshold: f64,
-    /// Per route (exact `route` value, or "*" for any): latency and cost budgets.
-    pub budgets: BTreeMap<String, Budget>,
-    /// Most model calls checked per second of event time; the rest of that second's calls are
-    /// not evaluated (and counted), so a flood costs bounded CPU.
-    pub max_per_second: u32,
-    /// The cap's running state, shared by every converter of one pipeline.
-    #[serde(skip)]
-    pub cap: std::sync::Arc<cap::RateCap>,
-}
-
-/// Model calls checked per event second unless configured.
-pub const DEFAULT_MAX_PER_SECOND: u32 = 1000;
-
-impl Default for BuiltinConfig {
-    fn default() -> Self {
-        Self {
-            empty_output: true,
-            refusal: true,
-            json_valid: true,
-            context_overlap: true,
-            pii_leak: true,
-            context_overlap_threshold: 0.2,
-            budgets: BTreeMap::new(),
-            max_per_second: DEFAULT_MAX_PER_SECOND,
-            cap: Default::default(),
-        }
-    }
-}
-
-impl PartialEq for cap::RateCap {
-    /// Caps compare as settings (their running counts are not configuration).
-    fn eq(&self, _: &Self) -> bool {
-        true
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Budget {
-    pub latency_ms: Option<f64>,
-    pub cost_usd: Option<f64>,
-}
-
-impl BuiltinConfig {
-    /// Everything off: no evaluator runs and no budget is set.
-    pub fn off() -> Self {
-        Self {
-            empty_output: false,
-            refusal: false,
-            json_valid: false,
-            context_overlap: false,
-            pii_leak: false,
-            budgets: BTreeMap::new(),
-            ..Self::default()
-        }
-    }
-
-    /// Whether any evaluator that reads content is on.
-    pub fn reads_content(&self) -> bool {
-        self.empty_output || self.refusal || self.json_valid || self.context_overlap || self.pii_leak
-    }
-
-    /// Whether [`evaluate`] can produce anything at all (callers may skip it otherwise).
-    pub fn is_active(&self) -> bool {
-        self.reads_content() || !self.budgets.is_empty()
-    }
-
-    /// Checks values serde cannot: the threshold in 0..=1, budgets positive and finite and
-    /// naming at least one limit.
-    pub fn validate(&self) -> Result<(), String> {
-        let t = self.context_overlap_threshold;
-        if !(0.0..=1.0).contains(&t) {
-            return Err(format!(
-                "context_overlap_threshold must be between 0 and 1, not {t}"
-            ));
-        }
-        for (route, b) in &self.budgets {
-            if b.latency_ms.is_none() && b.cost_usd.is_none() {
-                return Err(format!(
-                    "budget for route {route:?} sets neither latency_ms nor cost_usd"
-                ));
-            }
-            for (what, v) in [("latency_ms", b.latency_ms), ("cost_usd", b.cost_usd)] {
-                if let Some(v) = v
-                    && !(v.is_finite() && v > 0.0)
-                {
-                    return Err(format!(
-                        "budget for route {route:?}: {what} must be a positive number, not {v}"
-                    ));
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// The budget for a route: its own entry, else `"*"`.
-    pub fn budget(&self, route: Option<&str>) -> Option<(&str, &Budget)> {
-        route
-            .and_then(|r| self.budgets.get_key_value(r))
-            .or_else(|| self.budgets.get_key_value("*"))
-            .map(|(k, b)| (k.as_str(), b))
-    }
 }
 
 /// Per trace of one request, a cohort value (route, tenant) the evaluators use: the root span's

@@ -2,8 +2,9 @@
 //! owns (rounded and with allocator headers, as malloc sees them), and its share of what it
 //! shares. Interned strings are counted once, by the interner.
 
-use super::{Attr, LogRecord, Resource, SpanEvent, SpanLink, SpanRecord, Value};
 use crate::intern::{alloc_size, sym_heap_size};
+use crate::model::record::{Attr, LogRecord, Resource, SpanEvent, SpanLink, SpanRecord, Value};
+use crate::semconv::types::Semantics;
 
 fn slice_heap<T>(len: usize) -> usize {
     alloc_size(len * size_of::<T>())
@@ -63,10 +64,10 @@ pub(super) fn span_bytes(s: &SpanRecord) -> usize {
         + s.sem.as_deref().map_or(0, semantics_heap)
 }
 
-fn semantics_heap(sem: &crate::semconv::Semantics) -> usize {
+fn semantics_heap(sem: &Semantics) -> usize {
     let boxed = |b: &Option<Box<str>>| b.as_ref().map_or(0, |s| alloc_size(s.len()));
     let sym = |s: &Option<crate::intern::Sym>| s.as_ref().map_or(0, sym_heap_size);
-    alloc_size(size_of::<crate::semconv::Semantics>())
+    alloc_size(size_of::<Semantics>())
         + boxed(&sem.session)
         + boxed(&sem.user)
         + boxed(&sem.response_id)

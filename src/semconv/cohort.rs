@@ -2,8 +2,8 @@
 //! a cohort comes from its normalised semantics; route, tenant, prompt version, session and user
 //! are inherited from the trace's root span when the span lacks them.
 
-use crate::model::SpanRecord;
-use crate::store::Trace;
+use crate::model::record::SpanRecord;
+use crate::store::trace::Trace;
 use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;

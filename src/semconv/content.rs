@@ -6,8 +6,8 @@
 //! Odd input degrades to text and never panics: JSON that does not parse (or is a Python repr)
 //! is shown as it came, numbers stand in for strings, indices may be missing or huge.
 
-use crate::model::{Attr, SpanRecord, Value, find_attr};
-use crate::semconv::Kind;
+use crate::model::record::{Attr, SpanRecord, Value, find_attr};
+use crate::semconv::types::Kind;
 use crate::semconv::value::{as_f64, as_label, json_f64, json_text};
 use serde_json::Value as Json;
 use std::borrow::Cow;

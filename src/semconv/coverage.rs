@@ -4,7 +4,7 @@
 //! the share of covered calls, and the `coverage` alert metric reads it.
 
 use super::cohort::CohortKey;
-use crate::model::SpanRecord;
+use crate::model::record::SpanRecord;
 use crate::store::Trace;
 
 /// What one model call carries.

@@ -4,7 +4,7 @@
 //! count that decides pass/fail (summary fail counts, the evals pane, alert metrics, the trace
 //! list) reads [`effective`], so they never disagree about an overridden judge.
 
-use super::Verdict;
+use super::types::Verdict;
 
 /// Whether two verdicts judge the same thing: the same target span (or, without one, the same
 /// response id) under the same evaluator name, ignoring ASCII case.

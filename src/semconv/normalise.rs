@@ -2,16 +2,17 @@
 //! slots then resolve into [`Semantics`] and verdicts. Fallbacks that need parsing (JSON
 //! metadata, invocation parameters) run only when the direct keys are missing.
 
-use super::keys::{CONCEPTS, Class, Concept, KeyInfo};
+use super::config::SemconvConfig;
+use super::keys::{CONCEPTS, Class, CohortKeys, Concept, KeyInfo};
+use super::types::{CostSource, Kind, Semantics, TokenUsage, Verdict, VerdictSource};
 use super::value::{
     as_bool, as_f64, as_label, as_text, as_u64, count_from_f64, json_f64, json_object, json_text,
     timestamp_nanos,
 };
 use super::verdicts::{self, VerdictFields, parse_span_id};
-use super::{CostSource, Kind, Semantics, SemconvConfig, TokenUsage, Verdict, VerdictSource};
 use crate::cost::{CostTable, Usage};
 use crate::intern::Sym;
-use crate::model::{SpanRecord, Value};
+use crate::model::record::{LogRecord, SpanRecord, Value};
 
 /// Span events that mark the first streamed token (OpenInference/traceAI; OpenLLMetry emits one
 /// chunk event per chunk, the first of which counts).
@@ -599,7 +600,7 @@ fn ttft(slots: &Slots, span: &SpanRecord) -> Option<u64> {
 /// offered in order and a cohort found in one source is settled: rank decides only within a
 /// source (the span's own `http.route` beats an `app.route` inside its metadata).
 struct CohortFinds<'a> {
-    keys: &'a super::CohortKeys,
+    keys: &'a CohortKeys,
     found: [Option<(u8, String)>; 3],
     settled: [bool; 3],
 }
@@ -766,7 +767,7 @@ fn span_verdicts(
 /// the record names, else the span whose response id it carries (found by the store even when
 /// the record has no trace context).
 pub fn log_verdict(
-    log: &crate::model::LogRecord,
+    log: &LogRecord,
     config: &SemconvConfig,
     intern: &mut dyn FnMut(&str) -> Sym,
 ) -> Option<Verdict> {

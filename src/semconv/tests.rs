@@ -8,7 +8,7 @@
 use super::keys::{self, Class};
 use super::*;
 use crate::cost::{CostTable, Price, Tier};
-use crate::model::{ConvertLimits, Converter, LogRecord, SpanRecord};
+use crate::model::{ConvertLimits, Converter, LogRecord, SpanId, SpanRecord, TraceId};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value::Value as V;

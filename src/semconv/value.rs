@@ -1,7 +1,7 @@
 //! Lenient readings of attribute values: numbers may arrive as int, double or string, booleans as
 //! strings, and nothing here panics on odd input.
 
-use crate::model::Value;
+use crate::model::record::Value;
 
 /// A finite number from an int, double or numeric string. Booleans are not numbers: `true` is
 /// no token count, cost or duration (scores read booleans themselves, see `score_of`).

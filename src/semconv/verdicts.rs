@@ -2,10 +2,12 @@
 //! label decides when it says pass or fail; otherwise the evaluator's threshold on the score
 //! (default: a score of 0.5 or more passes; direction configurable per evaluator).
 
+pub use super::types::is_feedback_name;
+use super::types::{Verdict, VerdictSource};
 use super::value::{as_f64, as_text};
-use super::{Verdict, VerdictSource};
 use crate::intern::Sym;
-use crate::model::{Attr, SpanId, TraceId, Value, find_attr};
+use crate::model::ids::{SpanId, TraceId};
+use crate::model::record::{Attr, Value, find_attr};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -73,14 +75,6 @@ impl EvaluatorRules {
             .and_then(label_verdict)
             .or_else(|| score.map(|s| self.rule(name).passes(s)))
     }
-}
-
-/// Whether an evaluator name is the usual shape of end-user feedback (`user_feedback`,
-/// `feedback`, `thumbs`, `Thumbs Up/Down`, `user-rating`): such a verdict that fails is a
-/// user's complaint.
-pub fn is_feedback_name(name: &str) -> bool {
-    let l = name.trim().to_ascii_lowercase();
-    l.contains("feedback") || l.contains("thumb") || l == "user_rating" || l == "user-rating"
 }
 
 /// What a label says about pass/fail, when it says anything.

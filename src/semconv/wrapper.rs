@@ -3,7 +3,7 @@
 //! `embeddings {model}` operation) mark several nested spans as model calls for one request. A
 //! model-call-looking span that has a model-call descendant for the same model and carries no
 //! usage of its own is a wrapper: it keeps its kind for the tree, but is not counted in calls,
-//! tokens, cost, latency or evaluated ([`super::Semantics::is_model_call`]).
+//! tokens, cost, latency or evaluated ([`Semantics::is_model_call`](super::Semantics::is_model_call)).
 //!
 //! A second shape of the same thing: LlamaIndex's `OpenAI._prepare_chat_with_tools` is an
 //! OpenInference LLM span beside the call it prepares (same parent, same model) that carries no
@@ -14,8 +14,9 @@
 //! so exporters send it in the same request or a later one), and by the store against the spans
 //! a trace already holds (the later-request case).
 
-use super::Semantics;
-use crate::model::{SpanId, SpanRecord};
+use super::types::{Kind, Semantics};
+use crate::model::ids::{SpanId, TraceId};
+use crate::model::record::{SpanRecord, StatusCode};
 use std::collections::HashMap;
 
 /// Ancestors walked from one call at most: a deeper chain (or a cycle of bad parent ids) stops
@@ -79,8 +80,8 @@ pub fn prepares(prep: &SpanRecord, call: &SpanRecord) -> bool {
     prep.span_id != call.span_id
         && prep.parent_span_id.is_some()
         && prep.parent_span_id == call.parent_span_id
-        && prep.status != crate::model::StatusCode::Error
-        && p.kind == super::Kind::Llm
+        && prep.status != StatusCode::Error
+        && p.kind == Kind::Llm
         && may_wrap(p)
         && c.kind.is_model_call()
         && (c.usage.is_some() || has_messages(call))
@@ -98,7 +99,7 @@ pub fn mark_wrappers(spans: &mut [SpanRecord]) {
     if !spans.iter().any(|s| s.sem.as_deref().is_some_and(may_wrap)) {
         return;
     }
-    let by_id: HashMap<(crate::model::TraceId, SpanId), usize> = spans
+    let by_id: HashMap<(TraceId, SpanId), usize> = spans
         .iter()
         .enumerate()
         .map(|(i, s)| ((s.trace_id, s.span_id), i))
@@ -124,7 +125,7 @@ pub fn mark_wrappers(spans: &mut [SpanRecord]) {
     }
     // Preparation steps beside their call: model calls grouped by parent, so a large request
     // costs one pass and a lookup per candidate.
-    let mut by_parent: HashMap<(crate::model::TraceId, SpanId), Vec<usize>> = HashMap::new();
+    let mut by_parent: HashMap<(TraceId, SpanId), Vec<usize>> = HashMap::new();
     for (i, s) in spans.iter().enumerate() {
         if let (Some(p), Some(true)) = (s.parent_span_id, s.sem.as_deref().map(|m| m.kind.is_model_call())) {
             by_parent.entry((s.trace_id, p)).or_default().push(i);

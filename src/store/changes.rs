@@ -4,7 +4,7 @@
 //! screen) gets an overflow mark and resynchronises from the store instead of growing the log.
 
 use crate::model::TraceId;
-use crate::store::Trace;
+use crate::store::trace::Trace;
 
 /// Most entries held before the log gives up and marks an overflow.
 pub const MAX_ENTRIES: usize = 1 << 18;

@@ -2,7 +2,7 @@
 //! totals of it per (route, model): what the summary's `by_cohort` rows and the alert rules'
 //! trace-shape metrics read. Retries and loops show here before they show in cost.
 
-use super::Trace;
+use super::trace::Trace;
 use crate::model::SpanRecord;
 use crate::semconv::Kind;
 use crate::semconv::cohort::CohortKey;

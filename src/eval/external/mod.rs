@@ -64,9 +64,11 @@ pub mod payload;
 pub mod process;
 pub mod select;
 
+use crate::eval::config::BuiltinConfig;
 use crate::intern::Sym;
-use crate::model::{SpanRecord, StatusCode};
-use crate::semconv::{EvaluatorRules, Kind, Semantics, Verdict, VerdictSource};
+use crate::model::record::{SpanRecord, StatusCode};
+use crate::semconv::types::{Kind, Semantics, Verdict, VerdictSource};
+use crate::semconv::verdicts::EvaluatorRules;
 pub use config::ExternalConfig;
 use config::{Always, DEFAULT_SLOW_MS};
 use payload::Call;
@@ -210,7 +212,7 @@ impl Entry {
     }
 
     /// What "slow" means for a call of `route`.
-    fn slow_ms(&self, builtin: &super::BuiltinConfig, route: Option<&str>) -> f64 {
+    fn slow_ms(&self, builtin: &BuiltinConfig, route: Option<&str>) -> f64 {
         self.config
             .slow_ms
             .or_else(|| builtin.budget(route).and_then(|(_, b)| b.latency_ms))
@@ -219,7 +221,7 @@ impl Entry {
 
     fn reason(
         &self,
-        builtin: &super::BuiltinConfig,
+        builtin: &BuiltinConfig,
         span: &SpanRecord,
         route: Option<&str>,
         cost_median: Option<f64>,
@@ -319,7 +321,7 @@ impl ExternalEvaluators {
 
     /// Chooses the LLM calls of one converted request that entries evaluate (see the module
     /// documentation) and appends a job for each (entry, call) to `out`.
-    pub fn select(&self, builtin: &super::BuiltinConfig, spans: &[SpanRecord], out: &mut Vec<Job>) {
+    pub fn select(&self, builtin: &BuiltinConfig, spans: &[SpanRecord], out: &mut Vec<Job>) {
         let is_llm = |s: &&SpanRecord| s.sem.as_deref().is_some_and(|m| m.kind == Kind::Llm);
         if self.entries.is_empty() || !spans.iter().any(|s| is_llm(&s)) {
             return;

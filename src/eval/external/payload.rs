@@ -3,7 +3,7 @@
 
 use super::select::Reason;
 use crate::intern::Sym;
-use crate::model::{SpanRecord, StatusCode, Value};
+use crate::model::record::{SpanRecord, StatusCode, Value};
 use crate::semconv::content::{self, Document, Message};
 use crate::semconv::secrets;
 use serde_json::{Map, Value as Json, json};
@@ -243,7 +243,7 @@ mod tests {
                 .filter(|s| {
                     s.sem
                         .as_ref()
-                        .is_some_and(|m| m.kind == crate::semconv::Kind::Llm)
+                        .is_some_and(|m| m.kind == crate::semconv::types::Kind::Llm)
                 })
                 .nth(i)
                 .unwrap()
@@ -252,7 +252,7 @@ mod tests {
         let mut span = llm(1);
         // A credential-looking attribute must not reach the evaluator.
         let mut attrs = span.attributes.to_vec();
-        attrs.push(crate::model::Attr {
+        attrs.push(crate::model::record::Attr {
             key: "http.request.header.authorization".into(),
             value: Value::Str("Bearer sk-secret".into()),
         });

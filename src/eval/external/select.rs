@@ -1,7 +1,7 @@
 //! Which calls an entry evaluates: a deterministic sample of span ids, plus (failure-biased)
 //! errors, slow calls and cost outliers.
 
-use crate::model::SpanId;
+use crate::model::ids::SpanId;
 use std::collections::VecDeque;
 
 /// Whether a span falls in a sample of `share` (0..=1). A fixed hash of the span id (splitmix64,
