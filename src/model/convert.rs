@@ -7,10 +7,10 @@
 //! left, moving strings out of the decoded message rather than copying them, interning names,
 //! and capping anything huge so that one bad span cannot take the memory budget.
 
+use super::ids::{SpanId, TraceId};
 use super::memory;
-use super::{
-    Attr, LogRecord, Resource, Scope, SpanEvent, SpanId, SpanKind, SpanLink, SpanRecord, StatusCode, TraceId,
-    Value,
+use super::record::{
+    Attr, LogRecord, Resource, Scope, SpanEvent, SpanKind, SpanLink, SpanRecord, StatusCode, Value,
 };
 use crate::cost::CostTable;
 use crate::intern::{Interner, Sym};
@@ -448,7 +448,7 @@ impl Converter {
                     let event_name = if !log.event_name.is_empty() {
                         Some(self.name(log.event_name))
                     } else {
-                        super::find_attr(&attributes, "event.name")
+                        super::record::find_attr(&attributes, "event.name")
                             .and_then(Value::as_str)
                             .map(|s| self.interner.intern(s))
                     };
@@ -491,7 +491,7 @@ impl Converter {
         // traceAI sends no service.name; its project_name plays that part.
         let service = ["service.name", "project_name"]
             .iter()
-            .find_map(|k| super::find_attr(&attributes, k).and_then(Value::as_str))
+            .find_map(|k| super::record::find_attr(&attributes, k).and_then(Value::as_str))
             .filter(|s| !s.is_empty())
             .unwrap_or("unknown_service");
         Arc::new(Resource {

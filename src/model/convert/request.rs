@@ -236,7 +236,7 @@ pub fn logs_event_time(req: &LogsRequest) -> Option<u64> {
         .iter()
         .flat_map(|r| &r.scope_logs)
         .flat_map(|s| &s.log_records)
-        .map(|l| crate::model::log_event_time(l.time_unix_nano, l.observed_time_unix_nano))
+        .map(|l| crate::model::record::log_event_time(l.time_unix_nano, l.observed_time_unix_nano))
         .filter(|t| *t > 0)
         .min()
 }
