@@ -587,10 +587,67 @@ impl WordHash {
     }
 }
 
+/// What a byte is to [`content_words`]: part of an ASCII word, a separator, or the start or
+/// continuation of a non-ASCII char (whose class the char decides).
+const ASCII_WORD: u8 = 1;
+const SEPARATOR: u8 = 0;
+const NON_ASCII: u8 = 2;
+const BYTE_CLASS: [u8; 256] = {
+    let mut out = [NON_ASCII; 256];
+    let mut b = 0;
+    while b < 128 {
+        out[b] = if (b as u8).is_ascii_alphanumeric() {
+            ASCII_WORD
+        } else {
+            SEPARATOR
+        };
+        b += 1;
+    }
+    out
+};
+
+/// [`WordHash`] of the ASCII letters and digits `text[start..end]`, 8 bytes at a time: such a
+/// byte lowercases by setting bit 0x20 (digits have it set already). Gives what feeding the
+/// word to [`WordHash`] a byte at a time gives.
+#[inline]
+fn ascii_word_hash(text: &[u8], start: usize, end: usize) -> (u64, Option<u64>) {
+    const LOWER: u64 = 0x2020_2020_2020_2020;
+    let len = end - start;
+    debug_assert!(len > 0);
+    // All but the last 1..=8 bytes go through the mix, 8 at a time.
+    let body = (len - 1) / 8 * 8;
+    let mut mixed = 0u64;
+    for c in text[start..start + body].chunks_exact(8) {
+        let x = u64::from_be_bytes(c.try_into().unwrap_or_default()) | LOWER;
+        mixed = (mixed ^ x).wrapping_mul(WordHash::MIX).rotate_left(29);
+    }
+    // The last bytes, packed high: read as 8 bytes ending at the word's end, or, when the text
+    // is shorter than that, byte by byte.
+    let rest = len - body;
+    let keep = 8 * (8 - rest as u32);
+    let tail = if end >= 8 {
+        let w = u64::from_be_bytes(text[end - 8..end].try_into().unwrap_or_default());
+        (w << keep) | (LOWER << keep)
+    } else {
+        let mut w = 0u64;
+        for &b in &text[end - rest..end] {
+            w = w << 8 | u64::from(b | 0x20);
+        }
+        w << keep
+    };
+    if len <= 8 {
+        return (tail, Some(tail));
+    }
+    let h = (mixed ^ tail ^ len as u64).wrapping_mul(WordHash::MIX);
+    (h ^ h >> 32, None)
+}
+
 /// Calls `f` with a hash of each content word of `text`: runs of letters and digits (Unicode
 /// aware; non-ASCII lowercased by `char::to_lowercase`), at least 3 characters, lowercased,
 /// not a stopword. A [`WordHash`] stands in for the word, so nothing is allocated. Stops when
-/// `f` returns false.
+/// `f` returns false. Words of ASCII letters and digits (nearly all, in English text) are
+/// found through [`BYTE_CLASS`] and hashed 8 bytes at a time; a word with a non-ASCII letter
+/// in it is read a char at a time.
 fn content_words(text: &str, mut f: impl FnMut(u64) -> bool) {
     let b = text.as_bytes();
     // A non-ASCII char at `i`, its width, and whether it is a letter or digit.
@@ -601,23 +658,45 @@ fn content_words(text: &str, mut f: impl FnMut(u64) -> bool) {
     let mut i = 0;
     while i < b.len() {
         // Skip to the next word.
-        let c = b[i];
-        if c.is_ascii() {
-            if !c.is_ascii_alphanumeric() {
+        match BYTE_CLASS[usize::from(b[i])] {
+            SEPARATOR => {
                 i += 1;
                 continue;
             }
-        } else {
-            let (_, width, word) = wide(i);
-            if !word {
-                i += width;
-                continue;
+            ASCII_WORD => {
+                let start = i;
+                let mut end = i + 1;
+                while end < b.len() && BYTE_CLASS[usize::from(b[end])] == ASCII_WORD {
+                    end += 1;
+                }
+                // Ends at a separator or a non-ASCII char that is not a letter or digit: an
+                // ASCII word. Otherwise the word goes on past ASCII: read below.
+                if end == b.len() || BYTE_CLASS[usize::from(b[end])] == SEPARATOR || !wide(end).2 {
+                    i = end;
+                    if end - start < 3 {
+                        continue;
+                    }
+                    let (hash, packed) = ascii_word_hash(b, start, end);
+                    if packed.is_some_and(is_stopword_packed) {
+                        continue;
+                    }
+                    if !f(hash) {
+                        return;
+                    }
+                    continue;
+                }
+            }
+            _ => {
+                let (_, width, word) = wide(i);
+                if !word {
+                    i += width;
+                    continue;
+                }
             }
         }
-        // Read the word.
+        // Read a word with a non-ASCII letter or digit in it.
         let mut hash = WordHash::new();
         let mut chars = 0usize;
-        let mut ascii = true;
         while i < b.len() {
             let c = b[i];
             if c.is_ascii() {
@@ -631,7 +710,6 @@ fn content_words(text: &str, mut f: impl FnMut(u64) -> bool) {
                 if !word {
                     break;
                 }
-                ascii = false;
                 let mut buf = [0u8; 4];
                 for lc in ch.to_lowercase() {
                     for &x in lc.encode_utf8(&mut buf).as_bytes() {
@@ -645,11 +723,7 @@ fn content_words(text: &str, mut f: impl FnMut(u64) -> bool) {
         if chars < 3 {
             continue;
         }
-        let (hash, packed) = hash.finish();
-        if ascii && packed.is_some_and(is_stopword_packed) {
-            continue;
-        }
-        if !f(hash) {
+        if !f(hash.finish().0) {
             return;
         }
     }
@@ -1133,6 +1207,53 @@ mod tests {
             panic!()
         };
         assert!(why.contains("line 1"), "{why}");
+    }
+
+    /// A word's hash fed a byte at a time, as the reading of non-ASCII words does.
+    fn bytewise(word: &[u8]) -> (u64, Option<u64>) {
+        let mut h = WordHash::new();
+        for &b in word {
+            h.push(b.to_ascii_lowercase());
+        }
+        h.finish()
+    }
+
+    #[test]
+    fn ascii_words_hash_8_bytes_at_a_time_as_byte_by_byte() {
+        let alphabet = b"aZ09mQxYk7";
+        let mut seed = 0x1234_5678u64;
+        for len in 1..=40 {
+            for _ in 0..20 {
+                let word: Vec<u8> = (0..len)
+                    .map(|_| {
+                        seed = seed
+                            .wrapping_mul(6364136223846793005)
+                            .wrapping_add(1442695040888963407);
+                        alphabet[(seed >> 33) as usize % alphabet.len()]
+                    })
+                    .collect();
+                // Alone (shorter than 8 bytes: read byte by byte), and inside longer text.
+                assert_eq!(ascii_word_hash(&word, 0, len), bytewise(&word), "{word:?}");
+                let mut text = b"prefix, ".to_vec();
+                text.extend_from_slice(&word);
+                text.extend_from_slice(b" suffix");
+                assert_eq!(ascii_word_hash(&text, 8, 8 + len), bytewise(&word), "{word:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn words_mixing_ascii_and_other_letters_hash_as_one_word() {
+        // An ASCII start running into a non-ASCII letter is one word; into non-ASCII
+        // punctuation, two.
+        assert_eq!(words("CAFÉ crème"), words("café CRÈME"));
+        assert_eq!(words("café").len(), 1);
+        assert_ne!(words("café"), words("caf"));
+        assert_eq!(words("word—next"), words("word next"));
+        assert_eq!(words("naïve"), words("NAÏVE"));
+        // Nothing lost at the end of the text or after a non-ASCII word.
+        assert_eq!(words("été summer").len(), 2);
+        assert_eq!(words("summer été").len(), 2);
     }
 
     #[test]
