@@ -9,15 +9,13 @@ use super::counters::Outcome;
 use super::handoff::Pipeline;
 use super::{Accepted, OVERLOADED_MESSAGE, Overloaded, auth};
 use crate::forward::{Encoding, Payload};
-use bytes::Buf;
-use opentelemetry_proto::tonic::collector::logs::v1::{
-    ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
-};
+use bytes::{Buf, Bytes};
+use opentelemetry_proto::tonic::collector::logs::v1::{ExportLogsPartialSuccess, ExportLogsServiceResponse};
 use opentelemetry_proto::tonic::collector::metrics::v1::{
     ExportMetricsServiceRequest, ExportMetricsServiceResponse,
 };
 use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
+    ExportTracePartialSuccess, ExportTraceServiceResponse,
 };
 use prost::Message;
 use std::future::Future;
@@ -59,17 +57,21 @@ impl GrpcReceiver {
     }
 }
 
-/// One OTLP export method: its path, its messages and what it does with a request.
+/// One OTLP export method: its path, its response and what it does with a request's bytes.
 trait Method: Send + Sync + 'static {
-    type Request: Message + Default + Send + 'static;
     type Response: Message + Send + 'static;
     const NAME: &'static str;
     const SIGNAL: Signal;
     fn export(
         receiver: &GrpcReceiver,
-        request: Self::Request,
+        request: Bytes,
         raw: Option<Payload>,
     ) -> Result<Response<Self::Response>, Status>;
+}
+
+/// A request decoded by prost, or INVALID_ARGUMENT with prost's error.
+fn decode<T: Message + Default>(bytes: Bytes) -> Result<T, Status> {
+    T::decode(bytes).map_err(|e| Status::invalid_argument(format!("invalid OTLP protobuf: {e}")))
 }
 
 struct Traces;
@@ -77,17 +79,20 @@ struct Logs;
 struct Metrics;
 
 impl Method for Traces {
-    type Request = ExportTraceServiceRequest;
     type Response = ExportTraceServiceResponse;
     const NAME: &'static str = "opentelemetry.proto.collector.trace.v1.TraceService";
     const SIGNAL: Signal = Signal::Traces;
 
     fn export(
         r: &GrpcReceiver,
-        request: Self::Request,
-        raw: Option<Payload>,
+        request: Bytes,
+        mut raw: Option<Payload>,
     ) -> Result<Response<Self::Response>, Status> {
-        let result = super::export_traces_received(&r.pipeline, request, raw);
+        // Strings borrowed from the request's bytes; prost for what that path leaves.
+        let result = match super::export_traces_protobuf(&r.pipeline, &request, &mut raw) {
+            Some(result) => result,
+            None => super::export_traces_received(&r.pipeline, decode(request)?, raw),
+        };
         r.answer(result, |a| ExportTraceServiceResponse {
             partial_success: (a.rejected.count > 0).then(|| ExportTracePartialSuccess {
                 rejected_spans: a.rejected.count as i64,
@@ -98,17 +103,19 @@ impl Method for Traces {
 }
 
 impl Method for Logs {
-    type Request = ExportLogsServiceRequest;
     type Response = ExportLogsServiceResponse;
     const NAME: &'static str = "opentelemetry.proto.collector.logs.v1.LogsService";
     const SIGNAL: Signal = Signal::Logs;
 
     fn export(
         r: &GrpcReceiver,
-        request: Self::Request,
-        raw: Option<Payload>,
+        request: Bytes,
+        mut raw: Option<Payload>,
     ) -> Result<Response<Self::Response>, Status> {
-        let result = super::export_logs_received(&r.pipeline, request, raw);
+        let result = match super::export_logs_protobuf(&r.pipeline, &request, &mut raw) {
+            Some(result) => result,
+            None => super::export_logs_received(&r.pipeline, decode(request)?, raw),
+        };
         r.answer(result, |a| ExportLogsServiceResponse {
             partial_success: (a.rejected.count > 0).then(|| ExportLogsPartialSuccess {
                 rejected_log_records: a.rejected.count as i64,
@@ -119,16 +126,16 @@ impl Method for Logs {
 }
 
 impl Method for Metrics {
-    type Request = ExportMetricsServiceRequest;
     type Response = ExportMetricsServiceResponse;
     const NAME: &'static str = "opentelemetry.proto.collector.metrics.v1.MetricsService";
     const SIGNAL: Signal = Signal::Metrics;
 
     fn export(
         r: &GrpcReceiver,
-        request: Self::Request,
+        request: Bytes,
         raw: Option<Payload>,
     ) -> Result<Response<Self::Response>, Status> {
+        let request: ExportMetricsServiceRequest = decode(request)?;
         let result = super::export_metrics_received(&r.pipeline, &request, raw);
         r.answer(result, |_| ExportMetricsServiceResponse {
             partial_success: None,
@@ -136,16 +143,17 @@ impl Method for Metrics {
     }
 }
 
-/// A decoded request with the part of the decode budget it holds until it is handed over.
-struct Bounded<T> {
-    request: T,
+/// A request's bytes (decompressed) with the part of the decode budget its decoding holds
+/// until it is handed over.
+struct Bounded {
+    request: Bytes,
     /// `--forward`: the request's bytes as they arrived (decompressed).
     raw: Option<Payload>,
     _reservation: Reservation,
 }
 
-/// prost's codec with a walk before the decode: tonic decodes before the handler runs, so the
-/// decode budget is reserved here (see [`super::bound`]).
+/// A codec that walks the request before handing its bytes to the method, which decodes them:
+/// the decode budget is reserved here (see [`super::bound`]), before the handler runs.
 struct BoundedCodec<M> {
     pipeline: Arc<Pipeline>,
     method: PhantomData<fn() -> M>,
@@ -153,7 +161,7 @@ struct BoundedCodec<M> {
 
 impl<M: Method> Codec for BoundedCodec<M> {
     type Encode = M::Response;
-    type Decode = Bounded<M::Request>;
+    type Decode = Bounded;
     type Encoder = ResponseEncoder<M::Response>;
     type Decoder = BoundedDecoder<M>;
 
@@ -188,7 +196,7 @@ struct BoundedDecoder<M> {
 }
 
 impl<M: Method> Decoder for BoundedDecoder<M> {
-    type Item = Bounded<M::Request>;
+    type Item = Bounded;
     type Error = Status;
 
     fn decode(&mut self, buf: &mut DecodeBuf<'_>) -> Result<Option<Self::Item>, Status> {
@@ -213,10 +221,8 @@ impl<M: Method> Decoder for BoundedDecoder<M> {
             encoding: Encoding::Protobuf,
             bytes: bytes.clone(),
         });
-        let request = M::Request::decode(bytes)
-            .map_err(|e| Status::invalid_argument(format!("invalid OTLP protobuf: {e}")))?;
         Ok(Some(Bounded {
-            request,
+            request: bytes,
             raw,
             _reservation: reservation,
         }))
@@ -246,11 +252,11 @@ impl<M: Method> NamedService for OtlpService<M> {
 
 struct Export<M>(GrpcReceiver, PhantomData<fn() -> M>);
 
-impl<M: Method> UnaryService<Bounded<M::Request>> for Export<M> {
+impl<M: Method> UnaryService<Bounded> for Export<M> {
     type Response = M::Response;
     type Future = std::future::Ready<Result<Response<M::Response>, Status>>;
 
-    fn call(&mut self, request: Request<Bounded<M::Request>>) -> Self::Future {
+    fn call(&mut self, request: Request<Bounded>) -> Self::Future {
         let bounded = request.into_inner();
         let answer = M::export(&self.0, bounded.request, bounded.raw);
         // The reservation (dropped here) covered decoding and converting; the hand-off

@@ -13,6 +13,7 @@ pub mod handoff;
 pub mod http;
 pub mod metrics;
 pub mod otlp_json;
+pub mod otlp_proto;
 pub mod record;
 pub mod send;
 
@@ -166,6 +167,20 @@ fn prepare_traces_with(
         .recorder()
         .filter(|_| items > 0)
         .map(|_| Recorder::encode_traces(&req));
+    prepared_spans(pipeline, req, received, rejected, evaluate, line, forward)
+}
+
+/// Validated spans converted (and evaluated, with `evaluate`) for the hand-off.
+fn prepared_spans<'a>(
+    pipeline: &Pipeline,
+    req: impl Into<request::TracesRequest<'a>>,
+    received: usize,
+    rejected: Rejections,
+    evaluate: bool,
+    line: Option<(String, u64)>,
+    forward: Option<Payload>,
+) -> Prepared {
+    let items = received - rejected.count as usize;
     let mut external = Vec::new();
     let work = convert_with(pipeline, items, |c| {
         let mut spans = Vec::with_capacity(items);
@@ -213,6 +228,19 @@ fn prepare_logs_with(
         .recorder()
         .filter(|_| items > 0)
         .map(|_| Recorder::encode_logs(&req));
+    prepared_logs(pipeline, req, received, rejected, line, forward)
+}
+
+/// Validated log records converted for the hand-off.
+fn prepared_logs<'a>(
+    pipeline: &Pipeline,
+    req: impl Into<request::LogsRequest<'a>>,
+    received: usize,
+    rejected: Rejections,
+    line: Option<(String, u64)>,
+    forward: Option<Payload>,
+) -> Prepared {
+    let items = received - rejected.count as usize;
     let work = convert_with(pipeline, items, |c| {
         let mut logs = Vec::with_capacity(items);
         let mut verdicts = Vec::new();
@@ -233,6 +261,58 @@ fn prepare_logs_with(
         forward,
         metrics: Vec::new(),
     }
+}
+
+/// Whether a receiver's protobuf request may take [`otlp_proto`]'s path: not when the pipeline
+/// records (the recording is written from opentelemetry-proto's request), nor when it
+/// forwards a request whose bytes were not kept.
+fn protobuf_fast_path(pipeline: &Pipeline, raw: &Option<Payload>) -> bool {
+    pipeline.recorder().is_none() && (pipeline.forwarder().is_none() || raw.is_some())
+}
+
+/// A receiver's protobuf export of traces read by [`otlp_proto`] (strings borrowed from
+/// `bytes`), with the same counts, validation, conversion and forwarding as
+/// [`export_traces_received`] on prost's decode. `None` when that path does not take the
+/// request (see [`otlp_proto`] and [`protobuf_fast_path`]): decode it with prost, for the
+/// request or its error, and export that; `raw` is then left in place.
+pub fn export_traces_protobuf(
+    pipeline: &Pipeline,
+    bytes: &[u8],
+    raw: &mut Option<Payload>,
+) -> Option<Result<Accepted, Overloaded>> {
+    if !protobuf_fast_path(pipeline, raw) {
+        return None;
+    }
+    let mut req = otlp_proto::traces(bytes)?;
+    let received = request::count_spans(&req);
+    if refused_early(pipeline, received) {
+        return Some(refuse_early(&pipeline.counters.spans, received));
+    }
+    // The bytes as they arrived (kept whenever the pipeline forwards, checked above).
+    let forward = pipeline.forwarder().and(raw.take()).filter(|_| received > 0);
+    let rejected = convert::validate_traces_request(&mut req);
+    let prepared = prepared_spans(pipeline, req, received, rejected, true, None, forward);
+    Some(offer_prepared(pipeline, prepared, WhenFull::Refuse))
+}
+
+/// [`export_traces_protobuf`] for logs.
+pub fn export_logs_protobuf(
+    pipeline: &Pipeline,
+    bytes: &[u8],
+    raw: &mut Option<Payload>,
+) -> Option<Result<Accepted, Overloaded>> {
+    if !protobuf_fast_path(pipeline, raw) {
+        return None;
+    }
+    let mut req = otlp_proto::logs(bytes)?;
+    let received = request::count_logs(&req);
+    if refused_early(pipeline, received) {
+        return Some(refuse_early(&pipeline.counters.logs, received));
+    }
+    let forward = pipeline.forwarder().and(raw.take()).filter(|_| received > 0);
+    let rejected = convert::validate_logs_request(&mut req);
+    let prepared = prepared_logs(pipeline, req, received, rejected, None, forward);
+    Some(offer_prepared(pipeline, prepared, WhenFull::Refuse))
 }
 
 /// Decodes an OTLP/JSON trace or log request straight into records: the same validation,

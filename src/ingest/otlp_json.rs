@@ -49,7 +49,7 @@ mod scan;
 
 pub use error::Error;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 /// Decodes one OTLP/JSON `ExportTraceServiceRequest` (or `TracesData`), strings borrowed.
 pub fn traces(text: &[u8]) -> Result<TracesRequest<'_>, Error> {

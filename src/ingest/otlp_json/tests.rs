@@ -137,7 +137,7 @@ fn root() -> std::path::PathBuf {
 }
 
 /// Every OTLP/JSON capture in the repository: the fixtures and the demo capture.
-fn captures() -> Vec<std::path::PathBuf> {
+pub(crate) fn captures() -> Vec<std::path::PathBuf> {
     let mut files = Vec::new();
     for dir in ["tests/fixtures", "tests/fixtures/capture"] {
         for entry in std::fs::read_dir(root().join(dir)).unwrap() {
@@ -153,7 +153,7 @@ fn captures() -> Vec<std::path::PathBuf> {
 }
 
 /// The lines of a capture (decompressed), blank ones left out.
-fn lines(path: &Path) -> Vec<Vec<u8>> {
+pub(crate) fn lines(path: &Path) -> Vec<Vec<u8>> {
     let mut data = Vec::new();
     let file = std::fs::File::open(path).unwrap();
     if path.extension().is_some_and(|e| e == "gz") {
