@@ -198,17 +198,14 @@ fn corrupt(encoding: &str, e: std::io::Error) -> Refusal {
     )
 }
 
-/// Decodes within the decode budget: the request is walked first and what decoding it would
-/// take is reserved, then decoded; the reservation is held until the request is handed over.
-fn decode<T>(
+/// Reserves what decoding the request takes in the decode budget: the request is walked first
+/// and the estimate reserved; the reservation is held until the request is handed over.
+fn reserve(
     pipeline: &Pipeline,
     signal: Signal,
     encoding: Encoding,
     body: &[u8],
-) -> Result<(T, Reservation), Refusal>
-where
-    T: Message + Default + FromJson,
-{
+) -> Result<Reservation, Refusal> {
     let estimate = match encoding {
         Encoding::Protobuf => {
             bound::protobuf_estimate(signal, body).map_err(|e| format!("invalid OTLP protobuf: {e}"))
@@ -223,7 +220,7 @@ where
             m,
         )
     })?;
-    let reservation = pipeline.decode_budget.reserve(estimate).map_err(|e| {
+    pipeline.decode_budget.reserve(estimate).map_err(|e| {
         bound::log_refusal("HTTP", &e);
         match e {
             OverBudget::TooLarge { .. } => Refusal::new(
@@ -239,33 +236,48 @@ where
                 e.to_string(),
             ),
         }
-    })?;
+    })
+}
+
+/// Decodes a request (within a reservation taken by [`reserve`]).
+fn decode<T: Message + Default + FromJson>(encoding: Encoding, body: &[u8]) -> Result<T, Refusal> {
     let result = match encoding {
         Encoding::Protobuf => T::decode(body).map_err(|e| format!("invalid OTLP protobuf: {e}")),
         Encoding::Json => T::from_json(body).map_err(|e| format!("invalid OTLP/JSON: {e}")),
     };
-    let request = result.map_err(|m| {
+    result.map_err(|m| {
         Refusal::new(
             Outcome::BadRequest,
             StatusCode::BAD_REQUEST,
             code::INVALID_ARGUMENT,
             m,
         )
-    })?;
-    Ok((request, reservation))
+    })
 }
 
-/// A decoded request, the encoding to answer in, the part of the decode budget it holds, and
-/// (for `--forward`) the request as it arrived.
-type Received<T> = (T, Encoding, Reservation, Option<Payload>);
+/// A protobuf export that reads the request's bytes itself (`ingest::export_traces_protobuf`
+/// and its logs twin), `None` when it leaves the request to prost.
+type FastPath = fn(&Pipeline, &[u8], &mut Option<Payload>) -> Option<Result<Accepted, Overloaded>>;
+
+/// A received request: exported already by the fast path, or decoded with (for `--forward`)
+/// the request as it arrived.
+enum Got<T> {
+    Exported(Result<Accepted, Overloaded>),
+    Decoded(T, Option<Payload>),
+}
+
+/// What [`receive`] hands the signal's handler: the request, the encoding to answer in, and
+/// the part of the decode budget it holds.
+type Received<T> = (Got<T>, Encoding, Reservation);
 
 /// The signal-independent part of handling a POST: auth, media type, size, decompression and
-/// decoding.
+/// decoding (or, for protobuf with a `fast` path, exporting).
 async fn receive<T>(
     state: &HttpState,
     signal: Signal,
     headers: &HeaderMap,
     body: Body,
+    fast: Option<FastPath>,
 ) -> Result<Received<T>, Response>
 where
     T: Message + Default + FromJson,
@@ -310,17 +322,23 @@ where
                 )
             })??;
         let plain = decompress(headers, raw, state.max_request_bytes)?;
-        let (req, reservation) = decode::<T>(&state.pipeline, signal, encoding, &plain)?;
-        let forward = state.pipeline.forwarder().map(|_| Payload {
+        let reservation = reserve(&state.pipeline, signal, encoding, &plain)?;
+        let mut forward = state.pipeline.forwarder().map(|_| Payload {
             signal: signal.into(),
             encoding,
-            bytes: plain,
+            bytes: plain.clone(),
         });
-        Ok::<_, Refusal>((req, reservation, forward))
+        if let Some(fast) = fast.filter(|_| encoding == Encoding::Protobuf) {
+            if let Some(result) = fast(&state.pipeline, &plain, &mut forward) {
+                return Ok((Got::Exported(result), reservation));
+            }
+        }
+        let req = decode::<T>(encoding, &plain)?;
+        Ok::<_, Refusal>((Got::Decoded(req, forward), reservation))
     }
     .await;
     match decoded {
-        Ok((req, reservation, forward)) => Ok((req, encoding, reservation, forward)),
+        Ok((got, reservation)) => Ok((got, encoding, reservation)),
         Err(r) => Err(r.into_response(&state.pipeline, encoding)),
     }
 }
@@ -371,12 +389,23 @@ fn respond<R: Message + 'static>(
 }
 
 async fn traces(State(state): State<HttpState>, headers: HeaderMap, body: Body) -> Response {
-    let (req, enc, _reserved, raw) =
-        match receive::<ExportTraceServiceRequest>(&state, Signal::Traces, &headers, body).await {
-            Ok(r) => r,
-            Err(resp) => return resp,
-        };
-    let result = super::export_traces_received(&state.pipeline, req, raw);
+    let fast: FastPath = super::export_traces_protobuf;
+    let (got, enc, _reserved) = match receive::<ExportTraceServiceRequest>(
+        &state,
+        Signal::Traces,
+        &headers,
+        body,
+        Some(fast),
+    )
+    .await
+    {
+        Ok(r) => r,
+        Err(resp) => return resp,
+    };
+    let result = match got {
+        Got::Exported(result) => result,
+        Got::Decoded(req, raw) => super::export_traces_received(&state.pipeline, req, raw),
+    };
     respond(
         &state.pipeline,
         enc,
@@ -392,12 +421,16 @@ async fn traces(State(state): State<HttpState>, headers: HeaderMap, body: Body) 
 }
 
 async fn logs(State(state): State<HttpState>, headers: HeaderMap, body: Body) -> Response {
-    let (req, enc, _reserved, raw) =
-        match receive::<ExportLogsServiceRequest>(&state, Signal::Logs, &headers, body).await {
+    let fast: FastPath = super::export_logs_protobuf;
+    let (got, enc, _reserved) =
+        match receive::<ExportLogsServiceRequest>(&state, Signal::Logs, &headers, body, Some(fast)).await {
             Ok(r) => r,
             Err(resp) => return resp,
         };
-    let result = super::export_logs_received(&state.pipeline, req, raw);
+    let result = match got {
+        Got::Exported(result) => result,
+        Got::Decoded(req, raw) => super::export_logs_received(&state.pipeline, req, raw),
+    };
     respond(
         &state.pipeline,
         enc,
@@ -413,12 +446,16 @@ async fn logs(State(state): State<HttpState>, headers: HeaderMap, body: Body) ->
 }
 
 async fn metrics(State(state): State<HttpState>, headers: HeaderMap, body: Body) -> Response {
-    let (req, enc, _reserved, raw) =
-        match receive::<ExportMetricsServiceRequest>(&state, Signal::Metrics, &headers, body).await {
+    let (got, enc, _reserved) =
+        match receive::<ExportMetricsServiceRequest>(&state, Signal::Metrics, &headers, body, None).await {
             Ok(r) => r,
             Err(resp) => return resp,
         };
-    let result = super::export_metrics_received(&state.pipeline, &req, raw);
+    // No fast path for metrics: always decoded.
+    let result = match got {
+        Got::Exported(result) => result,
+        Got::Decoded(req, raw) => super::export_metrics_received(&state.pipeline, &req, raw),
+    };
     respond(
         &state.pipeline,
         enc,
