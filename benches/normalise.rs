@@ -3,9 +3,15 @@
 //! `normalise` measures the semantic pass alone on converted records; `convert_and_normalise`
 //! the whole ingest-thread work per span (conversion, interning, normalisation, pricing);
 //! `builtin_evaluation` llmwatch's own evaluators on the demo capture's spans, request by request;
-//! `redact_secrets_4k_prompt` the scan for secret shapes in one 4 KiB value.
+//! `redact_secrets_4k_prompt` the scan for secret shapes in one 4 KiB value;
+//! `agent_builtin_evaluation` the evaluators on RAG-agent spans (`agent/workload.rs`), every
+//! call under the cap; `protobuf_into_request` a protobuf request read into the request types
+//! conversion takes, by prost and the move (`prost`) or by `ingest::otlp_proto` (`borrowed`),
+//! on both loads.
 //! Run with `cargo bench --bench normalise`.
 
+#[path = "agent/workload.rs"]
+mod agent;
 #[path = "../tests/common/mod.rs"]
 mod common;
 
@@ -99,15 +105,19 @@ fn demo_requests() -> Vec<Vec<SpanRecord>> {
 
 #[divan::bench]
 fn builtin_evaluation(bencher: Bencher) {
-    let requests = demo_requests();
+    evaluate_requests(bencher, &demo_requests());
+}
+
+/// The built-in evaluators on each request's spans in turn, with a fresh per-second cap each
+/// run, so every run evaluates the same calls.
+fn evaluate_requests(bencher: Bencher, requests: &[Vec<SpanRecord>]) {
     let n: usize = requests.iter().map(Vec::len).sum();
     let mut verdicts = Vec::new();
     bencher
         .counter(divan::counter::ItemsCount::new(n))
-        // A fresh cap each run, so every run evaluates the same calls.
         .with_inputs(llmwatch::eval::BuiltinConfig::default)
         .bench_local_refs(|config| {
-            for spans in &requests {
+            for spans in requests {
                 black_box(llmwatch::model::convert::builtin_evaluation(
                     config,
                     spans,
@@ -215,4 +225,75 @@ fn json_decode(bencher: Bencher) {
                 black_box(serde_json::from_slice::<ExportTraceServiceRequest>(body)).unwrap();
             }
         });
+}
+
+/// Agent requests of 512 spans, each moved on in event time as the ingest bench's sends are (so
+/// every call is under the evaluators' per-second cap), as protobuf bodies.
+fn agent_bodies() -> Vec<Vec<u8>> {
+    use prost::Message;
+    let base = common::now_nanos();
+    (0..8u64)
+        .map(|i| {
+            let at = base + i * agent::SECONDS_PER_SEND * 1_000_000_000;
+            agent::agent_batch(1 + i * 100, 512, at).encode_to_vec()
+        })
+        .collect()
+}
+
+/// Request bodies of one load: `chat` (the synthetic chat spans and the captures) or `agent`.
+fn load_bodies(load: &str) -> Vec<Vec<u8>> {
+    match load {
+        "chat" => bodies().0,
+        _ => agent_bodies(),
+    }
+}
+
+#[divan::bench(args = ["chat", "agent"], consts = [false, true])]
+fn protobuf_into_request<const BORROWED: bool>(bencher: Bencher, load: &str) {
+    use llmwatch::model::convert::request::{TracesRequest, count_spans};
+    use prost::Message;
+    let bodies = load_bodies(load);
+    let n: usize = bodies
+        .iter()
+        .map(|b| count_spans(&llmwatch::ingest::otlp_proto::traces(b).unwrap()))
+        .sum();
+    bencher
+        .counter(divan::counter::ItemsCount::new(n))
+        .bench_local(|| {
+            for body in &bodies {
+                if BORROWED {
+                    black_box(llmwatch::ingest::otlp_proto::traces(body).unwrap());
+                } else {
+                    let req = ExportTraceServiceRequest::decode(&body[..]).unwrap();
+                    black_box(TracesRequest::from(req));
+                }
+            }
+        });
+}
+
+#[divan::bench]
+fn agent_builtin_evaluation(bencher: Bencher) {
+    use prost::Message;
+    let mut c = converter();
+    let requests: Vec<Vec<SpanRecord>> = agent_bodies()
+        .iter()
+        .map(|b| {
+            let mut spans = Vec::new();
+            let req = ExportTraceServiceRequest::decode(&b[..]).unwrap();
+            c.convert_traces_unevaluated(req, &mut spans, &mut Vec::new());
+            spans
+        })
+        .collect();
+    // Every call evaluated: none past the cap.
+    let (mut done, mut skipped) = (0, 0);
+    let config = llmwatch::eval::BuiltinConfig::default();
+    for spans in &requests {
+        let (d, s) = llmwatch::model::convert::builtin_evaluation(&config, spans, &mut Vec::new());
+        (done, skipped) = (done + d, skipped + s);
+    }
+    assert!(
+        done > 0 && skipped == 0,
+        "{done} evaluated, {skipped} past the cap"
+    );
+    evaluate_requests(bencher, &requests);
 }
