@@ -720,6 +720,8 @@ fn content_words(text: &str, mut f: impl FnMut(u64) -> bool) {
             }
             chars += 1;
         }
+        // The word's first char is a letter or digit: it is never empty.
+        debug_assert!(chars > 0, "no progress at byte {i}");
         if chars < 3 {
             continue;
         }
@@ -1216,6 +1218,92 @@ mod tests {
             h.push(b.to_ascii_lowercase());
         }
         h.finish()
+    }
+
+    /// Content words as first written, a byte (or char) at a time through [`WordHash`]: the
+    /// reference the table and 8-byte hashing must agree with.
+    fn words_bytewise(text: &str) -> Vec<u64> {
+        let mut out = Vec::new();
+        let mut chars = text.chars().peekable();
+        while chars.peek().is_some() {
+            let mut hash = WordHash::new();
+            let (mut n, mut ascii) = (0, true);
+            while let Some(&c) = chars.peek().filter(|c| c.is_alphanumeric()) {
+                chars.next();
+                n += 1;
+                ascii &= c.is_ascii();
+                let mut buf = [0u8; 4];
+                for lc in c.to_lowercase() {
+                    lc.encode_utf8(&mut buf).bytes().for_each(|x| hash.push(x));
+                }
+            }
+            if n == 0 {
+                chars.next();
+                continue;
+            }
+            let (h, packed) = hash.finish();
+            if n >= 3 && !(ascii && packed.is_some_and(is_stopword_packed)) {
+                out.push(h);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn words_found_by_the_table_are_the_words_read_one_char_at_a_time() {
+        // Letters, digits, separators of every ASCII kind, non-ASCII letters, digits and
+        // punctuation, stopwords, words of every length, at every alignment.
+        let pieces = [
+            "a",
+            "Zq",
+            "the",
+            "THE",
+            "order",
+            "0123456789",
+            "x",
+            " ",
+            "  ",
+            ",",
+            ".",
+            "-",
+            "'",
+            "\n",
+            "\t",
+            "@",
+            "[",
+            "`",
+            "{",
+            "/",
+            ":",
+            "\u{7f}",
+            "é",
+            "É",
+            "ß",
+            "中文",
+            "٣",
+            "—",
+            "“",
+            "’",
+            "\u{a0}",
+            "ünïcode",
+            "yourself",
+            "abcdefgh",
+            "abcdefghi",
+            "İ",
+        ];
+        let mut seed = 0x9e37_79b9u64;
+        for round in 0..4000 {
+            let mut text = String::new();
+            let len = 1 + round % 40;
+            for _ in 0..len {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                text.push_str(pieces[(seed >> 33) as usize % pieces.len()]);
+            }
+            assert_eq!(words(&text), words_bytewise(&text), "{text:?}");
+        }
+        assert_eq!(words_bytewise("The order is at UPS"), words("order ups"));
     }
 
     #[test]
