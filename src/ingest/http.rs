@@ -266,8 +266,8 @@ enum Got<T> {
     Decoded(T, Option<Payload>),
 }
 
-/// What [`receive`] hands the signal's handler: the request, the encoding to answer in, and
-/// the part of the decode budget it holds.
+/// What [`receive`] hands the signal's handler: the request (or its export), the encoding to
+/// answer in, and the part of the decode budget it holds.
 type Received<T> = (Got<T>, Encoding, Reservation);
 
 /// The signal-independent part of handling a POST: auth, media type, size, decompression and
