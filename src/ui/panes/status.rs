@@ -588,9 +588,20 @@ mod tests {
         assert_eq!(texts(5), [Some("BADGE"), None, Some("c")]);
     }
 
+    /// The status line of `view` drawn `width` columns wide in the default theme: its cells
+    /// and their text.
+    fn draw_line(view: &View, width: u16) -> (ratatui::buffer::Buffer, String) {
+        let mut terminal = Terminal::new(TestBackend::new(width, 1)).unwrap();
+        terminal
+            .draw(|f| render(f, f.area(), view, &Theme::default()))
+            .unwrap();
+        let buf = terminal.backend().buffer().clone();
+        let text = buf.content().iter().map(|c| c.symbol()).collect();
+        (buf, text)
+    }
+
     /// The status line for a live run with `record`, and the style of the `rec` segment.
     fn drawn(record: Option<RecordState>) -> (String, Option<ratatui::style::Style>) {
-        let theme = Theme::default();
         let view = View {
             status: StatusView {
                 source: Some(Source::Live {
@@ -602,10 +613,7 @@ mod tests {
             },
             ..View::default()
         };
-        let mut terminal = Terminal::new(TestBackend::new(140, 1)).unwrap();
-        terminal.draw(|f| render(f, f.area(), &view, &theme)).unwrap();
-        let buf = terminal.backend().buffer();
-        let text: String = buf.content().iter().map(|c| c.symbol()).collect();
+        let (buf, text) = draw_line(&view, 140);
         let style = text
             .find("rec ")
             .map(|at| buf.content()[text[..at].chars().count()].style());
@@ -614,7 +622,6 @@ mod tests {
 
     #[test]
     fn notices_show_their_count_and_the_latest_line_then_the_count_alone() {
-        let theme = Theme::default();
         let view = View {
             status: StatusView {
                 source: Some(Source::Live {
@@ -629,12 +636,7 @@ mod tests {
             },
             ..View::default()
         };
-        let line = |width: u16| {
-            let mut terminal = Terminal::new(TestBackend::new(width, 1)).unwrap();
-            terminal.draw(|f| render(f, f.area(), &view, &theme)).unwrap();
-            let buf = terminal.backend().buffer();
-            buf.content().iter().map(|c| c.symbol()).collect::<String>()
-        };
+        let line = |width: u16| draw_line(&view, width).1;
         let wide = line(200);
         // The latest line, cut to 48 columns with its mark; nothing of the escape reaches it.
         assert!(
@@ -666,7 +668,6 @@ mod tests {
 
     #[test]
     fn the_spend_headline_shortens_then_goes_between_rates_and_origin() {
-        let theme = Theme::default();
         let view = View {
             status: StatusView {
                 source: Some(Source::Live {
@@ -690,18 +691,7 @@ mod tests {
             },
             ..View::default()
         };
-        let line = |w: u16| {
-            let mut terminal = Terminal::new(TestBackend::new(w, 1)).unwrap();
-            terminal.draw(|f| render(f, f.area(), &view, &theme)).unwrap();
-            let text: String = terminal
-                .backend()
-                .buffer()
-                .content()
-                .iter()
-                .map(|c| c.symbol())
-                .collect();
-            text.trim_end().to_string()
-        };
+        let line = |w: u16| draw_line(&view, w).1.trim_end().to_string();
         let lines: Vec<String> = [160, 120, 100, 90, 80, 60].into_iter().map(line).collect();
         insta::assert_snapshot!(lines.join("\n"));
         assert!(
