@@ -119,61 +119,9 @@ fn text_style(cell: &ratatui::buffer::Cell) -> (String, bool, bool) {
 
 /// A terminal colour as `#rrggbb` (the xterm palette for named and indexed colours).
 fn colour(c: Color, default: &str) -> String {
-    const BASIC: [(u8, u8, u8); 16] = [
-        (0, 0, 0),
-        (205, 0, 0),
-        (0, 205, 0),
-        (205, 205, 0),
-        (0, 0, 238),
-        (205, 0, 205),
-        (0, 205, 205),
-        (229, 229, 229),
-        (127, 127, 127),
-        (255, 0, 0),
-        (0, 255, 0),
-        (255, 255, 0),
-        (92, 92, 255),
-        (255, 0, 255),
-        (0, 255, 255),
-        (255, 255, 255),
-    ];
-    let rgb = match c {
-        Color::Reset => return default.to_string(),
-        Color::Rgb(r, g, b) => (r, g, b),
-        Color::Indexed(i) => indexed(i, &BASIC),
-        Color::Black => BASIC[0],
-        Color::Red => BASIC[1],
-        Color::Green => BASIC[2],
-        Color::Yellow => BASIC[3],
-        Color::Blue => BASIC[4],
-        Color::Magenta => BASIC[5],
-        Color::Cyan => BASIC[6],
-        Color::Gray => BASIC[7],
-        Color::DarkGray => BASIC[8],
-        Color::LightRed => BASIC[9],
-        Color::LightGreen => BASIC[10],
-        Color::LightYellow => BASIC[11],
-        Color::LightBlue => BASIC[12],
-        Color::LightMagenta => BASIC[13],
-        Color::LightCyan => BASIC[14],
-        Color::White => BASIC[15],
-    };
-    format!("#{:02x}{:02x}{:02x}", rgb.0, rgb.1, rgb.2)
-}
-
-/// xterm's 256 colours: 16 basic, a 6x6x6 cube, 24 greys.
-fn indexed(i: u8, basic: &[(u8, u8, u8); 16]) -> (u8, u8, u8) {
-    match i {
-        0..=15 => basic[usize::from(i)],
-        16..=231 => {
-            let level = |v: u8| if v == 0 { 0 } else { 55 + v * 40 };
-            let n = i - 16;
-            (level(n / 36), level((n / 6) % 6), level(n % 6))
-        }
-        _ => {
-            let v = 8 + (i - 232) * 10;
-            (v, v, v)
-        }
+    match super::theme::xterm_rgb(c) {
+        Some((r, g, b)) => format!("#{r:02x}{g:02x}{b:02x}"),
+        None => default.to_string(),
     }
 }
 

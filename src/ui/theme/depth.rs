@@ -106,6 +106,17 @@ pub(super) const ANSI16: [Color; 16] = [
     Color::White,
 ];
 
+/// A colour's RGB value in xterm's default palette (named and indexed colours; RGB as given), or
+/// `None` for [`Color::Reset`], whose value is the terminal's.
+pub fn xterm_rgb(colour: Color) -> Option<(u8, u8, u8)> {
+    match colour {
+        Color::Reset => None,
+        Color::Rgb(r, g, b) => Some((r, g, b)),
+        Color::Indexed(i) => Some(ansi256_to_rgb(i)),
+        named => ANSI16.iter().position(|&c| c == named).map(|i| XTERM16[i]),
+    }
+}
+
 /// Channel levels of the xterm 6x6x6 colour cube (indexes 16-231).
 const CUBE: [u8; 6] = [0, 95, 135, 175, 215, 255];
 
@@ -284,6 +295,20 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn xterm_rgb_of_named_indexed_and_rgb_colours() {
+        // A named colour and its palette index have the same value.
+        for (i, c) in ANSI16.into_iter().enumerate() {
+            assert_eq!(xterm_rgb(c), Some(XTERM16[i]), "{c}");
+            assert_eq!(xterm_rgb(Color::Indexed(i as u8)), Some(XTERM16[i]), "{c}");
+        }
+        assert_eq!(xterm_rgb(Color::Indexed(46)), Some((0, 255, 0)));
+        assert_eq!(xterm_rgb(Color::Indexed(67)), Some((95, 135, 175)));
+        assert_eq!(xterm_rgb(Color::Indexed(244)), Some((128, 128, 128)));
+        assert_eq!(xterm_rgb(Color::Rgb(1, 2, 3)), Some((1, 2, 3)));
+        assert_eq!(xterm_rgb(Color::Reset), None);
     }
 
     #[test]

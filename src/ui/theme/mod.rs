@@ -23,7 +23,7 @@
 mod depth;
 mod file;
 
-pub use depth::{ColorDepth, rgb_to_ansi16, rgb_to_ansi256};
+pub use depth::{ColorDepth, rgb_to_ansi16, rgb_to_ansi256, xterm_rgb};
 
 use crate::text::escape;
 use depth::{map_colours, monochrome};
