@@ -508,18 +508,15 @@ const fn slot(packed: u64) -> usize {
     (packed.wrapping_mul(SLOT_MULTIPLIER) >> (64 - SLOT_BITS)) as usize
 }
 
-/// Per slot, the index of the stopword there in [`PACKED_STOPWORDS`], or `u8::MAX`.
-const STOPWORD_SLOTS: [u8; 1 << SLOT_BITS] = {
-    let mut out = [u8::MAX; 1 << SLOT_BITS];
+/// Per slot, the packed stopword there, or 0 (which no word packs to: a word's first byte is
+/// never 0).
+const STOPWORD_SLOTS: [u64; 1 << SLOT_BITS] = {
+    let mut out = [0u64; 1 << SLOT_BITS];
     let mut k = 0;
     while k < PACKED_STOPWORDS.len() {
-        assert!(PACKED_STOPWORDS.len() < u8::MAX as usize);
         let s = slot(PACKED_STOPWORDS[k]);
-        assert!(
-            out[s] == u8::MAX,
-            "two stopwords share a slot: pick another multiplier"
-        );
-        out[s] = k as u8;
+        assert!(out[s] == 0, "two stopwords share a slot: pick another multiplier");
+        out[s] = PACKED_STOPWORDS[k];
         k += 1;
     }
     out
@@ -532,10 +529,9 @@ fn is_stopword(word: &[u8]) -> bool {
 }
 
 /// Whether a lowercase word of up to 8 bytes, [`pack`]ed, is a stopword.
+#[inline]
 fn is_stopword_packed(packed: u64) -> bool {
-    PACKED_STOPWORDS
-        .get(usize::from(STOPWORD_SLOTS[slot(packed)]))
-        .is_some_and(|&w| w == packed)
+    STOPWORD_SLOTS[slot(packed)] == packed
 }
 
 /// A word's lowercased bytes as one number: up to 8 bytes packed as [`pack`] packs them (so a
@@ -606,26 +602,48 @@ const BYTE_CLASS: [u8; 256] = {
     out
 };
 
+const LOWER: u64 = 0x2020_2020_2020_2020;
+
 /// [`WordHash`] of the ASCII letters and digits `text[start..end]`, 8 bytes at a time: such a
 /// byte lowercases by setting bit 0x20 (digits have it set already). Gives what feeding the
 /// word to [`WordHash`] a byte at a time gives.
 #[inline]
 fn ascii_word_hash(text: &[u8], start: usize, end: usize) -> (u64, Option<u64>) {
-    const LOWER: u64 = 0x2020_2020_2020_2020;
     let len = end - start;
     debug_assert!(len > 0);
     // All but the last 1..=8 bytes go through the mix, 8 at a time.
     let body = (len - 1) / 8 * 8;
     let mut mixed = 0u64;
     for c in text[start..start + body].chunks_exact(8) {
-        let x = u64::from_be_bytes(c.try_into().unwrap_or_default()) | LOWER;
-        mixed = (mixed ^ x).wrapping_mul(WordHash::MIX).rotate_left(29);
+        mixed = mix(
+            mixed,
+            u64::from_be_bytes(c.try_into().unwrap_or_default()) | LOWER,
+        );
     }
-    // The last bytes, packed high: read as 8 bytes ending at the word's end, or, when the text
-    // is shorter than that, byte by byte.
-    let rest = len - body;
+    let tail = ascii_tail(text, end, len - body);
+    if len <= 8 {
+        return (tail, Some(tail));
+    }
+    (finish(mixed, tail, len), None)
+}
+
+#[inline(always)]
+fn mix(mixed: u64, chunk: u64) -> u64 {
+    (mixed ^ chunk).wrapping_mul(WordHash::MIX).rotate_left(29)
+}
+
+#[inline(always)]
+fn finish(mixed: u64, tail: u64, len: usize) -> u64 {
+    let h = (mixed ^ tail ^ len as u64).wrapping_mul(WordHash::MIX);
+    h ^ h >> 32
+}
+
+/// The `rest` (1..=8) ASCII letters and digits before `end`, lowercased and packed high: read
+/// as the 8 bytes ending at `end`, or, at the text's start, byte by byte.
+#[inline(always)]
+fn ascii_tail(text: &[u8], end: usize, rest: usize) -> u64 {
     let keep = 8 * (8 - rest as u32);
-    let tail = if end >= 8 {
+    if end >= 8 {
         let w = u64::from_be_bytes(text[end - 8..end].try_into().unwrap_or_default());
         (w << keep) | (LOWER << keep)
     } else {
@@ -634,29 +652,149 @@ fn ascii_word_hash(text: &[u8], start: usize, end: usize) -> (u64, Option<u64>) 
             w = w << 8 | u64::from(b | 0x20);
         }
         w << keep
-    };
-    if len <= 8 {
-        return (tail, Some(tail));
     }
-    let h = (mixed ^ tail ^ len as u64).wrapping_mul(WordHash::MIX);
-    (h ^ h >> 32, None)
 }
 
-/// Calls `f` with a hash of each content word of `text`: runs of letters and digits (Unicode
-/// aware; non-ASCII lowercased by `char::to_lowercase`), at least 3 characters, lowercased,
-/// not a stopword. A [`WordHash`] stands in for the word, so nothing is allocated. Stops when
-/// `f` returns false. Words of ASCII letters and digits (nearly all, in English text) are
-/// found through [`BYTE_CLASS`] and hashed 8 bytes at a time; a word with a non-ASCII letter
-/// in it is read a char at a time.
-fn content_words(text: &str, mut f: impl FnMut(u64) -> bool) {
+/// [`ascii_word_hash`] of `text[start..end]` (ASCII letters and digits) and whether it is a
+/// content word (3 bytes or more, not a stopword), for words of up to 16 bytes without a branch
+/// on how long the word is or what it is.
+#[inline(always)]
+fn ascii_word(text: &[u8], start: usize, end: usize) -> (u64, bool) {
+    let len = end - start;
+    if len > 16 {
+        return (ascii_word_hash(text, start, end).0, true);
+    }
+    // 1..=8 bytes: the tail is the word. 9..=16: the first 8 bytes are mixed in.
+    let short = len <= 8;
+    let tail = ascii_tail(text, end, ((len - 1) & 7) + 1);
+    let first = text
+        .get(start..start + 8)
+        .map_or(0, |c| u64::from_be_bytes(c.try_into().unwrap_or_default()));
+    let long = finish(mix(0, first | LOWER), tail, len);
+    let hash = if short { tail } else { long };
+    let stopword = short & is_stopword_packed(tail);
+    (hash, (len >= 3) & !stopword)
+}
+
+/// Appends to `out` a hash of each content word of `text`: runs of letters and digits
+/// (Unicode aware; non-ASCII lowercased by `char::to_lowercase`), at least 3 characters,
+/// lowercased, not a stopword, in reading order. A [`WordHash`] stands in for the word.
+///
+/// The text is read 64 bytes at a time: a bit mask of the ASCII letters and digits (and one of
+/// the non-ASCII bytes) gives the words' bounds without a branch per byte, and words of ASCII
+/// letters and digits (nearly all, in English text) are hashed 8 bytes at a time and kept or
+/// dropped without a branch. Where a non-ASCII byte is, or a word runs past the 64 bytes, the
+/// text is read a char at a time ([`content_words_from`]) up to where the masks can take over
+/// again.
+fn content_words(text: &str, out: &mut Vec<u64>) {
+    let b = text.as_bytes();
+    // A block has at most 32 words (a byte and a separator each).
+    let mut found = [0u64; 32];
+    // `i` is never inside a word.
+    let mut i = 0;
+    while i < b.len() {
+        let n = (b.len() - i).min(64);
+        let (word, wide) = match b[i..].first_chunk::<64>() {
+            Some(block) => block_masks(block),
+            None => {
+                let mut padded = [0u8; 64];
+                padded[..n].copy_from_slice(&b[i..]);
+                block_masks(&padded)
+            }
+        };
+        // Bytes before `cut` decide the words in them: a word is whole when the byte after it
+        // is before `cut` (an ASCII separator), or when the text ends in the block.
+        let cut = if wide != 0 {
+            wide.trailing_zeros() as usize
+        } else if i + n == b.len() {
+            n + 1
+        } else {
+            n
+        };
+        let whole = match cut {
+            0 => 0,
+            65 => u64::MAX,
+            _ => (1u64 << (cut - 1)) - 1,
+        };
+        let mut starts = word & !(word << 1);
+        let mut ends = word & !(word >> 1) & whole;
+        let mut kept = 0;
+        while ends != 0 {
+            let s = starts.trailing_zeros() as usize;
+            let e = ends.trailing_zeros() as usize + 1;
+            starts &= starts - 1;
+            ends &= ends - 1;
+            let (hash, keep) = ascii_word(b, i + s, i + e);
+            found[kept & 31] = hash;
+            kept += usize::from(keep);
+        }
+        out.extend_from_slice(&found[..kept]);
+        // Where the masks stopped: the first word not read (it touches a non-ASCII byte or
+        // runs past the block), else the first non-ASCII byte, else the block's end.
+        let next = if starts != 0 {
+            (starts.trailing_zeros() as usize).min(cut)
+        } else {
+            cut.min(n)
+        };
+        if wide == 0 && next > 0 {
+            i += next;
+            continue;
+        }
+        // Char by char through the non-ASCII bytes of the block (or the one word that fills
+        // it), then back to the masks.
+        let upto = if wide == 0 {
+            i + 1
+        } else {
+            i + 64 - wide.leading_zeros() as usize
+        };
+        i = content_words_from(text, i + next, upto, out);
+    }
+}
+
+/// Bit k of the first mask: `block[k]` is an ASCII letter or digit; of the second: `block[k]`
+/// is not ASCII. Eight bytes at a time, with no branch on what they are.
+#[inline(always)]
+fn block_masks(block: &[u8; 64]) -> (u64, u64) {
+    let (mut word, mut wide) = (0u64, 0u64);
+    for (k, chunk) in block.chunks_exact(8).enumerate() {
+        let (w, n) = ascii_word_bytes(u64::from_le_bytes(chunk.try_into().unwrap_or_default()));
+        word |= w << (8 * k);
+        wide |= n << (8 * k);
+    }
+    (word, wide)
+}
+
+/// For 8 bytes read little-endian: a bit per byte (bit k for byte k) that is an ASCII letter or
+/// digit, and one per byte that is not ASCII. Each byte's range checks are additions that set
+/// its top bit (no carry crosses bytes once the top bits are cleared); a multiply then gathers
+/// the top bits.
+#[inline]
+const fn ascii_word_bytes(x: u64) -> (u64, u64) {
+    const fn each(b: u8) -> u64 {
+        0x0101_0101_0101_0101 * b as u64
+    }
+    const TOP: u64 = each(0x80);
+    const fn gather(top: u64) -> u64 {
+        (top >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56
+    }
+    let low = x & !TOP;
+    let lower = low | each(0x20);
+    let letter = lower.wrapping_add(each(128 - b'a')) & !lower.wrapping_add(each(127 - b'z'));
+    let digit = low.wrapping_add(each(128 - b'0')) & !low.wrapping_add(each(127 - b'9'));
+    (gather((letter | digit) & !x & TOP), gather(x & TOP))
+}
+
+/// [`content_words`] a char at a time from `i` (never inside a word), until the word or char
+/// that reaches `upto` (or beyond) is read: returns where it stopped. Words of ASCII letters and digits are found through [`BYTE_CLASS`] and hashed 8 bytes
+/// at a time; a word with a non-ASCII letter in it is read a char at a time.
+fn content_words_from(text: &str, mut i: usize, upto: usize, out: &mut Vec<u64>) -> usize {
     let b = text.as_bytes();
     // A non-ASCII char at `i`, its width, and whether it is a letter or digit.
     let wide = |i: usize| {
         let c = text[i..].chars().next().unwrap_or(' ');
         (c, c.len_utf8(), c.is_alphanumeric())
     };
-    let mut i = 0;
-    while i < b.len() {
+    while i < upto.min(b.len()) {
         // Skip to the next word.
         match BYTE_CLASS[usize::from(b[i])] {
             SEPARATOR => {
@@ -680,9 +818,7 @@ fn content_words(text: &str, mut f: impl FnMut(u64) -> bool) {
                     if packed.is_some_and(is_stopword_packed) {
                         continue;
                     }
-                    if !f(hash) {
-                        return;
-                    }
+                    out.push(hash);
                     continue;
                 }
             }
@@ -725,10 +861,9 @@ fn content_words(text: &str, mut f: impl FnMut(u64) -> bool) {
         if chars < 3 {
             continue;
         }
-        if !f(hash.finish().0) {
-            return;
-        }
+        out.push(hash.finish().0);
     }
+    i
 }
 
 /// Caps on the documents read for the overlap: per document, and in all.
@@ -791,8 +926,8 @@ impl DocumentIndex {
     pub fn new<'d>(documents: impl Iterator<Item = &'d str>) -> Self {
         let mut index = Self::default();
         let mut words = Vec::new();
-        index.add(documents, |h| {
-            words.push(h);
+        index.add(documents, |text| {
+            content_words(text, &mut words);
             true
         });
         index.words = words;
@@ -804,9 +939,9 @@ impl DocumentIndex {
         self.documents == 0
     }
 
-    /// Reads more documents within what is left of the budget, calling `f` with each content
-    /// word's hash instead of keeping it (stops when `f` returns false).
-    fn add<'d>(&mut self, documents: impl Iterator<Item = &'d str>, mut f: impl FnMut(u64) -> bool) {
+    /// Counts more documents within what is left of the budget, calling `read` with the part of
+    /// each that is read while it returns true.
+    fn add<'d>(&mut self, documents: impl Iterator<Item = &'d str>, mut read: impl FnMut(&'d str) -> bool) {
         let mut more = true;
         for d in documents.filter(|d| !d.trim().is_empty()) {
             if self.budget == 0 {
@@ -816,10 +951,7 @@ impl DocumentIndex {
             self.budget -= text.len();
             self.documents += 1;
             if more {
-                content_words(text, |h| {
-                    more = f(h);
-                    more
-                });
+                more = read(text);
             }
         }
     }
@@ -831,10 +963,7 @@ impl DocumentIndex {
             return None;
         }
         let mut words = Vec::new();
-        content_words(answer, |h| {
-            words.push(h);
-            true
-        });
+        content_words(answer, &mut words);
         words.sort_unstable();
         words.dedup();
         if words.len() < 5 {
@@ -846,16 +975,24 @@ impl DocumentIndex {
                 break;
             }
         }
-        // The tool results: read now, on a copy of the budget left.
+        // The tool results: read now, on a copy of the budget left, until every word is found.
         let mut rest = Self {
             words: Vec::new(),
             documents: self.documents,
             budget: self.budget,
         };
-        rest.add(more, |h| !table.find(h));
+        let mut found = table.found == table.total;
+        rest.add(more, |text| {
+            if !found {
+                words.clear();
+                content_words(text, &mut words);
+                found = words.iter().any(|&h| table.find(h));
+            }
+            !found
+        });
         Some(Overlap {
-            share: table.found as f64 / words.len() as f64,
-            words: words.len(),
+            share: table.found as f64 / table.total as f64,
+            words: table.total,
             documents: rest.documents,
         })
     }
@@ -867,8 +1004,9 @@ impl<'d> FromIterator<&'d Document> for DocumentIndex {
     }
 }
 
-/// An answer's distinct word hashes in an open-addressing table, each marked when found: a
-/// lookup is a multiply and, mostly, one comparison.
+/// An answer's distinct word hashes in an open-addressing table, each marked when found. The
+/// table is kept at most 1/8 full, so that a lookup of a document's word, found or not, is
+/// mostly a multiply and one slot read with no branch on what is there.
 struct AnswerWords {
     slots: Vec<u64>,
     seen: Vec<bool>,
@@ -882,7 +1020,7 @@ struct AnswerWords {
 
 impl AnswerWords {
     fn new(words: &[u64]) -> Self {
-        let bits = (words.len() * 2).next_power_of_two().trailing_zeros().max(4);
+        let bits = (words.len() * 8).next_power_of_two().trailing_zeros().max(6);
         let mut t = Self {
             slots: vec![0; 1 << bits],
             seen: vec![false; 1 << bits],
@@ -922,19 +1060,13 @@ impl AnswerWords {
         }
         let mask = self.slots.len() - 1;
         let mut k = self.slot(h);
-        loop {
-            match self.slots[k] {
-                0 => break,
-                x if x == h => {
-                    if !self.seen[k] {
-                        self.seen[k] = true;
-                        self.found += 1;
-                    }
-                    break;
-                }
-                _ => k = (k + 1) & mask,
-            }
+        // Past other words (rare at this fill) to `h` or an empty slot.
+        while self.slots[k] != h && self.slots[k] != 0 {
+            k = (k + 1) & mask;
         }
+        let hit = self.slots[k] == h;
+        self.found += usize::from(hit & !self.seen[k]);
+        self.seen[k] |= hit;
         self.found == self.total
     }
 }
@@ -960,10 +1092,7 @@ mod tests {
 
     fn words(text: &str) -> Vec<u64> {
         let mut v = Vec::new();
-        content_words(text, |h| {
-            v.push(h);
-            true
-        });
+        content_words(text, &mut v);
         v
     }
 
@@ -1290,20 +1419,66 @@ mod tests {
             "abcdefgh",
             "abcdefghi",
             "İ",
+            "Pneumonoultramicroscopicsilicovolcanoconiosis0123456789abcdefghijklmnopqrstuvwxyz",
         ];
+        // Texts of the ASCII pieces only, and texts where a non-ASCII piece is rare, take the
+        // 64-byte masks' path through whole blocks and words that run across them.
+        let ascii: Vec<&str> = pieces.iter().copied().filter(|p| p.is_ascii()).collect();
         let mut seed = 0x9e37_79b9u64;
-        for round in 0..4000 {
+        let mut next = move || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as usize
+        };
+        for round in 0..6000 {
             let mut text = String::new();
-            let len = 1 + round % 40;
+            let len = 1 + round % 120;
             for _ in 0..len {
-                seed = seed
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                text.push_str(pieces[(seed >> 33) as usize % pieces.len()]);
+                let piece = match round % 3 {
+                    0 => pieces[next() % pieces.len()],
+                    1 => ascii[next() % ascii.len()],
+                    _ if next() % 50 == 0 => pieces[next() % pieces.len()],
+                    _ => ascii[next() % ascii.len()],
+                };
+                text.push_str(piece);
             }
             assert_eq!(words(&text), words_bytewise(&text), "{text:?}");
         }
         assert_eq!(words_bytewise("The order is at UPS"), words("order ups"));
+    }
+
+    #[test]
+    fn every_byte_value_is_classed_at_every_place_of_the_8_and_the_64() {
+        for b in 0..=255u8 {
+            for filler in [0u8, b'a', 0xff, b' '] {
+                for k in 0..8 {
+                    let mut bytes = [filler; 8];
+                    bytes[k] = b;
+                    let (word, wide) = ascii_word_bytes(u64::from_le_bytes(bytes));
+                    for (j, &c) in bytes.iter().enumerate() {
+                        assert_eq!(word >> j & 1 == 1, c.is_ascii_alphanumeric(), "{bytes:?} at {j}");
+                        assert_eq!(wide >> j & 1 == 1, !c.is_ascii(), "{bytes:?} at {j}");
+                    }
+                }
+            }
+            for k in [0, 31, 37, 63] {
+                let mut block = [b'-'; 64];
+                block[k] = b;
+                block[k / 2] = b;
+                let (word, wide) = block_masks(&block);
+                let expect = |f: fn(&u8) -> bool| {
+                    block
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, c)| f(c))
+                        .map(|(j, _)| 1u64 << j)
+                        .sum::<u64>()
+                };
+                assert_eq!(word, expect(u8::is_ascii_alphanumeric), "{b} at {k}");
+                assert_eq!(wide, expect(|c| !c.is_ascii()), "{b} at {k}");
+            }
+        }
     }
 
     #[test]
