@@ -688,6 +688,8 @@ fn ascii_word(text: &[u8], start: usize, end: usize) -> (u64, bool) {
 /// again.
 fn content_words(text: &str, out: &mut Vec<u64>) {
     let b = text.as_bytes();
+    // English prose has a content word every 8 or 9 bytes: room for most texts at once.
+    out.reserve(b.len() / 8);
     // A block has at most 32 words (a byte and a separator each).
     let mut found = [0u64; 32];
     // `i` is never inside a word.

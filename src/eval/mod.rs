@@ -47,6 +47,7 @@ pub use builtin::MAX_SCAN_BYTES;
 use builtin::{Answer, DocumentIndex, JsonCheck, Recorded};
 pub use cap::DEFAULT_MAX_PER_SECOND;
 pub use config::{Budget, BuiltinConfig};
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 /// Verdict names of the built-in evaluators.
@@ -88,16 +89,26 @@ pub fn per_trace<'a>(
     out
 }
 
-/// The documents the retrieval spans of one request returned, read into an index per trace (see
-/// [`per_trace_documents`]): each trace's documents are read once for all its calls, and only
-/// the hashes of their words are kept.
+/// The documents the retrieval spans of one request returned, read into an index per trace (the
+/// documents [`per_trace_documents`] gives, their texts borrowed from the spans where they can
+/// be): each trace's documents are read once for all its calls, and only the hashes of their
+/// words are kept.
 pub fn per_trace_index(
     spans: &[SpanRecord],
     want: impl Fn(TraceId) -> bool,
 ) -> foldhash::HashMap<TraceId, DocumentIndex> {
-    per_trace_documents(spans, want)
+    let mut texts: foldhash::HashMap<TraceId, Vec<Cow<'_, str>>> = foldhash::HashMap::default();
+    for s in spans {
+        if s.sem.as_deref().is_some_and(|m| m.kind == Kind::Retrieval) && want(s.trace_id) {
+            texts
+                .entry(s.trace_id)
+                .or_default()
+                .extend(content::document_contents(s));
+        }
+    }
+    texts
         .into_iter()
-        .map(|(t, docs)| (t, docs.iter().collect()))
+        .map(|(t, docs)| (t, DocumentIndex::new(docs.iter().map(|d| &**d))))
         .collect()
 }
 

@@ -486,24 +486,67 @@ fn flat_content(v: &Value) -> String {
 /// Retrieved documents: OpenInference's `retrieval.documents.N.document.{id,content,score}`,
 /// else OTel GenAI's `gen_ai.retrieval.documents` JSON (an array of `{id, content, score}`).
 pub fn documents(span: &SpanRecord) -> Vec<Document> {
-    let flat: Vec<Document> = indexed(attr_items(&span.attributes), "retrieval.documents.")
-        .into_values()
-        .filter_map(|fields| {
-            let mut d = Document::default();
-            for &(field, v) in &fields {
-                match field.strip_prefix("document.").unwrap_or(field) {
-                    "id" => d.id = as_label(v),
-                    "content" | "" => d.content = value_text(v),
-                    "score" => d.score = as_f64(v),
-                    _ => {}
-                }
-            }
+    let flat: Vec<Document> = flat_documents(span)
+        .into_iter()
+        .filter_map(|[id, content, score]| {
+            let d = Document {
+                id: id.and_then(as_label),
+                content: content.map(value_text).unwrap_or_default(),
+                score: score.and_then(as_f64),
+            };
             (d.id.is_some() || !d.content.is_empty() || d.score.is_some()).then_some(d)
         })
         .collect();
     if !flat.is_empty() {
         return flat;
     }
+    json_retrieval_documents(span)
+}
+
+/// The contents of [`documents`], in the same order, borrowed from the attributes where they
+/// hold the text (OpenInference's flattened documents): what context_overlap reads.
+pub fn document_contents(span: &SpanRecord) -> Vec<Cow<'_, str>> {
+    let flat: Vec<Cow<'_, str>> = flat_documents(span)
+        .into_iter()
+        .filter_map(|[id, content, score]| {
+            let text = content.map_or(Cow::Borrowed(""), value_cow);
+            let kept =
+                !text.is_empty() || id.and_then(as_label).is_some() || score.and_then(as_f64).is_some();
+            kept.then_some(text)
+        })
+        .collect();
+    if !flat.is_empty() {
+        return flat;
+    }
+    json_retrieval_documents(span)
+        .into_iter()
+        .map(|d| Cow::Owned(d.content))
+        .collect()
+}
+
+/// OpenInference's flattened documents in index order, each as the values of its id, content
+/// and score fields (the last of a field wins).
+fn flat_documents(span: &SpanRecord) -> Vec<[Option<&Value>; 3]> {
+    indexed(attr_items(&span.attributes), "retrieval.documents.")
+        .into_values()
+        .map(|fields| {
+            let mut d = [None; 3];
+            for &(field, v) in &fields {
+                match field.strip_prefix("document.").unwrap_or(field) {
+                    "id" => d[0] = Some(v),
+                    "content" | "" => d[1] = Some(v),
+                    "score" => d[2] = Some(v),
+                    _ => {}
+                }
+            }
+            d
+        })
+        .collect()
+}
+
+/// OTel GenAI's `gen_ai.retrieval.documents`: a JSON array of `{id, content, score}` (or an
+/// object with `documents`), else the text as one document.
+fn json_retrieval_documents(span: &SpanRecord) -> Vec<Document> {
     let Some(v) = span.attr("gen_ai.retrieval.documents") else {
         return Vec::new();
     };
@@ -793,6 +836,14 @@ fn value_to_json(v: &Value) -> Json {
     }
 }
 
+/// [`value_text`], borrowed when the value is a string.
+fn value_cow(v: &Value) -> Cow<'_, str> {
+    match v.as_str() {
+        Some(s) => Cow::Borrowed(s),
+        None => Cow::Owned(value_text(v)),
+    }
+}
+
 /// An attribute value as display text: strings as they are, scalars printed, arrays and maps as
 /// JSON, bytes as a size.
 fn value_text(v: &Value) -> String {
@@ -854,6 +905,20 @@ mod tests {
 
     fn s(v: &str) -> Value {
         Value::Str(v.into())
+    }
+
+    /// Flattened documents with odd indexes, fields and values: a huge index, one that is not
+    /// a number, an id and score only, a score that is not a number, metadata only.
+    fn odd_flat_documents() -> Vec<(&'static str, Value)> {
+        vec![
+            ("retrieval.documents.4294967296.document.content", s("last")),
+            ("retrieval.documents.x.document.content", s("skipped")),
+            ("retrieval.documents.2.document.id", Value::Int(7)),
+            ("retrieval.documents.2.document.score", s(" 0.7 ")),
+            ("retrieval.documents.10.document.content", s("ten")),
+            ("retrieval.documents.10.document.score", s("high")),
+            ("retrieval.documents.3.document.metadata", s("{}")),
+        ]
     }
 
     fn rec(attrs: Vec<(&str, Value)>) -> SpanRecord {
@@ -1623,15 +1688,7 @@ mod tests {
             ]
         );
 
-        let span = rec(vec![
-            ("retrieval.documents.4294967296.document.content", s("last")),
-            ("retrieval.documents.x.document.content", s("skipped")),
-            ("retrieval.documents.2.document.id", Value::Int(7)),
-            ("retrieval.documents.2.document.score", s(" 0.7 ")),
-            ("retrieval.documents.10.document.content", s("ten")),
-            ("retrieval.documents.10.document.score", s("high")),
-            ("retrieval.documents.3.document.metadata", s("{}")),
-        ]);
+        let span = rec(odd_flat_documents());
         assert_eq!(
             documents(&span),
             vec![
@@ -1654,6 +1711,64 @@ mod tests {
         );
         assert!(conversation(&rec(Vec::new())).is_empty());
         assert!(documents(&rec(Vec::new())).is_empty());
+    }
+
+    /// [`document_contents`] borrows what [`documents`] copies, and gives the same texts.
+    fn same_contents(span: &SpanRecord) {
+        let copied: Vec<String> = documents(span).into_iter().map(|d| d.content).collect();
+        let borrowed: Vec<String> = document_contents(span).into_iter().map(Cow::into_owned).collect();
+        assert_eq!(borrowed, copied, "{:?}", span.attributes);
+    }
+
+    #[test]
+    fn document_contents_are_the_documents_contents() {
+        let mut odd = odd_flat_documents();
+        odd.extend([
+            ("retrieval.documents.5.document.content", Value::Int(12)),
+            ("retrieval.documents.6.content", s("first")),
+            ("retrieval.documents.6.document.content", s("second")),
+            ("retrieval.documents.7.document.score", s("not a number")),
+            ("retrieval.documents.8", s("bare")),
+        ]);
+        let cases = [
+            odd,
+            vec![("retrieval.documents.3.document.metadata", s("{}"))],
+            vec![(
+                "gen_ai.retrieval.documents",
+                s(r#"[{"id": 1, "content": {"k": "v"}}, "bare text", null, {"text": "t"}]"#),
+            )],
+            vec![("gen_ai.retrieval.documents", s("not JSON"))],
+            vec![("gen_ai.retrieval.documents", s("   "))],
+            vec![
+                ("retrieval.documents.0.document.score", s("0.5")),
+                ("gen_ai.retrieval.documents", s(r#"["ignored"]"#)),
+            ],
+            Vec::new(),
+        ];
+        for attrs in cases {
+            same_contents(&rec(attrs));
+        }
+        let mut with_documents = 0;
+        for name in [
+            "otel_genai.jsonl",
+            "openinference.jsonl",
+            "otel_genai_eval.jsonl",
+            "langchain.jsonl",
+            "llamaindex.jsonl",
+            "langfuse.jsonl",
+            "openlit.jsonl",
+            "pydanticai.jsonl",
+            "vercel.jsonl",
+        ] {
+            for span in fixture(name) {
+                with_documents += usize::from(!documents(&span).is_empty());
+                same_contents(&span);
+            }
+        }
+        assert!(
+            with_documents >= 3,
+            "{with_documents} fixture spans with documents"
+        );
     }
 
     #[test]
