@@ -787,8 +787,9 @@ const fn ascii_word_bytes(x: u64) -> (u64, u64) {
 }
 
 /// [`content_words`] a char at a time from `i` (never inside a word), until the word or char
-/// that reaches `upto` (or beyond) is read: returns where it stopped. Words of ASCII letters and digits are found through [`BYTE_CLASS`] and hashed 8 bytes
-/// at a time; a word with a non-ASCII letter in it is read a char at a time.
+/// that reaches `upto` (or beyond) is read: returns where it stopped. Words of ASCII letters
+/// and digits are found through [`BYTE_CLASS`] and hashed 8 bytes at a time; a word with a
+/// non-ASCII letter in it is read a char at a time.
 fn content_words_from(text: &str, mut i: usize, upto: usize, out: &mut Vec<u64>) -> usize {
     let b = text.as_bytes();
     // A non-ASCII char at `i`, its width, and whether it is a letter or digit.
