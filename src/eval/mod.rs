@@ -47,7 +47,6 @@ pub use builtin::MAX_SCAN_BYTES;
 use builtin::{Answer, DocumentIndex, JsonCheck, Recorded};
 pub use cap::DEFAULT_MAX_PER_SECOND;
 pub use config::{Budget, BuiltinConfig};
-use std::borrow::Cow;
 use std::sync::LazyLock;
 
 /// Verdict names of the built-in evaluators.
@@ -97,16 +96,7 @@ pub fn per_trace_index(
     spans: &[SpanRecord],
     want: impl Fn(TraceId) -> bool,
 ) -> foldhash::HashMap<TraceId, DocumentIndex> {
-    let mut texts: foldhash::HashMap<TraceId, Vec<Cow<'_, str>>> = foldhash::HashMap::default();
-    for s in spans {
-        if s.sem.as_deref().is_some_and(|m| m.kind == Kind::Retrieval) && want(s.trace_id) {
-            texts
-                .entry(s.trace_id)
-                .or_default()
-                .extend(content::document_contents(s));
-        }
-    }
-    texts
+    per_retrieval_trace(spans, want, content::document_contents)
         .into_iter()
         .map(|(t, docs)| (t, DocumentIndex::new(docs.iter().map(|d| &**d))))
         .collect()
@@ -118,13 +108,22 @@ pub fn per_trace_documents(
     spans: &[SpanRecord],
     want: impl Fn(TraceId) -> bool,
 ) -> foldhash::HashMap<TraceId, Vec<Document>> {
-    let mut docs: foldhash::HashMap<TraceId, Vec<Document>> = foldhash::HashMap::default();
+    per_retrieval_trace(spans, want, content::documents)
+}
+
+/// What `read` gives of each retrieval span of the traces `want` names, per trace, in span order.
+fn per_retrieval_trace<'a, T>(
+    spans: &'a [SpanRecord],
+    want: impl Fn(TraceId) -> bool,
+    read: impl Fn(&'a SpanRecord) -> Vec<T>,
+) -> foldhash::HashMap<TraceId, Vec<T>> {
+    let mut out: foldhash::HashMap<TraceId, Vec<T>> = foldhash::HashMap::default();
     for s in spans {
         if s.sem.as_deref().is_some_and(|m| m.kind == Kind::Retrieval) && want(s.trace_id) {
-            docs.entry(s.trace_id).or_default().extend(content::documents(s));
+            out.entry(s.trace_id).or_default().extend(read(s));
         }
     }
-    docs
+    out
 }
 
 /// Verdicts of the enabled evaluators on one model-call span (`sem.is_model_call()`; other
