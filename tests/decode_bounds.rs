@@ -195,6 +195,53 @@ async fn requests_in_flight_share_the_decode_budget() {
     assert_eq!(summary.spans.accepted, 10);
 }
 
+/// Spans that decode to many times their wire size (twenty empty attributes each: ~17 times)
+/// but fit the budget: more than the first guess a request is reserved for, so the read stops,
+/// the request is walked and reserved for exactly, and read again. Accepted in full, over gRPC
+/// and HTTP, and the budget is free afterwards.
+#[tokio::test]
+async fn requests_that_decode_past_the_first_guess_are_reserved_exactly_and_read() {
+    use opentelemetry_proto::tonic::common::v1::KeyValue;
+    let running = start(small_budget()).await;
+    let http = running.http_addr.unwrap();
+    let ch = channel(&grpc_url(&running)).await;
+    let request = |batch: u64| {
+        let mut req = llm_batch(batch, 100, 1, now_nanos());
+        for rs in &mut req.resource_spans {
+            for ss in &mut rs.scope_spans {
+                for span in &mut ss.spans {
+                    span.attributes = vec![KeyValue::default(); 20];
+                }
+            }
+        }
+        req
+    };
+    let req = request(1);
+    let walked = llmwatch::ingest::bound::protobuf_estimate(
+        llmwatch::ingest::bound::Signal::Traces,
+        &req.encode_to_vec(),
+    )
+    .unwrap();
+    let guess = llmwatch::ingest::bound::protobuf_guess(req.encoded_len());
+    assert!(
+        walked > guess && walked < running.pipeline.decode_budget.total() / 4,
+        "{walked} {guess}"
+    );
+    TraceServiceClient::new(ch)
+        .export(req)
+        .await
+        .expect("read past the guess over gRPC");
+    let body = request(1001).encode_to_vec();
+    let resp = tokio::task::spawn_blocking(move || post(http, "/v1/traces", "application/x-protobuf", &body))
+        .await
+        .unwrap();
+    assert_eq!(resp.status, 200, "{:?}", status_of(&resp));
+    assert_eq!(running.pipeline.decode_budget.used(), 0);
+    let summary = running.stop().await;
+    assert_eq!(summary.spans.accepted, 200);
+    assert_eq!(summary.requests.too_large + summary.requests.overloaded, 0);
+}
+
 /// A capture line of 32 MiB holding 11 M `{}` spans (over 3 GB decoded) is skipped as
 /// malformed, with its reason, and the rest of the capture is read: under a 1 GiB address
 /// space limit, which decoding the line would exceed.

@@ -7,7 +7,7 @@ use super::bound::{self, OverBudget, Reservation, Signal};
 use super::conn::{ConnectionLimits, Gate, PrefaceDeadline};
 use super::counters::Outcome;
 use super::handoff::Pipeline;
-use super::{Accepted, OVERLOADED_MESSAGE, Overloaded, auth};
+use super::{Accepted, FastPath, OVERLOADED_MESSAGE, Overloaded, auth};
 use crate::forward::{Encoding, Payload};
 use bytes::{Buf, Bytes};
 use opentelemetry_proto::tonic::collector::logs::v1::{ExportLogsPartialSuccess, ExportLogsServiceResponse};
@@ -62,11 +62,10 @@ trait Method: Send + Sync + 'static {
     type Response: Message + Send + 'static;
     const NAME: &'static str;
     const SIGNAL: Signal;
-    fn export(
-        receiver: &GrpcReceiver,
-        request: Bytes,
-        raw: Option<Payload>,
-    ) -> Result<Response<Self::Response>, Status>;
+    /// The export that reads the request's bytes itself, counting its decode memory as it
+    /// goes (so the request is reserved for by a first guess, not walked first).
+    const FAST: Option<FastPath> = None;
+    fn export(receiver: &GrpcReceiver, request: Bounded) -> Result<Response<Self::Response>, Status>;
 }
 
 /// A request decoded by prost, or INVALID_ARGUMENT with prost's error.
@@ -82,16 +81,13 @@ impl Method for Traces {
     type Response = ExportTraceServiceResponse;
     const NAME: &'static str = "opentelemetry.proto.collector.trace.v1.TraceService";
     const SIGNAL: Signal = Signal::Traces;
+    const FAST: Option<FastPath> = Some(super::export_traces_protobuf);
 
-    fn export(
-        r: &GrpcReceiver,
-        request: Bytes,
-        mut raw: Option<Payload>,
-    ) -> Result<Response<Self::Response>, Status> {
+    fn export(r: &GrpcReceiver, mut b: Bounded) -> Result<Response<Self::Response>, Status> {
         // Strings borrowed from the request's bytes; prost for what that path leaves.
-        let result = match super::export_traces_protobuf(&r.pipeline, &request, &mut raw) {
+        let result = match b.export_fast::<Self>(&r.pipeline)? {
             Some(result) => result,
-            None => super::export_traces_received(&r.pipeline, decode(request)?, raw),
+            None => super::export_traces_received(&r.pipeline, decode(b.request)?, b.raw),
         };
         r.answer(result, |a| ExportTraceServiceResponse {
             partial_success: (a.rejected.count > 0).then(|| ExportTracePartialSuccess {
@@ -106,15 +102,12 @@ impl Method for Logs {
     type Response = ExportLogsServiceResponse;
     const NAME: &'static str = "opentelemetry.proto.collector.logs.v1.LogsService";
     const SIGNAL: Signal = Signal::Logs;
+    const FAST: Option<FastPath> = Some(super::export_logs_protobuf);
 
-    fn export(
-        r: &GrpcReceiver,
-        request: Bytes,
-        mut raw: Option<Payload>,
-    ) -> Result<Response<Self::Response>, Status> {
-        let result = match super::export_logs_protobuf(&r.pipeline, &request, &mut raw) {
+    fn export(r: &GrpcReceiver, mut b: Bounded) -> Result<Response<Self::Response>, Status> {
+        let result = match b.export_fast::<Self>(&r.pipeline)? {
             Some(result) => result,
-            None => super::export_logs_received(&r.pipeline, decode(request)?, raw),
+            None => super::export_logs_received(&r.pipeline, decode(b.request)?, b.raw),
         };
         r.answer(result, |a| ExportLogsServiceResponse {
             partial_success: (a.rejected.count > 0).then(|| ExportLogsPartialSuccess {
@@ -130,13 +123,9 @@ impl Method for Metrics {
     const NAME: &'static str = "opentelemetry.proto.collector.metrics.v1.MetricsService";
     const SIGNAL: Signal = Signal::Metrics;
 
-    fn export(
-        r: &GrpcReceiver,
-        request: Bytes,
-        raw: Option<Payload>,
-    ) -> Result<Response<Self::Response>, Status> {
-        let request: ExportMetricsServiceRequest = decode(request)?;
-        let result = super::export_metrics_received(&r.pipeline, &request, raw);
+    fn export(r: &GrpcReceiver, b: Bounded) -> Result<Response<Self::Response>, Status> {
+        let request: ExportMetricsServiceRequest = decode(b.request)?;
+        let result = super::export_metrics_received(&r.pipeline, &request, b.raw);
         r.answer(result, |_| ExportMetricsServiceResponse {
             partial_success: None,
         })
@@ -149,11 +138,52 @@ struct Bounded {
     request: Bytes,
     /// `--forward`: the request's bytes as they arrived (decompressed).
     raw: Option<Payload>,
-    _reservation: Reservation,
+    reservation: Reservation,
+    /// Whether `reservation` is the walk's estimate, not [`bound::protobuf_guess`].
+    exact: bool,
 }
 
-/// A codec that walks the request before handing its bytes to the method, which decodes them:
-/// the decode budget is reserved here (see [`super::bound`]), before the handler runs.
+impl Bounded {
+    /// The method's [`Method::FAST`] export within the reservation, or `None` to decode the
+    /// request with prost (within the walk's estimate, reserved by then).
+    fn export_fast<M: Method>(
+        &mut self,
+        pipeline: &Arc<Pipeline>,
+    ) -> Result<Option<Result<Accepted, Overloaded>>, Status> {
+        let Some(fast) = M::FAST else { return Ok(None) };
+        super::export_protobuf_within(
+            pipeline,
+            fast,
+            &self.request,
+            &mut self.raw,
+            &mut self.reservation,
+            self.exact,
+            || reserve_exact::<M>(pipeline, &self.request),
+        )
+    }
+}
+
+/// Walks the request and reserves the estimate, or refuses it: INVALID_ARGUMENT when it is not
+/// protobuf, RESOURCE_EXHAUSTED when it could never fit, UNAVAILABLE when it does not fit now.
+fn reserve_exact<M: Method>(pipeline: &Pipeline, bytes: &[u8]) -> Result<Reservation, Status> {
+    let estimate = bound::protobuf_estimate(M::SIGNAL, bytes)
+        .map_err(|e| Status::invalid_argument(format!("invalid OTLP protobuf: {e}")))?;
+    pipeline.decode_budget.reserve(estimate).map_err(|e| {
+        bound::log_refusal("gRPC", &e);
+        match e {
+            // Counted by map_decode_status, as tonic's own size refusals are.
+            OverBudget::TooLarge { .. } => Status::resource_exhausted(e.to_string()),
+            OverBudget::Busy { .. } => {
+                pipeline.counters.requests.record(Outcome::Overloaded);
+                Status::unavailable(e.to_string())
+            }
+        }
+    })
+}
+
+/// A codec that reserves the request's decoding in the decode budget (see [`super::bound`])
+/// before handing its bytes to the method, which decodes them: what the walk estimates, or for
+/// a method that counts as it reads, a first guess the method replaces when it falls short.
 struct BoundedCodec<M> {
     pipeline: Arc<Pipeline>,
     method: PhantomData<fn() -> M>,
@@ -202,19 +232,14 @@ impl<M: Method> Decoder for BoundedDecoder<M> {
     fn decode(&mut self, buf: &mut DecodeBuf<'_>) -> Result<Option<Self::Item>, Status> {
         // The frame is one contiguous buffer; taking it as Bytes does not copy.
         let bytes = buf.copy_to_bytes(buf.remaining());
-        let estimate = bound::protobuf_estimate(M::SIGNAL, &bytes)
-            .map_err(|e| Status::invalid_argument(format!("invalid OTLP protobuf: {e}")))?;
-        let reservation = self.pipeline.decode_budget.reserve(estimate).map_err(|e| {
-            bound::log_refusal("gRPC", &e);
-            match e {
-                // Counted by map_decode_status, as tonic's own size refusals are.
-                OverBudget::TooLarge { .. } => Status::resource_exhausted(e.to_string()),
-                OverBudget::Busy { .. } => {
-                    self.pipeline.counters.requests.record(Outcome::Overloaded);
-                    Status::unavailable(e.to_string())
-                }
-            }
-        })?;
+        let guess = M::FAST.and_then(|_| {
+            let guess = bound::protobuf_guess(bytes.len());
+            self.pipeline.decode_budget.reserve(guess).ok()
+        });
+        let (reservation, exact) = match guess {
+            Some(r) => (r, false),
+            None => (reserve_exact::<M>(&self.pipeline, &bytes)?, true),
+        };
         // Bytes share the frame: keeping them for forwarding copies nothing.
         let raw = self.pipeline.forwarder().map(|_| Payload {
             signal: M::SIGNAL.into(),
@@ -224,7 +249,8 @@ impl<M: Method> Decoder for BoundedDecoder<M> {
         Ok(Some(Bounded {
             request: bytes,
             raw,
-            _reservation: reservation,
+            reservation,
+            exact,
         }))
     }
 }
@@ -257,10 +283,9 @@ impl<M: Method> UnaryService<Bounded> for Export<M> {
     type Future = std::future::Ready<Result<Response<M::Response>, Status>>;
 
     fn call(&mut self, request: Request<Bounded>) -> Self::Future {
-        let bounded = request.into_inner();
-        let answer = M::export(&self.0, bounded.request, bounded.raw);
-        // The reservation (dropped here) covered decoding and converting; the hand-off
-        // accounts for the records from now on.
+        // The reservation (dropped with the request) covered decoding and converting; the
+        // hand-off accounts for the records from now on.
+        let answer = M::export(&self.0, request.into_inner());
         std::future::ready(answer)
     }
 }

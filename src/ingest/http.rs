@@ -8,7 +8,7 @@ use super::conn::{self, Activity, Admitted, ConnectionLimits, Gate};
 use super::counters::Outcome;
 use super::handoff::Pipeline;
 use super::otlp_json::FromJson;
-use super::{Accepted, OVERLOADED_MESSAGE, Overloaded, auth};
+use super::{Accepted, FastPath, OVERLOADED_MESSAGE, Overloaded, auth};
 use crate::forward::{Encoding, Payload};
 use axum::Router;
 use axum::body::Body;
@@ -255,10 +255,6 @@ fn decode<T: Message + Default + FromJson>(encoding: Encoding, body: &[u8]) -> R
     })
 }
 
-/// A protobuf export that reads the request's bytes itself (`ingest::export_traces_protobuf`
-/// and its logs twin), `None` when it leaves the request to prost.
-type FastPath = fn(&Pipeline, &[u8], &mut Option<Payload>) -> Option<Result<Accepted, Overloaded>>;
-
 /// A received request: exported already by the fast path, or decoded with (for `--forward`)
 /// the request as it arrived.
 enum Got<T> {
@@ -322,14 +318,34 @@ where
                 )
             })??;
         let plain = decompress(headers, raw, state.max_request_bytes)?;
-        let reservation = reserve(&state.pipeline, signal, encoding, &plain)?;
+        let fast = fast.filter(|_| encoding == Encoding::Protobuf);
+        // A protobuf request its fast path reads is reserved for by a first guess (the read
+        // counts as it goes); anything else is walked first.
+        let guess = fast.and_then(|_| {
+            let guess = bound::protobuf_guess(plain.len());
+            state.pipeline.decode_budget.reserve(guess).ok()
+        });
+        let exact = guess.is_none();
+        let mut reservation = match guess {
+            Some(r) => r,
+            None => reserve(&state.pipeline, signal, encoding, &plain)?,
+        };
         let mut forward = state.pipeline.forwarder().map(|_| Payload {
             signal: signal.into(),
             encoding,
             bytes: plain.clone(),
         });
-        if let Some(fast) = fast.filter(|_| encoding == Encoding::Protobuf) {
-            if let Some(result) = fast(&state.pipeline, &plain, &mut forward) {
+        if let Some(fast) = fast {
+            let exported = super::export_protobuf_within(
+                &state.pipeline,
+                fast,
+                &plain,
+                &mut forward,
+                &mut reservation,
+                exact,
+                || reserve(&state.pipeline, signal, encoding, &plain),
+            )?;
+            if let Some(result) = exported {
                 return Ok((Got::Exported(result), reservation));
             }
         }

@@ -20,6 +20,7 @@ pub mod send;
 use crate::forward::Payload;
 use crate::model::convert::{self, Rejections, request};
 use crate::model::{Converter, LogRecord, SpanRecord};
+use bound::Reservation;
 pub use converted::{Converted, ConvertedRecords};
 use counters::{Outcome, SignalCounters};
 use handoff::{Pipeline, Work};
@@ -270,29 +271,48 @@ fn protobuf_fast_path(pipeline: &Pipeline, raw: &Option<Payload>) -> bool {
     pipeline.recorder().is_none() && (pipeline.forwarder().is_none() || raw.is_some())
 }
 
+/// What a receiver's protobuf export through [`otlp_proto`] came to.
+pub enum FastExport {
+    /// Read and exported.
+    Done(Result<Accepted, Overloaded>),
+    /// The read counted more decode memory than the reservation allows: nothing was exported.
+    Over,
+    /// Not taken by this path (see [`otlp_proto`] and [`protobuf_fast_path`]): decode it with
+    /// prost, for the request or its error, and export that; `raw` is then left in place.
+    Prost,
+}
+
+/// A protobuf export of one signal that reads the request's bytes itself within a decode
+/// reservation ([`export_traces_protobuf`], [`export_logs_protobuf`]).
+pub type FastPath = fn(&Pipeline, &[u8], &mut Option<Payload>, &mut Reservation) -> FastExport;
+
 /// A receiver's protobuf export of traces read by [`otlp_proto`] (strings borrowed from
 /// `bytes`), with the same counts, validation, conversion and forwarding as
-/// [`export_traces_received`] on prost's decode. `None` when that path does not take the
-/// request (see [`otlp_proto`] and [`protobuf_fast_path`]): decode it with prost, for the
-/// request or its error, and export that; `raw` is then left in place.
+/// [`export_traces_received`] on prost's decode. The read counts the decode memory as the walk
+/// of [`bound`] would, within what `held` allows beyond the request's own bytes, and `held` is
+/// cut to that count once read.
 pub fn export_traces_protobuf(
     pipeline: &Pipeline,
     bytes: &[u8],
     raw: &mut Option<Payload>,
-) -> Option<Result<Accepted, Overloaded>> {
+    held: &mut Reservation,
+) -> FastExport {
     if !protobuf_fast_path(pipeline, raw) {
-        return None;
+        return FastExport::Prost;
     }
-    let mut req = otlp_proto::traces(bytes)?;
+    let mut req = match read_within(bytes, held, otlp_proto::traces_within) {
+        Ok(req) => req,
+        Err(not_read) => return not_read,
+    };
     let received = request::count_spans(&req);
     if refused_early(pipeline, received) {
-        return Some(refuse_early(&pipeline.counters.spans, received));
+        return FastExport::Done(refuse_early(&pipeline.counters.spans, received));
     }
     // The bytes as they arrived (kept whenever the pipeline forwards, checked above).
     let forward = pipeline.forwarder().and(raw.take()).filter(|_| received > 0);
     let rejected = convert::validate_traces_request(&mut req);
     let prepared = prepared_spans(pipeline, req, received, rejected, true, None, forward);
-    Some(offer_prepared(pipeline, prepared, WhenFull::Refuse))
+    FastExport::Done(offer_prepared(pipeline, prepared, WhenFull::Refuse))
 }
 
 /// [`export_traces_protobuf`] for logs.
@@ -300,19 +320,80 @@ pub fn export_logs_protobuf(
     pipeline: &Pipeline,
     bytes: &[u8],
     raw: &mut Option<Payload>,
-) -> Option<Result<Accepted, Overloaded>> {
+    held: &mut Reservation,
+) -> FastExport {
     if !protobuf_fast_path(pipeline, raw) {
-        return None;
+        return FastExport::Prost;
     }
-    let mut req = otlp_proto::logs(bytes)?;
+    let mut req = match read_within(bytes, held, otlp_proto::logs_within) {
+        Ok(req) => req,
+        Err(not_read) => return not_read,
+    };
     let received = request::count_logs(&req);
     if refused_early(pipeline, received) {
-        return Some(refuse_early(&pipeline.counters.logs, received));
+        return FastExport::Done(refuse_early(&pipeline.counters.logs, received));
     }
     let forward = pipeline.forwarder().and(raw.take()).filter(|_| received > 0);
     let rejected = convert::validate_logs_request(&mut req);
     let prepared = prepared_logs(pipeline, req, received, rejected, None, forward);
-    Some(offer_prepared(pipeline, prepared, WhenFull::Refuse))
+    FastExport::Done(offer_prepared(pipeline, prepared, WhenFull::Refuse))
+}
+
+/// `read` of `bytes` within what `held` holds beyond the request's own bytes, `held` then cut to
+/// what the read counted (the walk's estimate, [`bound::protobuf_estimate`]); or what the
+/// export comes to when the read stops.
+fn read_within<'b, T>(
+    bytes: &'b [u8],
+    held: &mut Reservation,
+    read: fn(&'b [u8], u64) -> otlp_proto::Read<T>,
+) -> Result<T, FastExport> {
+    let allowance = held.bytes().saturating_sub(bytes.len()) as u64;
+    match read(bytes, allowance) {
+        otlp_proto::Read::Done(req, counted) => {
+            held.shrink_to(
+                usize::try_from(counted)
+                    .unwrap_or(usize::MAX)
+                    .saturating_add(bytes.len()),
+            );
+            Ok(req)
+        }
+        otlp_proto::Read::Over => Err(FastExport::Over),
+        otlp_proto::Read::Prost => Err(FastExport::Prost),
+    }
+}
+
+/// A receiver's protobuf export through `fast` within `held`, a decode reservation that is a
+/// first guess ([`bound::protobuf_guess`]) until `exact` says it is the walk's estimate. When
+/// the read counts more than the guess, `reserve_exact` (the walk, and the receiver's refusal
+/// in its own terms when that does not fit) replaces it and the read is made again; when the
+/// request is left to prost, the exact reservation is taken first. `Ok(None)`: decode the
+/// request with prost, within the exact reservation `held` now is.
+pub fn export_protobuf_within<E>(
+    pipeline: &Pipeline,
+    fast: FastPath,
+    bytes: &[u8],
+    raw: &mut Option<Payload>,
+    held: &mut Reservation,
+    mut exact: bool,
+    reserve_exact: impl Fn() -> Result<Reservation, E>,
+) -> Result<Option<Result<Accepted, Overloaded>>, E> {
+    loop {
+        let over = match fast(pipeline, bytes, raw, held) {
+            FastExport::Done(result) => return Ok(Some(result)),
+            FastExport::Over => true,
+            FastExport::Prost => false,
+        };
+        if exact {
+            return Ok(None);
+        }
+        // The guess goes back before the exact amount is asked for.
+        held.shrink_to(0);
+        *held = reserve_exact()?;
+        exact = true;
+        if !over {
+            return Ok(None);
+        }
+    }
 }
 
 /// Decodes an OTLP/JSON trace or log request straight into records: the same validation,

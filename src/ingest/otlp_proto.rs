@@ -16,7 +16,13 @@
 //! wins, a varint read as `u64` and cut to the field's type, an `AnyValue` variant replaced by
 //! the next one. The tests compare both decoders on every capture, on edge cases and on
 //! random edits of encoded requests.
+//!
+//! As it reads, it counts the decode memory the decode budget's walk ([`crate::ingest::bound`])
+//! counts for the same bytes (opentelemetry-proto's size of each repeated element), and stops
+//! before the count passes the allowance it is given ([`traces_within`]): the receivers reserve
+//! a first guess and read, instead of walking every request and then reading it.
 
+use crate::ingest::bound::wire::sizes;
 use crate::model::convert::request::{
     AnyValue, Event, Id, KeyValue, Link, LogRecord, LogsRequest, Resource, ResourceLogs, ResourceSpans,
     Scope, ScopeLogs, ScopeSpans, Span, Status, Text, TracesRequest,
@@ -24,36 +30,128 @@ use crate::model::convert::request::{
 use opentelemetry_proto::tonic::common::v1::EntityRef;
 use prost::Message;
 use std::borrow::Cow;
+use std::cell::Cell;
 
 /// Nesting this fast path reads; deeper requests go to prost (whose limit is 100).
 pub const MAX_DEPTH: u32 = 64;
 
 /// Decodes an `ExportTraceServiceRequest`, or `None` to leave it to prost (see the module doc).
 pub fn traces(bytes: &[u8]) -> Option<TracesRequest<'_>> {
-    let mut req = TracesRequest::default();
-    let mut r = Reader::new(bytes);
-    while let Some((tag, field)) = r.field()? {
-        match (tag, field) {
-            (1, Field::Len(b)) => req.resource_spans.push(resource_spans(b, 1)?),
-            (1, _) => return None,
-            _ => {}
-        }
-    }
-    Some(req)
+    traces_within(bytes, u64::MAX).done()
 }
 
 /// Decodes an `ExportLogsServiceRequest`, or `None` to leave it to prost.
 pub fn logs(bytes: &[u8]) -> Option<LogsRequest<'_>> {
-    let mut req = LogsRequest::default();
-    let mut r = Reader::new(bytes);
-    while let Some((tag, field)) = r.field()? {
-        match (tag, field) {
-            (1, Field::Len(b)) => req.resource_logs.push(resource_logs(b, 1)?),
-            (1, _) => return None,
-            _ => {}
+    logs_within(bytes, u64::MAX).done()
+}
+
+/// What a read within a decode allowance came to.
+#[derive(Debug)]
+pub enum Read<T> {
+    /// The request, and what decoding it counts: the decode budget's estimate of it beyond the
+    /// request's own bytes ([`crate::ingest::bound::protobuf_estimate`] less the length).
+    Done(T, u64),
+    /// The count passed the allowance: stopped there, having held no more than it.
+    Over,
+    /// Bytes this path leaves to prost (see the module doc).
+    Prost,
+}
+
+impl<T> Read<T> {
+    fn done(self) -> Option<T> {
+        match self {
+            Read::Done(req, _) => Some(req),
+            Read::Over | Read::Prost => None,
         }
     }
-    Some(req)
+}
+
+/// [`traces`] counting, as it reads, what the decode budget's walk ([`crate::ingest::bound`])
+/// counts for the same bytes, and stopping before the count passes `allowance`: one pass where
+/// the walk and then the read took two, the memory held while reading bounded all the same.
+pub fn traces_within(bytes: &[u8], allowance: u64) -> Read<TracesRequest<'_>> {
+    let t = Tally::new(allowance);
+    let read = || {
+        let mut req = TracesRequest::default();
+        let mut r = Reader::new(bytes);
+        while let Some((tag, field)) = r.field()? {
+            match (tag, field) {
+                (1, Field::Len(b)) => push(&mut req.resource_spans, sizes::RESOURCE_SPANS, &t, |t| {
+                    resource_spans(b, 1, t)
+                })?,
+                (1, _) => return None,
+                _ => {}
+            }
+        }
+        Some(req)
+    };
+    t.outcome(read())
+}
+
+/// [`logs`] within a decode allowance, as [`traces_within`].
+pub fn logs_within(bytes: &[u8], allowance: u64) -> Read<LogsRequest<'_>> {
+    let t = Tally::new(allowance);
+    let read = || {
+        let mut req = LogsRequest::default();
+        let mut r = Reader::new(bytes);
+        while let Some((tag, field)) = r.field()? {
+            match (tag, field) {
+                (1, Field::Len(b)) => push(&mut req.resource_logs, sizes::RESOURCE_LOGS, &t, |t| {
+                    resource_logs(b, 1, t)
+                })?,
+                (1, _) => return None,
+                _ => {}
+            }
+        }
+        Some(req)
+    };
+    t.outcome(read())
+}
+
+/// The decode memory counted so far, against the allowance.
+struct Tally {
+    used: Cell<u64>,
+    allowance: u64,
+    over: Cell<bool>,
+}
+
+impl Tally {
+    fn new(allowance: u64) -> Self {
+        Self {
+            used: Cell::new(0),
+            allowance,
+            over: Cell::new(false),
+        }
+    }
+
+    /// Counts one element of `size` bytes, or `None` (and over) when it would pass the
+    /// allowance.
+    #[inline]
+    fn take(&self, size: usize) -> Option<()> {
+        let used = self.used.get().saturating_add(size as u64);
+        if used > self.allowance {
+            self.over.set(true);
+            return None;
+        }
+        self.used.set(used);
+        Some(())
+    }
+
+    fn outcome<T>(&self, read: Option<T>) -> Read<T> {
+        match read {
+            Some(req) => Read::Done(req, self.used.get()),
+            None if self.over.get() => Read::Over,
+            None => Read::Prost,
+        }
+    }
+}
+
+/// Counts an element of `size` and, within the allowance, reads it (`read`) onto `v`.
+#[inline]
+fn push<T>(v: &mut Vec<T>, size: usize, t: &Tally, read: impl FnOnce(&Tally) -> Option<T>) -> Option<()> {
+    t.take(size)?;
+    v.push(read(t)?);
+    Some(())
 }
 
 /// One field's value as the wire format carries it.
@@ -184,13 +282,15 @@ fn fields<'a>(bytes: &'a [u8], depth: u32, mut f: impl FnMut(u32, Field<'a>) -> 
     Some(())
 }
 
-fn resource_spans(bytes: &[u8], depth: u32) -> Option<ResourceSpans<'_>> {
+fn resource_spans<'a>(bytes: &'a [u8], depth: u32, t: &Tally) -> Option<ResourceSpans<'a>> {
     let mut rs = ResourceSpans::default();
     let d = depth + 1;
     fields(bytes, depth, |tag, f| {
         match tag {
-            1 => once(&mut rs.resource, resource(len(f)?, d)?)?,
-            2 => rs.scope_spans.push(scope_spans(len(f)?, d)?),
+            1 => once(&mut rs.resource, resource(len(f)?, d, t)?)?,
+            2 => push(&mut rs.scope_spans, sizes::SCOPE_SPANS, t, |t| {
+                scope_spans(len(f)?, d, t)
+            })?,
             3 => rs.schema_url = text(len(f)?)?,
             _ => {}
         }
@@ -199,13 +299,15 @@ fn resource_spans(bytes: &[u8], depth: u32) -> Option<ResourceSpans<'_>> {
     Some(rs)
 }
 
-fn resource_logs(bytes: &[u8], depth: u32) -> Option<ResourceLogs<'_>> {
+fn resource_logs<'a>(bytes: &'a [u8], depth: u32, t: &Tally) -> Option<ResourceLogs<'a>> {
     let mut rl = ResourceLogs::default();
     let d = depth + 1;
     fields(bytes, depth, |tag, f| {
         match tag {
-            1 => once(&mut rl.resource, resource(len(f)?, d)?)?,
-            2 => rl.scope_logs.push(scope_logs(len(f)?, d)?),
+            1 => once(&mut rl.resource, resource(len(f)?, d, t)?)?,
+            2 => push(&mut rl.scope_logs, sizes::SCOPE_LOGS, t, |t| {
+                scope_logs(len(f)?, d, t)
+            })?,
             3 => rl.schema_url = text(len(f)?)?,
             _ => {}
         }
@@ -214,15 +316,18 @@ fn resource_logs(bytes: &[u8], depth: u32) -> Option<ResourceLogs<'_>> {
     Some(rl)
 }
 
-fn resource(bytes: &[u8], depth: u32) -> Option<Resource<'_>> {
+fn resource<'a>(bytes: &'a [u8], depth: u32, t: &Tally) -> Option<Resource<'a>> {
     let mut r = Resource::default();
     let d = depth + 1;
     fields(bytes, depth, |tag, f| {
         match tag {
-            1 => r.attributes.push(key_value(len(f)?, d)?),
+            1 => push(&mut r.attributes, sizes::KEY_VALUE, t, |t| {
+                key_value(len(f)?, d, t)
+            })?,
             2 => r.dropped_attributes_count = varint(f)? as u32,
-            // Rare: prost's own type, decoded by prost.
-            3 => r.entity_refs.push(EntityRef::decode(len(f)?).ok()?),
+            3 => push(&mut r.entity_refs, sizes::ENTITY_REF, t, |t| {
+                entity_ref(len(f)?, d, t)
+            })?,
             _ => {}
         }
         Some(())
@@ -230,14 +335,26 @@ fn resource(bytes: &[u8], depth: u32) -> Option<Resource<'_>> {
     Some(r)
 }
 
-fn scope(bytes: &[u8], depth: u32) -> Option<Scope<'_>> {
+/// An `EntityRef` (rare): prost's own type, decoded by prost, its repeated strings counted
+/// first as the walk counts them.
+fn entity_ref(bytes: &[u8], depth: u32, t: &Tally) -> Option<EntityRef> {
+    fields(bytes, depth, |tag, f| match (tag, f) {
+        (3 | 4, Field::Len(_)) => t.take(sizes::STRING),
+        _ => Some(()),
+    })?;
+    EntityRef::decode(bytes).ok()
+}
+
+fn scope<'a>(bytes: &'a [u8], depth: u32, t: &Tally) -> Option<Scope<'a>> {
     let mut s = Scope::default();
     let d = depth + 1;
     fields(bytes, depth, |tag, f| {
         match tag {
             1 => s.name = text(len(f)?)?,
             2 => s.version = text(len(f)?)?,
-            3 => s.attributes.push(key_value(len(f)?, d)?),
+            3 => push(&mut s.attributes, sizes::KEY_VALUE, t, |t| {
+                key_value(len(f)?, d, t)
+            })?,
             4 => s.dropped_attributes_count = varint(f)? as u32,
             _ => {}
         }
@@ -246,13 +363,15 @@ fn scope(bytes: &[u8], depth: u32) -> Option<Scope<'_>> {
     Some(s)
 }
 
-fn scope_spans(bytes: &[u8], depth: u32) -> Option<ScopeSpans<'_>> {
+fn scope_spans<'a>(bytes: &'a [u8], depth: u32, t: &Tally) -> Option<ScopeSpans<'a>> {
     let mut ss = ScopeSpans::default();
     let d = depth + 1;
     fields(bytes, depth, |tag, f| {
         match tag {
-            1 => once(&mut ss.scope, scope(len(f)?, d)?)?,
-            2 => ss.spans.push(Box::new(span(len(f)?, d)?)),
+            1 => once(&mut ss.scope, scope(len(f)?, d, t)?)?,
+            2 => push(&mut ss.spans, sizes::SPAN, t, |t| {
+                span(len(f)?, d, t).map(Box::new)
+            })?,
             3 => ss.schema_url = text(len(f)?)?,
             _ => {}
         }
@@ -261,13 +380,15 @@ fn scope_spans(bytes: &[u8], depth: u32) -> Option<ScopeSpans<'_>> {
     Some(ss)
 }
 
-fn scope_logs(bytes: &[u8], depth: u32) -> Option<ScopeLogs<'_>> {
+fn scope_logs<'a>(bytes: &'a [u8], depth: u32, t: &Tally) -> Option<ScopeLogs<'a>> {
     let mut sl = ScopeLogs::default();
     let d = depth + 1;
     fields(bytes, depth, |tag, f| {
         match tag {
-            1 => once(&mut sl.scope, scope(len(f)?, d)?)?,
-            2 => sl.log_records.push(log_record(len(f)?, d)?),
+            1 => once(&mut sl.scope, scope(len(f)?, d, t)?)?,
+            2 => push(&mut sl.log_records, sizes::LOG_RECORD, t, |t| {
+                log_record(len(f)?, d, t)
+            })?,
             3 => sl.schema_url = text(len(f)?)?,
             _ => {}
         }
@@ -276,7 +397,7 @@ fn scope_logs(bytes: &[u8], depth: u32) -> Option<ScopeLogs<'_>> {
     Some(sl)
 }
 
-fn span(bytes: &[u8], depth: u32) -> Option<Span<'_>> {
+fn span<'a>(bytes: &'a [u8], depth: u32, t: &Tally) -> Option<Span<'a>> {
     let mut s = Span::default();
     let d = depth + 1;
     fields(bytes, depth, |tag, f| {
@@ -289,11 +410,13 @@ fn span(bytes: &[u8], depth: u32) -> Option<Span<'_>> {
             6 => s.kind = varint(f)? as i32,
             7 => s.start_time_unix_nano = fixed64(f)?,
             8 => s.end_time_unix_nano = fixed64(f)?,
-            9 => s.attributes.push(key_value(len(f)?, d)?),
+            9 => push(&mut s.attributes, sizes::KEY_VALUE, t, |t| {
+                key_value(len(f)?, d, t)
+            })?,
             10 => s.dropped_attributes_count = varint(f)? as u32,
-            11 => s.events.push(event(len(f)?, d)?),
+            11 => push(&mut s.events, sizes::EVENT, t, |t| event(len(f)?, d, t))?,
             12 => s.dropped_events_count = varint(f)? as u32,
-            13 => s.links.push(link(len(f)?, d)?),
+            13 => push(&mut s.links, sizes::LINK, t, |t| link(len(f)?, d, t))?,
             14 => s.dropped_links_count = varint(f)? as u32,
             15 => once(&mut s.status, status(len(f)?, d)?)?,
             16 => s.flags = fixed32(f)?,
@@ -304,14 +427,16 @@ fn span(bytes: &[u8], depth: u32) -> Option<Span<'_>> {
     Some(s)
 }
 
-fn event(bytes: &[u8], depth: u32) -> Option<Event<'_>> {
+fn event<'a>(bytes: &'a [u8], depth: u32, t: &Tally) -> Option<Event<'a>> {
     let mut e = Event::default();
     let d = depth + 1;
     fields(bytes, depth, |tag, f| {
         match tag {
             1 => e.time_unix_nano = fixed64(f)?,
             2 => e.name = text(len(f)?)?,
-            3 => e.attributes.push(key_value(len(f)?, d)?),
+            3 => push(&mut e.attributes, sizes::KEY_VALUE, t, |t| {
+                key_value(len(f)?, d, t)
+            })?,
             4 => e.dropped_attributes_count = varint(f)? as u32,
             _ => {}
         }
@@ -320,7 +445,7 @@ fn event(bytes: &[u8], depth: u32) -> Option<Event<'_>> {
     Some(e)
 }
 
-fn link(bytes: &[u8], depth: u32) -> Option<Link<'_>> {
+fn link<'a>(bytes: &'a [u8], depth: u32, t: &Tally) -> Option<Link<'a>> {
     let mut l = Link::default();
     let d = depth + 1;
     fields(bytes, depth, |tag, f| {
@@ -328,7 +453,9 @@ fn link(bytes: &[u8], depth: u32) -> Option<Link<'_>> {
             1 => l.trace_id = id(len(f)?),
             2 => l.span_id = id(len(f)?),
             3 => l.trace_state = text(len(f)?)?,
-            4 => l.attributes.push(key_value(len(f)?, d)?),
+            4 => push(&mut l.attributes, sizes::KEY_VALUE, t, |t| {
+                key_value(len(f)?, d, t)
+            })?,
             5 => l.dropped_attributes_count = varint(f)? as u32,
             6 => l.flags = fixed32(f)?,
             _ => {}
@@ -351,7 +478,7 @@ fn status(bytes: &[u8], depth: u32) -> Option<Status<'_>> {
     Some(s)
 }
 
-fn log_record(bytes: &[u8], depth: u32) -> Option<LogRecord<'_>> {
+fn log_record<'a>(bytes: &'a [u8], depth: u32, t: &Tally) -> Option<LogRecord<'a>> {
     let mut l = LogRecord::default();
     let d = depth + 1;
     fields(bytes, depth, |tag, f| {
@@ -359,8 +486,10 @@ fn log_record(bytes: &[u8], depth: u32) -> Option<LogRecord<'_>> {
             1 => l.time_unix_nano = fixed64(f)?,
             2 => l.severity_number = varint(f)? as i32,
             3 => l.severity_text = text(len(f)?)?,
-            5 => once(&mut l.body, any_value(len(f)?, d)?)?,
-            6 => l.attributes.push(key_value(len(f)?, d)?),
+            5 => once(&mut l.body, any_value(len(f)?, d, t)?)?,
+            6 => push(&mut l.attributes, sizes::KEY_VALUE, t, |t| {
+                key_value(len(f)?, d, t)
+            })?,
             7 => l.dropped_attributes_count = varint(f)? as u32,
             8 => l.flags = fixed32(f)?,
             9 => l.trace_id = id(len(f)?),
@@ -374,13 +503,13 @@ fn log_record(bytes: &[u8], depth: u32) -> Option<LogRecord<'_>> {
     Some(l)
 }
 
-fn key_value(bytes: &[u8], depth: u32) -> Option<KeyValue<'_>> {
+fn key_value<'a>(bytes: &'a [u8], depth: u32, t: &Tally) -> Option<KeyValue<'a>> {
     let mut kv = KeyValue::default();
     let d = depth + 1;
     fields(bytes, depth, |tag, f| {
         match tag {
             1 => kv.key = text(len(f)?)?,
-            2 => once(&mut kv.value, any_value(len(f)?, d)?)?,
+            2 => once(&mut kv.value, any_value(len(f)?, d, t)?)?,
             3 => kv.key_strindex = varint(f)? as i32,
             _ => {}
         }
@@ -390,7 +519,7 @@ fn key_value(bytes: &[u8], depth: u32) -> Option<KeyValue<'_>> {
 }
 
 /// An `AnyValue`: [`AnyValue::Empty`] without a variant, else the last variant given.
-fn any_value(bytes: &[u8], depth: u32) -> Option<AnyValue<'_>> {
+fn any_value<'a>(bytes: &'a [u8], depth: u32, t: &Tally) -> Option<AnyValue<'a>> {
     let mut v = AnyValue::Empty;
     let d = depth + 1;
     fields(bytes, depth, |tag, f| {
@@ -405,7 +534,7 @@ fn any_value(bytes: &[u8], depth: u32) -> Option<AnyValue<'_>> {
                 let mut values = Vec::new();
                 fields(len(f)?, d, |tag, f| {
                     if tag == 1 {
-                        values.push(any_value(len(f)?, d + 1)?);
+                        push(&mut values, sizes::ANY_VALUE, t, |t| any_value(len(f)?, d + 1, t))?;
                     }
                     Some(())
                 })?;
@@ -416,7 +545,7 @@ fn any_value(bytes: &[u8], depth: u32) -> Option<AnyValue<'_>> {
                 let mut values = Vec::new();
                 fields(len(f)?, d, |tag, f| {
                     if tag == 1 {
-                        values.push(key_value(len(f)?, d + 1)?);
+                        push(&mut values, sizes::KEY_VALUE, t, |t| key_value(len(f)?, d + 1, t))?;
                     }
                     Some(())
                 })?;

@@ -17,7 +17,7 @@
 use super::types::{Kind, Semantics};
 use crate::model::ids::{SpanId, TraceId};
 use crate::model::record::{SpanRecord, StatusCode};
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 /// Ancestors walked from one call at most: a deeper chain (or a cycle of bad parent ids) stops
 /// there.
@@ -125,7 +125,7 @@ pub fn mark_wrappers(spans: &mut [SpanRecord]) {
     }
     // Preparation steps beside their call: model calls grouped by parent, so a large request
     // costs one pass and a lookup per candidate.
-    let mut by_parent: HashMap<(TraceId, SpanId), Vec<usize>> = HashMap::new();
+    let mut by_parent: HashMap<(TraceId, SpanId), Vec<usize>> = HashMap::default();
     for (i, s) in spans.iter().enumerate() {
         if let (Some(p), Some(true)) = (s.parent_span_id, s.sem.as_deref().map(|m| m.kind.is_model_call())) {
             by_parent.entry((s.trace_id, p)).or_default().push(i);

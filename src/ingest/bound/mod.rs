@@ -6,6 +6,12 @@
 //! reservation is released once the request has been converted and handed over. What could
 //! never fit is refused as too large (413 / RESOURCE_EXHAUSTED), what does not fit now as
 //! overloaded (429 / UNAVAILABLE, retried by exporters).
+//!
+//! Protobuf trace and log requests skip the walk on their common path: they are reserved for a
+//! first guess ([`protobuf_guess`]) and read by `ingest::otlp_proto`, which counts what the walk
+//! would count as it reads and stops before passing the guess; a request that needs more is
+//! then walked and reserved for exactly (`ingest::export_protobuf_within`), as before. The
+//! reservation is cut to the count once read, so what is held is the walk's estimate either way.
 
 pub mod json;
 mod signal;
@@ -22,6 +28,14 @@ use std::sync::atomic::Ordering::{AcqRel, Acquire};
 pub fn protobuf_estimate(signal: Signal, body: &[u8]) -> Result<usize, wire::WireError> {
     let tally = wire::walk(signal, body)?;
     Ok(total(body.len(), tally))
+}
+
+/// What a protobuf trace or log request is first reserved for when its reader counts the decode
+/// memory as it goes (`ingest::otlp_proto::traces_within`) instead of walking it first: the
+/// request and four times its length (the captures' requests decode to 0.5 to 2.4 times their
+/// length). A request that needs more is walked and reserved for exactly.
+pub fn protobuf_guess(len: usize) -> usize {
+    len.saturating_mul(5)
 }
 
 /// [`protobuf_estimate`] for OTLP/JSON (any signal: the keys tell the structs apart).
@@ -115,6 +129,21 @@ impl DecodeBudget {
 pub struct Reservation {
     budget: Arc<DecodeBudget>,
     bytes: usize,
+}
+
+impl Reservation {
+    /// Bytes held.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Gives back what is held beyond `keep` (nothing when it holds no more).
+    pub fn shrink_to(&mut self, keep: usize) {
+        if keep < self.bytes {
+            self.budget.used.fetch_sub(self.bytes - keep, AcqRel);
+            self.bytes = keep;
+        }
+    }
 }
 
 impl Drop for Reservation {

@@ -351,3 +351,20 @@ fn the_budget_is_shared_and_released() {
     assert_eq!(budget.used(), 0);
     let _c = budget.reserve(100).unwrap();
 }
+
+#[test]
+fn a_reservation_gives_back_what_it_no_longer_needs() {
+    let budget = DecodeBudget::new(100);
+    let mut a = budget.reserve(80).unwrap();
+    assert_eq!(budget.reserve(30).unwrap_err(), OverBudget::Busy { need: 30 });
+    a.shrink_to(50);
+    assert_eq!((a.bytes(), budget.used()), (50, 50));
+    // Growing is not what it does.
+    a.shrink_to(90);
+    assert_eq!((a.bytes(), budget.used()), (50, 50));
+    let b = budget.reserve(30).unwrap();
+    drop(a);
+    assert_eq!(budget.used(), 30);
+    drop(b);
+    assert_eq!(budget.used(), 0);
+}

@@ -80,21 +80,39 @@ enum Field {
     Plain,
 }
 
+/// The decoded size of each repeated element the walk counts, shared with the borrowed reader
+/// (`ingest::otlp_proto`), which counts the same elements as it reads them.
+pub(crate) mod sizes {
+    use super::*;
+    pub const RESOURCE_SPANS: usize = size_of::<ResourceSpans>();
+    pub const SCOPE_SPANS: usize = size_of::<ScopeSpans>();
+    pub const SPAN: usize = size_of::<Span>();
+    pub const EVENT: usize = size_of::<Event>();
+    pub const LINK: usize = size_of::<Link>();
+    pub const RESOURCE_LOGS: usize = size_of::<ResourceLogs>();
+    pub const SCOPE_LOGS: usize = size_of::<ScopeLogs>();
+    pub const LOG_RECORD: usize = size_of::<LogRecord>();
+    pub const KEY_VALUE: usize = size_of::<KeyValue>();
+    pub const ANY_VALUE: usize = size_of::<AnyValue>();
+    pub const ENTITY_REF: usize = size_of::<EntityRef>();
+    pub const STRING: usize = size_of::<String>();
+}
+
 fn field(msg: Msg, number: u64) -> Field {
     use Field::{Plain, Repeated, RepeatedString, RepeatedVarint, Single};
-    let kv = Repeated(Msg::KeyValue, size_of::<KeyValue>());
+    let kv = Repeated(Msg::KeyValue, sizes::KEY_VALUE);
     match (msg, number) {
-        (Msg::TracesRequest, 1) => Repeated(Msg::ResourceSpans, size_of::<ResourceSpans>()),
+        (Msg::TracesRequest, 1) => Repeated(Msg::ResourceSpans, sizes::RESOURCE_SPANS),
         (Msg::ResourceSpans | Msg::ResourceLogs | Msg::ResourceMetrics, 1) => Single(Msg::Resource),
-        (Msg::ResourceSpans, 2) => Repeated(Msg::ScopeSpans, size_of::<ScopeSpans>()),
+        (Msg::ResourceSpans, 2) => Repeated(Msg::ScopeSpans, sizes::SCOPE_SPANS),
         (Msg::ScopeSpans | Msg::ScopeLogs | Msg::ScopeMetrics, 1) => Single(Msg::Scope),
-        (Msg::ScopeSpans, 2) => Repeated(Msg::Span, size_of::<Span>()),
+        (Msg::ScopeSpans, 2) => Repeated(Msg::Span, sizes::SPAN),
         (Msg::Span, 9) | (Msg::Event, 3) | (Msg::Link, 4) => kv,
-        (Msg::Span, 11) => Repeated(Msg::Event, size_of::<Event>()),
-        (Msg::Span, 13) => Repeated(Msg::Link, size_of::<Link>()),
-        (Msg::LogsRequest, 1) => Repeated(Msg::ResourceLogs, size_of::<ResourceLogs>()),
-        (Msg::ResourceLogs, 2) => Repeated(Msg::ScopeLogs, size_of::<ScopeLogs>()),
-        (Msg::ScopeLogs, 2) => Repeated(Msg::LogRecord, size_of::<LogRecord>()),
+        (Msg::Span, 11) => Repeated(Msg::Event, sizes::EVENT),
+        (Msg::Span, 13) => Repeated(Msg::Link, sizes::LINK),
+        (Msg::LogsRequest, 1) => Repeated(Msg::ResourceLogs, sizes::RESOURCE_LOGS),
+        (Msg::ResourceLogs, 2) => Repeated(Msg::ScopeLogs, sizes::SCOPE_LOGS),
+        (Msg::ScopeLogs, 2) => Repeated(Msg::LogRecord, sizes::LOG_RECORD),
         (Msg::LogRecord, 5) => Single(Msg::AnyValue),
         (Msg::LogRecord, 6) => kv,
         (Msg::MetricsRequest, 1) => Repeated(Msg::ResourceMetrics, size_of::<ResourceMetrics>()),
@@ -120,12 +138,12 @@ fn field(msg: Msg, number: u64) -> Field {
         (Msg::Buckets, 2) => RepeatedVarint,
         (Msg::SummaryPoint, 6) => Repeated(Msg::Leaf, size_of::<ValueAtQuantile>()),
         (Msg::Resource, 1) | (Msg::Scope, 3) => kv,
-        (Msg::Resource, 3) => Repeated(Msg::EntityRef, size_of::<EntityRef>()),
+        (Msg::Resource, 3) => Repeated(Msg::EntityRef, sizes::ENTITY_REF),
         (Msg::EntityRef, 3 | 4) => RepeatedString,
         (Msg::KeyValue, 2) => Single(Msg::AnyValue),
         (Msg::AnyValue, 5) => Single(Msg::ArrayValue),
         (Msg::AnyValue, 6) => Single(Msg::KvList),
-        (Msg::ArrayValue, 1) => Repeated(Msg::AnyValue, size_of::<AnyValue>()),
+        (Msg::ArrayValue, 1) => Repeated(Msg::AnyValue, sizes::ANY_VALUE),
         (Msg::KvList, 1) => kv,
         _ => Plain,
     }
@@ -222,7 +240,7 @@ fn walk_message(msg: Msg, bytes: &[u8], depth: u32, tally: &mut Tally) -> Result
                         walk_message(child, body, depth + 1, tally)?;
                     }
                     Field::Single(child) => walk_message(child, body, depth + 1, tally)?,
-                    Field::RepeatedString => tally.add(1, size_of::<String>()),
+                    Field::RepeatedString => tally.add(1, sizes::STRING),
                     // Packed: each varint takes a byte at least.
                     Field::RepeatedVarint => tally.add(len as u64, size_of::<u64>()),
                     Field::Plain => {}

@@ -66,6 +66,99 @@ fn every_capture_reads_as_prost_reads_it() {
     }
 }
 
+/// What the read counts for `b` against the decode budget's walk of it, and the allowance
+/// stopping it at exactly that count; `None` where the read leaves `b` to prost.
+fn counts_as_the_walk(b: &[u8], signal: crate::ingest::bound::Signal) -> Option<u64> {
+    use crate::ingest::bound::{Signal, wire};
+    // Each signal's read, down to what it counted.
+    let read = |allowance: u64| -> Read<()> {
+        fn counted<T>(r: Read<T>) -> Read<()> {
+            match r {
+                Read::Done(_, c) => Read::Done((), c),
+                Read::Over => Read::Over,
+                Read::Prost => Read::Prost,
+            }
+        }
+        match signal {
+            Signal::Traces => counted(traces_within(b, allowance)),
+            _ => counted(logs_within(b, allowance)),
+        }
+    };
+    let Read::Done((), counted) = read(u64::MAX) else {
+        return None;
+    };
+    assert_eq!(counted, wire::walk(signal, b).unwrap().bytes, "{b:?}");
+    assert!(
+        matches!(read(counted), Read::Done((), c) if c == counted),
+        "an allowance of exactly the count must do: {b:?}"
+    );
+    if let Some(less) = counted.checked_sub(1) {
+        assert!(
+            matches!(read(less), Read::Over),
+            "one byte less must stop the read: {b:?}"
+        );
+    }
+    Some(counted)
+}
+
+#[test]
+fn the_read_counts_what_the_walk_counts_and_stops_at_the_allowance() {
+    use crate::ingest::bound::Signal;
+    let (traces, logs) = encoded_captures();
+    for b in &traces {
+        assert!(counts_as_the_walk(b, Signal::Traces).is_some_and(|c| c > 0));
+    }
+    for b in &logs {
+        assert!(counts_as_the_walk(b, Signal::Logs).is_some_and(|c| c > 0));
+    }
+    // Random edits the read takes, and the entity refs and arrays the captures lack.
+    let mut rng = Rng(0xa110);
+    let mut taken = 0;
+    for (k, b) in traces
+        .iter()
+        .chain(&logs)
+        .enumerate()
+        .filter(|(k, _)| k % 11 == 0)
+    {
+        let signal = if k < traces.len() {
+            Signal::Traces
+        } else {
+            Signal::Logs
+        };
+        for _ in 0..30 {
+            taken += usize::from(counts_as_the_walk(&edit(b, &mut rng), signal).is_some());
+        }
+    }
+    assert!(taken > 100, "{taken}");
+    let mut entity = Vec::new();
+    bytes_field(&mut entity, 3, b"service.name");
+    bytes_field(&mut entity, 3, b"host.name");
+    bytes_field(&mut entity, 4, b"service.version");
+    let mut entities = Vec::new();
+    bytes_field(&mut entities, 3, &entity);
+    let mut resource = Vec::new();
+    bytes_field(&mut resource, 1, &entities);
+    let mut values = Vec::new();
+    for v in [&b"\x0a\x01a"[..], b"\x0a\x01b", b"\x10\x01"] {
+        bytes_field(&mut values, 1, v);
+    }
+    let mut array = Vec::new();
+    bytes_field(&mut array, 5, &values);
+    let mut span = span_fields();
+    span.extend(attribute("list", &array));
+    let req = request(&resource, &span);
+    use crate::ingest::bound::wire::sizes;
+    let counted = counts_as_the_walk(&req, Signal::Traces).unwrap();
+    let expected = sizes::RESOURCE_SPANS
+        + sizes::ENTITY_REF
+        + 3 * sizes::STRING
+        + sizes::SCOPE_SPANS
+        + sizes::SPAN
+        + sizes::KEY_VALUE
+        + 3 * sizes::ANY_VALUE;
+    assert_eq!(counted, expected as u64);
+}
+
 /// A seeded generator for the random edits.
 struct Rng(u64);
 
