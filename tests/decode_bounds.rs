@@ -244,15 +244,27 @@ async fn requests_that_decode_past_the_first_guess_are_reserved_exactly_and_read
 
 /// A capture line of 32 MiB holding 11 M `{}` spans (over 3 GB decoded) is skipped as
 /// malformed, with its reason, and the rest of the capture is read: under a 1 GiB address
-/// space limit, which decoding the line would exceed.
+/// space limit, which decoding the line would exceed. The line is refused before it is read.
 #[test]
 fn a_hostile_capture_line_is_skipped_within_a_1gib_address_space() {
+    hostile_capture_line_skipped(32 << 20);
+}
+
+/// A line of 10 MiB (3.5 M `{}` spans, over 900 MB decoded) is small enough to be read before
+/// it is walked: the reader stops where the decode bound would be passed (about 480,000
+/// objects in), then the walk refuses it, all within the 1 GiB.
+#[test]
+fn a_hostile_capture_line_stops_being_read_at_the_decode_bound() {
+    hostile_capture_line_skipped(10 << 20);
+}
+
+fn hostile_capture_line_skipped(bytes: usize) {
     use std::os::unix::process::CommandExt;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("capture.jsonl");
     let good = fixture("otel_genai.jsonl");
     let good = good.lines().next().unwrap();
-    let spans = vec!["{}"; (32 << 20) / 3].join(",");
+    let spans = vec!["{}"; bytes / 3].join(",");
     let hostile = format!(r#"{{"resourceSpans":[{{"scopeSpans":[{{"spans":[{spans}]}}]}}]}}"#);
     std::fs::write(&path, format!("{good}\n{hostile}\n{good}\n")).unwrap();
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_llmwatch"));

@@ -141,7 +141,9 @@ pub enum Message {
 /// Decodes OTLP/JSON trace and log requests before the usual decoding: a replay of one file
 /// converts them into records on the spot, on the thread that parses the line
 /// (`ingest::convert_json`). `None` leaves the text to the usual decoding (and its
-/// error messages); a decoder must not have changed anything then.
+/// error messages); a decoder must not have changed anything then. It is given the text
+/// before the decode bound is checked, so it must keep to that bound itself (read at most
+/// [`json_objects_allowed`] objects) and give the text back when it would not.
 pub type JsonDecoder = Box<dyn FnMut(Signal, &[u8]) -> Option<Message> + Send>;
 
 impl Message {
@@ -1166,7 +1168,6 @@ fn parse_json(text: &[u8], json_decoder: Option<&mut JsonDecoder>) -> Result<Opt
     if text.is_empty() {
         return Ok(None);
     }
-    json_within_decode_bound(text)?;
     // The top-level key comes first in every writer we know; fall back to a full look otherwise.
     let head = &text[..text.len().min(64)];
     let signal = if contains(head, b"\"resourceSpans\"") {
@@ -1176,14 +1177,18 @@ fn parse_json(text: &[u8], json_decoder: Option<&mut JsonDecoder>) -> Result<Opt
     } else if contains(head, b"\"resourceMetrics\"") {
         Signal::Metrics
     } else {
+        json_within_decode_bound(text)?;
         return parse_json_value(text);
     };
+    // The decoder keeps to the bound as it reads (no pass over the text first); what it gives
+    // back is checked here before it is decoded again.
     if signal != Signal::Metrics
         && let Some(decoder) = json_decoder
         && let Some(message) = decoder(signal, text)
     {
         return Ok(Some(message));
     }
+    json_within_decode_bound(text)?;
     let context = format!("invalid OTLP/JSON {signal}");
     let otlp = |e| JsonError::otlp(&context, e);
     Ok(Some(match signal {
@@ -1395,6 +1400,12 @@ fn within_decode_bound(estimate: usize) -> Result<(), String> {
         size(estimate),
         size(MAX_DECODED_RECORD)
     ))
+}
+
+/// How many JSON objects a [`JsonDecoder`] may read of a text of `len` bytes: within that, it
+/// holds no more than the decode bound lets a record take (see [`json_within_decode_bound`]).
+pub fn json_objects_allowed(len: usize) -> usize {
+    super::bound::json_objects_within(len, MAX_DECODED_RECORD)
 }
 
 /// Walks a JSON line before it is decoded, unless even a rough bound of it fits.

@@ -399,15 +399,18 @@ pub fn export_protobuf_within<E>(
 /// Decodes an OTLP/JSON trace or log request straight into records: the same validation,
 /// conversion and counts as [`prepare_traces_unevaluated`] and [`prepare_logs`] on the decoded
 /// request, without building opentelemetry-proto's request in between. `None` when the text is
-/// not such a request: decode it the usual way for the error. Not for a pipeline that records,
-/// which needs the request itself.
+/// not such a request, or one that would take more than a capture record may take to decode
+/// (it stops reading there: see [`capture::json_objects_allowed`]): decode it the usual way,
+/// for the error or within the bound checked first. Not for a pipeline that records, which
+/// needs the request itself.
 pub fn convert_json(pipeline: &Pipeline, signal: capture::Signal, text: &[u8]) -> Option<Converted> {
     if pipeline.recorder().is_some() {
         return None;
     }
+    let objects = capture::json_objects_allowed(text.len());
     let (received, rejected, event_time, records) = match signal {
         capture::Signal::Traces => {
-            let mut req = otlp_json::traces(text).ok()?;
+            let mut req = otlp_json::traces_within(text, objects).ok()?;
             let received = request::count_spans(&req);
             let event_time = request::event_time(&req);
             let rejected = convert::validate_traces_request(&mut req);
@@ -427,7 +430,7 @@ pub fn convert_json(pipeline: &Pipeline, signal: capture::Signal, text: &[u8]) -
             )
         }
         capture::Signal::Logs => {
-            let mut req = otlp_json::logs(text).ok()?;
+            let mut req = otlp_json::logs_within(text, objects).ok()?;
             let received = request::count_logs(&req);
             let event_time = request::logs_event_time(&req);
             let rejected = convert::validate_logs_request(&mut req);

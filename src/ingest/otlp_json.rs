@@ -53,12 +53,24 @@ pub(crate) mod tests;
 
 /// Decodes one OTLP/JSON `ExportTraceServiceRequest` (or `TracesData`), strings borrowed.
 pub fn traces(text: &[u8]) -> Result<TracesRequest<'_>, Error> {
-    scan::traces(text).map_err(|e| (*e).or_syntax_of(text))
+    traces_within(text, usize::MAX)
 }
 
 /// Decodes one OTLP/JSON `ExportLogsServiceRequest` (or `LogsData`), strings borrowed.
 pub fn logs(text: &[u8]) -> Result<LogsRequest<'_>, Error> {
-    scan::logs(text).map_err(|e| (*e).or_syntax_of(text))
+    logs_within(text, usize::MAX)
+}
+
+/// [`traces`], refusing the text once it has read `objects` JSON objects: what it holds while
+/// reading stays within a bound fixed before reading (`ingest::bound::json_objects_within`),
+/// with no pass over the text first.
+pub fn traces_within(text: &[u8], objects: usize) -> Result<TracesRequest<'_>, Error> {
+    scan::traces(text, objects).map_err(|e| (*e).or_syntax_of(text))
+}
+
+/// [`logs`] within a number of objects, as [`traces_within`].
+pub fn logs_within(text: &[u8], objects: usize) -> Result<LogsRequest<'_>, Error> {
+    scan::logs(text, objects).map_err(|e| (*e).or_syntax_of(text))
 }
 
 /// [`traces`] into opentelemetry-proto's request.

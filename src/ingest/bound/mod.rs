@@ -54,6 +54,13 @@ pub fn json_quick_bound(body: &[u8]) -> usize {
         .saturating_add(body.len().saturating_mul(12))
 }
 
+/// How many JSON objects a text of `len` bytes may hold for [`json_quick_bound`] to stay within
+/// `limit`: a reader that stops past that many objects holds no more than a text within the
+/// quick bound (each object taken for the largest struct, every byte for twelve).
+pub fn json_objects_within(len: usize, limit: usize) -> usize {
+    limit.saturating_sub(len.saturating_mul(12)) / json::largest().max(1)
+}
+
 fn total(len: usize, tally: wire::Tally) -> usize {
     usize::try_from(tally.bytes)
         .unwrap_or(usize::MAX)

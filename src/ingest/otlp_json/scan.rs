@@ -19,12 +19,14 @@ type Scan<T> = Result<T, Box<Error>>;
 /// read as a message, a list or inside an `AnyValue`, not those of a skipped unknown field.
 const DEPTH_LIMIT: usize = 128;
 
-pub(super) fn traces(text: &[u8]) -> Scan<TracesRequest<'_>> {
-    Scanner::new(text).whole(Scanner::traces_request)
+/// A trace request, reading at most `objects` JSON objects (then refusing it).
+pub(super) fn traces(text: &[u8], objects: usize) -> Scan<TracesRequest<'_>> {
+    Scanner::new(text, objects).whole(Scanner::traces_request)
 }
 
-pub(super) fn logs(text: &[u8]) -> Scan<LogsRequest<'_>> {
-    Scanner::new(text).whole(Scanner::logs_request)
+/// A log request, reading at most `objects` JSON objects (then refusing it).
+pub(super) fn logs(text: &[u8], objects: usize) -> Scan<LogsRequest<'_>> {
+    Scanner::new(text, objects).whole(Scanner::logs_request)
 }
 
 struct Scanner<'a> {
@@ -38,6 +40,9 @@ struct Scanner<'a> {
     scratch: Vec<u8>,
     /// Where [`Scanner::attributes`] gathers them.
     attributes: Vec<KeyValue<'a>>,
+    /// How many more objects may be read: each may be a struct of its own in the request, so
+    /// this bounds what reading allocates (see `ingest::bound::json_objects_within`).
+    objects: usize,
 }
 
 /// Declares how a message is read: each known key, its bit in the fields seen (a field given
@@ -67,7 +72,7 @@ macro_rules! message {
 }
 
 impl<'a> Scanner<'a> {
-    fn new(text: &'a [u8]) -> Self {
+    fn new(text: &'a [u8], objects: usize) -> Self {
         Scanner {
             text,
             pos: 0,
@@ -75,6 +80,7 @@ impl<'a> Scanner<'a> {
             in_any_value: 0,
             scratch: Vec::new(),
             attributes: Vec::new(),
+            objects,
         }
     }
 
@@ -147,6 +153,10 @@ impl<'a> Scanner<'a> {
     /// An object; `field` is called with each key, positioned before its value, and must read it.
     fn object(&mut self, mut field: impl FnMut(&mut Self, &[u8]) -> Scan<()>) -> Scan<()> {
         self.eat(b'{', "invalid type: expected an object")?;
+        self.objects = self
+            .objects
+            .checked_sub(1)
+            .ok_or_else(|| self.fail("more objects than decoding this text may take"))?;
         self.enter()?;
         if self.peek() == Some(b'}') {
             self.pos += 1;

@@ -732,3 +732,49 @@ fn random_edits_of_log_lines_read_as_with_the_reference() {
         }
     }
 }
+
+/// The structural objects of a JSON text: its `{` outside strings.
+fn objects_in(text: &[u8]) -> usize {
+    let (mut n, mut in_string, mut escaped) = (0, false, false);
+    for &b in text {
+        match (in_string, escaped, b) {
+            (true, true, _) => escaped = false,
+            (true, false, b'\\') => escaped = true,
+            (true, false, b'"') | (false, _, b'"') => in_string = !in_string,
+            (false, _, b'{') => n += 1,
+            _ => {}
+        }
+    }
+    n
+}
+
+#[test]
+fn a_read_within_a_number_of_objects_stops_past_it() {
+    let mut read = 0;
+    for path in captures() {
+        for line in lines(&path) {
+            let n = objects_in(&line);
+            let (all, short) = if line.starts_with(b"{\"resourceSpans\"") {
+                (
+                    traces_within(&line, n).is_ok(),
+                    traces_within(&line, n - 1).is_err(),
+                )
+            } else if line.starts_with(b"{\"resourceLogs\"") {
+                (logs_within(&line, n).is_ok(), logs_within(&line, n - 1).is_err())
+            } else {
+                continue;
+            };
+            assert!(all, "{n} objects must do: {}", String::from_utf8_lossy(&line));
+            assert!(short, "{} objects must not", n - 1);
+            read += 1;
+        }
+    }
+    assert!(read > 700, "{read}");
+    // Objects inside strings are not objects; a request of a thousand empty spans is 1,003.
+    let spans = vec!["{}"; 1000].join(",");
+    let text =
+        format!(r#"{{"resourceSpans":[{{"scopeSpans":[{{"spans":[{spans}],"schemaUrl":"{{{{"}}]}}]}}"#);
+    assert_eq!(objects_in(text.as_bytes()), 1003);
+    assert!(traces_within(text.as_bytes(), 1003).is_ok());
+    assert!(traces_within(text.as_bytes(), 1002).is_err());
+}
