@@ -606,7 +606,9 @@ struct CohortFinds<'a> {
 }
 
 impl CohortFinds<'_> {
-    fn offer(&mut self, key: &str, text: Option<String>) {
+    /// Offers the value of `key`, read by `text` only when the key names a cohort that is still
+    /// open to it (most keys, the resource's among them, name none).
+    fn offer(&mut self, key: &str, text: impl FnOnce() -> Option<String>) {
         let Some((concept, rank)) = self.keys.classify(key) else {
             return;
         };
@@ -615,9 +617,9 @@ impl CohortFinds<'_> {
             Concept::Tenant => 1,
             _ => 2,
         };
-        if let Some(t) = text
-            && !self.settled[i]
+        if !self.settled[i]
             && self.found[i].as_ref().is_none_or(|(r, _)| rank < *r)
+            && let Some(t) = text()
         {
             self.found[i] = Some((rank, t));
         }
@@ -649,7 +651,7 @@ fn cohorts(
     for c in [Concept::Route, Concept::Tenant, Concept::PromptVersion] {
         if let Some((_, i)) = slots.best[c as usize] {
             let a = &span.attributes[i as usize];
-            found.offer(&a.key, as_label(&a.value));
+            found.offer(&a.key, || as_label(&a.value));
         }
     }
     let mut complete = found.settle();
@@ -657,19 +659,19 @@ fn cohorts(
         for &i in &slots.association {
             let a = &span.attributes[i];
             let key = a.key.trim_start_matches("traceloop.association.properties.");
-            found.offer(key, as_label(&a.value));
+            found.offer(key, || as_label(&a.value));
         }
         complete = found.settle();
     }
     if !complete && let Some(m) = slots.get(span, Concept::Metadata).and_then(json_object) {
         for (k, v) in &m {
-            found.offer(k, json_text(v));
+            found.offer(k, || json_text(v));
         }
         complete = found.settle();
     }
     if !complete {
         for a in span.resource.attributes.iter() {
-            found.offer(&a.key, as_label(&a.value));
+            found.offer(&a.key, || as_label(&a.value));
         }
     }
     let found = found.found;
