@@ -232,10 +232,7 @@ impl<M: Method> Decoder for BoundedDecoder<M> {
     fn decode(&mut self, buf: &mut DecodeBuf<'_>) -> Result<Option<Self::Item>, Status> {
         // The frame is one contiguous buffer; taking it as Bytes does not copy.
         let bytes = buf.copy_to_bytes(buf.remaining());
-        let guess = M::FAST.and_then(|_| {
-            let guess = bound::protobuf_guess(bytes.len());
-            self.pipeline.decode_budget.reserve(guess).ok()
-        });
+        let guess = M::FAST.and_then(|_| self.pipeline.decode_budget.reserve_guess(bytes.len()));
         let (reservation, exact) = match guess {
             Some(r) => (r, false),
             None => (reserve_exact::<M>(&self.pipeline, &bytes)?, true),

@@ -321,10 +321,7 @@ where
         let fast = fast.filter(|_| encoding == Encoding::Protobuf);
         // A protobuf request its fast path reads is reserved for by a first guess (the read
         // counts as it goes); anything else is walked first.
-        let guess = fast.and_then(|_| {
-            let guess = bound::protobuf_guess(plain.len());
-            state.pipeline.decode_budget.reserve(guess).ok()
-        });
+        let guess = fast.and_then(|_| state.pipeline.decode_budget.reserve_guess(plain.len()));
         let exact = guess.is_none();
         let mut reservation = match guess {
             Some(r) => r,

@@ -70,42 +70,38 @@ impl<T> Read<T> {
 /// counts for the same bytes, and stopping before the count passes `allowance`: one pass where
 /// the walk and then the read took two, the memory held while reading bounded all the same.
 pub fn traces_within(bytes: &[u8], allowance: u64) -> Read<TracesRequest<'_>> {
-    let t = Tally::new(allowance);
-    let read = || {
-        let mut req = TracesRequest::default();
-        let mut r = Reader::new(bytes);
-        while let Some((tag, field)) = r.field()? {
-            match (tag, field) {
-                (1, Field::Len(b)) => push(&mut req.resource_spans, sizes::RESOURCE_SPANS, &t, |t| {
-                    resource_spans(b, 1, t)
-                })?,
-                (1, _) => return None,
-                _ => {}
-            }
-        }
-        Some(req)
-    };
-    t.outcome(read())
+    let (read, t) = resources(bytes, allowance, sizes::RESOURCE_SPANS, resource_spans);
+    t.outcome(read.map(|resource_spans| TracesRequest { resource_spans }))
 }
 
 /// [`logs`] within a decode allowance, as [`traces_within`].
 pub fn logs_within(bytes: &[u8], allowance: u64) -> Read<LogsRequest<'_>> {
+    let (read, t) = resources(bytes, allowance, sizes::RESOURCE_LOGS, resource_logs);
+    t.outcome(read.map(|resource_logs| LogsRequest { resource_logs }))
+}
+
+/// The resources of an export request (field 1, each of `size`, read by `resource`), counted
+/// within `allowance`; the tally tells a stop at the allowance from bytes left to prost.
+fn resources<'a, R>(
+    bytes: &'a [u8],
+    allowance: u64,
+    size: usize,
+    resource: fn(&'a [u8], u32, &Tally) -> Option<R>,
+) -> (Option<Vec<R>>, Tally) {
     let t = Tally::new(allowance);
     let read = || {
-        let mut req = LogsRequest::default();
+        let mut out = Vec::new();
         let mut r = Reader::new(bytes);
         while let Some((tag, field)) = r.field()? {
             match (tag, field) {
-                (1, Field::Len(b)) => push(&mut req.resource_logs, sizes::RESOURCE_LOGS, &t, |t| {
-                    resource_logs(b, 1, t)
-                })?,
+                (1, Field::Len(b)) => push(&mut out, size, &t, |t| resource(b, 1, t))?,
                 (1, _) => return None,
                 _ => {}
             }
         }
-        Some(req)
+        Some(out)
     };
-    t.outcome(read())
+    (read(), t)
 }
 
 /// The decode memory counted so far, against the allowance.

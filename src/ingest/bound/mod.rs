@@ -111,6 +111,12 @@ impl DecodeBudget {
         self.used.load(Acquire)
     }
 
+    /// Reserves [`protobuf_guess`] for a protobuf request of `len` bytes whose reader counts as
+    /// it goes, or `None` when that does not fit now (walk the request and reserve exactly).
+    pub fn reserve_guess(self: &Arc<Self>, len: usize) -> Option<Reservation> {
+        self.reserve(protobuf_guess(len)).ok()
+    }
+
     /// Reserves `need` bytes until the returned guard is dropped, or refuses at once.
     pub fn reserve(self: &Arc<Self>, need: usize) -> Result<Reservation, OverBudget> {
         if need > self.total {
