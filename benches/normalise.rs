@@ -271,6 +271,31 @@ fn protobuf_into_request<const BORROWED: bool>(bencher: Bencher, load: &str) {
         });
 }
 
+/// Replay's and `report`'s decode: one OTLP/JSON line of a capture into the request conversion
+/// reads (strings borrowed), for the chat requests and the agent requests above.
+#[divan::bench(args = ["chat", "agent"])]
+fn json_into_request(bencher: Bencher, load: &str) {
+    use llmwatch::model::convert::request::count_spans;
+    use prost::Message;
+    let lines: Vec<Vec<u8>> = load_bodies(load)
+        .iter()
+        .map(|b| serde_json::to_vec(&ExportTraceServiceRequest::decode(&b[..]).unwrap()).unwrap())
+        .collect();
+    let n: usize = lines
+        .iter()
+        .map(|l| count_spans(&llmwatch::ingest::otlp_json::traces(l).unwrap()))
+        .sum();
+    let bytes: usize = lines.iter().map(Vec::len).sum();
+    bencher
+        .counter(divan::counter::ItemsCount::new(n))
+        .counter(divan::counter::BytesCount::new(bytes))
+        .bench_local(|| {
+            for line in &lines {
+                black_box(llmwatch::ingest::otlp_json::traces(line).unwrap());
+            }
+        });
+}
+
 #[divan::bench]
 fn agent_builtin_evaluation(bencher: Bencher) {
     use prost::Message;

@@ -5,7 +5,7 @@
 use crate::config::HandoffLimits;
 use crate::cost::CostTable;
 use crate::ingest::capture::{CaptureReader, Item, JsonDecoder, Message, Record, RecordError};
-use crate::ingest::handoff::{ConverterPool, Pipeline};
+use crate::ingest::handoff::{ConverterPool, InternerTally, Pipeline};
 use crate::ingest::{self, WhenFull};
 use crate::model::{ConvertLimits, Converter, SpanRecord};
 use crate::replay::{self, Merge, Pacer, Speed};
@@ -91,8 +91,10 @@ fn timed(record: Result<Record, RecordError>, convert: Option<&Pipeline>) -> Tim
 }
 
 /// Threads that parse and convert the lines of a file (one file only) at once: with one file,
-/// that is most of a replay's work. Lines are numbered as they are read, each goes to whichever
-/// thread is free, and the merging thread puts them back in order ([`InOrder`]).
+/// that is most of a replay's work. Lines are numbered as they are read and dealt in turn (line
+/// n to thread n mod threads, each with a converter of its own, so that what each converter
+/// has read when is fixed by the file: see `InternerTally`), and the merging thread puts them
+/// back in order ([`InOrder`]).
 fn parsing_threads() -> usize {
     std::thread::available_parallelism()
         .map_or(1, |n| n.get())
@@ -185,10 +187,11 @@ impl Drop for LostOnPanic<'_> {
     }
 }
 
-/// Numbers the file's items and hands them to the parsing threads as [`InFlight`] lets it,
-/// until the file ends or nobody takes them any more.
-fn deal_lines(reader: &mut CaptureReader, work: &SyncSender<(u64, Item)>, in_flight: &InFlight) {
+/// Numbers the file's items and deals them to the parsing threads in turn as [`InFlight`] lets
+/// it, until the file ends or nobody takes them any more.
+fn deal_lines(reader: &mut CaptureReader, work: &[SyncSender<(u64, Item)>], in_flight: &InFlight) {
     for n in 0.. {
+        let to = &work[n as usize % work.len()];
         let Some(item) = reader.next_item() else { break };
         let weight = ITEM_WEIGHT
             + if let Item::Line(line) = &item {
@@ -196,26 +199,27 @@ fn deal_lines(reader: &mut CaptureReader, work: &SyncSender<(u64, Item)>, in_fli
             } else {
                 0
             };
-        if !in_flight.take(weight) || work.send((n, item)).is_err() {
+        if !in_flight.take(weight) || to.send((n, item)).is_err() {
             break;
         }
     }
 }
 
-/// One parsing thread: parses and converts the lines it takes, and answers each item with
-/// exactly one message under its number.
+/// Parsing thread `slot`: parses and converts the lines dealt to it, in order, with a converter
+/// of its own, and answers each item with exactly one message under its number.
 fn parse_lines(
-    work: &std::sync::Mutex<Receiver<(u64, Item)>>,
+    slot: usize,
+    work: &Receiver<(u64, Item)>,
     tx: &SyncSender<Numbered>,
     pipeline: &Arc<Pipeline>,
 ) {
+    ConverterPool::pin_thread(slot);
     let p = pipeline.clone();
     let mut decoder: JsonDecoder =
         Box::new(move |signal, text| ingest::convert_json(&p, signal, text).map(Message::Converted));
     let _lost = LostOnPanic(tx);
     loop {
-        let taken = work.lock().map_or(None, |work| work.recv().ok());
-        let Some((n, item)) = taken else { break };
+        let Ok((n, item)) = work.recv() else { break };
         let record = match item {
             Item::Record(record) => Some(record),
             Item::Line(line) => line.parse(Some(&mut decoder)),
@@ -389,6 +393,8 @@ fn feed_files_in(
         ..InputStats::default()
     };
     let mut pacer = Pacer::new(opts.speed);
+    // What the interners held as of each request, in the order they are offered.
+    let mut interned = InternerTally::default();
     let mut status = opts
         .status_every
         .map(|every| (every, Instant::now(), StatusSample::take(&pipeline)));
@@ -417,12 +423,13 @@ fn feed_files_in(
             Some(pipeline) if threads > 1 => {
                 reader.defer_lines();
                 let in_flight = Arc::new(InFlight::new());
-                let (deal, work) = std::sync::mpsc::sync_channel(threads);
-                let work = Arc::new(std::sync::Mutex::new(work));
-                for _ in 0..threads {
-                    let (work, tx, pipeline) = (work.clone(), tx.clone(), pipeline.clone());
+                let mut deal = Vec::with_capacity(threads);
+                for slot in 0..threads {
+                    let (to, work) = std::sync::mpsc::sync_channel(2);
+                    deal.push(to);
+                    let (tx, pipeline) = (tx.clone(), pipeline.clone());
                     parsers.push(spawn("llmwatch-parse", move || {
-                        parse_lines(&work, &tx, &pipeline)
+                        parse_lines(slot, &work, &tx, &pipeline)
                     })?);
                 }
                 let dealt = in_flight.clone();
@@ -434,6 +441,10 @@ fn feed_files_in(
             }
             convert => {
                 decoders.push(spawn("llmwatch-file", move || {
+                    if convert.is_some() {
+                        // The one thread converting this file's lines (see `parsing_threads`).
+                        ConverterPool::pin_thread(0);
+                    }
                     read_file(&mut reader, &tx, convert.as_deref());
                     reader
                 })?);
@@ -452,13 +463,14 @@ fn feed_files_in(
                     }
                     None => std::thread::sleep(pacer.delay(event, Instant::now())),
                 }
-                let prepared = match fed {
+                let mut prepared = match fed {
                     Fed::Decoded(message) => prepare(&pipeline, message, true),
                     Fed::Prepared(mut p) => {
                         ingest::evaluate_prepared(&pipeline, &mut p, &opts.semconv);
                         p
                     }
                 };
+                prepared.tally_interned(&mut interned);
                 // Waits for the ingest thread instead of dropping when it is behind: a file has
                 // no exporter to retry. (The pipeline only refuses a waiting offer once stopped.)
                 let _ = ingest::offer_prepared(&pipeline, prepared, WhenFull::Wait);
@@ -654,7 +666,11 @@ mod tests {
     use crate::config::split_budget;
 
     fn options(files: Vec<PathBuf>) -> ReportOptions {
-        let (store, handoff) = split_budget(200_000, 512 << 20);
+        options_within(files, 512 << 20)
+    }
+
+    fn options_within(files: Vec<PathBuf>, max_memory: usize) -> ReportOptions {
+        let (store, handoff) = split_budget(200_000, max_memory);
         ReportOptions {
             files,
             spans: true,
@@ -724,6 +740,36 @@ mod tests {
                     "{} on {threads} threads: span lines differ",
                     file.display()
                 );
+            }
+        }
+    }
+
+    /// The whole summary of a file read on `threads` threads with `max_memory`.
+    fn summary_of(file: &std::path::Path, threads: usize, max_memory: usize) -> Json {
+        let opts = options_within(vec![file.to_path_buf()], max_memory);
+        let pipeline = start_pipeline(&opts);
+        feed_files_in(&opts, &pipeline, None, threads).unwrap();
+        pipeline.drain_external();
+        pipeline.shutdown();
+        serde_json::from_str(&Summary::collect(&pipeline).to_json()).unwrap()
+    }
+
+    #[test]
+    fn a_file_read_again_gives_the_same_summary_memory_estimate_and_evictions_included() {
+        // A budget the demo capture overruns all along, so that what is evicted, and when,
+        // follows the memory estimate closely. It used to count the converters' interners as
+        // the parsing threads had them when the store took each request (ahead of it by
+        // however much timing allowed), and the trace table's capacity (which follows the
+        // hasher's random seed): the estimate, and so the evictions, differed between runs.
+        // And one it fits in, where the estimate alone differed.
+        let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("demo/capture.jsonl.gz");
+        for (threads, max_memory) in [(1, 24 << 20), (3, 24 << 20), (3, 512 << 20)] {
+            let first = summary_of(&file, threads, max_memory);
+            let evicted = first["spans"]["evicted"].as_u64().unwrap();
+            assert_eq!(evicted > 1000, max_memory < 100 << 20, "{first}");
+            for _ in 0..3 {
+                let again = summary_of(&file, threads, max_memory);
+                assert_eq!(again, first, "on {threads} threads within {max_memory} bytes");
             }
         }
     }

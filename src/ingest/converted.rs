@@ -14,6 +14,16 @@ pub struct Converted {
     /// The earliest event time in the request, as replay reads it from a decoded request.
     pub event_time: Option<u64>,
     pub records: ConvertedRecords,
+    /// What the converter's interners held after converting it.
+    pub interned: Option<Interned>,
+}
+
+/// What a converter's interners held after a conversion: the converter's number and bytes
+/// (`ingest::handoff::InternerTally` sums them in a file's order).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Interned {
+    pub converter: usize,
+    pub bytes: usize,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -7,6 +7,7 @@
 
 use crate::config::HandoffLimits;
 use crate::eval::external::ExternalEvaluators;
+pub use crate::ingest::converted::Interned;
 use crate::ingest::counters::Counters;
 use crate::model::convert::ConvertStats;
 use crate::model::{Converter, LogRecord, SpanRecord};
@@ -40,6 +41,20 @@ struct Queued {
     work: Work,
     items: usize,
     bytes: usize,
+    /// The interners' bytes as of this work in a file's order ([`InternerTally`]); `None`: as
+    /// the pool has them when it is stored (live).
+    interned: Option<usize>,
+}
+
+impl Queued {
+    fn new(work: Work, items: usize, bytes: usize) -> Self {
+        Self {
+            work,
+            items,
+            bytes,
+            interned: None,
+        }
+    }
 }
 
 /// Refused: the ingest thread is behind and the in-flight bound is reached, or it has stopped.
@@ -70,16 +85,37 @@ impl Handoff {
     /// One request larger than the whole bound is still taken when nothing else is queued, so
     /// a big (but size-limited) request can always get through eventually.
     pub fn offer(&self, work: Work, items: usize, bytes: usize) -> Result<(), Full> {
-        self.enqueue(work, items, bytes, false)
+        self.enqueue(Queued::new(work, items, bytes), false)
     }
 
     /// Like [`Handoff::offer`] but waits for room instead of refusing: for files, which have
     /// no exporter to retry. Fails only when the pipeline has stopped.
     pub fn offer_waiting(&self, work: Work, items: usize, bytes: usize) -> Result<(), Full> {
-        self.enqueue(work, items, bytes, true)
+        self.enqueue(Queued::new(work, items, bytes), true)
     }
 
-    fn enqueue(&self, work: Work, items: usize, bytes: usize, wait: bool) -> Result<(), Full> {
+    /// [`Handoff::offer`] (or, `wait`ing, [`Handoff::offer_waiting`]) of records converted
+    /// when the interners held `interned` bytes, the figure the store counts when it takes
+    /// them (see [`InternerTally`]).
+    pub fn offer_interned(
+        &self,
+        work: Work,
+        items: usize,
+        bytes: usize,
+        interned: Option<usize>,
+        wait: bool,
+    ) -> Result<(), Full> {
+        self.enqueue(
+            Queued {
+                interned,
+                ..Queued::new(work, items, bytes)
+            },
+            wait,
+        )
+    }
+
+    fn enqueue(&self, queued: Queued, wait: bool) -> Result<(), Full> {
+        let (items, bytes) = (queued.items, queued.bytes);
         {
             let mut f = lock(&self.in_flight);
             loop {
@@ -98,7 +134,7 @@ impl Handoff {
         }
         let sent = lock(&self.tx)
             .as_ref()
-            .map(|tx| tx.send(Queued { work, items, bytes }).is_ok())
+            .map(|tx| tx.send(queued).is_ok())
             .unwrap_or(false);
         if sent {
             Ok(())
@@ -131,14 +167,9 @@ impl Handoff {
     }
 
     fn control(&self, work: Work) -> bool {
-        lock(&self.tx).as_ref().is_some_and(|tx| {
-            tx.send(Queued {
-                work,
-                items: 0,
-                bytes: 0,
-            })
-            .is_ok()
-        })
+        lock(&self.tx)
+            .as_ref()
+            .is_some_and(|tx| tx.send(Queued::new(work, 0, 0)).is_ok())
     }
 }
 
@@ -161,14 +192,81 @@ pub struct ConverterPool {
     returned: std::sync::Condvar,
     created: Mutex<usize>,
     make: Box<dyn Fn() -> Converter + Send + Sync>,
-    /// Sum of the interners' bytes, part of the store's memory estimate.
+    /// Sum of the pooled interners' bytes, part of the store's memory estimate.
     interner_bytes: AtomicUsize,
+    /// The next converter's number (pooled and pinned alike).
+    next_id: AtomicUsize,
+    /// Converters kept for threads pinned to them ([`ConverterPool::pin_thread`]), by number.
+    pinned: Mutex<std::collections::BTreeMap<usize, Pooled>>,
+}
+
+std::thread_local! {
+    /// The pinned converter this thread converts with, if any.
+    static PINNED: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
 }
 
 struct Pooled {
     converter: Converter,
+    id: usize,
     reported_bytes: usize,
     reported_stats: ConvertStats,
+}
+
+/// The interners' bytes as of each request of a file, in the file's order: each converted
+/// request tells what its converter's interners held after converting it ([`Interned`]), and the
+/// store counts the sum of the latest figures when it takes that request. So the memory
+/// estimate, and what is evicted for it, follow the file alone: parsing threads run ahead of the
+/// store by however much timing lets them, and reading the interners when the store takes a
+/// request would count strings of requests not yet stored (a different figure each run).
+#[derive(Debug, Default)]
+pub struct InternerTally {
+    latest: std::collections::BTreeMap<usize, usize>,
+}
+
+impl InternerTally {
+    /// The sum after `interned` (if the request was converted).
+    pub fn after(&mut self, interned: Option<Interned>) -> usize {
+        if let Some(i) = interned {
+            self.latest.insert(i.converter, i.bytes);
+        }
+        self.latest.values().sum()
+    }
+}
+
+impl Pooled {
+    /// Adds what the converter counted since it last published to the counters (and, for a
+    /// pooled one, its interners' growth to the pool's sum).
+    fn publish(&mut self, counters: &Counters, pool_bytes: Option<&AtomicUsize>) {
+        let bytes = self.converter.interner_bytes();
+        if bytes != self.reported_bytes {
+            if let Some(sum) = pool_bytes {
+                sum.fetch_add(bytes - self.reported_bytes, Relaxed);
+            }
+            self.reported_bytes = bytes;
+        }
+        let stats = self.converter.stats();
+        let (old, t) = (self.reported_stats, &counters.truncation);
+        t.truncated_values
+            .fetch_add(stats.truncated_values - old.truncated_values, Relaxed);
+        t.dropped_attributes
+            .fetch_add(stats.dropped_attributes - old.dropped_attributes, Relaxed);
+        t.dropped_events
+            .fetch_add(stats.dropped_events - old.dropped_events, Relaxed);
+        t.evaluated_calls
+            .fetch_add(stats.evaluated_calls - old.evaluated_calls, Relaxed);
+        t.unevaluated_calls
+            .fetch_add(stats.unevaluated_calls - old.unevaluated_calls, Relaxed);
+        t.implausible_values
+            .fetch_add(stats.implausible_values - old.implausible_values, Relaxed);
+        self.reported_stats = stats;
+    }
+
+    fn interned(&self) -> Interned {
+        Interned {
+            converter: self.id,
+            bytes: self.reported_bytes,
+        }
+    }
 }
 
 /// More converters than this would only mean more interner copies: conversion is short and
@@ -183,6 +281,25 @@ impl ConverterPool {
             created: Mutex::new(0),
             make: Box::new(make),
             interner_bytes: AtomicUsize::new(0),
+            next_id: AtomicUsize::new(0),
+            pinned: Mutex::new(Default::default()),
+        }
+    }
+
+    /// From now on the calling thread converts with a converter of its own, the `slot`th pinned
+    /// one (made on first use, kept outside the pool and out of its sum of interner bytes): a
+    /// file's parsing thread, so that which converter reads which line is fixed by the file and
+    /// not by timing, and with it what each interner holds when ([`InternerTally`]).
+    pub fn pin_thread(slot: usize) {
+        PINNED.set(Some(slot));
+    }
+
+    fn made(&self) -> Pooled {
+        Pooled {
+            converter: (self.make)(),
+            id: self.next_id.fetch_add(1, Relaxed),
+            reported_bytes: 0,
+            reported_stats: ConvertStats::default(),
         }
     }
 
@@ -197,11 +314,7 @@ impl ConverterPool {
                 *created += 1;
                 drop(created);
                 drop(idle);
-                return Pooled {
-                    converter: (self.make)(),
-                    reported_bytes: 0,
-                    reported_stats: ConvertStats::default(),
-                };
+                return self.made();
             }
             drop(created);
             idle = self.returned.wait(idle).unwrap_or_else(|e| e.into_inner());
@@ -210,31 +323,31 @@ impl ConverterPool {
 
     /// Runs `f` with a converter, then publishes what it changed (interner bytes, truncations).
     pub fn with<R>(&self, counters: &Counters, f: impl FnOnce(&mut Converter) -> R) -> R {
+        self.with_interned(counters, f).0
+    }
+
+    /// [`ConverterPool::with`], telling what the converter's interners held after `f`.
+    pub fn with_interned<R>(
+        &self,
+        counters: &Counters,
+        f: impl FnOnce(&mut Converter) -> R,
+    ) -> (R, Interned) {
+        if let Some(slot) = PINNED.get() {
+            let taken = lock(&self.pinned).remove(&slot);
+            let mut p = taken.unwrap_or_else(|| self.made());
+            let r = f(&mut p.converter);
+            p.publish(counters, None);
+            let interned = p.interned();
+            lock(&self.pinned).insert(slot, p);
+            return (r, interned);
+        }
         let mut p = self.take();
         let r = f(&mut p.converter);
-        let bytes = p.converter.interner_bytes();
-        if bytes != p.reported_bytes {
-            self.interner_bytes.fetch_add(bytes - p.reported_bytes, Relaxed);
-            p.reported_bytes = bytes;
-        }
-        let stats = p.converter.stats();
-        let (old, t) = (p.reported_stats, &counters.truncation);
-        t.truncated_values
-            .fetch_add(stats.truncated_values - old.truncated_values, Relaxed);
-        t.dropped_attributes
-            .fetch_add(stats.dropped_attributes - old.dropped_attributes, Relaxed);
-        t.dropped_events
-            .fetch_add(stats.dropped_events - old.dropped_events, Relaxed);
-        t.evaluated_calls
-            .fetch_add(stats.evaluated_calls - old.evaluated_calls, Relaxed);
-        t.unevaluated_calls
-            .fetch_add(stats.unevaluated_calls - old.unevaluated_calls, Relaxed);
-        t.implausible_values
-            .fetch_add(stats.implausible_values - old.implausible_values, Relaxed);
-        p.reported_stats = stats;
+        p.publish(counters, Some(&self.interner_bytes));
+        let interned = p.interned();
         lock(&self.idle).push(p);
         self.returned.notify_one();
-        r
+        (r, interned)
     }
 
     pub fn interner_bytes(&self) -> usize {
@@ -408,12 +521,14 @@ impl Pipeline {
                 Work::Spans { spans, verdicts } => {
                     let mut store = self.store();
                     self.prepare(&mut store);
+                    self.count_interners(&mut store, q.interned);
                     store.insert_spans(spans);
                     store.insert_verdicts(verdicts);
                 }
                 Work::Logs { logs, verdicts } => {
                     let mut store = self.store();
                     self.prepare(&mut store);
+                    self.count_interners(&mut store, q.interned);
                     store.insert_logs(logs);
                     store.insert_verdicts(verdicts);
                 }
@@ -431,8 +546,14 @@ impl Pipeline {
         }
     }
 
+    /// What the interners hold, counted in the store's estimate with records that came from
+    /// them: the figure the records came with, else what the pool holds now. (Verdicts alone
+    /// leave it: they add nothing to the interners, and must not replace a file's figure.)
+    fn count_interners(&self, store: &mut TraceStore, interned: Option<usize>) {
+        store.set_external_bytes(interned.unwrap_or_else(|| self.converters.interner_bytes()));
+    }
+
     fn prepare(&self, store: &mut TraceStore) {
-        store.set_external_bytes(self.converters.interner_bytes());
         if let Some(skew) = self.max_clock_skew_secs {
             let now = SystemTime::now()
                 .duration_since(UNIX_EPOCH)

@@ -23,7 +23,7 @@ use crate::model::{Converter, LogRecord, SpanRecord};
 use bound::Reservation;
 pub use converted::{Converted, ConvertedRecords};
 use counters::{Outcome, SignalCounters};
-use handoff::{Pipeline, Work};
+use handoff::{Interned, InternerTally, Pipeline, Work};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -76,6 +76,11 @@ pub struct Prepared {
     forward: Option<Payload>,
     /// Metric points, kept in the metric store once accepted.
     metrics: Vec<crate::store::metrics::MetricSample>,
+    /// What the converter's interners held after converting these records.
+    interned: Option<Interned>,
+    /// What all the interners held as of these records in a file's order, when a file's reader
+    /// counted it ([`Prepared::tally_interned`]); else the store reads the pool's figure.
+    interned_total: Option<usize>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -86,6 +91,12 @@ enum PreparedKind {
 }
 
 impl Prepared {
+    /// Counts what the interners held as of these records, in the order `tally` is given the
+    /// requests of a file (see [`InternerTally`]).
+    pub fn tally_interned(&mut self, tally: &mut InternerTally) {
+        self.interned_total = Some(tally.after(self.interned.take()));
+    }
+
     fn counters<'a>(&self, pipeline: &'a Pipeline) -> &'a SignalCounters {
         match self.kind {
             PreparedKind::Spans => &pipeline.counters.spans,
@@ -100,10 +111,10 @@ fn convert_with(
     pipeline: &Pipeline,
     items: usize,
     convert: impl FnOnce(&mut Converter) -> (Work, usize),
-) -> Option<(Work, usize, usize)> {
+) -> Option<((Work, usize, usize), Interned)> {
     (items > 0).then(|| {
-        let (work, bytes) = pipeline.converters.with(&pipeline.counters, convert);
-        (work, items, bytes)
+        let ((work, bytes), interned) = pipeline.converters.with_interned(&pipeline.counters, convert);
+        ((work, items, bytes), interned)
     })
 }
 
@@ -198,6 +209,7 @@ fn prepared_spans<'a>(
             .sum();
         (Work::Spans { spans, verdicts }, bytes)
     });
+    let (work, interned) = work.unzip();
     Prepared {
         kind: PreparedKind::Spans,
         received,
@@ -207,6 +219,8 @@ fn prepared_spans<'a>(
         external,
         forward,
         metrics: Vec::new(),
+        interned,
+        interned_total: None,
     }
 }
 
@@ -252,6 +266,7 @@ fn prepared_logs<'a>(
             .sum();
         (Work::Logs { logs, verdicts }, bytes)
     });
+    let (work, interned) = work.unzip();
     Prepared {
         kind: PreparedKind::Logs,
         received,
@@ -261,6 +276,8 @@ fn prepared_logs<'a>(
         external: Vec::new(),
         forward,
         metrics: Vec::new(),
+        interned,
+        interned_total: None,
     }
 }
 
@@ -407,6 +424,7 @@ pub fn convert_json(pipeline: &Pipeline, signal: capture::Signal, text: &[u8]) -
     if pipeline.recorder().is_some() {
         return None;
     }
+    let mut interned = None;
     let objects = capture::json_objects_allowed(text.len());
     let (received, rejected, event_time, records) = match signal {
         capture::Signal::Traces => {
@@ -418,9 +436,10 @@ pub fn convert_json(pipeline: &Pipeline, signal: capture::Signal, text: &[u8]) -
             let items = received - rejected.count as usize;
             if items > 0 {
                 spans.reserve_exact(items);
-                pipeline.converters.with(&pipeline.counters, |c| {
+                let ((), i) = pipeline.converters.with_interned(&pipeline.counters, |c| {
                     c.convert_traces_unevaluated(req, &mut spans, &mut verdicts)
                 });
+                interned = Some(i);
             }
             (
                 received,
@@ -438,9 +457,10 @@ pub fn convert_json(pipeline: &Pipeline, signal: capture::Signal, text: &[u8]) -
             let items = received - rejected.count as usize;
             if items > 0 {
                 logs.reserve_exact(items);
-                pipeline.converters.with(&pipeline.counters, |c| {
+                let ((), i) = pipeline.converters.with_interned(&pipeline.counters, |c| {
                     c.convert_logs(req, &mut logs, &mut verdicts)
                 });
+                interned = Some(i);
             }
             (
                 received,
@@ -456,6 +476,7 @@ pub fn convert_json(pipeline: &Pipeline, signal: capture::Signal, text: &[u8]) -
         rejected,
         event_time,
         records,
+        interned,
     })
 }
 
@@ -496,6 +517,8 @@ pub fn prepare_converted(c: Converted) -> Prepared {
         external: Vec::new(),
         forward: None,
         metrics: Vec::new(),
+        interned: c.interned,
+        interned_total: None,
     }
 }
 
@@ -539,6 +562,8 @@ fn prepare_metrics_with(
             || req.encode_to_vec(),
         ),
         metrics: metrics::samples(req),
+        interned: None,
+        interned_total: None,
     }
 }
 
@@ -574,10 +599,10 @@ pub fn offer_prepared(pipeline: &Pipeline, p: Prepared, when_full: WhenFull) -> 
         _ => None,
     };
     if let Some((work, items, bytes)) = p.work {
-        let offered = match when_full {
-            WhenFull::Refuse => pipeline.handoff.offer(work, items, bytes),
-            WhenFull::Wait => pipeline.handoff.offer_waiting(work, items, bytes),
-        };
+        let wait = when_full == WhenFull::Wait;
+        let offered = pipeline
+            .handoff
+            .offer_interned(work, items, bytes, p.interned_total, wait);
         if offered.is_err() {
             counters.dropped.fetch_add(items as u64, Relaxed);
             return Err(Overloaded);

@@ -82,6 +82,8 @@ pub struct StoreStats {
 pub struct TraceStore {
     limits: StoreLimits,
     traces: HashMap<TraceId, Trace>,
+    /// The most traces held at once (the table's size follows it: see `table_bytes`).
+    traces_peak: usize,
     /// Plain traces (no keep reason) by first arrival, as (seq, id); an entry whose trace is
     /// gone or kept is stale. Traces only ever leave from the front.
     plain: VecDeque<(u64, TraceId)>,
@@ -125,6 +127,7 @@ impl TraceStore {
         Self {
             limits,
             traces: HashMap::default(),
+            traces_peak: 0,
             plain: VecDeque::new(),
             kept: VecDeque::new(),
             kept_spans: 0,
@@ -245,8 +248,12 @@ impl TraceStore {
     /// The trace table, the arrival queue and the loose-log queue, by their capacities: tables
     /// grow by doubling, so counting entries alone would miss up to half their size.
     fn table_bytes(&self) -> usize {
-        // hashbrown: one control byte per bucket, buckets ≈ capacity * 8/7.
-        self.traces.capacity() * 8 / 7 * (size_of::<(TraceId, Trace)>() + 1)
+        // The trace table as it is when grown to the most traces held, by hashbrown's rule: one
+        // control byte per bucket. Not its `capacity()`: with traces removed as others come, a
+        // table grows or is rehashed in place depending on where the removed traces' hashes
+        // fell, and they follow the hasher's random seed, so the estimate (and what is evicted
+        // for it) would differ from one run of the same file to the next.
+        table_buckets(self.traces_peak.max(self.traces.len())) * (size_of::<(TraceId, Trace)>() + 1)
             + (self.plain.capacity() + self.kept.capacity()) * size_of::<(u64, TraceId)>()
             + self.loose_logs.capacity() * size_of::<(u64, LogRecord)>()
             + self.log_order.capacity() * size_of::<LogRef>()
@@ -795,6 +802,8 @@ impl TraceStore {
     }
 
     fn evict_trace(&mut self, id: TraceId) {
+        // The most held is reached just before a removal (or now).
+        self.traces_peak = self.traces_peak.max(self.traces.len());
         let Some(trace) = self.traces.remove(&id) else {
             return;
         };
@@ -870,6 +879,17 @@ impl LogRef {
 /// Most verdicts kept waiting for a response id that has not been seen.
 const MAX_UNANCHORED: usize = 4096;
 
+/// The buckets of a hashbrown table grown to hold `items`: 4 or 8 when small, else the next
+/// power of two past 8/7 of them.
+fn table_buckets(items: usize) -> usize {
+    match items {
+        0 => 0,
+        1..4 => 4,
+        4..8 => 8,
+        _ => (items * 8 / 7).next_power_of_two(),
+    }
+}
+
 fn anchor_key_bytes(rid: &str) -> usize {
     crate::intern::alloc_size(rid.len()) + size_of::<(Box<str>, TraceId)>() + 8
 }
@@ -938,7 +958,25 @@ pub(crate) mod test_support {
 mod tests {
     use super::test_support::span;
     use super::*;
+
     use crate::model::SpanId;
+
+    #[test]
+    fn the_trace_table_is_counted_at_the_size_hashbrown_grows_it_to() {
+        let mut table: HashMap<TraceId, Trace> = HashMap::default();
+        for n in 0..5000u32 {
+            let buckets = table_buckets(table.len());
+            let capacity = if buckets < 8 {
+                buckets.saturating_sub(1)
+            } else {
+                buckets / 8 * 7
+            };
+            assert_eq!(table.capacity(), capacity, "{} traces", table.len());
+            let mut id = [0; 16];
+            id[..4].copy_from_slice(&n.to_le_bytes());
+            table.insert(TraceId(id), Trace::new(TraceId(id), 0));
+        }
+    }
 
     fn store(max_spans: usize, max_bytes: usize) -> TraceStore {
         TraceStore::new(StoreLimits {
