@@ -616,6 +616,68 @@ mod tests {
         assert_eq!(p.handoff.offer(nothing(), 1, 1), Err(Full));
     }
 
+    /// Converts a one-span request whose name and attribute key are `key` (new strings for the
+    /// interners), and tells what the converter's interners then held.
+    fn convert_named(p: &Pipeline, key: &str) -> Interned {
+        let text = format!(
+            r#"{{"resourceSpans":[{{"scopeSpans":[{{"spans":[{{"traceId":"0af7651916cd43dd8448eb211c80319c","spanId":"b7ad6b7169203331","name":"{key}","attributes":[{{"key":"{key}","value":{{"stringValue":"v"}}}}]}}]}}]}}]}}"#
+        );
+        let req = crate::ingest::otlp_json::traces(text.as_bytes()).unwrap();
+        let mut spans = Vec::new();
+        let ((), interned) = p.converters.with_interned(&p.counters, |c| {
+            c.convert_traces_unevaluated(req, &mut spans, &mut Vec::new())
+        });
+        assert_eq!(spans.len(), 1);
+        interned
+    }
+
+    #[test]
+    fn a_pinned_thread_keeps_its_converter_and_the_store_counts_the_interners_it_is_told() {
+        let p = pipeline(1000);
+        let pooled = convert_named(&p, "pooled.key");
+        assert!(pooled.bytes > 0);
+        assert_eq!(p.converters.interner_bytes(), pooled.bytes);
+        // A thread pinned to slot 0 converts with a converter of its own, outside the pool's
+        // sum; another thread pinned to the same slot later finds the same converter.
+        let on_slot = |keys: &'static [&'static str]| {
+            let p = p.clone();
+            std::thread::spawn(move || {
+                ConverterPool::pin_thread(0);
+                keys.iter().map(|k| convert_named(&p, k)).collect::<Vec<_>>()
+            })
+            .join()
+            .unwrap()
+        };
+        let first = on_slot(&["pinned.one", "pinned.two"]);
+        let again = on_slot(&["pinned.two"]);
+        assert_ne!(first[0].converter, pooled.converter);
+        assert_eq!(first[1].converter, first[0].converter);
+        assert!(first[1].bytes > first[0].bytes);
+        assert_eq!(again[0], first[1], "the same converter, nothing new interned");
+        assert_eq!(p.converters.interner_bytes(), pooled.bytes);
+
+        // The tally: the latest figure of each converter, summed.
+        let mut tally = InternerTally::default();
+        assert_eq!(tally.after(Some(pooled)), pooled.bytes);
+        assert_eq!(tally.after(Some(first[0])), pooled.bytes + first[0].bytes);
+        assert_eq!(tally.after(Some(first[1])), pooled.bytes + first[1].bytes);
+        assert_eq!(tally.after(None), pooled.bytes + first[1].bytes);
+
+        // The store counts the figure records come with, not the pool's; verdicts alone leave it.
+        let held = |interned: Option<usize>| {
+            p.handoff.offer_interned(nothing(), 1, 1, interned, true).unwrap();
+            p.flush();
+            p.store().bytes_held()
+        };
+        let base = held(Some(0));
+        assert_eq!(held(Some(10_000)), base + 10_000);
+        p.handoff.offer_waiting(Work::Verdicts(Vec::new()), 0, 1).unwrap();
+        p.flush();
+        assert_eq!(p.store().bytes_held(), base + 10_000);
+        assert_eq!(held(None), base + pooled.bytes, "live: what the pool holds");
+        p.shutdown();
+    }
+
     #[test]
     fn an_oversized_batch_gets_through_when_the_queue_is_empty() {
         let p = pipeline(10);
