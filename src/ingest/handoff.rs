@@ -246,18 +246,20 @@ impl Pooled {
         }
         let stats = self.converter.stats();
         let (old, t) = (self.reported_stats, &counters.truncation);
-        t.truncated_values
-            .fetch_add(stats.truncated_values - old.truncated_values, Relaxed);
-        t.dropped_attributes
-            .fetch_add(stats.dropped_attributes - old.dropped_attributes, Relaxed);
-        t.dropped_events
-            .fetch_add(stats.dropped_events - old.dropped_events, Relaxed);
-        t.evaluated_calls
-            .fetch_add(stats.evaluated_calls - old.evaluated_calls, Relaxed);
-        t.unevaluated_calls
-            .fetch_add(stats.unevaluated_calls - old.unevaluated_calls, Relaxed);
-        t.implausible_values
-            .fetch_add(stats.implausible_values - old.implausible_values, Relaxed);
+        // Each counter of `ConvertStats` to its counter of the same name.
+        macro_rules! add_since {
+            ($($field:ident),*) => {
+                $(t.$field.fetch_add(stats.$field - old.$field, Relaxed);)*
+            };
+        }
+        add_since!(
+            truncated_values,
+            dropped_attributes,
+            dropped_events,
+            evaluated_calls,
+            unevaluated_calls,
+            implausible_values
+        );
         self.reported_stats = stats;
     }
 
