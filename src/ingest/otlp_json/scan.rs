@@ -4,7 +4,7 @@
 //! [`super`]), and refuses the rest with an [`Error`] at the byte where it stopped.
 
 use super::error::Error;
-use crate::json_bytes::{find_special, special_bytes};
+use crate::json_bytes::{copy_run, find_special, scan_run, utf8_after};
 use crate::model::convert::request::{
     AnyValue, Event, Id, KeyValue, Link, LogRecord, LogsRequest, Resource, ResourceLogs, ResourceSpans,
     Scope, ScopeLogs, ScopeSpans, Span, Status, Text, TracesRequest,
@@ -268,31 +268,39 @@ impl<'a> Scanner<'a> {
     /// A string, borrowed unless it has escapes; checked as serde_json checks a `String`.
     fn string(&mut self) -> Scan<Text<'a>> {
         self.eat(b'"', "invalid type: expected a string")?;
+        self.string_body()
+    }
+
+    /// A string's content and closing quote, from after its opening quote.
+    #[inline]
+    fn string_body(&mut self) -> Scan<Text<'a>> {
         let start = self.pos;
-        let Some(first) = find_special(&self.text[start..]) else {
+        let run = scan_run(&self.text[start..]);
+        let Some(first) = run.end else {
             self.pos = self.text.len();
             return Err(self.syntax("EOF while parsing a string"));
         };
         let mut i = start + first;
         if self.text[i] == b'"' {
             self.pos = i + 1;
-            return match std::str::from_utf8(&self.text[start..i]) {
+            return match utf8_after(&self.text[start..i], run.non_ascii.unwrap_or(first)) {
                 Ok(s) => Ok(Cow::Borrowed(s)),
-                Err(e) => {
-                    self.pos = start + e.valid_up_to();
+                Err(at) => {
+                    self.pos = start + at;
                     Err(self.syntax("invalid unicode code point"))
                 }
             };
         }
-        // With escapes (JSON text in a JSON string has one every few bytes): the plain bytes
-        // before the next special one are copied eight at a time, the whole eight written and
-        // the vector cut back to the plain ones (no copy call for a run of a few bytes).
+        // With escapes: the plain runs between them are copied sixteen bytes at a time (JSON
+        // text in a JSON string has an escape every few bytes: no copy call for a short run).
         let mut out = std::mem::take(&mut self.scratch);
         out.clear();
         out.extend_from_slice(&self.text[start..i]);
-        let read = self.escaped(&mut out, &mut i);
+        // Up to here `out` holds whole characters: ASCII, or what escapes wrote.
+        let mut valid = run.non_ascii.unwrap_or(first);
+        let read = self.escaped(&mut out, &mut i, &mut valid);
         self.pos = i;
-        let text = read.and_then(|()| match std::str::from_utf8(&out) {
+        let text = read.and_then(|()| match utf8_after(&out, valid) {
             Ok(s) => Ok(String::from(s)),
             Err(_) => Err(self.syntax("invalid unicode code point")),
         });
@@ -301,23 +309,17 @@ impl<'a> Scanner<'a> {
     }
 
     /// The rest of a string with escapes, from `i`, unescaped onto `out`; `i` ends after the
-    /// closing quote (or where it failed).
-    fn escaped(&self, out: &mut Vec<u8>, i: &mut usize) -> Scan<()> {
+    /// closing quote (or where it failed). `valid` is how many bytes of `out` are known whole
+    /// characters (ASCII or escaped), moved on while they are.
+    fn escaped(&self, out: &mut Vec<u8>, i: &mut usize, valid: &mut usize) -> Scan<()> {
         let fail =
             |at: usize, message: &'static str| Box::new(Error::at(self.text, at, message.into(), true));
         loop {
-            while let Some(chunk) = self.text.get(*i..*i + 8) {
-                let chunk: [u8; 8] = chunk.try_into().unwrap_or_default();
-                let special = special_bytes(u64::from_le_bytes(chunk));
-                out.extend_from_slice(&chunk);
-                if special == 0 {
-                    *i += 8;
-                    continue;
-                }
-                let plain = (special.trailing_zeros() / 8) as usize;
-                out.truncate(out.len() - 8 + plain);
-                *i += plain;
-                break;
+            let from = out.len();
+            let run = copy_run(&self.text[*i..], out);
+            *i += out.len() - from;
+            if *valid == from {
+                *valid = run.non_ascii.map_or(out.len(), |n| from + n);
             }
             let Some(&b) = self.text.get(*i) else {
                 return Err(fail(*i, "EOF while parsing a string"));
@@ -328,6 +330,7 @@ impl<'a> Scanner<'a> {
                     return Ok(());
                 }
                 b'\\' => {
+                    let whole = *valid == out.len();
                     let escape = *self
                         .text
                         .get(*i + 1)
@@ -346,16 +349,15 @@ impl<'a> Scanner<'a> {
                         }
                         _ => return Err(fail(*i - 1, "invalid escape")),
                     }
+                    if whole {
+                        *valid = out.len();
+                    }
                 }
-                0..0x20 => {
+                _ => {
                     return Err(fail(
                         *i,
                         "control character (\\u0000-\\u001F) found while parsing a string",
                     ));
-                }
-                b => {
-                    out.push(b);
-                    *i += 1;
                 }
             }
         }
@@ -847,7 +849,72 @@ impl<'a> Scanner<'a> {
         Ok(())
     }
 
-    message!(key_value -> KeyValue<'a>, required 0b1 "missing field `key`" {
+    /// A `KeyValue`: most are written as every OTLP/JSON exporter writes them (see
+    /// [`Scanner::compact_key_value`]), the rest are read in full.
+    fn key_value(&mut self) -> Scan<KeyValue<'a>> {
+        let start = self.pos;
+        match self.compact_key_value() {
+            Some(kv) => Ok(kv),
+            None => {
+                self.pos = start;
+                self.any_key_value()
+            }
+        }
+    }
+
+    /// A `KeyValue` as the SDKs' and the Collector's OTLP/JSON encoders write one: compact, the
+    /// key first, then a value of one scalar variant, `{"key":"k","value":{"stringValue":"v"}}`
+    /// (or `intValue`, `boolValue`, `doubleValue`), read without the general object machinery.
+    /// `None` (the position left anywhere) for any other shape or for anything the general read
+    /// would refuse, which then reads it again and answers as always: the two objects are
+    /// taken only when both fit in what may be read, and only within the nesting limit.
+    #[inline]
+    fn compact_key_value(&mut self) -> Option<KeyValue<'a>> {
+        if !self.text[self.pos..].starts_with(b"{\"key\":\"")
+            || self.objects < 2
+            || self.depth + 2 >= DEPTH_LIMIT
+        {
+            return None;
+        }
+        self.pos += 8;
+        let key = self.string_body().ok()?;
+        let rest = &self.text[self.pos..];
+        if !rest.starts_with(b",\"value\":{\"") {
+            return None;
+        }
+        self.pos += 11;
+        let rest = &self.text[self.pos..];
+        let mut variant = |name: &[u8]| {
+            let found = rest.starts_with(name);
+            if found {
+                self.pos += name.len();
+            }
+            found
+        };
+        let value = if variant(b"stringValue\":\"") {
+            AnyValue::String(self.string_body().ok()?)
+        } else if variant(b"intValue\":") {
+            AnyValue::Int(self.int64().ok()?)
+        } else if variant(b"boolValue\":") {
+            AnyValue::Bool(self.bool().ok()?)
+        } else if variant(b"doubleValue\":") {
+            AnyValue::Double(self.double().ok()?)
+        } else {
+            return None;
+        };
+        if !self.text[self.pos..].starts_with(b"}}") {
+            return None;
+        }
+        self.pos += 2;
+        self.objects -= 2;
+        Some(KeyValue {
+            key,
+            value: Some(value),
+            key_strindex: 0,
+        })
+    }
+
+    message!(any_key_value -> KeyValue<'a>, required 0b1 "missing field `key`" {
         b"key" 0 => key: Self::string,
         b"value" 1 => value: |s: &mut Self| s.nullable(Self::any_value),
         b"keyStrindex" 2 => key_strindex: Self::i32,

@@ -778,3 +778,98 @@ fn a_read_within_a_number_of_objects_stops_past_it() {
     assert!(traces_within(text.as_bytes(), 1003).is_ok());
     assert!(traces_within(text.as_bytes(), 1002).is_err());
 }
+
+/// A request whose one span has these attribute `KeyValue`s, as written.
+fn span_attributes(kvs: &[&str]) -> String {
+    format!(
+        r#"{{"resourceSpans":[{{"scopeSpans":[{{"spans":[{{"traceId":"0102030405060708090a0b0c0d0e0f10","spanId":"0102030405060708","name":"chat","attributes":[{}]}}]}}]}}]}}"#,
+        kvs.join(",")
+    )
+}
+
+#[test]
+fn key_values_written_compactly_read_as_those_written_any_other_way() {
+    // The exporters' compact form takes a shorter path; it and each of its neighbours (other
+    // variants, order, spacing, escapes, nulls, duplicates, bad values, cut text) read as the
+    // reference reads them, alone and next to a compact one.
+    let kvs = [
+        r#"{"key":"k","value":{"stringValue":"v"}}"#,
+        r#"{"key":"k","value":{"stringValue":""}}"#,
+        r#"{"key":"","value":{"stringValue":"v"}}"#,
+        r#"{"key":"k","value":{"stringValue":"esc\"aped \u00e9 \ud83d\ude00"}}"#,
+        r#"{"key":"k\u00e9\n","value":{"stringValue":"é"}}"#,
+        r#"{"key":"k","value":{"stringValue":"\ud800"}}"#,
+        r#"{"key":"k","value":{"stringValue":"raw	tab"}}"#,
+        r#"{"key":"k","value":{"intValue":"42"}}"#,
+        r#"{"key":"k","value":{"intValue":-42}}"#,
+        r#"{"key":"k","value":{"intValue":"4x"}}"#,
+        r#"{"key":"k","value":{"intValue":4.5}}"#,
+        r#"{"key":"k","value":{"intValue":null}}"#,
+        r#"{"key":"k","value":{"boolValue":true}}"#,
+        r#"{"key":"k","value":{"boolValue":false}}"#,
+        r#"{"key":"k","value":{"boolValue":"true"}}"#,
+        r#"{"key":"k","value":{"doubleValue":1.5e3}}"#,
+        // (NaN and the infinities as strings: `non_finite_doubles_are_read_as_proto3_json_writes_them`.)
+        r#"{"key":"k","value":{"doubleValue":"1.5x"}}"#,
+        r#"{"key":"k","value":{"doubleValue":-0.25}}"#,
+        r#"{"key":"k","value":{"doubleValue":1e999}}"#,
+        r#"{"key":"k","value":{"bytesValue":"AAE="}}"#,
+        r#"{"key":"k","value":{"stringValue":null}}"#,
+        r#"{"key":"k","value":{"stringValue":"a","intValue":"1"}}"#,
+        r#"{"key":"k","value":{"stringValue":"v","unknown":1}}"#,
+        r#"{"key":"k","value":{"stringValue":"v"},"keyStrindex":3}"#,
+        r#"{"key":"k","value":{"stringValue":"v"},"key":"again"}"#,
+        r#"{"key":"k","value":{"stringValue":"v"},"value":null}"#,
+        r#"{"key":"k","value":{"stringValue":"v"} }"#,
+        r#"{"key": "k","value":{"stringValue":"v"}}"#,
+        r#"{"key":"k","value":{ "stringValue":"v"}}"#,
+        r#"{"value":{"stringValue":"v"},"key":"k"}"#,
+        r#"{"key":"k","value":null}"#,
+        r#"{"key":"k","value":{}}"#,
+        r#"{"key":"k"}"#,
+        r#"{"key":null,"value":{"stringValue":"v"}}"#,
+        r#"{"key":"k","value":{"arrayValue":{"values":[{"stringValue":"v"}]}}}"#,
+        r#"{"key":"k","value":{"kvlistValue":{"values":[{"key":"in","value":{"intValue":"1"}}]}}}"#,
+        r#"{"key":"k","value":{"stringValue":"v"}"#,
+        r#"{"key":"k","value":{"stringValue":"v"}}}"#,
+        r#"{"key":"k","value":{"stringValue":"v}}"#,
+        r#"{"key":"k","value":{"stringValue""#,
+    ];
+    let (mut accepted, mut refused) = (0, 0);
+    for kv in kvs {
+        for text in [span_attributes(&[kv]), span_attributes(&[kvs[0], kv, kvs[7]])] {
+            if same_both_ways(&text) {
+                accepted += 1;
+            } else {
+                refused += 1;
+            }
+        }
+    }
+    assert!(accepted > 30 && refused > 20, "{accepted} {refused}");
+    // Nested key-values near the nesting limit: the compact read stops where the general one
+    // would, on either side of it.
+    // A list level is four deep and an array level three: with up to three arrays around the
+    // lists, the limit falls on the innermost key-value's object, on its value's and between.
+    let mut limit = (false, false);
+    for arrays in 0..4 {
+        for lists in 20..40 {
+            let mut v = r#"{"stringValue":"leaf"}"#.to_string();
+            for _ in 0..lists {
+                v = format!(r#"{{"kvlistValue":{{"values":[{{"key":"k","value":{v}}}]}}}}"#);
+            }
+            for _ in 0..arrays {
+                v = format!(r#"{{"arrayValue":{{"values":[{v}]}}}}"#);
+            }
+            let ok = same_both_ways(&span_attributes(&[&format!(r#"{{"key":"top","value":{v}}}"#)]));
+            limit = (limit.0 | ok, limit.1 | !ok);
+        }
+    }
+    assert_eq!(limit, (true, true));
+    // Within a number of objects: a compact key-value is two, taken only when both fit.
+    let text = span_attributes(&[kvs[0], kvs[7]]);
+    let n = objects_in(text.as_bytes());
+    assert!(traces_within(text.as_bytes(), n).is_ok());
+    for short in [n - 1, n - 2, n - 3] {
+        assert!(traces_within(text.as_bytes(), short).is_err(), "{short}");
+    }
+}
