@@ -1,5 +1,5 @@
-//! Byte-level helpers shared by the hand-written JSON readers (OTLP/JSON requests,
-//! OTel GenAI message arrays).
+//! Byte-level helpers shared by the hand-written readers: OTLP/JSON requests, OTel GenAI message
+//! arrays, and the UTF-8 check of OTLP/protobuf strings.
 
 /// Flags (high bit of the byte) the bytes of `x`, eight bytes little-endian, that end a run of
 /// plain string content: `"`, `\\` and control characters (below 0x20). The lowest flag is
@@ -104,6 +104,14 @@ mod sse2 {
         _mm_cmpeq_epi8, _mm_cmplt_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
     };
 
+    /// Bit mask of the sixteen bytes from 0x80.
+    #[inline(always)]
+    pub(super) fn high(bytes: &[u8; 16]) -> u32 {
+        // SAFETY: SSE2 is part of x86-64 itself, and the unaligned load reads the sixteen bytes
+        // of `bytes`.
+        unsafe { _mm_movemask_epi8(_mm_loadu_si128(bytes.as_ptr().cast())) as u32 }
+    }
+
     /// Bit masks of sixteen bytes: the special ones (`"`, `\\`, control characters) and the
     /// non-ASCII ones.
     #[inline(always)]
@@ -131,6 +139,36 @@ impl Run {
             non_ascii: (non_ascii < end).then_some(non_ascii),
         }
     }
+}
+
+/// `bytes` as text (`Err`: the index of the first byte that is not valid UTF-8). ASCII, what
+/// most telemetry strings are, is told sixteen bytes at a time; only what follows the first
+/// non-ASCII byte goes through the full check.
+#[inline]
+pub fn utf8(bytes: &[u8]) -> Result<&str, usize> {
+    utf8_after(bytes, first_non_ascii(bytes).unwrap_or(bytes.len()))
+}
+
+/// Index of the first byte from 0x80.
+#[inline]
+pub fn first_non_ascii(bytes: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    #[cfg(target_arch = "x86_64")]
+    while let Some(sixteen) = bytes.get(i..i + 16) {
+        let high = sse2::high(sixteen.try_into().unwrap_or(&[0; 16]));
+        if high != 0 {
+            return Some(i + high.trailing_zeros() as usize);
+        }
+        i += 16;
+    }
+    while let Some(eight) = bytes.get(i..i + 8) {
+        let high = u64::from_le_bytes(eight.try_into().unwrap_or_default()) & 0x8080_8080_8080_8080;
+        if high != 0 {
+            return Some(i + (high.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    bytes[i..].iter().position(|&b| b >= 0x80).map(|p| i + p)
 }
 
 /// `bytes` as text, of which the first `valid` bytes are known to be whole UTF-8 characters
@@ -213,6 +251,30 @@ mod tests {
             let mut out = b"before".to_vec();
             assert_eq!(copy_run(&bytes, &mut out), want, "{bytes:?}");
             assert_eq!(out[6..], bytes[..want.end.unwrap_or(len)], "{bytes:?}");
+        }
+    }
+
+    #[test]
+    fn the_first_non_ascii_byte_and_text_checked_from_it_at_every_offset() {
+        for len in 0..50 {
+            assert_eq!(first_non_ascii(&vec![b'a'; len]), None);
+            assert_eq!(utf8(&vec![b'a'; len]), Ok("a".repeat(len).as_str()));
+            for at in 0..len {
+                for (b, ok) in [(0x80, false), (0xc3, false), (0xff, false)] {
+                    let mut bytes = vec![0x7f; len];
+                    bytes[at] = b;
+                    assert_eq!(first_non_ascii(&bytes), Some(at), "{len} {at}");
+                    assert_eq!(utf8(&bytes).is_ok(), ok, "{len} {at}");
+                    assert_eq!(
+                        utf8(&bytes),
+                        std::str::from_utf8(&bytes).map_err(|e| e.valid_up_to())
+                    );
+                }
+                let mut text = "a".repeat(at);
+                text.push('\u{e9}');
+                text.push_str(&"b".repeat(len - at));
+                assert_eq!(utf8(text.as_bytes()), Ok(text.as_str()));
+            }
         }
     }
 

@@ -218,7 +218,7 @@ impl<'a> Reader<'a> {
 }
 
 fn text(b: &[u8]) -> Option<Text<'_>> {
-    std::str::from_utf8(b).ok().map(Cow::Borrowed)
+    crate::json_bytes::utf8(b).ok().map(Cow::Borrowed)
 }
 
 fn id(b: &[u8]) -> Id {
