@@ -5,7 +5,7 @@
 /// plain string content: `"`, `\\` and control characters (below 0x20). The lowest flag is
 /// exact: a borrow can only set flags above a true one.
 #[inline]
-pub fn special_bytes(x: u64) -> u64 {
+fn special_bytes(x: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let quote = x ^ (ONES * u64::from(b'"'));

@@ -958,7 +958,6 @@ pub(crate) mod test_support {
 mod tests {
     use super::test_support::span;
     use super::*;
-
     use crate::model::SpanId;
 
     #[test]
